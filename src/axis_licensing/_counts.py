@@ -1,0 +1,100 @@
+"""``Counts``: the one immutable mapping of license type to count used everywhere.
+
+Zero entries are left out, so ``Counts() == {}`` means "none" (SPEC §3).
+Counts compare equal to plain dicts with the same non-zero items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, overload
+
+__all__ = ["Counts"]
+
+
+class Counts(Mapping[str, int]):
+    """An immutable, hashable ``{license_type: count}`` mapping without zero entries.
+
+    Counts are never negative: subtraction that would go below zero raises
+    ``ValueError`` (use :meth:`minus_clipped` for a floor at zero).
+    """
+
+    __slots__ = ("_items", "_hash")
+
+    _items: dict[str, int]
+    _hash: int | None
+
+    def __init__(self, items: Mapping[str, int] | Iterable[tuple[str, int]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        data: dict[str, int] = {}
+        for key, value in pairs:
+            if value < 0:
+                raise ValueError(f"a count cannot be negative: {key}={value}")
+            if value:
+                data[key] = data.get(key, 0) + value
+        self._items = dict(sorted(data.items()))
+        self._hash = None
+
+    def __getitem__(self, key: str) -> int:
+        return self._items[key]
+
+    def get(self, key: str, default: Any = 0) -> Any:  # type: ignore[override]
+        return self._items.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Counts):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return self._items == {k: v for k, v in other.items() if v != 0}
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Counts({self._items!r})"
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __add__(self, other: Mapping[str, int]) -> Counts:
+        merged = dict(self._items)
+        for key, value in other.items():
+            merged[key] = merged.get(key, 0) + value
+        return Counts(merged)
+
+    def __sub__(self, other: Mapping[str, int]) -> Counts:
+        merged = dict(self._items)
+        for key, value in other.items():
+            merged[key] = merged.get(key, 0) - value
+        return Counts(merged)
+
+    def minus_clipped(self, other: Mapping[str, int]) -> Counts:
+        """Subtract per type, flooring each count at zero."""
+        return Counts({k: max(0, v - other.get(k, 0)) for k, v in self._items.items()})
+
+    @overload
+    def total(self) -> int: ...
+    @overload
+    def total(self, types: Iterable[str]) -> int: ...
+    def total(self, types: Iterable[str] | None = None) -> int:
+        """The sum of the counts, over ``types`` if given."""
+        if types is None:
+            return sum(self._items.values())
+        return sum(self._items.get(t, 0) for t in types)
+
+    def covers_each(self, other: Mapping[str, int]) -> bool:
+        """True when every count of ``other`` is at most this one's, type by type."""
+        return all(self._items.get(k, 0) >= v for k, v in other.items())
+
+    def to_dict(self) -> dict[str, int]:
+        """A plain ``dict`` copy, for JSON and callers who want one."""
+        return dict(self._items)

@@ -1,0 +1,260 @@
+"""The public values: what commands and queries return (SPEC §3).
+
+All are frozen attrs classes. Counts per license type are :class:`Counts`,
+dates are :class:`datetime.date`, instants are aware :class:`datetime.datetime`
+and exact shares are :class:`fractions.Fraction`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from axis_licensing._counts import Counts
+
+__all__ = [
+    "Action",
+    "Activity",
+    "Allocation",
+    "Entitlement",
+    "LicenseKind",
+    "Lot",
+    "NeedReport",
+    "Period",
+    "PeriodAllocation",
+    "PeriodNeed",
+    "ProductState",
+    "ProductStatus",
+    "Redemption",
+    "SystemStatus",
+    "Wallet",
+]
+
+
+def _counts(value: Mapping[str, int]) -> Counts:
+    return value if isinstance(value, Counts) else Counts(value)
+
+
+def _fractions(value: Mapping[str, Fraction]) -> dict[str, Fraction]:
+    return {k: Fraction(v) for k, v in sorted(value.items()) if v}
+
+
+class LicenseKind(enum.Enum):
+    """Subscription licenses are valid for periods; hardware licenses for a unit's lifetime."""
+
+    SUBSCRIPTION = "subscription"
+    HARDWARE = "hardware"
+
+
+class ProductState(enum.Enum):
+    """A product's license state at a date (R5)."""
+
+    NOT_STARTED = "not_started"
+    TRIAL = "trial"
+    GRACE = "grace"
+    LICENSED = "licensed"
+    UNLICENSED = "unlicensed"
+
+
+class Action(enum.StrEnum):
+    """The actions of the activity history (R11). Members compare equal to their strings."""
+
+    ORGANIZATION_CREATED = "organization_created"
+    SYSTEM_REGISTERED = "system_registered"
+    DEVICES_REPORTED = "devices_reported"
+    SUBSCRIPTION_STARTED = "subscription_started"
+    KEY_REDEEMED = "key_redeemed"
+    LICENSES_ALLOCATED = "licenses_allocated"
+    COMPENSATION_CREDITED = "compensation_credited"
+    LICENSES_EXPIRED = "licenses_expired"
+    HARDWARE_REGISTERED = "hardware_registered"
+    EXTENSION_ALLOCATED = "extension_allocated"
+    SYSTEM_FILE_UPLOADED = "system_file_uploaded"
+    GROWTH_EXCEEDED = "growth_exceeded"
+
+
+@attrs.frozen
+class Period:
+    """One subscription period ``[start, end)``; ``index`` counts from the organization anchor (R2)."""
+
+    index: int
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        """The period's length in days."""
+        return (self.end - self.start).days
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day < self.end
+
+
+@attrs.frozen(order=False)
+class Lot:
+    """Licenses of one kind and type acquired on one date; ``quantity`` is what is left (R6)."""
+
+    lot_id: int
+    kind: LicenseKind
+    license_type: str
+    quantity: int
+    acquired_on: date
+    expires_on: date
+
+    @property
+    def consumption_key(self) -> tuple[date, date, int]:
+        """The order lots are used in: earliest expiry, then oldest, then lot id (R6)."""
+        return (self.expires_on, self.acquired_on, self.lot_id)
+
+
+@attrs.frozen
+class Redemption:
+    """The result of ``redeem_key``: the lots the key added to the wallet (R6, R10)."""
+
+    product: str
+    kind: LicenseKind
+    lots: tuple[Lot, ...]
+    key_tail: str
+
+    @property
+    def quantities(self) -> Counts:
+        """The licenses added, per type."""
+        return Counts([(lot.license_type, lot.quantity) for lot in self.lots])
+
+
+@attrs.frozen
+class PeriodAllocation:
+    """Licenses allocated to one period by one command."""
+
+    period: Period
+    quantities: Counts = attrs.field(converter=_counts)
+
+
+@attrs.frozen
+class Allocation:
+    """The result of ``allocate`` and ``allocate_need`` (R7, R8).
+
+    Attributes:
+        product: the product code.
+        periods: what went to which period; empty when nothing was needed.
+        compensation: whole licenses credited back to the wallet by this command.
+        credit: the product's fractional credit per type after this command.
+    """
+
+    product: str
+    periods: tuple[PeriodAllocation, ...] = ()
+    compensation: Counts = attrs.field(default=Counts(), converter=_counts)
+    credit: dict[str, Fraction] = attrs.field(factory=dict, converter=_fractions)
+
+    @property
+    def quantities(self) -> Counts:
+        """All licenses this command took from the wallet, per type."""
+        total = Counts()
+        for part in self.periods:
+            total += part.quantities
+        return total
+
+
+@attrs.frozen
+class ProductStatus:
+    """A product's state at a date (R5). See SPEC §3 for each field."""
+
+    product: str
+    state: ProductState
+    period: Period | None = None
+    window_ends_on: date | None = None
+    renews_on: date | None = None
+    devices: Counts = attrs.field(default=Counts(), converter=_counts)
+    allocated: Counts = attrs.field(default=Counts(), converter=_counts)
+    growth_exceeded: bool = False
+    required_now: Counts = attrs.field(default=Counts(), converter=_counts)
+    licensed_through: date | None = None
+    locked: bool = False
+    started_on: date | None = None
+
+
+@attrs.frozen
+class PeriodNeed:
+    """The need of one period (R4), with what is allocated and what is missing."""
+
+    offset: int
+    period: Period
+    need: Counts = attrs.field(converter=_counts)
+    allocated: Counts = attrs.field(converter=_counts)
+    shortfall: Counts = attrs.field(converter=_counts)
+
+
+@attrs.frozen
+class NeedReport:
+    """The need for the current and coming periods (R4, R7).
+
+    Attributes:
+        periods: one entry per offset, 0 through the horizon.
+        wallet: the subscription balance.
+        to_buy: per type, the total shortfall less the wallet balance, never below 0.
+    """
+
+    product: str
+    periods: tuple[PeriodNeed, ...]
+    wallet: Counts = attrs.field(converter=_counts)
+    to_buy: Counts = attrs.field(converter=_counts)
+
+
+@attrs.frozen
+class Wallet:
+    """The licenses redeemed and not yet allocated, for one product (R6)."""
+
+    product: str
+    lots: tuple[Lot, ...] = ()
+    credit: dict[str, Fraction] = attrs.field(factory=dict, converter=_fractions)
+
+    def balance(self, kind: LicenseKind = LicenseKind.SUBSCRIPTION) -> Counts:
+        """The live licenses of ``kind``, per type."""
+        return Counts([(lot.license_type, lot.quantity) for lot in self.lots if lot.kind is kind])
+
+
+@attrs.frozen
+class SystemStatus:
+    """A system's devices and how they are covered (R9)."""
+
+    system_id: str
+    product: str
+    devices: Counts = attrs.field(converter=_counts)
+    hardware: tuple[str, ...]
+    hardware_capacity: Counts = attrs.field(converter=_counts)
+    hardware_covered: Counts = attrs.field(converter=_counts)
+    subscription_devices: Counts = attrs.field(converter=_counts)
+    licensed: bool
+    product_state: ProductState
+
+
+@attrs.frozen
+class Activity:
+    """One entry of the append-only history (R11)."""
+
+    at: datetime
+    on: date
+    actor: str
+    action: str
+    product: str | None = None
+    system_id: str | None = None
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Entitlement:
+    """What a verified license file grants an offline system (R12)."""
+
+    org_id: str
+    product: str
+    system_id: str
+    licensed: bool
+    valid_until: date
+    devices: Counts = attrs.field(converter=_counts)
+    issued_at: datetime
+    timezone: str
