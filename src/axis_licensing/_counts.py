@@ -38,7 +38,7 @@ class Counts(Mapping[str, int]):
     def __getitem__(self, key: str) -> int:
         return self._items[key]
 
-    def get(self, key: str, default: Any = 0) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = 0) -> Any:
         return self._items.get(key, default)
 
     def __iter__(self) -> Iterator[str]:

@@ -37,6 +37,10 @@ class LicenseType:
         return frozenset((self.code, *self.covers))
 
 
+def _license_types(value: Iterable[LicenseType]) -> tuple[LicenseType, ...]:
+    return tuple(value)
+
+
 def _to_fraction(value: Fraction | int | str) -> Fraction:
     try:
         return Fraction(value)
@@ -69,7 +73,7 @@ class ProductSpec:
     trial_days: int = 30
     grace_days: int = 30
     license_types: tuple[LicenseType, ...] = attrs.field(
-        default=(LicenseType("core"),), converter=tuple
+        default=(LicenseType("core"),), converter=_license_types
     )
 
     def __attrs_post_init__(self) -> None:
@@ -104,6 +108,10 @@ class ProductSpec:
         return {t.code: t.covered_types() for t in self.license_types}
 
 
+def _products(value: Iterable[ProductSpec]) -> tuple[ProductSpec, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Catalog:
     """The vendor's products, by code.
@@ -112,7 +120,7 @@ class Catalog:
         InvalidInput: when two products share a code.
     """
 
-    products: tuple[ProductSpec, ...] = attrs.field(converter=tuple)
+    products: tuple[ProductSpec, ...] = attrs.field(converter=_products)
 
     def __attrs_post_init__(self) -> None:
         codes = [p.code for p in self.products]

@@ -1,0 +1,54 @@
+"""Nox sessions: tests, typing, lint, docs and bench (STYLE.md, after urllib3)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "typing", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite with coverage (PostgreSQL tests need a server; see README)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "--strict-config",
+        "--strict-markers",
+        "--cov",
+        "--cov-report=term:skip-covered",
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def typing(session: nox.Session) -> None:
+    """mypy --strict over src, tests, examples and this noxfile."""
+    session.install("-e", ".[typing]", "nox")
+    session.run("mypy", "--strict", "src", "tests", "examples", "noxfile.py", "bench")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation, failing on any warning."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print ratios against baselines measured in the same run."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "bench", *session.posargs)

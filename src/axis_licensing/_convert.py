@@ -1,0 +1,67 @@
+"""The one cattrs converter: values to and from JSON (STYLE.md).
+
+It serves stored states, idempotent results, the CLI's ``--json`` output and
+:func:`axis_licensing.to_json`. Dates and instants are ISO 8601 strings,
+fractions are ``"n/d"`` strings and counts are plain objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from axis_licensing._counts import Counts
+
+__all__ = ["converter", "dumps", "loads", "to_jsonable"]
+
+T = TypeVar("T")
+
+converter: cattrs.Converter = make_converter()
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(value)
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+converter.register_unstructure_hook(Fraction, str)
+converter.register_structure_hook(Fraction, lambda value, _: Fraction(value))
+converter.register_unstructure_hook(Counts, Counts.to_dict)
+converter.register_structure_hook(Counts, lambda value, _: Counts(value))
+converter.register_unstructure_hook(date, date.isoformat)
+converter.register_structure_hook(date, _structure_date)
+converter.register_unstructure_hook(datetime, datetime.isoformat)
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_unstructure_hook(frozenset, sorted)
+
+
+def to_jsonable(value: object) -> Any:
+    """``value`` (any public value, or a list or dict of them) as JSON-ready data."""
+    if isinstance(value, Mapping) and not isinstance(value, Counts):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) and not hasattr(value, "__attrs_attrs__"):
+        return [to_jsonable(v) for v in value]
+    return converter.unstructure(value)
+
+
+def dumps(value: object) -> str:
+    """Compact, key-sorted JSON text for ``value``."""
+    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | bytes, cls: type[T]) -> T:
+    """The value of type ``cls`` stored as JSON ``text``."""
+    return converter.structure(json.loads(text), cls)

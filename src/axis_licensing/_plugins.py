@@ -1,0 +1,66 @@
+"""A small typed wrapper around pluggy's ``PluginManager`` (STYLE.md: tox 4, datasette).
+
+``pm.hook.*`` returns ``Any``; this class keeps that inside, with one typed
+method per hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import pluggy
+
+from axis_licensing import hookspecs
+from axis_licensing.backends import BackendRegistry
+from axis_licensing.model import Activity
+
+__all__ = ["Plugins"]
+
+log = logging.getLogger("axis_licensing")
+
+
+class Plugins:
+    """The plugins of one Manager: built-ins, installed entry points and the host's own."""
+
+    def __init__(self, extra: Iterable[object] = ()) -> None:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        from axis_licensing.backends import builtin
+
+        pm.register(builtin, name="axis_licensing.backends.builtin")
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        for plugin in extra:
+            pm.register(plugin)
+        pm.check_pending()
+        self._pm = pm
+
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        """The underlying pluggy ``PluginManager``."""
+        return self._pm
+
+    def backends(self) -> BackendRegistry:
+        """Ask every plugin to register its backends, and return the registry."""
+        registry = BackendRegistry()
+        self._pm.hook.axis_licensing_register_backends(registry=registry)
+        return registry
+
+    def authorize(self, actor: str, org_id: str | None, action: str, product: str | None) -> bool:
+        """False when a plugin refuses the command."""
+        answer = self._pm.hook.axis_licensing_authorize(
+            actor=actor, org_id=org_id, action=action, product=product
+        )
+        return answer is not False
+
+    def activity(self, activity: Activity) -> None:
+        """Tell every observer; an observer's failure is logged, never raised."""
+        for impl in self._pm.hook.axis_licensing_activity.get_hookimpls():
+            try:
+                impl.function(activity=activity)
+            except Exception:
+                log.exception(
+                    "activity observer %s failed on %s; the commit stands",
+                    impl.plugin_name,
+                    activity.action,
+                )

@@ -1,0 +1,126 @@
+"""Clocks and the conversions between instants and local dates.
+
+All rules work on calendar dates in the organization's zone (SPEC §1): an
+instant's local date is the instant converted to that zone.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from axis_licensing.errors import InvalidInput
+
+__all__ = [
+    "Clock",
+    "ManualClock",
+    "SystemClock",
+    "check_aware",
+    "from_us",
+    "local_date",
+    "midnight",
+    "to_us",
+    "zone",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class Clock(Protocol):
+    """Anything with ``now()`` returning an aware datetime."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock, in UTC."""
+
+    def now(self) -> datetime:
+        """The current instant."""
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to: for tests, demos and simulations.
+
+    Raises:
+        InvalidInput: a naive datetime.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._now = check_aware(start, "start")
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The clock's instant."""
+        with self._lock:
+            return self._now
+
+    def set(self, instant: datetime) -> None:
+        """Move to ``instant`` (backwards too).
+
+        Raises:
+            InvalidInput: a naive datetime.
+        """
+        instant = check_aware(instant, "instant")
+        with self._lock:
+            self._now = instant
+
+    def advance(self, delta: timedelta | None = None, *, days: int = 0) -> datetime:
+        """Move forward by ``delta`` and/or ``days``; returns the new instant."""
+        step = (delta or timedelta()) + timedelta(days=days)
+        with self._lock:
+            self._now += step
+            return self._now
+
+
+def check_aware(value: object, what: str) -> datetime:
+    """``value`` if it is an aware datetime.
+
+    Raises:
+        InvalidInput: not a datetime, or a naive one (R14).
+    """
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{what} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{what} must be timezone-aware, got the naive datetime {value}")
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``.
+
+    Raises:
+        InvalidInput: an unknown zone (R14).
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}") from exc
+
+
+def local_date(instant: datetime, timezone: str) -> date:
+    """The calendar date of ``instant`` in ``timezone``."""
+    return instant.astimezone(zone(timezone)).date()
+
+
+def midnight(day: date, timezone: str) -> datetime:
+    """The instant ``day`` starts in ``timezone``, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=zone(timezone)).astimezone(UTC)
+
+
+def to_us(instant: datetime) -> int:
+    """Whole microseconds since the Unix epoch."""
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def from_us(micros: int) -> datetime:
+    """The UTC instant ``micros`` microseconds after the Unix epoch."""
+    return _EPOCH + micros * _MICROSECOND

@@ -1,0 +1,100 @@
+"""Input checks of every public entry point (R14).
+
+Each check returns the clean value or raises an :class:`InvalidInput` whose
+message says what was wrong. Nothing is applied before every check passed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from axis_licensing._counts import Counts
+from axis_licensing.errors import InvalidInput
+
+__all__ = ["MAX_ID", "MAX_QUANTITY", "check_counts", "check_id", "check_int", "check_text"]
+
+#: Ids are at most this many characters (R14).
+MAX_ID = 128
+#: A quantity is at most this (R14).
+MAX_QUANTITY = 1_000_000
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
+def check_text(value: object, what: str, *, max_length: int = MAX_ID) -> str:
+    """A non-empty string of at most ``max_length`` characters without control characters.
+
+    Raises:
+        InvalidInput: otherwise.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInput(f"{what} must not be empty")
+    if len(value) > max_length:
+        raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {max_length}")
+    if _has_control(value):
+        raise InvalidInput(f"{what} contains control characters")
+    return value
+
+
+def check_id(value: object, what: str) -> str:
+    """An id: non-empty, at most 128 characters, no control characters (R14).
+
+    Raises:
+        InvalidInput: otherwise.
+    """
+    return check_text(value, what, max_length=MAX_ID)
+
+
+def check_int(value: object, what: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer (not a bool) within the bounds given.
+
+    Raises:
+        InvalidInput: otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{what} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise InvalidInput(f"{what} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InvalidInput(f"{what} must be at most {maximum}, got {value}")
+    return value
+
+
+def check_counts(value: object, what: str, *, allow_zero: bool, allow_empty: bool) -> Counts:
+    """A mapping of license type to count: positive integers (or ``>= 0`` with ``allow_zero``)
+    up to 1,000,000, keyed by ids (R14).
+
+    Raises:
+        InvalidInput: otherwise.
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what} must be a mapping of license type to count, got {type(value).__name__}")
+    items: dict[str, int] = {}
+    for key, count in value.items():
+        license_type = check_id(key, f"{what}: license type")
+        lowest = 0 if allow_zero else 1
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise InvalidInput(f"{what}[{license_type!r}] must be an integer, got {count!r}")
+        if count < lowest:
+            kind = "a non-negative" if allow_zero else "a positive"
+            raise InvalidInput(f"{what}[{license_type!r}] must be {kind} integer, got {count}")
+        if count > MAX_QUANTITY:
+            raise InvalidInput(
+                f"{what}[{license_type!r}] is {count}; the limit is {MAX_QUANTITY:,}"
+            )
+        items[license_type] = count
+    counts = Counts(items)
+    if not counts and not allow_empty:
+        raise InvalidInput(f"{what} must name at least one license type")
+    return counts
+
+
+def jsonable_args(**args: Any) -> dict[str, Any]:
+    """Arguments as a plain, comparable dict (for idempotency fingerprints)."""
+    return args

@@ -1,0 +1,301 @@
+"""Storage backends: the interface every backend implements, and their registry (SPEC §4).
+
+Backends store and fetch; they make no licensing decisions. An organization's
+state is an opaque JSON text, kept as one version per command (so queries at a
+past instant read the version then in force), next to its append-only
+activities and the few facts that are unique across organizations (system ids,
+hardware serials, key redemptions, R1).
+
+A backend is made by a factory registered through the
+``axis_licensing_register_backends`` hook: ``registry.add("sqlite", factory)``,
+where ``factory(url)`` returns a :class:`Backend`.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from axis_licensing.errors import InvalidInput
+
+__all__ = [
+    "TABLES",
+    "ActivityRow",
+    "Backend",
+    "BackendFactory",
+    "BackendRegistry",
+    "HistoryQuery",
+    "KeyRow",
+    "ReadTx",
+    "RequestRow",
+    "RetryableConflict",
+    "ShipmentRow",
+    "StateRow",
+    "WriteTx",
+]
+
+#: The tables every backend keeps, in the order ``migrate`` copies them.
+TABLES = ("meta", "orgs", "states", "activities", "systems", "shipments", "keys", "requests")
+
+
+class RetryableConflict(Exception):  # noqa: N818 - an internal signal, not an error for callers
+    """Raised by a backend when a transaction lost a race and may simply be run again (R13)."""
+
+
+@attrs.frozen
+class StateRow:
+    """One version of an organization's state, written by the command ``seq``."""
+
+    org_id: str
+    seq: int
+    at_us: int
+    state: str
+
+
+@attrs.frozen
+class ActivityRow:
+    """One stored activity (R11); ``details`` is JSON text."""
+
+    org_id: str
+    at_us: int
+    on: str
+    actor: str
+    action: str
+    product: str | None
+    system_id: str | None
+    details: str
+
+
+@attrs.frozen
+class KeyRow:
+    """An issued license key: only its hash is kept (R10)."""
+
+    key_hash: str
+    product: str
+    kind: str
+    quantities: str
+    tail: str
+    issued_at_us: int
+    redeemed_by: str | None = None
+    redeemed_at_us: int | None = None
+
+
+@attrs.frozen
+class ShipmentRow:
+    """A hardware unit shipped by the vendor, and the organization that claimed it (R9)."""
+
+    serial: str
+    product: str
+    preloaded: str
+    shipped_at_us: int
+    org_id: str | None = None
+
+
+@attrs.frozen
+class RequestRow:
+    """The remembered result of an idempotent command (R13)."""
+
+    scope: str
+    request_id: str
+    fingerprint: str
+    result: str
+
+
+@attrs.frozen
+class HistoryQuery:
+    """Filters of ``Manager.history``; bounds are inclusive (R11)."""
+
+    product: str | None = None
+    actor: str | None = None
+    actions: tuple[str, ...] | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    since_on: str | None = None
+    until_on: str | None = None
+
+    def matches(self, row: ActivityRow) -> bool:
+        """Whether ``row`` passes the filters (for backends that filter in Python)."""
+        return (
+            (self.product is None or row.product == self.product)
+            and (self.actor is None or row.actor == self.actor)
+            and (self.actions is None or row.action in self.actions)
+            and (self.since_us is None or row.at_us >= self.since_us)
+            and (self.until_us is None or row.at_us <= self.until_us)
+            and (self.since_on is None or row.on >= self.since_on)
+            and (self.until_on is None or row.on <= self.until_on)
+        )
+
+
+class ReadTx(abc.ABC):
+    """A consistent read of the store."""
+
+    @abc.abstractmethod
+    def head(self, org_id: str) -> StateRow | None:
+        """The organization's latest state, or None if it does not exist."""
+
+    @abc.abstractmethod
+    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
+        """The latest state written by a command at or before ``at_us``."""
+
+    @abc.abstractmethod
+    def history(
+        self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
+    ) -> list[ActivityRow]:
+        """Stored activities passing ``query``, oldest first, paged."""
+
+    @abc.abstractmethod
+    def count_history(self, org_id: str, query: HistoryQuery) -> int:
+        """How many stored activities pass ``query``."""
+
+    @abc.abstractmethod
+    def key(self, key_hash: str) -> KeyRow | None:
+        """An issued key by hash."""
+
+    @abc.abstractmethod
+    def shipment(self, serial: str) -> ShipmentRow | None:
+        """A shipped hardware unit by serial."""
+
+    @abc.abstractmethod
+    def system_owner(self, system_id: str) -> str | None:
+        """The organization that holds a system id."""
+
+    @abc.abstractmethod
+    def request(self, scope: str, request_id: str) -> RequestRow | None:
+        """A remembered idempotent result."""
+
+    @abc.abstractmethod
+    def meta(self, name: str) -> str | None:
+        """A backend-wide setting, such as the signing key."""
+
+
+class WriteTx(ReadTx):
+    """A read-modify-write transaction: all of it commits, or none (R13)."""
+
+    @abc.abstractmethod
+    def lock(self, org_id: str) -> StateRow | None:
+        """The organization's latest state, locked until the transaction ends."""
+
+    @abc.abstractmethod
+    def create_org(self, org_id: str) -> bool:
+        """Reserve an organization id; False if it exists."""
+
+    @abc.abstractmethod
+    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
+        """Store a new state version (``state.seq`` = head + 1) and its activities."""
+
+    @abc.abstractmethod
+    def claim_system(self, system_id: str, org_id: str) -> bool:
+        """Claim a system id for an organization; False if anyone holds it (R1)."""
+
+    @abc.abstractmethod
+    def claim_hardware(self, serial: str, org_id: str) -> bool:
+        """Claim a shipped serial; False if it is already claimed (R1, R9)."""
+
+    @abc.abstractmethod
+    def insert_key(self, row: KeyRow) -> None:
+        """Store an issued key."""
+
+    @abc.abstractmethod
+    def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
+        """Mark a key redeemed; False if it already was (R1, R10)."""
+
+    @abc.abstractmethod
+    def insert_shipment(self, row: ShipmentRow) -> bool:
+        """Store a shipped unit; False if the serial was shipped before."""
+
+    @abc.abstractmethod
+    def put_request(self, row: RequestRow) -> None:
+        """Remember an idempotent result."""
+
+    @abc.abstractmethod
+    def insert_meta(self, name: str, value: str) -> bool:
+        """Set a setting unless it is set; False if it was."""
+
+
+class Backend(abc.ABC):
+    """A storage backend. Implementations must pass ``axis_licensing.testing``'s conformance suite."""
+
+    #: The URL scheme this backend serves.
+    scheme: str = ""
+
+    @abc.abstractmethod
+    def write(self) -> contextlib.AbstractContextManager[WriteTx]:
+        """A write transaction; raises :class:`RetryableConflict` when it lost a race.
+
+        Raises:
+            RetryableConflict: the transaction may be run again.
+            StorageError: the store failed.
+        """
+
+    @abc.abstractmethod
+    def read(self) -> contextlib.AbstractContextManager[ReadTx]:
+        """A consistent read.
+
+        Raises:
+            StorageError: the store failed.
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and files."""
+
+    @abc.abstractmethod
+    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of ``table`` (one of :data:`TABLES`), in a stable order, for ``migrate``."""
+
+    @abc.abstractmethod
+    def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert rows exported from another backend; returns how many."""
+
+    @abc.abstractmethod
+    def count_rows(self, table: str) -> int:
+        """How many rows ``table`` holds."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Delete everything (``migrate --force`` on a non-empty target)."""
+
+    def is_empty(self) -> bool:
+        """True when no table holds a row, meta aside."""
+        return all(self.count_rows(t) == 0 for t in TABLES if t != "meta")
+
+
+BackendFactory = Callable[[str], Backend]
+
+
+class BackendRegistry:
+    """Where plugins register backend factories by URL scheme (SPEC §4)."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, BackendFactory] = {}
+
+    def add(self, scheme: str, factory: BackendFactory) -> None:
+        """Register ``factory(url) -> Backend`` for ``scheme``; a later one replaces it."""
+        self._factories[scheme.lower()] = factory
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The known schemes, sorted."""
+        return tuple(sorted(self._factories))
+
+    def open(self, url: str) -> Backend:
+        """A backend for ``url``.
+
+        Raises:
+            InvalidInput: the URL has no scheme, or no backend serves it.
+        """
+        if not isinstance(url, str) or "://" not in url:
+            raise InvalidInput(
+                f"backend URL {url!r} has no scheme; known schemes: {', '.join(self.schemes)}"
+            )
+        scheme = url.split("://", 1)[0].lower()
+        factory = self._factories.get(scheme)
+        if factory is None:
+            raise InvalidInput(
+                f"unknown backend scheme {scheme!r}; known schemes: {', '.join(self.schemes)}"
+            )
+        return factory(url)

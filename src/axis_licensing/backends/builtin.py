@@ -1,0 +1,35 @@
+"""The built-in backends, registered as a plugin like any other (SPEC §4)."""
+
+from __future__ import annotations
+
+from axis_licensing.backends import Backend, BackendRegistry
+from axis_licensing.hookspecs import hookimpl
+
+__all__ = ["axis_licensing_register_backends"]
+
+
+def _memory(url: str) -> Backend:
+    from axis_licensing.backends.memory import MemoryBackend
+
+    return MemoryBackend(url)
+
+
+def _sqlite(url: str) -> Backend:
+    from axis_licensing.backends.sqlite import SQLiteBackend
+
+    return SQLiteBackend(url)
+
+
+def _postgresql(url: str) -> Backend:
+    from axis_licensing.backends.postgresql import PostgreSQLBackend
+
+    return PostgreSQLBackend(url)
+
+
+@hookimpl
+def axis_licensing_register_backends(registry: BackendRegistry) -> None:
+    """Register ``memory://``, ``sqlite:///PATH`` and ``postgresql://``."""
+    registry.add("memory", _memory)
+    registry.add("sqlite", _sqlite)
+    registry.add("postgresql", _postgresql)
+    registry.add("postgres", _postgresql)

@@ -1,0 +1,262 @@
+"""The in-memory backend (``memory://``): private to the Manager that opened it.
+
+A transaction holds one lock and keeps an undo log, so a failed command
+leaves nothing behind (R13, R14).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from axis_licensing.backends import (
+    TABLES,
+    ActivityRow,
+    Backend,
+    HistoryQuery,
+    KeyRow,
+    ReadTx,
+    RequestRow,
+    ShipmentRow,
+    StateRow,
+    WriteTx,
+)
+
+__all__ = ["MemoryBackend"]
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.meta: dict[str, str] = {}
+        self.orgs: dict[str, int] = {}
+        self.states: dict[str, list[StateRow]] = {}
+        self.activities: dict[str, list[ActivityRow]] = {}
+        self.systems: dict[str, str] = {}
+        self.shipments: dict[str, ShipmentRow] = {}
+        self.keys: dict[str, KeyRow] = {}
+        self.requests: dict[tuple[str, str], RequestRow] = {}
+
+
+class _Tx(WriteTx):
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+        self.undo: list[Callable[[], None]] = []
+
+    # -- reads
+    def head(self, org_id: str) -> StateRow | None:
+        versions = self._s.states.get(org_id)
+        return versions[-1] if versions else None
+
+    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
+        best: StateRow | None = None
+        for row in self._s.states.get(org_id, ()):
+            if row.at_us <= at_us and (best is None or (row.at_us, row.seq) >= (best.at_us, best.seq)):
+                best = row
+        return best
+
+    def _matching(self, org_id: str, query: HistoryQuery) -> list[ActivityRow]:
+        return [row for row in self._s.activities.get(org_id, ()) if query.matches(row)]
+
+    def history(
+        self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
+    ) -> list[ActivityRow]:
+        rows = self._matching(org_id, query)[offset:]
+        return rows if limit is None else rows[:limit]
+
+    def count_history(self, org_id: str, query: HistoryQuery) -> int:
+        return len(self._matching(org_id, query))
+
+    def key(self, key_hash: str) -> KeyRow | None:
+        return self._s.keys.get(key_hash)
+
+    def shipment(self, serial: str) -> ShipmentRow | None:
+        return self._s.shipments.get(serial)
+
+    def system_owner(self, system_id: str) -> str | None:
+        return self._s.systems.get(system_id)
+
+    def request(self, scope: str, request_id: str) -> RequestRow | None:
+        return self._s.requests.get((scope, request_id))
+
+    def meta(self, name: str) -> str | None:
+        return self._s.meta.get(name)
+
+    # -- writes, each with its undo
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        if key in table:
+            old = table[key]
+            self.undo.append(lambda: table.__setitem__(key, old))
+        else:
+            self.undo.append(lambda: table.pop(key, None))
+        table[key] = value
+
+    def lock(self, org_id: str) -> StateRow | None:
+        return self.head(org_id)
+
+    def create_org(self, org_id: str) -> bool:
+        if org_id in self._s.orgs:
+            return False
+        self._set(self._s.orgs, org_id, 0)
+        self._set(self._s.states, org_id, [])
+        self._set(self._s.activities, org_id, [])
+        return True
+
+    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
+        versions = self._s.states[state.org_id]
+        log = self._s.activities[state.org_id]
+        n_versions, n_log = len(versions), len(log)
+
+        def undo() -> None:
+            del versions[n_versions:]
+            del log[n_log:]
+
+        self.undo.append(undo)
+        versions.append(state)
+        log.extend(activities)
+        self._set(self._s.orgs, state.org_id, state.seq)
+
+    def claim_system(self, system_id: str, org_id: str) -> bool:
+        if system_id in self._s.systems:
+            return False
+        self._set(self._s.systems, system_id, org_id)
+        return True
+
+    def claim_hardware(self, serial: str, org_id: str) -> bool:
+        row = self._s.shipments.get(serial)
+        if row is None or row.org_id is not None:
+            return False
+        self._set(self._s.shipments, serial, attrs.evolve(row, org_id=org_id))
+        return True
+
+    def insert_key(self, row: KeyRow) -> None:
+        self._set(self._s.keys, row.key_hash, row)
+
+    def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
+        row = self._s.keys.get(key_hash)
+        if row is None or row.redeemed_by is not None:
+            return False
+        self._set(self._s.keys, key_hash, attrs.evolve(row, redeemed_by=org_id, redeemed_at_us=at_us))
+        return True
+
+    def insert_shipment(self, row: ShipmentRow) -> bool:
+        if row.serial in self._s.shipments:
+            return False
+        self._set(self._s.shipments, row.serial, row)
+        return True
+
+    def put_request(self, row: RequestRow) -> None:
+        self._set(self._s.requests, (row.scope, row.request_id), row)
+
+    def insert_meta(self, name: str, value: str) -> bool:
+        if name in self._s.meta:
+            return False
+        self._set(self._s.meta, name, value)
+        return True
+
+
+class MemoryBackend(Backend):
+    """Keeps everything in this process's memory; nothing survives ``close()``."""
+
+    scheme = "memory"
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._store = _Store()
+        self._lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        with self._lock:
+            tx = _Tx(self._store)
+            try:
+                yield tx
+            except BaseException:
+                for undo in reversed(tx.undo):
+                    undo()
+                raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[ReadTx]:
+        with self._lock:
+            yield _Tx(self._store)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # -- migrate
+    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        s = self._store
+        with self._lock:
+            if table == "meta":
+                rows: list[dict[str, Any]] = [
+                    {"name": k, "value": v} for k, v in sorted(s.meta.items())
+                ]
+            elif table == "orgs":
+                rows = [{"org_id": k, "head": v} for k, v in sorted(s.orgs.items())]
+            elif table == "states":
+                rows = [attrs.asdict(r) for k in sorted(s.states) for r in s.states[k]]
+            elif table == "activities":
+                rows = [attrs.asdict(r) for k in sorted(s.activities) for r in s.activities[k]]
+            elif table == "systems":
+                rows = [{"system_id": k, "org_id": v} for k, v in sorted(s.systems.items())]
+            elif table == "shipments":
+                rows = [attrs.asdict(r) for _, r in sorted(s.shipments.items())]
+            elif table == "keys":
+                rows = [attrs.asdict(r) for _, r in sorted(s.keys.items())]
+            elif table == "requests":
+                rows = [attrs.asdict(r) for _, r in sorted(s.requests.items())]
+            else:
+                raise ValueError(f"unknown table {table!r}")
+        yield from rows
+
+    def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        s = self._store
+        count = 0
+        with self._lock:
+            for row in rows:
+                count += 1
+                if table == "meta":
+                    s.meta[row["name"]] = row["value"]
+                elif table == "orgs":
+                    s.orgs[row["org_id"]] = row["head"]
+                    s.states.setdefault(row["org_id"], [])
+                    s.activities.setdefault(row["org_id"], [])
+                elif table == "states":
+                    s.states.setdefault(row["org_id"], []).append(StateRow(**row))
+                elif table == "activities":
+                    s.activities.setdefault(row["org_id"], []).append(ActivityRow(**row))
+                elif table == "systems":
+                    s.systems[row["system_id"]] = row["org_id"]
+                elif table == "shipments":
+                    s.shipments[row["serial"]] = ShipmentRow(**row)
+                elif table == "keys":
+                    s.keys[row["key_hash"]] = KeyRow(**row)
+                elif table == "requests":
+                    s.requests[(row["scope"], row["request_id"])] = RequestRow(**row)
+                else:
+                    raise ValueError(f"unknown table {table!r}")
+        return count
+
+    def count_rows(self, table: str) -> int:
+        s = self._store
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sizes = {
+            "meta": len(s.meta),
+            "orgs": len(s.orgs),
+            "states": sum(map(len, s.states.values())),
+            "activities": sum(map(len, s.activities.values())),
+            "systems": len(s.systems),
+            "shipments": len(s.shipments),
+            "keys": len(s.keys),
+            "requests": len(s.requests),
+        }
+        return sizes[table]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._store = _Store()

@@ -1,0 +1,416 @@
+"""The SQLite backend (``sqlite:///PATH``): the embedded default.
+
+- WAL journal, ``synchronous=FULL`` (a license ledger must not lose a
+  committed allocation on power loss) and a busy timeout.
+- ``BEGIN IMMEDIATE`` for every read-modify-write, so commands on one file
+  run one at a time across threads and processes (R13).
+- A schema version in ``PRAGMA user_version`` with forward migrations; a file
+  with a newer schema is refused before anything is written.
+- Reads cost O(1) in history length: the latest state is one indexed row.
+
+Every SQL statement is parameterised. sqlite3 errors never reach callers
+raw: a lost race becomes :class:`RetryableConflict`, anything else
+:class:`~axis_licensing.errors.StorageError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from axis_licensing.backends import (
+    TABLES,
+    ActivityRow,
+    Backend,
+    HistoryQuery,
+    KeyRow,
+    ReadTx,
+    RequestRow,
+    RetryableConflict,
+    ShipmentRow,
+    StateRow,
+    WriteTx,
+)
+from axis_licensing.errors import InvalidInput, StorageError
+
+__all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
+
+#: The schema version this code writes; see :data:`MIGRATIONS`.
+SCHEMA_VERSION = 1
+
+#: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE orgs (org_id TEXT PRIMARY KEY, head INTEGER NOT NULL)",
+        """CREATE TABLE states (
+            org_id TEXT NOT NULL, seq INTEGER NOT NULL, at_us INTEGER NOT NULL,
+            state TEXT NOT NULL, PRIMARY KEY (org_id, seq))""",
+        "CREATE INDEX states_at ON states (org_id, at_us, seq)",
+        """CREATE TABLE activities (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL,
+            at_us INTEGER NOT NULL, on_date TEXT NOT NULL, actor TEXT NOT NULL,
+            action TEXT NOT NULL, product TEXT, system_id TEXT, details TEXT NOT NULL)""",
+        "CREATE INDEX activities_org ON activities (org_id, id)",
+        "CREATE TABLE systems (system_id TEXT PRIMARY KEY, org_id TEXT NOT NULL)",
+        """CREATE TABLE shipments (
+            serial TEXT PRIMARY KEY, product TEXT NOT NULL, preloaded TEXT NOT NULL,
+            shipped_at_us INTEGER NOT NULL, org_id TEXT)""",
+        """CREATE TABLE keys (
+            key_hash TEXT PRIMARY KEY, product TEXT NOT NULL, kind TEXT NOT NULL,
+            quantities TEXT NOT NULL, tail TEXT NOT NULL, issued_at_us INTEGER NOT NULL,
+            redeemed_by TEXT, redeemed_at_us INTEGER)""",
+        """CREATE TABLE requests (
+            scope TEXT NOT NULL, request_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            result TEXT NOT NULL, PRIMARY KEY (scope, request_id))""",
+    ),
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "meta": ("name", "value"),
+    "orgs": ("org_id", "head"),
+    "states": ("org_id", "seq", "at_us", "state"),
+    "activities": ("org_id", "at_us", "on", "actor", "action", "product", "system_id", "details"),
+    "systems": ("system_id", "org_id"),
+    "shipments": ("serial", "product", "preloaded", "shipped_at_us", "org_id"),
+    "keys": (
+        "key_hash", "product", "kind", "quantities", "tail", "issued_at_us",
+        "redeemed_by", "redeemed_at_us",
+    ),
+    "requests": ("scope", "request_id", "fingerprint", "result"),
+}
+_ORDER = {
+    "meta": "name",
+    "orgs": "org_id",
+    "states": "org_id, seq",
+    "activities": "id",
+    "systems": "system_id",
+    "shipments": "serial",
+    "keys": "key_hash",
+    "requests": "scope, request_id",
+}
+
+_ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
+
+
+def _sql_column(table: str, column: str) -> str:
+    return "on_date" if (table, column) == ("activities", "on") else column
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
+    clauses = ["org_id = ?"]
+    params: list[Any] = []
+    for column, op, value in (
+        ("product", "=", query.product),
+        ("actor", "=", query.actor),
+        ("at_us", ">=", query.since_us),
+        ("at_us", "<=", query.until_us),
+        ("on_date", ">=", query.since_on),
+        ("on_date", "<=", query.until_on),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    if query.actions is not None:
+        clauses.append(f"action IN ({', '.join('?' for _ in query.actions)})")
+        params.extend(query.actions)
+    return " AND ".join(clauses), params
+
+
+class _Tx(WriteTx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def _one(self, sql: str, params: Iterable[Any]) -> Any:
+        return self._c.execute(sql, tuple(params)).fetchone()
+
+    def head(self, org_id: str) -> StateRow | None:
+        row = self._one(
+            "SELECT s.seq, s.at_us, s.state FROM orgs o JOIN states s "
+            "ON s.org_id = o.org_id AND s.seq = o.head WHERE o.org_id = ?",
+            (org_id,),
+        )
+        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+
+    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
+        row = self._one(
+            "SELECT seq, at_us, state FROM states WHERE org_id = ? AND at_us <= ? "
+            "ORDER BY at_us DESC, seq DESC LIMIT 1",
+            (org_id, at_us),
+        )
+        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+
+    def history(
+        self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
+    ) -> list[ActivityRow]:
+        where, params = _where(query)
+        rows = self._c.execute(
+            f"SELECT {_ACTIVITY_COLUMNS} FROM activities WHERE {where} "  # noqa: S608 - fixed columns
+            "ORDER BY id LIMIT ? OFFSET ?",
+            (org_id, *params, -1 if limit is None else limit, offset),
+        ).fetchall()
+        return [ActivityRow(*row) for row in rows]
+
+    def count_history(self, org_id: str, query: HistoryQuery) -> int:
+        where, params = _where(query)
+        return int(
+            self._one(f"SELECT count(*) FROM activities WHERE {where}", (org_id, *params))[0]  # noqa: S608
+        )
+
+    def key(self, key_hash: str) -> KeyRow | None:
+        row = self._one(f"SELECT {', '.join(_COLUMNS['keys'])} FROM keys WHERE key_hash = ?", (key_hash,))  # noqa: S608
+        return None if row is None else KeyRow(*row)
+
+    def shipment(self, serial: str) -> ShipmentRow | None:
+        row = self._one(
+            f"SELECT {', '.join(_COLUMNS['shipments'])} FROM shipments WHERE serial = ?",  # noqa: S608
+            (serial,),
+        )
+        return None if row is None else ShipmentRow(*row)
+
+    def system_owner(self, system_id: str) -> str | None:
+        row = self._one("SELECT org_id FROM systems WHERE system_id = ?", (system_id,))
+        return None if row is None else str(row[0])
+
+    def request(self, scope: str, request_id: str) -> RequestRow | None:
+        row = self._one(
+            "SELECT scope, request_id, fingerprint, result FROM requests "
+            "WHERE scope = ? AND request_id = ?",
+            (scope, request_id),
+        )
+        return None if row is None else RequestRow(*row)
+
+    def meta(self, name: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
+    def lock(self, org_id: str) -> StateRow | None:
+        return self.head(org_id)  # BEGIN IMMEDIATE already holds the write lock
+
+    def create_org(self, org_id: str) -> bool:
+        cursor = self._c.execute(
+            "INSERT INTO orgs (org_id, head) VALUES (?, 0) ON CONFLICT DO NOTHING", (org_id,)
+        )
+        return cursor.rowcount == 1
+
+    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
+        self._c.execute(
+            "INSERT INTO states (org_id, seq, at_us, state) VALUES (?, ?, ?, ?)",
+            (state.org_id, state.seq, state.at_us, state.state),
+        )
+        self._c.execute("UPDATE orgs SET head = ? WHERE org_id = ?", (state.seq, state.org_id))
+        self._c.executemany(
+            f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            [
+                (a.org_id, a.at_us, a.on, a.actor, a.action, a.product, a.system_id, a.details)
+                for a in activities
+            ],
+        )
+
+    def claim_system(self, system_id: str, org_id: str) -> bool:
+        cursor = self._c.execute(
+            "INSERT INTO systems (system_id, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (system_id, org_id),
+        )
+        return cursor.rowcount == 1
+
+    def claim_hardware(self, serial: str, org_id: str) -> bool:
+        cursor = self._c.execute(
+            "UPDATE shipments SET org_id = ? WHERE serial = ? AND org_id IS NULL",
+            (org_id, serial),
+        )
+        return cursor.rowcount == 1
+
+    def insert_key(self, row: KeyRow) -> None:
+        self._c.execute(
+            "INSERT INTO keys (key_hash, product, kind, quantities, tail, issued_at_us) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (row.key_hash, row.product, row.kind, row.quantities, row.tail, row.issued_at_us),
+        )
+
+    def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
+        cursor = self._c.execute(
+            "UPDATE keys SET redeemed_by = ?, redeemed_at_us = ? "
+            "WHERE key_hash = ? AND redeemed_by IS NULL",
+            (org_id, at_us, key_hash),
+        )
+        return cursor.rowcount == 1
+
+    def insert_shipment(self, row: ShipmentRow) -> bool:
+        cursor = self._c.execute(
+            "INSERT INTO shipments (serial, product, preloaded, shipped_at_us) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (row.serial, row.product, row.preloaded, row.shipped_at_us),
+        )
+        return cursor.rowcount == 1
+
+    def put_request(self, row: RequestRow) -> None:
+        self._c.execute(
+            "INSERT INTO requests (scope, request_id, fingerprint, result) VALUES (?, ?, ?, ?)",
+            (row.scope, row.request_id, row.fingerprint, row.result),
+        )
+
+    def insert_meta(self, name: str, value: str) -> bool:
+        cursor = self._c.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, value)
+        )
+        return cursor.rowcount == 1
+
+
+def _path_of(url: str) -> str:
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme.lower() != "sqlite" or parsed.netloc:
+        raise InvalidInput(f"an SQLite URL looks like sqlite:///PATH, not {url!r}")
+    path = urllib.parse.unquote(parsed.path)
+    path = path[1:] if path.startswith("/") else path
+    if not path:
+        raise InvalidInput(f"the SQLite URL {url!r} names no file")
+    return path
+
+
+class SQLiteBackend(Backend):
+    """One SQLite file, shared safely by threads and processes."""
+
+    scheme = "sqlite"
+
+    #: Seconds a command waits for another process's write lock.
+    busy_timeout = 30.0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = _path_of(url)
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+        try:
+            self._prepare()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _prepare(self) -> None:
+        conn = self._conn
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                if version > SCHEMA_VERSION:
+                    raise StorageError(
+                        f"SQLite database {self.path!r} has schema version {version}, newer "
+                        f"than this axis-licensing supports ({SCHEMA_VERSION}); upgrade "
+                        "axis-licensing. The file was not changed."
+                    )
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                if version < SCHEMA_VERSION:
+                    self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise StorageError(f"cannot prepare SQLite database {self.path!r}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot prepare SQLite database {self.path!r}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str) -> Iterator[_Tx]:
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute(begin)
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise RetryableConflict(str(exc)) from exc
+                raise StorageError(f"SQLite failed to begin a transaction: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite failed to begin a transaction: {exc}") from exc
+            try:
+                yield _Tx(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise RetryableConflict(str(exc)) from exc
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"SQLite failed: {exc}") from exc
+                raise
+
+    def write(self) -> contextlib.AbstractContextManager[WriteTx]:
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def read(self) -> contextlib.AbstractContextManager[ReadTx]:
+        return self._transaction("BEGIN")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- migrate
+    def _check(self, table: str) -> tuple[str, ...]:
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        return _COLUMNS[table]
+
+    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        columns = self._check(table)
+        sql_columns = ", ".join(_sql_column(table, c) for c in columns)
+        with self.read():
+            rows = self._conn.execute(
+                f"SELECT {sql_columns} FROM {table} ORDER BY {_ORDER[table]}"  # noqa: S608 - fixed names
+            ).fetchall()
+        for row in rows:
+            yield dict(zip(columns, row, strict=True))
+
+    def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        columns = self._check(table)
+        sql_columns = ", ".join(_sql_column(table, c) for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        values = [tuple(row[c] for c in columns) for row in rows]
+        with self.write():
+            self._conn.executemany(
+                f"INSERT INTO {table} ({sql_columns}) VALUES ({marks})", values  # noqa: S608
+            )
+        return len(values)
+
+    def count_rows(self, table: str) -> int:
+        self._check(table)
+        with self.read():
+            return int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+    def clear(self) -> None:
+        with self.write():
+            for table in TABLES:
+                self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names

@@ -1,0 +1,53 @@
+"""The plugin hooks of axis-licensing (SPEC §4).
+
+Plugins implement these with :data:`axis_licensing.hookimpl`; they are found
+in the ``axis_licensing`` entry-point group or passed to ``Manager.open(plugins=...)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from axis_licensing.backends import BackendRegistry
+    from axis_licensing.model import Activity
+
+__all__ = ["hookimpl", "hookspec"]
+
+PROJECT = "axis_licensing"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def axis_licensing_register_backends(registry: BackendRegistry) -> None:
+    """Register storage backends: call ``registry.add(scheme, factory)`` for each.
+
+    ``factory(url, catalog)`` returns a :class:`axis_licensing.backends.Backend`.
+    The built-in ``memory``, ``sqlite`` and ``postgresql`` backends register this way.
+    """
+
+
+@hookspec(firstresult=True)
+def axis_licensing_authorize(
+    actor: str, org_id: str | None, action: str, product: str | None
+) -> bool | None:
+    """Allow or refuse a command before it runs; return ``False`` to refuse.
+
+    Asked before every command, after its input is checked, never before
+    queries. ``action`` is the Manager method's name (``"allocate"``, …);
+    vendor commands ask with ``org_id=None`` and ``action="vendor.issue_key"``
+    or ``"vendor.ship_hardware"``. ``None`` or ``True`` allows. A refusal
+    raises :class:`axis_licensing.errors.PermissionDenied` and changes nothing.
+    """
+
+
+@hookspec
+def axis_licensing_activity(activity: Activity) -> None:
+    """Called after each commit, once for each new activity (notifications, webhooks).
+
+    An observer that fails never undoes or blocks the commit: its error is logged.
+    """

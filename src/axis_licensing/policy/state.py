@@ -1,0 +1,171 @@
+"""The one state model of an organization, as the policy core sees it.
+
+An :class:`OrgState` holds everything the rules need about one organization:
+its anchor (R2), each product's ledger (allocations, locks, lots, credit and
+the tallies that prove conservation), its systems (R4) and its hardware (R9).
+It is an immutable value: commands return a new state, never change one.
+
+``as_of`` is the local date up to which time-driven facts (lot expiry, R6)
+have been applied. The backends store states as opaque JSON; they never look
+inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from axis_licensing._counts import Counts
+from axis_licensing.model import LicenseKind, Lot
+
+__all__ = [
+    "Fact",
+    "HardwareRecord",
+    "KindTally",
+    "OrgState",
+    "ProductLedger",
+    "SystemRecord",
+]
+
+
+@attrs.frozen
+class KindTally:
+    """Counts kept apart by license kind."""
+
+    subscription: Counts = Counts()
+    hardware: Counts = Counts()
+
+    def get(self, kind: LicenseKind) -> Counts:
+        """The counts of ``kind``."""
+        return self.subscription if kind is LicenseKind.SUBSCRIPTION else self.hardware
+
+    def plus(self, kind: LicenseKind, counts: Mapping[str, int]) -> KindTally:
+        """A tally with ``counts`` added to ``kind``."""
+        if kind is LicenseKind.SUBSCRIPTION:
+            return attrs.evolve(self, subscription=self.subscription + counts)
+        return attrs.evolve(self, hardware=self.hardware + counts)
+
+
+@attrs.frozen
+class ProductLedger:
+    """One product of one organization: its subscription and its wallet (R2–R8).
+
+    Attributes:
+        code: the product code.
+        started_on: the local date the subscription started, or None (R2).
+        allocations: subscription licenses allocated per period index (R7).
+        locked: the period indexes that locked (R5).
+        growth_flagged: the period indexes where growth was exceeded and recorded (R5).
+        credit: the fractional compensation credit per type, each in [0, 1) (R8).
+        lots: the live lots, both kinds (R6).
+        redeemed: licenses ever redeemed, by kind (for conservation).
+        compensated: subscription licenses ever credited back (R8).
+        expired: licenses that expired in the wallet, by kind (R6).
+        to_hardware: hardware licenses moved onto units (R9).
+    """
+
+    code: str
+    started_on: date | None = None
+    allocations: Mapping[int, Counts] = attrs.field(factory=dict)
+    locked: frozenset[int] = frozenset()
+    growth_flagged: frozenset[int] = frozenset()
+    credit: Mapping[str, Fraction] = attrs.field(factory=dict)
+    lots: tuple[Lot, ...] = ()
+    redeemed: KindTally = KindTally()
+    compensated: Counts = Counts()
+    expired: KindTally = KindTally()
+    to_hardware: Counts = Counts()
+
+    def allocated(self, index: int) -> Counts:
+        """Subscription licenses allocated to period ``index``."""
+        return self.allocations.get(index, Counts())
+
+    def balance(self, kind: LicenseKind) -> Counts:
+        """The live licenses of ``kind`` in the wallet, per type."""
+        return Counts([(lot.license_type, lot.quantity) for lot in self.lots if lot.kind is kind])
+
+    @property
+    def allocated_total(self) -> Counts:
+        """Every subscription license ever allocated, per type."""
+        total = Counts()
+        for counts in self.allocations.values():
+            total += counts
+        return total
+
+
+@attrs.frozen
+class SystemRecord:
+    """A registered system: its product, its reported devices and its hardware units."""
+
+    system_id: str
+    product: str
+    devices: Counts = Counts()
+    hardware: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class HardwareRecord:
+    """A hardware unit attached to a system, with its preloaded and extension licenses (R9)."""
+
+    serial: str
+    product: str
+    system_id: str
+    preloaded: Counts = Counts()
+    extensions: Counts = Counts()
+
+    @property
+    def capacity(self) -> Counts:
+        """All hardware licenses on the unit."""
+        return self.preloaded + self.extensions
+
+
+@attrs.frozen
+class OrgState:
+    """Everything the rules know about one organization."""
+
+    org_id: str
+    name: str
+    timezone: str
+    created_on: date
+    as_of: date
+    anchor: date | None = None
+    products: Mapping[str, ProductLedger] = attrs.field(factory=dict)
+    systems: Mapping[str, SystemRecord] = attrs.field(factory=dict)
+    hardware: Mapping[str, HardwareRecord] = attrs.field(factory=dict)
+    next_lot_id: int = 1
+
+    def ledger(self, product: str) -> ProductLedger:
+        """The product's ledger; an empty one if nothing happened to it yet."""
+        return self.products.get(product) or ProductLedger(code=product)
+
+    def with_ledger(self, ledger: ProductLedger) -> OrgState:
+        """A state with ``ledger`` replacing the product's ledger."""
+        return attrs.evolve(self, products={**self.products, ledger.code: ledger})
+
+    def systems_of(self, product: str) -> tuple[SystemRecord, ...]:
+        """The product's systems, in id order."""
+        return tuple(
+            s for _, s in sorted(self.systems.items()) if s.product == product
+        )
+
+
+@attrs.frozen
+class Fact:
+    """Something that happened, as the policy reports it (R11).
+
+    ``at`` is the command's instant; it is None for facts dated by the rules
+    themselves (lot expiry happens at the start of ``on`` in the organization's
+    zone), which the Manager turns into an instant.
+    """
+
+    action: str
+    on: date
+    actor: str
+    at: datetime | None = None
+    product: str | None = None
+    system_id: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict)

@@ -1,0 +1,214 @@
+"""What a state means at a date: devices, locking, status, need and coverage (R4, R5, R9).
+
+These are pure readings of an :class:`~axis_licensing.policy.state.OrgState`
+that is already advanced to the date asked about (see
+:func:`axis_licensing.policy.engine.advance`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+
+from axis_licensing._counts import Counts
+from axis_licensing.catalog import Catalog, ProductSpec
+from axis_licensing.model import (
+    LicenseKind,
+    NeedReport,
+    Period,
+    PeriodNeed,
+    ProductState,
+    ProductStatus,
+    SystemStatus,
+    Wallet,
+)
+from axis_licensing.policy import coverage
+from axis_licensing.policy.lots import live_lots
+from axis_licensing.policy.periods import current_period, first_period, period_at, window
+from axis_licensing.policy.state import OrgState, ProductLedger, SystemRecord
+
+__all__ = [
+    "HardwareView",
+    "hardware_view",
+    "is_locked",
+    "licensed_through",
+    "need_report",
+    "period_need",
+    "product_status",
+    "subscription_devices",
+    "system_status",
+    "wallet_view",
+]
+
+HardwareView = tuple[Counts, Counts, Counts]
+
+
+def hardware_view(state: OrgState, spec: ProductSpec, system: SystemRecord) -> HardwareView:
+    """``(capacity, covered, rest)`` of a system: its hardware covers its own devices first (R9)."""
+    capacity = Counts()
+    for serial in system.hardware:
+        capacity += state.hardware[serial].capacity
+    covered = coverage.covered_counts(spec, capacity, system.devices) if capacity else Counts()
+    return capacity, covered, system.devices - covered
+
+
+def subscription_devices(state: OrgState, spec: ProductSpec) -> Counts:
+    """The product's devices that its systems' hardware does not cover (R4, R9)."""
+    total = Counts()
+    for system in state.systems_of(spec.code):
+        total += hardware_view(state, spec, system)[2]
+    return total
+
+
+def _growth_multiplier(spec: ProductSpec) -> Fraction:
+    return 1 + spec.growth_rate
+
+
+def is_locked(ledger: ProductLedger, spec: ProductSpec, index: int, devices: Counts) -> bool:
+    """Whether period ``index`` is locked: it locked before, or covers now with a license (R5)."""
+    if index in ledger.locked:
+        return True
+    allocated = ledger.allocated(index)
+    return bool(allocated) and coverage.covers(spec, allocated, devices)
+
+
+def period_need(
+    ledger: ProductLedger, spec: ProductSpec, period: Period, devices: Counts, *, current: bool
+) -> tuple[Counts, Counts, bool]:
+    """``(need, shortfall, locked)`` of one period (R4, R5).
+
+    In the current locked period the shortfall is ``required_now`` (the growth
+    allowance applies) and the need is ``allocated + required_now``; otherwise
+    the need is the devices and the shortfall is what the allocation leaves
+    uncovered.
+    """
+    allocated = ledger.allocated(period.index)
+    if current and is_locked(ledger, spec, period.index, devices):
+        required = coverage.shortfall(spec, allocated, devices, _growth_multiplier(spec))
+        return allocated + required, required, True
+    return devices, coverage.shortfall(spec, allocated, devices), False
+
+
+def _future_covered(ledger: ProductLedger, spec: ProductSpec, index: int, devices: Counts) -> bool:
+    allocated = ledger.allocated(index)
+    return bool(allocated) and coverage.covers(spec, allocated, devices)
+
+
+def licensed_through(
+    state: OrgState, ledger: ProductLedger, spec: ProductSpec, current: Period, devices: Counts
+) -> date:
+    """The end of the unbroken run of covered periods from ``current`` (R5).
+
+    The caller has established that ``current`` is licensed.
+    """
+    assert state.anchor is not None
+    end = current.end
+    index = current.index + 1
+    while _future_covered(ledger, spec, index, devices):
+        end = period_at(state.anchor, spec.term_years, index).end
+        index += 1
+    return end
+
+
+def product_status(state: OrgState, spec: ProductSpec, day: date) -> ProductStatus:
+    """The product's status at ``day`` (R5)."""
+    ledger = state.ledger(spec.code)
+    devices = subscription_devices(state, spec)
+    if ledger.started_on is None or state.anchor is None or day < ledger.started_on:
+        return ProductStatus(product=spec.code, state=ProductState.NOT_STARTED, devices=devices)
+    period = current_period(state.anchor, spec, day)
+    opens, ends = window(spec, period, ledger.started_on)
+    allocated = ledger.allocated(period.index)
+    _, required, locked = period_need(ledger, spec, period, devices, current=True)
+    growth_exceeded = False
+    if locked:
+        state_now = ProductState.LICENSED
+        growth_exceeded = bool(required)
+    elif day < ends:
+        first = first_period(state.anchor, spec, ledger.started_on)
+        state_now = ProductState.TRIAL if period.index == first.index else ProductState.GRACE
+    elif coverage.covers(spec, allocated, devices):
+        state_now = ProductState.LICENSED
+    else:
+        state_now = ProductState.UNLICENSED
+    through = (
+        licensed_through(state, ledger, spec, period, devices)
+        if state_now is ProductState.LICENSED
+        else None
+    )
+    return ProductStatus(
+        product=spec.code,
+        state=state_now,
+        period=period,
+        window_ends_on=ends,
+        renews_on=period.end,
+        devices=devices,
+        allocated=allocated,
+        growth_exceeded=growth_exceeded,
+        required_now=required,
+        licensed_through=through,
+        locked=locked,
+        started_on=ledger.started_on,
+    )
+
+
+def need_report(state: OrgState, spec: ProductSpec, day: date, horizon: int) -> NeedReport:
+    """The need of periods at offsets ``0..horizon`` and what is left to buy (R4, R7).
+
+    The caller has established that the subscription started.
+    """
+    assert state.anchor is not None
+    ledger = state.ledger(spec.code)
+    devices = subscription_devices(state, spec)
+    current = current_period(state.anchor, spec, day)
+    periods: list[PeriodNeed] = []
+    total_short = Counts()
+    for offset in range(horizon + 1):
+        period = period_at(state.anchor, spec.term_years, current.index + offset)
+        need, short, _ = period_need(ledger, spec, period, devices, current=offset == 0)
+        periods.append(
+            PeriodNeed(
+                offset=offset,
+                period=period,
+                need=need,
+                allocated=ledger.allocated(period.index),
+                shortfall=short,
+            )
+        )
+        total_short += short
+    balance = Counts(
+        [(lot.license_type, lot.quantity) for lot in live_lots(ledger.lots, day)
+         if lot.kind is LicenseKind.SUBSCRIPTION]
+    )
+    return NeedReport(
+        product=spec.code,
+        periods=tuple(periods),
+        wallet=balance,
+        to_buy=total_short.minus_clipped(balance),
+    )
+
+
+def wallet_view(state: OrgState, product: str, day: date) -> Wallet:
+    """The product's wallet at ``day``: live lots, earliest expiry first, and the credit (R6, R8)."""
+    ledger = state.ledger(product)
+    return Wallet(product=product, lots=live_lots(ledger.lots, day), credit=dict(ledger.credit))
+
+
+def system_status(
+    state: OrgState, catalog: Catalog, system: SystemRecord, day: date
+) -> SystemStatus:
+    """A system's devices, hardware coverage and whether it is licensed (R9)."""
+    spec = catalog.product(system.product)
+    capacity, covered, rest = hardware_view(state, spec, system)
+    product_state = product_status(state, spec, day).state
+    return SystemStatus(
+        system_id=system.system_id,
+        product=system.product,
+        devices=system.devices,
+        hardware=system.hardware,
+        hardware_capacity=capacity,
+        hardware_covered=covered,
+        subscription_devices=rest,
+        licensed=not rest or product_state is ProductState.LICENSED,
+        product_state=product_state,
+    )
