@@ -47,7 +47,7 @@ def postgres_problem() -> str | None:
 
             with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
-        except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        except Exception as exc:
             _postgres_problem = f"no PostgreSQL at {POSTGRES_URL}: {exc}"
     return _postgres_problem
 

@@ -19,7 +19,7 @@ class Counts(Mapping[str, int]):
     ``ValueError`` (use :meth:`minus_clipped` for a floor at zero).
     """
 
-    __slots__ = ("_items", "_hash")
+    __slots__ = ("_hash", "_items")
 
     _items: dict[str, int]
     _hash: int | None

@@ -51,7 +51,9 @@ def check_id(value: object, what: str) -> str:
     return check_text(value, what, max_length=MAX_ID)
 
 
-def check_int(value: object, what: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    value: object, what: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """An integer (not a bool) within the bounds given.
 
     Raises:
@@ -74,7 +76,9 @@ def check_counts(value: object, what: str, *, allow_zero: bool, allow_empty: boo
         InvalidInput: otherwise.
     """
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{what} must be a mapping of license type to count, got {type(value).__name__}")
+        raise InvalidInput(
+            f"{what} must be a mapping of license type to count, got {type(value).__name__}"
+        )
     items: dict[str, int] = {}
     for key, count in value.items():
         license_type = check_id(key, f"{what}: license type")

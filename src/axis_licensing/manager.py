@@ -97,7 +97,7 @@ OFFLINE_MARGIN = timedelta(days=30)
 
 _VENDOR_SCOPE = "vendor"
 _SIGNING_KEY = "signing_key"
-_KEY_SECRET = "key_secret"
+_KEY_SECRET = "key_secret"  # noqa: S105 - the meta row's name, not a secret
 
 Decide = Callable[[WriteTx, OrgState, engine.Context], engine.Outcome[T]]
 
@@ -313,7 +313,9 @@ class Manager:
         registry = Plugins(plugins)
         backend = registry.backends().open(url)
         try:
-            return cls(backend, catalog=catalog, clock=clock, signing_key=signing_key, plugins=registry)
+            return cls(
+                backend, catalog=catalog, clock=clock, signing_key=signing_key, plugins=registry
+            )
         except BaseException:
             backend.close()
             raise
@@ -350,7 +352,9 @@ class Manager:
     ) -> Ed25519PrivateKey:
         if signing_key is not None:
             return offline.load_signing_key(signing_key)
-        return offline.load_signing_key(self._backend_secret(_SIGNING_KEY, offline.generate_signing_key))
+        return offline.load_signing_key(
+            self._backend_secret(_SIGNING_KEY, offline.generate_signing_key)
+        )
 
     def _backend_secret(self, name: str, make: Callable[[], bytes]) -> str:
         with self.backend.read() as tx:
@@ -401,7 +405,7 @@ class Manager:
             try:
                 return attempt()
             except RetryableConflict:
-                time.sleep(delay * random.random())  # noqa: S311 - jitter, not security
+                time.sleep(delay * random.random())
                 delay = min(delay * 2, 0.5)
         raise ConcurrencyConflict(
             f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied"
@@ -481,7 +485,9 @@ class Manager:
                         [self._row(org_id, a) for a in activities],
                     )
                 if request_id is not None:
-                    tx.put_request(RequestRow(scope, request_id, fingerprint, encode(outcome.result)))
+                    tx.put_request(
+                        RequestRow(scope, request_id, fingerprint, encode(outcome.result))
+                    )
                 return outcome.result, activities
 
         result, activities = self._retrying(attempt)
@@ -603,7 +609,9 @@ class Manager:
                 if not tx.create_org(org_id):
                     raise AlreadyExists(f"organization {org_id!r} already exists")
                 ctx = engine.Context(at=now, on=local_date(now, timezone), actor=actor)
-                outcome = engine.create_organization(ctx, org_id=org_id, name=name, timezone=timezone)
+                outcome = engine.create_organization(
+                    ctx, org_id=org_id, name=name, timezone=timezone
+                )
                 activities = [self._activity(f, timezone, now) for f in outcome.facts]
                 tx.append(
                     StateRow(org_id, 1, to_us(now), dumps(outcome.state)),
@@ -788,9 +796,7 @@ class Manager:
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
 
-        def decide(
-            tx: WriteTx, state: OrgState, ctx: engine.Context
-        ) -> engine.Outcome[Redemption]:
+        def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[Redemption]:
             row = tx.key(digest)
             if row is None:
                 raise UnknownKey(f"no license key ending in {tail} was ever issued")
@@ -882,7 +888,9 @@ class Manager:
         actor: str,
         request_id: str | None = None,
     ) -> Allocation:
-        """Allocate the exact shortfall of periods 0..``through`` at once (R7, "Confirm allocation").
+        """Allocate the exact shortfall of periods 0..``through`` at once (R7).
+
+        This is the manual's "Confirm allocation".
 
         Args:
             org_id: the organization.
@@ -988,7 +996,9 @@ class Manager:
             raise UnknownHardware(f"hardware {serial!r} was never shipped")
         if row.org_id is not None:
             raise AlreadyRegistered(f"hardware {serial!r} is already registered")
-        return engine.Shipment(serial=serial, product=row.product, preloaded=loads(row.preloaded, Counts))
+        return engine.Shipment(
+            serial=serial, product=row.product, preloaded=loads(row.preloaded, Counts)
+        )
 
     def allocate_to_hardware(
         self,
@@ -1040,7 +1050,9 @@ class Manager:
     def upload_system_file(
         self, org_id: str, data: bytes, *, actor: str, request_id: str | None = None
     ) -> bytes:
-        """Register or update an offline system from its description file; return its license file (R12).
+        """Register or update an offline system from its description file (R12).
+
+        Returns its signed license file.
 
         The file is checked in full first; the system, its devices and its
         hardware claims are then applied as one step.
@@ -1177,7 +1189,7 @@ class Manager:
         return readings.need_report(state, spec, day, horizon)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
-        """The product's wallet at ``at``: live lots, earliest expiry first, and the credit (R6, R8).
+        """The product's wallet at ``at``: live lots and the credit (R6, R8).
 
         Raises:
             InvalidInput: a bad id or a naive ``at``.

@@ -80,7 +80,7 @@ class Action(enum.StrEnum):
 
 @attrs.frozen
 class Period:
-    """One subscription period ``[start, end)``; ``index`` counts from the organization anchor (R2)."""
+    """One subscription period ``[start, end)``; ``index`` counts from the anchor (R2)."""
 
     index: int
     start: date

@@ -42,7 +42,7 @@ __all__ = [
 TABLES = ("meta", "orgs", "states", "activities", "systems", "shipments", "keys", "requests")
 
 
-class RetryableConflict(Exception):  # noqa: N818 - an internal signal, not an error for callers
+class RetryableConflict(Exception):
     """Raised by a backend when a transaction lost a race and may simply be run again (R13)."""
 
 
@@ -217,7 +217,7 @@ class WriteTx(ReadTx):
 
 
 class Backend(abc.ABC):
-    """A storage backend. Implementations must pass ``axis_licensing.testing``'s conformance suite."""
+    """A storage backend; it must pass the conformance suite of ``axis_licensing.testing``."""
 
     #: The URL scheme this backend serves.
     scheme: str = ""

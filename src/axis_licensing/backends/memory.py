@@ -54,7 +54,9 @@ class _Tx(WriteTx):
     def state_at(self, org_id: str, at_us: int) -> StateRow | None:
         best: StateRow | None = None
         for row in self._s.states.get(org_id, ()):
-            if row.at_us <= at_us and (best is None or (row.at_us, row.seq) >= (best.at_us, best.seq)):
+            if row.at_us <= at_us and (
+                best is None or (row.at_us, row.seq) >= (best.at_us, best.seq)
+            ):
                 best = row
         return best
 
@@ -139,7 +141,9 @@ class _Tx(WriteTx):
         row = self._s.keys.get(key_hash)
         if row is None or row.redeemed_by is not None:
             return False
-        self._set(self._s.keys, key_hash, attrs.evolve(row, redeemed_by=org_id, redeemed_at_us=at_us))
+        self._set(
+            self._s.keys, key_hash, attrs.evolve(row, redeemed_by=org_id, redeemed_at_us=at_us)
+        )
         return True
 
     def insert_shipment(self, row: ShipmentRow) -> bool:

@@ -80,8 +80,14 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "systems": ("system_id", "org_id"),
     "shipments": ("serial", "product", "preloaded", "shipped_at_us", "org_id"),
     "keys": (
-        "key_hash", "product", "kind", "quantities", "tail", "issued_at_us",
-        "redeemed_by", "redeemed_at_us",
+        "key_hash",
+        "product",
+        "kind",
+        "quantities",
+        "tail",
+        "issued_at_us",
+        "redeemed_by",
+        "redeemed_at_us",
     ),
     "requests": ("scope", "request_id", "fingerprint", "result"),
 }
@@ -169,7 +175,10 @@ class _Tx(WriteTx):
         )
 
     def key(self, key_hash: str) -> KeyRow | None:
-        row = self._one(f"SELECT {', '.join(_COLUMNS['keys'])} FROM keys WHERE key_hash = ?", (key_hash,))  # noqa: S608
+        row = self._one(
+            f"SELECT {', '.join(_COLUMNS['keys'])} FROM keys WHERE key_hash = ?",  # noqa: S608
+            (key_hash,),
+        )
         return None if row is None else KeyRow(*row)
 
     def shipment(self, serial: str) -> ShipmentRow | None:
@@ -293,7 +302,9 @@ class SQLiteBackend(Backend):
         self._lock = threading.RLock()
         try:
             self._conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None,
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
                 check_same_thread=False,
             )
         except sqlite3.Error as exc:
@@ -401,7 +412,8 @@ class SQLiteBackend(Backend):
         values = [tuple(row[c] for c in columns) for row in rows]
         with self.write():
             self._conn.executemany(
-                f"INSERT INTO {table} ({sql_columns}) VALUES ({marks})", values  # noqa: S608
+                f"INSERT INTO {table} ({sql_columns}) VALUES ({marks})",  # noqa: S608 - fixed names
+                values,
             )
         return len(values)
 

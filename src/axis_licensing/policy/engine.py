@@ -244,9 +244,7 @@ def settle(
         if report_growth and locked and period.index not in ledger.growth_flagged:
             _, required, _ = readings.period_need(ledger, spec, period, devices, current=True)
             if required:
-                ledger = attrs.evolve(
-                    ledger, growth_flagged=ledger.growth_flagged | {period.index}
-                )
+                ledger = attrs.evolve(ledger, growth_flagged=ledger.growth_flagged | {period.index})
                 facts.append(
                     Fact(
                         action=Action.GROWTH_EXCEEDED,
@@ -281,9 +279,7 @@ def _fact(ctx: Context, action: Action, **fields: Any) -> Fact:
 # -- organizations and systems (R1, R4) --------------------------------------------------------
 
 
-def create_organization(
-    ctx: Context, *, org_id: str, name: str, timezone: str
-) -> Outcome[None]:
+def create_organization(ctx: Context, *, org_id: str, name: str, timezone: str) -> Outcome[None]:
     """A new, empty organization (R1)."""
     state = OrgState(org_id=org_id, name=name, timezone=timezone, created_on=ctx.on, as_of=ctx.on)
     fact = _fact(ctx, Action.ORGANIZATION_CREATED, details={"name": name, "timezone": timezone})
@@ -377,9 +373,7 @@ def start_subscription(
     if ledger.started_on is not None:
         raise AlreadyStarted(f"the subscription of {product!r} already started")
     anchor = state.anchor or ctx.on
-    state = attrs.evolve(state, anchor=anchor).with_ledger(
-        attrs.evolve(ledger, started_on=ctx.on)
-    )
+    state = attrs.evolve(state, anchor=anchor).with_ledger(attrs.evolve(ledger, started_on=ctx.on))
     first = first_period(anchor, spec, ctx.on)
     _, trial_ends = window(spec, first, ctx.on)
     fact = _fact(
@@ -461,7 +455,7 @@ def _allocate_parts(
     parts: list[tuple[Period, int, Counts]],
 ) -> Outcome[Allocation]:
     """Take the licenses of every part at once, allocate them and compensate (R7, R8)."""
-    ledger, anchor = _started(state, spec)
+    ledger, _ = _started(state, spec)
     wanted = Counts()
     for _, _, quantities in parts:
         wanted += quantities
@@ -498,13 +492,13 @@ def _allocate_parts(
         assert ledger.started_on is not None
         period, quantities = current[0]
         opens, ends = window(spec, period, ledger.started_on)
-        shares = {
-            t: overlap_share(q, period, ctx.on, opens, ends) for t, q in quantities.items()
-        }
+        shares = {t: overlap_share(q, period, ctx.on, opens, ends) for t, q in quantities.items()}
         whole, credit = credit_back(ledger.credit, shares)
         ledger = attrs.evolve(ledger, credit=credit, compensated=ledger.compensated + whole)
         if whole:
-            state, new_lots = _new_lots(state, LicenseKind.SUBSCRIPTION, _ordered(spec, whole), ctx.on)
+            state, new_lots = _new_lots(
+                state, LicenseKind.SUBSCRIPTION, _ordered(spec, whole), ctx.on
+            )
             ledger = attrs.evolve(ledger, lots=(*ledger.lots, *new_lots))
             facts.append(
                 Fact(
@@ -574,7 +568,7 @@ def allocate_need(
     """
     spec = catalog.product(product)
     _, anchor = _started(state, spec)
-    _target_period(anchor, spec, ctx.on, through)
+    _target_period(anchor, spec, ctx.on, through)  # the five-year window applies to period n
     report = readings.need_report(state, spec, ctx.on, through)
     parts = [(pn.period, pn.offset, pn.shortfall) for pn in report.periods if pn.shortfall]
     if not parts:
@@ -710,8 +704,7 @@ def upload_system(
     existing = state.systems.get(system_id)
     if existing is not None and existing.product != product:
         raise InvalidInput(
-            f"system {system_id!r} is registered for product {existing.product!r}, "
-            f"not {product!r}"
+            f"system {system_id!r} is registered for product {existing.product!r}, not {product!r}"
         )
     system = existing or SystemRecord(system_id=system_id, product=product)
     system = attrs.evolve(system, devices=counts)

@@ -62,9 +62,7 @@ def take(
         missing, ``lots_after`` is the unchanged input: nothing is taken.
     """
     ordered = sorted(lots, key=lambda lot: lot.consumption_key)
-    available = Counts(
-        [(lot.license_type, lot.quantity) for lot in ordered if lot.kind is kind]
-    )
+    available = Counts([(lot.license_type, lot.quantity) for lot in ordered if lot.kind is kind])
     missing = Counts({t: max(0, q - available.get(t, 0)) for t, q in quantities.items()})
     if missing:
         return tuple(ordered), missing, ()

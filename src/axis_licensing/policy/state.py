@@ -148,9 +148,7 @@ class OrgState:
 
     def systems_of(self, product: str) -> tuple[SystemRecord, ...]:
         """The product's systems, in id order."""
-        return tuple(
-            s for _, s in sorted(self.systems.items()) if s.product == product
-        )
+        return tuple(s for _, s in sorted(self.systems.items()) if s.product == product)
 
 
 @attrs.frozen

@@ -117,7 +117,7 @@ def product_status(state: OrgState, spec: ProductSpec, day: date) -> ProductStat
     if ledger.started_on is None or state.anchor is None or day < ledger.started_on:
         return ProductStatus(product=spec.code, state=ProductState.NOT_STARTED, devices=devices)
     period = current_period(state.anchor, spec, day)
-    opens, ends = window(spec, period, ledger.started_on)
+    _, ends = window(spec, period, ledger.started_on)
     allocated = ledger.allocated(period.index)
     _, required, locked = period_need(ledger, spec, period, devices, current=True)
     growth_exceeded = False
@@ -177,8 +177,11 @@ def need_report(state: OrgState, spec: ProductSpec, day: date, horizon: int) -> 
         )
         total_short += short
     balance = Counts(
-        [(lot.license_type, lot.quantity) for lot in live_lots(ledger.lots, day)
-         if lot.kind is LicenseKind.SUBSCRIPTION]
+        [
+            (lot.license_type, lot.quantity)
+            for lot in live_lots(ledger.lots, day)
+            if lot.kind is LicenseKind.SUBSCRIPTION
+        ]
     )
     return NeedReport(
         product=spec.code,
@@ -189,7 +192,7 @@ def need_report(state: OrgState, spec: ProductSpec, day: date, horizon: int) -> 
 
 
 def wallet_view(state: OrgState, product: str, day: date) -> Wallet:
-    """The product's wallet at ``day``: live lots, earliest expiry first, and the credit (R6, R8)."""
+    """The product's wallet at ``day``: live lots, earliest expiry first, and credit (R6, R8)."""
     ledger = state.ledger(product)
     return Wallet(product=product, lots=live_lots(ledger.lots, day), credit=dict(ledger.credit))
 
