@@ -46,6 +46,7 @@ converter.register_structure_hook(date, _structure_date)
 converter.register_unstructure_hook(datetime, datetime.isoformat)
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_unstructure_hook(frozenset, sorted)
+converter.register_structure_hook(type(None), lambda value, _: None)
 
 
 def to_jsonable(value: object) -> Any:

@@ -61,6 +61,7 @@ from axis_licensing.errors import (
     InvalidInput,
     KeyAlreadyRedeemed,
     PermissionDenied,
+    StorageError,
     SubscriptionNotStarted,
     UnknownHardware,
     UnknownKey,
@@ -94,6 +95,9 @@ MAX_ATTEMPTS = 12
 MAX_HORIZON = 100
 #: The validity of an offline license file beyond its licensed period (R12).
 OFFLINE_MARGIN = timedelta(days=30)
+
+#: The meta row ``migrate`` keeps on a target until it is complete and verified.
+MIGRATION_INCOMPLETE = "migration_incomplete"
 
 _VENDOR_SCOPE = "vendor"
 _SIGNING_KEY = "signing_key"
@@ -277,6 +281,7 @@ class Manager:
         self.clock: Clock = clock or SystemClock()
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
+        self._refuse_incomplete()
         self._signing_key = self._load_signing_key(signing_key)
         self._public_key = offline.public_key_pem(self._signing_key)
 
@@ -308,7 +313,8 @@ class Manager:
         Raises:
             InvalidInput: an unknown scheme (the message lists the known
                 ones), a malformed URL, catalog, clock or signing key.
-            StorageError: the backend cannot be opened.
+            StorageError: the backend cannot be opened, or an interrupted
+                ``migrate`` left it incomplete.
         """
         registry = Plugins(plugins)
         backend = registry.backends().open(url)
@@ -346,6 +352,15 @@ class Manager:
         return self._plugins
 
     # -- plumbing --------------------------------------------------------------------------
+
+    def _refuse_incomplete(self) -> None:
+        with self.backend.read() as tx:
+            mark = tx.meta(MIGRATION_INCOMPLETE)
+        if mark is not None:
+            raise StorageError(
+                "this store was left incomplete by an interrupted `axis-licensing migrate` "
+                f"({mark}); run the migration again with --force"
+            )
 
     def _load_signing_key(
         self, signing_key: Ed25519PrivateKey | bytes | str | None
