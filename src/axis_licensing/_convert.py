@@ -13,6 +13,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
@@ -60,7 +61,8 @@ def to_jsonable(value: object) -> Any:
 
 def dumps(value: object) -> str:
     """Compact, key-sorted JSON text for ``value``."""
-    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    data = converter.unstructure(value) if attrs.has(type(value)) else to_jsonable(value)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def loads(text: str | bytes, cls: type[T]) -> T:

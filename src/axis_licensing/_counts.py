@@ -25,15 +25,38 @@ class Counts(Mapping[str, int]):
     _hash: int | None
 
     def __init__(self, items: Mapping[str, int] | Iterable[tuple[str, int]] = ()) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
+        if type(items) is Counts:
+            self._items = items._items
+            self._hash = items._hash
+            return
+        if isinstance(items, dict):
+            pairs: Iterable[tuple[str, int]] = items.items()
+        elif isinstance(items, tuple | list):
+            pairs = items
+        else:
+            pairs = items.items() if isinstance(items, Mapping) else items
         data: dict[str, int] = {}
         for key, value in pairs:
             if value < 0:
                 raise ValueError(f"a count cannot be negative: {key}={value}")
             if value:
                 data[key] = data.get(key, 0) + value
-        self._items = dict(sorted(data.items()))
+        self._items = dict(sorted(data.items())) if len(data) > 1 else data
         self._hash = None
+
+    @classmethod
+    def _of(cls, data: dict[str, int]) -> Counts:
+        """Counts from a dict the caller owns: zeros dropped, negatives refused."""
+        clean: dict[str, int] = {}
+        for key, value in sorted(data.items()):
+            if value < 0:
+                raise ValueError(f"a count cannot be negative: {key}={value}")
+            if value:
+                clean[key] = value
+        made = object.__new__(cls)
+        made._items = clean
+        made._hash = None
+        return made
 
     def __getitem__(self, key: str) -> int:
         return self._items[key]
@@ -66,16 +89,20 @@ class Counts(Mapping[str, int]):
         return bool(self._items)
 
     def __add__(self, other: Mapping[str, int]) -> Counts:
+        if not other:
+            return self
         merged = dict(self._items)
         for key, value in other.items():
             merged[key] = merged.get(key, 0) + value
-        return Counts(merged)
+        return Counts._of(merged)
 
     def __sub__(self, other: Mapping[str, int]) -> Counts:
+        if not other:
+            return self
         merged = dict(self._items)
         for key, value in other.items():
             merged[key] = merged.get(key, 0) - value
-        return Counts(merged)
+        return Counts._of(merged)
 
     def minus_clipped(self, other: Mapping[str, int]) -> Counts:
         """Subtract per type, flooring each count at zero."""

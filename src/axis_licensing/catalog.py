@@ -6,6 +6,7 @@ construction, so every later rule can trust it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
@@ -97,12 +98,12 @@ class ProductSpec:
                     f"types {sorted(unknown)}"
                 )
 
-    @property
+    @functools.cached_property
     def type_codes(self) -> tuple[str, ...]:
         """The license type codes, in catalog order."""
         return tuple(t.code for t in self.license_types)
 
-    @property
+    @functools.cached_property
     def relation(self) -> Mapping[str, frozenset[str]]:
         """``{license_type: the device types it covers}``, each type covering itself (R5)."""
         return {t.code: t.covered_types() for t in self.license_types}

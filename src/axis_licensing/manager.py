@@ -100,6 +100,7 @@ OFFLINE_MARGIN = timedelta(days=30)
 MIGRATION_INCOMPLETE = "migration_incomplete"
 
 _VENDOR_SCOPE = "vendor"
+_STATE_CACHE_SIZE = 1024
 _SIGNING_KEY = "signing_key"
 _KEY_SECRET = "key_secret"  # noqa: S105 - the meta row's name, not a secret
 
@@ -281,6 +282,7 @@ class Manager:
         self.clock: Clock = clock or SystemClock()
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
+        self._states: dict[str, tuple[str, OrgState]] = {}
         self._refuse_incomplete()
         self._signing_key = self._load_signing_key(signing_key)
         self._public_key = offline.public_key_pem(self._signing_key)
@@ -352,6 +354,20 @@ class Manager:
         return self._plugins
 
     # -- plumbing --------------------------------------------------------------------------
+
+    def _state_of(self, org_id: str, text: str) -> OrgState:
+        """The state stored as ``text``; the last one seen per organization is kept decoded."""
+        cached = self._states.get(org_id)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        state = loads(text, OrgState)
+        self._remember(org_id, text, state)
+        return state
+
+    def _remember(self, org_id: str, text: str, state: OrgState) -> None:
+        if len(self._states) >= _STATE_CACHE_SIZE:
+            self._states.pop(next(iter(self._states)), None)
+        self._states[org_id] = (text, state)
 
     def _refuse_incomplete(self) -> None:
         with self.backend.read() as tx:
@@ -469,7 +485,7 @@ class Manager:
         decode: Callable[[str], T] | None = None,
     ) -> T:
         self._authorize(actor, org_id, action, product)
-        fingerprint = _fingerprint(action, args)
+        fingerprint = _fingerprint(action, args) if request_id is not None else ""
         scope = _org_scope(org_id)
 
         def attempt() -> tuple[T, list[Activity]]:
@@ -488,17 +504,19 @@ class Manager:
                 head = tx.lock(org_id)
                 if head is None:
                     raise UnknownOrganization(f"unknown organization {org_id!r}")
-                state = loads(head.state, OrgState)
+                state = self._state_of(org_id, head.state)
                 ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
                 advanced, pending = engine.advance(state, self.catalog, ctx.on)
                 outcome = decide(tx, advanced, ctx)
                 facts = (*pending, *outcome.facts)
                 activities = [self._activity(f, state.timezone, now) for f in facts]
                 if facts or outcome.state != state:
+                    text = dumps(outcome.state)
                     tx.append(
-                        StateRow(org_id, head.seq + 1, to_us(now), dumps(outcome.state)),
+                        StateRow(org_id, head.seq + 1, to_us(now), text),
                         [self._row(org_id, a) for a in activities],
                     )
+                    self._remember(org_id, text, outcome.state)
                 if request_id is not None:
                     tx.put_request(
                         RequestRow(scope, request_id, fingerprint, encode(outcome.result))
@@ -557,7 +575,9 @@ class Manager:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
             past = tx.state_at(org_id, to_us(instant)) if to_us(instant) < row.at_us else row
         if past is not None:
-            state = loads(past.state, OrgState)
+            state = (
+                self._state_of(org_id, past.state) if past is row else loads(past.state, OrgState)
+            )
         else:  # before the organization existed: nothing was recorded yet
             head = loads(row.state, OrgState)
             state = OrgState(
@@ -1295,7 +1315,7 @@ class Manager:
             if head is None:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
             stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
-            state = loads(head.state, OrgState)
+            state = self._state_of(org_id, head.state)
             _, pending = engine.advance(state, self.catalog, local_date(now, state.timezone))
             projected = [
                 a

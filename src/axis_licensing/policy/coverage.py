@@ -17,6 +17,7 @@ Everything here is pure: no I/O, no clock, no randomness.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections import deque
@@ -31,6 +32,7 @@ __all__ = ["assign", "covered_counts", "covers", "hardness_order", "shortfall", 
 _ONE = Fraction(1)
 
 
+@functools.lru_cache(maxsize=256)
 def hardness_order(spec: ProductSpec) -> tuple[str, ...]:
     """The device types of ``spec``, hardest to cover first.
 
@@ -47,14 +49,24 @@ def hardness_order(spec: ProductSpec) -> tuple[str, ...]:
 
 
 def _check(spec: ProductSpec, licenses: Mapping[str, int], devices: Mapping[str, int]) -> None:
-    known = set(spec.type_codes)
+    known = spec.relation.keys()
     for label, counts in (("license", licenses), ("device", devices)):
-        unknown = set(counts) - known
+        unknown = counts.keys() - known
         if unknown:
             raise ValueError(f"{label} types {sorted(unknown)} are not in product {spec.code!r}")
+        if isinstance(counts, Counts):
+            continue  # never negative
         negative = sorted(k for k, v in counts.items() if v < 0)
         if negative:
             raise ValueError(f"{label} counts cannot be negative: {negative}")
+
+
+def _own_types_suffice(
+    licenses: Mapping[str, int], devices: Mapping[str, int], multiplier: Fraction
+) -> bool:
+    """True when each device type's own licenses cover it (a type covers itself)."""
+    num, den = multiplier.numerator, multiplier.denominator
+    return all(licenses.get(t, 0) * num >= n * den for t, n in devices.items())
 
 
 def _augmenting_path(
@@ -107,6 +119,9 @@ def assign(
 ) -> dict[str, Fraction]:
     """Cover as many devices as possible, hardest device types first (R5).
 
+    Results are memoised: the same spec, counts and multiplier always give the
+    same assignment, and every command asks about the same few again.
+
     Args:
         spec: the product, giving the covers-relation and catalog order.
         licenses: licenses per license type.
@@ -124,6 +139,16 @@ def assign(
     _check(spec, licenses, devices)
     if multiplier <= 0:
         raise ValueError(f"the multiplier must be positive, got {multiplier}")
+    if _own_types_suffice(licenses, devices, multiplier):
+        # every type's own licenses cover it: nothing to route (each type covers itself)
+        return {t: Fraction(devices[t]) for t in spec.type_codes if devices.get(t, 0)}
+    return dict(_assign(spec, Counts(licenses), Counts(devices), Fraction(multiplier)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _assign(
+    spec: ProductSpec, licenses: Counts, devices: Counts, multiplier: Fraction
+) -> tuple[tuple[str, Fraction], ...]:
     relation = spec.relation
     supply = {t: Fraction(n) * multiplier for t, n in licenses.items() if n}
     flow: dict[tuple[str, str], Fraction] = {}
@@ -149,7 +174,7 @@ def assign(
                     flow[handover] -= amount
             got += amount
         covered[target] = got
-    return {t: covered[t] for t in spec.type_codes if t in covered}
+    return tuple((t, covered[t]) for t in spec.type_codes if t in covered)
 
 
 def uncovered(
@@ -172,6 +197,9 @@ def uncovered(
     Raises:
         ValueError: as :func:`assign`.
     """
+    if _own_types_suffice(licenses, devices, multiplier):
+        _check(spec, licenses, devices)
+        return {}
     covered = assign(spec, licenses, devices, multiplier)
     left = {t: n - covered[t] for t, n in devices.items() if n}
     return {t: u for t, u in left.items() if u > 0}

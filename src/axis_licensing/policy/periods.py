@@ -8,6 +8,7 @@ boundary, so a 29 February anchor gives 28 February in common years and
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import pendulum
@@ -31,6 +32,7 @@ __all__ = [
 ADVANCE_YEARS = 5
 
 
+@functools.lru_cache(maxsize=8192)
 def add_years(day: date, years: int) -> date:
     """``day`` plus whole years, pendulum-style: 29 February becomes 28 February in common years."""
     moved = pendulum.Date(day.year, day.month, day.day).add(years=years)
@@ -46,6 +48,7 @@ def period_at(anchor: date, term_years: int, index: int) -> Period:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def period_containing(anchor: date, term_years: int, day: date) -> Period:
     """The period ``[start, end)`` that contains ``day`` (R2)."""
     index = (day.year - anchor.year) // term_years
