@@ -575,9 +575,8 @@ class Manager:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
             past = tx.state_at(org_id, to_us(instant)) if to_us(instant) < row.at_us else row
         if past is not None:
-            state = (
-                self._state_of(org_id, past.state) if past is row else loads(past.state, OrgState)
-            )
+            latest = past is row
+            state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
         else:  # before the organization existed: nothing was recorded yet
             head = loads(row.state, OrgState)
             state = OrgState(
