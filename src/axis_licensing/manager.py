@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -187,7 +188,7 @@ class Vendor:
             if request_id is None:
                 key = _keys.generate_key()
             else:
-                key = _keys.generate_key(m._derive_key_bytes(tx, request_id))
+                key = _keys.generate_key(m._derive_key_bytes(request_id))
             normalized = _keys.normalize_key(key)
             digest = _keys.key_hash(normalized)
             tx.insert_key(
@@ -204,7 +205,7 @@ class Vendor:
 
         def replay(tx: ReadTx, stored: str) -> str:
             assert request_id is not None
-            key = _keys.generate_key(m._derive_key_bytes(tx, request_id))
+            key = _keys.generate_key(m._derive_key_bytes(request_id))
             return key
 
         return m._vendor_command("vendor.issue_key", args, request_id, run, replay)
@@ -285,6 +286,9 @@ class Manager:
         self._states: dict[str, tuple[str, OrgState]] = {}
         self._refuse_incomplete()
         self._signing_key = self._load_signing_key(signing_key)
+        self._key_secret = self._backend_secret(
+            _KEY_SECRET, lambda: base64.b64encode(secrets.token_bytes(32))
+        ).encode("ascii")
         self._public_key = offline.public_key_pem(self._signing_key)
 
     @classmethod
@@ -406,13 +410,9 @@ class Manager:
         assert stored is not None
         return stored
 
-    def _derive_key_bytes(self, tx: ReadTx, request_id: str) -> bytes:
-        secret = tx.meta(_KEY_SECRET)
-        if secret is None:
-            secret = self._backend_secret(
-                _KEY_SECRET, lambda: base64.b64encode(random.SystemRandom().randbytes(32))
-            )
-        mac = hmac.new(secret.encode(), f"issue_key:{request_id}".encode(), hashlib.sha256)
+    def _derive_key_bytes(self, request_id: str) -> bytes:
+        """The random part of the key issued for ``request_id``: HMAC of a backend secret."""
+        mac = hmac.new(self._key_secret, f"issue_key:{request_id}".encode(), hashlib.sha256)
         return mac.digest()[: _keys.RANDOM_BYTES]
 
     def _now(self) -> datetime:
