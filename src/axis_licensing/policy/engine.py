@@ -208,6 +208,8 @@ def advance(state: OrgState, catalog: Catalog, day: date) -> tuple[OrgState, tup
             )
         state = state.with_ledger(attrs.evolve(ledger, lots=live, expired=expired))
     facts.sort(key=lambda f: (f.on, f.product or "", f.details["lot_id"]))
+    if day < state.as_of:
+        return state, tuple(facts)  # time does not run backwards: nothing more to apply
     if day > state.as_of:
         state = attrs.evolve(state, as_of=day)
     state, _ = settle(state, catalog, day, report_growth=False, actor=SYSTEM_ACTOR, at=None)
