@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The instants the library accepts: wide enough for any license, narrow enough that
+#: local dates, five-year windows and lot expiries never overflow ``datetime``.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -90,6 +94,11 @@ def check_aware(value: object, what: str) -> datetime:
         raise InvalidInput(f"{what} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{what} must be timezone-aware, got the naive datetime {value}")
+    if not EARLIEST <= value <= LATEST:
+        raise InvalidInput(
+            f"{what} is {value.isoformat()}, outside the supported range "
+            f"{EARLIEST.date().isoformat()} to {LATEST.date().isoformat()}"
+        )
     return value
 
 

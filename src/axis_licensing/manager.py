@@ -418,6 +418,19 @@ class Manager:
     def _now(self) -> datetime:
         return check_aware(self.clock.now(), "clock.now()")
 
+    def _check_catalog_types(self, counts: Counts, what: str) -> None:
+        """Refuse types no product has, before the product is known (R14).
+
+        The command checks the types against its own product once it knows it.
+        """
+        known = {t for spec in self.catalog.products for t in spec.type_codes}
+        unknown = sorted(set(counts) - known)
+        if unknown:
+            raise InvalidInput(
+                f"{what}: unknown license type(s) {', '.join(map(repr, unknown))} "
+                f"(the catalog has: {', '.join(sorted(known))})"
+            )
+
     @staticmethod
     def _check_request_id(request_id: object) -> str | None:
         return None if request_id is None else check_id(request_id, "request_id")
@@ -744,6 +757,7 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         system_id = check_id(system_id, "system_id")
         counts = check_counts(devices, "devices", allow_zero=True, allow_empty=True)
+        self._check_catalog_types(counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
         self._command(
@@ -1065,6 +1079,7 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         serial = check_id(serial, "serial")
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
+        self._check_catalog_types(counts, "quantities")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
         self._command(

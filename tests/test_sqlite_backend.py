@@ -1,0 +1,340 @@
+"""The SQLite backend (``sqlite:///PATH``): durability settings, schema versions,
+concurrent opening, error wrapping, URL forms and indexed reads (SPEC §4, R13, STYLE.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from axis_licensing import (
+    EXAMPLE_CATALOG,
+    InvalidInput,
+    Manager,
+    ManualClock,
+    StorageError,
+)
+from axis_licensing.backends import TABLES
+from axis_licensing.backends.sqlite import SCHEMA_VERSION, SQLiteBackend
+
+PRODUCT = "acs-pro"
+START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def url_of(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def sqlite_backend(manager: Manager) -> SQLiteBackend:
+    backend = manager.backend
+    assert isinstance(backend, SQLiteBackend)
+    return backend
+
+
+def pragma(conn: sqlite3.Connection, name: str) -> Any:
+    return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "axis.db"
+
+
+@pytest.fixture
+def sqlite_manager(db_path: Path) -> Iterator[Manager]:
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        yield m
+
+
+def files_in(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+# -- durability settings and schema version ---------------------------------------------------
+
+
+def test_sqlite_uses_wal_synchronous_full_and_a_busy_timeout(
+    sqlite_manager: Manager, db_path: Path
+) -> None:
+    sqlite_manager.create_organization("org-1", name="One", actor="alice")
+    conn = sqlite_backend(sqlite_manager)._conn
+    assert pragma(conn, "journal_mode") == "wal"
+    assert pragma(conn, "synchronous") == 2  # FULL
+    assert pragma(conn, "busy_timeout") >= 1000
+    # WAL is a property of the file: another connection sees it too.
+    other = sqlite3.connect(db_path)
+    try:
+        assert pragma(other, "journal_mode") == "wal"
+    finally:
+        other.close()
+
+
+def test_sqlite_schema_version_is_kept_in_user_version(
+    sqlite_manager: Manager, db_path: Path
+) -> None:
+    assert SCHEMA_VERSION >= 1
+    sqlite_manager.close()
+    conn = sqlite3.connect(db_path)
+    try:
+        assert pragma(conn, "user_version") == SCHEMA_VERSION
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+    assert set(TABLES) <= names
+    # Opening it again migrates nothing and keeps the data.
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as again:
+        again.create_organization("org-1", name="One", actor="alice")
+        assert again.backend.count_rows("orgs") == 1
+
+
+def _bump_user_version(path: Path, version: int) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.commit()
+        if pragma(conn, "journal_mode") == "wal":
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("made_by", ["axis-licensing", "plain sqlite"])
+def test_sqlite_newer_schema_is_refused_and_the_file_left_byte_identical(
+    db_path: Path, made_by: str
+) -> None:
+    if made_by == "axis-licensing":
+        with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+            m.create_organization("org-1", name="One", actor="alice")
+    else:
+        conn = sqlite3.connect(db_path)
+        conn.execute("CREATE TABLE future (x INTEGER)")
+        conn.commit()
+        conn.close()
+    newer = SCHEMA_VERSION + 1
+    _bump_user_version(db_path, newer)
+    before = files_in(db_path.parent)
+    with pytest.raises(StorageError) as caught:
+        Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG)
+    assert str(newer) in str(caught.value)
+    assert "newer" in str(caught.value)
+    assert files_in(db_path.parent) == before
+    conn = sqlite3.connect(db_path)
+    try:
+        assert pragma(conn, "user_version") == newer
+    finally:
+        conn.close()
+
+
+# -- several processes opening a new file at once ------------------------------------------------
+
+
+def _open_at_once(url: str, index: int, barrier: Any, results: Any) -> None:
+    """Run in a spawned process: wait for the others, open, write one organization."""
+    try:
+        barrier.wait(timeout=60)
+        with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as manager:
+            manager.create_organization(f"org-{index}", name=f"Org {index}", actor="p")
+            manager.register_system(f"org-{index}", PRODUCT, f"sys-{index}", actor="p")
+        results.put((index, "ok"))
+    except BaseException as exc:
+        results.put((index, repr(exc)))
+
+
+def test_sqlite_processes_opening_a_new_file_at_the_same_moment_all_succeed(
+    db_path: Path,
+) -> None:
+    processes = 4
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes)
+    results = ctx.Queue()
+    workers = [
+        ctx.Process(target=_open_at_once, args=(url_of(db_path), i, barrier, results))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = dict(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    assert outcomes == {i: "ok" for i in range(processes)}
+    assert [w.exitcode for w in workers] == [0] * processes
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        assert m.backend.count_rows("orgs") == processes
+        assert m.backend.count_rows("systems") == processes
+        # One signing key for everyone, kept by the backend.
+        assert [r["name"] for r in m.backend.export_rows("meta")].count("signing_key") == 1
+    conn = sqlite3.connect(db_path)
+    try:
+        assert pragma(conn, "user_version") == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+# -- sqlite3 errors never escape raw -----------------------------------------------------------
+
+
+def test_sqlite_a_path_in_a_missing_directory_raises_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as caught:
+        Manager.open(url_of(tmp_path / "missing" / "axis.db"), catalog=EXAMPLE_CATALOG)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_sqlite_a_file_that_is_no_database_raises_storage_error(db_path: Path) -> None:
+    db_path.write_bytes(b"this is not an SQLite database, just text. " * 200)
+    before = files_in(db_path.parent)
+    with pytest.raises(StorageError) as caught:
+        Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG)
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+    assert files_in(db_path.parent) == before
+
+
+def test_sqlite_a_directory_as_the_database_raises_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as caught:
+        Manager.open(url_of(tmp_path), catalog=EXAMPLE_CATALOG)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+
+
+def test_sqlite_errors_during_commands_and_queries_become_storage_errors(
+    sqlite_manager: Manager, db_path: Path
+) -> None:
+    sqlite_manager.create_organization("org-1", name="One", actor="alice")
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("DROP TABLE activities")
+        conn.commit()
+    finally:
+        conn.close()
+    with pytest.raises(StorageError) as command:
+        sqlite_manager.register_system("org-1", PRODUCT, "sys-1", actor="alice")
+    assert isinstance(command.value.__cause__, sqlite3.Error)
+    with pytest.raises(StorageError) as query:
+        sqlite_manager.history("org-1")
+    assert isinstance(query.value.__cause__, sqlite3.Error)
+    # The failed command left no half: no new state, no claimed system id.
+    assert sqlite_manager.backend.count_rows("states") == 1
+    assert sqlite_manager.backend.count_rows("systems") == 0
+
+
+# -- URL forms ---------------------------------------------------------------------------------
+
+
+def test_sqlite_url_with_a_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for url, path in [
+        ("sqlite:///relative.db", tmp_path / "relative.db"),
+        ("sqlite:///sub/nested.db", tmp_path / "sub" / "nested.db"),
+        ("sqlite:///with%20space.db", tmp_path / "with space.db"),
+    ]:
+        with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as manager:
+            manager.create_organization("org-1", name="One", actor="alice")
+        assert path.is_file(), url
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("SELECT org_id FROM orgs").fetchall() == [("org-1",)]
+        finally:
+            conn.close()
+
+
+def test_sqlite_url_with_an_absolute_path(tmp_path: Path) -> None:
+    path = tmp_path / "absolute.db"
+    url = f"sqlite:///{path}"
+    assert url.startswith("sqlite:////")
+    with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as manager:
+        manager.create_organization("org-1", name="One", actor="alice")
+        assert sqlite_backend(manager).path == str(path)
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("url", ["sqlite://host/axis.db", "sqlite:///", "sqlite://"])
+def test_sqlite_malformed_urls_raise_invalid_input(url: str) -> None:
+    with pytest.raises(InvalidInput, match="sqlite"):
+        Manager.open(url, catalog=EXAMPLE_CATALOG)
+
+
+# -- reads use indexes, whatever the history length ----------------------------------------------
+
+
+def _grow(manager: Manager, clock: ManualClock, commands: int) -> None:
+    for org in ("org-1", "org-2"):
+        manager.create_organization(org, name=org, actor="alice")
+        manager.register_system(org, PRODUCT, f"{org}-sys", devices={"core": 1}, actor="alice")
+    for i in range(commands):
+        clock.advance(timedelta(hours=1))
+        for org in ("org-1", "org-2"):
+            manager.report_devices(org, f"{org}-sys", {"core": i + 1}, actor="alice")
+
+
+def _traced_selects(conn: sqlite3.Connection, run: Any) -> list[str]:
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        run()
+    finally:
+        conn.set_trace_callback(None)
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_sqlite_head_and_state_at_queries_search_an_index(db_path: Path) -> None:
+    clock = ManualClock(START)
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=clock) as manager:
+        _grow(manager, clock, 60)
+        conn = sqlite_backend(manager)._conn
+        past = START + timedelta(hours=30, minutes=30)
+        state_reads: list[str] = []
+        for run in (
+            lambda: manager.status("org-1", PRODUCT, at=past),
+            lambda: manager.system_status("org-1", "org-1-sys", at=past),
+            lambda: manager.status("org-1", PRODUCT),
+            lambda: manager.report_devices("org-1", "org-1-sys", {"core": 2}, actor="a"),
+        ):
+            state_reads += [s for s in _traced_selects(conn, run) if "states" in s]
+        assert manager.system_status("org-1", "org-1-sys", at=past).devices == {"core": 30}
+        assert len(set(state_reads)) >= 2  # the latest state, and the state at a past instant
+        problems: list[str] = []
+        for sql in sorted(set(state_reads)):
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            if any(step.startswith("SCAN") or "TEMP B-TREE" in step for step in plan):
+                problems.append(f"{sql}\n  -> {plan}")
+            if not any(
+                step.startswith("SEARCH") and ("INDEX" in step or "PRIMARY KEY" in step)
+                for step in plan
+            ):
+                problems.append(f"{sql}\n  -> no indexed search: {plan}")
+        assert not problems, "\n".join(problems)
+
+
+def test_sqlite_a_read_runs_as_many_statements_for_a_long_history_as_for_a_short(
+    tmp_path: Path,
+) -> None:
+    counts: list[int] = []
+    for commands in (3, 80):
+        clock = ManualClock(START)
+        url = url_of(tmp_path / f"axis-{commands}.db")
+        with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=clock) as manager:
+            _grow(manager, clock, commands)
+            conn = sqlite_backend(manager)._conn
+            past = START + timedelta(hours=2, minutes=30)
+            read = functools.partial(manager.status, "org-1", PRODUCT, at=past)
+            counts.append(len(_traced_selects(conn, read)))
+    assert counts[0] == counts[1] >= 1
+
+
+def test_sqlite_data_and_signing_key_survive_reopen(db_path: Path) -> None:
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        m.create_organization("org-1", name="One", actor="alice")
+        key = m.public_key
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        # The generated signing key is kept by the backend (R12).
+        assert m.public_key == key
+        assert [a.action for a in m.history("org-1")] == ["organization_created"]
+    assert os.path.getsize(db_path) > 0
