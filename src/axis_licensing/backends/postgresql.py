@@ -1,0 +1,745 @@
+"""The PostgreSQL backend (``postgresql://…``): one database shared by many app servers.
+
+The URL is a libpq URL plus three settings of ours, removed before psycopg
+sees it::
+
+    postgresql://user@host:5432/db?schema=licensing&pool_size=8&connect_timeout=5
+
+- ``schema`` (default ``public``): created if missing; every statement names
+  its tables fully qualified, quoted with :class:`psycopg.sql.Identifier`.
+- ``pool_size`` (default 4, 1..100): the most connections the pool opens.
+- ``connect_timeout`` (default 5 s, 1..3600): a libpq setting, checked here
+  and always passed on, so an unreachable server fails fast.
+
+Any other libpq parameter (``sslmode``, ``application_name``, ``options``, …)
+passes through; a parameter libpq does not know raises ``InvalidInput``.
+
+How R13 holds across processes and machines:
+
+- :meth:`PostgreSQLBackend.write` runs at READ COMMITTED, and ``lock(org_id)``
+  takes ``SELECT … FOR UPDATE`` on the organization's row, then reads the head
+  state in a fresh statement, so commands on one organization run one at a time
+  and each sees the state its predecessor committed.
+- Facts unique across organizations (system ids, serials, key redemptions)
+  rest on primary keys, ``INSERT … ON CONFLICT DO NOTHING`` and
+  ``UPDATE … WHERE … IS NULL`` with row-count checks.
+- A lost race becomes :class:`RetryableConflict`: serialization failures
+  (40001), deadlocks (40P01), lock timeouts (55P03), a unique violation on
+  ``requests``, ``keys``, ``meta`` or ``states`` from a concurrent twin, an
+  organization or shipment inserted by a concurrent transaction, and a
+  ``request_id`` remembered by a twin while this transaction waited for the
+  organization's lock. The Manager runs the command again, and it replays.
+- :meth:`PostgreSQLBackend.read` is a REPEATABLE READ READ ONLY snapshot.
+
+Schema changes run under ``pg_advisory_xact_lock`` with a version table, so
+many processes may open a fresh schema at once. A schema newer than this code
+is refused at open, before anything is written.
+
+Every statement is parameterised. psycopg errors never reach callers raw: they
+become :class:`RetryableConflict` or :class:`~axis_licensing.errors.StorageError`
+raised ``from`` the original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import urllib.parse
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, LiteralString
+
+import attrs
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from axis_licensing.backends import (
+    TABLES,
+    ActivityRow,
+    Backend,
+    HistoryQuery,
+    KeyRow,
+    ReadTx,
+    RequestRow,
+    RetryableConflict,
+    ShipmentRow,
+    StateRow,
+    WriteTx,
+)
+from axis_licensing.errors import InvalidInput, StorageError
+
+__all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
+
+#: The schema version this code writes; see :data:`MIGRATIONS`.
+SCHEMA_VERSION = 1
+
+#: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
+MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
+
+#: ``MIGRATIONS[v]`` takes a schema from version ``v`` to ``v + 1``; ``{s}`` is the schema.
+#: Text keys use the "C" collation, so they order by bytes, as in SQLite.
+MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
+    (
+        'CREATE TABLE {s}.meta (name TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL)',
+        'CREATE TABLE {s}.orgs (org_id TEXT COLLATE "C" PRIMARY KEY, head BIGINT NOT NULL)',
+        """CREATE TABLE {s}.states (
+            org_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, at_us BIGINT NOT NULL,
+            state TEXT NOT NULL, PRIMARY KEY (org_id, seq))""",
+        "CREATE INDEX states_at ON {s}.states (org_id, at_us, seq)",
+        """CREATE TABLE {s}.activities (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, org_id TEXT COLLATE "C" NOT NULL,
+            at_us BIGINT NOT NULL, on_date TEXT COLLATE "C" NOT NULL,
+            actor TEXT COLLATE "C" NOT NULL, action TEXT COLLATE "C" NOT NULL,
+            product TEXT COLLATE "C", system_id TEXT COLLATE "C", details TEXT NOT NULL)""",
+        "CREATE INDEX activities_org ON {s}.activities (org_id, id)",
+        """CREATE TABLE {s}.systems (
+            system_id TEXT COLLATE "C" PRIMARY KEY, org_id TEXT COLLATE "C" NOT NULL)""",
+        """CREATE TABLE {s}.shipments (
+            serial TEXT COLLATE "C" PRIMARY KEY, product TEXT COLLATE "C" NOT NULL,
+            preloaded TEXT NOT NULL, shipped_at_us BIGINT NOT NULL, org_id TEXT COLLATE "C")""",
+        """CREATE TABLE {s}.keys (
+            key_hash TEXT COLLATE "C" PRIMARY KEY, product TEXT COLLATE "C" NOT NULL,
+            kind TEXT COLLATE "C" NOT NULL, quantities TEXT NOT NULL, tail TEXT NOT NULL,
+            issued_at_us BIGINT NOT NULL, redeemed_by TEXT COLLATE "C", redeemed_at_us BIGINT)""",
+        """CREATE TABLE {s}.requests (
+            scope TEXT COLLATE "C" NOT NULL, request_id TEXT COLLATE "C" NOT NULL,
+            fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (scope, request_id))""",
+    ),
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+_VERSION_TABLE = "schema_version"
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "meta": ("name", "value"),
+    "orgs": ("org_id", "head"),
+    "states": ("org_id", "seq", "at_us", "state"),
+    "activities": ("org_id", "at_us", "on", "actor", "action", "product", "system_id", "details"),
+    "systems": ("system_id", "org_id"),
+    "shipments": ("serial", "product", "preloaded", "shipped_at_us", "org_id"),
+    "keys": (
+        "key_hash",
+        "product",
+        "kind",
+        "quantities",
+        "tail",
+        "issued_at_us",
+        "redeemed_by",
+        "redeemed_at_us",
+    ),
+    "requests": ("scope", "request_id", "fingerprint", "result"),
+}
+_ORDER: dict[str, tuple[str, ...]] = {
+    "meta": ("name",),
+    "orgs": ("org_id",),
+    "states": ("org_id", "seq"),
+    "activities": ("id",),
+    "systems": ("system_id",),
+    "shipments": ("serial",),
+    "keys": ("key_hash",),
+    "requests": ("scope", "request_id"),
+}
+
+#: Tables where a unique violation means a concurrent twin won the race (R13).
+_RACE_TABLES = frozenset({"requests", "keys", "meta", "states"})
+
+#: SQLSTATEs of a lost race: serialization failure, deadlock, lock timeout.
+_RETRYABLE = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+)
+
+_BEGIN_WRITE: LiteralString = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+_BEGIN_READ: LiteralString = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+#: The statements of a transaction; ``{s}`` is the schema.
+_STATEMENTS: dict[str, LiteralString] = {
+    "head": (
+        "SELECT s.seq, s.at_us, s.state FROM {s}.orgs o JOIN {s}.states s "
+        "ON s.org_id = o.org_id AND s.seq = o.head WHERE o.org_id = %s"
+    ),
+    "state": "SELECT seq, at_us, state FROM {s}.states WHERE org_id = %s AND seq = %s",
+    "state_at": (
+        "SELECT seq, at_us, state FROM {s}.states WHERE org_id = %s AND at_us <= %s "
+        "ORDER BY at_us DESC, seq DESC LIMIT 1"
+    ),
+    "key": (
+        "SELECT key_hash, product, kind, quantities, tail, issued_at_us, redeemed_by, "
+        "redeemed_at_us FROM {s}.keys WHERE key_hash = %s"
+    ),
+    "shipment": (
+        "SELECT serial, product, preloaded, shipped_at_us, org_id FROM {s}.shipments "
+        "WHERE serial = %s"
+    ),
+    "system_owner": "SELECT org_id FROM {s}.systems WHERE system_id = %s",
+    "request": (
+        "SELECT scope, request_id, fingerprint, result FROM {s}.requests "
+        "WHERE scope = %s AND request_id = %s"
+    ),
+    "meta": "SELECT value FROM {s}.meta WHERE name = %s",
+    "lock": "SELECT head FROM {s}.orgs WHERE org_id = %s FOR UPDATE",
+    "org_exists": "SELECT 1 FROM {s}.orgs WHERE org_id = %s",
+    "create_org": "INSERT INTO {s}.orgs (org_id, head) VALUES (%s, 0) ON CONFLICT DO NOTHING",
+    "insert_state": "INSERT INTO {s}.states (org_id, seq, at_us, state) VALUES (%s, %s, %s, %s)",
+    "set_head": "UPDATE {s}.orgs SET head = %s WHERE org_id = %s",
+    "insert_activity": (
+        "INSERT INTO {s}.activities (org_id, at_us, on_date, actor, action, product, "
+        "system_id, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    ),
+    "claim_system": (
+        "INSERT INTO {s}.systems (system_id, org_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "claim_hardware": ("UPDATE {s}.shipments SET org_id = %s WHERE serial = %s AND org_id IS NULL"),
+    "insert_key": (
+        "INSERT INTO {s}.keys (key_hash, product, kind, quantities, tail, issued_at_us) "
+        "VALUES (%s, %s, %s, %s, %s, %s)"
+    ),
+    "redeem_key": (
+        "UPDATE {s}.keys SET redeemed_by = %s, redeemed_at_us = %s "
+        "WHERE key_hash = %s AND redeemed_by IS NULL"
+    ),
+    "shipment_exists": "SELECT 1 FROM {s}.shipments WHERE serial = %s",
+    "insert_shipment": (
+        "INSERT INTO {s}.shipments (serial, product, preloaded, shipped_at_us) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    ),
+    "put_request": (
+        "INSERT INTO {s}.requests (scope, request_id, fingerprint, result) VALUES (%s, %s, %s, %s)"
+    ),
+    "insert_meta": "INSERT INTO {s}.meta (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+}
+
+_ACTIVITY_SELECT: LiteralString = (
+    "SELECT org_id, at_us, on_date, actor, action, product, system_id, details "
+    "FROM {s}.activities WHERE "
+)
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+# -- URL ------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Settings:
+    """A PostgreSQL URL taken apart: what psycopg gets, and our own settings."""
+
+    #: The libpq URL handed to psycopg (our parameters removed, ``connect_timeout`` set).
+    conninfo: str = attrs.field(repr=False)
+    #: The schema that holds the tables.
+    schema: str = "public"
+    #: The pool's largest size.
+    pool_size: int = 4
+    #: Seconds to wait for a connection to the server.
+    connect_timeout: int = 5
+    #: ``host:port/dbname``, for messages (never the password).
+    where: str = ""
+
+
+def _int_param(name: str, value: str, low: int, high: int) -> int:
+    if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
+        raise InvalidInput(
+            f"PostgreSQL URL parameter {name}={value!r} must be a whole number from {low} to {high}"
+        )
+    return int(value)
+
+
+def _check_schema(value: str) -> str:
+    if not value:
+        raise InvalidInput("PostgreSQL URL parameter schema must not be empty")
+    if len(value.encode("utf-8")) > 63:
+        raise InvalidInput(
+            f"PostgreSQL URL parameter schema={value!r} is longer than PostgreSQL's 63 bytes"
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"PostgreSQL URL parameter schema={value!r} contains control characters")
+    if value.startswith("pg_"):
+        raise InvalidInput(
+            f"PostgreSQL URL parameter schema={value!r}: names starting with pg_ are reserved"
+        )
+    return value
+
+
+def _where(params: dict[str, str]) -> str:
+    host = params.get("host") or params.get("hostaddr") or "localhost"
+    port = params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
+
+
+def parse_url(url: str) -> Settings:
+    """Take a ``postgresql://`` URL apart into psycopg's conninfo and our settings.
+
+    Args:
+        url: ``postgresql://user@host:port/db?schema=NAME&pool_size=N&connect_timeout=S``
+            (``postgres://`` works too), with any other libpq parameter.
+
+    Returns:
+        The settings, defaults filled in.
+
+    Raises:
+        InvalidInput: not a PostgreSQL URL, an unknown parameter, a repeated one, or a bad value.
+    """
+    if not isinstance(url, str):
+        raise InvalidInput(f"a PostgreSQL URL must be a string, not {type(url).__name__}")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError as exc:
+        raise InvalidInput(f"malformed PostgreSQL URL: {exc}") from None
+    if parts.scheme.lower() not in ("postgresql", "postgres"):
+        raise InvalidInput("a PostgreSQL URL starts with postgresql:// or postgres://")
+    seen: set[str] = set()
+    schema, pool_size, connect_timeout = "public", 4, 5
+    passed: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if name in seen:
+            raise InvalidInput(f"PostgreSQL URL parameter {name!r} is given more than once")
+        seen.add(name)
+        if name == "schema":
+            schema = _check_schema(value)
+        elif name == "pool_size":
+            pool_size = _int_param(name, value, 1, 100)
+        elif name == "connect_timeout":
+            connect_timeout = _int_param(name, value, 1, 3600)
+        else:
+            passed.append((name, value))
+    passed.append(("connect_timeout", str(connect_timeout)))
+    query = urllib.parse.urlencode(passed, quote_via=urllib.parse.quote)
+    conninfo = urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, query, ""))
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.Error as exc:
+        raise InvalidInput(f"invalid PostgreSQL URL: {exc}") from None
+    return Settings(
+        conninfo=conninfo,
+        schema=schema,
+        pool_size=pool_size,
+        connect_timeout=connect_timeout,
+        where=_where({k: str(v) for k, v in params.items() if v is not None}),
+    )
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def _translate(exc: psycopg.Error, *, retry: bool) -> Exception:
+    """The exception to raise ``from exc``: a lost race, or a storage failure."""
+    if retry:
+        if isinstance(exc, _RETRYABLE):
+            return RetryableConflict(f"PostgreSQL: {exc}")
+        if isinstance(exc, pg_errors.UniqueViolation) and exc.diag.table_name in _RACE_TABLES:
+            return RetryableConflict(f"a concurrent transaction won the race: {exc}")
+    return StorageError(f"PostgreSQL failed: {exc}")
+
+
+# -- transactions ---------------------------------------------------------------------------
+
+
+Conn = psycopg.Connection[TupleRow]
+
+
+class _Tx(WriteTx):
+    def __init__(
+        self, conn: Conn, q: dict[str, sql.Composed], s: sql.Identifier, *, write: bool, retry: bool
+    ) -> None:
+        self.conn = conn
+        self._q = q
+        self._s = s
+        self._write = write
+        self._retry = retry
+        #: Requests looked up and not found; ``lock`` checks them again after waiting.
+        self._missed: list[tuple[str, str]] = []
+
+    # -- statement helpers
+    def run(
+        self, query: sql.SQL | sql.Composed, params: Sequence[Any] = ()
+    ) -> psycopg.Cursor[TupleRow]:
+        try:
+            return self.conn.execute(query, params)
+        except psycopg.Error as exc:
+            raise _translate(exc, retry=self._retry) from exc
+
+    def _one(self, name: str, params: Sequence[Any]) -> TupleRow | None:
+        try:
+            return self.conn.execute(self._q[name], params).fetchone()
+        except psycopg.Error as exc:
+            raise _translate(exc, retry=self._retry) from exc
+
+    def _rowcount(self, name: str, params: Sequence[Any]) -> int:
+        return self.run(self._q[name], params).rowcount
+
+    # -- reads
+    def head(self, org_id: str) -> StateRow | None:
+        row = self._one("head", (org_id,))
+        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+
+    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
+        row = self._one("state_at", (org_id, at_us))
+        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+
+    def _history_where(self, org_id: str, query: HistoryQuery) -> tuple[sql.Composed, list[Any]]:
+        clauses: list[sql.Composable] = [sql.SQL("org_id = %s")]
+        params: list[Any] = [org_id]
+        for column, op, value in (
+            ("product", "=", query.product),
+            ("actor", "=", query.actor),
+            ("at_us", ">=", query.since_us),
+            ("at_us", "<=", query.until_us),
+            ("on_date", ">=", query.since_on),
+            ("on_date", "<=", query.until_on),
+        ):
+            if value is not None:
+                clauses.append(sql.SQL("{} " + op + " %s").format(sql.Identifier(column)))
+                params.append(value)
+        if query.actions is not None:
+            clauses.append(sql.SQL("action = ANY(%s::text[])"))
+            params.append(list(query.actions))
+        return sql.SQL(" AND ").join(clauses), params
+
+    def history(
+        self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
+    ) -> list[ActivityRow]:
+        where, params = self._history_where(org_id, query)
+        statement = sql.Composed(
+            [
+                sql.SQL(_ACTIVITY_SELECT).format(s=self._s),
+                where,
+                sql.SQL(" ORDER BY id LIMIT %s OFFSET %s"),
+            ]
+        )
+        try:
+            rows = self.conn.execute(statement, (*params, limit, offset)).fetchall()
+        except psycopg.Error as exc:
+            raise _translate(exc, retry=self._retry) from exc
+        return [ActivityRow(*row) for row in rows]
+
+    def count_history(self, org_id: str, query: HistoryQuery) -> int:
+        where, params = self._history_where(org_id, query)
+        statement = sql.Composed(
+            [sql.SQL("SELECT count(*) FROM {s}.activities WHERE ").format(s=self._s), where]
+        )
+        try:
+            row = self.conn.execute(statement, params).fetchone()
+        except psycopg.Error as exc:
+            raise _translate(exc, retry=self._retry) from exc
+        assert row is not None
+        return int(row[0])
+
+    def key(self, key_hash: str) -> KeyRow | None:
+        row = self._one("key", (key_hash,))
+        return None if row is None else KeyRow(*row)
+
+    def shipment(self, serial: str) -> ShipmentRow | None:
+        row = self._one("shipment", (serial,))
+        return None if row is None else ShipmentRow(*row)
+
+    def system_owner(self, system_id: str) -> str | None:
+        row = self._one("system_owner", (system_id,))
+        return None if row is None else str(row[0])
+
+    def request(self, scope: str, request_id: str) -> RequestRow | None:
+        row = self._one("request", (scope, request_id))
+        if row is None:
+            if self._write:
+                self._missed.append((scope, request_id))
+            return None
+        return RequestRow(*row)
+
+    def meta(self, name: str) -> str | None:
+        row = self._one("meta", (name,))
+        return None if row is None else str(row[0])
+
+    # -- writes
+    def lock(self, org_id: str) -> StateRow | None:
+        locked = self._one("lock", (org_id,))
+        if locked is None:
+            return None
+        # The lock may have waited for a twin that has since remembered our request_id:
+        # run again, and the Manager replays its result (R13).
+        for scope, request_id in self._missed:
+            if self._one("request", (scope, request_id)) is not None:
+                raise RetryableConflict(
+                    f"request {request_id!r} was completed by a concurrent transaction"
+                )
+        # A fresh statement: at READ COMMITTED it sees the state the lock's last holder committed.
+        row = self._one("state", (org_id, locked[0]))
+        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+
+    def create_org(self, org_id: str) -> bool:
+        if self._one("org_exists", (org_id,)) is not None:
+            return False
+        if self._rowcount("create_org", (org_id,)) != 1:
+            # A concurrent transaction created it after our look: the retry tells why.
+            raise RetryableConflict(f"organization {org_id!r} was created concurrently")
+        return True
+
+    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
+        self.run(self._q["insert_state"], (state.org_id, state.seq, state.at_us, state.state))
+        self.run(self._q["set_head"], (state.seq, state.org_id))
+        rows = [
+            (a.org_id, a.at_us, a.on, a.actor, a.action, a.product, a.system_id, a.details)
+            for a in activities
+        ]
+        if rows:
+            try:
+                with self.conn.cursor() as cursor:
+                    cursor.executemany(self._q["insert_activity"], rows)
+            except psycopg.Error as exc:
+                raise _translate(exc, retry=self._retry) from exc
+
+    def claim_system(self, system_id: str, org_id: str) -> bool:
+        return self._rowcount("claim_system", (system_id, org_id)) == 1
+
+    def claim_hardware(self, serial: str, org_id: str) -> bool:
+        return self._rowcount("claim_hardware", (org_id, serial)) == 1
+
+    def insert_key(self, row: KeyRow) -> None:
+        self.run(
+            self._q["insert_key"],
+            (row.key_hash, row.product, row.kind, row.quantities, row.tail, row.issued_at_us),
+        )
+
+    def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
+        return self._rowcount("redeem_key", (org_id, at_us, key_hash)) == 1
+
+    def insert_shipment(self, row: ShipmentRow) -> bool:
+        if self._one("shipment_exists", (row.serial,)) is not None:
+            return False
+        params = (row.serial, row.product, row.preloaded, row.shipped_at_us)
+        if self._rowcount("insert_shipment", params) != 1:
+            raise RetryableConflict(f"hardware {row.serial!r} was shipped concurrently")
+        return True
+
+    def put_request(self, row: RequestRow) -> None:
+        self.run(self._q["put_request"], (row.scope, row.request_id, row.fingerprint, row.result))
+
+    def insert_meta(self, name: str, value: str) -> bool:
+        return self._rowcount("insert_meta", (name, value)) == 1
+
+
+# -- the backend ----------------------------------------------------------------------------
+
+
+class PostgreSQLBackend(Backend):
+    """One PostgreSQL schema, shared safely by threads, processes and machines (R13)."""
+
+    scheme = "postgresql"
+
+    #: Seconds a transaction waits for a free pooled connection.
+    pool_timeout = 30.0
+
+    def __init__(self, url: str) -> None:
+        settings = parse_url(url)
+        self.settings = settings
+        self.schema = settings.schema
+        self.pool_size = settings.pool_size
+        self.connect_timeout = settings.connect_timeout
+        self._s = sql.Identifier(settings.schema)
+        self._q = {name: sql.SQL(text).format(s=self._s) for name, text in _STATEMENTS.items()}
+        self._prepare()
+        pool: ConnectionPool[Conn] = ConnectionPool(
+            settings.conninfo,
+            kwargs={"autocommit": True},
+            min_size=1,
+            max_size=settings.pool_size,
+            open=False,
+            timeout=self.pool_timeout,
+            name=f"axis-licensing:{settings.schema}",
+        )
+        try:
+            pool.open(wait=True, timeout=settings.connect_timeout + 5.0)
+        except psycopg.Error as exc:
+            pool.close()
+            raise StorageError(
+                f"cannot open a connection pool to PostgreSQL at {settings.where}: {exc}"
+            ) from exc
+        self._pool = pool
+
+    # -- opening
+    def _connect(self) -> Conn:
+        try:
+            return psycopg.connect(self.settings.conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {self.settings.where}: {exc}"
+            ) from exc
+
+    def _version(self, conn: Conn) -> int | None:
+        """The schema's version, or None when it has no version table (or no schema)."""
+        found = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s",
+            (self.schema, _VERSION_TABLE),
+        ).fetchone()
+        if found is None:
+            return None
+        row = conn.execute(
+            sql.SQL("SELECT max(version) FROM {}").format(
+                sql.Identifier(self.schema, _VERSION_TABLE)
+            )
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def _too_new(self, version: int) -> StorageError:
+        return StorageError(
+            f"PostgreSQL schema {self.schema!r} at {self.settings.where} has schema version "
+            f"{version}, newer than this axis-licensing supports ({SCHEMA_VERSION}); upgrade "
+            "axis-licensing. Nothing was changed."
+        )
+
+    def _prepare(self) -> None:
+        """Create or migrate the schema, once, whoever else opens it at the same time."""
+        conn = self._connect()
+        try:
+            try:
+                version = self._version(conn)
+                if version is not None and version > SCHEMA_VERSION:
+                    raise self._too_new(version)
+                if version == SCHEMA_VERSION:
+                    return
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                    self._migrate(conn)
+            except psycopg.Error as exc:
+                raise StorageError(
+                    f"cannot prepare PostgreSQL schema {self.schema!r} at "
+                    f"{self.settings.where}: {exc}"
+                ) from exc
+        finally:
+            conn.close()
+
+    def _migrate(self, conn: Conn) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION`; the caller holds the migration lock."""
+        exists = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (self.schema,)
+        ).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(self._s))
+        version = self._version(conn)  # again: another process may have migrated meanwhile
+        if version is not None and version > SCHEMA_VERSION:
+            raise self._too_new(version)
+        if version is None:
+            conn.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {}.{} (version INTEGER NOT NULL)").format(
+                    self._s, sql.Identifier(_VERSION_TABLE)
+                )
+            )
+            version = 0
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                conn.execute(sql.SQL(statement).format(s=self._s))
+        table = sql.Identifier(self.schema, _VERSION_TABLE)
+        conn.execute(sql.SQL("DELETE FROM {}").format(table))
+        conn.execute(
+            sql.SQL("INSERT INTO {} (version) VALUES (%s)").format(table), (SCHEMA_VERSION,)
+        )
+
+    # -- transactions
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool, retry: bool) -> Iterator[_Tx]:
+        try:
+            conn = self._pool.getconn()
+        except psycopg.Error as exc:
+            raise StorageError(f"no PostgreSQL connection to {self.settings.where}: {exc}") from exc
+        try:
+            tx = _Tx(conn, self._q, self._s, write=write, retry=retry)
+            tx.run(sql.SQL(_BEGIN_WRITE if write else _BEGIN_READ))
+            try:
+                yield tx
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise StorageError("a PostgreSQL statement failed; the transaction was rolled back")
+            tx.run(sql.SQL("COMMIT"))
+        finally:
+            self._pool.putconn(conn)
+
+    def write(self) -> contextlib.AbstractContextManager[WriteTx]:
+        return self._transaction(write=True, retry=True)
+
+    def read(self) -> contextlib.AbstractContextManager[ReadTx]:
+        return self._transaction(write=False, retry=True)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- migrate
+    def _check(self, table: str) -> tuple[str, ...]:
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        return _COLUMNS[table]
+
+    def _table(self, table: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, table)
+
+    @staticmethod
+    def _columns(table: str, columns: Iterable[str]) -> sql.Composed:
+        return sql.SQL(", ").join(
+            sql.Identifier("on_date" if (table, c) == ("activities", "on") else c) for c in columns
+        )
+
+    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        columns = self._check(table)
+        query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+            self._columns(table, columns),
+            self._table(table),
+            sql.SQL(", ").join(sql.Identifier(c) for c in _ORDER[table]),
+        )
+        with self._transaction(write=False, retry=False) as tx:
+            try:
+                with tx.conn.cursor(name="axis_licensing_export") as cursor:
+                    cursor.itersize = 1000
+                    cursor.execute(query)
+                    for row in cursor:
+                        yield dict(zip(columns, row, strict=True))
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL failed to export {table}: {exc}") from exc
+
+    def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        columns = self._check(table)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            self._table(table), self._columns(table, columns)
+        )
+        count = 0
+        with self._transaction(write=True, retry=False) as tx:
+            try:
+                with tx.conn.cursor() as cursor, cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row([row[c] for c in columns])
+                        count += 1
+            except psycopg.Error as exc:
+                raise StorageError(f"PostgreSQL failed to import {table}: {exc}") from exc
+        return count
+
+    def count_rows(self, table: str) -> int:
+        self._check(table)
+        with self._transaction(write=False, retry=False) as tx:
+            row = tx.run(sql.SQL("SELECT count(*) FROM {}").format(self._table(table))).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def delete_meta(self, name: str) -> bool:
+        """Delete one backend-wide setting (``migrate`` drops its incomplete mark so).
+
+        Returns:
+            Whether the setting existed.
+
+        Raises:
+            StorageError: the store failed.
+        """
+        statement = sql.SQL("DELETE FROM {} WHERE name = %s").format(self._table("meta"))
+        with self._transaction(write=True, retry=False) as tx:
+            return tx.run(statement, (name,)).rowcount == 1
+
+    def clear(self) -> None:
+        with self._transaction(write=True, retry=False) as tx:
+            tx.run(
+                sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(self._table(t) for t in TABLES))
+            )
