@@ -13,6 +13,7 @@ import pluggy
 
 from axis_licensing import hookspecs
 from axis_licensing.backends import BackendRegistry
+from axis_licensing.errors import InvalidInput
 from axis_licensing.model import Activity
 
 __all__ = ["Plugins"]
@@ -21,7 +22,12 @@ log = logging.getLogger("axis_licensing")
 
 
 class Plugins:
-    """The plugins of one Manager: built-ins, installed entry points and the host's own."""
+    """The plugins of one Manager: built-ins, installed entry points and the host's own.
+
+    Raises:
+        InvalidInput: a plugin implements a hook that does not exist, or with
+            the wrong arguments.
+    """
 
     def __init__(self, extra: Iterable[object] = ()) -> None:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -29,10 +35,13 @@ class Plugins:
         from axis_licensing.backends import builtin
 
         pm.register(builtin, name="axis_licensing.backends.builtin")
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
-        for plugin in extra:
-            pm.register(plugin)
-        pm.check_pending()
+        try:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+            for plugin in extra:
+                pm.register(plugin)
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise InvalidInput(f"invalid axis-licensing plugin: {exc}") from exc
         self._pm = pm
 
     @property

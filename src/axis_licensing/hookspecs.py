@@ -26,7 +26,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def axis_licensing_register_backends(registry: BackendRegistry) -> None:
     """Register storage backends: call ``registry.add(scheme, factory)`` for each.
 
-    ``factory(url, catalog)`` returns a :class:`axis_licensing.backends.Backend`.
+    ``factory(url)`` returns a :class:`axis_licensing.backends.Backend`.
     The built-in ``memory``, ``sqlite`` and ``postgresql`` backends register this way.
     """
 

@@ -318,7 +318,8 @@ class Manager:
 
         Raises:
             InvalidInput: an unknown scheme (the message lists the known
-                ones), a malformed URL, catalog, clock or signing key.
+                ones), a malformed URL, catalog, clock or signing key, or a
+                plugin with a misspelt hook or wrong hook arguments.
             StorageError: the backend cannot be opened, or an interrupted
                 ``migrate`` left it incomplete.
         """

@@ -259,6 +259,17 @@ class Backend(abc.ABC):
     def clear(self) -> None:
         """Delete everything (``migrate --force`` on a non-empty target)."""
 
+    @abc.abstractmethod
+    def delete_meta(self, name: str) -> bool:
+        """Delete one backend-wide setting; ``migrate`` drops its incomplete mark so.
+
+        Returns:
+            Whether the setting existed.
+
+        Raises:
+            StorageError: the store failed.
+        """
+
     def is_empty(self) -> bool:
         """True when no table holds a row, meta aside."""
         return all(self.count_rows(t) == 0 for t in TABLES if t != "meta")

@@ -264,3 +264,7 @@ class MemoryBackend(Backend):
     def clear(self) -> None:
         with self._lock:
             self._store = _Store()
+
+    def delete_meta(self, name: str) -> bool:
+        with self._lock:
+            return self._store.meta.pop(name, None) is not None

@@ -422,6 +422,10 @@ class SQLiteBackend(Backend):
         with self.read():
             return int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
+    def delete_meta(self, name: str) -> bool:
+        with self.write():
+            return self._conn.execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount == 1
+
     def clear(self) -> None:
         with self.write():
             for table in TABLES:

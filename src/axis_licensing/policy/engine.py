@@ -237,6 +237,8 @@ def settle(
         ledger = state.products[code]
         if ledger.started_on is None or state.anchor is None or day < ledger.started_on:
             continue
+        if code not in catalog.product_codes:
+            continue  # a product the host's catalog left out: keep its ledger as it is
         spec = catalog.product(code)
         period = current_period(state.anchor, spec, day)
         devices = readings.subscription_devices(state, spec)
