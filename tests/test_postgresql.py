@@ -769,13 +769,6 @@ def test_r13_issue_key_with_request_id_on_a_single_connection(
 # -- bugs in other files ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: BackendConformance.test_r10_history_holds_at_most_the_last_four_symbols "
-    "dumps the history with ensure_ascii=True, so the '…' before the tail becomes "
-    "'\\u2026'; a key whose fifth-last symbol is 6 then looks leaked (1 key in 32)",
-)
 def test_r10_conformance_tail_check_with_a_key_whose_fifth_last_symbol_is_6(
     pg_manager: Manager, monkeypatch: pytest.MonkeyPatch
 ) -> None:

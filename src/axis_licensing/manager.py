@@ -1183,11 +1183,11 @@ class Manager:
         product = readings.product_status(state, spec, ctx.on)
         if product.state is ProductState.LICENSED and product.licensed_through is not None:
             valid_until = product.licensed_through + OFFLINE_MARGIN
+        elif sys_status.licensed:  # by its hardware alone; never less than a window would give
+            valid_until = ctx.on + OFFLINE_MARGIN
         elif product.state in (ProductState.TRIAL, ProductState.GRACE):
             assert product.window_ends_on is not None
             valid_until = product.window_ends_on
-        elif sys_status.licensed:
-            valid_until = ctx.on + OFFLINE_MARGIN
         else:
             valid_until = ctx.on
         devices = sys_status.devices if sys_status.licensed else sys_status.hardware_covered

@@ -1,0 +1,1 @@
+"""Test helpers for axis-licensing users: hypothesis strategies, a ledger model and machine."""
