@@ -1,0 +1,112 @@
+"""(a) ``Manager.allocate`` per second on SQLite against a bare ``sqlite3`` baseline.
+
+The baseline does the least work any implementation must do per command, on
+the same kind of file (WAL, ``synchronous=FULL``): ``BEGIN IMMEDIATE``, read one
+state row, write it back with one history row, ``COMMIT``. Its state row is
+the size of the Manager's real state, so both write as many bytes. The two
+are timed in alternating repetitions, so that load from other processes hits
+both alike.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from bench._common import (
+    PRODUCT,
+    Ratio,
+    Settings,
+    open_manager,
+    per_second,
+    print_table,
+    profile,
+    setup_org,
+    timed,
+)
+
+__all__ = ["BareSQLite", "run"]
+
+TARGET = 3.0
+
+
+class BareSQLite:
+    """The baseline: one state row per organization, rewritten with a history row per command."""
+
+    def __init__(self, path: Path, state: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")
+        self._conn.execute(
+            "CREATE TABLE states (org_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, "
+            "state TEXT NOT NULL)"
+        )
+        self._conn.execute(
+            "CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, "
+            "at_us INTEGER NOT NULL, action TEXT NOT NULL, details TEXT NOT NULL)"
+        )
+        self._conn.execute("INSERT INTO states VALUES ('org', 1, ?)", (state,))
+        self._details = json.dumps({"quantities": {"core": 1}})
+
+    def command(self) -> None:
+        """One command: lock, read the state, write it and one history row, commit."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        seq, state = conn.execute("SELECT seq, state FROM states WHERE org_id = 'org'").fetchone()
+        conn.execute("UPDATE states SET seq = ?, state = ? WHERE org_id = 'org'", (seq + 1, state))
+        conn.execute(
+            "INSERT INTO history (org_id, at_us, action, details) VALUES ('org', ?, ?, ?)",
+            (seq, "licenses_allocated", self._details),
+        )
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+def run(settings: Settings) -> list[Ratio]:
+    """Measure, print the table, and return the ratio."""
+    with (
+        tempfile.TemporaryDirectory(prefix="axis-bench-") as tmp,
+        open_manager(f"sqlite:///{Path(tmp) / 'ours.db'}") as m,
+    ):
+        setup_org(m, "org")
+
+        def ours() -> None:
+            m.allocate("org", PRODUCT, {"core": 1}, actor="bench")
+
+        timed(ours, settings.warmup)
+        with m.backend.read() as tx:
+            head = tx.head("org")
+        assert head is not None
+        bare = BareSQLite(Path(tmp) / "bare.db", head.state)
+        try:
+            timed(bare.command, settings.warmup)
+            bare_s: list[float] = []
+            ours_s: list[float] = []
+            for rep in range(settings.repetitions):  # alternate which goes first
+                pairs = ((bare.command, bare_s), (ours, ours_s))
+                for action, times in pairs[:: 1 if rep % 2 else -1]:
+                    times.append(timed(action, settings.batch))
+        finally:
+            bare.close()
+        if settings.profile:
+            profile("(a) Manager.allocate on SQLite", ours, settings.batch)
+    bare_rate = per_second(settings.batch, bare_s)
+    ours_rate = per_second(settings.batch, ours_s)
+    ratio = Ratio("ratio baseline/ours", bare_rate / ours_rate, TARGET)
+    print_table(
+        f"(a) allocations per second on SQLite (WAL, synchronous=FULL), one process; "
+        f"median of {settings.repetitions} x {settings.batch}, state row {len(head.state)} bytes",
+        [
+            ("bare sqlite3 baseline", f"{bare_rate:,.0f} /s"),
+            ("Manager.allocate", f"{ours_rate:,.0f} /s"),
+            ("  per command: baseline", f"{1e3 / bare_rate:.3f} ms"),
+            ("  per command: ours", f"{1e3 / ours_rate:.3f} ms"),
+        ],
+        [ratio],
+    )
+    return [ratio]
