@@ -19,7 +19,7 @@ from cattrs.preconf.json import make_converter
 
 from axis_licensing._counts import Counts
 
-__all__ = ["converter", "dumps", "loads", "to_jsonable"]
+__all__ = ["converter", "dumps", "dumps_fast", "loads", "to_jsonable"]
 
 T = TypeVar("T")
 
@@ -61,8 +61,15 @@ def to_jsonable(value: object) -> Any:
 
 def dumps(value: object) -> str:
     """Compact, key-sorted JSON text for ``value``."""
-    data = converter.unstructure(value) if attrs.has(type(value)) else to_jsonable(value)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_FAST = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+
+
+def dumps_fast(value: object) -> str:
+    """Compact JSON text for an attrs value, in field order: for storage, where speed counts."""
+    return _FAST.encode(converter.unstructure(value))
 
 
 def loads(text: str | bytes, cls: type[T]) -> T:

@@ -37,7 +37,7 @@ def check_text(value: object, what: str, *, max_length: int = MAX_ID) -> str:
         raise InvalidInput(f"{what} must not be empty")
     if len(value) > max_length:
         raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {max_length}")
-    if _has_control(value):
+    if not value.isprintable() and _has_control(value):
         raise InvalidInput(f"{what} contains control characters")
     return value
 

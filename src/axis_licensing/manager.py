@@ -19,7 +19,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -27,7 +27,7 @@ import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from axis_licensing import _keys, offline
-from axis_licensing._convert import converter, dumps, loads
+from axis_licensing._convert import converter, dumps, dumps_fast, loads
 from axis_licensing._counts import Counts
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import (
@@ -524,10 +524,12 @@ class Manager:
                 outcome = decide(tx, advanced, ctx)
                 facts = (*pending, *outcome.facts)
                 activities = [self._activity(f, state.timezone, now) for f in facts]
-                if facts or outcome.state != state:
-                    text = dumps(outcome.state)
+                if facts or outcome.state is not state:
+                    text = dumps_fast(outcome.state)
+                    # versions never go back in time, even if this server's clock is behind
+                    at_us = max(to_us(now), head.at_us)
                     tx.append(
-                        StateRow(org_id, head.seq + 1, to_us(now), text),
+                        StateRow(org_id, head.seq + 1, at_us, text),
                         [self._row(org_id, a) for a in activities],
                     )
                     self._remember(org_id, text, outcome.state)
@@ -545,7 +547,7 @@ class Manager:
     def _activity(fact: Fact, timezone: str, now: datetime) -> Activity:
         at = fact.at if fact.at is not None else midnight(fact.on, timezone)
         return Activity(
-            at=at.astimezone(zone("UTC")),
+            at=at.astimezone(UTC),
             on=fact.on,
             actor=fact.actor,
             action=str(fact.action),

@@ -47,11 +47,12 @@ SCHEMA_VERSION = 1
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE orgs (org_id TEXT PRIMARY KEY, head INTEGER NOT NULL)",
+        "CREATE TABLE orgs (org_id TEXT PRIMARY KEY)",
+        # One b-tree serves both the head (the last row of an organization) and
+        # the state in force at an instant: the Manager keeps at_us non-decreasing.
         """CREATE TABLE states (
-            org_id TEXT NOT NULL, seq INTEGER NOT NULL, at_us INTEGER NOT NULL,
-            state TEXT NOT NULL, PRIMARY KEY (org_id, seq))""",
-        "CREATE INDEX states_at ON states (org_id, at_us, seq)",
+            org_id TEXT NOT NULL, at_us INTEGER NOT NULL, seq INTEGER NOT NULL,
+            state TEXT NOT NULL, PRIMARY KEY (org_id, at_us, seq)) WITHOUT ROWID""",
         """CREATE TABLE activities (
             id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL,
             at_us INTEGER NOT NULL, on_date TEXT NOT NULL, actor TEXT NOT NULL,
@@ -106,7 +107,12 @@ _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, 
 
 
 def _sql_column(table: str, column: str) -> str:
-    return "on_date" if (table, column) == ("activities", "on") else column
+    """The SQL that reads ``column`` of the exported row format from ``table``."""
+    if (table, column) == ("activities", "on"):
+        return "on_date"
+    if (table, column) == ("orgs", "head"):  # not stored: the last state version is the head
+        return "(SELECT max(seq) FROM states WHERE states.org_id = orgs.org_id)"
+    return column
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -143,8 +149,8 @@ class _Tx(WriteTx):
 
     def head(self, org_id: str) -> StateRow | None:
         row = self._one(
-            "SELECT s.seq, s.at_us, s.state FROM orgs o JOIN states s "
-            "ON s.org_id = o.org_id AND s.seq = o.head WHERE o.org_id = ?",
+            "SELECT seq, at_us, state FROM states WHERE org_id = ? "
+            "ORDER BY at_us DESC, seq DESC LIMIT 1",
             (org_id,),
         )
         return None if row is None else StateRow(org_id, row[0], row[1], row[2])
@@ -209,7 +215,7 @@ class _Tx(WriteTx):
 
     def create_org(self, org_id: str) -> bool:
         cursor = self._c.execute(
-            "INSERT INTO orgs (org_id, head) VALUES (?, 0) ON CONFLICT DO NOTHING", (org_id,)
+            "INSERT INTO orgs (org_id) VALUES (?) ON CONFLICT DO NOTHING", (org_id,)
         )
         return cursor.rowcount == 1
 
@@ -218,14 +224,15 @@ class _Tx(WriteTx):
             "INSERT INTO states (org_id, seq, at_us, state) VALUES (?, ?, ?, ?)",
             (state.org_id, state.seq, state.at_us, state.state),
         )
-        self._c.execute("UPDATE orgs SET head = ? WHERE org_id = ?", (state.seq, state.org_id))
-        self._c.executemany(
-            f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-            [
-                (a.org_id, a.at_us, a.on, a.actor, a.action, a.product, a.system_id, a.details)
-                for a in activities
-            ],
-        )
+        rows = [
+            (a.org_id, a.at_us, a.on, a.actor, a.action, a.product, a.system_id, a.details)
+            for a in activities
+        ]
+        insert = f"INSERT INTO activities ({_ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+        if len(rows) == 1:
+            self._c.execute(insert, rows[0])
+        elif rows:
+            self._c.executemany(insert, rows)
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
         cursor = self._c.execute(
@@ -406,7 +413,7 @@ class SQLiteBackend(Backend):
             yield dict(zip(columns, row, strict=True))
 
     def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
-        columns = self._check(table)
+        columns = tuple(c for c in self._check(table) if (table, c) != ("orgs", "head"))
         sql_columns = ", ".join(_sql_column(table, c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         values = [tuple(row[c] for c in columns) for row in rows]

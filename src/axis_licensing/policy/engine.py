@@ -182,6 +182,11 @@ def advance(state: OrgState, catalog: Catalog, day: date) -> tuple[OrgState, tup
     with a ``licenses_expired`` fact dated ``expires_on``. Calling it again
     with the same or an earlier day changes nothing.
     """
+    if day == state.as_of:
+        # The command that wrote this state ran on this very day: it applied
+        # every expiry up to it and settled the locks (no lot expires on the
+        # day it is acquired, and the current period cannot change within a day).
+        return state, ()
     facts: list[Fact] = []
     for code, ledger in sorted(state.products.items()):
         live, gone = split_expired(ledger.lots, day)
@@ -474,7 +479,6 @@ def _allocate_parts(
     allocations = dict(ledger.allocations)
     for period, _, quantities in parts:
         allocations[period.index] = allocations.get(period.index, Counts()) + quantities
-    ledger = attrs.evolve(ledger, lots=lots, allocations=allocations)
     facts = [
         _fact(
             ctx,
@@ -491,19 +495,20 @@ def _allocate_parts(
         )
     ]
     whole = Counts()
+    credit = ledger.credit
+    new_lots: tuple[Lot, ...] = ()
     current = [(period, q) for period, offset, q in parts if offset == 0]
     if current:
         assert ledger.started_on is not None
         period, quantities = current[0]
         opens, ends = window(spec, period, ledger.started_on)
         shares = {t: overlap_share(q, period, ctx.on, opens, ends) for t, q in quantities.items()}
-        whole, credit = credit_back(ledger.credit, shares)
-        ledger = attrs.evolve(ledger, credit=credit, compensated=ledger.compensated + whole)
+        if any(shares.values()):  # no overlap, no compensation: the credit stays as it is
+            whole, credit = credit_back(ledger.credit, shares)
         if whole:
             state, new_lots = _new_lots(
                 state, LicenseKind.SUBSCRIPTION, _ordered(spec, whole), ctx.on
             )
-            ledger = attrs.evolve(ledger, lots=(*ledger.lots, *new_lots))
             facts.append(
                 Fact(
                     action=Action.COMPENSATION_CREDITED,
@@ -521,12 +526,19 @@ def _allocate_parts(
                     },
                 )
             )
+    ledger = attrs.evolve(
+        ledger,
+        lots=(*lots, *new_lots),
+        allocations=allocations,
+        credit=credit,
+        compensated=ledger.compensated + whole,
+    )
     state = state.with_ledger(ledger)
     result = Allocation(
         product=spec.code,
         periods=tuple(PeriodAllocation(period=p, quantities=q) for p, _, q in parts),
         compensation=whole,
-        credit=dict(ledger.credit),
+        credit=dict(credit),
     )
     return Outcome(state=state, facts=tuple(facts), result=result)
 
