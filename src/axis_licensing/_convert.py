@@ -13,7 +13,6 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any, TypeVar
 
-import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
