@@ -8,26 +8,22 @@ organization's zone are a Manager concern (instant -> local date); the policy on
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, timedelta
+from typing import TypeVar
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import engine_driver
 from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, LicenseType, ProductSpec
 from axis_licensing.errors import AlreadyStarted, OutsideAllocationWindow
 from axis_licensing.model import (
     Action,
-    Allocation,
-    LicenseKind,
-    NeedReport,
     Period,
     ProductState,
-    ProductStatus,
 )
-from axis_licensing.policy import engine, status
+from axis_licensing.policy import engine
 from axis_licensing.policy.periods import (
     add_years,
     current_period,
@@ -37,7 +33,7 @@ from axis_licensing.policy.periods import (
     period_containing,
     window,
 )
-from axis_licensing.policy.state import Fact, OrgState
+from engine_driver import d
 
 T = TypeVar("T")
 
@@ -51,69 +47,16 @@ SHORT_WINDOWS = ProductSpec(
 CATALOG = Catalog(products=(ACS, PRODUCT_B, FIVE_YEAR, SHORT_WINDOWS))
 
 
-def d(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def ctx(day: date, actor: str = "alice") -> engine.Context:
-    return engine.Context(
-        at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC), on=day, actor=actor
-    )
-
-
-class Org:
-    """One organization driven through the engine as ``Manager._command`` does."""
+class Org(engine_driver.Org):
+    """An organization on this file's catalog, whose systems are named after their product."""
 
     def __init__(self, created: date, catalog: Catalog = CATALOG) -> None:
-        outcome = engine.create_organization(
-            ctx(created), org_id="org-1", name="Org", timezone="UTC"
-        )
-        self.catalog = catalog
-        self.state: OrgState = outcome.state
-        self.facts: list[Fact] = list(outcome.facts)
+        super().__init__(created, catalog)
 
-    def run(self, day: date, command: Callable[..., engine.Outcome[T]], **kwargs: Any) -> T:
-        advanced, pending = engine.advance(self.state, self.catalog, day)
-        outcome = command(advanced, self.catalog, ctx(day), **kwargs)
-        self.state = outcome.state
-        self.facts.extend((*pending, *outcome.facts))
-        return outcome.result
-
-    def start(self, day: date, product: str = "acs-pro") -> None:
-        self.run(day, engine.start_subscription, product=product)
-
-    def system(self, day: date, devices: dict[str, int], product: str = "acs-pro") -> None:
-        self.run(
-            day,
-            engine.register_system,
-            product=product,
-            system_id=f"sys-{product}",
-            devices=devices,
-        )
-
-    def redeem(self, day: date, quantities: dict[str, int], product: str = "acs-pro") -> None:
-        self.run(
-            day,
-            engine.redeem,
-            product=product,
-            kind=LicenseKind.SUBSCRIPTION,
-            quantities=quantities,
-            key_tail="ABCD",
-        )
-
-    def allocate(
-        self, day: date, quantities: dict[str, int], offset: int = 0, product: str = "acs-pro"
-    ) -> Allocation:
-        return self.run(day, engine.allocate, product=product, quantities=quantities, offset=offset)
-
-    def view(self, day: date) -> OrgState:
-        return engine.advance(self.state, self.catalog, day)[0]
-
-    def status(self, day: date, product: str = "acs-pro") -> ProductStatus:
-        return status.product_status(self.view(day), self.catalog.product(product), day)
-
-    def need(self, day: date, horizon: int = 5, product: str = "acs-pro") -> NeedReport:
-        return status.need_report(self.view(day), self.catalog.product(product), day, horizon)
+    def system(  # type: ignore[override]
+        self, day: date, devices: dict[str, int], product: str = "acs-pro"
+    ) -> None:
+        super().system(day, f"sys-{product}", devices, product=product)
 
 
 # --- R2: periods from the anchor -------------------------------------------------------------

@@ -23,6 +23,7 @@ import attrs
 from axis_licensing.errors import InvalidInput
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "TABLES",
     "ActivityRow",
     "Backend",
@@ -40,6 +41,29 @@ __all__ = [
 
 #: The tables every backend keeps, in the order ``migrate`` copies them.
 TABLES = ("meta", "orgs", "states", "activities", "systems", "shipments", "keys", "requests")
+
+#: The row format of :meth:`Backend.export_rows` and :meth:`Backend.import_rows`, per
+#: table: the keys of each exported dict. Every backend speaks it, so ``migrate`` can
+#: copy between any two. ``orgs.head`` is the organization's latest state ``seq``.
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "meta": ("name", "value"),
+    "orgs": ("org_id", "head"),
+    "states": ("org_id", "seq", "at_us", "state"),
+    "activities": ("org_id", "at_us", "on", "actor", "action", "product", "system_id", "details"),
+    "systems": ("system_id", "org_id"),
+    "shipments": ("serial", "product", "preloaded", "shipped_at_us", "org_id"),
+    "keys": (
+        "key_hash",
+        "product",
+        "kind",
+        "quantities",
+        "tail",
+        "issued_at_us",
+        "redeemed_by",
+        "redeemed_at_us",
+    ),
+    "requests": ("scope", "request_id", "fingerprint", "result"),
+}
 
 
 class RetryableConflict(Exception):

@@ -57,6 +57,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from axis_licensing.backends import (
+    EXPORT_COLUMNS,
     TABLES,
     ActivityRow,
     Backend,
@@ -113,25 +114,7 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 _VERSION_TABLE = "schema_version"
 
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "meta": ("name", "value"),
-    "orgs": ("org_id", "head"),
-    "states": ("org_id", "seq", "at_us", "state"),
-    "activities": ("org_id", "at_us", "on", "actor", "action", "product", "system_id", "details"),
-    "systems": ("system_id", "org_id"),
-    "shipments": ("serial", "product", "preloaded", "shipped_at_us", "org_id"),
-    "keys": (
-        "key_hash",
-        "product",
-        "kind",
-        "quantities",
-        "tail",
-        "issued_at_us",
-        "redeemed_by",
-        "redeemed_at_us",
-    ),
-    "requests": ("scope", "request_id", "fingerprint", "result"),
-}
+_COLUMNS = EXPORT_COLUMNS
 _ORDER: dict[str, tuple[str, ...]] = {
     "meta": ("name",),
     "orgs": ("org_id",),
