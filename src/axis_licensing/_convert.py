@@ -14,11 +14,12 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 import cattrs
+import orjson
 from cattrs.preconf.json import make_converter
 
 from axis_licensing._counts import Counts
 
-__all__ = ["converter", "dumps", "dumps_fast", "loads", "to_jsonable"]
+__all__ = ["converter", "dumps", "dumps_data", "dumps_fast", "loads", "to_jsonable"]
 
 T = TypeVar("T")
 
@@ -58,19 +59,31 @@ def to_jsonable(value: object) -> Any:
     return converter.unstructure(value)
 
 
+_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: object) -> str:
     """Compact, key-sorted JSON text for ``value``."""
-    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _SORTED.encode(to_jsonable(value))
 
 
-_FAST = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+def dumps_data(data: Any) -> str:
+    """Compact, key-sorted JSON text for data that is already JSON-ready.
+
+    The same text as :func:`dumps` gives, made by orjson: this runs for every activity.
+    """
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def dumps_fast(value: object) -> str:
-    """Compact JSON text for an attrs value, in field order: for storage, where speed counts."""
-    return _FAST.encode(converter.unstructure(value))
+    """Compact JSON text for an attrs value, in field order: for storage, where speed counts.
+
+    orjson writes the same text as ``json.dumps(..., separators=(",", ":"),
+    ensure_ascii=False)``, several times faster; every command stores a state.
+    """
+    return orjson.dumps(converter.unstructure(value), option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def loads(text: str | bytes, cls: type[T]) -> T:
     """The value of type ``cls`` stored as JSON ``text``."""
-    return converter.structure(json.loads(text), cls)
+    return converter.structure(orjson.loads(text), cls)

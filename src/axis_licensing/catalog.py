@@ -104,6 +104,11 @@ class ProductSpec:
         return tuple(t.code for t in self.license_types)
 
     @functools.cached_property
+    def growth_multiplier(self) -> Fraction:
+        """How many devices a license counts for in a locked period: ``1 + growth_rate`` (R5)."""
+        return 1 + self.growth_rate
+
+    @functools.cached_property
     def relation(self) -> Mapping[str, frozenset[str]]:
         """``{license_type: the device types it covers}``, each type covering itself (R5)."""
         return {t.code: t.covered_types() for t in self.license_types}

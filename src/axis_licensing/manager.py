@@ -27,7 +27,7 @@ import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from axis_licensing import _keys, offline
-from axis_licensing._convert import converter, dumps, dumps_fast, loads
+from axis_licensing._convert import converter, dumps, dumps_data, dumps_fast, loads
 from axis_licensing._counts import Counts
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import (
@@ -566,7 +566,7 @@ class Manager:
             action=activity.action,
             product=activity.product,
             system_id=activity.system_id,
-            details=json.dumps(activity.details, sort_keys=True, ensure_ascii=False),
+            details=dumps_data(activity.details),
         )
 
     @staticmethod

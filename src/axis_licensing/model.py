@@ -106,6 +106,12 @@ class Lot:
     acquired_on: date
     expires_on: date
 
+    def with_quantity(self, quantity: int) -> Lot:
+        """The same lot with ``quantity`` left."""
+        return Lot(
+            self.lot_id, self.kind, self.license_type, quantity, self.acquired_on, self.expires_on
+        )
+
     @property
     def consumption_key(self) -> tuple[date, date, int]:
         """The order lots are used in: earliest expiry, then oldest, then lot id (R6)."""

@@ -275,9 +275,23 @@ def settle(
 
 
 def _finish(
-    catalog: Catalog, ctx: Context, state: OrgState, facts: list[Fact], result: T
+    catalog: Catalog,
+    ctx: Context,
+    state: OrgState,
+    facts: list[Fact],
+    result: T,
+    *,
+    devices_grew: bool = False,
 ) -> Outcome[T]:
-    state, more = settle(state, catalog, ctx.on, report_growth=True, actor=ctx.actor, at=ctx.at)
+    """Settle locks after a command; look for growth past the allowance if devices may have grown.
+
+    Only more devices can take a locked period past its allowance (R5): licenses
+    are only ever added to a period, hardware only takes devices off the
+    subscription, and a period locks only when its allocation covers the devices.
+    """
+    state, more = settle(
+        state, catalog, ctx.on, report_growth=devices_grew, actor=ctx.actor, at=ctx.at
+    )
     return Outcome(state=state, facts=(*facts, *more), result=result)
 
 
@@ -325,7 +339,7 @@ def register_system(
         system_id=system_id,
         details={"devices": counts.to_dict()},
     )
-    return _finish(catalog, ctx, state, [fact], None)
+    return _finish(catalog, ctx, state, [fact], None, devices_grew=True)
 
 
 def _system(state: OrgState, system_id: str) -> SystemRecord:
@@ -362,7 +376,7 @@ def report_devices(
         system_id=system_id,
         details={"devices": counts.to_dict(), "previous": system.devices.to_dict()},
     )
-    return _finish(catalog, ctx, state, [fact], None)
+    return _finish(catalog, ctx, state, [fact], None, devices_grew=True)
 
 
 # -- subscriptions (R2, R3) ------------------------------------------------------------------
@@ -743,4 +757,4 @@ def upload_system(
             "new_system": existing is None,
         },
     )
-    return _finish(catalog, ctx, state, [fact], existing is None)
+    return _finish(catalog, ctx, state, [fact], existing is None, devices_grew=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-import attrs
-
 from axis_licensing._counts import Counts
 from axis_licensing.model import LicenseKind, Lot
 from axis_licensing.policy.periods import add_years
 
 __all__ = ["STORAGE_YEARS", "expires_on", "live_lots", "split_expired", "take"]
+
+_NONE = Counts()
 
 #: Licenses can be kept in the wallet this long (R6).
 STORAGE_YEARS = 5
@@ -62,10 +62,13 @@ def take(
         missing, ``lots_after`` is the unchanged input: nothing is taken.
     """
     ordered = sorted(lots, key=lambda lot: lot.consumption_key)
-    available = Counts([(lot.license_type, lot.quantity) for lot in ordered if lot.kind is kind])
-    missing = Counts({t: max(0, q - available.get(t, 0)) for t, q in quantities.items()})
-    if missing:
-        return tuple(ordered), missing, ()
+    available: dict[str, int] = {}
+    for lot in ordered:
+        if lot.kind is kind:
+            available[lot.license_type] = available.get(lot.license_type, 0) + lot.quantity
+    short = {t: q - available.get(t, 0) for t, q in quantities.items() if q > available.get(t, 0)}
+    if short:
+        return tuple(ordered), Counts(short), ()
     wanted = dict(quantities)
     after: list[Lot] = []
     used: list[tuple[int, str, int]] = []
@@ -78,5 +81,5 @@ def take(
         wanted[lot.license_type] = need - drawn
         used.append((lot.lot_id, lot.license_type, drawn))
         if lot.quantity > drawn:
-            after.append(attrs.evolve(lot, quantity=lot.quantity - drawn))
-    return tuple(after), Counts(), tuple(used)
+            after.append(lot.with_quantity(lot.quantity - drawn))
+    return tuple(after), _NONE, tuple(used)

@@ -144,7 +144,18 @@ class OrgState:
 
     def with_ledger(self, ledger: ProductLedger) -> OrgState:
         """A state with ``ledger`` replacing the product's ledger."""
-        return attrs.evolve(self, products={**self.products, ledger.code: ledger})
+        return OrgState(  # spelled out: every command does this, and evolve() is slow
+            org_id=self.org_id,
+            name=self.name,
+            timezone=self.timezone,
+            created_on=self.created_on,
+            as_of=self.as_of,
+            anchor=self.anchor,
+            products={**self.products, ledger.code: ledger},
+            systems=self.systems,
+            hardware=self.hardware,
+            next_lot_id=self.next_lot_id,
+        )
 
     def systems_of(self, product: str) -> tuple[SystemRecord, ...]:
         """The product's systems, in id order."""

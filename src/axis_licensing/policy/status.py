@@ -8,7 +8,6 @@ that is already advanced to the date asked about (see
 from __future__ import annotations
 
 from datetime import date
-from fractions import Fraction
 
 from axis_licensing._counts import Counts
 from axis_licensing.catalog import Catalog, ProductSpec
@@ -60,10 +59,6 @@ def subscription_devices(state: OrgState, spec: ProductSpec) -> Counts:
     return total
 
 
-def _growth_multiplier(spec: ProductSpec) -> Fraction:
-    return 1 + spec.growth_rate
-
-
 def is_locked(ledger: ProductLedger, spec: ProductSpec, index: int, devices: Counts) -> bool:
     """Whether period ``index`` is locked: it locked before, or covers now with a license (R5)."""
     if index in ledger.locked:
@@ -84,7 +79,7 @@ def period_need(
     """
     allocated = ledger.allocated(period.index)
     if current and is_locked(ledger, spec, period.index, devices):
-        required = coverage.shortfall(spec, allocated, devices, _growth_multiplier(spec))
+        required = coverage.shortfall(spec, allocated, devices, spec.growth_multiplier)
         return allocated + required, required, True
     return devices, coverage.shortfall(spec, allocated, devices), False
 
