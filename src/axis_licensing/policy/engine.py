@@ -42,7 +42,7 @@ from axis_licensing.model import (
     Redemption,
 )
 from axis_licensing.policy import status as readings
-from axis_licensing.policy.compensation import credit_back, overlap_share
+from axis_licensing.policy.compensation import coverage_start, credit_back, overlap_share
 from axis_licensing.policy.lots import expires_on, split_expired, take
 from axis_licensing.policy.periods import (
     current_period,
@@ -516,8 +516,10 @@ def _allocate_parts(
         assert ledger.started_on is not None
         period, quantities = current[0]
         opens, ends = window(spec, period, ledger.started_on)
-        shares = {t: overlap_share(q, period, ctx.on, opens, ends) for t, q in quantities.items()}
-        if any(shares.values()):  # no overlap, no compensation: the credit stays as it is
+        if coverage_start(ctx.on, opens, ends) > period.start:  # else no overlap: nothing back
+            shares = {
+                t: overlap_share(q, period, ctx.on, opens, ends) for t, q in quantities.items()
+            }
             whole, credit = credit_back(ledger.credit, shares)
         if whole:
             state, new_lots = _new_lots(
