@@ -153,7 +153,9 @@ def test_r12_describe_parse_round_trip_non_ascii_ids() -> None:
     assert parsed.hardware == ()
 
 
-_ids = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=128)
+_ids = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=128
+).filter(str.strip)
 
 
 @settings(max_examples=50, deadline=None)

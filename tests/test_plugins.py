@@ -137,7 +137,8 @@ def _file(w: dict[str, str | bytes]) -> bytes:
     return value
 
 
-#: Each command, and the exact question it asks the authorize hook.
+#: Each command, and the exact question it asks the authorize hook. Commands that name a
+#: system, a unit or a key ask with the product it belongs to.
 COMMANDS: dict[str, tuple[Command, AuthCall]] = {
     "create_organization": (
         lambda m, w: m.create_organization("org-2", name="Two", actor="bob"),
@@ -149,7 +150,7 @@ COMMANDS: dict[str, tuple[Command, AuthCall]] = {
     ),
     "report_devices": (
         lambda m, w: m.report_devices(ORG, "sys-1", {"core": 4}, actor="bob"),
-        ("bob", ORG, "report_devices", None),
+        ("bob", ORG, "report_devices", PRODUCT),
     ),
     "start_subscription": (
         lambda m, w: m.start_subscription("org-fresh", PRODUCT, actor="bob"),
@@ -157,7 +158,7 @@ COMMANDS: dict[str, tuple[Command, AuthCall]] = {
     ),
     "redeem_key": (
         lambda m, w: m.redeem_key(ORG, _key(w), actor="bob"),
-        ("bob", ORG, "redeem_key", None),
+        ("bob", ORG, "redeem_key", PRODUCT),
     ),
     "allocate": (
         lambda m, w: m.allocate(ORG, PRODUCT, {"core": 2}, period=1, actor="bob"),
@@ -169,11 +170,11 @@ COMMANDS: dict[str, tuple[Command, AuthCall]] = {
     ),
     "register_hardware": (
         lambda m, w: m.register_hardware(ORG, "sys-2", "SN-2", actor="bob"),
-        ("bob", ORG, "register_hardware", None),
+        ("bob", ORG, "register_hardware", PRODUCT),
     ),
     "allocate_to_hardware": (
         lambda m, w: m.allocate_to_hardware(ORG, "SN-1", {"core": 1}, actor="bob"),
-        ("bob", ORG, "allocate_to_hardware", None),
+        ("bob", ORG, "allocate_to_hardware", PRODUCT),
     ),
     "upload_system_file": (
         lambda m, w: m.upload_system_file(ORG, _file(w), actor="bob"),

@@ -13,7 +13,15 @@ from typing import Any
 from axis_licensing._counts import Counts
 from axis_licensing.errors import InvalidInput
 
-__all__ = ["MAX_ID", "MAX_QUANTITY", "check_counts", "check_id", "check_int", "check_text"]
+__all__ = [
+    "MAX_ID",
+    "MAX_QUANTITY",
+    "check_counts",
+    "check_id",
+    "check_int",
+    "check_text",
+    "text_problem",
+]
 
 #: Ids are at most this many characters (R14).
 MAX_ID = 128
@@ -25,20 +33,35 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
 
 
-def check_text(value: object, what: str, *, max_length: int = MAX_ID) -> str:
-    """A non-empty string of at most ``max_length`` characters without control characters.
+def text_problem(value: object, *, max_length: int = MAX_ID) -> str | None:
+    """Why ``value`` is not valid text for an id or name (R14), or None when it is.
 
-    Raises:
-        InvalidInput: otherwise.
+    Valid: a string, not empty or blank, at most ``max_length`` characters,
+    without control characters.
     """
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise InvalidInput(f"{what} must not be empty")
+        return f"must be a string, got {type(value).__name__}"
+    if not value:
+        return "must not be empty"
     if len(value) > max_length:
-        raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {max_length}")
+        return f"must be at most {max_length} characters, got {len(value)}"
     if not value.isprintable() and _has_control(value):
-        raise InvalidInput(f"{what} contains control characters")
+        return "must not contain control characters"
+    if not value.strip():
+        return "must not be empty (only spaces)"
+    return None
+
+
+def check_text(value: object, what: str, *, max_length: int = MAX_ID) -> str:
+    """``value`` if it is valid text (see :func:`text_problem`).
+
+    Raises:
+        InvalidInput: otherwise, saying what is wrong with ``what``.
+    """
+    problem = text_problem(value, max_length=max_length)
+    if problem is not None:
+        raise InvalidInput(f"{what} {problem}")
+    assert isinstance(value, str)
     return value
 
 

@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import random
-import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +23,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import attrs
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from axis_licensing import _keys, offline
@@ -103,7 +103,6 @@ MIGRATION_INCOMPLETE = "migration_incomplete"
 _VENDOR_SCOPE = "vendor"
 _STATE_CACHE_SIZE = 1024
 _SIGNING_KEY = "signing_key"
-_KEY_SECRET = "key_secret"  # noqa: S105 - the meta row's name, not a secret
 
 Decide = Callable[[WriteTx, OrgState, engine.Context], engine.Outcome[T]]
 
@@ -119,17 +118,6 @@ def _fingerprint(action: str, args: Mapping[str, Any]) -> str:
         default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _kind(value: object) -> LicenseKind:
-    if isinstance(value, LicenseKind):
-        return value
-    try:
-        return LicenseKind(value)
-    except ValueError:
-        raise InvalidInput(
-            f"kind must be one of {', '.join(k.value for k in LicenseKind)}, got {value!r}"
-        ) from None
 
 
 class Vendor:
@@ -153,8 +141,8 @@ class Vendor:
         """Issue a license key for ``product`` carrying ``quantities`` of ``kind`` (R10).
 
         Only the key's hash is stored. With a ``request_id`` the key is derived
-        from it and a secret kept by the backend, so a repeated call returns the
-        same key without the key ever being stored.
+        from it and the signing key, so a repeated call returns the same key
+        without the key ever being stored.
 
         Args:
             product: the product code.
@@ -170,13 +158,14 @@ class Vendor:
             InvalidInput: bad quantities, kind, actor or request id, or an unknown license type.
             UnknownProduct: the catalog has no such product.
             PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
+            IdempotencyConflict: ``request_id`` was used with other arguments,
+                or issued its key under a signing key this Manager no longer has.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the backend failed.
         """
         m = self._m
         spec = m.catalog.product(check_id(product, "product"))
-        kind = _kind(kind)
+        kind = LicenseKind.of(kind)
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
         engine.check_types(spec, counts, "quantities")
         actor = check_id(actor, "actor")
@@ -206,6 +195,11 @@ class Vendor:
         def replay(tx: ReadTx, stored: str) -> str:
             assert request_id is not None
             key = _keys.generate_key(m._derive_key_bytes(request_id))
+            if _keys.key_hash(_keys.normalize_key(key)) != json.loads(stored)["key_hash"]:
+                raise IdempotencyConflict(
+                    f"request_id {request_id!r} issued a key under another signing key; "
+                    "that key cannot be shown again"
+                )
             return key
 
         return m._vendor_command("vendor.issue_key", args, request_id, run, replay)
@@ -286,9 +280,14 @@ class Manager:
         self._states: dict[str, tuple[str, OrgState]] = {}
         self._refuse_incomplete()
         self._signing_key = self._load_signing_key(signing_key)
-        self._key_secret = self._backend_secret(
-            _KEY_SECRET, lambda: base64.b64encode(secrets.token_bytes(32))
-        ).encode("ascii")
+        self._key_secret = hashlib.sha256(
+            b"axis-licensing/issue-key/v1:"
+            + self._signing_key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+        ).digest()
         self._public_key = offline.public_key_pem(self._signing_key)
 
     @classmethod
@@ -412,18 +411,37 @@ class Manager:
         return stored
 
     def _derive_key_bytes(self, request_id: str) -> bytes:
-        """The random part of the key issued for ``request_id``: HMAC of a backend secret."""
+        """The random part of the key issued for ``request_id``.
+
+        An HMAC of the request id under a secret derived from the signing key,
+        so only whoever holds the signing key can issue the same key again.
+        """
         mac = hmac.new(self._key_secret, f"issue_key:{request_id}".encode(), hashlib.sha256)
         return mac.digest()[: _keys.RANDOM_BYTES]
 
     def _now(self) -> datetime:
         return check_aware(self.clock.now(), "clock.now()")
 
-    def _check_catalog_types(self, counts: Counts, what: str) -> None:
-        """Refuse types no product has, before the product is known (R14).
+    def _product_of(self, org_id: str, find: Callable[[OrgState], str | None]) -> str | None:
+        """The product a command acts on, read before the command (for its checks and hook).
 
-        The command checks the types against its own product once it knows it.
+        Commands that name a system, a unit or a key learn their product from the
+        store. Reading it first lets their input be checked against that product,
+        and the authorize hook be told it, before anything runs (§4, R14). None
+        when the organization or the thing is unknown: the command then says so.
         """
+        with self.backend.read() as tx:
+            head = tx.head(org_id)
+        if head is None:
+            return None
+        product = find(self._state_of(org_id, head.state))
+        return product if product in self.catalog.product_codes else None
+
+    def _check_types_of(self, product: str | None, counts: Counts, what: str) -> None:
+        """Refuse license types that ``product`` (or, unknown, every product) lacks (R14)."""
+        if product is not None:
+            engine.check_types(self.catalog.product(product), counts, what)
+            return
         known = {t for spec in self.catalog.products for t in spec.type_codes}
         unknown = sorted(set(counts) - known)
         if unknown:
@@ -760,9 +778,12 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         system_id = check_id(system_id, "system_id")
         counts = check_counts(devices, "devices", allow_zero=True, allow_empty=True)
-        self._check_catalog_types(counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
+        product = self._product_of(
+            org_id, lambda s: s.systems[system_id].product if system_id in s.systems else None
+        )
+        self._check_types_of(product, counts, "devices")
         self._command(
             org_id,
             "report_devices",
@@ -770,6 +791,7 @@ class Manager:
             actor=actor,
             request_id=request_id,
             result_type=type(None),
+            product=product,
             decide=lambda tx, state, ctx: engine.report_devices(
                 state, self.catalog, ctx, system_id=system_id, devices=counts
             ),
@@ -863,6 +885,8 @@ class Manager:
                 key_tail=tail,
             )
 
+        with self.backend.read() as tx:
+            issued = tx.key(digest)
         return self._command(
             org_id,
             "redeem_key",
@@ -871,6 +895,7 @@ class Manager:
             request_id=request_id,
             result_type=Redemption,
             decide=decide,
+            product=issued.product if issued is not None else None,
         )
 
     def allocate(
@@ -1030,6 +1055,9 @@ class Manager:
                 raise AlreadyRegistered(f"hardware {serial!r} is already registered")
             return outcome
 
+        product = self._product_of(
+            org_id, lambda s: s.systems[system_id].product if system_id in s.systems else None
+        )
         self._command(
             org_id,
             "register_hardware",
@@ -1038,6 +1066,7 @@ class Manager:
             request_id=request_id,
             result_type=type(None),
             decide=decide,
+            product=product,
         )
 
     @staticmethod
@@ -1082,9 +1111,12 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         serial = check_id(serial, "serial")
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
-        self._check_catalog_types(counts, "quantities")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
+        product = self._product_of(
+            org_id, lambda s: s.hardware[serial].product if serial in s.hardware else None
+        )
+        self._check_types_of(product, counts, "quantities")
         self._command(
             org_id,
             "allocate_to_hardware",
@@ -1092,6 +1124,7 @@ class Manager:
             actor=actor,
             request_id=request_id,
             result_type=type(None),
+            product=product,
             decide=lambda tx, state, ctx: engine.allocate_to_hardware(
                 state, self.catalog, ctx, serial=serial, quantities=counts
             ),
@@ -1185,8 +1218,11 @@ class Manager:
         product = readings.product_status(state, spec, ctx.on)
         if product.state is ProductState.LICENSED and product.licensed_through is not None:
             valid_until = product.licensed_through + OFFLINE_MARGIN
-        elif sys_status.licensed:  # by its hardware alone; never less than a window would give
+        elif sys_status.licensed:  # by its hardware alone: never less than a window gives
             valid_until = ctx.on + OFFLINE_MARGIN
+            if product.state in (ProductState.TRIAL, ProductState.GRACE):
+                assert product.window_ends_on is not None
+                valid_until = max(valid_until, product.window_ends_on)
         elif product.state in (ProductState.TRIAL, ProductState.GRACE):
             assert product.window_ends_on is not None
             valid_until = product.window_ends_on

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from axis_licensing._counts import Counts
+from axis_licensing.errors import InvalidInput
 
 __all__ = [
     "Action",
@@ -49,6 +50,22 @@ class LicenseKind(enum.Enum):
 
     SUBSCRIPTION = "subscription"
     HARDWARE = "hardware"
+
+    @classmethod
+    def of(cls, value: object) -> LicenseKind:
+        """``value`` as a LicenseKind: a member, or its value such as ``"hardware"``.
+
+        Raises:
+            InvalidInput: anything else.
+        """
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidInput(
+                f"kind must be one of {', '.join(k.value for k in cls)}, got {value!r}"
+            ) from None
 
 
 class ProductState(enum.Enum):
@@ -219,8 +236,13 @@ class Wallet:
     lots: tuple[Lot, ...] = ()
     credit: dict[str, Fraction] = attrs.field(factory=dict, converter=_fractions)
 
-    def balance(self, kind: LicenseKind = LicenseKind.SUBSCRIPTION) -> Counts:
-        """The live licenses of ``kind``, per type."""
+    def balance(self, kind: LicenseKind | str = LicenseKind.SUBSCRIPTION) -> Counts:
+        """The live licenses of ``kind`` (a LicenseKind or its value), per type.
+
+        Raises:
+            InvalidInput: ``kind`` is not a license kind.
+        """
+        kind = LicenseKind.of(kind)
         return Counts([(lot.license_type, lot.quantity) for lot in self.lots if lot.kind is kind])
 
 

@@ -30,7 +30,6 @@ import binascii
 import hashlib
 import json
 import re
-import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from axis_licensing._counts import Counts
+from axis_licensing._validate import text_problem
 from axis_licensing.errors import (
     InvalidInput,
     LicenseFileExpired,
@@ -114,7 +114,6 @@ _INSTANT_RE: Final = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\
 _DATE_RE: Final = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 _HEX64_RE: Final = re.compile(r"\A[0-9a-f]{64}\Z")
 _KEY_ID_RE: Final = re.compile(r"\A[0-9a-f]{16}\Z")
-_BAD_ID_CATEGORIES: Final = frozenset({"Cc", "Cs"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -129,16 +128,7 @@ def _canonical(value: object) -> bytes:
 
 def _id_problem(value: object) -> str | None:
     """Why ``value`` is not a valid id (R14), or ``None`` when it is one."""
-    if not isinstance(value, str):
-        return f"must be a string, got {type(value).__name__}"
-    if not value:
-        return "must not be empty"
-    if len(value) > MAX_ID_LENGTH:
-        return f"must be at most {MAX_ID_LENGTH} characters, got {len(value)}"
-    for ch in value:
-        if unicodedata.category(ch) in _BAD_ID_CATEGORIES:
-            return f"must not contain control characters, got {value!r}"
-    return None
+    return text_problem(value, max_length=MAX_ID_LENGTH)
 
 
 def _check_id(name: str, value: object) -> str:
