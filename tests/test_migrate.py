@@ -406,7 +406,8 @@ def test_r13_a_failure_half_way_leaves_the_mark_and_the_next_attempt_refuses(
     assert mark is not None
     assert json.loads(mark)["source"] == url
     half = counts(target)
-    assert (half["meta"], half["orgs"], half["states"], half["activities"]) == (2, 2, 0, 0)  # signing key, mark
+    # meta: the signing key and the mark
+    assert (half["meta"], half["orgs"], half["states"], half["activities"]) == (2, 2, 0, 0)
 
     with pytest.raises(MigrationRefused, match="holds an incomplete migration"):
         migrate(url, target)
