@@ -85,7 +85,7 @@ class ManualClock:
 
 
 def check_aware(value: object, what: str) -> datetime:
-    """``value`` if it is an aware datetime.
+    """``value`` if it is an aware datetime (a subclass, such as pendulum's, becomes a plain one).
 
     Raises:
         InvalidInput: not a datetime, or a naive one (R14).
@@ -98,6 +98,18 @@ def check_aware(value: object, what: str) -> datetime:
         raise InvalidInput(
             f"{what} is {value.isoformat()}, outside the supported range "
             f"{EARLIEST.date().isoformat()} to {LATEST.date().isoformat()}"
+        )
+    if type(value) is not datetime:  # a subclass, such as pendulum's DateTime
+        value = datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            tzinfo=value.tzinfo,
+            fold=value.fold,
         )
     return value
 

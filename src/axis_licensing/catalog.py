@@ -42,7 +42,9 @@ def _license_types(value: Iterable[LicenseType]) -> tuple[LicenseType, ...]:
     return tuple(value)
 
 
-def _to_fraction(value: Fraction | int | str) -> Fraction:
+def _to_fraction(value: Fraction | int | float | str) -> Fraction:
+    if isinstance(value, float):
+        value = repr(value)  # 0.3 means 3/10, not the binary float just below it
     try:
         return Fraction(value)
     except (TypeError, ValueError, ZeroDivisionError) as exc:

@@ -607,7 +607,9 @@ class Manager:
             row = tx.head(org_id)
             if row is None:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
-            past = tx.state_at(org_id, to_us(instant)) if to_us(instant) < row.at_us else row
+            # at=None is "now": the latest facts, even if this clock is behind the last command's
+            late = at is None or to_us(instant) >= row.at_us
+            past = row if late else tx.state_at(org_id, to_us(instant))
         if past is not None:
             latest = past is row
             state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
