@@ -246,6 +246,8 @@ def settle(
             continue  # a product the host's catalog left out: keep its ledger as it is
         spec = catalog.product(code)
         period = current_period(state.anchor, spec, day)
+        if period.index in ledger.locked and not report_growth:
+            continue  # locked for good, and no new devices to weigh
         devices = readings.subscription_devices(state, spec)
         locked = readings.is_locked(ledger, spec, period.index, devices)
         if locked and period.index not in ledger.locked:
