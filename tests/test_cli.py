@@ -371,6 +371,21 @@ def test_r11_history_command_filters_and_limits(demo_db: Path) -> None:
     ]
 
 
+def test_r11_history_command_filters_by_actor_and_dates(demo_db: Path) -> None:
+    result = invoke(
+        "history", "--db", str(demo_db), DEMO_ORG, "--actor", "system", "--since", "2026-06-01",
+        "--until", "2026-12-31T23:59:59+00:00", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(a["action"], a["product"], a["on"]) for a in data] == [
+        ("compensation_credited", "acs-analytics", "2026-07-10"),
+    ]
+    bad = invoke("history", "--db", str(demo_db), DEMO_ORG, "--since", "yesterday")
+    assert bad.exit_code == 2
+    assert "'yesterday' is not an ISO 8601 instant" in bad.stderr
+
+
 def test_version_command() -> None:
     result = invoke("version")
     assert result.exit_code == 0

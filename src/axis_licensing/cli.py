@@ -23,7 +23,7 @@ import textwrap
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import IO, Any, NoReturn, TextIO
 
@@ -387,6 +387,18 @@ def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return instant
 
 
+def _parse_bound(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> date | datetime | None:
+    """A history bound: a local date (``2027-01-10``) or an instant with a UTC offset."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return _parse_at(ctx, param, value)
+
+
 def _db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--catalog",
@@ -688,7 +700,14 @@ def wallet(
 @main.command()
 @_db_option
 @click.option("--product", default=None, help="Only this product's activities.")
+@click.option("--actor", default=None, help="Only this actor's activities.")
 @click.option("--action", "actions", multiple=True, help="Only these actions (repeatable).")
+@click.option(
+    "--since", callback=_parse_bound, metavar="DATE|ISO", help="From this local date or instant."
+)
+@click.option(
+    "--until", callback=_parse_bound, metavar="DATE|ISO", help="Through this date or instant."
+)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
 @_json_option
@@ -698,16 +717,29 @@ def history(
     db: str,
     catalog: str,
     product: str | None,
+    actor: str | None,
     actions: tuple[str, ...],
+    since: date | datetime | None,
+    until: date | datetime | None,
     limit: int | None,
     offset: int,
     as_json: bool,
     org: str,
 ) -> None:
-    """Show an organization's activity history, oldest first (R11)."""
+    """Show an organization's activity history, oldest first (R11).
+
+    --since and --until take a local date (inclusive) or an instant with a UTC offset.
+    """
     with _open_manager(db, catalog) as manager:
         result = manager.history(
-            org, product=product, actions=actions or None, limit=limit, offset=offset
+            org,
+            product=product,
+            actor=actor,
+            actions=actions or None,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
         )
     if as_json:
         _emit_json(result)
