@@ -29,7 +29,7 @@ def tests(session: nox.Session) -> None:
 def typing(session: nox.Session) -> None:
     """mypy --strict over src, tests, examples and this noxfile."""
     session.install("-e", ".[typing]", "nox")
-    session.run("mypy", "--strict", "src", "tests", "examples", "noxfile.py", "bench")
+    session.run("mypy", "--strict", "src", "tests", "examples", "bench", "docs/hooks", "noxfile.py")
 
 
 @nox.session(python=PYTHON)

@@ -170,7 +170,9 @@ def test_cli_page_shows_the_current_help_of_every_command() -> None:
         result = runner.invoke(main, args, prog_name="axis-licensing", terminal_width=80)
         assert result.exit_code == 0, result.output
         shown_as = " ".join(["axis-licensing", *args])
-        assert block == result.output, f"docs/cli.md is stale for `{shown_as}`:\n{result.output}"
+        assert block == result.output, (
+            f"docs/cli.md is stale for `{shown_as}`: run python docs/hooks/update_cli_help.py"
+        )
     for command in _cli_commands():
         assert f"\n## axis-licensing {command}\n" in text
 
