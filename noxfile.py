@@ -27,7 +27,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typing(session: nox.Session) -> None:
-    """mypy --strict over src, tests, examples and this noxfile."""
+    """mypy --strict over src, tests, examples, bench, docs/hooks and this noxfile."""
     session.install("-e", ".[typing]", "nox")
     session.run("mypy", "--strict", "src", "tests", "examples", "bench", "docs/hooks", "noxfile.py")
 
