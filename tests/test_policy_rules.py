@@ -1124,3 +1124,30 @@ def test_r9_extension_lots_expire_in_the_wallet() -> None:
     ]
     assert state.ledger("acs-pro").expired.hardware == {"core": 3}
     assert status.wallet_view(state, "acs-pro", d("2031-01-01")).balance(HW) == {}
+
+
+def test_r12_license_terms_follow_the_product_and_the_hardware() -> None:
+    org = started_org({"core": 2}, wallet={"core": 2})
+    org.system(d("2026-01-01"), "sys-hw", {"core": 1})
+    org.hardware(d("2026-01-01"), "sys-hw", "SN-1", {"core": 1}, "acs-pro")
+
+    def terms(day: str, system_id: str) -> status.LicenseTerms:
+        state = org.view(d(day))
+        return status.license_terms(state, CATALOG, state.systems[system_id], d(day))
+
+    # TRIAL: the window end e; hardware alone: the later of issue + 30 and e
+    assert terms("2026-01-10", "sys-1") == status.LicenseTerms(
+        "acs-pro", False, C(), d("2026-01-31")
+    )
+    assert terms("2026-01-10", "sys-hw") == status.LicenseTerms(
+        "acs-pro", True, C({"core": 1}), d("2026-02-09")
+    )
+    # UNLICENSED: the issue date, and only what hardware covers
+    assert terms("2026-03-01", "sys-1") == status.LicenseTerms(
+        "acs-pro", False, C(), d("2026-03-01")
+    )
+    # LICENSED: licensed_through + 30 days
+    org.allocate(d("2026-03-01"), {"core": 2})
+    assert terms("2026-03-01", "sys-1") == status.LicenseTerms(
+        "acs-pro", True, C({"core": 2}), d("2027-01-31")
+    )

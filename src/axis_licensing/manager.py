@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -74,7 +74,6 @@ from axis_licensing.model import (
     Allocation,
     LicenseKind,
     NeedReport,
-    ProductState,
     ProductStatus,
     Redemption,
     SystemStatus,
@@ -94,8 +93,6 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 12
 #: The most periods ``need`` looks ahead.
 MAX_HORIZON = 100
-#: The validity of an offline license file beyond its licensed period (R12).
-OFFLINE_MARGIN = timedelta(days=30)
 
 #: The meta row ``migrate`` keeps on a target until it is complete and verified.
 MIGRATION_INCOMPLETE = "migration_incomplete"
@@ -1214,32 +1211,16 @@ class Manager:
         )
 
     def _license_file(self, state: OrgState, system_id: str, ctx: engine.Context) -> bytes:
-        system = state.systems[system_id]
-        spec = self.catalog.product(system.product)
-        sys_status = readings.system_status(state, self.catalog, system, ctx.on)
-        product = readings.product_status(state, spec, ctx.on)
-        if product.state is ProductState.LICENSED and product.licensed_through is not None:
-            valid_until = product.licensed_through + OFFLINE_MARGIN
-        elif sys_status.licensed:  # by its hardware alone: never less than a window gives
-            valid_until = ctx.on + OFFLINE_MARGIN
-            if product.state in (ProductState.TRIAL, ProductState.GRACE):
-                assert product.window_ends_on is not None
-                valid_until = max(valid_until, product.window_ends_on)
-        elif product.state in (ProductState.TRIAL, ProductState.GRACE):
-            assert product.window_ends_on is not None
-            valid_until = product.window_ends_on
-        else:
-            valid_until = ctx.on
-        devices = sys_status.devices if sys_status.licensed else sys_status.hardware_covered
+        terms = readings.license_terms(state, self.catalog, state.systems[system_id], ctx.on)
         return offline.sign_license_file(
             signing_key=self._signing_key,
             org_id=state.org_id,
-            product=spec.code,
+            product=terms.product,
             system_id=system_id,
             issued_at=ctx.at,
-            licensed=sys_status.licensed,
-            devices=devices,
-            valid_until=valid_until,
+            licensed=terms.licensed,
+            devices=terms.devices,
+            valid_until=terms.valid_until,
             timezone=state.timezone,
         )
 

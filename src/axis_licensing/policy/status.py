@@ -1,4 +1,6 @@
-"""What a state means at a date: devices, locking, status, need and coverage (R4, R5, R9).
+"""What a state means at a date: devices, locking, status, need, coverage and license terms.
+
+Rules R4, R5, R9 and the license-file terms of R12.
 
 These are pure readings of an :class:`~axis_licensing.policy.state.OrgState`
 that is already advanced to the date asked about (see
@@ -7,7 +9,9 @@ that is already advanced to the date asked about (see
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+import attrs
 
 from axis_licensing._counts import Counts
 from axis_licensing.catalog import Catalog, ProductSpec
@@ -27,9 +31,12 @@ from axis_licensing.policy.periods import current_period, first_period, period_a
 from axis_licensing.policy.state import OrgState, ProductLedger, SystemRecord
 
 __all__ = [
+    "OFFLINE_MARGIN",
     "HardwareView",
+    "LicenseTerms",
     "hardware_view",
     "is_locked",
+    "license_terms",
     "licensed_through",
     "need_report",
     "period_need",
@@ -209,4 +216,50 @@ def system_status(
         subscription_devices=rest,
         licensed=not rest or product_state is ProductState.LICENSED,
         product_state=product_state,
+    )
+
+
+#: How long an offline license file stays valid beyond what licenses it (R12).
+OFFLINE_MARGIN = timedelta(days=30)
+
+
+@attrs.frozen
+class LicenseTerms:
+    """What an offline system's license file grants (R12)."""
+
+    product: str
+    licensed: bool
+    devices: Counts
+    valid_until: date
+
+
+def license_terms(
+    state: OrgState, catalog: Catalog, system: SystemRecord, day: date
+) -> LicenseTerms:
+    """The terms of a license file issued on ``day`` for ``system`` (R12).
+
+    ``licensed`` is the system's status; the devices allowed are its devices
+    when licensed, else what its hardware covers. ``valid_until`` (inclusive):
+    ``licensed_through + 30 days`` when the product is LICENSED; the issue date
+    + 30 days when its hardware alone licenses it (or the window end, if later);
+    the window end ``e`` in TRIAL or GRACE; otherwise the issue date.
+    """
+    spec = catalog.product(system.product)
+    system_now = system_status(state, catalog, system, day)
+    product = product_status(state, spec, day)
+    in_window = product.state in (ProductState.TRIAL, ProductState.GRACE)
+    window_end = product.window_ends_on if in_window else None
+    if product.state is ProductState.LICENSED and product.licensed_through is not None:
+        valid_until = product.licensed_through + OFFLINE_MARGIN
+    elif system_now.licensed:  # by its hardware alone: never less than a window gives
+        valid_until = max(day + OFFLINE_MARGIN, window_end or day)
+    elif window_end is not None:
+        valid_until = window_end
+    else:
+        valid_until = day
+    return LicenseTerms(
+        product=spec.code,
+        licensed=system_now.licensed,
+        devices=system_now.devices if system_now.licensed else system_now.hardware_covered,
+        valid_until=valid_until,
     )
