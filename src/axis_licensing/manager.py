@@ -63,7 +63,6 @@ from axis_licensing.errors import (
     KeyAlreadyRedeemed,
     PermissionDenied,
     StorageError,
-    SubscriptionNotStarted,
     UnknownHardware,
     UnknownKey,
     UnknownOrganization,
@@ -1254,9 +1253,6 @@ class Manager:
         spec = self.catalog.product(check_id(product, "product"))
         horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
         state, day, _ = self._view(org_id, at)
-        started = state.ledger(spec.code).started_on
-        if started is None or day < started:
-            raise SubscriptionNotStarted(f"the subscription of {spec.code!r} has not started")
         return readings.need_report(state, spec, day, horizon)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:

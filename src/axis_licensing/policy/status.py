@@ -15,6 +15,7 @@ import attrs
 
 from axis_licensing._counts import Counts
 from axis_licensing.catalog import Catalog, ProductSpec
+from axis_licensing.errors import SubscriptionNotStarted
 from axis_licensing.model import (
     LicenseKind,
     NeedReport,
@@ -157,10 +158,12 @@ def product_status(state: OrgState, spec: ProductSpec, day: date) -> ProductStat
 def need_report(state: OrgState, spec: ProductSpec, day: date, horizon: int) -> NeedReport:
     """The need of periods at offsets ``0..horizon`` and what is left to buy (R4, R7).
 
-    The caller has established that the subscription started.
+    Raises:
+        SubscriptionNotStarted: the product's subscription has not started by ``day``.
     """
-    assert state.anchor is not None
     ledger = state.ledger(spec.code)
+    if ledger.started_on is None or state.anchor is None or day < ledger.started_on:
+        raise SubscriptionNotStarted(f"the subscription of {spec.code!r} has not started")
     devices = subscription_devices(state, spec)
     current = current_period(state.anchor, spec, day)
     periods: list[PeriodNeed] = []
