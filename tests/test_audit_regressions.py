@@ -1,4 +1,4 @@
-"""Regression tests for what the independent SPEC audits found (R5, R10, R12, R14, §1)."""
+"""Regression tests for what the independent SPEC audits and code review found."""
 
 from __future__ import annotations
 
@@ -18,10 +18,13 @@ from axis_licensing import (
     LicenseType,
     Manager,
     ManualClock,
+    OutsideAllocationWindow,
     ProductSpec,
     ProductState,
+    StorageError,
     offline,
 )
+from axis_licensing.backends.sqlite import SCHEMA_VERSION, SQLiteBackend
 
 START = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
@@ -126,3 +129,39 @@ def test_r12_hardware_alone_in_a_long_trial_keeps_the_window() -> None:
             now=START,
         )
         assert (grant.licensed, grant.valid_until) == (True, date(2026, 3, 2))
+
+
+def test_r7_far_offsets_are_outside_the_window_not_beyond_the_calendar() -> None:
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        m.create_organization("o", name="O", actor="a")
+        m.start_subscription("o", "acs-pro", actor="a")
+        for offset in (6, 10_000, 10**9):
+            with pytest.raises(OutsideAllocationWindow, match=f"offset {offset}\\)? starts"):
+                m.allocate("o", "acs-pro", {"core": 1}, period=offset, actor="a")
+        with pytest.raises(OutsideAllocationWindow, match="offset 1000000 starts"):
+            m.allocate_need("o", "acs-pro", through=10**6, actor="a")
+
+
+def test_r14_history_paging_beyond_sql_integers_is_invalid_input(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        m.create_organization("o", name="O", actor="a")
+        with pytest.raises(InvalidInput, match="limit must be at most 9223372036854775807"):
+            m.history("o", limit=2**63)
+        with pytest.raises(InvalidInput, match="offset must be at most 9223372036854775807"):
+            m.history("o", offset=2**63)
+        assert len(m.history("o", limit=2**63 - 1)) == 1
+
+
+def test_r13_sqlite_migration_never_sets_a_newer_schema_back(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    backend = SQLiteBackend(f"sqlite:///{path}")
+    try:
+        # as if a newer process migrated the file while this one waited for the lock
+        backend._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        with pytest.raises(StorageError, match="newer than this axis-licensing supports"):
+            backend._migrate()
+        version = backend._conn.execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION + 1
+    finally:
+        backend.close()

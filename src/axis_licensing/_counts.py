@@ -7,7 +7,7 @@ Counts compare equal to plain dicts with the same non-zero items.
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from typing import Any, overload
+from typing import overload
 
 __all__ = ["Counts"]
 
@@ -60,9 +60,6 @@ class Counts(Mapping[str, int]):
 
     def __getitem__(self, key: str) -> int:
         return self._items[key]
-
-    def get(self, key: str, default: Any = 0) -> Any:
-        return self._items.get(key, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from typing import Any
 
 from axis_licensing._counts import Counts
 from axis_licensing.errors import InvalidInput
@@ -120,8 +119,3 @@ def check_counts(value: object, what: str, *, allow_zero: bool, allow_empty: boo
     if not counts and not allow_empty:
         raise InvalidInput(f"{what} must name at least one license type")
     return counts
-
-
-def jsonable_args(**args: Any) -> dict[str, Any]:
-    """Arguments as a plain, comparable dict (for idempotency fingerprints)."""
-    return args

@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -69,6 +70,7 @@ from axis_licensing.errors import (
     UnknownSystem,
 )
 from axis_licensing.model import (
+    Action,
     Activity,
     Allocation,
     LicenseKind,
@@ -98,6 +100,8 @@ MIGRATION_INCOMPLETE = "migration_incomplete"
 
 _VENDOR_SCOPE = "vendor"
 _STATE_CACHE_SIZE = 1024
+#: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
+_MAX_ROWS = 2**63 - 1
 _SIGNING_KEY = "signing_key"
 
 Decide = Callable[[WriteTx, OrgState, engine.Context], engine.Outcome[T]]
@@ -274,6 +278,7 @@ class Manager:
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
         self._states: dict[str, tuple[str, OrgState]] = {}
+        self._states_lock = threading.Lock()
         self._refuse_incomplete()
         self._signing_key = self._load_signing_key(signing_key)
         self._key_secret = hashlib.sha256(
@@ -315,6 +320,8 @@ class Manager:
             InvalidInput: an unknown scheme (the message lists the known
                 ones), a malformed URL, catalog, clock or signing key, or a
                 plugin with a misspelt hook or wrong hook arguments.
+            ConcurrencyConflict: other processes kept the store busy while the
+                signing key was stored.
             StorageError: the backend cannot be opened, or an interrupted
                 ``migrate`` left it incomplete.
         """
@@ -356,7 +363,11 @@ class Manager:
     # -- plumbing --------------------------------------------------------------------------
 
     def _state_of(self, org_id: str, text: str) -> OrgState:
-        """The state stored as ``text``; the last one seen per organization is kept decoded."""
+        """The state stored as ``text``; the last one seen per organization is kept decoded.
+
+        States are immutable and ``text`` decodes to one state only, so a hit is
+        always right, whoever wrote the text.
+        """
         cached = self._states.get(org_id)
         if cached is not None and cached[0] == text:
             return cached[1]
@@ -365,13 +376,22 @@ class Manager:
         return state
 
     def _remember(self, org_id: str, text: str, state: OrgState) -> None:
-        if len(self._states) >= _STATE_CACHE_SIZE:
-            self._states.pop(next(iter(self._states)), None)
-        self._states[org_id] = (text, state)
+        with self._states_lock:
+            if org_id not in self._states and len(self._states) >= _STATE_CACHE_SIZE:
+                self._states.pop(next(iter(self._states)))
+            self._states[org_id] = (text, state)
+
+    def _read(self, look: Callable[[ReadTx], T]) -> T:
+        """Run ``look`` in a read transaction, again if the store was busy (R13)."""
+
+        def attempt() -> T:
+            with self.backend.read() as tx:
+                return look(tx)
+
+        return self._retrying(attempt)
 
     def _refuse_incomplete(self) -> None:
-        with self.backend.read() as tx:
-            mark = tx.meta(MIGRATION_INCOMPLETE)
+        mark = self._read(lambda tx: tx.meta(MIGRATION_INCOMPLETE))
         if mark is not None:
             raise StorageError(
                 "this store was left incomplete by an interrupted `axis-licensing migrate` "
@@ -388,23 +408,20 @@ class Manager:
         )
 
     def _backend_secret(self, name: str, make: Callable[[], bytes]) -> str:
-        with self.backend.read() as tx:
-            stored = tx.meta(name)
+        """The backend's setting ``name``, made and stored once (the first opener wins)."""
+        stored = self._read(lambda tx: tx.meta(name))
         if stored is not None:
             return stored
         candidate = make().decode("ascii")
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                with self.backend.write() as wtx:
-                    wtx.insert_meta(name, candidate)
-                    stored = wtx.meta(name)
-                break
-            except RetryableConflict:
-                time.sleep(0.01)
-        else:
-            raise ConcurrencyConflict(f"could not store the backend's {name}")
-        assert stored is not None
-        return stored
+
+        def attempt() -> str:
+            with self.backend.write() as tx:
+                tx.insert_meta(name, candidate)
+                kept = tx.meta(name)
+            assert kept is not None
+            return kept
+
+        return self._retrying(attempt)
 
     def _derive_key_bytes(self, request_id: str) -> bytes:
         """The random part of the key issued for ``request_id``.
@@ -426,8 +443,7 @@ class Manager:
         and the authorize hook be told it, before anything runs (§4, R14). None
         when the organization or the thing is unknown: the command then says so.
         """
-        with self.backend.read() as tx:
-            head = tx.head(org_id)
+        head = self._read(lambda tx: tx.head(org_id))
         if head is None:
             return None
         product = find(self._state_of(org_id, head.state))
@@ -470,6 +486,22 @@ class Manager:
             f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied"
         )
 
+    @staticmethod
+    def _replayed(
+        tx: ReadTx, scope: str, request_id: str | None, fingerprint: str
+    ) -> RequestRow | None:
+        """The remembered result of ``request_id`` in ``scope``, if any (R13).
+
+        Raises:
+            IdempotencyConflict: the id was used with other arguments.
+        """
+        if request_id is None:
+            return None
+        prior = tx.request(scope, request_id)
+        if prior is not None and prior.fingerprint != fingerprint:
+            raise IdempotencyConflict(f"request_id {request_id!r} was used with other arguments")
+        return prior
+
     def _vendor_command(
         self,
         action: str,
@@ -483,14 +515,9 @@ class Manager:
         def attempt() -> T:
             now = self._now()
             with self.backend.write() as tx:
-                if request_id is not None:
-                    prior = tx.request(_VENDOR_SCOPE, request_id)
-                    if prior is not None:
-                        if prior.fingerprint != fingerprint:
-                            raise IdempotencyConflict(
-                                f"request_id {request_id!r} was used with other arguments"
-                            )
-                        return replay(tx, prior.result)
+                prior = self._replayed(tx, _VENDOR_SCOPE, request_id, fingerprint)
+                if prior is not None:
+                    return replay(tx, prior.result)
                 result, stored = run(tx, now)
                 if request_id is not None:
                     tx.put_request(RequestRow(_VENDOR_SCOPE, request_id, fingerprint, stored))
@@ -519,16 +546,11 @@ class Manager:
         def attempt() -> tuple[T, list[Activity]]:
             now = self._now()
             with self.backend.write() as tx:
-                if request_id is not None:
-                    prior = tx.request(scope, request_id)
-                    if prior is not None:
-                        if prior.fingerprint != fingerprint:
-                            raise IdempotencyConflict(
-                                f"request_id {request_id!r} was used with other arguments"
-                            )
-                        if decode is not None:
-                            return decode(prior.result), []
-                        return loads(prior.result, result_type), []
+                prior = self._replayed(tx, scope, request_id, fingerprint)
+                if prior is not None:
+                    if decode is not None:
+                        return decode(prior.result), []
+                    return loads(prior.result, result_type), []
                 head = tx.lock(org_id)
                 if head is None:
                     raise UnknownOrganization(f"unknown organization {org_id!r}")
@@ -537,7 +559,7 @@ class Manager:
                 advanced, pending = engine.advance(state, self.catalog, ctx.on)
                 outcome = decide(tx, advanced, ctx)
                 facts = (*pending, *outcome.facts)
-                activities = [self._activity(f, state.timezone, now) for f in facts]
+                activities = [self._activity(f, state.timezone) for f in facts]
                 if facts or outcome.state is not state:
                     text = dumps_fast(outcome.state)
                     # versions never go back in time, even if this server's clock is behind
@@ -558,7 +580,7 @@ class Manager:
         return result
 
     @staticmethod
-    def _activity(fact: Fact, timezone: str, now: datetime) -> Activity:
+    def _activity(fact: Fact, timezone: str) -> Activity:
         at = fact.at if fact.at is not None else midnight(fact.on, timezone)
         return Activity(
             at=at.astimezone(UTC),
@@ -599,13 +621,16 @@ class Manager:
         """The organization's state in force at ``at``, projected to its local date."""
         org_id = check_id(org_id, "org_id")
         instant = self._now() if at is None else check_aware(at, "at")
-        with self.backend.read() as tx:
+
+        def look(tx: ReadTx) -> tuple[StateRow, StateRow | None]:
             row = tx.head(org_id)
             if row is None:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
             # at=None is "now": the latest facts, even if this clock is behind the last command's
             late = at is None or to_us(instant) >= row.at_us
-            past = row if late else tx.state_at(org_id, to_us(instant))
+            return row, row if late else tx.state_at(org_id, to_us(instant))
+
+        row, past = self._read(look)
         if past is not None:
             latest = past is row
             state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
@@ -664,27 +689,23 @@ class Manager:
         def attempt() -> list[Activity]:
             now = self._now()
             with self.backend.write() as tx:
-                if request_id is not None:
-                    prior = tx.request(scope, request_id)
-                    if prior is not None:
-                        if prior.fingerprint != fingerprint:
-                            raise IdempotencyConflict(
-                                f"request_id {request_id!r} was used with other arguments"
-                            )
-                        return []
+                if self._replayed(tx, scope, request_id, fingerprint) is not None:
+                    return []
                 if not tx.create_org(org_id):
                     raise AlreadyExists(f"organization {org_id!r} already exists")
                 ctx = engine.Context(at=now, on=local_date(now, timezone), actor=actor)
                 outcome = engine.create_organization(
                     ctx, org_id=org_id, name=name, timezone=timezone
                 )
-                activities = [self._activity(f, timezone, now) for f in outcome.facts]
+                activities = [self._activity(f, timezone) for f in outcome.facts]
+                text = dumps_fast(outcome.state)
                 tx.append(
-                    StateRow(org_id, 1, to_us(now), dumps(outcome.state)),
+                    StateRow(org_id, 1, to_us(now), text),
                     [self._row(org_id, a) for a in activities],
                 )
                 if request_id is not None:
                     tx.put_request(RequestRow(scope, request_id, fingerprint, "null"))
+                self._remember(org_id, text, outcome.state)
                 return activities
 
         self._notify(self._retrying(attempt))
@@ -853,6 +874,7 @@ class Manager:
             KeyTypo: the key fails its check symbols.
             InvalidInput: bad ids, or a key that is not a string.
             UnknownOrganization: no such organization.
+            UnknownProduct: the product involved is no longer in the catalog.
             UnknownKey: a well-formed key that was never issued.
             KeyAlreadyRedeemed: the key was redeemed, here or elsewhere.
             PermissionDenied: the authorize hook refused.
@@ -883,8 +905,7 @@ class Manager:
                 key_tail=tail,
             )
 
-        with self.backend.read() as tx:
-            issued = tx.key(digest)
+        issued = self._read(lambda tx: tx.key(digest))
         return self._command(
             org_id,
             "redeem_key",
@@ -1099,6 +1120,7 @@ class Manager:
         Raises:
             InvalidInput: bad ids or quantities, or an unknown license type.
             UnknownOrganization: no such organization.
+            UnknownProduct: the product involved is no longer in the catalog.
             UnknownHardware: the organization has no such unit.
             InsufficientLicenses: the wallet lacks hardware licenses (``.shortfall``).
             PermissionDenied: the authorize hook refused.
@@ -1276,6 +1298,7 @@ class Manager:
         Raises:
             InvalidInput: a bad id or a naive ``at``.
             UnknownOrganization: no such organization.
+            UnknownProduct: the product involved is no longer in the catalog.
             UnknownSystem: the organization has no such system (then).
             StorageError: the backend failed.
         """
@@ -1328,21 +1351,20 @@ class Manager:
         if actions is not None:
             if isinstance(actions, str):
                 actions = [actions]
-            from axis_licensing.model import Action
-
             known = {a.value for a in Action}
             wanted = tuple(str(a) for a in actions)
             unknown = sorted(set(wanted) - known)
             if unknown:
                 raise InvalidInput(f"unknown actions {unknown}; known: {sorted(known)}")
         if limit is not None:
-            limit = check_int(limit, "limit", minimum=0)
-        offset = check_int(offset, "offset", minimum=0)
+            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
+        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
         query = HistoryQuery(product=product, actor=actor, actions=wanted)
         query = self._bound(query, since, "since")
         query = self._bound(query, until, "until")
         now = self._now()
-        with self.backend.read() as tx:
+
+        def look(tx: ReadTx) -> tuple[list[Activity], list[Activity], int]:
             head = tx.head(org_id)
             if head is None:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
@@ -1351,12 +1373,15 @@ class Manager:
             _, pending = engine.advance(state, self.catalog, local_date(now, state.timezone))
             projected = [
                 a
-                for a in (self._activity(f, state.timezone, now) for f in pending)
+                for a in (self._activity(f, state.timezone) for f in pending)
                 if query.matches(self._row(org_id, a))
             ]
             if not projected or (limit is not None and len(stored) >= limit):
-                return stored
+                return stored, [], 0
             skip = max(0, offset - tx.count_history(org_id, query)) if not stored else 0
+            return stored, projected, skip
+
+        stored, projected, skip = self._read(look)
         tail = projected[skip:]
         if limit is not None:
             tail = tail[: limit - len(stored)]

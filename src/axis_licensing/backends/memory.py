@@ -25,6 +25,7 @@ from axis_licensing.backends import (
     StateRow,
     WriteTx,
 )
+from axis_licensing.errors import StorageError
 
 __all__ = ["MemoryBackend"]
 
@@ -135,6 +136,8 @@ class _Tx(WriteTx):
         return True
 
     def insert_key(self, row: KeyRow) -> None:
+        if row.key_hash in self._s.keys:
+            raise StorageError("a key with this hash was already issued")
         self._set(self._s.keys, row.key_hash, row)
 
     def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
@@ -153,6 +156,8 @@ class _Tx(WriteTx):
         return True
 
     def put_request(self, row: RequestRow) -> None:
+        if (row.scope, row.request_id) in self._s.requests:
+            raise StorageError(f"request {row.request_id!r} is already remembered")
         self._set(self._s.requests, (row.scope, row.request_id), row)
 
     def insert_meta(self, name: str, value: str) -> bool:

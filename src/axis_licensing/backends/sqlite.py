@@ -55,8 +55,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             org_id TEXT NOT NULL, at_us INTEGER NOT NULL, seq INTEGER NOT NULL,
             state TEXT NOT NULL, PRIMARY KEY (org_id, at_us, seq)) WITHOUT ROWID""",
         # Clustered by organization: a command appends to one b-tree, and a history
-        # query reads one range. ``id`` is (state seq << 20) + the activity's place
-        # in its command, so it orders an organization's history oldest first.
+        # query reads one range. ``id`` orders an organization's history oldest
+        # first: (state seq << 20) + the activity's place in its command, or for
+        # rows copied in by ``import_rows``, 1, 2, 3, … in the order they came.
         """CREATE TABLE activities (
             org_id TEXT NOT NULL, id INTEGER NOT NULL,
             at_us INTEGER NOT NULL, on_date TEXT NOT NULL, actor TEXT NOT NULL,
@@ -354,6 +355,15 @@ class SQLiteBackend(Backend):
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:  # a newer process migrated it while we waited
+                raise StorageError(
+                    f"SQLite database {self.path!r} has schema version {version}, newer "
+                    f"than this axis-licensing supports ({SCHEMA_VERSION}); upgrade "
+                    "axis-licensing. The file was not changed."
+                )
+            if version == SCHEMA_VERSION:  # another process migrated it while we waited
+                conn.execute("COMMIT")
+                return
             for step in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[step]:
                     conn.execute(statement)

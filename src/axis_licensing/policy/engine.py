@@ -45,6 +45,7 @@ from axis_licensing.policy import status as readings
 from axis_licensing.policy.compensation import coverage_start, credit_back, overlap_share
 from axis_licensing.policy.lots import expires_on, split_expired, take
 from axis_licensing.policy.periods import (
+    ADVANCE_YEARS,
     current_period,
     first_period,
     in_allocation_window,
@@ -137,6 +138,17 @@ def check_types(spec: ProductSpec, counts: Mapping[str, int], what: str) -> None
         )
 
 
+def _insufficient(
+    ledger: ProductLedger, kind: LicenseKind, missing: Counts
+) -> InsufficientLicenses:
+    have = ledger.balance(kind)
+    return InsufficientLicenses(
+        f"the wallet of {ledger.code!r} lacks {kind.value} licenses: "
+        + ", ".join(f"{n} {t} (has {have.get(t, 0)})" for t, n in missing.items()),
+        shortfall=missing,
+    )
+
+
 def _started(state: OrgState, spec: ProductSpec) -> tuple[ProductLedger, date]:
     ledger = state.ledger(spec.code)
     if ledger.started_on is None or state.anchor is None:
@@ -217,7 +229,7 @@ def advance(state: OrgState, catalog: Catalog, day: date) -> tuple[OrgState, tup
         return state, tuple(facts)  # time does not run backwards: nothing more to apply
     if day > state.as_of:
         state = attrs.evolve(state, as_of=day)
-    state, _ = settle(state, catalog, day, report_growth=False, actor=SYSTEM_ACTOR, at=None)
+    state, _ = settle(state, catalog, day, report_growth=False, at=None)
     return state, tuple(facts)
 
 
@@ -227,7 +239,6 @@ def settle(
     day: date,
     *,
     report_growth: bool,
-    actor: str,
     at: datetime | None,
 ) -> tuple[OrgState, tuple[Fact, ...]]:
     """Record the locks that hold at ``day`` and, if asked, the first growth excess (R5).
@@ -291,9 +302,7 @@ def _finish(
     are only ever added to a period, hardware only takes devices off the
     subscription, and a period locks only when its allocation covers the devices.
     """
-    state, more = settle(
-        state, catalog, ctx.on, report_growth=devices_grew, actor=ctx.actor, at=ctx.at
-    )
+    state, more = settle(state, catalog, ctx.on, report_growth=devices_grew, at=ctx.at)
     return Outcome(state=state, facts=(*facts, *more), result=result)
 
 
@@ -463,6 +472,10 @@ def redeem(
 def _target_period(anchor: date, spec: ProductSpec, day: date, offset: int) -> Period:
     if offset < 0:
         raise OutsideAllocationWindow(f"period offset {offset} is before the current period")
+    if offset * spec.term_years > 100 * ADVANCE_YEARS:  # far out, and beyond the calendar
+        raise OutsideAllocationWindow(
+            f"period offset {offset} starts more than five years after {day.isoformat()}"
+        )
     current = current_period(anchor, spec, day)
     period = period_at(anchor, spec.term_years, current.index + offset)
     if not in_allocation_window(period, day):
@@ -486,12 +499,7 @@ def _allocate_parts(
         wanted += quantities
     lots, missing, used = take(ledger.lots, LicenseKind.SUBSCRIPTION, wanted)
     if missing:
-        have = ledger.balance(LicenseKind.SUBSCRIPTION)
-        raise InsufficientLicenses(
-            f"the wallet of {spec.code!r} lacks "
-            + ", ".join(f"{n} {t} (has {have.get(t, 0)})" for t, n in missing.items()),
-            shortfall=missing,
-        )
+        raise _insufficient(ledger, LicenseKind.SUBSCRIPTION, missing)
     allocations = dict(ledger.allocations)
     for period, _, quantities in parts:
         allocations[period.index] = allocations.get(period.index, Counts()) + quantities
@@ -687,12 +695,7 @@ def allocate_to_hardware(
     wanted = Counts(quantities)
     lots, missing, used = take(ledger.lots, LicenseKind.HARDWARE, wanted)
     if missing:
-        have = ledger.balance(LicenseKind.HARDWARE)
-        raise InsufficientLicenses(
-            f"the wallet of {unit.product!r} lacks hardware licenses: "
-            + ", ".join(f"{n} {t} (has {have.get(t, 0)})" for t, n in missing.items()),
-            shortfall=missing,
-        )
+        raise _insufficient(ledger, LicenseKind.HARDWARE, missing)
     ledger = attrs.evolve(ledger, lots=lots, to_hardware=ledger.to_hardware + wanted)
     unit = attrs.evolve(unit, extensions=unit.extensions + wanted)
     state = attrs.evolve(state.with_ledger(ledger), hardware={**state.hardware, serial: unit})

@@ -92,11 +92,6 @@ def period_need(
     return devices, coverage.shortfall(spec, allocated, devices), False
 
 
-def _future_covered(ledger: ProductLedger, spec: ProductSpec, index: int, devices: Counts) -> bool:
-    allocated = ledger.allocated(index)
-    return bool(allocated) and coverage.covers(spec, allocated, devices)
-
-
 def licensed_through(
     state: OrgState, ledger: ProductLedger, spec: ProductSpec, current: Period, devices: Counts
 ) -> date:
@@ -107,7 +102,7 @@ def licensed_through(
     assert state.anchor is not None
     end = current.end
     index = current.index + 1
-    while _future_covered(ledger, spec, index, devices):
+    while is_locked(ledger, spec, index, devices):  # a future period is never locked yet
         end = period_at(state.anchor, spec.term_years, index).end
         index += 1
     return end
@@ -181,13 +176,8 @@ def need_report(state: OrgState, spec: ProductSpec, day: date, horizon: int) -> 
             )
         )
         total_short += short
-    balance = Counts(
-        [
-            (lot.license_type, lot.quantity)
-            for lot in live_lots(ledger.lots, day)
-            if lot.kind is LicenseKind.SUBSCRIPTION
-        ]
-    )
+    # the wallet as of ``day``, even if ``state`` was not advanced to it
+    balance = wallet_view(state, spec.code, day).balance(LicenseKind.SUBSCRIPTION)
     return NeedReport(
         product=spec.code,
         periods=tuple(periods),
