@@ -141,10 +141,14 @@ class Catalog:
         Raises:
             UnknownProduct: when the catalog has no such product.
         """
-        for spec in self.products:
-            if spec.code == code:
-                return spec
-        raise UnknownProduct(f"unknown product {code!r}")
+        spec = self._by_code.get(code)
+        if spec is None:
+            raise UnknownProduct(f"unknown product {code!r}")
+        return spec
+
+    @functools.cached_property
+    def _by_code(self) -> dict[str, ProductSpec]:
+        return {spec.code: spec for spec in self.products}
 
     @property
     def product_codes(self) -> tuple[str, ...]:
