@@ -24,6 +24,8 @@ from axis_licensing import (
     StorageError,
     offline,
 )
+from axis_licensing._migrate import MigrationRefused, migrate, redact_url
+from axis_licensing.backends.postgresql import parse_url
 from axis_licensing.backends.sqlite import SCHEMA_VERSION, SQLiteBackend
 
 START = datetime(2026, 1, 1, 12, tzinfo=UTC)
@@ -165,3 +167,31 @@ def test_r13_sqlite_migration_never_sets_a_newer_schema_back(tmp_path: Path) -> 
         assert version == SCHEMA_VERSION + 1
     finally:
         backend.close()
+
+
+def test_r13_migrate_refuses_one_store_spelled_two_ways(postgres_url: str) -> None:
+    with Manager.open(postgres_url, catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        m.create_organization("o", name="O", actor="a")
+    other_spelling = postgres_url.replace("127.0.0.1", "localhost").replace(
+        "postgresql://", "postgres://"
+    )
+    assert other_spelling != postgres_url
+    with pytest.raises(MigrationRefused, match="the same store"):
+        migrate(postgres_url, other_spelling, force=True)
+    with Manager.open(postgres_url, catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        assert [a.action for a in m.history("o")] == ["organization_created"]
+
+
+def test_r1_migrate_never_shows_a_password() -> None:
+    url = "postgresql://ann:s3cret@db1:5432,db2:5433/licensing?password=other&schema=x"
+    assert redact_url(url) == (
+        "postgresql://ann:***@db1:5432,db2:5433/licensing?password=***&schema=x"
+    )
+    assert redact_url("sqlite:///var/x.db") == "sqlite:///var/x.db"
+
+
+def test_r14_postgresql_schema_names_with_percent_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="must not contain %"):
+        parse_url("postgresql://postgres@127.0.0.1/test?schema=a%25s")
+    settings = parse_url("postgresql:///test?host=/var/run/postgresql&schema=x")
+    assert settings.schema == "x"

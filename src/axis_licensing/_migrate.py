@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -225,19 +226,28 @@ def table_checksum(table: str, rows: Iterable[Mapping[str, Any]]) -> tuple[int, 
 # -- opening and marks -----------------------------------------------------------------------
 
 
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
+    """``url`` with any password, in the user part or the query, replaced by ``***``."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return "<malformed URL>"
-    if parts.password is None:
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, hosts = netloc.rsplit("@", 1)
+        if ":" in credentials:
+            netloc = f"{credentials.split(':', 1)[0]}:***@{hosts}"
+    query = "&".join(
+        f"{name}=***" if name.lower() in _SECRET_PARAMETERS else f"{name}={value}"
+        for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    )
+    if netloc == parts.netloc and query == parts.query:
         return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    rebuilt = f"{parts.scheme}://{netloc}{parts.path}"  # urlunsplit would drop an empty //
+    return f"{rebuilt}?{query}" if query else rebuilt
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -284,6 +294,23 @@ def _same_store(source: str | Backend, target: str | Backend) -> bool:
         and target_path is not None
         and os.path.realpath(source_path) == os.path.realpath(target_path)
     )
+
+
+def _one_store(src: Backend, dst: Backend) -> bool:
+    """True when writing to ``dst`` shows in ``src``: one store under two spellings.
+
+    URLs can name one store in many ways (``localhost`` and ``127.0.0.1``,
+    ``postgres://`` and ``postgresql://``, a default schema spelled out), so
+    this asks the stores themselves, before anything could be cleared.
+    """
+    probe = f"migrate_probe_{secrets.token_hex(8)}"
+    with dst.write() as tx:
+        tx.insert_meta(probe, "1")
+    try:
+        with src.read() as tx:
+            return tx.meta(probe) is not None
+    finally:
+        dst.delete_meta(probe)
 
 
 def incomplete_mark(backend: Backend) -> str | None:
@@ -456,6 +483,10 @@ def _run(
     batch_size: int,
     progress: Progress | None,
 ) -> MigrationReport:
+    if _one_store(src, dst):
+        raise MigrationRefused(
+            f"the source and the target are the same store ({source_label}); nothing was done"
+        )
     if incomplete_mark(src) is not None:
         raise MigrationRefused(
             f"the source {source_label} is itself marked incomplete by an unfinished migration "

@@ -137,6 +137,9 @@ _RETRYABLE = (
 )
 
 _BEGIN_WRITE: LiteralString = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+#: How long a write waits for another's lock before it is run again (R13), as SQLite's
+#: busy timeout does.
+_LOCK_TIMEOUT: LiteralString = "SET LOCAL lock_timeout = '30s'"
 _BEGIN_READ: LiteralString = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 #: The statements of a transaction; ``{s}`` is the schema.
@@ -240,6 +243,8 @@ def _check_schema(value: str) -> str:
         )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise InvalidInput(f"PostgreSQL URL parameter schema={value!r} contains control characters")
+    if "%" in value:
+        raise InvalidInput(f"PostgreSQL URL parameter schema={value!r} must not contain %")
     if value.startswith("pg_"):
         raise InvalidInput(
             f"PostgreSQL URL parameter schema={value!r}: names starting with pg_ are reserved"
@@ -292,7 +297,8 @@ def parse_url(url: str) -> Settings:
             passed.append((name, value))
     passed.append(("connect_timeout", str(connect_timeout)))
     query = urllib.parse.urlencode(passed, quote_via=urllib.parse.quote)
-    conninfo = urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, query, ""))
+    # built by hand: urlunsplit drops the // of a URL without a host (a Unix socket)
+    conninfo = f"{parts.scheme.lower()}://{parts.netloc}{parts.path}?{query}"
     try:
         params = psycopg.conninfo.conninfo_to_dict(conninfo)
     except psycopg.Error as exc:
@@ -441,19 +447,27 @@ class _Tx(WriteTx):
         locked = self._one("lock", (org_id,))
         if locked is None:
             return None
-        # The lock may have waited for a twin that has since remembered our request_id:
-        # run again, and the Manager replays its result (R13).
+        self._recheck_missed()
+        # A fresh statement: at READ COMMITTED it sees the state the lock's last holder committed.
+        row = self._one("state", (org_id, locked[0]))
+        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+
+    def _recheck_missed(self) -> None:
+        """Run again if a twin remembered our request_id since we looked (R13).
+
+        At READ COMMITTED a twin command can commit between our look for the
+        request and a later statement; then the Manager must replay its
+        result, not report what the twin did as a conflict.
+        """
         for scope, request_id in self._missed:
             if self._one("request", (scope, request_id)) is not None:
                 raise RetryableConflict(
                     f"request {request_id!r} was completed by a concurrent transaction"
                 )
-        # A fresh statement: at READ COMMITTED it sees the state the lock's last holder committed.
-        row = self._one("state", (org_id, locked[0]))
-        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
 
     def create_org(self, org_id: str) -> bool:
         if self._one("org_exists", (org_id,)) is not None:
+            self._recheck_missed()
             return False
         if self._rowcount("create_org", (org_id,)) != 1:
             # A concurrent transaction created it after our look: the retry tells why.
@@ -491,6 +505,7 @@ class _Tx(WriteTx):
 
     def insert_shipment(self, row: ShipmentRow) -> bool:
         if self._one("shipment_exists", (row.serial,)) is not None:
+            self._recheck_missed()
             return False
         params = (row.serial, row.product, row.preloaded, row.shipped_at_us)
         if self._rowcount("insert_shipment", params) != 1:
@@ -531,6 +546,7 @@ class PostgreSQLBackend(Backend):
             max_size=settings.pool_size,
             open=False,
             timeout=self.pool_timeout,
+            check=ConnectionPool.check_connection,  # drop connections the server closed
             name=f"axis-licensing:{settings.schema}",
         )
         try:
@@ -630,6 +646,8 @@ class PostgreSQLBackend(Backend):
         try:
             tx = _Tx(conn, self._q, self._s, write=write, retry=retry)
             tx.run(sql.SQL(_BEGIN_WRITE if write else _BEGIN_READ))
+            if write:
+                tx.run(sql.SQL(_LOCK_TIMEOUT))
             try:
                 yield tx
             except BaseException:
