@@ -195,3 +195,13 @@ def test_r14_postgresql_schema_names_with_percent_are_refused() -> None:
         parse_url("postgresql://postgres@127.0.0.1/test?schema=a%25s")
     settings = parse_url("postgresql:///test?host=/var/run/postgresql&schema=x")
     assert settings.schema == "x"
+
+
+def test_r14_postgresql_without_psycopg_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "axis_licensing.backends.postgresql", None)
+    with pytest.raises(StorageError, match=r"pip install 'axis-licensing\[postgres\]'"):
+        Manager.open("postgresql://postgres@127.0.0.1/test", catalog=EXAMPLE_CATALOG)

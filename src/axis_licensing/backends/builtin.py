@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from axis_licensing.backends import Backend, BackendRegistry
+from axis_licensing.errors import StorageError
 from axis_licensing.hookspecs import hookimpl
 
 __all__ = ["axis_licensing_register_backends"]
@@ -21,8 +22,12 @@ def _sqlite(url: str) -> Backend:
 
 
 def _postgresql(url: str) -> Backend:
-    from axis_licensing.backends.postgresql import PostgreSQLBackend
-
+    try:
+        from axis_licensing.backends.postgresql import PostgreSQLBackend
+    except ImportError as exc:  # psycopg is an extra
+        raise StorageError(
+            "the postgresql:// backend needs psycopg 3: pip install 'axis-licensing[postgres]'"
+        ) from exc
     return PostgreSQLBackend(url)
 
 
