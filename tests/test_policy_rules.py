@@ -1151,3 +1151,30 @@ def test_r12_license_terms_follow_the_product_and_the_hardware() -> None:
     assert terms("2026-03-01", "sys-1") == status.LicenseTerms(
         "acs-pro", True, C({"core": 2}), d("2027-01-31")
     )
+
+
+def test_r7_spelled_out_constructors_know_every_field() -> None:
+    """with_ledger and allocated_from_wallet list the fields by hand: a new field must be added."""
+    import attrs
+
+    from axis_licensing.policy.state import OrgState, ProductLedger
+
+    assert [f.name for f in attrs.fields(ProductLedger)] == [
+        "code", "started_on", "allocations", "locked", "growth_flagged", "credit", "lots",
+        "redeemed", "compensated", "expired", "to_hardware",
+    ]  # fmt: skip
+    assert [f.name for f in attrs.fields(OrgState)] == [
+        "org_id", "name", "timezone", "created_on", "as_of", "anchor", "products", "systems",
+        "hardware", "next_lot_id",
+    ]  # fmt: skip
+    org = started_org({"core": 2}, wallet={"core": 5})
+    org.allocate(d("2026-03-01"), {"core": 3})
+    ledger = org.state.ledger("acs-pro")
+    same = ledger.allocated_from_wallet(
+        lots=ledger.lots,
+        allocations=ledger.allocations,
+        credit=ledger.credit,
+        compensated=ledger.compensated,
+    )
+    assert same == ledger
+    assert org.state.with_ledger(ledger) == org.state

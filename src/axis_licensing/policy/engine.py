@@ -494,8 +494,8 @@ def _allocate_parts(
 ) -> Outcome[Allocation]:
     """Take the licenses of every part at once, allocate them and compensate (R7, R8)."""
     ledger, _ = _started(state, spec)
-    wanted = Counts()
-    for _, _, quantities in parts:
+    wanted = parts[0][2]
+    for _, _, quantities in parts[1:]:
         wanted += quantities
     lots, missing, used = take(ledger.lots, LicenseKind.SUBSCRIPTION, wanted)
     if missing:
@@ -552,8 +552,7 @@ def _allocate_parts(
                     },
                 )
             )
-    ledger = attrs.evolve(
-        ledger,
+    ledger = ledger.allocated_from_wallet(
         lots=(*lots, *new_lots),
         allocations=allocations,
         credit=credit,
