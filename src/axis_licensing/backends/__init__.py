@@ -155,7 +155,11 @@ class HistoryQuery:
 
 
 class ReadTx(abc.ABC):
-    """A consistent read of the store."""
+    """A consistent read of the store.
+
+    Every method may raise :class:`~axis_licensing.errors.StorageError` when the
+    store fails (with the driver's error as ``__cause__``), and nothing else.
+    """
 
     @abc.abstractmethod
     def head(self, org_id: str) -> StateRow | None:
@@ -197,7 +201,12 @@ class ReadTx(abc.ABC):
 
 
 class WriteTx(ReadTx):
-    """A read-modify-write transaction: all of it commits, or none (R13)."""
+    """A read-modify-write transaction: all of it commits, or none (R13).
+
+    Every method may raise :class:`~axis_licensing.errors.StorageError` when the
+    store fails, or :class:`RetryableConflict` when the transaction lost a race
+    and may be run again; nothing else.
+    """
 
     @abc.abstractmethod
     def lock(self, org_id: str) -> StateRow | None:
@@ -241,7 +250,12 @@ class WriteTx(ReadTx):
 
 
 class Backend(abc.ABC):
-    """A storage backend; it must pass the conformance suite of ``axis_licensing.testing``."""
+    """A storage backend; it must pass the conformance suite of ``axis_licensing.testing``.
+
+    Every method may raise :class:`~axis_licensing.errors.StorageError` when the
+    store fails (with the driver's error as ``__cause__``); a driver's own
+    exception never leaves a backend.
+    """
 
     #: The URL scheme this backend serves.
     scheme: str = ""
