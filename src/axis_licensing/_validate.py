@@ -19,6 +19,7 @@ __all__ = [
     "check_id",
     "check_int",
     "check_text",
+    "count_problem",
     "text_problem",
 ]
 
@@ -90,6 +91,22 @@ def check_int(
     return value
 
 
+def count_problem(value: object, *, allow_zero: bool) -> str | None:
+    """Why ``value`` is not a valid count (R14), or None when it is one.
+
+    Valid: an integer (not a bool), positive (or ``>= 0`` with ``allow_zero``),
+    at most 1,000,000.
+    """
+    if type(value) is not int:
+        return f"must be an integer, got {type(value).__name__}"
+    if value < 0 or (value == 0 and not allow_zero):
+        kind = "a non-negative" if allow_zero else "a positive"
+        return f"must be {kind} integer, got {value}"
+    if value > MAX_QUANTITY:
+        return f"must be at most {MAX_QUANTITY:,}, got {value}"
+    return None
+
+
 def check_counts(value: object, what: str, *, allow_zero: bool, allow_empty: bool) -> Counts:
     """A mapping of license type to count: positive integers (or ``>= 0`` with ``allow_zero``)
     up to 1,000,000, keyed by ids (R14).
@@ -104,16 +121,9 @@ def check_counts(value: object, what: str, *, allow_zero: bool, allow_empty: boo
     items: dict[str, int] = {}
     for key, count in value.items():
         license_type = check_id(key, f"{what}: license type")
-        lowest = 0 if allow_zero else 1
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise InvalidInput(f"{what}[{license_type!r}] must be an integer, got {count!r}")
-        if count < lowest:
-            kind = "a non-negative" if allow_zero else "a positive"
-            raise InvalidInput(f"{what}[{license_type!r}] must be {kind} integer, got {count}")
-        if count > MAX_QUANTITY:
-            raise InvalidInput(
-                f"{what}[{license_type!r}] is {count}; the limit is {MAX_QUANTITY:,}"
-            )
+        problem = count_problem(count, allow_zero=allow_zero)
+        if problem is not None:
+            raise InvalidInput(f"{what}[{license_type!r}] {problem}")
         items[license_type] = count
     counts = Counts(items)
     if not counts and not allow_empty:

@@ -44,7 +44,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from axis_licensing._counts import Counts
-from axis_licensing._validate import text_problem
+from axis_licensing._time import check_aware
+from axis_licensing._validate import (
+    MAX_ID,
+    MAX_QUANTITY,
+    check_counts,
+    count_problem,
+    text_problem,
+)
 from axis_licensing.errors import (
     InvalidInput,
     LicenseFileExpired,
@@ -80,10 +87,10 @@ SYSTEM_FILE_FORMAT_VERSION: Final = 1
 LICENSE_FILE_FORMAT_VERSION: Final = 1
 """The ``format_version`` of license files this module writes and reads."""
 
-MAX_ID_LENGTH: Final = 128
+MAX_ID_LENGTH: Final = MAX_ID
 """The longest id, in characters (R14)."""
 
-MAX_COUNT: Final = 1_000_000
+MAX_COUNT: Final = MAX_QUANTITY
 """The largest device count per type (R14)."""
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -140,39 +147,17 @@ def _check_id(name: str, value: object) -> str:
 
 
 def _check_aware(name: str, value: object) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{name} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{name} must be an aware datetime, got the naive {value!r}")
-    return value
+    return check_aware(value, name)
 
 
 def _count_problem(value: object, *, allow_zero: bool) -> str | None:
     """Why ``value`` is not a valid device count, or ``None`` when it is one."""
-    if type(value) is not int:
-        return f"must be an integer, got {type(value).__name__}"
-    if value < 0 or (value == 0 and not allow_zero):
-        return f"must be {'at least 0' if allow_zero else 'positive'}, got {value}"
-    if value > MAX_COUNT:
-        return f"must be at most {MAX_COUNT:,}, got {value}"
-    return None
+    return count_problem(value, allow_zero=allow_zero)
 
 
 def _check_counts(name: str, value: object) -> dict[str, int]:
     """Validate caller-given counts per license type; zero entries are left out."""
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{name} must be a mapping of license type to count")
-    result: dict[str, int] = {}
-    for license_type, count in value.items():
-        problem = _id_problem(license_type)
-        if problem is not None:
-            raise InvalidInput(f"{name}: license type {problem}")
-        problem = _count_problem(count, allow_zero=True)
-        if problem is not None:
-            raise InvalidInput(f"{name}[{license_type!r}] {problem}")
-        if count:
-            result[license_type] = count
-    return dict(sorted(result.items()))
+    return check_counts(value, name, allow_zero=True, allow_empty=True).to_dict()
 
 
 def _format_instant(value: datetime) -> str:
