@@ -342,7 +342,7 @@ def register_system(
         raise AlreadyRegistered(f"system {system_id!r} is already registered")
     counts = Counts(devices)
     system = SystemRecord(system_id=system_id, product=product, devices=counts)
-    state = attrs.evolve(state, systems={**state.systems, system_id: system})
+    state = state.with_system(system)
     fact = _fact(
         ctx,
         Action.SYSTEM_REGISTERED,
@@ -377,9 +377,7 @@ def report_devices(
     system = _system(state, system_id)
     check_types(catalog.product(system.product), devices, "devices")
     counts = Counts(devices)
-    state = attrs.evolve(
-        state, systems={**state.systems, system_id: attrs.evolve(system, devices=counts)}
-    )
+    state = state.with_system(attrs.evolve(system, devices=counts))
     fact = _fact(
         ctx,
         Action.DEVICES_REPORTED,
@@ -630,11 +628,8 @@ def _attach(state: OrgState, system: SystemRecord, shipment: Shipment) -> OrgSta
         preloaded=shipment.preloaded,
     )
     system = attrs.evolve(system, hardware=(*system.hardware, shipment.serial))
-    return attrs.evolve(
-        state,
-        systems={**state.systems, system.system_id: system},
-        hardware={**state.hardware, shipment.serial: hardware},
-    )
+    state = state.with_system(system)
+    return attrs.evolve(state, hardware={**state.hardware, shipment.serial: hardware})
 
 
 def _check_shipment(system: SystemRecord, shipment: Shipment, state: OrgState) -> None:
@@ -744,7 +739,7 @@ def upload_system(
         )
     system = existing or SystemRecord(system_id=system_id, product=product)
     system = attrs.evolve(system, devices=counts)
-    state = attrs.evolve(state, systems={**state.systems, system_id: system})
+    state = state.with_system(system)
     serials: list[str] = []
     for shipment in shipments:
         serials.append(shipment.serial)

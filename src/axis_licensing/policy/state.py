@@ -180,6 +180,10 @@ class OrgState:
             next_lot_id=self.next_lot_id,
         )
 
+    def with_system(self, system: SystemRecord) -> OrgState:
+        """A state with ``system`` added or replacing the one of its id."""
+        return attrs.evolve(self, systems={**self.systems, system.system_id: system})
+
     def systems_of(self, product: str) -> tuple[SystemRecord, ...]:
         """The product's systems, in id order."""
         return tuple(s for _, s in sorted(self.systems.items()) if s.product == product)
