@@ -635,14 +635,7 @@ class Manager:
             latest = past is row
             state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
         else:  # before the organization existed: nothing was recorded yet
-            head = loads(row.state, OrgState)
-            state = OrgState(
-                org_id=head.org_id,
-                name=head.name,
-                timezone=head.timezone,
-                created_on=head.created_on,
-                as_of=head.created_on,
-            )
+            state = self._state_of(org_id, row.state).as_created()
         day = local_date(instant, state.timezone)
         state, _ = engine.advance(state, self.catalog, day)
         return state, day, instant

@@ -180,6 +180,19 @@ class OrgState:
             next_lot_id=self.next_lot_id,
         )
 
+    def as_created(self) -> OrgState:
+        """The organization as it was created: its name and zone, and nothing else.
+
+        What queries answer before the organization existed (SPEC §1: no facts yet).
+        """
+        return OrgState(
+            org_id=self.org_id,
+            name=self.name,
+            timezone=self.timezone,
+            created_on=self.created_on,
+            as_of=self.created_on,
+        )
+
     def with_system(self, system: SystemRecord) -> OrgState:
         """A state with ``system`` added or replacing the one of its id."""
         return attrs.evolve(self, systems={**self.systems, system.system_id: system})
