@@ -70,6 +70,9 @@ Progress = Callable[[str, int, int], None]
 _ROW_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("name",),
     "orgs": ("org_id",),
+    "versions": ("org_id", "seq"),
+    "parts": ("org_id", "part"),
+    "part_history": ("org_id", "part", "seq"),
     "states": ("org_id", "seq"),
     "systems": ("system_id",),
     "shipments": ("serial",),

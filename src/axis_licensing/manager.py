@@ -2,10 +2,15 @@
 
 Every command reads the clock, checks its input (R14), asks the authorize
 hook, then in one backend transaction: replays a remembered ``request_id``
-(R13), loads the organization's state, lets :mod:`axis_licensing.policy.engine`
-decide, and appends the new state with its activities. After the commit it
-tells the activity observers. Queries load the state in force at ``at`` and
-project it forward with the same policy.
+(R13), locks the organization and loads the parts of its state the command
+needs (:mod:`axis_licensing._parts`), lets :mod:`axis_licensing.policy.engine`
+decide, and appends the parts that changed with its activities. After the
+commit it tells the activity observers. Queries load the parts in force at
+``at`` and project them forward with the same policy.
+
+The organization's own parts are cached per organization, keyed by the version
+they were read or written at: a query reads the head version (one small row)
+and reuses the cache when it is current (SPEC §5).
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ import attrs
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import _keys, offline
-from axis_licensing._convert import converter, dumps, dumps_data, dumps_fast, loads
+from axis_licensing import _keys, _parts, offline
+from axis_licensing._convert import converter, dumps, dumps_data, loads
 from axis_licensing._counts import Counts
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import (
@@ -45,13 +50,13 @@ from axis_licensing._validate import check_counts, check_id, check_int, check_te
 from axis_licensing.backends import (
     ActivityRow,
     Backend,
+    Head,
     HistoryQuery,
     KeyRow,
     ReadTx,
     RequestRow,
     RetryableConflict,
     ShipmentRow,
-    StateRow,
     WriteTx,
 )
 from axis_licensing.catalog import Catalog
@@ -82,7 +87,7 @@ from axis_licensing.model import (
 )
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
-from axis_licensing.policy.state import Fact, OrgState
+from axis_licensing.policy.state import Fact, HardwareRecord, OrgState, SystemRecord
 
 __all__ = ["Manager", "Vendor"]
 
@@ -277,9 +282,10 @@ class Manager:
         self.clock: Clock = clock or SystemClock()
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
-        self._states: dict[str, tuple[str, OrgState]] = {}
+        self._states: dict[str, tuple[int, OrgState]] = {}
         self._states_lock = threading.Lock()
         self._refuse_incomplete()
+        self._upgrade_legacy()
         self._signing_key = self._load_signing_key(signing_key)
         self._key_secret = hashlib.sha256(
             b"axis-licensing/issue-key/v1:"
@@ -362,24 +368,86 @@ class Manager:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _state_of(self, org_id: str, text: str) -> OrgState:
-        """The state stored as ``text``; the last one seen per organization is kept decoded.
+    def _core(self, tx: ReadTx, head: Head) -> OrgState:
+        """The organization's own parts at its head version; cached by version.
 
-        States are immutable and ``text`` decodes to one state only, so a hit is
-        always right, whoever wrote the text.
+        Only committed versions are cached, and a version number names one
+        state only, so a hit is always right, whoever wrote it.
         """
-        cached = self._states.get(org_id)
-        if cached is not None and cached[0] == text:
+        cached = self._states.get(head.org_id)
+        if cached is not None and cached[0] == head.seq:
             return cached[1]
-        state = loads(text, OrgState)
-        self._remember(org_id, text, state)
+        if head.seq == 0:
+            raise StorageError(
+                f"organization {head.org_id!r} is stored in the first storage format and was "
+                "not converted; open the store with Manager.open (or `axis-licensing upgrade`)"
+            )
+        state = _parts.assemble(head.org_id, tx.parts_prefixed(head.org_id, _parts.ORG))
+        self._remember(head.org_id, head.seq, state)
         return state
 
-    def _remember(self, org_id: str, text: str, state: OrgState) -> None:
+    def _remember(self, org_id: str, seq: int, state: OrgState) -> None:
         with self._states_lock:
             if org_id not in self._states and len(self._states) >= _STATE_CACHE_SIZE:
                 self._states.pop(next(iter(self._states)))
-            self._states[org_id] = (text, state)
+            self._states[org_id] = (seq, state.without_systems())
+
+    @staticmethod
+    def _with_named(
+        tx: ReadTx,
+        state: OrgState,
+        seq: int | None,
+        systems: Iterable[str] = (),
+        serials: Iterable[str] = (),
+    ) -> OrgState:
+        """``state`` with the named systems and units loaded as at version ``seq``.
+
+        Each system comes with its hardware units, and each unit with its system
+        (and that system's units), so the rules see whole systems (R9).
+        """
+        want_systems, want_serials = set(systems), set(serials)
+        for _ in range(3):  # a unit's system, then that system's other units
+            names = [_parts.system_part(s) for s in sorted(want_systems - set(state.systems))]
+            names += [_parts.hardware_part(h) for h in sorted(want_serials - set(state.hardware))]
+            if not names:
+                break
+            state = _parts.with_parts(state, tx.parts(state.org_id, names, seq))
+            for system_id in want_systems & set(state.systems):
+                want_serials.update(state.systems[system_id].hardware)
+            for serial in want_serials & set(state.hardware):
+                want_systems.add(state.hardware[serial].system_id)
+        return state
+
+    def _upgrade_legacy(self) -> None:
+        """Convert organizations stored in the first format (one whole state per command).
+
+        Each of its versions becomes the same version of parts (its ``seq`` and
+        instant kept), so queries at a past instant answer as before. Each
+        organization converts in one write transaction that holds its lock, so
+        processes opening the store at once convert it once (SPEC §5).
+        """
+        pending = self._read(lambda tx: tx.legacy_orgs())
+        for org_id in pending:
+
+            def attempt(org_id: str = org_id) -> None:
+                with self.backend.write() as tx:
+                    head = tx.lock(org_id)
+                    rows = tx.legacy_states(org_id)
+                    if head is None or not rows:
+                        return
+                    if head.seq != 0:
+                        raise StorageError(
+                            f"organization {org_id!r} holds states of both storage formats"
+                        )
+                    previous: OrgState | None = None
+                    for row in rows:
+                        state = engine.recount_devices(loads(row.state, OrgState), self.catalog)
+                        version = Head(org_id, row.seq, row.at_us)
+                        tx.append(version, _parts.changed(previous, state), ())
+                        previous = state
+                    tx.drop_legacy(org_id)
+
+            self._retrying(attempt)
 
     def _read(self, look: Callable[[ReadTx], T]) -> T:
         """Run ``look`` in a read transaction, again if the store was busy (R13)."""
@@ -435,19 +503,21 @@ class Manager:
     def _now(self) -> datetime:
         return check_aware(self.clock.now(), "clock.now()")
 
-    def _product_of(self, org_id: str, find: Callable[[OrgState], str | None]) -> str | None:
+    def _product_of(self, org_id: str, part: str) -> str | None:
         """The product a command acts on, read before the command (for its checks and hook).
 
         Commands that name a system, a unit or a key learn their product from the
-        store. Reading it first lets their input be checked against that product,
-        and the authorize hook be told it, before anything runs (§4, R14). None
-        when the organization or the thing is unknown: the command then says so.
+        store. Reading it first (one part) lets their input be checked against
+        that product, and the authorize hook be told it, before anything runs
+        (§4, R14). None when the organization or the thing is unknown: the
+        command then says so.
         """
-        head = self._read(lambda tx: tx.head(org_id))
-        if head is None:
+        rows = self._read(lambda tx: tx.parts(org_id, [part]))
+        if not rows:
             return None
-        product = find(self._state_of(org_id, head.state))
-        return product if product in self.catalog.product_codes else None
+        kind = SystemRecord if part.startswith(_parts.SYSTEM_PREFIX) else HardwareRecord
+        record = loads(rows[0].value, kind)
+        return record.product if record.product in self.catalog.product_codes else None
 
     def _check_types_of(self, product: str | None, counts: Counts, what: str) -> None:
         """Refuse license types that ``product`` (or, unknown, every product) lacks (R14)."""
@@ -538,6 +608,8 @@ class Manager:
         product: str | None = None,
         encode: Callable[[T], str] = dumps,
         decode: Callable[[str], T] | None = None,
+        systems: Sequence[str] = (),
+        serials: Sequence[str] = (),
     ) -> T:
         self._authorize(actor, org_id, action, product)
         fingerprint = _fingerprint(action, args) if request_id is not None else ""
@@ -545,6 +617,7 @@ class Manager:
 
         def attempt() -> tuple[T, list[Activity]]:
             now = self._now()
+            written: tuple[int, OrgState] | None = None
             with self.backend.write() as tx:
                 prior = self._replayed(tx, scope, request_id, fingerprint)
                 if prior is not None:
@@ -554,26 +627,25 @@ class Manager:
                 head = tx.lock(org_id)
                 if head is None:
                     raise UnknownOrganization(f"unknown organization {org_id!r}")
-                state = self._state_of(org_id, head.state)
+                state = self._with_named(tx, self._core(tx, head), None, systems, serials)
                 ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
                 advanced, pending = engine.advance(state, self.catalog, ctx.on)
                 outcome = decide(tx, advanced, ctx)
                 facts = (*pending, *outcome.facts)
                 activities = [self._activity(f, state.timezone) for f in facts]
-                if facts or outcome.state is not state:
-                    text = dumps_fast(outcome.state)
+                changed = _parts.changed(state, outcome.state)
+                if facts or changed:
                     # versions never go back in time, even if this server's clock is behind
-                    at_us = max(to_us(now), head.at_us)
-                    tx.append(
-                        StateRow(org_id, head.seq + 1, at_us, text),
-                        [self._row(org_id, a) for a in activities],
-                    )
-                    self._remember(org_id, text, outcome.state)
+                    version = Head(org_id, head.seq + 1, max(to_us(now), head.at_us))
+                    tx.append(version, changed, [self._row(org_id, a) for a in activities])
+                    written = (version.seq, outcome.state)
                 if request_id is not None:
                     tx.put_request(
                         RequestRow(scope, request_id, fingerprint, encode(outcome.result))
                     )
-                return outcome.result, activities
+            if written is not None:  # committed: the version is the state's for good
+                self._remember(org_id, *written)
+            return outcome.result, activities
 
         result, activities = self._retrying(attempt)
         self._notify(activities)
@@ -617,25 +689,35 @@ class Manager:
             details=json.loads(row.details),
         )
 
-    def _view(self, org_id: object, at: object) -> tuple[OrgState, date, datetime]:
-        """The organization's state in force at ``at``, projected to its local date."""
+    def _view(
+        self,
+        org_id: object,
+        at: object,
+        *,
+        systems: Sequence[str] = (),
+        serials: Sequence[str] = (),
+    ) -> tuple[OrgState, date, datetime]:
+        """The organization's state in force at ``at``, projected to its local date.
+
+        It holds the organization's own parts, and the named systems and units.
+        """
         org_id = check_id(org_id, "org_id")
         instant = self._now() if at is None else check_aware(at, "at")
 
-        def look(tx: ReadTx) -> tuple[StateRow, StateRow | None]:
-            row = tx.head(org_id)
-            if row is None:
+        def look(tx: ReadTx) -> OrgState:
+            head = tx.head(org_id)
+            if head is None:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
             # at=None is "now": the latest facts, even if this clock is behind the last command's
-            late = at is None or to_us(instant) >= row.at_us
-            return row, row if late else tx.state_at(org_id, to_us(instant))
+            if at is None or to_us(instant) >= head.at_us:
+                return self._with_named(tx, self._core(tx, head), None, systems, serials)
+            seq = tx.seq_at(org_id, to_us(instant))
+            if seq is None:  # before the organization existed: nothing was recorded yet
+                return self._core(tx, head).as_created()
+            past = _parts.assemble(org_id, tx.parts_prefixed(org_id, _parts.ORG, seq=seq))
+            return self._with_named(tx, past, seq, systems, serials)
 
-        row, past = self._read(look)
-        if past is not None:
-            latest = past is row
-            state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
-        else:  # before the organization existed: nothing was recorded yet
-            state = self._state_of(org_id, row.state).as_created()
+        state = self._read(look)
         day = local_date(instant, state.timezone)
         state, _ = engine.advance(state, self.catalog, day)
         return state, day, instant
@@ -691,15 +773,15 @@ class Manager:
                     ctx, org_id=org_id, name=name, timezone=timezone
                 )
                 activities = [self._activity(f, timezone) for f in outcome.facts]
-                text = dumps_fast(outcome.state)
                 tx.append(
-                    StateRow(org_id, 1, to_us(now), text),
+                    Head(org_id, 1, to_us(now)),
+                    _parts.changed(None, outcome.state),
                     [self._row(org_id, a) for a in activities],
                 )
                 if request_id is not None:
                     tx.put_request(RequestRow(scope, request_id, fingerprint, "null"))
-                self._remember(org_id, text, outcome.state)
-                return activities
+            self._remember(org_id, 1, outcome.state)
+            return activities
 
         self._notify(self._retrying(attempt))
 
@@ -758,6 +840,7 @@ class Manager:
             result_type=type(None),
             decide=decide,
             product=spec.code,
+            systems=[system_id],
         )
 
     def report_devices(
@@ -792,9 +875,7 @@ class Manager:
         counts = check_counts(devices, "devices", allow_zero=True, allow_empty=True)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
-        product = self._product_of(
-            org_id, lambda s: s.systems[system_id].product if system_id in s.systems else None
-        )
+        product = self._product_of(org_id, _parts.system_part(system_id))
         self._check_types_of(product, counts, "devices")
         self._command(
             org_id,
@@ -807,6 +888,7 @@ class Manager:
             decide=lambda tx, state, ctx: engine.report_devices(
                 state, self.catalog, ctx, system_id=system_id, devices=counts
             ),
+            systems=[system_id],
         )
 
     def start_subscription(
@@ -1067,9 +1149,7 @@ class Manager:
                 raise AlreadyRegistered(f"hardware {serial!r} is already registered")
             return outcome
 
-        product = self._product_of(
-            org_id, lambda s: s.systems[system_id].product if system_id in s.systems else None
-        )
+        product = self._product_of(org_id, _parts.system_part(system_id))
         self._command(
             org_id,
             "register_hardware",
@@ -1079,6 +1159,8 @@ class Manager:
             result_type=type(None),
             decide=decide,
             product=product,
+            systems=[system_id],
+            serials=[serial],
         )
 
     @staticmethod
@@ -1126,9 +1208,7 @@ class Manager:
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
-        product = self._product_of(
-            org_id, lambda s: s.hardware[serial].product if serial in s.hardware else None
-        )
+        product = self._product_of(org_id, _parts.hardware_part(serial))
         self._check_types_of(product, counts, "quantities")
         self._command(
             org_id,
@@ -1141,6 +1221,7 @@ class Manager:
             decide=lambda tx, state, ctx: engine.allocate_to_hardware(
                 state, self.catalog, ctx, serial=serial, quantities=counts
             ),
+            serials=[serial],
         )
 
     # -- offline systems -------------------------------------------------------------------------
@@ -1222,6 +1303,8 @@ class Manager:
             decide=decide,
             encode=lambda b: json.dumps(base64.b64encode(b).decode("ascii")),
             decode=lambda s: base64.b64decode(json.loads(s)),
+            systems=[description.system_id],
+            serials=list(description.hardware),
         )
 
     def _license_file(self, state: OrgState, system_id: str, ctx: engine.Context) -> bytes:
@@ -1296,7 +1379,7 @@ class Manager:
             StorageError: the backend failed.
         """
         system_id = check_id(system_id, "system_id")
-        state, day, _ = self._view(org_id, at)
+        state, day, _ = self._view(org_id, at, systems=[system_id])
         system = state.systems.get(system_id)
         if system is None:
             raise UnknownSystem(f"unknown system {system_id!r}")
@@ -1362,7 +1445,7 @@ class Manager:
             if head is None:
                 raise UnknownOrganization(f"unknown organization {org_id!r}")
             stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
-            state = self._state_of(org_id, head.state)
+            state = self._core(tx, head)
             _, pending = engine.advance(state, self.catalog, local_date(now, state.timezone))
             projected = [
                 a

@@ -127,36 +127,43 @@ def _answer(call: Callable[[], Any]) -> Any:
         return {"error": type(exc).__name__}
 
 
+#: The clock of the answers: after every instant asked about.
+ANSWERS_NOW = _at(2033, 6, 1)
+
+
 def answers(url: str) -> dict[str, Any]:
-    """What the store answers: status, need, wallet and system status at every instant, and
-    the history, per organization."""
+    """What the store at ``url`` answers (see :func:`answers_of`)."""
+    with Manager.open(url, catalog=DEMO_CATALOG, clock=ManualClock(ANSWERS_NOW)) as m:
+        return answers_of(m)
+
+
+def answers_of(m: Manager) -> dict[str, Any]:
+    """What ``m`` answers: status, need, wallet and system status at every instant, and
+    the history, per organization (its clock at :data:`ANSWERS_NOW`)."""
     out: dict[str, Any] = {}
-    clock = ManualClock(_at(2033, 6, 1))
-    with Manager.open(url, catalog=DEMO_CATALOG, clock=clock) as m:
-        for org in ORGS:
-            per: dict[str, Any] = {"history": _answer(lambda org=org: m.history(org))}
-            for at in INSTANTS:
-                key = at.isoformat()
-                here: dict[str, Any] = {}
-                for product in PRODUCTS:
-                    here[f"status:{product}"] = _answer(
-                        lambda org=org, product=product, at=at: m.status(org, product, at=at)
-                    )
-                    here[f"need:{product}"] = _answer(
-                        lambda org=org, product=product, at=at: m.need(org, product, at=at)
-                    )
-                    here[f"wallet:{product}"] = _answer(
-                        lambda org=org, product=product, at=at: m.wallet(org, product, at=at)
-                    )
-                for system in SYSTEMS[org]:
-                    here[f"system:{system}"] = _answer(
-                        lambda org=org, system=system, at=at: m.system_status(org, system, at=at)
-                    )
-                per[key] = here
-            per["now"] = {
-                f"status:{p}": _answer(lambda org=org, p=p: m.status(org, p)) for p in PRODUCTS
-            }
-            out[org] = per
+    for org in ORGS:
+        per: dict[str, Any] = {"history": _answer(lambda org=org: m.history(org))}
+        for at in INSTANTS:
+            here: dict[str, Any] = {}
+            for product in PRODUCTS:
+                here[f"status:{product}"] = _answer(
+                    lambda org=org, product=product, at=at: m.status(org, product, at=at)
+                )
+                here[f"need:{product}"] = _answer(
+                    lambda org=org, product=product, at=at: m.need(org, product, at=at)
+                )
+                here[f"wallet:{product}"] = _answer(
+                    lambda org=org, product=product, at=at: m.wallet(org, product, at=at)
+                )
+            for system in SYSTEMS[org]:
+                here[f"system:{system}"] = _answer(
+                    lambda org=org, system=system, at=at: m.system_status(org, system, at=at)
+                )
+            per[at.isoformat()] = here
+        per["now"] = {
+            f"status:{p}": _answer(lambda org=org, p=p: m.status(org, p)) for p in PRODUCTS
+        }
+        out[org] = per
     return out
 
 
