@@ -282,7 +282,9 @@ def test_refuses_a_non_empty_target_and_leaves_it_alone(
     with Manager.open(target, catalog=DEMO_CATALOG) as m:
         m.create_organization("other", name="Other", actor="x")
     before = counts(target)
-    with pytest.raises(MigrationRefused, match=r"is not empty \(orgs 1, versions 1, parts 1, activities 1\)"):
+    with pytest.raises(
+        MigrationRefused, match=r"is not empty \(orgs 1, versions 1, parts 1, activities 1\)"
+    ):
         migrate(url, target)
     assert counts(target) == before
     assert mark_of(target) is None

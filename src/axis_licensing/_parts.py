@@ -23,7 +23,7 @@ import attrs
 
 from axis_licensing._convert import dumps_fast, loads
 from axis_licensing._counts import Counts
-from axis_licensing.backends import PartRow
+from axis_licensing.backends import Backend, PartRow
 from axis_licensing.errors import StorageError
 from axis_licensing.policy.state import HardwareRecord, OrgState, ProductLedger, SystemRecord
 
@@ -34,6 +34,7 @@ __all__ = [
     "assemble",
     "changed",
     "hardware_part",
+    "stored_versions",
     "system_part",
     "with_parts",
 ]
@@ -106,9 +107,7 @@ def changed(before: OrgState | None, after: OrgState) -> list[tuple[str, str]]:
         out.append((ORG, dumps_fast(header)))
     out += _changed_values({} if before is None else before.products, after.products, _PRODUCT)
     out += _changed_values({} if before is None else before.devices, after.devices, _DEVICES)
-    out += _changed_values(
-        {} if before is None else before.systems, after.systems, SYSTEM_PREFIX
-    )
+    out += _changed_values({} if before is None else before.systems, after.systems, SYSTEM_PREFIX)
     out += _changed_values({} if before is None else before.hardware, after.hardware, _HARDWARE)
     return out
 
@@ -154,3 +153,16 @@ def assemble(org_id: str, rows: Iterable[PartRow]) -> OrgState:
         next_lot_id=header.next_lot_id,
         devices=devices,
     )
+
+
+def stored_versions(backend: Backend, org_id: str) -> list[tuple[int, OrgState]]:
+    """Every stored version of the organization's own state, oldest first (for tests).
+
+    Each is the organization's own parts as at that version: no systems loaded.
+
+    Raises:
+        StorageError: the store failed, or lost a part.
+    """
+    seqs = sorted(int(r["seq"]) for r in backend.export_rows("versions") if r["org_id"] == org_id)
+    with backend.read() as tx:
+        return [(seq, assemble(org_id, tx.parts_prefixed(org_id, ORG, seq=seq))) for seq in seqs]

@@ -515,9 +515,12 @@ class Manager:
         rows = self._read(lambda tx: tx.parts(org_id, [part]))
         if not rows:
             return None
-        kind = SystemRecord if part.startswith(_parts.SYSTEM_PREFIX) else HardwareRecord
-        record = loads(rows[0].value, kind)
-        return record.product if record.product in self.catalog.product_codes else None
+        product = (
+            loads(rows[0].value, SystemRecord).product
+            if part.startswith(_parts.SYSTEM_PREFIX)
+            else loads(rows[0].value, HardwareRecord).product
+        )
+        return product if product in self.catalog.product_codes else None
 
     def _check_types_of(self, product: str | None, counts: Counts, what: str) -> None:
         """Refuse license types that ``product`` (or, unknown, every product) lacks (R14)."""

@@ -14,13 +14,14 @@ Run from the repository root::
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from axis_licensing import Manager, ManualClock, offline, to_jsonable
+from axis_licensing import LicenseKind, Manager, ManualClock, offline, to_jsonable
 from axis_licensing._demo import DEMO_CATALOG, run_demo
 from axis_licensing.errors import LicensingError
 
@@ -86,7 +87,9 @@ def build(url: str) -> None:
             actor="ann",
         )
         m.redeem_key(
-            "north", v.issue_key("acs-pro", kind="hardware", quantities={"core": 3}), actor="ann"
+            "north",
+            v.issue_key("acs-pro", kind=LicenseKind.HARDWARE, quantities={"core": 3}),
+            actor="ann",
         )
         clock.set(_at(2026, 2, 20))
         m.allocate_to_hardware("north", "HW-N1", {"core": 2}, actor="ann")
@@ -142,27 +145,23 @@ def answers_of(m: Manager) -> dict[str, Any]:
     the history, per organization (its clock at :data:`ANSWERS_NOW`)."""
     out: dict[str, Any] = {}
     for org in ORGS:
-        per: dict[str, Any] = {"history": _answer(lambda org=org: m.history(org))}
+        per: dict[str, Any] = {"history": _answer(functools.partial(m.history, org))}
         for at in INSTANTS:
             here: dict[str, Any] = {}
             for product in PRODUCTS:
                 here[f"status:{product}"] = _answer(
-                    lambda org=org, product=product, at=at: m.status(org, product, at=at)
+                    functools.partial(m.status, org, product, at=at)
                 )
-                here[f"need:{product}"] = _answer(
-                    lambda org=org, product=product, at=at: m.need(org, product, at=at)
-                )
+                here[f"need:{product}"] = _answer(functools.partial(m.need, org, product, at=at))
                 here[f"wallet:{product}"] = _answer(
-                    lambda org=org, product=product, at=at: m.wallet(org, product, at=at)
+                    functools.partial(m.wallet, org, product, at=at)
                 )
             for system in SYSTEMS[org]:
                 here[f"system:{system}"] = _answer(
-                    lambda org=org, system=system, at=at: m.system_status(org, system, at=at)
+                    functools.partial(m.system_status, org, system, at=at)
                 )
             per[at.isoformat()] = here
-        per["now"] = {
-            f"status:{p}": _answer(lambda org=org, p=p: m.status(org, p)) for p in PRODUCTS
-        }
+        per["now"] = {f"status:{p}": _answer(functools.partial(m.status, org, p)) for p in PRODUCTS}
         out[org] = per
     return out
 

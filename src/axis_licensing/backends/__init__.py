@@ -40,15 +40,15 @@ from axis_licensing.errors import InvalidInput
 
 __all__ = [
     "EXPORT_COLUMNS",
-    "Head",
-    "PartRow",
     "TABLES",
     "ActivityRow",
     "Backend",
     "BackendFactory",
     "BackendRegistry",
+    "Head",
     "HistoryQuery",
     "KeyRow",
+    "PartRow",
     "ReadTx",
     "RequestRow",
     "RetryableConflict",

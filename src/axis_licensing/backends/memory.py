@@ -273,7 +273,8 @@ class MemoryBackend(Backend):
                 ]
             elif table == "orgs":
                 rows = [
-                    {"org_id": k, "head": seq, "at_us": at} for k, (seq, at) in sorted(s.orgs.items())
+                    {"org_id": k, "head": seq, "at_us": at}
+                    for k, (seq, at) in sorted(s.orgs.items())
                 ]
             elif table == "versions":
                 rows = [
