@@ -168,8 +168,9 @@ def _pg_bytes(url: str, schema: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
         row = conn.execute(
-            "SELECT coalesce(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename))),"
-            " 0) FROM pg_catalog.pg_tables WHERE schemaname = %s",
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r'",
             (schema,),
         ).fetchone()
     assert row is not None

@@ -162,6 +162,8 @@ class _Tx(WriteTx):
     ) -> None:
         org_id = version.org_id
         versions = self._s.versions[org_id]
+        if versions and versions[-1][0] >= version.seq:
+            raise StorageError(f"version {version.seq} of {org_id!r} is already stored")
         held = self._s.parts[org_id]
         log = self._s.activities[org_id]
         n_versions, n_log = len(versions), len(log)

@@ -89,6 +89,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE versions (
             org_id TEXT NOT NULL, at_us INTEGER NOT NULL, seq INTEGER NOT NULL,
             PRIMARY KEY (org_id, at_us, seq)) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX versions_seq ON versions (org_id, seq)",
         # Each part's latest version, and the versions it replaced.
         """CREATE TABLE parts (
             org_id TEXT NOT NULL, part TEXT NOT NULL, seq INTEGER NOT NULL,
