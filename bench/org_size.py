@@ -69,10 +69,25 @@ def build_org(m: Manager, org_id: str, systems: int) -> None:
     m.allocate_need(org_id, PRODUCT, actor="bench")
 
 
-def _median_ms(action: Callable[[], object], settings: Settings) -> float:
-    timed(action, settings.warmup)
-    runs = [timed(action, settings.queries) for _ in range(settings.repetitions)]
-    return 1e3 * statistics.median(runs) / settings.queries
+def _alternating(
+    actions: dict[tuple[str, int], Callable[[], object]],
+    sizes: tuple[int, ...],
+    settings: Settings,
+) -> dict[str, dict[int, float]]:
+    """Median ms per call of each ``(name, size)``; sizes alternate within each repetition,
+    so that load from other processes hits them alike."""
+    runs: dict[tuple[str, int], list[float]] = {key: [] for key in actions}
+    for action in actions.values():
+        timed(action, settings.warmup)
+    for rep in range(settings.repetitions):
+        for size in sizes[rep % len(sizes) :] + sizes[: rep % len(sizes)]:
+            for (name, of), action in actions.items():
+                if of == size:
+                    runs[name, of].append(timed(action, settings.queries))
+    figures: dict[str, dict[int, float]] = {}
+    for (name, size), times in runs.items():
+        figures.setdefault(name, {})[size] = 1e3 * statistics.median(times) / settings.queries
+    return figures
 
 
 def _cold(m: Manager, query: Callable[[], object]) -> Callable[[], object]:
@@ -101,6 +116,7 @@ def run_d(settings: Settings) -> list[Ratio]:
         built = time.perf_counter() - started
         figures: dict[str, dict[int, float]] = {}
         with open_manager(url) as m:
+            actions: dict[tuple[str, int], Callable[[], object]] = {}
             for size in sizes:
                 org = f"size-{size}"
 
@@ -117,14 +133,12 @@ def run_d(settings: Settings) -> list[Ratio]:
                 def need(org: str = org) -> None:
                     m.need(org, PRODUCT)
 
-                for name, action in (
-                    ("report_devices", report),
-                    ("allocate", allocate),
-                    ("status", status),
-                    ("cold status", _cold(m, status)),
-                    ("cold need", _cold(m, need)),
-                ):
-                    figures.setdefault(name, {})[size] = _median_ms(action, settings)
+                actions["report_devices", size] = report
+                actions["allocate", size] = allocate
+                actions["status", size] = status
+                actions["cold status", size] = _cold(m, status)
+                actions["cold need", size] = _cold(m, need)
+            figures = _alternating(actions, sizes, settings)
             commands = len(m.history(f"size-{sizes[-1]}"))
     small, big = sizes[0], sizes[-1]
     ratios = [
@@ -244,23 +258,34 @@ def _build_orgs(m: Manager, count: int) -> None:
         m.register_system(org, PRODUCT, f"{org}-sys", devices={"core": 1}, actor="bench")
 
 
-def _over(m: Manager, orgs: Sequence[str], settings: Settings, rng: random.Random) -> list[float]:
-    order = [rng.choice(orgs) for _ in range(settings.queries)]
+def _over(
+    m: Manager, groups: dict[str, Sequence[str]], settings: Settings, rng: random.Random
+) -> dict[str, list[float]]:
+    """Median ms per ``status`` and per ``report_devices`` over each group of organizations;
+    the groups alternate within each repetition."""
+    orders = {g: [rng.choice(orgs) for _ in range(settings.queries)] for g, orgs in groups.items()}
 
-    def status() -> None:
+    def status(order: list[str]) -> None:
         for org in order:
             m.status(org, PRODUCT)
 
-    def report() -> None:
+    def report(order: list[str]) -> None:
         for org in order:
             m.report_devices(org, f"{org}-sys", {"core": rng.randrange(1, 3)}, actor="bench")
 
-    times = []
-    for action in (status, report):
-        action()  # warm-up pass
-        runs = [timed(action, 1) for _ in range(settings.repetitions)]
-        times.append(1e3 * statistics.median(runs) / settings.queries)
-    return times
+    runs: dict[tuple[str, int], list[float]] = {}
+    for order in orders.values():  # warm-up pass
+        status(order)
+        report(order)
+    for rep in range(settings.repetitions):
+        for g in list(orders)[:: 1 if rep % 2 else -1]:
+            for n, action in enumerate((status, report)):
+                started = time.perf_counter()
+                action(orders[g])
+                runs.setdefault((g, n), []).append(time.perf_counter() - started)
+    return {
+        g: [1e3 * statistics.median(runs[g, n]) / settings.queries for n in (0, 1)] for g in orders
+    }
 
 
 def run_h(settings: Settings, orgs: int) -> list[Ratio]:
@@ -279,8 +304,8 @@ def run_h(settings: Settings, orgs: int) -> list[Ratio]:
         built = time.perf_counter() - started
         names = [f"org-{n:06d}" for n in range(max(orgs, BASE_ORGS))]
         with open_manager(url) as m:
-            few = _over(m, names[:BASE_ORGS], settings, rng)
-            many = _over(m, names, settings, rng)
+            times = _over(m, {"few": names[:BASE_ORGS], "many": names}, settings, rng)
+        few, many = times["few"], times["many"]
     ratios = [
         Ratio(f"status {orgs:,} / {BASE_ORGS} orgs", many[0] / few[0], MANY_TARGET),
         Ratio(f"report_devices {orgs:,} / {BASE_ORGS} orgs", many[1] / few[1], MANY_TARGET),
