@@ -23,7 +23,7 @@ import attrs
 
 from axis_licensing._convert import dumps_fast, loads
 from axis_licensing._counts import Counts
-from axis_licensing.backends import Backend, PartRow
+from axis_licensing.backends import Backend, PartRow, ReadTx
 from axis_licensing.errors import StorageError
 from axis_licensing.policy.state import HardwareRecord, OrgState, ProductLedger, SystemRecord
 
@@ -36,6 +36,7 @@ __all__ = [
     "hardware_part",
     "stored_versions",
     "system_part",
+    "systems_page",
     "with_parts",
 ]
 
@@ -166,3 +167,41 @@ def stored_versions(backend: Backend, org_id: str) -> list[tuple[int, OrgState]]
     seqs = sorted(int(r["seq"]) for r in backend.export_rows("versions") if r["org_id"] == org_id)
     with backend.read() as tx:
         return [(seq, assemble(org_id, tx.parts_prefixed(org_id, ORG, seq=seq))) for seq in seqs]
+
+
+def systems_page(
+    tx: ReadTx,
+    state: OrgState,
+    *,
+    seq: int | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> tuple[OrgState, list[str]]:
+    """A page of the organization's systems by id, loaded into ``state`` with their units.
+
+    Reads one range of system parts (ids greater than ``after``, at most
+    ``limit``) and the units of those systems, as at version ``seq`` (default:
+    the head), so listing costs what the page holds, not the organization's size.
+
+    Args:
+        tx: a read (or write) transaction.
+        state: the organization's own state as at ``seq``.
+        seq: the version to read at; None for the head.
+        after: list only the systems whose id is greater.
+        limit: at most this many.
+
+    Returns:
+        ``state`` with the page's systems and units, and the page's ids in order.
+
+    Raises:
+        StorageError: the store failed.
+    """
+    start = None if after is None else system_part(after)
+    rows = tx.parts_prefixed(state.org_id, SYSTEM_PREFIX, seq=seq, after=start, limit=limit)
+    state = with_parts(state, rows)
+    ids = [row.part[len(SYSTEM_PREFIX) :] for row in rows]
+    serials = [serial for i in ids for serial in state.systems[i].hardware]
+    if serials:
+        units = tx.parts(state.org_id, [hardware_part(s) for s in serials], seq)
+        state = with_parts(state, units)
+    return state, ids

@@ -380,7 +380,7 @@ class Manager:
         if head.seq == 0:
             raise StorageError(
                 f"organization {head.org_id!r} is stored in the first storage format and was "
-                "not converted; open the store with Manager.open (or `axis-licensing upgrade`)"
+                "not converted yet; a Manager converts it when it opens the store"
             )
         state = _parts.assemble(head.org_id, tx.parts_prefixed(head.org_id, _parts.ORG))
         self._remember(head.org_id, head.seq, state)
