@@ -142,7 +142,10 @@ def assemble(org_id: str, rows: Iterable[PartRow]) -> OrgState:
         elif row.part.startswith(_DEVICES):
             devices[row.part[len(_DEVICES) :]] = loads(row.value, Counts)
     if header is None:
-        raise StorageError(f"the store holds no header part for organization {org_id!r}")
+        raise StorageError(
+            f"the store holds no header part for organization {org_id!r}",
+            details={"org_id": org_id},
+        )
     return OrgState(
         org_id=header.org_id,
         name=header.name,

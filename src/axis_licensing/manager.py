@@ -46,7 +46,7 @@ from axis_licensing._time import (
     to_us,
     zone,
 )
-from axis_licensing._validate import check_counts, check_id, check_int, check_text
+from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
 from axis_licensing.backends import (
     ActivityRow,
     Backend,
@@ -203,7 +203,8 @@ class Vendor:
             if _keys.key_hash(_keys.normalize_key(key)) != json.loads(stored)["key_hash"]:
                 raise IdempotencyConflict(
                     f"request_id {request_id!r} issued a key under another signing key; "
-                    "that key cannot be shown again"
+                    "that key cannot be shown again",
+                    details={"request_id": request_id},
                 )
             return key
 
@@ -251,7 +252,9 @@ class Vendor:
                 serial=serial, product=spec.code, preloaded=dumps(counts), shipped_at_us=to_us(now)
             )
             if not tx.insert_shipment(row):
-                raise AlreadyExists(f"hardware {serial!r} was already shipped")
+                raise AlreadyExists(
+                    f"hardware {serial!r} was already shipped", details={"serial": serial}
+                )
             return None, "null"
 
         m._vendor_command("vendor.ship_hardware", args, request_id, run, lambda tx, s: None)
@@ -274,9 +277,13 @@ class Manager:
         plugins: Plugins | None = None,
     ) -> None:
         if not isinstance(catalog, Catalog):
-            raise InvalidInput(f"catalog must be a Catalog, got {type(catalog).__name__}")
+            raise InvalidInput(
+                f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
+            )
         if clock is not None and not callable(getattr(clock, "now", None)):
-            raise InvalidInput("clock must have a now() method returning an aware datetime")
+            raise InvalidInput(
+                "clock must have a now() method returning an aware datetime", param="clock"
+            )
         self.catalog = catalog
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
@@ -380,7 +387,8 @@ class Manager:
         if head.seq == 0:
             raise StorageError(
                 f"organization {head.org_id!r} is stored in the first storage format and was "
-                "not converted yet; a Manager converts it when it opens the store"
+                "not converted yet; a Manager converts it when it opens the store",
+                details={"org_id": head.org_id},
             )
         state = _parts.assemble(head.org_id, tx.parts_prefixed(head.org_id, _parts.ORG))
         self._remember(head.org_id, head.seq, state)
@@ -437,7 +445,8 @@ class Manager:
                         return
                     if head.seq != 0:
                         raise StorageError(
-                            f"organization {org_id!r} holds states of both storage formats"
+                            f"organization {org_id!r} holds states of both storage formats",
+                            details={"org_id": org_id},
                         )
                     previous: OrgState | None = None
                     for row in rows:
@@ -532,7 +541,8 @@ class Manager:
         if unknown:
             raise InvalidInput(
                 f"{what}: unknown license type(s) {', '.join(map(repr, unknown))} "
-                f"(the catalog has: {', '.join(sorted(known))})"
+                f"(the catalog has: {', '.join(sorted(known))})",
+                param=param_of(what),
             )
 
     @staticmethod
@@ -541,7 +551,9 @@ class Manager:
 
     def _authorize(self, actor: str, org_id: str | None, action: str, product: str | None) -> None:
         if not self._plugins.authorize(actor, org_id, action, product):
-            raise PermissionDenied(f"{actor!r} may not {action}")
+            raise PermissionDenied(
+                f"{actor!r} may not {action}", details={"actor": actor, "action": action}
+            )
 
     def _notify(self, activities: Sequence[Activity]) -> None:
         for activity in activities:
@@ -556,7 +568,8 @@ class Manager:
                 time.sleep(delay * random.random())
                 delay = min(delay * 2, 0.5)
         raise ConcurrencyConflict(
-            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied"
+            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied",
+            details={"attempts": MAX_ATTEMPTS},
         )
 
     @staticmethod
@@ -572,7 +585,10 @@ class Manager:
             return None
         prior = tx.request(scope, request_id)
         if prior is not None and prior.fingerprint != fingerprint:
-            raise IdempotencyConflict(f"request_id {request_id!r} was used with other arguments")
+            raise IdempotencyConflict(
+                f"request_id {request_id!r} was used with other arguments",
+                details={"request_id": request_id},
+            )
         return prior
 
     def _vendor_command(
@@ -629,7 +645,9 @@ class Manager:
                     return loads(prior.result, result_type), []
                 head = tx.lock(org_id)
                 if head is None:
-                    raise UnknownOrganization(f"unknown organization {org_id!r}")
+                    raise UnknownOrganization(
+                        f"unknown organization {org_id!r}", details={"org_id": org_id}
+                    )
                 state = self._with_named(tx, self._core(tx, head), None, systems, serials)
                 ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
                 advanced, pending = engine.advance(state, self.catalog, ctx.on)
@@ -710,7 +728,9 @@ class Manager:
         def look(tx: ReadTx) -> OrgState:
             head = tx.head(org_id)
             if head is None:
-                raise UnknownOrganization(f"unknown organization {org_id!r}")
+                raise UnknownOrganization(
+                    f"unknown organization {org_id!r}", details={"org_id": org_id}
+                )
             # at=None is "now": the latest facts, even if this clock is behind the last command's
             if at is None or to_us(instant) >= head.at_us:
                 return self._with_named(tx, self._core(tx, head), None, systems, serials)
@@ -770,7 +790,9 @@ class Manager:
                 if self._replayed(tx, scope, request_id, fingerprint) is not None:
                     return []
                 if not tx.create_org(org_id):
-                    raise AlreadyExists(f"organization {org_id!r} already exists")
+                    raise AlreadyExists(
+                        f"organization {org_id!r} already exists", details={"org_id": org_id}
+                    )
                 ctx = engine.Context(at=now, on=local_date(now, timezone), actor=actor)
                 outcome = engine.create_organization(
                     ctx, org_id=org_id, name=name, timezone=timezone
@@ -831,7 +853,9 @@ class Manager:
                 state, self.catalog, ctx, product=spec.code, system_id=system_id, devices=counts
             )
             if not tx.claim_system(system_id, org_id):
-                raise AlreadyRegistered(f"system {system_id!r} is already registered")
+                raise AlreadyRegistered(
+                    f"system {system_id!r} is already registered", details={"system_id": system_id}
+                )
             return outcome
 
         self._command(
@@ -970,9 +994,14 @@ class Manager:
         def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[Redemption]:
             row = tx.key(digest)
             if row is None:
-                raise UnknownKey(f"no license key ending in {tail} was ever issued")
+                raise UnknownKey(
+                    f"no license key ending in {tail} was ever issued", details={"key_tail": tail}
+                )
             if row.redeemed_by is not None or not tx.redeem_key(digest, org_id, to_us(ctx.at)):
-                raise KeyAlreadyRedeemed(f"the license key ending in {tail} was already redeemed")
+                raise KeyAlreadyRedeemed(
+                    f"the license key ending in {tail} was already redeemed",
+                    details={"key_tail": tail},
+                )
             return engine.redeem(
                 state,
                 self.catalog,
@@ -1149,7 +1178,9 @@ class Manager:
                 state, self.catalog, ctx, system_id=system_id, shipment=shipment
             )
             if not tx.claim_hardware(serial, org_id):
-                raise AlreadyRegistered(f"hardware {serial!r} is already registered")
+                raise AlreadyRegistered(
+                    f"hardware {serial!r} is already registered", details={"serial": serial}
+                )
             return outcome
 
         product = self._product_of(org_id, _parts.system_part(system_id))
@@ -1170,9 +1201,13 @@ class Manager:
     def _claimable(tx: ReadTx, serial: str) -> engine.Shipment:
         row = tx.shipment(serial)
         if row is None:
-            raise UnknownHardware(f"hardware {serial!r} was never shipped")
+            raise UnknownHardware(
+                f"hardware {serial!r} was never shipped", details={"serial": serial}
+            )
         if row.org_id is not None:
-            raise AlreadyRegistered(f"hardware {serial!r} is already registered")
+            raise AlreadyRegistered(
+                f"hardware {serial!r} is already registered", details={"serial": serial}
+            )
         return engine.Shipment(
             serial=serial, product=row.product, preloaded=loads(row.preloaded, Counts)
         )
@@ -1286,12 +1321,18 @@ class Manager:
                 shipments=shipments,
             )
             if outcome.result and not tx.claim_system(description.system_id, org_id):
-                raise AlreadyRegistered(f"system {description.system_id!r} is already registered")
+                raise AlreadyRegistered(
+                    f"system {description.system_id!r} is already registered",
+                    details={"system_id": description.system_id},
+                )
             for shipment in shipments:
                 if shipment.serial not in state.hardware and not tx.claim_hardware(
                     shipment.serial, org_id
                 ):
-                    raise AlreadyRegistered(f"hardware {shipment.serial!r} is already registered")
+                    raise AlreadyRegistered(
+                        f"hardware {shipment.serial!r} is already registered",
+                        details={"serial": shipment.serial},
+                    )
             license_file = self._license_file(outcome.state, description.system_id, ctx)
             return engine.Outcome(state=outcome.state, facts=outcome.facts, result=license_file)
 
@@ -1385,7 +1426,7 @@ class Manager:
         state, day, _ = self._view(org_id, at, systems=[system_id])
         system = state.systems.get(system_id)
         if system is None:
-            raise UnknownSystem(f"unknown system {system_id!r}")
+            raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
         return readings.system_status(state, self.catalog, system, day)
 
     def history(
@@ -1434,7 +1475,9 @@ class Manager:
             wanted = tuple(str(a) for a in actions)
             unknown = sorted(set(wanted) - known)
             if unknown:
-                raise InvalidInput(f"unknown actions {unknown}; known: {sorted(known)}")
+                raise InvalidInput(
+                    f"unknown actions {unknown}; known: {sorted(known)}", param="actions"
+                )
         if limit is not None:
             limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
         offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
@@ -1446,7 +1489,9 @@ class Manager:
         def look(tx: ReadTx) -> tuple[list[Activity], list[Activity], int]:
             head = tx.head(org_id)
             if head is None:
-                raise UnknownOrganization(f"unknown organization {org_id!r}")
+                raise UnknownOrganization(
+                    f"unknown organization {org_id!r}", details={"org_id": org_id}
+                )
             stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
             state = self._core(tx, head)
             _, pending = engine.advance(state, self.catalog, local_date(now, state.timezone))
@@ -1479,4 +1524,6 @@ class Manager:
             if which == "since":
                 return attrs.evolve(query, since_on=value.isoformat())
             return attrs.evolve(query, until_on=value.isoformat())
-        raise InvalidInput(f"{which} must be a date or an aware datetime, got {value!r}")
+        raise InvalidInput(
+            f"{which} must be a date or an aware datetime, got {value!r}", param=which
+        )

@@ -45,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, LiteralString
 
 import attrs
@@ -212,20 +212,28 @@ _STATEMENTS: dict[str, LiteralString] = {
     "create_org": (
         "INSERT INTO {s}.orgs (org_id, head, at_us) VALUES (%s, 0, 0) ON CONFLICT DO NOTHING"
     ),
-    "insert_version": "INSERT INTO {s}.versions (org_id, seq, at_us) VALUES (%s, %s, %s)",
-    "keep_part": (
-        "INSERT INTO {s}.part_history (org_id, part, seq, at_us, value) "
-        "SELECT org_id, part, seq, at_us, value FROM {s}.parts WHERE org_id = %s AND part = %s"
-    ),
-    "put_part": (
-        "INSERT INTO {s}.parts (org_id, part, seq, at_us, value) VALUES (%s, %s, %s, %s, %s) "
+    # One statement, one round trip per command: its sub-statements all read the
+    # snapshot from before it, so ``kept`` copies each part's version being replaced.
+    "append": (
+        "WITH version AS (INSERT INTO {s}.versions (org_id, seq, at_us) "
+        "VALUES (%(org)s, %(seq)s, %(at)s)), "
+        "kept AS (INSERT INTO {s}.part_history (org_id, part, seq, at_us, value) "
+        "SELECT org_id, part, seq, at_us, value FROM {s}.parts "
+        "WHERE org_id = %(org)s AND part = ANY(%(names)s::text[])), "
+        "put AS (INSERT INTO {s}.parts (org_id, part, seq, at_us, value) "
+        "SELECT %(org)s, name, %(seq)s, %(at)s, value "
+        "FROM unnest(%(names)s::text[], %(values)s::text[]) AS given(name, value) "
         "ON CONFLICT (org_id, part) DO UPDATE SET "
-        "seq = excluded.seq, at_us = excluded.at_us, value = excluded.value"
-    ),
-    "set_head": "UPDATE {s}.orgs SET head = %s, at_us = %s WHERE org_id = %s",
-    "insert_activity": (
-        "INSERT INTO {s}.activities (org_id, at_us, on_date, actor, action, product, "
-        "system_id, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        "seq = excluded.seq, at_us = excluded.at_us, value = excluded.value), "
+        "logged AS (INSERT INTO {s}.activities "
+        "(org_id, at_us, on_date, actor, action, product, system_id, details) "
+        "SELECT %(org)s, a_at, a_on, a_actor, a_action, a_product, a_system, a_details "
+        "FROM unnest(%(a_at)s::bigint[], %(a_on)s::text[], %(a_actor)s::text[], "
+        "%(a_action)s::text[], %(a_product)s::text[], %(a_system)s::text[], "
+        "%(a_details)s::text[]) WITH ORDINALITY "
+        "AS given(a_at, a_on, a_actor, a_action, a_product, a_system, a_details, n) "
+        "ORDER BY n) "
+        "UPDATE {s}.orgs SET head = %(seq)s, at_us = %(at)s WHERE org_id = %(org)s"
     ),
     "claim_system": (
         "INSERT INTO {s}.systems (system_id, org_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
@@ -396,7 +404,7 @@ class _Tx(WriteTx):
 
     # -- statement helpers
     def run(
-        self, query: sql.SQL | sql.Composed, params: Sequence[Any] = ()
+        self, query: sql.SQL | sql.Composed, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> psycopg.Cursor[TupleRow]:
         try:
             return self.conn.execute(query, params)
@@ -575,22 +583,24 @@ class _Tx(WriteTx):
         parts: Sequence[tuple[str, str]],
         activities: Iterable[ActivityRow],
     ) -> None:
-        org_id, seq, at_us = version.org_id, version.seq, version.at_us
-        self.run(self._q["insert_version"], (org_id, seq, at_us))
-        for name, value in parts:
-            self.run(self._q["keep_part"], (org_id, name))
-            self.run(self._q["put_part"], (org_id, name, seq, at_us, value))
-        self.run(self._q["set_head"], (seq, at_us, org_id))
-        rows = [
-            (a.org_id, a.at_us, a.on, a.actor, a.action, a.product, a.system_id, a.details)
-            for a in activities
-        ]
-        if rows:
-            try:
-                with self.conn.cursor() as cursor:
-                    cursor.executemany(self._q["insert_activity"], rows)
-            except psycopg.Error as exc:
-                raise _translate(exc, retry=self._retry) from exc
+        rows = list(activities)
+        params = {
+            "org": version.org_id,
+            "seq": version.seq,
+            "at": version.at_us,
+            "names": [name for name, _ in parts],
+            "values": [value for _, value in parts],
+            "a_at": [a.at_us for a in rows],
+            "a_on": [a.on for a in rows],
+            "a_actor": [a.actor for a in rows],
+            "a_action": [a.action for a in rows],
+            "a_product": [a.product for a in rows],
+            "a_system": [a.system_id for a in rows],
+            "a_details": [a.details for a in rows],
+        }
+        if any(a.org_id != version.org_id for a in rows):
+            raise StorageError("a version's activities must be its organization's")
+        self.run(self._q["append"], params)
 
     def drop_legacy(self, org_id: str) -> None:
         self.run(self._q["drop_legacy"], (org_id,))

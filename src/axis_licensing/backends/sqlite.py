@@ -89,7 +89,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE versions (
             org_id TEXT NOT NULL, at_us INTEGER NOT NULL, seq INTEGER NOT NULL,
             PRIMARY KEY (org_id, at_us, seq)) WITHOUT ROWID""",
-        "CREATE UNIQUE INDEX versions_seq ON versions (org_id, seq)",
         # Each part's latest version, and the versions it replaced.
         """CREATE TABLE parts (
             org_id TEXT NOT NULL, part TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -299,6 +298,15 @@ class _Tx(WriteTx):
         activities: Iterable[ActivityRow],
     ) -> None:
         org_id, seq, at_us = version.org_id, version.seq, version.at_us
+        moved = self._c.execute(
+            "UPDATE orgs SET head = ?, at_us = ? WHERE org_id = ? AND head < ?",
+            (seq, at_us, org_id, seq),
+        )
+        if moved.rowcount != 1:  # the raise rolls the transaction back
+            raise StorageError(
+                f"version {seq} of organization {org_id!r} is already stored, or it is unknown",
+                details={"org_id": org_id},
+            )
         self._c.execute(
             "INSERT INTO versions (org_id, at_us, seq) VALUES (?, ?, ?)", (org_id, at_us, seq)
         )
@@ -314,9 +322,6 @@ class _Tx(WriteTx):
                 "seq = excluded.seq, at_us = excluded.at_us, value = excluded.value",
                 (org_id, name, seq, at_us, value),
             )
-        self._c.execute(
-            "UPDATE orgs SET head = ?, at_us = ? WHERE org_id = ?", (seq, at_us, org_id)
-        )
         first = seq << _ACTIVITY_ID_BITS
         rows = [
             (
