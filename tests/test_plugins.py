@@ -535,9 +535,10 @@ def hook_names() -> list[str]:
     )
 
 
-def test_hookspecs_are_the_three_of_the_spec() -> None:
+def test_hookspecs_are_the_four_of_the_spec() -> None:
     assert hook_names() == [
         "axis_licensing_activity",
+        "axis_licensing_alert",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]

@@ -69,6 +69,7 @@ Progress = Callable[[str, int, int], None]
 #: The columns that order each table's rows for the checksum (its primary key).
 _ROW_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("name",),
+    "catalogs": ("version",),
     "orgs": ("org_id",),
     "states": ("org_id", "seq"),
     "systems": ("system_id",),

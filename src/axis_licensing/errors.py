@@ -9,14 +9,18 @@ No message names another organization (SPEC R1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "AlreadyExists",
     "AlreadyRegistered",
     "AlreadyStarted",
+    "CatalogError",
+    "CatalogMismatch",
+    "CatalogRequired",
     "ConcurrencyConflict",
     "IdempotencyConflict",
+    "IncompatibleCatalog",
     "InsufficientLicenses",
     "InvalidInput",
     "KeyAlreadyRedeemed",
@@ -30,6 +34,7 @@ __all__ = [
     "OutsideAllocationWindow",
     "PermissionDenied",
     "StorageError",
+    "StoreNotFound",
     "SubscriptionNotStarted",
     "TamperedLicenseFile",
     "UnknownHardware",
@@ -79,6 +84,10 @@ class UnknownHardware(NotFound):
 
 class UnknownKey(NotFound):
     """A well-formed license key that was never issued (SPEC R10)."""
+
+
+class StoreNotFound(NotFound):
+    """``Manager.open(..., create=False)`` found no store at the URL (SPEC §3)."""
 
 
 class KeyAlreadyRedeemed(LicensingError):
@@ -151,3 +160,35 @@ class LicenseFileExpired(LicenseFileError):
 
 class LicenseFileNotYetValid(LicenseFileError):
     """``now`` is more than five minutes before the file's ``issued_at``: a clock set back?"""
+
+
+class CatalogError(LicensingError):
+    """The store's catalog and the one given do not fit together (SPEC R15)."""
+
+
+class CatalogRequired(CatalogError):
+    """``Manager.open`` without a catalog on a store that has none yet (SPEC R15)."""
+
+
+class CatalogMismatch(CatalogError):
+    """The catalog given at open differs from the store's latest version (SPEC R15).
+
+    Attributes:
+        differences: every difference, one text each.
+    """
+
+    def __init__(self, message: str, differences: Sequence[str]) -> None:
+        super().__init__(message)
+        self.differences: list[str] = list(differences)
+
+
+class IncompatibleCatalog(CatalogError, InvalidInput):
+    """A published catalog would change what the store's catalog means (SPEC R15).
+
+    Attributes:
+        reasons: every reason it was refused, one text each.
+    """
+
+    def __init__(self, message: str, reasons: Sequence[str]) -> None:
+        super().__init__(message)
+        self.reasons: list[str] = list(reasons)

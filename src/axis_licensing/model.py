@@ -21,11 +21,14 @@ from axis_licensing.errors import InvalidInput
 __all__ = [
     "Action",
     "Activity",
+    "Alert",
+    "AlertKind",
     "Allocation",
     "Entitlement",
     "LicenseKind",
     "Lot",
     "NeedReport",
+    "Organization",
     "Period",
     "PeriodAllocation",
     "PeriodNeed",
@@ -93,6 +96,55 @@ class Action(enum.StrEnum):
     EXTENSION_ALLOCATED = "extension_allocated"
     SYSTEM_FILE_UPLOADED = "system_file_uploaded"
     GROWTH_EXCEEDED = "growth_exceeded"
+
+
+class AlertKind(enum.StrEnum):
+    """What an alert is about (SPEC §3 ``Manager.alerts``)."""
+
+    TRIAL_ENDING = "trial_ending"
+    GRACE_ENDING = "grace_ending"
+    UNLICENSED = "unlicensed"
+    RENEWAL_UNCOVERED = "renewal_uncovered"
+    LOTS_EXPIRING = "lots_expiring"
+    GROWTH_EXCEEDED = "growth_exceeded"
+    SYSTEM_UNLICENSED = "system_unlicensed"
+
+
+@attrs.frozen
+class Alert:
+    """Something an organization should act on soon (SPEC §3).
+
+    Attributes:
+        kind: what it is about.
+        product: the product concerned.
+        system_id: the system concerned (``SYSTEM_UNLICENSED`` only).
+        on: the date it is about: a window's end, a period start, a lot expiry,
+            or the day asked about for states that hold now.
+        details: JSON-ready facts, such as ``required_now`` or ``quantity``.
+    """
+
+    kind: AlertKind
+    product: str
+    on: date
+    system_id: str | None = None
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Organization:
+    """An organization as listed by ``Manager.organizations`` (R1, R2).
+
+    Attributes:
+        org_id: its id.
+        name: its display name.
+        timezone: the IANA zone of its calendar.
+        anchor: the first day of its first subscription, or None (R2).
+    """
+
+    org_id: str
+    name: str
+    timezone: str
+    anchor: date | None = None
 
 
 @attrs.frozen
