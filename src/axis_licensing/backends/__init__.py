@@ -31,6 +31,7 @@ from axis_licensing.errors import InvalidInput
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "SETTINGS_TABLES",
     "TABLES",
     "ActivityRow",
     "Backend",
@@ -59,6 +60,9 @@ TABLES = (
     "keys",
     "requests",
 )
+
+#: The tables a Manager fills on opening a store, before any data (see ``Backend.is_empty``).
+SETTINGS_TABLES = frozenset({"meta", "catalogs"})
 
 #: The row format of :meth:`Backend.export_rows` and :meth:`Backend.import_rows`, per
 #: table: the keys of each exported dict. Every backend speaks it, so ``migrate`` can
@@ -349,8 +353,12 @@ class Backend(abc.ABC):
         """
 
     def is_empty(self) -> bool:
-        """True when no table holds a row, meta aside."""
-        return all(self.count_rows(t) == 0 for t in TABLES if t != "meta")
+        """True when no table holds a row, settings aside.
+
+        The settings are ``meta`` and ``catalogs``: what a Manager records on
+        opening a store (its signing key, the catalog of R15), before any data.
+        """
+        return all(self.count_rows(t) == 0 for t in TABLES if t not in SETTINGS_TABLES)
 
 
 #: ``factory(url)``, or ``factory(url, *, create=True)`` for a factory that can open
