@@ -212,8 +212,8 @@ def incompatibilities(old: Catalog, new: Catalog) -> list[str]:
                     f"product {spec.code!r}: license type {license_type.code!r} is removed"
                 )
             elif now != license_type.covered_types():
-                was = sorted(license_type.covers) or "nothing"
-                becomes = sorted(now - {license_type.code}) or "nothing"
+                was = ", ".join(sorted(license_type.covers)) or "nothing"
+                becomes = ", ".join(sorted(now - {license_type.code})) or "nothing"
                 reasons.append(
                     f"product {spec.code!r}: license type {license_type.code!r} covers "
                     f"{becomes} instead of {was}"
