@@ -55,7 +55,8 @@ def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query
     m = manager
     renewed_then_set_back(m, clock)
     status = m.status("acme", "acs-pro")
-    assert status.period is not None and status.period.index == 1
+    assert status.period is not None
+    assert status.period.index == 1
     assert status.state is ProductState.LICENSED
     assert status.licensed_through == date(2028, 1, 1)
     assert status == m.status("acme", "acs-pro", at=JAN_15_2027)
@@ -68,7 +69,8 @@ def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query
     assert m.alerts("acme") == m.alerts("acme", at=JAN_15_2027)
     # an explicit earlier ``at`` still answers from the facts recorded up to it
     then = m.status("acme", "acs-pro", at=SET_BACK)
-    assert then.period is not None and then.period.index == 0
+    assert then.period is not None
+    assert then.period.index == 0
     assert then.state is ProductState.UNLICENSED
     assert [a.kind for a in m.alerts("acme", at=SET_BACK)] == [
         "unlicensed",
@@ -193,7 +195,10 @@ class PlainFactory:
 
     @hookimpl
     def axis_licensing_register_backends(self, registry: BackendRegistry) -> None:
-        registry.add("plain", lambda url: MemoryBackend(url))
+        def plain(url: str) -> Backend:  # no ``create`` keyword
+            return MemoryBackend(url)
+
+        registry.add("plain", plain)
 
 
 class CreatingFactory:
