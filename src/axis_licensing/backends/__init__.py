@@ -23,7 +23,7 @@ import abc
 import contextlib
 import inspect
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -361,9 +361,10 @@ class Backend(abc.ABC):
         return all(self.count_rows(t) == 0 for t in TABLES if t not in SETTINGS_TABLES)
 
 
-#: ``factory(url)``, or ``factory(url, *, create=True)`` for a factory that can open
-#: an existing store without creating anything (see the module's docstring).
-BackendFactory = Callable[..., Backend]
+#: ``factory(url)``; a factory may also take a keyword ``create`` (``factory(url, *,
+#: create=True)``) to open an existing store without creating anything (see the
+#: module's docstring).
+BackendFactory = Callable[[str], Backend]
 
 
 def _takes_create(factory: BackendFactory) -> bool:
@@ -422,7 +423,7 @@ class BackendRegistry:
         if not isinstance(create, bool):
             raise InvalidInput(f"create must be True or False, got {create!r}")
         if _takes_create(factory):
-            return factory(url, create=create)
+            return cast(Callable[..., Backend], factory)(url, create=create)
         if not create:
             raise InvalidInput(
                 f"the backend of scheme {scheme!r} cannot open a store without creating it "
