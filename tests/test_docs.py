@@ -222,7 +222,7 @@ def test_api_quickstart_runs_twice_with_the_same_output(
     monkeypatch.chdir(tmp_path)
     outputs = []
     for _ in range(2):
-        exec(compile(code, "docs/api.md#quickstart", "exec"), {})  # noqa: S102
+        exec(compile(code, "docs/api.md#quickstart", "exec"), {})
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] == "licensed\n['qs-org']\n['qs-server']\n[]\n1\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["quickstart.db"]
