@@ -143,9 +143,9 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     m.register_system("acme", "acs-pro", "s-1", devices={"core": 4}, actor="ann")
     m.start_subscription("acme", "acs-pro", actor="ann")  # trial through 2026-01-30
     trial = Alert(
-        AlertKind.TRIAL_ENDING,
-        "acs-pro",
-        date(2026, 1, 31),
+        kind=AlertKind.TRIAL_ENDING,
+        product="acs-pro",
+        on=date(2026, 1, 31),
         details={"days_left": 30, "shortfall": {"core": 4}},
     )
     assert m.alerts("acme") == [trial]
@@ -154,9 +154,9 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
 
     m.register_system("acme", "acs-edge", "s-2", devices={"core": 2}, actor="ann")
     edge_system = Alert(
-        AlertKind.SYSTEM_UNLICENSED,
-        "acs-edge",
-        date(2026, 1, 1),
+        kind=AlertKind.SYSTEM_UNLICENSED,
+        product="acs-edge",
+        on=date(2026, 1, 1),
         system_id="s-2",
         details={"unlicensed_devices": {"core": 2}},
     )
@@ -168,15 +168,15 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     clock.set(datetime(2026, 2, 10, 12, tzinfo=UTC))
     assert m.alerts("acme") == [
         Alert(
-            AlertKind.UNLICENSED,
-            "acs-pro",
-            date(2026, 2, 10),
+            kind=AlertKind.UNLICENSED,
+            product="acs-pro",
+            on=date(2026, 2, 10),
             details={"since": "2026-01-31", "shortfall": {"core": 4}},
         ),
         Alert(
-            AlertKind.SYSTEM_UNLICENSED,
-            "acs-pro",
-            date(2026, 2, 10),
+            kind=AlertKind.SYSTEM_UNLICENSED,
+            product="acs-pro",
+            on=date(2026, 2, 10),
             system_id="s-1",
             details={"unlicensed_devices": {"core": 4}},
         ),
@@ -187,9 +187,9 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     assert m.alerts("acme") == []
     m.report_devices("acme", "s-1", {"core": 9}, actor="ann")  # 4 licenses allow 8
     growth = Alert(
-        AlertKind.GROWTH_EXCEEDED,
-        "acs-pro",
-        date(2026, 2, 10),
+        kind=AlertKind.GROWTH_EXCEEDED,
+        product="acs-pro",
+        on=date(2026, 2, 10),
         details={"required_now": {"core": 1}},
     )
     assert m.alerts("acme") == [growth]
@@ -197,15 +197,15 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     clock.set(datetime(2026, 11, 15, 12, tzinfo=UTC))
     assert m.alerts("acme") == [
         Alert(
-            AlertKind.GROWTH_EXCEEDED,
-            "acs-pro",
-            date(2026, 11, 15),
+            kind=AlertKind.GROWTH_EXCEEDED,
+            product="acs-pro",
+            on=date(2026, 11, 15),
             details={"required_now": {"core": 1}},
         ),
         Alert(
-            AlertKind.RENEWAL_UNCOVERED,
-            "acs-pro",
-            date(2027, 1, 1),
+            kind=AlertKind.RENEWAL_UNCOVERED,
+            product="acs-pro",
+            on=date(2027, 1, 1),
             details={"period": 1, "shortfall": {"core": 9}},
         ),
     ]
@@ -214,24 +214,24 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     clock.set(datetime(2027, 1, 5, 12, tzinfo=UTC))
     assert m.alerts("acme") == [
         Alert(
-            AlertKind.GRACE_ENDING,
-            "acs-pro",
-            date(2027, 1, 31),
+            kind=AlertKind.GRACE_ENDING,
+            product="acs-pro",
+            on=date(2027, 1, 31),
             details={"days_left": 26, "shortfall": {"core": 9}},
         )
     ]
     at = datetime(2031, 1, 1, 12, tzinfo=UTC)
     assert m.alerts("acme", at=at) == [
         Alert(
-            AlertKind.GRACE_ENDING,
-            "acs-pro",
-            date(2031, 1, 31),
+            kind=AlertKind.GRACE_ENDING,
+            product="acs-pro",
+            on=date(2031, 1, 31),
             details={"days_left": 30, "shortfall": {"core": 9}},
         ),
         Alert(
-            AlertKind.LOTS_EXPIRING,
-            "acs-pro",
-            date(2031, 2, 10),
+            kind=AlertKind.LOTS_EXPIRING,
+            product="acs-pro",
+            on=date(2031, 2, 10),
             details={
                 "lots": [
                     {"lot_id": 1, "kind": "subscription", "license_type": "core", "quantity": 6}

@@ -540,7 +540,7 @@ TWO = Catalog(
 
 class AlertObserver:
     def __init__(self) -> None:
-        self.told: list[tuple[str, str, str, str | None, date]] = []
+        self.told: list[tuple[str, str, str | None, str | None, date | None]] = []
 
     @hookimpl
     def axis_licensing_alert(self, org_id: str, alert: Alert) -> None:

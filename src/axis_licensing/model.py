@@ -99,34 +99,40 @@ class Action(enum.StrEnum):
 
 
 class AlertKind(enum.StrEnum):
-    """What an alert is about (SPEC §3 ``Manager.alerts``)."""
+    """What an :class:`Alert` warns about (SPEC §3, ``Manager.alerts``)."""
 
+    #: The trial window ends within the days asked (R3).
     TRIAL_ENDING = "trial_ending"
+    #: The grace window ends within the days asked (R3).
     GRACE_ENDING = "grace_ending"
+    #: The product is unlicensed (R5).
     UNLICENSED = "unlicensed"
+    #: The next period starts within the days asked and is not covered (R5).
     RENEWAL_UNCOVERED = "renewal_uncovered"
+    #: Lots expire within the days asked (R6).
     LOTS_EXPIRING = "lots_expiring"
+    #: Devices grew beyond the allowance of a locked period (R5).
     GROWTH_EXCEEDED = "growth_exceeded"
+    #: A system whose devices are not all licensed (R9).
     SYSTEM_UNLICENSED = "system_unlicensed"
 
 
 @attrs.frozen
 class Alert:
-    """Something an organization should act on soon (SPEC §3).
+    """Something an organization should act on soon (SPEC §3, ``Manager.alerts``).
 
     Attributes:
-        kind: what it is about.
-        product: the product concerned.
-        system_id: the system concerned (``SYSTEM_UNLICENSED`` only).
-        on: the date it is about: a window's end, a period start, a lot expiry,
-            or the day asked about for states that hold now.
-        details: JSON-ready facts, such as ``required_now`` or ``quantity``.
+        kind: what the alert is about.
+        product: the product concerned, if any.
+        system_id: the system concerned, for ``SYSTEM_UNLICENSED``.
+        on: the date the alert is about (a window's end, a renewal, an expiry).
+        details: JSON-ready facts, such as the counts concerned.
     """
 
     kind: AlertKind
-    product: str
-    on: date
+    product: str | None = None
     system_id: str | None = None
+    on: date | None = None
     details: dict[str, Any] = attrs.field(factory=dict)
 
 

@@ -54,7 +54,7 @@ DATED_KINDS = frozenset(
 
 _ORDER = {kind: n for n, kind in enumerate(AlertKind)}
 
-AlertKey = tuple[str, str, str | None, date | None]
+AlertKey = tuple[str, str | None, str | None, date | None]
 
 
 def alert_key(alert: Alert) -> AlertKey:
@@ -68,7 +68,7 @@ def alert_key(alert: Alert) -> AlertKey:
 
 
 def _sort_key(alert: Alert) -> tuple[date, int, str, str]:
-    return (alert.on, _ORDER[alert.kind], alert.product, alert.system_id or "")
+    return (alert.on or date.min, _ORDER[alert.kind], alert.product or "", alert.system_id or "")
 
 
 def alerts(state: OrgState, catalog: Catalog, day: date, within_days: int) -> list[Alert]:
