@@ -23,6 +23,7 @@ from axis_licensing import (
     ManualClock,
     NotFound,
     ProductState,
+    StorageError,
     StoreNotFound,
     hookimpl,
 )
@@ -227,3 +228,40 @@ def test_create_is_passed_only_to_factories_that_take_it() -> None:
     with pytest.raises(StoreNotFound):
         Manager.open("careful://", catalog=EXAMPLE_CATALOG, plugins=[careful], create=False)
     assert careful.calls == [True, False]
+
+
+def _downgrade_to_schema_1(url: str) -> None:
+    """Make ``url`` look like a store written before catalog versions (schema version 1)."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with conn:
+            conn.execute("DROP TABLE catalogs")
+            conn.execute("PRAGMA user_version = 1")
+        conn.close()
+        return
+    import psycopg
+
+    schema = url.rsplit("schema=", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{schema}".catalogs')
+        conn.execute(f'UPDATE "{schema}".schema_version SET version = 1')
+
+
+def test_r15_a_store_of_schema_1_is_upgraded_and_gets_its_catalog_recorded(
+    persistent_url: str, clock: ManualClock
+) -> None:
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("acme", name="Acme", actor="ann")
+        m.start_subscription("acme", "acs-pro", actor="ann")
+    _downgrade_to_schema_1(persistent_url)
+    with pytest.raises(StorageError, match="has schema version 1; open it once for writing"):
+        Manager.open(persistent_url, create=False)
+    with pytest.raises(CatalogRequired):
+        Manager.open(persistent_url, clock=clock)  # upgraded, but no catalog to record
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        assert [v.version for v in m.catalog_versions()] == [1]
+        assert m.status("acme", "acs-pro").state is ProductState.TRIAL
+    with Manager.open(persistent_url, clock=clock, create=False) as m:
+        assert m.catalog == EXAMPLE_CATALOG
