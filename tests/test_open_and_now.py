@@ -235,11 +235,11 @@ def _downgrade_to_schema_1(url: str) -> None:
     if url.startswith("sqlite:"):
         import sqlite3
 
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        with conn:
-            conn.execute("DROP TABLE catalogs")
-            conn.execute("PRAGMA user_version = 1")
-        conn.close()
+        lite = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with lite:
+            lite.execute("DROP TABLE catalogs")
+            lite.execute("PRAGMA user_version = 1")
+        lite.close()
         return
     import psycopg
 
