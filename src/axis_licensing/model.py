@@ -48,8 +48,11 @@ def _fractions(value: Mapping[str, Fraction]) -> dict[str, Fraction]:
     return {k: Fraction(v) for k, v in sorted(value.items()) if v}
 
 
-class LicenseKind(enum.Enum):
-    """Subscription licenses are valid for periods; hardware licenses for a unit's lifetime."""
+class LicenseKind(enum.StrEnum):
+    """Subscription licenses are valid for periods; hardware licenses for a unit's lifetime.
+
+    Members compare equal to their lower-case values (``LicenseKind.HARDWARE == "hardware"``).
+    """
 
     SUBSCRIPTION = "subscription"
     HARDWARE = "hardware"
@@ -64,15 +67,21 @@ class LicenseKind(enum.Enum):
         if isinstance(value, cls):
             return value
         try:
-            return cls(value)
+            if isinstance(value, str):
+                return cls(value)
         except ValueError:
-            raise InvalidInput(
-                f"kind must be one of {', '.join(k.value for k in cls)}, got {value!r}"
-            ) from None
+            pass
+        raise InvalidInput(
+            f"kind must be one of {', '.join(k.value for k in cls)}, got {value!r}",
+            param="kind",
+        )
 
 
-class ProductState(enum.Enum):
-    """A product's license state at a date (R5)."""
+class ProductState(enum.StrEnum):
+    """A product's license state at a date (R5).
+
+    Members compare equal to their lower-case values (``ProductState.GRACE == "grace"``).
+    """
 
     NOT_STARTED = "not_started"
     TRIAL = "trial"
