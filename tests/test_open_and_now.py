@@ -111,6 +111,7 @@ def test_create_false_on_a_missing_sqlite_file_raises_store_not_found_and_create
     with pytest.raises(StoreNotFound, match="no SQLite database") as caught:
         Manager.open(f"sqlite:///{path}", create=False)
     assert isinstance(caught.value, NotFound)
+    assert caught.value.code == "store_not_found"
     with pytest.raises(StoreNotFound):
         Manager.open(f"sqlite:///{path}", catalog=EXAMPLE_CATALOG, create=False)
     assert not path.exists()

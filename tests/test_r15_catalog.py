@@ -31,6 +31,7 @@ from axis_licensing import (
     ProductState,
     UnknownProduct,
     hookimpl,
+    to_jsonable,
 )
 from axis_licensing._migrate import migrate
 from axis_licensing.policy.catalogs import Edition, catalog_for, differences, version_at
@@ -113,6 +114,11 @@ def test_r15_another_catalog_at_open_raises_catalog_mismatch_listing_every_diffe
         "product 'acs-edge' is added",
     ]
     assert "growth_rate 1 -> 1/2" in str(caught.value)
+    assert to_jsonable(caught.value) == {
+        "code": "catalog_mismatch",
+        "message": str(caught.value),
+        "details": {"differences": caught.value.differences},
+    }
     with Manager.open(persistent_url, clock=clock) as m:  # nothing changed
         assert m.catalog_versions() == [CatalogVersion(1, START, EXAMPLE_CATALOG)]
 
@@ -160,6 +166,8 @@ def test_r15_publish_catalog_refuses_an_incompatible_catalog_listing_every_reaso
     with pytest.raises(IncompatibleCatalog) as caught:
         manager.vendor.publish_catalog(bad)
     assert isinstance(caught.value, InvalidInput)
+    assert caught.value.code == "incompatible_catalog"
+    assert caught.value.details == {"reasons": caught.value.reasons}
     assert caught.value.reasons == [
         "product 'acs-pro': term_years changes from 1 to 2",
         "product 'acs-pro': license type 'universal' covers nothing instead of core",

@@ -317,7 +317,9 @@ class Vendor:
         """
         m = self._m
         if not isinstance(catalog, Catalog):
-            raise InvalidInput(f"catalog must be a Catalog, got {type(catalog).__name__}")
+            raise InvalidInput(
+                f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
+            )
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
         m._read(m._refresh_catalogs)
@@ -442,7 +444,7 @@ class Manager:
                 ``migrate`` left it incomplete.
         """
         if not isinstance(create, bool):
-            raise InvalidInput(f"create must be True or False, got {create!r}")
+            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
         registry = Plugins(plugins)
         backend = registry.backends().open(url, create=create)
         try:

@@ -421,7 +421,7 @@ class BackendRegistry:
                 f"unknown backend scheme {scheme!r}; known schemes: {', '.join(self.schemes)}"
             )
         if not isinstance(create, bool):
-            raise InvalidInput(f"create must be True or False, got {create!r}")
+            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
         if _takes_create(factory):
             return cast(Callable[..., Backend], factory)(url, create=create)
         if not create:
