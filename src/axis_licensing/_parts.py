@@ -34,6 +34,7 @@ __all__ = [
     "assemble",
     "changed",
     "hardware_part",
+    "header",
     "stored_versions",
     "system_part",
     "systems_page",
@@ -123,6 +124,21 @@ def with_parts(state: OrgState, rows: Iterable[PartRow]) -> OrgState:
         elif row.part.startswith(_HARDWARE):
             hardware[row.part[len(_HARDWARE) :]] = loads(row.value, HardwareRecord)
     return attrs.evolve(state, systems=systems, hardware=hardware)
+
+
+def header(org_id: str, rows: Iterable[PartRow]) -> OrgHeader:
+    """The header among ``rows``.
+
+    Raises:
+        StorageError: the rows hold no header: the store lost a part.
+    """
+    for row in rows:
+        if row.part == ORG:
+            return loads(row.value, OrgHeader)
+    raise StorageError(
+        f"the store holds no header part for organization {org_id!r}",
+        details={"org_id": org_id},
+    )
 
 
 def assemble(org_id: str, rows: Iterable[PartRow]) -> OrgState:

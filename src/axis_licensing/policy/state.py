@@ -208,6 +208,10 @@ class OrgState:
         """The product's devices that hardware does not cover, over all its systems (R4)."""
         return self.devices.get(product) or Counts()
 
+    def systems_of(self, product: str) -> tuple[SystemRecord, ...]:
+        """The product's systems that this state holds, in id order (see the module docstring)."""
+        return tuple(s for _, s in sorted(self.systems.items()) if s.product == product)
+
     def without_systems(self) -> OrgState:
         """The organization's own part of the state: no systems or hardware loaded."""
         if not self.systems and not self.hardware:

@@ -537,6 +537,7 @@ class BackendContract:
         exported = {table: list(backend.export_rows(table)) for table in TABLES}
         assert {t: len(rows) for t, rows in exported.items()} == {
             "meta": 1,
+            "catalogs": 0,
             "orgs": 1,
             "versions": 3,
             "parts": 3,
