@@ -25,7 +25,7 @@ How R13 holds across processes and machines:
   ``UPDATE … WHERE … IS NULL`` with row-count checks.
 - A lost race becomes :class:`RetryableConflict`: serialization failures
   (40001), deadlocks (40P01), lock timeouts (55P03), a unique violation on
-  ``requests``, ``keys``, ``meta`` or ``versions`` from a concurrent twin, an
+  ``requests``, ``keys``, ``meta``, ``versions`` or ``part_history`` from a concurrent twin, an
   organization or shipment inserted by a concurrent transaction, and a
   ``request_id`` remembered by a twin while this transaction waited for the
   organization's lock. The Manager runs the command again, and it replays.
@@ -159,7 +159,7 @@ _ORDER: dict[str, tuple[str, ...]] = {
 }
 
 #: Tables where a unique violation means a concurrent twin won the race (R13).
-_RACE_TABLES = frozenset({"requests", "keys", "meta", "versions", "catalogs"})
+_RACE_TABLES = frozenset({"requests", "keys", "meta", "versions", "part_history", "catalogs"})
 
 #: SQLSTATEs of a lost race: serialization failure, deadlock, lock timeout.
 _RETRYABLE = (
