@@ -325,13 +325,33 @@ class Activity:
 
 @attrs.frozen
 class Entitlement:
-    """What a verified license file grants an offline system (R12)."""
+    """What a verified license file grants an offline system (R12).
+
+    Attributes:
+        licensed: whether the system is licensed (``system_status(...).licensed``).
+        state: the product's state when the file was issued: ``LICENSED``,
+            ``TRIAL``, ``GRACE`` or ``UNLICENSED``. A file of format 1, which
+            had no state, reads as ``LICENSED`` or ``UNLICENSED`` after
+            ``licensed``.
+        valid_until: the last valid date, inclusive, in ``timezone``.
+        devices: the devices allowed per license type.
+    """
 
     org_id: str
     product: str
     system_id: str
     licensed: bool
+    state: ProductState
     valid_until: date
     devices: Counts = attrs.field(converter=_counts)
     issued_at: datetime
     timezone: str
+
+    @property
+    def may_run(self) -> bool:
+        """Whether the software may run: licensed, or inside the trial or grace window (R12).
+
+        The manual's trial exists so the software keeps running while licenses
+        are bought; a VMS decides on ``may_run``, not on ``licensed``.
+        """
+        return self.licensed or self.state in (ProductState.TRIAL, ProductState.GRACE)
