@@ -20,13 +20,19 @@ whitespace (``sort_keys=True, separators=(",", ":"), ensure_ascii=True``).
 Instants are written in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds
 always present) and dates as ``YYYY-MM-DD``.
 
-This module does no I/O and reads no clock: the caller passes ``now``.
+This module does no I/O and reads no clock: the caller passes ``now``. It
+imports only the standard library and ``cryptography`` (and the package's own
+light modules: errors, counts, checks, enumerations), so a VMS can carry it
+without the portal's dependencies (pendulum, attrs, cattrs, orjson, pluggy).
+``tests/test_offline_verifier.py`` proves it in a venv holding only
+``cryptography``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import re
@@ -35,7 +41,6 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, NoReturn, TypeAlias
 
-import attrs
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -44,6 +49,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from axis_licensing._counts import Counts
+from axis_licensing._entitlement import Entitlement
+from axis_licensing._enums import ProductState
 from axis_licensing._time import EARLIEST, LATEST, check_aware
 from axis_licensing._validate import (
     MAX_ID,
@@ -60,7 +67,6 @@ from axis_licensing.errors import (
     TamperedLicenseFile,
     WrongSystem,
 )
-from axis_licensing.model import Entitlement, ProductState
 
 __all__ = [
     "CLOCK_SKEW",
@@ -70,6 +76,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_ID_LENGTH",
     "SYSTEM_FILE_FORMAT_VERSION",
+    "Entitlement",
     "PublicKeyLike",
     "SystemDescription",
     "describe_system",
@@ -265,7 +272,7 @@ def _to_counts(value: Mapping[str, int]) -> Counts:
     return value if isinstance(value, Counts) else Counts(value)
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class SystemDescription:
     """The content of a system description file (R12).
 
@@ -279,9 +286,12 @@ class SystemDescription:
 
     system_id: str
     product: str
-    devices: Counts = attrs.field(converter=_to_counts)
+    devices: Counts
     hardware: tuple[str, ...]
     made_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "devices", _to_counts(self.devices))
 
 
 def describe_system(

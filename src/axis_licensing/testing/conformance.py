@@ -77,6 +77,7 @@ from axis_licensing import (
     AlreadyRegistered,
     AlreadyStarted,
     Catalog,
+    Counts,
     Entitlement,
     IdempotencyConflict,
     InsufficientLicenses,
@@ -1494,7 +1495,7 @@ class BackendConformance:
             licensed=False,
             state=ProductState.TRIAL,
             valid_until=date(2026, 1, 30),  # the trial's last day, e - 1 (R12)
-            devices={"core": 2},  # inside the trial: the reported devices
+            devices=Counts({"core": 2}),  # inside the trial: the reported devices
             issued_at=now,
             timezone="UTC",
         )
