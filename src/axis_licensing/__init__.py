@@ -58,7 +58,13 @@ if TYPE_CHECKING:
     from axis_licensing import offline
     from axis_licensing._convert import dumps as to_json
     from axis_licensing._convert import to_jsonable
-    from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, LicenseType, ProductSpec
+    from axis_licensing.catalog import (
+        EXAMPLE_CATALOG,
+        Catalog,
+        CatalogVersion,
+        LicenseType,
+        ProductSpec,
+    )
     from axis_licensing.hookspecs import hookimpl, hookspec
     from axis_licensing.manager import Manager, Vendor
     from axis_licensing.model import (
@@ -67,6 +73,7 @@ if TYPE_CHECKING:
         Allocation,
         Lot,
         NeedReport,
+        Organization,
         Period,
         PeriodAllocation,
         PeriodNeed,
@@ -85,6 +92,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "to_jsonable": ("axis_licensing._convert", "to_jsonable"),
     "EXAMPLE_CATALOG": ("axis_licensing.catalog", "EXAMPLE_CATALOG"),
     "Catalog": ("axis_licensing.catalog", "Catalog"),
+    "CatalogVersion": ("axis_licensing.catalog", "CatalogVersion"),
     "LicenseType": ("axis_licensing.catalog", "LicenseType"),
     "ProductSpec": ("axis_licensing.catalog", "ProductSpec"),
     "hookimpl": ("axis_licensing.hookspecs", "hookimpl"),
@@ -96,6 +104,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Allocation": ("axis_licensing.model", "Allocation"),
     "Lot": ("axis_licensing.model", "Lot"),
     "NeedReport": ("axis_licensing.model", "NeedReport"),
+    "Organization": ("axis_licensing.model", "Organization"),
     "Period": ("axis_licensing.model", "Period"),
     "PeriodAllocation": ("axis_licensing.model", "PeriodAllocation"),
     "PeriodNeed": ("axis_licensing.model", "PeriodNeed"),
@@ -142,6 +151,7 @@ __all__ = [
     "CatalogError",
     "CatalogMismatch",
     "CatalogRequired",
+    "CatalogVersion",
     "Clock",
     "ConcurrencyConflict",
     "Counts",
@@ -164,6 +174,7 @@ __all__ = [
     "ManualClock",
     "NeedReport",
     "NotFound",
+    "Organization",
     "OutsideAllocationWindow",
     "Period",
     "PeriodAllocation",
