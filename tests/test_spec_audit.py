@@ -1110,3 +1110,179 @@ def test_r11_enumerations_are_str_enums_with_lower_case_values() -> None:
         "growth_exceeded",
     }
     assert len(AlertKind) == 7
+
+
+# ---------------------------------------------------------------- further probes
+
+
+def test_r1_default_at_is_per_organization(m: Manager, clock: ManualClock) -> None:
+    """§1: only the organization's own latest command moves its default `at`."""
+    org(m, "a")
+    org(m, "b")
+    clock.set(at("2026-02-15"))
+    m.start_subscription("b", "solo", actor="u")
+    m.register_system("b", "solo", "sb", devices={"core": 1}, actor="u")
+    clock.set(at("2026-06-01"))
+    m.register_system("a", "solo", "sa", devices={}, actor="u")
+    m.vendor.issue_key("solo", SUB, {"core": 1})
+    clock.set(at("2026-03-01"))  # b's trial runs through 2026-03-16
+    assert m.status("b", "solo").state is ProductState.TRIAL
+    assert m.status("b", "solo").window_ends_on == d("2026-03-17")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a command run while the clock is behind the organization's latest command is "
+    "dated by the clock, not max(now, latest): history leaves oldest-first order and "
+    "history/status at a past instant disagree (§1, R11)",
+)
+def test_r11_command_with_a_clock_behind_keeps_one_coherent_timeline(
+    m: Manager, clock: ManualClock
+) -> None:
+    org(m)
+    m.start_subscription("o", "solo", actor="u")
+    m.register_system("o", "solo", "s", devices={"core": 6}, actor="u")
+    clock.set(at("2026-03-10"))
+    m.report_devices("o", "s", devices={"core": 4}, actor="u")
+    clock.set(at("2026-03-01"))  # a server whose clock is behind
+    m.report_devices("o", "s", devices={"core": 3}, actor="u")
+    history = m.history("o")
+    instants = [a.at for a in history]
+    assert instants == sorted(instants)  # R11: oldest first, append-only
+    # what the history says happened by 2026-03-05 is what a query at 2026-03-05 sees
+    reported = m.history("o", actions=["devices_reported"], until=at("2026-03-05"))
+    seen = m.status("o", "solo", at=at("2026-03-05")).devices
+    assert [a.details["devices"] for a in reported][-1:] == ([dict(seen)] if reported else [])
+
+
+def test_r5_lock_by_fewer_devices_and_an_advance_allocation_that_no_longer_covers(
+    m: Manager, clock: ManualClock
+) -> None:
+    """R5: a period locks when covers() first holds inside it, never on allocation alone."""
+    org(m)
+    m.start_subscription("o", "solo", actor="u")
+    m.register_system("o", "solo", "s", devices={"core": 5}, actor="u")
+    give(m, "o", "solo", core=10)
+    m.allocate("o", "solo", {"core": 3}, actor="u")
+    assert m.status("o", "solo").state is ProductState.TRIAL
+    m.report_devices("o", "s", devices={"core": 3}, actor="u")  # fewer devices: locks
+    m.report_devices("o", "s", devices={"core": 6}, actor="u")  # within 2 × 3
+    now = m.status("o", "solo")
+    assert (now.state, now.required_now, now.growth_exceeded) == (ProductState.LICENSED, {}, False)
+    m.allocate("o", "solo", {"core": 2}, period=1, actor="u")
+    # period 1 opens with 2 licenses for 6 devices: not covered, so not locked
+    assert m.status("o", "solo", at=at("2027-01-05")).state is ProductState.GRACE
+    assert m.status("o", "solo", at=at("2027-01-31")).state is ProductState.UNLICENSED
+    need = m.need("o", "solo", horizon=2)
+    assert [(p.period.index, p.need, p.allocated, p.shortfall) for p in need.periods] == [
+        (0, {"core": 3}, {"core": 3}, {}),
+        (1, {"core": 6}, {"core": 2}, {"core": 4}),
+        (2, {"core": 6}, {}, {"core": 6}),
+    ]
+    # R4 / §3: to_buy is the total shortfall less the wallet balance (5 left)
+    assert need.wallet == {"core": 5}
+    assert need.to_buy == {"core": 5}
+    clock.set(at("2027-01-10"))
+    m.report_devices("o", "s", devices={"core": 2}, actor="u")  # locks period 1
+    m.report_devices("o", "s", devices={"core": 4}, actor="u")
+    assert m.status("o", "solo").state is ProductState.LICENSED
+    assert m.status("o", "solo").growth_exceeded is False
+
+
+def test_r15_trial_and_grace_days_of_a_later_version(m: Manager, clock: ManualClock) -> None:
+    """R15: a period opened after a version took effect uses its trial_days and grace_days."""
+    clock.set(at("2027-02-01"))
+    v2 = Catalog(
+        products=[
+            ProductSpec("acs-pro", PRO.name, trial_days=10, grace_days=5, license_types=PRO.license_types),
+            SOLO,
+        ]
+    )
+    m.vendor.publish_catalog(v2, actor="vendor")
+    org(m, "n")
+    clock.set(at("2027-02-02"))
+    m.start_subscription("n", "acs-pro", actor="u")
+    assert m.status("n", "acs-pro").window_ends_on == d("2027-02-12")
+    assert m.status("n", "acs-pro", at=at("2028-02-03")).window_ends_on == d("2028-02-07")
+    assert m.status("n", "acs-pro", at=at("2027-02-12")).state is ProductState.LICENSED
+
+
+def test_r12_the_file_judges_dates_in_the_organization_zone(
+    m: Manager, clock: ManualClock
+) -> None:
+    """R12: valid_until is a local date of the organization's zone (Auckland, UTC+12 in April)."""
+    org(m, "nz", timezone="Pacific/Auckland")
+    clock.set(datetime(2026, 3, 9, 12, 0, tzinfo=UTC))  # 2026-03-10 01:00 in Auckland
+    m.start_subscription("nz", "solo", actor="u")
+    data = offline.describe_system(
+        system_id="s", product="solo", devices={"core": 1}, now=clock.now()
+    )
+    signed = m.upload_system_file("nz", data, actor="u")
+    ok = verify(m, signed, "s", datetime(2026, 4, 8, 11, 30, tzinfo=UTC))  # 23:30 on 04-08
+    assert (ok.state, ok.valid_until, ok.timezone) == (
+        ProductState.TRIAL,
+        d("2026-04-08"),
+        "Pacific/Auckland",
+    )
+    with pytest.raises(LicenseFileExpired):
+        verify(m, signed, "s", datetime(2026, 4, 8, 12, 30, tzinfo=UTC))  # 00:30 on 04-09
+
+
+def test_r12_licensed_with_no_devices_and_no_licenses(m: Manager, clock: ManualClock) -> None:
+    """R5/R12: 0 devices, 0 licenses after the window: LICENSED through the period's end."""
+    org(m)
+    m.start_subscription("o", "solo", actor="u")
+    clock.set(at("2026-03-01"))
+    signed = m.upload_system_file(
+        "o",
+        offline.describe_system(system_id="z", product="solo", devices={}, now=clock.now()),
+        actor="u",
+    )
+    status = m.status("o", "solo")
+    assert (status.state, status.licensed_through) == (ProductState.LICENSED, d("2027-01-01"))
+    ent = verify(m, signed, "z", at("2026-03-01"))
+    assert (ent.state, ent.licensed, ent.may_run) == (ProductState.LICENSED, True, True)
+    assert ent.valid_until == d("2027-01-31")
+
+
+def test_r13_request_ids_are_scoped(m: Manager) -> None:
+    """R13: a request id is scoped to the organization; the vendor has a scope of its own."""
+    org(m, "a")
+    org(m, "b")
+    m.vendor.issue_key("solo", SUB, {"core": 1}, request_id="same")
+    m.start_subscription("a", "solo", actor="u", request_id="same")
+    m.start_subscription("b", "solo", actor="u", request_id="same")
+    m.start_subscription("a", "acs-pro", actor="u", request_id="other")
+    assert m.status("b", "solo").state is ProductState.TRIAL
+    assert m.status("a", "acs-pro").state is ProductState.TRIAL
+    with pytest.raises(IdempotencyConflict):
+        m.start_subscription("a", "acs-pro", actor="u", request_id="same")
+
+
+def test_r15_create_false_on_empty_stores_creates_nothing(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """§3: create=False never creates tables in an empty file or an existing empty schema."""
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    with pytest.raises(StoreNotFound):
+        Manager.open(f"sqlite:///{path}", catalog=CATALOG, create=False)
+    assert path.stat().st_size == 0
+    import psycopg
+
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    base = postgres_url.split("?", 1)[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    with pytest.raises(StoreNotFound):
+        Manager.open(postgres_url, catalog=CATALOG, create=False)
+    with psycopg.connect(base) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchone()
+    assert row is not None and row[0] == 0
+    # an existing store opens read-only with create=False, without a catalog
+    with Manager.open(postgres_url, catalog=CATALOG) as made:
+        org(made)
+    with Manager.open(postgres_url, create=False) as reader:
+        assert [o.org_id for o in reader.organizations()] == ["o"]
