@@ -112,9 +112,7 @@ def history_len(m: Manager, org_id: str) -> int:
 # ---------------------------------------------------------------- §1: the default `at`
 
 
-def test_r1_default_at_is_never_before_the_latest_command(
-    m: Manager, clock: ManualClock
-) -> None:
+def test_r1_default_at_is_never_before_the_latest_command(m: Manager, clock: ManualClock) -> None:
     """§1: a query without `at` answers at max(now, latest command)."""
     org(m)
     clock.set(at("2026-06-01"))
@@ -123,7 +121,8 @@ def test_r1_default_at_is_never_before_the_latest_command(
     clock.set(at("2026-05-01"))  # a clock set back
     status = m.status("o", "acs-pro")
     assert status.state is ProductState.TRIAL
-    assert status.period is not None and status.period.start == d("2026-06-01")
+    assert status.period is not None
+    assert status.period.start == d("2026-06-01")
     assert status.window_ends_on == d("2026-07-01")
     assert m.system_status("o", "s1").devices == {"core": 2}
     # an explicit earlier `at` answers from the facts recorded up to then
@@ -185,7 +184,8 @@ def test_r2_anchor_on_29_february_and_period_indices(m: Manager, clock: ManualCl
     assert p4 is not None
     assert (p4.index, p4.start, p4.end) == (4, d("2032-02-29"), d("2033-02-28"))
     p3 = m.status("o", "acs-pro", at=at("2032-02-28")).period
-    assert p3 is not None and (p3.index, p3.start) == (3, d("2031-02-28"))
+    assert p3 is not None
+    assert (p3.index, p3.start) == (3, d("2031-02-28"))
     with pytest.raises(AlreadyStarted):
         m.start_subscription("o", "acs-pro", actor="u")
 
@@ -233,7 +233,8 @@ def test_r3_local_dates_follow_the_organization_zone(m: Manager, clock: ManualCl
     clock.set(datetime(2026, 3, 9, 16, 0, tzinfo=UTC))  # 2026-03-10 01:00 in Tokyo
     m.start_subscription("tokyo", "acs-pro", actor="u")
     status = m.status("tokyo", "acs-pro")
-    assert status.period is not None and status.period.start == d("2026-03-10")
+    assert status.period is not None
+    assert status.period.start == d("2026-03-10")
     assert status.window_ends_on == d("2026-04-09")
     assert m.history("tokyo", actions=["subscription_started"])[0].on == d("2026-03-10")
 
@@ -287,7 +288,10 @@ def test_r5_unlocked_shortfall_core_5_universal_2(m: Manager) -> None:
 
 
 def test_r5_locked_smallest_shortfall_worked_example(m: Manager) -> None:
-    """R5: allocated core 3 + universal 8, devices core 17 + universal 19 → {universal: 2, core: 5}."""
+    """R5: allocated core 3 + universal 8, devices core 17 + universal 19.
+
+    required_now = {universal: 2, core: 5}.
+    """
     org(m)
     m.start_subscription("o", "acs-pro", actor="u")
     m.register_system("o", "acs-pro", "s1", devices={"core": 3, "universal": 8}, actor="u")
@@ -382,7 +386,7 @@ def test_r7_five_year_window_and_insufficient(m: Manager) -> None:
     m.start_subscription("o", "solo", actor="u")
     give(m, "o", "solo", core=3)
     allocation = m.allocate("o", "solo", {"core": 1}, period=5, actor="u")  # 2031-01-01
-    assert [(p.period.start, p.quantities) for p in allocation.periods] == [
+    assert [(p.period.start, dict(p.quantities)) for p in allocation.periods] == [
         (d("2031-01-01"), {"core": 1})
     ]
     before = history_len(m, "o")
@@ -410,14 +414,15 @@ def test_r7_allocate_need_all_or_nothing(m: Manager) -> None:
     assert history_len(m, "o") == before
     give(m, "o", "acs-pro", core=1)
     allocation = m.allocate_need("o", "acs-pro", through=1, actor="u")
-    assert [(p.period.index, p.quantities) for p in allocation.periods] == [
+    assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
         (0, {"core": 5, "universal": 2}),
         (1, {"core": 5, "universal": 2}),
     ]
     assert m.wallet("o", "acs-pro").balance() == {"universal": 6, "door": 3}
     count = history_len(m, "o")
     again = m.allocate_need("o", "acs-pro", through=1, actor="u")
-    assert again.periods == () and again.compensation == {}
+    assert again.periods == ()
+    assert again.compensation == {}
     assert history_len(m, "o") == count
 
 
@@ -514,7 +519,8 @@ CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ-")
 def test_r10_keys_typos_and_unknown(m: Manager, backend_url: str) -> None:
     org(m)
     key = m.vendor.issue_key("solo", SUB, {"core": 2})
-    assert len(key) <= 40 and set(key.upper()) <= CROCKFORD
+    assert len(key) <= 40
+    assert set(key.upper()) <= CROCKFORD
     symbols = key.replace("-", "").upper()
     # one substitution → KeyTypo
     i = len(symbols) // 2
@@ -580,7 +586,9 @@ def test_r11_history_filters_and_order(m: Manager, clock: ManualClock) -> None:
 # ---------------------------------------------------------------- R12
 
 
-def describe(clock: ManualClock, system_id: str, devices: dict[str, int], hardware: tuple[str, ...] = ()) -> bytes:
+def describe(
+    clock: ManualClock, system_id: str, devices: dict[str, int], hardware: tuple[str, ...] = ()
+) -> bytes:
     return offline.describe_system(
         system_id=system_id, product="acs-pro", devices=devices, hardware=hardware, now=clock.now()
     )
@@ -625,7 +633,9 @@ def test_r12_licensed_grace_and_unlicensed_files(m: Manager, clock: ManualClock)
     m.allocate("o", "acs-pro", {"core": 2}, actor="u")
     clock.set(at("2026-01-10"))
     licensed = verify(
-        m, m.upload_system_file("o", describe(clock, "s1", {"core": 2}), actor="u"), "s1",
+        m,
+        m.upload_system_file("o", describe(clock, "s1", {"core": 2}), actor="u"),
+        "s1",
         at("2026-06-01"),
     )
     # LICENSED: licensed_through (2027-01-01) + 30 days
@@ -667,7 +677,8 @@ def test_r12_hardware_alone(m: Manager, clock: ManualClock) -> None:
         at("2026-01-10"),
     )
     assert in_trial.state is ProductState.TRIAL
-    assert in_trial.licensed is True and in_trial.may_run is True
+    assert in_trial.licensed is True
+    assert in_trial.may_run is True
     assert in_trial.valid_until == d("2026-02-09")  # max(2026-01-30, 2026-01-10 + 30)
     m.register_system("o", "acs-pro", "s2", devices={"core": 5}, actor="u")
     clock.set(at("2026-03-01"))
@@ -688,7 +699,10 @@ def test_r12_failed_upload_changes_nothing(m: Manager) -> None:
     m.register_hardware("other", "x", "SN-1", actor="u")
     before = history_len(m, "o")
     data = offline.describe_system(
-        system_id="s1", product="acs-pro", devices={"core": 1}, hardware=("SN-1",),
+        system_id="s1",
+        product="acs-pro",
+        devices={"core": 1},
+        hardware=("SN-1",),
         now=at("2026-01-01"),
     )
     with pytest.raises(AlreadyRegistered):
@@ -751,7 +765,8 @@ def test_r14_every_error_code_is_snake_case_unique_and_documented() -> None:
     assert issubclass(IncompatibleCatalog, InvalidInput)
     assert issubclass(StoreNotFound, NotFound)
     assert issubclass(CatalogRequired, CatalogError)
-    assert issubclass(InvalidInput, ValueError) and issubclass(NotFound, LookupError)
+    assert issubclass(InvalidInput, ValueError)
+    assert issubclass(NotFound, LookupError)
 
 
 def _assert_jsonable(error: LicensingError) -> dict[str, Any]:
@@ -803,7 +818,8 @@ def test_r14_bad_ids_are_refused(m: Manager, bad: object) -> None:
         m.start_subscription("o", "solo", actor=bad)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         m.start_subscription("o", "solo", actor="u", request_id=bad)  # type: ignore[arg-type]
-    assert m.organizations()[0].org_id == "o" and len(m.organizations()) == 1
+    assert m.organizations()[0].org_id == "o"
+    assert len(m.organizations()) == 1
     assert m.status("o", "solo").state is ProductState.NOT_STARTED
     m.create_organization("y" * 128, name="n", actor="u")  # 128 is fine
 
@@ -874,14 +890,17 @@ def test_r15_mismatch_lists_differences_and_changes_nothing(
     other = Catalog(
         products=[
             PRO,
-            ProductSpec("solo", "Solo", growth_rate=Fraction(1, 2), license_types=[LicenseType("core")]),
+            ProductSpec(
+                "solo", "Solo", growth_rate=Fraction(1, 2), license_types=[LicenseType("core")]
+            ),
             ProductSpec("extra", "Extra"),
         ]
     )
     with pytest.raises(CatalogMismatch) as caught:
         Manager.open(backend_url, catalog=other, clock=clock)
     message = str(caught.value)
-    assert "extra" in message and "growth_rate" in message
+    assert "extra" in message
+    assert "growth_rate" in message
     _assert_jsonable(caught.value)
     with Manager.open(backend_url, clock=clock) as after:
         assert after.catalog == CATALOG
@@ -917,7 +936,8 @@ def test_r15_publish_allowed_changes(m: Manager, clock: ManualClock) -> None:
     versions = m.catalog_versions()
     assert [v.version for v in versions] == [1, 2]
     assert versions[1].effective_at == at("2026-06-01")
-    assert versions[1].catalog == v2 and versions[0].catalog == CATALOG
+    assert versions[1].catalog == v2
+    assert versions[0].catalog == CATALOG
     assert versions[0].effective_at <= at("2026-01-01")
     assert m.catalog == v2
     # period 0 began under version 1: multiplier 2, so 23 devices need 2 more
@@ -944,7 +964,8 @@ def test_r15_publish_allowed_changes(m: Manager, clock: ManualClock) -> None:
     m.report_devices("o", "s1", devices={"core": 92}, actor="u")
     renewed = m.status("o", "solo")
     assert renewed.state is ProductState.LICENSED
-    assert renewed.required_now == {} and renewed.growth_exceeded is False
+    assert renewed.required_now == {}
+    assert renewed.growth_exceeded is False
     m.report_devices("o", "s1", devices={"core": 93}, actor="u")
     assert m.status("o", "solo").required_now == {"core": 1}
 
@@ -1086,7 +1107,8 @@ def test_r15_create_false_creates_nothing(tmp_path: Path, postgres_url: str) -> 
         row = conn.execute(
             "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", (schema,)
         ).fetchone()
-    assert row is not None and row[0] == 0
+    assert row is not None
+    assert row[0] == 0
 
 
 def test_r11_enumerations_are_str_enums_with_lower_case_values() -> None:
@@ -1168,13 +1190,19 @@ def test_r5_lock_by_fewer_devices_and_an_advance_allocation_that_no_longer_cover
     m.report_devices("o", "s", devices={"core": 3}, actor="u")  # fewer devices: locks
     m.report_devices("o", "s", devices={"core": 6}, actor="u")  # within 2 × 3
     now = m.status("o", "solo")
-    assert (now.state, now.required_now, now.growth_exceeded) == (ProductState.LICENSED, {}, False)
+    assert (now.state, dict(now.required_now), now.growth_exceeded) == (
+        ProductState.LICENSED,
+        {},
+        False,
+    )
     m.allocate("o", "solo", {"core": 2}, period=1, actor="u")
     # period 1 opens with 2 licenses for 6 devices: not covered, so not locked
     assert m.status("o", "solo", at=at("2027-01-05")).state is ProductState.GRACE
     assert m.status("o", "solo", at=at("2027-01-31")).state is ProductState.UNLICENSED
     need = m.need("o", "solo", horizon=2)
-    assert [(p.period.index, p.need, p.allocated, p.shortfall) for p in need.periods] == [
+    assert [
+        (p.period.index, dict(p.need), dict(p.allocated), dict(p.shortfall)) for p in need.periods
+    ] == [
         (0, {"core": 3}, {"core": 3}, {}),
         (1, {"core": 6}, {"core": 2}, {"core": 4}),
         (2, {"core": 6}, {}, {"core": 6}),
@@ -1194,7 +1222,9 @@ def test_r15_trial_and_grace_days_of_a_later_version(m: Manager, clock: ManualCl
     clock.set(at("2027-02-01"))
     v2 = Catalog(
         products=[
-            ProductSpec("acs-pro", PRO.name, trial_days=10, grace_days=5, license_types=PRO.license_types),
+            ProductSpec(
+                "acs-pro", PRO.name, trial_days=10, grace_days=5, license_types=PRO.license_types
+            ),
             SOLO,
         ]
     )
@@ -1207,9 +1237,7 @@ def test_r15_trial_and_grace_days_of_a_later_version(m: Manager, clock: ManualCl
     assert m.status("n", "acs-pro", at=at("2027-02-12")).state is ProductState.LICENSED
 
 
-def test_r12_the_file_judges_dates_in_the_organization_zone(
-    m: Manager, clock: ManualClock
-) -> None:
+def test_r12_the_file_judges_dates_in_the_organization_zone(m: Manager, clock: ManualClock) -> None:
     """R12: valid_until is a local date of the organization's zone (Auckland, UTC+12 in April)."""
     org(m, "nz", timezone="Pacific/Auckland")
     clock.set(datetime(2026, 3, 9, 12, 0, tzinfo=UTC))  # 2026-03-10 01:00 in Auckland
@@ -1280,9 +1308,136 @@ def test_r15_create_false_on_empty_stores_creates_nothing(
         row = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchone()
-    assert row is not None and row[0] == 0
+    assert row is not None
+    assert row[0] == 0
     # an existing store opens read-only with create=False, without a catalog
     with Manager.open(postgres_url, catalog=CATALOG) as made:
         org(made)
     with Manager.open(postgres_url, create=False) as reader:
         assert [o.org_id for o in reader.organizations()] == ["o"]
+
+
+WIDE = ProductSpec(
+    "wide",
+    "Wide",
+    license_types=[
+        LicenseType("core"),
+        LicenseType("door"),
+        LicenseType("universal", covers=("core", "door")),
+    ],
+)
+
+
+@pytest.fixture
+def w(backend_url: str, clock: ManualClock) -> Iterator[Manager]:
+    with Manager.open(
+        backend_url, catalog=Catalog(products=[PRO, SOLO, WIDE]), clock=clock
+    ) as opened:
+        yield opened
+
+
+def _lock(m: Manager, product: str, allocated: dict[str, int]) -> None:
+    """Start ``product`` in org "o" and lock period 0 with ``allocated`` (devices equal to it)."""
+    org(m)
+    m.start_subscription("o", product, actor="u")
+    m.register_system("o", product, "s", devices=allocated, actor="u")
+    key = m.vendor.issue_key(product, SUB, allocated)
+    m.redeem_key("o", key, actor="u")
+    m.allocate("o", product, allocated, actor="u")
+    assert m.status("o", product).locked
+
+
+def test_r5_unlocked_shortfall_covers_the_hardest_types_first(m: Manager) -> None:
+    """R5: universal devices (covered by 1 type) before core (covered by 2)."""
+    org(m)
+    m.start_subscription("o", "acs-pro", actor="u")
+    m.register_system("o", "acs-pro", "s", devices={"core": 1, "universal": 2}, actor="u")
+    give(m, "o", "acs-pro", universal=2)
+    m.allocate("o", "acs-pro", {"universal": 2}, actor="u")
+    need = m.need("o", "acs-pro")
+    assert len(need.periods) == 6  # horizon=5: offsets 0..5
+    assert need.periods[0].shortfall == {"core": 1}
+
+
+def test_r5_smallest_shortfall_uses_a_wider_needed_type(m: Manager) -> None:
+    """R5: core 3 + universal 1 over core 1 locked: one universal (2 places) is enough."""
+    _lock(m, "acs-pro", {"core": 1})
+    m.report_devices("o", "s", devices={"core": 3, "universal": 1}, actor="u")
+    assert m.status("o", "acs-pro").required_now == {"universal": 1}
+
+
+def test_r5_smallest_shortfall_prefers_narrow_licenses_on_a_tie(m: Manager) -> None:
+    """R5: core 4 + universal 1 over core 1 locked: 2 extra either way; take a core one."""
+    _lock(m, "acs-pro", {"core": 1})
+    m.report_devices("o", "s", devices={"core": 4, "universal": 1}, actor="u")
+    assert m.status("o", "acs-pro").required_now == {"core": 1, "universal": 1}
+
+
+def test_r5_smallest_shortfall_only_of_needed_types(w: Manager) -> None:
+    """R5: a universal would cover the spare core and door, but it is not a needed type."""
+    _lock(w, "wide", {"core": 1, "door": 1})
+    w.report_devices("o", "s", devices={"core": 3, "door": 3}, actor="u")
+    assert w.status("o", "wide").required_now == {"core": 1, "door": 1}
+    give(w, "o", "wide", core=1, door=1, universal=5)
+    allocation = w.allocate_need("o", "wide", actor="u")
+    assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
+        (0, {"core": 1, "door": 1})
+    ]
+    assert w.status("o", "wide").required_now == {}
+
+
+def test_r8_top_up_of_a_locked_period_after_its_window(m: Manager, clock: ManualClock) -> None:
+    """R8: a top-up of the current, locked period after the window: c = d."""
+    _lock(m, "solo", {"core": 1})
+    clock.set(at("2026-03-02"))
+    give(m, "o", "solo", core=10)
+    allocation = m.allocate("o", "solo", {"core": 10}, actor="u")
+    assert allocation.compensation == {"core": 1}  # 10 × 60/365 = 1 + 47/73
+    assert allocation.credit == {"core": Fraction(47, 73)}
+
+
+def test_r12_a_changed_byte_is_tampering(m: Manager) -> None:
+    org(m)
+    m.start_subscription("o", "solo", actor="u")
+    signed = m.upload_system_file(
+        "o",
+        offline.describe_system(
+            system_id="s", product="solo", devices={"core": 1}, now=at("2026-01-01")
+        ),
+        actor="u",
+    )
+    text = signed.decode()
+    forged = text.replace('"core":1', '"core":9').encode()
+    assert forged != signed
+    with pytest.raises(axis_licensing.TamperedLicenseFile):
+        verify(m, forged, "s", at("2026-01-02"))
+    with pytest.raises(axis_licensing.TamperedLicenseFile):
+        verify(m, signed + b" ", "s", at("2026-01-02"))
+
+
+def test_r1_systems_listing_at_a_past_instant(m: Manager, clock: ManualClock) -> None:
+    org(m)
+    m.register_system("o", "solo", "early", devices={}, actor="u")
+    clock.set(at("2026-02-01"))
+    m.register_system("o", "solo", "late", devices={}, actor="u")
+    assert [s.system_id for s in m.systems("o")] == ["early", "late"]
+    assert [s.system_id for s in m.systems("o", at=at("2026-01-15"))] == ["early"]
+
+
+@pytest.mark.parametrize(
+    "name", ["localtime", "posixrules", "right/UTC", "posix/Europe/Stockholm", "utc", "Mars/Base"]
+)
+def test_r14_only_iana_zones_are_accepted(m: Manager, name: str) -> None:
+    """§1/R14: host aliases (``localtime``) and ``right/`` variants are no IANA zone."""
+    with pytest.raises(InvalidInput) as caught:
+        m.create_organization("z", name="Z", timezone=name, actor="u")
+    assert _assert_jsonable(caught.value).get("param") == "timezone"
+    assert m.organizations() == []
+
+
+def test_r14_iana_zones_are_accepted(m: Manager) -> None:
+    for i, name in enumerate(
+        ["UTC", "Europe/Stockholm", "Etc/GMT+5", "America/Argentina/Buenos_Aires"]
+    ):
+        m.create_organization(f"z{i}", name="Z", timezone=name, actor="u")
+    assert [o.timezone for o in m.organizations()][1] == "Europe/Stockholm"

@@ -35,11 +35,11 @@ from axis_licensing._time import (
     Clock,
     SystemClock,
     check_aware,
+    check_zone,
     from_us,
     local_date,
     midnight,
     to_us,
-    zone,
 )
 from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
 from axis_licensing.backends import (
@@ -975,7 +975,7 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         name = check_text(name, "name", max_length=200)
         timezone = check_text(timezone, "timezone")
-        zone(timezone)
+        check_zone(timezone)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
         self._authorize(actor, org_id, "create_organization", None)
