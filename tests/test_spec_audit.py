@@ -1441,3 +1441,100 @@ def test_r14_iana_zones_are_accepted(m: Manager) -> None:
     ):
         m.create_organization(f"z{i}", name="Z", timezone=name, actor="u")
     assert [o.timezone for o in m.organizations()][1] == "Europe/Stockholm"
+
+
+def test_r1_listings_order_ids_the_same_on_every_backend(m: Manager) -> None:
+    """§3: organizations by org_id and systems by system_id, whatever the database's collation."""
+    ids = ["b", "B", "a", "é", "z", "a-1", "a_1", "A1"]
+    for org_id in ids:
+        m.create_organization(org_id, name="n", actor="u")
+        m.register_system(org_id, "solo", f"sys-{org_id}", devices={}, actor="u")
+    expected = sorted(ids, key=lambda text: text.encode())
+    assert [o.org_id for o in m.organizations()] == expected
+    assert [o.org_id for o in m.organizations(limit=3, offset=2)] == expected[2:5]
+    for system_id in ids:
+        m.register_system("a", "solo", system_id, devices={}, actor="u")
+    listed = [s.system_id for s in m.systems("a")]
+    assert listed == sorted([*ids, "sys-a"], key=lambda text: text.encode())
+
+
+def test_r6_an_expiry_is_recorded_once_and_in_order(m: Manager, clock: ManualClock) -> None:
+    """R6/R11: the expiry shows before and after the next command, once, oldest first."""
+    org(m)
+    give(m, "o", "solo", core=2)
+    clock.set(at("2031-01-15"))
+    projected = m.history("o", actions=["licenses_expired"])
+    assert [(a.on, a.actor) for a in projected] == [(d("2031-01-01"), "system")]
+    clock.set(at("2031-02-01"))
+    m.register_system("o", "solo", "s", devices={}, actor="u")
+    history = m.history("o")
+    assert [a.action for a in history] == [
+        "organization_created",
+        "key_redeemed",
+        "licenses_expired",
+        "system_registered",
+    ]
+    assert [a.on for a in history] == sorted(a.on for a in history)
+    assert history[2].on == d("2031-01-01")
+    assert history[2].product == "solo"
+    assert m.wallet("o", "solo").lots == ()
+
+
+def test_r14_authorize_is_asked_after_the_input_check_and_never_for_queries(
+    backend_url: str, clock: ManualClock
+) -> None:
+    """§4: the hook is asked before every command, after its input is checked; not for queries."""
+    asked: list[tuple[str | None, str, str | None]] = []
+
+    class Watch:
+        @hookimpl
+        def axis_licensing_authorize(
+            self, actor: str, org_id: str | None, action: str, product: str | None
+        ) -> bool | None:
+            asked.append((org_id, action, product))
+            return None
+
+    with Manager.open(backend_url, catalog=CATALOG, clock=clock, plugins=[Watch()]) as m:
+        org(m)
+        m.start_subscription("o", "solo", actor="u")
+        key = m.vendor.issue_key("solo", SUB, {"core": 1})
+        assert asked == [
+            ("o", "create_organization", None),
+            ("o", "start_subscription", "solo"),
+            (None, "vendor.issue_key", "solo"),
+        ]
+        asked.clear()
+        with pytest.raises(InvalidInput):
+            m.allocate("o", "solo", {"core": 0}, actor="u")
+        m.status("o", "solo")
+        m.wallet("o", "solo")
+        m.need("o", "solo")
+        m.alerts("o")
+        m.products("o")
+        m.systems("o")
+        m.history("o")
+        m.organizations()
+        assert asked == []
+        m.redeem_key("o", key, actor="u")
+        assert asked == [("o", "redeem_key", "solo")]
+
+
+def test_r13_a_repeated_publish_returns_its_first_result_after_later_versions(
+    m: Manager, clock: ManualClock
+) -> None:
+    """R13/R15: same id, same catalog → the first version number, even after a newer one."""
+    v2 = Catalog(products=[*CATALOG.products, ProductSpec("n2", "N2")])
+    v3 = Catalog(products=[*v2.products, ProductSpec("n3", "N3")])
+    clock.set(at("2026-02-01"))
+    assert m.vendor.publish_catalog(v2, actor="vendor", request_id="p") == 2
+    clock.set(at("2026-03-01"))
+    assert m.vendor.publish_catalog(v3, actor="vendor") == 3
+    assert m.vendor.publish_catalog(v2, actor="vendor", request_id="p") == 2
+    assert [v.version for v in m.catalog_versions()] == [1, 2, 3]
+    assert m.catalog == v3
+    with pytest.raises(IdempotencyConflict):
+        m.vendor.publish_catalog(v3, actor="vendor", request_id="p")
+    # a new request with v2 would remove n3: refused, listing the reason
+    with pytest.raises(IncompatibleCatalog):
+        m.vendor.publish_catalog(v2, actor="vendor", request_id="q")
+    assert len(m.catalog_versions()) == 3
