@@ -1538,3 +1538,28 @@ def test_r13_a_repeated_publish_returns_its_first_result_after_later_versions(
     with pytest.raises(IncompatibleCatalog):
         m.vendor.publish_catalog(v2, actor="vendor", request_id="q")
     assert len(m.catalog_versions()) == 3
+
+
+def test_r15_a_second_manager_sees_a_published_version(
+    backend_url: str, clock: ManualClock
+) -> None:
+    """R15: versions live in the store; another Manager on it uses them at once."""
+    _reopenable(backend_url)
+    v2 = Catalog(products=[*CATALOG.products, ProductSpec("new", "New")])
+    with (
+        Manager.open(backend_url, catalog=CATALOG, clock=clock) as first,
+        Manager.open(backend_url, clock=clock) as second,
+    ):
+        org(second)
+        clock.set(at("2026-02-01"))
+        assert first.vendor.publish_catalog(v2, actor="vendor") == 2
+        second.start_subscription("o", "new", actor="u")
+        assert second.status("o", "new").state is ProductState.TRIAL
+        assert [v.version for v in second.catalog_versions()] == [1, 2]
+        assert second.catalog == v2
+        assert [p.product for p in second.products("o")] == ["acs-pro", "solo", "new"]
+    # the store's latest version is v2 now: opening with version 1 is a mismatch
+    with pytest.raises(CatalogMismatch):
+        Manager.open(backend_url, catalog=CATALOG, clock=clock)
+    with Manager.open(backend_url, catalog=v2, clock=clock, create=False) as reader:
+        assert len(reader.catalog_versions()) == 2
