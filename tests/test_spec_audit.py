@@ -1563,3 +1563,21 @@ def test_r15_a_second_manager_sees_a_published_version(
         Manager.open(backend_url, catalog=CATALOG, clock=clock)
     with Manager.open(backend_url, catalog=v2, clock=clock, create=False) as reader:
         assert len(reader.catalog_versions()) == 2
+
+
+def test_r12_unlicensed_file_allows_only_what_hardware_covers(
+    m: Manager, clock: ManualClock
+) -> None:
+    """R12: outside a window and not licensed, only the hardware's devices are allowed."""
+    org(m)
+    m.start_subscription("o", "acs-pro", actor="u")
+    m.vendor.ship_hardware("SN-1", "acs-pro", {"universal": 1})
+    clock.set(at("2026-02-10"))
+    data = describe(clock, "s1", {"core": 3, "door": 1}, ("SN-1",))
+    ent = verify(m, m.upload_system_file("o", data, actor="u"), "s1", at("2026-02-10"))
+    assert (ent.state, ent.licensed, ent.may_run) == (ProductState.UNLICENSED, False, False)
+    assert ent.devices == {"core": 1}
+    assert ent.valid_until == d("2026-02-10")
+    status = m.system_status("o", "s1")
+    assert status.hardware_covered == {"core": 1}
+    assert status.subscription_devices == {"core": 2, "door": 1}
