@@ -1581,3 +1581,57 @@ def test_r12_unlicensed_file_allows_only_what_hardware_covers(
     status = m.system_status("o", "s1")
     assert status.hardware_covered == {"core": 1}
     assert status.subscription_devices == {"core": 2, "door": 1}
+
+
+FIVE = ProductSpec("five", "Five", term_years=5, license_types=[LicenseType("core")])
+
+
+@pytest.fixture
+def f5(backend_url: str, clock: ManualClock) -> Iterator[Manager]:
+    with Manager.open(backend_url, catalog=Catalog(products=[SOLO, FIVE]), clock=clock) as opened:
+        yield opened
+
+
+def test_r2_r7_r8_a_five_year_product(f5: Manager, clock: ManualClock) -> None:
+    """R2: [A + 5k years); R7: the window; R8: a 1,826-day period, 181 days of overlap."""
+    org(f5)
+    f5.start_subscription("o", "solo", actor="u")  # anchor 2026-01-01
+    clock.set(at("2026-07-01"))
+    f5.start_subscription("o", "five", actor="u")
+    status = f5.status("o", "five")
+    assert status.period is not None
+    assert (status.period.index, status.period.start, status.period.end) == (
+        0,
+        d("2026-01-01"),
+        d("2031-01-01"),
+    )
+    assert status.window_ends_on == d("2026-07-31")
+    assert status.renews_on == d("2031-01-01")
+    clock.set(at("2026-07-10"))
+    give(f5, "o", "five", core=20)
+    allocation = f5.allocate("o", "five", {"core": 10}, actor="u")
+    assert allocation.compensation == {}
+    assert allocation.credit == {"core": Fraction(10 * 181, 1826)}
+    assert f5.history("o", actions=["compensation_credited"]) == []
+    ahead = f5.allocate("o", "five", {"core": 1}, period=1, actor="u")
+    assert [(p.period.start, p.period.end) for p in ahead.periods] == [
+        (d("2031-01-01"), d("2036-01-01"))
+    ]
+    with pytest.raises(OutsideAllocationWindow):
+        f5.allocate("o", "five", {"core": 1}, period=2, actor="u")
+
+
+def test_r5_growth_exceeded_is_recorded_once_per_period(m: Manager, clock: ManualClock) -> None:
+    """R5: the first time growth is exceeded in a period, and only then."""
+    _locked_solo(m, 2, 5)
+    m.report_devices("o", "s1", devices={"core": 3}, actor="u")
+    m.report_devices("o", "s1", devices={"core": 6}, actor="u")
+    assert len(m.history("o", actions=["growth_exceeded"])) == 1
+    # the next period (locked at its start by an advance allocation) records its own
+    give(m, "o", "solo", core=3)
+    m.allocate("o", "solo", {"core": 3}, period=1, actor="u")
+    m.report_devices("o", "s1", devices={"core": 3}, actor="u")
+    clock.set(at("2027-01-05"))
+    m.report_devices("o", "s1", devices={"core": 7}, actor="u")
+    grown = m.history("o", actions=["growth_exceeded"])
+    assert [a.on for a in grown] == [d("2026-01-01"), d("2027-01-05")]
