@@ -1635,3 +1635,24 @@ def test_r5_growth_exceeded_is_recorded_once_per_period(m: Manager, clock: Manua
     m.report_devices("o", "s1", devices={"core": 7}, actor="u")
     grown = m.history("o", actions=["growth_exceeded"])
     assert [a.on for a in grown] == [d("2026-01-01"), d("2027-01-05")]
+
+
+def test_r12_the_generated_signing_key_is_kept_by_the_store(
+    backend_url: str, clock: ManualClock
+) -> None:
+    """R12: without a key at open, one is generated once and kept; public_key is PEM."""
+    _reopenable(backend_url)
+    with Manager.open(backend_url, catalog=CATALOG, clock=clock) as first:
+        pem = first.public_key
+        org(first)
+        first.start_subscription("o", "solo", actor="u")
+        signed = first.upload_system_file(
+            "o",
+            offline.describe_system(system_id="s", product="solo", devices={}, now=clock.now()),
+            actor="u",
+        )
+    assert pem.startswith(b"-----BEGIN PUBLIC KEY-----")
+    with Manager.open(backend_url, clock=clock, create=False) as again:
+        assert again.public_key == pem
+    ent = offline.verify_license_file(signed, trusted_keys=[pem], system_id="s", now=clock.now())
+    assert ent.state is ProductState.TRIAL
