@@ -544,7 +544,7 @@ def test_r10_keys_typos_and_unknown(m: Manager, backend_url: str) -> None:
     assert [(lot.license_type, lot.quantity) for lot in redemption.lots] == [("core", 2)]
     with pytest.raises(KeyAlreadyRedeemed) as again:
         m.redeem_key("o", key, actor="u")
-    stored = json.dumps([a.details for a in m.history("o")]) + str(again.value)
+    stored = json.dumps([a.details for a in m.history("o")], ensure_ascii=False) + str(again.value)
     for k in range(len(symbols) - 4):
         assert symbols[k : k + 5] not in stored.upper()
 
