@@ -1656,3 +1656,27 @@ def test_r12_the_generated_signing_key_is_kept_by_the_store(
         assert again.public_key == pem
     ent = offline.verify_license_file(signed, trusted_keys=[pem], system_id="s", now=clock.now())
     assert ent.state is ProductState.TRIAL
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="vendor.publish_catalog takes effect at max(clock now, latest version), which can "
+    "be before commands already recorded: with a clock behind, a new version rewrites an "
+    "organization's recorded past (R15: a store must never silently change meaning; §1)",
+)
+def test_r15_a_version_never_takes_effect_before_recorded_commands(
+    m: Manager, clock: ManualClock
+) -> None:
+    clock.set(at("2026-05-10"))
+    org(m)
+    m.start_subscription("o", "solo", actor="u")  # trial through 2026-06-08 under version 1
+    m.register_system("o", "solo", "s", devices={"core": 1}, actor="u")
+    clock.set(at("2026-06-01"))
+    m.report_devices("o", "s", devices={"core": 2}, actor="u")
+    before = m.status("o", "solo")
+    assert (before.state, before.window_ends_on) == (ProductState.TRIAL, d("2026-06-09"))
+    clock.set(at("2026-05-01"))  # the vendor's server is behind
+    shorter = ProductSpec("solo", "Solo", trial_days=10, license_types=[LicenseType("core")])
+    m.vendor.publish_catalog(Catalog(products=[PRO, shorter]), actor="vendor")
+    after = m.status("o", "solo", at=at("2026-06-01"))
+    assert (after.state, after.window_ends_on) == (ProductState.TRIAL, d("2026-06-09"))
