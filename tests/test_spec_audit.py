@@ -705,8 +705,9 @@ def test_r12_failed_upload_changes_nothing(m: Manager) -> None:
         hardware=("SN-1",),
         now=at("2026-01-01"),
     )
-    with pytest.raises(AlreadyRegistered):
+    with pytest.raises(AlreadyRegistered) as caught:
         m.upload_system_file("o", data, actor="u")
+    assert "other" not in json.dumps(to_jsonable(caught.value))
     assert history_len(m, "o") == before
     assert m.systems("o") == []
 
@@ -1680,3 +1681,36 @@ def test_r15_a_version_never_takes_effect_before_recorded_commands(
     m.vendor.publish_catalog(Catalog(products=[PRO, shorter]), actor="vendor")
     after = m.status("o", "solo", at=at("2026-06-01"))
     assert (after.state, after.window_ends_on) == (ProductState.TRIAL, d("2026-06-09"))
+
+
+def test_r9_hardware_lots_expire_and_extensions_need_hardware_lots(
+    m: Manager, clock: ManualClock
+) -> None:
+    """R9/R6: extension lots follow the five-year limit; subscription lots never feed hardware."""
+    org(m)
+    m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 1})
+    m.register_system("o", "acs-pro", "s1", devices={"core": 4}, actor="u")
+    m.register_hardware("o", "s1", "SN-1", actor="u")
+    give(m, "o", "acs-pro", HW, core=2)
+    give(m, "o", "acs-pro", core=5)
+    count = history_len(m, "o")
+    with pytest.raises(InsufficientLicenses) as short:
+        m.allocate_to_hardware("o", "SN-1", {"core": 3}, actor="u")
+    assert short.value.shortfall == {"core": 1}
+    assert history_len(m, "o") == count
+    m.allocate_to_hardware("o", "SN-1", {"core": 1}, actor="u")
+    assert m.system_status("o", "s1").hardware_capacity == {"core": 2}
+    wallet = m.wallet("o", "acs-pro", at=at("2030-12-31"))
+    assert wallet.balance(kind=HW) == {"core": 1}
+    assert wallet.balance() == {"core": 5}
+    gone = m.wallet("o", "acs-pro", at=at("2031-01-01", 0))
+    assert gone.balance(kind=HW) == {}
+    assert gone.balance() == {}
+    # the hardware's own licenses stay: they are on the unit for its lifetime
+    assert m.system_status("o", "s1", at=at("2031-06-01")).hardware_capacity == {"core": 2}
+    clock.set(at("2031-01-02"))
+    expired = m.history("o", actions=["licenses_expired"])
+    assert [(a.on, a.actor) for a in expired] in (
+        [(d("2031-01-01"), "system")],
+        [(d("2031-01-01"), "system"), (d("2031-01-01"), "system")],
+    )
