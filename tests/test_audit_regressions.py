@@ -74,7 +74,8 @@ def test_r6_queries_default_to_the_latest_facts_when_the_clock_moved_back() -> N
         clock.set(START + timedelta(days=100))  # another server's clock, behind
         key = m.vendor.issue_key("acs-pro", quantities={"core": 2})
         lots = m.redeem_key("o", key, actor="a").lots
-        assert [lot.acquired_on for lot in lots] == [date(2026, 4, 11)]
+        # the command runs at max(clock now, latest command): one timeline (SPEC §1, R11)
+        assert [lot.acquired_on for lot in lots] == [date(2026, 7, 20)]
         assert m.wallet("o", "acs-pro").balance() == {"core": 3}
         # no devices and nothing allocated, past the trial: licensed (R5), as of the latest facts
         assert m.status("o", "acs-pro").state is ProductState.LICENSED

@@ -129,7 +129,7 @@ def _outcomes(make: MakeBackend) -> dict[str, str]:
 def test_the_suite_passes_on_a_correct_backend_run_by_hand() -> None:
     outcomes = _outcomes(MemoryBackend)
     assert set(outcomes.values()) <= {"passed", "skipped"}
-    assert len(outcomes) == 29
+    assert len(outcomes) == 30
 
 
 def test_a_backend_with_an_off_by_one_in_seq_at_fails_the_tests_named_after_seq_at() -> None:
@@ -139,3 +139,35 @@ def test_a_backend_with_an_off_by_one_in_seq_at_fails_the_tests_named_after_seq_
         "test_seq_at_finds_the_version_in_force_at_its_boundaries",
         "test_seq_at_takes_the_last_of_versions_at_one_instant",
     ]
+
+
+class _DefaultLatestTx(_OffByOneTx):
+    """A transaction that answers ``latest_version_at_us`` with the interface's default."""
+
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
+        return self._inner.seq_at(org_id, at_us)
+
+    def latest_version_at_us(self) -> int | None:
+        return ReadTx.latest_version_at_us(cast(ReadTx, self))
+
+
+class DefaultLatestBackend(MemoryBackend):
+    """The memory backend without its own ``latest_version_at_us`` (a third-party backend)."""
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        with super().write() as tx:
+            yield cast(WriteTx, _DefaultLatestTx(tx))
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[ReadTx]:
+        with super().read() as tx:
+            yield cast(ReadTx, _DefaultLatestTx(tx))
+
+
+def test_r15_the_default_latest_version_at_us_passes_the_suite() -> None:
+    outcomes = _outcomes(DefaultLatestBackend)
+    assert outcomes["test_latest_version_at_us_is_the_latest_head_over_every_organization"] == (
+        "passed"
+    )
+    assert set(outcomes.values()) <= {"passed", "skipped"}

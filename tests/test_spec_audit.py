@@ -1153,12 +1153,6 @@ def test_r1_default_at_is_per_organization(m: Manager, clock: ManualClock) -> No
     assert m.status("b", "solo").window_ends_on == d("2026-03-17")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a command run while the clock is behind the organization's latest command is "
-    "dated by the clock, not max(now, latest): history leaves oldest-first order and "
-    "history/status at a past instant disagree (§1, R11)",
-)
 def test_r11_command_with_a_clock_behind_keeps_one_coherent_timeline(
     m: Manager, clock: ManualClock
 ) -> None:
@@ -1659,12 +1653,6 @@ def test_r12_the_generated_signing_key_is_kept_by_the_store(
     assert ent.state is ProductState.TRIAL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vendor.publish_catalog takes effect at max(clock now, latest version), which can "
-    "be before commands already recorded: with a clock behind, a new version rewrites an "
-    "organization's recorded past (R15: a store must never silently change meaning; §1)",
-)
 def test_r15_a_version_never_takes_effect_before_recorded_commands(
     m: Manager, clock: ManualClock
 ) -> None:

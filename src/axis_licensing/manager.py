@@ -300,6 +300,10 @@ class Vendor:
     ) -> int:
         """Record a new version of the store's catalog, in effect from now (R15).
 
+        "Now" is never before the latest command recorded anywhere in the store
+        (nor the latest version), so a vendor clock that is behind never changes
+        what an organization's recorded past meant (R15, SPEC §1).
+
         Allowed: adding products and license types; changing names,
         ``growth_rate``, ``trial_days`` and ``grace_days`` (each period keeps
         the terms of the version in effect when it opened). A catalog equal to
@@ -346,7 +350,9 @@ class Vendor:
             if catalog == latest.catalog:
                 return latest.version, json.dumps(latest.version)
             version = latest.version + 1
-            effective = max(to_us(now), to_us(latest.effective_at))
+            # never before a recorded command, anywhere in the store: a version that took
+            # effect in an organization's recorded past would change its meaning (R15, §1)
+            effective = max(to_us(now), to_us(latest.effective_at), tx.latest_version_at_us() or 0)
             if not tx.insert_catalog(CatalogRow(version, effective, dumps(catalog))):
                 raise RetryableConflict(f"catalog version {version} was recorded concurrently")
             return version, json.dumps(version)
@@ -904,9 +910,12 @@ class Manager:
                     )
                 self._refresh_catalogs(tx)
                 state = self._with_named(tx, self._core(tx, head), None, systems, serials)
-                ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
-                # the version in effect at the command's instant, never before the last command
+                # one coherent timeline (SPEC §1, R11): a clock behind the latest command
+                # runs the command at that command's instant, never before it
                 instant = max(now, from_us(head.at_us))
+                ctx = engine.Context(
+                    at=instant, on=local_date(instant, state.timezone), actor=actor
+                )
                 catalog = self._catalog_at(state, instant, ctx.on)
                 advanced, pending = engine.advance(state, catalog, ctx.on)
                 outcome = decide(tx, advanced, ctx, catalog)
@@ -915,7 +924,7 @@ class Manager:
                 changed = _parts.changed(state, outcome.state)
                 if facts or changed:
                     # versions never go back in time, even if this server's clock is behind
-                    version = Head(org_id, head.seq + 1, max(to_us(now), head.at_us))
+                    version = Head(org_id, head.seq + 1, to_us(instant))
                     tx.append(version, changed, [self._row(org_id, a) for a in activities])
                     written = (version.seq, outcome.state)
                 if request_id is not None:

@@ -332,6 +332,24 @@ class ReadTx(abc.ABC):
     def org_ids(self, limit: int | None, offset: int) -> list[str]:
         """Organization ids in byte order of their UTF-8 text, paged (SPEC §3)."""
 
+    def latest_version_at_us(self) -> int | None:
+        """The instant of the store's latest version over every organization (R15).
+
+        This is the latest recorded command anywhere in the store: a new catalog
+        version never takes effect before it. None when no organization has a
+        version yet. This default reads every head; backends answer it in one
+        query.
+        """
+        latest: int | None = None
+        offset = 0
+        while page := self.org_ids(1000, offset):
+            offset += len(page)
+            for org_id in page:
+                head = self.head(org_id)
+                if head is not None and head.seq > 0 and (latest is None or head.at_us > latest):
+                    latest = head.at_us
+        return latest
+
 
 class WriteTx(ReadTx):
     """A read-modify-write transaction: all of it commits, or none (R13).

@@ -142,6 +142,9 @@ class _Tx(WriteTx):
         ids = sorted(self._s.orgs)[offset:]
         return ids if limit is None else ids[:limit]
 
+    def latest_version_at_us(self) -> int | None:
+        return max((at for seq, at in self._s.orgs.values() if seq > 0), default=None)
+
     # -- writes, each with its undo
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         if key in table:

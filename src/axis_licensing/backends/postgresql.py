@@ -268,6 +268,7 @@ _STATEMENTS: dict[str, LiteralString] = {
         "ORDER BY version"
     ),
     "org_ids": "SELECT org_id FROM {s}.orgs ORDER BY org_id LIMIT %s OFFSET %s",
+    "latest_version_at": "SELECT MAX(at_us) FROM {s}.orgs WHERE head > 0",
     "insert_catalog": (
         "INSERT INTO {s}.catalogs (version, effective_at_us, catalog) VALUES (%s, %s, %s) "
         "ON CONFLICT DO NOTHING"
@@ -568,6 +569,10 @@ class _Tx(WriteTx):
     def org_ids(self, limit: int | None, offset: int) -> list[str]:
         rows = self.run(self._q["org_ids"], (limit, offset)).fetchall()
         return [str(row[0]) for row in rows]
+
+    def latest_version_at_us(self) -> int | None:
+        row = self._one("latest_version_at", ())
+        return None if row is None or row[0] is None else int(row[0])
 
     # -- writes
     def insert_catalog(self, row: CatalogRow) -> bool:

@@ -305,6 +305,10 @@ class _Tx(WriteTx):
         ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def latest_version_at_us(self) -> int | None:
+        row = self._one("SELECT MAX(at_us) FROM orgs WHERE head > 0", ())
+        return None if row is None or row[0] is None else int(row[0])
+
     def insert_catalog(self, row: CatalogRow) -> bool:
         cursor = self._c.execute(
             "INSERT INTO catalogs (version, effective_at_us, catalog) VALUES (?, ?, ?) "

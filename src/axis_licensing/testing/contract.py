@@ -194,6 +194,28 @@ class BackendContract:
             assert tx.seq_at(ORG, 500) == 3
             assert tx.seq_at(ORG, 499) is None
 
+    def test_latest_version_at_us_is_the_latest_head_over_every_organization(
+        self, backend: Backend
+    ) -> None:
+        """R15: a catalog version never takes effect before a recorded command anywhere."""
+        with backend.read() as tx:
+            assert tx.latest_version_at_us() is None
+        with backend.write() as tx:
+            assert tx.create_org(OTHER)  # created, no version yet
+        with backend.read() as tx:
+            assert tx.latest_version_at_us() is None
+        self._org(backend)  # versions at 100, 200, 300
+        with backend.read() as tx:
+            assert tx.latest_version_at_us() == 300
+        with backend.write() as tx:
+            assert tx.lock(OTHER) == Head(OTHER, 0, 0)
+            tx.append(Head(OTHER, 1, 250), [("org", "x1")], [])
+            assert tx.latest_version_at_us() == 300
+            tx.append(Head(OTHER, 2, 700), [("org", "x2")], [])
+            assert tx.latest_version_at_us() == 700  # its own write, in the transaction
+        with backend.read() as tx:
+            assert tx.latest_version_at_us() == 700
+
     # -- parts --------------------------------------------------------------------------------
 
     def test_parts_at_the_head_are_each_part_latest_version(self, backend: Backend) -> None:
