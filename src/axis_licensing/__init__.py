@@ -66,7 +66,7 @@ if TYPE_CHECKING:
         ProductSpec,
     )
     from axis_licensing.hookspecs import hookimpl, hookspec
-    from axis_licensing.manager import Manager, Vendor
+    from axis_licensing.manager import Manager
     from axis_licensing.model import (
         Activity,
         Alert,
@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         SystemStatus,
         Wallet,
     )
+    from axis_licensing.vendor import Vendor
 
 #: The names loaded on first use (PEP 562): ``import axis_licensing.offline`` runs this
 #: module first, and a VMS that only verifies license files must not need pendulum, attrs,
@@ -98,7 +99,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "hookimpl": ("axis_licensing.hookspecs", "hookimpl"),
     "hookspec": ("axis_licensing.hookspecs", "hookspec"),
     "Manager": ("axis_licensing.manager", "Manager"),
-    "Vendor": ("axis_licensing.manager", "Vendor"),
+    "Vendor": ("axis_licensing.vendor", "Vendor"),
     "Activity": ("axis_licensing.model", "Activity"),
     "Alert": ("axis_licensing.model", "Alert"),
     "Allocation": ("axis_licensing.model", "Allocation"),

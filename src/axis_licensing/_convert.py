@@ -9,6 +9,7 @@ plain objects.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -22,7 +23,16 @@ from cattrs.preconf.json import make_converter
 from axis_licensing._counts import Counts
 from axis_licensing.errors import LicensingError, error_jsonable
 
-__all__ = ["converter", "dumps", "dumps_data", "dumps_fast", "loads", "to_jsonable"]
+__all__ = [
+    "converter",
+    "dumps",
+    "dumps_data",
+    "dumps_fast",
+    "fingerprint",
+    "loads",
+    "loads_data",
+    "to_jsonable",
+]
 
 T = TypeVar("T")
 
@@ -103,3 +113,30 @@ def dumps_fast(value: object) -> str:
 def loads(text: str | bytes, cls: type[T]) -> T:
     """The value of type ``cls`` stored as JSON ``text``."""
     return converter.structure(orjson.loads(text), cls)
+
+
+def loads_data(text: str | bytes) -> Any:
+    """The JSON-ready data stored as JSON ``text`` (the inverse of :func:`dumps_data`)."""
+    return json.loads(text)
+
+
+def fingerprint(action: str, args: Mapping[str, Any]) -> str:
+    """The idempotency fingerprint of a command: ``action`` with its checked arguments (R13).
+
+    A SHA-256 of the converter's form of both. Stored with each remembered
+    ``request_id``; the text must never change, or retries of requests stored
+    earlier would raise IdempotencyConflict instead of replaying.
+
+    Args:
+        action: the command's name, such as ``"allocate"`` or ``"vendor.issue_key"``.
+        args: its arguments after checking.
+
+    Returns:
+        The hex digest.
+    """
+    text = json.dumps(
+        {"action": action, "args": converter.unstructure(dict(args))},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()

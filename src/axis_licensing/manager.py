@@ -17,25 +17,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import attrs
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import _keys, _parts, offline
-from axis_licensing._convert import converter, dumps, dumps_data, loads
+from axis_licensing import _convert, _history, _keys, _parts, offline
+from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
+from axis_licensing._derive import KeyDeriver
 from axis_licensing._plugins import Plugins
+from axis_licensing._signing import Signer
 from axis_licensing._time import (
     Clock,
     SystemClock,
@@ -48,16 +48,13 @@ from axis_licensing._time import (
 )
 from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
 from axis_licensing.backends import (
-    ActivityRow,
     Backend,
     CatalogRow,
     Head,
     HistoryQuery,
-    KeyRow,
     ReadTx,
     RequestRow,
     RetryableConflict,
-    ShipmentRow,
     WriteTx,
 )
 from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
@@ -73,7 +70,6 @@ from axis_licensing.errors import (
     KeyAlreadyRedeemed,
     PermissionDenied,
     StorageError,
-    StoreNotFound,
     UnknownHardware,
     UnknownKey,
     UnknownOrganization,
@@ -98,9 +94,10 @@ from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import catalogs as editions
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
-from axis_licensing.policy.state import Fact, HardwareRecord, OrgState, SystemRecord
+from axis_licensing.policy.state import HardwareRecord, OrgState, SystemRecord
+from axis_licensing.vendor import VENDOR_SCOPE, Vendor
 
-__all__ = ["Manager", "Vendor"]
+__all__ = ["Manager", "Vendor"]  # Vendor lives in axis_licensing.vendor
 
 log = logging.getLogger("axis_licensing")
 
@@ -114,11 +111,9 @@ MAX_HORIZON = 100
 #: The meta row ``migrate`` keeps on a target until it is complete and verified.
 MIGRATION_INCOMPLETE = "migration_incomplete"
 
-_VENDOR_SCOPE = "vendor"
 _STATE_CACHE_SIZE = 1024
 #: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
 _MAX_ROWS = 2**63 - 1
-_SIGNING_KEY = "signing_key"
 
 #: The ``within_days`` of the alerts compared after each command for the alert hook.
 ALERT_HOOK_DAYS = 60
@@ -150,222 +145,6 @@ class _Change:
 
 def _org_scope(org_id: str) -> str:
     return f"org:{org_id}"
-
-
-def _fingerprint(action: str, args: Mapping[str, Any]) -> str:
-    text = json.dumps(
-        {"action": action, "args": converter.unstructure(dict(args))},
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-class Vendor:
-    """The vendor's commands: issuing keys and shipping hardware (R9, R10).
-
-    Reached as ``manager.vendor``; they have an idempotency scope of their own (R13).
-    """
-
-    def __init__(self, manager: Manager) -> None:
-        self._m = manager
-
-    def issue_key(
-        self,
-        product: str,
-        kind: LicenseKind = LicenseKind.SUBSCRIPTION,
-        quantities: Mapping[str, int] | None = None,
-        *,
-        actor: str = "vendor",
-        request_id: str | None = None,
-    ) -> str:
-        """Issue a license key for ``product`` carrying ``quantities`` of ``kind`` (R10).
-
-        Only the key's hash is stored. With a ``request_id`` the key is derived
-        from it and the signing key, so a repeated call returns the same key
-        without the key ever being stored.
-
-        Args:
-            product: the product code.
-            kind: subscription or hardware (extension) licenses.
-            quantities: licenses per type, positive integers.
-            actor: who issues it.
-            request_id: makes the call idempotent (R13).
-
-        Returns:
-            The key, formatted for people (dash-separated groups).
-
-        Raises:
-            InvalidInput: bad quantities, kind, actor or request id, or an unknown license type.
-            UnknownProduct: the catalog has no such product.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments,
-                or issued its key under a signing key this Manager no longer has.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
-        """
-        m = self._m
-        spec = m._spec(check_id(product, "product"))
-        kind = LicenseKind.of(kind)
-        counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
-        m._check_types(spec.code, counts, "quantities")
-        actor = check_id(actor, "actor")
-        request_id = m._check_request_id(request_id)
-        m._authorize(actor, None, "vendor.issue_key", spec.code)
-        args = {"product": spec.code, "kind": kind.value, "quantities": counts}
-
-        def run(tx: WriteTx, now: datetime) -> tuple[str, str]:
-            if request_id is None:
-                key = _keys.generate_key()
-            else:
-                key = _keys.generate_key(m._derive_key_bytes(request_id))
-            normalized = _keys.normalize_key(key)
-            digest = _keys.key_hash(normalized)
-            tx.insert_key(
-                KeyRow(
-                    key_hash=digest,
-                    product=spec.code,
-                    kind=kind.value,
-                    quantities=dumps(counts),
-                    tail=_keys.key_tail(normalized),
-                    issued_at_us=to_us(now),
-                )
-            )
-            return key, json.dumps({"key_hash": digest})
-
-        def replay(tx: ReadTx, stored: str) -> str:
-            assert request_id is not None
-            key = _keys.generate_key(m._derive_key_bytes(request_id))
-            if _keys.key_hash(_keys.normalize_key(key)) != json.loads(stored)["key_hash"]:
-                raise IdempotencyConflict(
-                    f"request_id {request_id!r} issued a key under another signing key; "
-                    "that key cannot be shown again",
-                    details={"request_id": request_id},
-                )
-            return key
-
-        return m._vendor_command("vendor.issue_key", args, request_id, run, replay)
-
-    def ship_hardware(
-        self,
-        serial: str,
-        product: str,
-        preloaded: Mapping[str, int] | None = None,
-        *,
-        actor: str = "vendor",
-        request_id: str | None = None,
-    ) -> None:
-        """Record a hardware unit shipped with preloaded hardware licenses (R9).
-
-        Args:
-            serial: the unit's serial number, unique across everything shipped.
-            product: the product the unit is for.
-            preloaded: hardware licenses per type on the unit (may be empty).
-            actor: who ships it.
-            request_id: makes the call idempotent (R13).
-
-        Raises:
-            InvalidInput: bad serial, counts, actor or request id, or an unknown license type.
-            UnknownProduct: the catalog has no such product.
-            AlreadyExists: the serial was shipped before.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
-        """
-        m = self._m
-        serial = check_id(serial, "serial")
-        spec = m._spec(check_id(product, "product"))
-        counts = check_counts(preloaded or {}, "preloaded", allow_zero=False, allow_empty=True)
-        m._check_types(spec.code, counts, "preloaded")
-        actor = check_id(actor, "actor")
-        request_id = m._check_request_id(request_id)
-        m._authorize(actor, None, "vendor.ship_hardware", spec.code)
-        args = {"serial": serial, "product": spec.code, "preloaded": counts}
-
-        def run(tx: WriteTx, now: datetime) -> tuple[None, str]:
-            row = ShipmentRow(
-                serial=serial, product=spec.code, preloaded=dumps(counts), shipped_at_us=to_us(now)
-            )
-            if not tx.insert_shipment(row):
-                raise AlreadyExists(
-                    f"hardware {serial!r} was already shipped", details={"serial": serial}
-                )
-            return None, "null"
-
-        m._vendor_command("vendor.ship_hardware", args, request_id, run, lambda tx, s: None)
-
-    def publish_catalog(
-        self, catalog: Catalog, *, actor: str = "vendor", request_id: str | None = None
-    ) -> int:
-        """Record a new version of the store's catalog, in effect from now (R15).
-
-        "Now" is never before the latest command recorded anywhere in the store
-        (nor the latest version), so a vendor clock that is behind never changes
-        what an organization's recorded past meant (R15, SPEC §1).
-
-        Allowed: adding products and license types; changing names,
-        ``growth_rate``, ``trial_days`` and ``grace_days`` (each period keeps
-        the terms of the version in effect when it opened). A catalog equal to
-        the latest version records nothing and returns its number.
-
-        Args:
-            catalog: the new catalog.
-            actor: who publishes it.
-            request_id: makes the call idempotent (R13).
-
-        Returns:
-            The number of the version in effect afterwards.
-
-        Raises:
-            InvalidInput: not a Catalog, or a bad actor or request id.
-            IncompatibleCatalog: it removes a product or a license type, changes
-                a ``term_years`` or what a license type covers; ``.reasons``
-                lists every reason.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
-        """
-        m = self._m
-        if not isinstance(catalog, Catalog):
-            raise InvalidInput(
-                f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
-            )
-        actor = check_id(actor, "actor")
-        request_id = m._check_request_id(request_id)
-        m._read(m._refresh_catalogs)
-        args = {"catalog": catalog}
-        fingerprint = _fingerprint("vendor.publish_catalog", args)
-        prior = m._read(lambda tx: m._replayed(tx, _VENDOR_SCOPE, request_id, fingerprint))
-        if prior is None:
-            # a repeat returns its first result even once later versions exist (R13),
-            # so only a new request is checked against the latest version here
-            m._check_compatible(m.catalog, catalog)
-        m._authorize(actor, None, "vendor.publish_catalog", None)
-
-        def run(tx: WriteTx, now: datetime) -> tuple[int, str]:
-            latest = m._refresh_catalogs(tx)[-1]
-            m._check_compatible(latest.catalog, catalog)
-            if catalog == latest.catalog:
-                return latest.version, json.dumps(latest.version)
-            version = latest.version + 1
-            # never before a recorded command, anywhere in the store: a version that took
-            # effect in an organization's recorded past would change its meaning (R15, §1)
-            effective = max(to_us(now), to_us(latest.effective_at), tx.latest_version_at_us() or 0)
-            if not tx.insert_catalog(CatalogRow(version, effective, dumps(catalog))):
-                raise RetryableConflict(f"catalog version {version} was recorded concurrently")
-            return version, json.dumps(version)
-
-        version = m._vendor_command(
-            "vendor.publish_catalog",
-            args,
-            request_id,
-            run,
-            lambda tx, stored: int(json.loads(stored)),
-        )
-        m._read(m._refresh_catalogs)
-        return version
 
 
 class Manager:
@@ -408,16 +187,8 @@ class Manager:
         self._refuse_incomplete()
         self._open_catalog(catalog)
         self._upgrade_legacy()
-        self._signing_key = self._load_signing_key(signing_key)
-        self._key_secret = hashlib.sha256(
-            b"axis-licensing/issue-key/v1:"
-            + self._signing_key.private_bytes(
-                serialization.Encoding.Raw,
-                serialization.PrivateFormat.Raw,
-                serialization.NoEncryption(),
-            )
-        ).digest()
-        self._public_key = offline.public_key_pem(self._signing_key)
+        self._signer = Signer.load(signing_key, backend, create=create, retrying=self._retrying)
+        self._deriver = KeyDeriver(self._signer.key)
 
     @classmethod
     def open(
@@ -512,7 +283,7 @@ class Manager:
     @property
     def public_key(self) -> bytes:
         """The PEM public key that verifies this Manager's license files (R12)."""
-        return self._public_key
+        return self._signer.public_key
 
     @property
     def plugin_manager(self) -> Plugins:
@@ -726,48 +497,6 @@ class Manager:
                 f"({mark}); run the migration again with --force"
             )
 
-    def _load_signing_key(
-        self, signing_key: Ed25519PrivateKey | bytes | str | None
-    ) -> Ed25519PrivateKey:
-        if signing_key is not None:
-            return offline.load_signing_key(signing_key)
-        return offline.load_signing_key(
-            self._backend_secret(_SIGNING_KEY, offline.generate_signing_key)
-        )
-
-    def _backend_secret(self, name: str, make: Callable[[], bytes]) -> str:
-        """The backend's setting ``name``, made and stored once (the first opener wins).
-
-        Raises:
-            StoreNotFound: it is not stored, and this Manager may create nothing.
-        """
-        stored = self._read(lambda tx: tx.meta(name))
-        if stored is not None:
-            return stored
-        if not self._create:
-            raise StoreNotFound(
-                f"the store holds no {name.replace('_', ' ')} yet, and create=False makes none"
-            )
-        candidate = make().decode("ascii")
-
-        def attempt() -> str:
-            with self.backend.write() as tx:
-                tx.insert_meta(name, candidate)
-                kept = tx.meta(name)
-            assert kept is not None
-            return kept
-
-        return self._retrying(attempt)
-
-    def _derive_key_bytes(self, request_id: str) -> bytes:
-        """The random part of the key issued for ``request_id``.
-
-        An HMAC of the request id under a secret derived from the signing key,
-        so only whoever holds the signing key can issue the same key again.
-        """
-        mac = hmac.new(self._key_secret, f"issue_key:{request_id}".encode(), hashlib.sha256)
-        return mac.digest()[: _keys.RANDOM_BYTES]
-
     def _now(self) -> datetime:
         return check_aware(self.clock.now(), "clock.now()")
 
@@ -859,17 +588,17 @@ class Manager:
         run: Callable[[WriteTx, datetime], tuple[T, str]],
         replay: Callable[[ReadTx, str], T],
     ) -> T:
-        fingerprint = _fingerprint(action, args)
+        fingerprint = _convert.fingerprint(action, args)
 
         def attempt() -> T:
             now = self._now()
             with self.backend.write() as tx:
-                prior = self._replayed(tx, _VENDOR_SCOPE, request_id, fingerprint)
+                prior = self._replayed(tx, VENDOR_SCOPE, request_id, fingerprint)
                 if prior is not None:
                     return replay(tx, prior.result)
                 result, stored = run(tx, now)
                 if request_id is not None:
-                    tx.put_request(RequestRow(_VENDOR_SCOPE, request_id, fingerprint, stored))
+                    tx.put_request(RequestRow(VENDOR_SCOPE, request_id, fingerprint, stored))
                 return result
 
         return self._retrying(attempt)
@@ -891,7 +620,7 @@ class Manager:
         serials: Sequence[str] = (),
     ) -> T:
         self._authorize(actor, org_id, action, product)
-        fingerprint = _fingerprint(action, args) if request_id is not None else ""
+        fingerprint = _convert.fingerprint(action, args) if request_id is not None else ""
         scope = _org_scope(org_id)
 
         def attempt() -> tuple[T, list[Activity], _Change | None]:
@@ -920,12 +649,12 @@ class Manager:
                 advanced, pending = engine.advance(state, catalog, ctx.on)
                 outcome = decide(tx, advanced, ctx, catalog)
                 facts = (*pending, *outcome.facts)
-                activities = [self._activity(f, state.timezone) for f in facts]
+                activities = [_history.activity_of(f, state.timezone) for f in facts]
                 changed = _parts.changed(state, outcome.state)
                 if facts or changed:
                     # versions never go back in time, even if this server's clock is behind
                     version = Head(org_id, head.seq + 1, to_us(instant))
-                    tx.append(version, changed, [self._row(org_id, a) for a in activities])
+                    tx.append(version, changed, [_history.row_of(org_id, a) for a in activities])
                     written = (version.seq, outcome.state)
                 if request_id is not None:
                     tx.put_request(
@@ -992,44 +721,6 @@ class Manager:
         for alert in self._alerts_of(after, change.after_at, ALERT_HOOK_DAYS):
             if alerting.alert_key(alert) not in before:
                 self._plugins.alert(org_id, alert)
-
-    @staticmethod
-    def _activity(fact: Fact, timezone: str) -> Activity:
-        at = fact.at if fact.at is not None else midnight(fact.on, timezone)
-        return Activity(
-            at=at.astimezone(UTC),
-            on=fact.on,
-            actor=fact.actor,
-            action=str(fact.action),
-            product=fact.product,
-            system_id=fact.system_id,
-            details=dict(fact.details),
-        )
-
-    @staticmethod
-    def _row(org_id: str, activity: Activity) -> ActivityRow:
-        return ActivityRow(
-            org_id=org_id,
-            at_us=to_us(activity.at),
-            on=activity.on.isoformat(),
-            actor=activity.actor,
-            action=activity.action,
-            product=activity.product,
-            system_id=activity.system_id,
-            details=dumps_data(activity.details),
-        )
-
-    @staticmethod
-    def _from_row(row: ActivityRow) -> Activity:
-        return Activity(
-            at=from_us(row.at_us),
-            on=date.fromisoformat(row.on),
-            actor=row.actor,
-            action=row.action,
-            product=row.product,
-            system_id=row.system_id,
-            details=json.loads(row.details),
-        )
 
     def _view(
         self,
@@ -1113,7 +804,7 @@ class Manager:
         request_id = self._check_request_id(request_id)
         self._authorize(actor, org_id, "create_organization", None)
         args = {"org_id": org_id, "name": name, "timezone": timezone}
-        fingerprint = _fingerprint("create_organization", args)
+        fingerprint = _convert.fingerprint("create_organization", args)
         scope = _org_scope(org_id)
 
         def attempt() -> list[Activity]:
@@ -1129,11 +820,11 @@ class Manager:
                 outcome = engine.create_organization(
                     ctx, org_id=org_id, name=name, timezone=timezone
                 )
-                activities = [self._activity(f, timezone) for f in outcome.facts]
+                activities = [_history.activity_of(f, timezone) for f in outcome.facts]
                 tx.append(
                     Head(org_id, 1, to_us(now)),
                     _parts.changed(None, outcome.state),
-                    [self._row(org_id, a) for a in activities],
+                    [_history.row_of(org_id, a) for a in activities],
                 )
                 if request_id is not None:
                     tx.put_request(RequestRow(scope, request_id, fingerprint, "null"))
@@ -1673,7 +1364,9 @@ class Manager:
                         f"hardware {shipment.serial!r} is already registered",
                         details={"serial": shipment.serial},
                     )
-            license_file = self._license_file(outcome.state, description.system_id, ctx, catalog)
+            license_file = self._signer.license_file(
+                outcome.state, description.system_id, ctx, catalog
+            )
             return engine.Outcome(state=outcome.state, facts=outcome.facts, result=license_file)
 
         return self._command(
@@ -1689,23 +1382,6 @@ class Manager:
             decode=lambda s: base64.b64decode(json.loads(s)),
             systems=[description.system_id],
             serials=list(description.hardware),
-        )
-
-    def _license_file(
-        self, state: OrgState, system_id: str, ctx: engine.Context, catalog: Catalog
-    ) -> bytes:
-        terms = readings.license_terms(state, catalog, state.systems[system_id], ctx.on)
-        return offline.sign_license_file(
-            signing_key=self._signing_key,
-            org_id=state.org_id,
-            product=terms.product,
-            system_id=system_id,
-            issued_at=ctx.at,
-            licensed=terms.licensed,
-            state=terms.state,
-            devices=terms.devices,
-            valid_until=terms.valid_until,
-            timezone=state.timezone,
         )
 
     # -- queries ---------------------------------------------------------------------------------
@@ -2018,8 +1694,8 @@ class Manager:
             limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
         offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
         query = HistoryQuery(product=product, actor=actor, actions=wanted)
-        query = self._bound(query, since, "since")
-        query = self._bound(query, until, "until")
+        query = _history.bound(query, since, "since")
+        query = _history.bound(query, until, "until")
         now = self._now()
 
         def look(tx: ReadTx) -> tuple[list[Activity], list[Activity], int]:
@@ -2028,7 +1704,7 @@ class Manager:
                 raise UnknownOrganization(
                     f"unknown organization {org_id!r}", details={"org_id": org_id}
                 )
-            stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
+            stored = [_history.from_row(r) for r in tx.history(org_id, query, limit, offset)]
             self._refresh_catalogs(tx)
             state = self._core(tx, head)
             instant = max(now, from_us(head.at_us))  # one coherent "now" (SPEC §1)
@@ -2036,8 +1712,8 @@ class Manager:
             _, pending = engine.advance(state, self._catalog_at(state, instant, day), day)
             projected = [
                 a
-                for a in (self._activity(f, state.timezone) for f in pending)
-                if query.matches(self._row(org_id, a))
+                for a in (_history.activity_of(f, state.timezone) for f in pending)
+                if query.matches(_history.row_of(org_id, a))
             ]
             if not projected or (limit is not None and len(stored) >= limit):
                 return stored, [], 0
@@ -2049,20 +1725,3 @@ class Manager:
         if limit is not None:
             tail = tail[: limit - len(stored)]
         return stored + tail
-
-    @staticmethod
-    def _bound(query: HistoryQuery, value: object, which: str) -> HistoryQuery:
-        if value is None:
-            return query
-        if isinstance(value, datetime):
-            micros = to_us(check_aware(value, which))
-            if which == "since":
-                return attrs.evolve(query, since_us=micros)
-            return attrs.evolve(query, until_us=micros)
-        if isinstance(value, date):
-            if which == "since":
-                return attrs.evolve(query, since_on=value.isoformat())
-            return attrs.evolve(query, until_on=value.isoformat())
-        raise InvalidInput(
-            f"{which} must be a date or an aware datetime, got {value!r}", param=which
-        )
