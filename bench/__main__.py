@@ -30,7 +30,7 @@ def _machine() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch per benchmark
     """Run the benchmarks; the exit status is 0 even when a target is missed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short run (a few minutes)")

@@ -140,7 +140,7 @@ def _at(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, 12, 0, tzinfo=UTC)
 
 
-def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> DemoRun:
+def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> DemoRun:  # noqa: PLR0915  one linear story
     """Run the scenario on an empty store at ``url`` and return its steps.
 
     Args:

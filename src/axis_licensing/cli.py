@@ -250,7 +250,7 @@ def _need_block(need: NeedReport) -> str:
     )
 
 
-def _summary(activity: Activity) -> str:
+def _summary(activity: Activity) -> str:  # noqa: PLR0911  one line per action
     d = activity.details
     action = activity.action
     if action == "organization_created":
@@ -450,7 +450,7 @@ def version(*, as_json: bool) -> None:
     click.echo(f"backends: {', '.join(schemes)}")
 
 
-def _demo_file_kind(path: str) -> str:
+def _demo_file_kind(path: str) -> str:  # noqa: PLR0911  each probe decides
     """'empty', 'demo' (only the demo's organization) or 'other' (anything else)."""
     if os.path.getsize(path) == 0:
         return "empty"

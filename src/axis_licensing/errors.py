@@ -68,9 +68,7 @@ def _jsonable(value: object) -> Any:
         return value
     if isinstance(value, Enum):
         return _jsonable(value.value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, Fraction):
+    if isinstance(value, str | Fraction):
         return str(value)
     if isinstance(value, date | datetime):
         return value.isoformat()

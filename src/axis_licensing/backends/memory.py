@@ -347,36 +347,7 @@ class MemoryBackend(Backend):
         with self._lock:
             for row in rows:
                 count += 1
-                if table == "meta":
-                    s.meta[row["name"]] = row["value"]
-                elif table == "catalogs":
-                    s.catalogs.append(CatalogRow(**row))
-                    s.catalogs.sort(key=lambda r: r.version)
-                elif table == "orgs":
-                    s.orgs[row["org_id"]] = (row["head"], row["at_us"])
-                    s.versions.setdefault(row["org_id"], [])
-                    s.parts.setdefault(row["org_id"], {})
-                    s.activities.setdefault(row["org_id"], [])
-                elif table == "versions":
-                    bisect.insort(
-                        s.versions.setdefault(row["org_id"], []), (row["seq"], row["at_us"])
-                    )
-                elif table in ("parts", "part_history"):
-                    versions = s.parts.setdefault(row["org_id"], {}).setdefault(row["part"], [])
-                    bisect.insort(versions, PartRow(**row), key=lambda r: r.seq)
-                elif table == "states":
-                    s.states.setdefault(row["org_id"], []).append(StateRow(**row))
-                elif table == "activities":
-                    s.activities.setdefault(row["org_id"], []).append(ActivityRow(**row))
-                elif table == "systems":
-                    s.systems[row["system_id"]] = row["org_id"]
-                elif table == "shipments":
-                    s.shipments[row["serial"]] = ShipmentRow(**row)
-                elif table == "keys":
-                    s.keys[row["key_hash"]] = KeyRow(**row)
-                elif table == "requests":
-                    s.requests[(row["scope"], row["request_id"])] = RequestRow(**row)
-                else:
+                if not (_import_org_row(s, table, row) or _import_plain_row(s, table, row)):
                     raise ValueError(f"unknown table {table!r}")
         return count
 
@@ -407,3 +378,44 @@ class MemoryBackend(Backend):
     def delete_meta(self, name: str) -> bool:
         with self._lock:
             return self._store.meta.pop(name, None) is not None
+
+
+def _import_org_row(s: _Store, table: str, row: dict[str, Any]) -> bool:
+    """Import one row of a table kept per organization; False if ``table`` is not one."""
+    if table == "orgs":
+        s.orgs[row["org_id"]] = (row["head"], row["at_us"])
+        s.versions.setdefault(row["org_id"], [])
+        s.parts.setdefault(row["org_id"], {})
+        s.activities.setdefault(row["org_id"], [])
+    elif table == "versions":
+        bisect.insort(s.versions.setdefault(row["org_id"], []), (row["seq"], row["at_us"]))
+    elif table in ("parts", "part_history"):
+        versions = s.parts.setdefault(row["org_id"], {}).setdefault(row["part"], [])
+        bisect.insort(versions, PartRow(**row), key=lambda r: r.seq)
+    elif table == "states":
+        s.states.setdefault(row["org_id"], []).append(StateRow(**row))
+    elif table == "activities":
+        s.activities.setdefault(row["org_id"], []).append(ActivityRow(**row))
+    else:
+        return False
+    return True
+
+
+def _import_plain_row(s: _Store, table: str, row: dict[str, Any]) -> bool:
+    """Import one row of a store-wide table; False if ``table`` is not one."""
+    if table == "meta":
+        s.meta[row["name"]] = row["value"]
+    elif table == "catalogs":
+        s.catalogs.append(CatalogRow(**row))
+        s.catalogs.sort(key=lambda r: r.version)
+    elif table == "systems":
+        s.systems[row["system_id"]] = row["org_id"]
+    elif table == "shipments":
+        s.shipments[row["serial"]] = ShipmentRow(**row)
+    elif table == "keys":
+        s.keys[row["key_hash"]] = KeyRow(**row)
+    elif table == "requests":
+        s.requests[(row["scope"], row["request_id"])] = RequestRow(**row)
+    else:
+        return False
+    return True

@@ -387,7 +387,7 @@ def _lexicographic_best(
     """
     chosen: list[int] = []
 
-    def search(index: int, budget: int) -> bool:
+    def search(index: int, budget: int) -> bool:  # noqa: PLR0911  backtracking: each prune returns
         remaining = count - index
         if remaining == 0:
             return budget == 0 and all(
