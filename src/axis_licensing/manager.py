@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import _convert, _history, _keys, _parts, offline
+from axis_licensing import _commands as cmd
+from axis_licensing import _history, _keys, _parts, offline
 from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
 from axis_licensing._derive import KeyDeriver
@@ -582,13 +583,12 @@ class Manager:
 
     def _vendor_command(
         self,
-        action: str,
-        args: Mapping[str, Any],
+        command: cmd.Command,
         request_id: str | None,
         run: Callable[[WriteTx, datetime], tuple[T, str]],
         replay: Callable[[ReadTx, str], T],
     ) -> T:
-        fingerprint = _convert.fingerprint(action, args)
+        fingerprint = command.fingerprint()
 
         def attempt() -> T:
             now = self._now()
@@ -606,8 +606,7 @@ class Manager:
     def _command(
         self,
         org_id: str,
-        action: str,
-        args: Mapping[str, Any],
+        command: cmd.Command,
         *,
         actor: str,
         request_id: str | None,
@@ -619,8 +618,8 @@ class Manager:
         systems: Sequence[str] = (),
         serials: Sequence[str] = (),
     ) -> T:
-        self._authorize(actor, org_id, action, product)
-        fingerprint = _convert.fingerprint(action, args) if request_id is not None else ""
+        self._authorize(actor, org_id, command.ACTION, product)
+        fingerprint = command.fingerprint() if request_id is not None else ""
         scope = _org_scope(org_id)
 
         def attempt() -> tuple[T, list[Activity], _Change | None]:
@@ -802,9 +801,9 @@ class Manager:
         check_zone(timezone)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
-        self._authorize(actor, org_id, "create_organization", None)
-        args = {"org_id": org_id, "name": name, "timezone": timezone}
-        fingerprint = _convert.fingerprint("create_organization", args)
+        command = cmd.CreateOrganization(org_id=org_id, name=name, timezone=timezone)
+        self._authorize(actor, org_id, command.ACTION, None)
+        fingerprint = command.fingerprint()
         scope = _org_scope(org_id)
 
         def attempt() -> list[Activity]:
@@ -885,8 +884,7 @@ class Manager:
 
         self._command(
             org_id,
-            "register_system",
-            {"product": spec.code, "system_id": system_id, "devices": counts},
+            cmd.RegisterSystem(product=spec.code, system_id=system_id, devices=counts),
             actor=actor,
             request_id=request_id,
             result_type=type(None),
@@ -931,8 +929,7 @@ class Manager:
         self._check_types_of(product, counts, "devices")
         self._command(
             org_id,
-            "report_devices",
-            {"system_id": system_id, "devices": counts},
+            cmd.ReportDevices(system_id=system_id, devices=counts),
             actor=actor,
             request_id=request_id,
             result_type=type(None),
@@ -970,8 +967,7 @@ class Manager:
         request_id = self._check_request_id(request_id)
         self._command(
             org_id,
-            "start_subscription",
-            {"product": spec.code},
+            cmd.StartSubscription(product=spec.code),
             actor=actor,
             request_id=request_id,
             result_type=type(None),
@@ -1042,8 +1038,7 @@ class Manager:
         issued = self._read(lambda tx: tx.key(digest))
         return self._command(
             org_id,
-            "redeem_key",
-            {"key_hash": digest},
+            cmd.RedeemKey(key_hash=digest),
             actor=actor,
             request_id=request_id,
             result_type=Redemption,
@@ -1097,8 +1092,7 @@ class Manager:
         request_id = self._check_request_id(request_id)
         return self._command(
             org_id,
-            "allocate",
-            {"product": spec.code, "quantities": counts, "period": period},
+            cmd.Allocate(product=spec.code, quantities=counts, period=period),
             actor=actor,
             request_id=request_id,
             result_type=Allocation,
@@ -1151,8 +1145,7 @@ class Manager:
         request_id = self._check_request_id(request_id)
         return self._command(
             org_id,
-            "allocate_need",
-            {"product": spec.code, "through": through},
+            cmd.AllocateNeed(product=spec.code, through=through),
             actor=actor,
             request_id=request_id,
             result_type=Allocation,
@@ -1215,8 +1208,7 @@ class Manager:
         product = self._product_of(org_id, _parts.system_part(system_id))
         self._command(
             org_id,
-            "register_hardware",
-            {"system_id": system_id, "serial": serial},
+            cmd.RegisterHardware(system_id=system_id, serial=serial),
             actor=actor,
             request_id=request_id,
             result_type=type(None),
@@ -1279,8 +1271,7 @@ class Manager:
         self._check_types_of(product, counts, "quantities")
         self._command(
             org_id,
-            "allocate_to_hardware",
-            {"serial": serial, "quantities": counts},
+            cmd.AllocateToHardware(serial=serial, quantities=counts),
             actor=actor,
             request_id=request_id,
             result_type=type(None),
@@ -1371,8 +1362,7 @@ class Manager:
 
         return self._command(
             org_id,
-            "upload_system_file",
-            {"file": hashlib.sha256(bytes(data)).hexdigest()},
+            cmd.UploadSystemFile(file=hashlib.sha256(bytes(data)).hexdigest()),
             actor=actor,
             request_id=request_id,
             result_type=bytes,

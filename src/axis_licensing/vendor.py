@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from axis_licensing import _commands as cmd
 from axis_licensing import _keys
-from axis_licensing._convert import dumps, fingerprint
+from axis_licensing._convert import dumps
 from axis_licensing._time import to_us
 from axis_licensing._validate import check_counts, check_id
 from axis_licensing.backends import (
@@ -88,8 +89,8 @@ class Vendor:
         m._check_types(spec.code, counts, "quantities")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
-        m._authorize(actor, None, "vendor.issue_key", spec.code)
-        args = {"product": spec.code, "kind": kind.value, "quantities": counts}
+        command = cmd.IssueKey(product=spec.code, kind=kind, quantities=counts)
+        m._authorize(actor, None, command.ACTION, spec.code)
 
         def run(tx: WriteTx, now: datetime) -> tuple[str, str]:
             if request_id is None:
@@ -121,7 +122,7 @@ class Vendor:
                 )
             return key
 
-        return m._vendor_command("vendor.issue_key", args, request_id, run, replay)
+        return m._vendor_command(command, request_id, run, replay)
 
     def ship_hardware(
         self,
@@ -157,8 +158,8 @@ class Vendor:
         m._check_types(spec.code, counts, "preloaded")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
-        m._authorize(actor, None, "vendor.ship_hardware", spec.code)
-        args = {"serial": serial, "product": spec.code, "preloaded": counts}
+        command = cmd.ShipHardware(serial=serial, product=spec.code, preloaded=counts)
+        m._authorize(actor, None, command.ACTION, spec.code)
 
         def run(tx: WriteTx, now: datetime) -> tuple[None, str]:
             row = ShipmentRow(
@@ -170,7 +171,7 @@ class Vendor:
                 )
             return None, "null"
 
-        m._vendor_command("vendor.ship_hardware", args, request_id, run, lambda tx, s: None)
+        m._vendor_command(command, request_id, run, lambda tx, s: None)
 
     def publish_catalog(
         self, catalog: Catalog, *, actor: str = "vendor", request_id: str | None = None
@@ -212,14 +213,14 @@ class Vendor:
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
         m._read(m._refresh_catalogs)
-        args = {"catalog": catalog}
-        printed = fingerprint("vendor.publish_catalog", args)
+        command = cmd.PublishCatalog(catalog=catalog)
+        printed = command.fingerprint()
         prior = m._read(lambda tx: m._replayed(tx, VENDOR_SCOPE, request_id, printed))
         if prior is None:
             # a repeat returns its first result even once later versions exist (R13),
             # so only a new request is checked against the latest version here
             m._check_compatible(m.catalog, catalog)
-        m._authorize(actor, None, "vendor.publish_catalog", None)
+        m._authorize(actor, None, command.ACTION, None)
 
         def run(tx: WriteTx, now: datetime) -> tuple[int, str]:
             latest = m._refresh_catalogs(tx)[-1]
@@ -235,8 +236,7 @@ class Vendor:
             return version, json.dumps(version)
 
         version = m._vendor_command(
-            "vendor.publish_catalog",
-            args,
+            command,
             request_id,
             run,
             lambda tx, stored: int(json.loads(stored)),
