@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from axis_licensing import _commands as cmd
 from axis_licensing import _history, _keys, _parts, offline
+from axis_licensing._alert_hook import Change, appeared
 from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
 from axis_licensing._derive import KeyDeriver
@@ -85,7 +86,6 @@ from axis_licensing.model import (
     LicenseKind,
     NeedReport,
     Organization,
-    ProductState,
     ProductStatus,
     Redemption,
     SystemStatus,
@@ -116,8 +116,6 @@ _STATE_CACHE_SIZE = 1024
 #: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
 _MAX_ROWS = 2**63 - 1
 
-#: The ``within_days`` of the alerts compared after each command for the alert hook.
-ALERT_HOOK_DAYS = 60
 
 Decide = Callable[[WriteTx, OrgState, engine.Context, Catalog], engine.Outcome[T]]
 
@@ -130,18 +128,6 @@ class _View:
     day: date
     instant: datetime
     catalog: Catalog
-
-
-@attrs.frozen
-class _Change:
-    """An organization's state before and after one command, with their instants."""
-
-    before: OrgState
-    before_at: datetime
-    after: OrgState
-    after_at: datetime
-    #: The version the command wrote.
-    seq: int
 
 
 def _org_scope(org_id: str) -> str:
@@ -622,7 +608,7 @@ class Manager:
         fingerprint = command.fingerprint() if request_id is not None else ""
         scope = _org_scope(org_id)
 
-        def attempt() -> tuple[T, list[Activity], _Change | None]:
+        def attempt() -> tuple[T, list[Activity], Change | None]:
             now = self._now()
             written: tuple[int, OrgState] | None = None
             with self.backend.write() as tx:
@@ -661,7 +647,7 @@ class Manager:
                     )
                 change = None
                 if facts or changed:  # recorded: compare its alerts
-                    change = _Change(
+                    change = Change(
                         state, from_us(head.at_us), outcome.state, instant, head.seq + 1
                     )
             if written is not None:  # committed: the version is the state's for good
@@ -674,52 +660,16 @@ class Manager:
             self._notify_alerts(org_id, change)
         return result
 
-    def _alerts_of(self, state: OrgState, instant: datetime, within_days: int) -> list[Alert]:
-        """The alerts of ``state`` as of ``instant``: advanced to its local date first."""
-        day = local_date(instant, state.timezone)
-        catalog = self._catalog_at(state, instant, day)
-        advanced, _ = engine.advance(state, catalog, day)
-        return alerting.alerts(advanced, catalog, day, within_days)
-
-    def _unlicensed(self, state: OrgState, instant: datetime) -> set[str]:
-        """The products UNLICENSED or NOT_STARTED at ``instant`` that have uncovered devices."""
-        day = local_date(instant, state.timezone)
-        catalog = self._catalog_at(state, instant, day)
-        advanced, _ = engine.advance(state, catalog, day)
-        return {
-            spec.code
-            for spec in catalog.products
-            if advanced.subscription_devices(spec.code)
-            and readings.product_status(advanced, spec, day).state
-            in (ProductState.UNLICENSED, ProductState.NOT_STARTED)
-        }
-
-    def _notify_alerts(self, org_id: str, change: _Change) -> None:
-        """Tell alert observers of each alert that the command made appear (§4).
-
-        An alert appears when it is among the organization's alerts right after the
-        command (at its instant, ``within_days`` = :data:`ALERT_HOOK_DAYS`) and was
-        not among them right after the previous command (at that one's instant),
-        compared by :func:`~axis_licensing.policy.alerts.alert_key`. So an alert
-        that time brought in between two commands is told at the second.
-        """
+    def _notify_alerts(self, org_id: str, change: Change) -> None:
+        """Tell alert observers of each alert that the command made appear (§4)."""
         if not self._plugins.has_alert_observers():
             return
-        before = {
-            alerting.alert_key(a)
-            for a in self._alerts_of(change.before, change.before_at, ALERT_HOOK_DAYS)
-        }
-        after = change.after
-        # The states hold the systems the command loaded, the only ones whose
-        # SYSTEM_UNLICENSED alert it can change, unless it made a product unlicensed
-        # (or not started): then every system of that product may raise one.
-        if self._unlicensed(after, change.after_at) - self._unlicensed(
-            change.before, change.before_at
+        for alert in appeared(
+            change,
+            self._catalog_at,
+            lambda state, seq: self._read(lambda tx: self._all_systems(tx, state, seq)),
         ):
-            after = self._read(lambda tx: self._all_systems(tx, change.after, change.seq))
-        for alert in self._alerts_of(after, change.after_at, ALERT_HOOK_DAYS):
-            if alerting.alert_key(alert) not in before:
-                self._plugins.alert(org_id, alert)
+            self._plugins.alert(org_id, alert)
 
     def _view(
         self,
