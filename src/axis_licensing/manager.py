@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from axis_licensing import _commands as cmd
 from axis_licensing import _history, _keys, _parts, offline
 from axis_licensing._alert_hook import Change, appeared
+from axis_licensing._catalog_versions import CatalogVersions
 from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
 from axis_licensing._derive import KeyDeriver
@@ -45,7 +46,6 @@ from axis_licensing._time import (
     check_zone,
     from_us,
     local_date,
-    midnight,
     to_us,
 )
 from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
@@ -67,7 +67,6 @@ from axis_licensing.errors import (
     CatalogRequired,
     ConcurrencyConflict,
     IdempotencyConflict,
-    IncompatibleCatalog,
     InvalidInput,
     KeyAlreadyRedeemed,
     PermissionDenied,
@@ -168,9 +167,7 @@ class Manager:
         self._create = create
         self._states: dict[str, tuple[int, OrgState]] = {}
         self._states_lock = threading.Lock()
-        self._versions: tuple[CatalogVersion, ...] = ()
-        self._versions_lock = threading.Lock()
-        self._editions: dict[tuple[str, int], tuple[editions.Edition, ...]] = {}
+        self._versions = CatalogVersions()
         self._refuse_incomplete()
         self._open_catalog(catalog)
         self._upgrade_legacy()
@@ -257,7 +254,7 @@ class Manager:
     @property
     def catalog(self) -> Catalog:
         """The latest version of the store's catalog (R15), as this Manager last read it."""
-        return self._versions[-1].catalog
+        return self._versions.known[-1].catalog
 
     def catalog_versions(self) -> list[CatalogVersion]:
         """Every version of the store's catalog, oldest first (R15).
@@ -377,22 +374,7 @@ class Manager:
 
     def _refresh_catalogs(self, tx: ReadTx) -> tuple[CatalogVersion, ...]:
         """The versions, with any recorded since this Manager last looked."""
-        known = self._versions
-        rows = tx.catalogs(known[-1].version if known else 0)
-        if not rows:
-            return known
-        added = tuple(
-            CatalogVersion(
-                version=row.version,
-                effective_at=from_us(row.effective_at_us),
-                catalog=loads(row.catalog, Catalog),
-            )
-            for row in rows
-        )
-        with self._versions_lock:
-            if len(self._versions) == len(known):
-                self._versions = known + added
-            return self._versions
+        return self._versions.refresh(tx)
 
     def _open_catalog(self, catalog: Catalog | None) -> None:
         """Record ``catalog`` on a store without one, or check it against the latest (R15)."""
@@ -425,14 +407,6 @@ class Manager:
                 found,
             )
 
-    @staticmethod
-    def _check_compatible(old: Catalog, new: Catalog) -> None:
-        reasons = editions.incompatibilities(old, new)
-        if reasons:
-            raise IncompatibleCatalog(
-                f"the catalog cannot follow the store's: {'; '.join(reasons)}", reasons
-            )
-
     def _spec(self, product: str) -> ProductSpec:
         """The product in the latest catalog, read again if another process published it."""
         try:
@@ -450,31 +424,7 @@ class Manager:
 
     def _catalog_at(self, state: OrgState, instant: datetime, day: date) -> Catalog:
         """The catalog the rules apply to ``state`` at ``instant`` (R15)."""
-        versions = self._versions
-        if len(versions) == 1:
-            return versions[0].catalog
-        now = editions.version_at(versions, instant)
-        key = (state.timezone, now.version)
-        known = self._editions.get(key)
-        if known is None:
-            known = tuple(
-                editions.Edition(
-                    version=v.version,
-                    catalog=v.catalog,
-                    first_day=date.min if v.version == 1 else self._first_day(v, state.timezone),
-                )
-                for v in versions[: now.version]
-            )
-            self._editions[key] = known
-        return editions.catalog_for(state, day, known)
-
-    @staticmethod
-    def _first_day(version: CatalogVersion, timezone: str) -> date:
-        """The first local day that starts with ``version`` in effect."""
-        day = local_date(version.effective_at, timezone)
-        if midnight(day, timezone) < version.effective_at:
-            return date.fromordinal(day.toordinal() + 1)
-        return day
+        return self._versions.at(state, instant, day)
 
     def _refuse_incomplete(self) -> None:
         mark = self._read(lambda tx: tx.meta(MIGRATION_INCOMPLETE))

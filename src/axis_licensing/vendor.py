@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from axis_licensing import _commands as cmd
 from axis_licensing import _keys
+from axis_licensing._catalog_versions import check_compatible
 from axis_licensing._convert import dumps
 from axis_licensing._time import to_us
 from axis_licensing._validate import check_counts, check_id
@@ -219,12 +220,12 @@ class Vendor:
         if prior is None:
             # a repeat returns its first result even once later versions exist (R13),
             # so only a new request is checked against the latest version here
-            m._check_compatible(m.catalog, catalog)
+            check_compatible(m.catalog, catalog)
         m._authorize(actor, None, command.ACTION, None)
 
         def run(tx: WriteTx, now: datetime) -> tuple[int, str]:
             latest = m._refresh_catalogs(tx)[-1]
-            m._check_compatible(latest.catalog, catalog)
+            check_compatible(latest.catalog, catalog)
             if catalog == latest.catalog:
                 return latest.version, json.dumps(latest.version)
             version = latest.version + 1

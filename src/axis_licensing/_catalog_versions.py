@@ -1,0 +1,115 @@
+"""The store's catalog versions as one Manager knows them (R15).
+
+A Manager reads the versions recorded since it last looked (never fewer), and
+applies to each organization the version in effect at a command's or a query's
+instant, each period keeping the terms of the version in effect at its start.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+
+from axis_licensing._convert import loads
+from axis_licensing._time import from_us, local_date, midnight
+from axis_licensing.backends import ReadTx
+from axis_licensing.catalog import Catalog, CatalogVersion
+from axis_licensing.errors import IncompatibleCatalog
+from axis_licensing.policy import catalogs as editions
+from axis_licensing.policy.state import OrgState
+
+__all__ = ["CatalogVersions", "check_compatible"]
+
+
+def check_compatible(old: Catalog, new: Catalog) -> None:
+    """Refuse a catalog that cannot follow ``old`` (R15).
+
+    Args:
+        old: the store's latest version.
+        new: the catalog to publish.
+
+    Raises:
+        IncompatibleCatalog: it removes a product or a license type, changes a
+            ``term_years`` or what a license type covers; ``.reasons`` lists all.
+    """
+    reasons = editions.incompatibilities(old, new)
+    if reasons:
+        raise IncompatibleCatalog(
+            f"the catalog cannot follow the store's: {'; '.join(reasons)}", reasons
+        )
+
+
+def _first_day(version: CatalogVersion, timezone: str) -> date:
+    """The first local day that starts with ``version`` in effect."""
+    day = local_date(version.effective_at, timezone)
+    if midnight(day, timezone) < version.effective_at:
+        return date.fromordinal(day.toordinal() + 1)
+    return day
+
+
+class CatalogVersions:
+    """The versions read so far, oldest first; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self.known: tuple[CatalogVersion, ...] = ()
+        self._lock = threading.Lock()
+        self._editions: dict[tuple[str, int], tuple[editions.Edition, ...]] = {}
+
+    def refresh(self, tx: ReadTx) -> tuple[CatalogVersion, ...]:
+        """The versions, with any recorded since they were last read.
+
+        Args:
+            tx: a read of the store.
+
+        Returns:
+            Every version, oldest first.
+
+        Raises:
+            StorageError: the backend failed.
+        """
+        known = self.known
+        rows = tx.catalogs(known[-1].version if known else 0)
+        if not rows:
+            return known
+        added = tuple(
+            CatalogVersion(
+                version=row.version,
+                effective_at=from_us(row.effective_at_us),
+                catalog=loads(row.catalog, Catalog),
+            )
+            for row in rows
+        )
+        with self._lock:
+            if len(self.known) == len(known):
+                self.known = known + added
+            return self.known
+
+    def at(self, state: OrgState, instant: datetime, day: date) -> Catalog:
+        """The catalog the rules apply to ``state`` at ``instant``, local date ``day`` (R15).
+
+        Args:
+            state: the organization.
+            instant: the command's or query's instant.
+            day: its local date.
+
+        Returns:
+            The version in effect at ``instant``, each period under the terms of
+            the version in effect at its start.
+        """
+        versions = self.known
+        if len(versions) == 1:
+            return versions[0].catalog
+        now = editions.version_at(versions, instant)
+        key = (state.timezone, now.version)
+        known = self._editions.get(key)
+        if known is None:
+            known = tuple(
+                editions.Edition(
+                    version=v.version,
+                    catalog=v.catalog,
+                    first_day=date.min if v.version == 1 else _first_day(v, state.timezone),
+                )
+                for v in versions[: now.version]
+            )
+            self._editions[key] = known
+        return editions.catalog_for(state, day, known)
