@@ -72,7 +72,7 @@ def test_systems_page_lists_systems_by_id_with_their_units_at_any_version(
 ) -> None:
     _org(manager, clock)
     with manager.backend.read() as tx:
-        state = manager._core(tx, tx.head("acme"))  # type: ignore[arg-type]
+        state = manager._states.core(tx, tx.head("acme"))  # type: ignore[arg-type]
         page, ids = systems_page(tx, state, limit=2)
         assert ids == ["sys-0", "sys-1"]
         page, ids = systems_page(tx, state, after="sys-1", limit=2)

@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -39,6 +38,7 @@ from axis_licensing._counts import Counts
 from axis_licensing._derive import KeyDeriver
 from axis_licensing._plugins import Plugins
 from axis_licensing._signing import Signer
+from axis_licensing._states import StateCache, all_systems, upgrade_legacy, with_named
 from axis_licensing._time import (
     Clock,
     SystemClock,
@@ -111,7 +111,6 @@ MAX_HORIZON = 100
 #: The meta row ``migrate`` keeps on a target until it is complete and verified.
 MIGRATION_INCOMPLETE = "migration_incomplete"
 
-_STATE_CACHE_SIZE = 1024
 #: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
 _MAX_ROWS = 2**63 - 1
 
@@ -165,8 +164,7 @@ class Manager:
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
         self._create = create
-        self._states: dict[str, tuple[int, OrgState]] = {}
-        self._states_lock = threading.Lock()
+        self._states = StateCache()
         self._versions = CatalogVersions()
         self._refuse_incomplete()
         self._open_catalog(catalog)
@@ -276,90 +274,10 @@ class Manager:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _core(self, tx: ReadTx, head: Head) -> OrgState:
-        """The organization's own parts at its head version; cached by version.
-
-        Only committed versions are cached, and a version number names one
-        state only, so a hit is always right, whoever wrote it.
-        """
-        cached = self._states.get(head.org_id)
-        if cached is not None and cached[0] == head.seq:
-            return cached[1]
-        if head.seq == 0:
-            raise StorageError(
-                f"organization {head.org_id!r} is stored in the first storage format and was "
-                "not converted yet; a Manager converts it when it opens the store",
-                details={"org_id": head.org_id},
-            )
-        state = _parts.assemble(head.org_id, tx.parts_prefixed(head.org_id, _parts.ORG))
-        self._remember(head.org_id, head.seq, state)
-        return state
-
-    def _remember(self, org_id: str, seq: int, state: OrgState) -> None:
-        with self._states_lock:
-            if org_id not in self._states and len(self._states) >= _STATE_CACHE_SIZE:
-                self._states.pop(next(iter(self._states)))
-            self._states[org_id] = (seq, state.without_systems())
-
-    @staticmethod
-    def _with_named(
-        tx: ReadTx,
-        state: OrgState,
-        seq: int | None,
-        systems: Iterable[str] = (),
-        serials: Iterable[str] = (),
-    ) -> OrgState:
-        """``state`` with the named systems and units loaded as at version ``seq``.
-
-        Each system comes with its hardware units, and each unit with its system
-        (and that system's units), so the rules see whole systems (R9).
-        """
-        want_systems, want_serials = set(systems), set(serials)
-        for _ in range(3):  # a unit's system, then that system's other units
-            names = [_parts.system_part(s) for s in sorted(want_systems - set(state.systems))]
-            names += [_parts.hardware_part(h) for h in sorted(want_serials - set(state.hardware))]
-            if not names:
-                break
-            state = _parts.with_parts(state, tx.parts(state.org_id, names, seq))
-            for system_id in want_systems & set(state.systems):
-                want_serials.update(state.systems[system_id].hardware)
-            for serial in want_serials & set(state.hardware):
-                want_systems.add(state.hardware[serial].system_id)
-        return state
-
     def _upgrade_legacy(self) -> None:
-        """Convert organizations stored in the first format (one whole state per command).
-
-        Each of its versions becomes the same version of parts (its ``seq`` and
-        instant kept), so queries at a past instant answer as before. Each
-        organization converts in one write transaction that holds its lock, so
-        processes opening the store at once convert it once (SPEC §5).
-        """
-        if not self._create:  # never writes: an unconverted organization raises when read
-            return
-        pending = self._read(lambda tx: tx.legacy_orgs())
-        for org_id in pending:
-
-            def attempt(org_id: str = org_id) -> None:
-                with self.backend.write() as tx:
-                    head = tx.lock(org_id)
-                    rows = tx.legacy_states(org_id)
-                    if head is None or not rows:
-                        return
-                    if head.seq != 0:
-                        raise StorageError(
-                            f"organization {org_id!r} holds states of both storage formats",
-                            details={"org_id": org_id},
-                        )
-                    previous: OrgState | None = None
-                    for row in rows:
-                        state = engine.recount_devices(loads(row.state, OrgState), self.catalog)
-                        version = Head(org_id, row.seq, row.at_us)
-                        tx.append(version, _parts.changed(previous, state), ())
-                        previous = state
-                    tx.drop_legacy(org_id)
-
-            self._retrying(attempt)
+        """Convert organizations stored in the first format, unless this Manager creates nothing."""
+        if self._create:  # else an unconverted organization raises when read
+            upgrade_legacy(self.backend, self.catalog, self._retrying)
 
     def _read(self, look: Callable[[ReadTx], T]) -> T:
         """Run ``look`` in a read transaction, again if the store was busy (R13)."""
@@ -573,7 +491,7 @@ class Manager:
                         f"unknown organization {org_id!r}", details={"org_id": org_id}
                     )
                 self._refresh_catalogs(tx)
-                state = self._with_named(tx, self._core(tx, head), None, systems, serials)
+                state = with_named(tx, self._states.core(tx, head), None, systems, serials)
                 # one coherent timeline (SPEC §1, R11): a clock behind the latest command
                 # runs the command at that command's instant, never before it
                 instant = max(now, from_us(head.at_us))
@@ -601,7 +519,7 @@ class Manager:
                         state, from_us(head.at_us), outcome.state, instant, head.seq + 1
                     )
             if written is not None:  # committed: the version is the state's for good
-                self._remember(org_id, *written)
+                self._states.remember(org_id, *written)
             return outcome.result, activities, change
 
         result, activities, change = self._retrying(attempt)
@@ -617,7 +535,7 @@ class Manager:
         for alert in appeared(
             change,
             self._catalog_at,
-            lambda state, seq: self._read(lambda tx: self._all_systems(tx, state, seq)),
+            lambda state, seq: self._read(lambda tx: all_systems(tx, state, seq)),
         ):
             self._plugins.alert(org_id, alert)
 
@@ -652,13 +570,13 @@ class Manager:
             instant = max(now, from_us(head.at_us)) if asked is None else now
             seq: int | None = None
             if to_us(instant) >= head.at_us:
-                state = self._core(tx, head)
+                state = self._states.core(tx, head)
             else:
                 seq = tx.seq_at(org_id, to_us(instant))
                 if seq is None:  # before the organization existed: nothing was recorded yet
-                    return self._core(tx, head).as_created(), instant
+                    return self._states.core(tx, head).as_created(), instant
                 state = _parts.assemble(org_id, tx.parts_prefixed(org_id, _parts.ORG, seq=seq))
-            state = self._with_named(tx, state, seq, systems, serials)
+            state = with_named(tx, state, seq, systems, serials)
             return (state if more is None else more(tx, state, seq)), instant
 
         state, instant = self._read(look)
@@ -727,7 +645,7 @@ class Manager:
                 )
                 if request_id is not None:
                     tx.put_request(RequestRow(scope, request_id, fingerprint, "null"))
-            self._remember(org_id, 1, outcome.state)
+            self._states.remember(org_id, 1, outcome.state)
             return activities
 
         self._notify(self._retrying(attempt))
@@ -1517,18 +1435,8 @@ class Manager:
             within_days, "within_days", minimum=0, maximum=alerting.MAX_WITHIN_DAYS
         )
         # SYSTEM_UNLICENSED is about each system: this query reads them all
-        view = self._view(org_id, at, more=self._all_systems)
+        view = self._view(org_id, at, more=all_systems)
         return alerting.alerts(view.state, view.catalog, view.day, within_days)
-
-    @staticmethod
-    def _all_systems(tx: ReadTx, state: OrgState, seq: int | None) -> OrgState:
-        """``state`` with every system of the organization and its units, as at ``seq``."""
-        after: str | None = None
-        while True:
-            state, ids = _parts.systems_page(tx, state, seq=seq, after=after, limit=1000)
-            if not ids:
-                return state
-            after = ids[-1]
 
     def history(
         self,
@@ -1596,7 +1504,7 @@ class Manager:
                 )
             stored = [_history.from_row(r) for r in tx.history(org_id, query, limit, offset)]
             self._refresh_catalogs(tx)
-            state = self._core(tx, head)
+            state = self._states.core(tx, head)
             instant = max(now, from_us(head.at_us))  # one coherent "now" (SPEC §1)
             day = local_date(instant, state.timezone)
             _, pending = engine.advance(state, self._catalog_at(state, instant, day), day)
