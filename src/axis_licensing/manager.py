@@ -26,7 +26,6 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import TypeVar
 
-import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from axis_licensing import _commands as cmd
@@ -37,6 +36,7 @@ from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
 from axis_licensing._derive import KeyDeriver
 from axis_licensing._plugins import Plugins
+from axis_licensing._queries import Queries
 from axis_licensing._signing import Signer
 from axis_licensing._states import StateCache, all_systems, upgrade_legacy, with_named
 from axis_licensing._time import (
@@ -53,7 +53,6 @@ from axis_licensing.backends import (
     Backend,
     CatalogRow,
     Head,
-    HistoryQuery,
     ReadTx,
     RequestRow,
     RetryableConflict,
@@ -75,25 +74,15 @@ from axis_licensing.errors import (
     UnknownKey,
     UnknownOrganization,
     UnknownProduct,
-    UnknownSystem,
 )
 from axis_licensing.model import (
-    Action,
     Activity,
-    Alert,
     Allocation,
     LicenseKind,
-    NeedReport,
-    Organization,
-    ProductStatus,
     Redemption,
-    SystemStatus,
-    Wallet,
 )
-from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import catalogs as editions
 from axis_licensing.policy import engine
-from axis_licensing.policy import status as readings
 from axis_licensing.policy.state import HardwareRecord, OrgState, SystemRecord
 from axis_licensing.vendor import VENDOR_SCOPE, Vendor
 
@@ -105,34 +94,19 @@ T = TypeVar("T")
 
 #: How many times a command that lost a race is run again before ConcurrencyConflict (R13).
 MAX_ATTEMPTS = 12
-#: The most periods ``need`` looks ahead.
-MAX_HORIZON = 100
 
 #: The meta row ``migrate`` keeps on a target until it is complete and verified.
 MIGRATION_INCOMPLETE = "migration_incomplete"
 
-#: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
-_MAX_ROWS = 2**63 - 1
-
 
 Decide = Callable[[WriteTx, OrgState, engine.Context, Catalog], engine.Outcome[T]]
-
-
-@attrs.frozen
-class _View:
-    """An organization as a query sees it: state, local date, instant and catalog."""
-
-    state: OrgState
-    day: date
-    instant: datetime
-    catalog: Catalog
 
 
 def _org_scope(org_id: str) -> str:
     return f"org:{org_id}"
 
 
-class Manager:
+class Manager(Queries):
     """License management for many organizations over one storage backend (SPEC §3).
 
     Open one with :meth:`open`; close it with :meth:`close` or use it as a
@@ -538,52 +512,6 @@ class Manager:
             lambda state, seq: self._read(lambda tx: all_systems(tx, state, seq)),
         ):
             self._plugins.alert(org_id, alert)
-
-    def _view(
-        self,
-        org_id: object,
-        at: object,
-        *,
-        systems: Sequence[str] = (),
-        serials: Sequence[str] = (),
-        more: Callable[[ReadTx, OrgState, int | None], OrgState] | None = None,
-    ) -> _View:
-        """The organization's state in force at ``at``, projected to its local date.
-
-        ``at=None`` is one coherent instant: ``max(clock now, the organization's
-        latest recorded command)`` (SPEC §1), so a clock that is behind, or set
-        back, never mixes "now" with later facts. The state holds the
-        organization's own parts and the named systems and units; ``more`` may
-        load more parts in the same read, as at the version read (None: the head).
-        """
-        org_id = check_id(org_id, "org_id")
-        asked = None if at is None else check_aware(at, "at")
-        now = self._now() if asked is None else asked
-
-        def look(tx: ReadTx) -> tuple[OrgState, datetime]:
-            head = tx.head(org_id)
-            if head is None:
-                raise UnknownOrganization(
-                    f"unknown organization {org_id!r}", details={"org_id": org_id}
-                )
-            self._refresh_catalogs(tx)
-            instant = max(now, from_us(head.at_us)) if asked is None else now
-            seq: int | None = None
-            if to_us(instant) >= head.at_us:
-                state = self._states.core(tx, head)
-            else:
-                seq = tx.seq_at(org_id, to_us(instant))
-                if seq is None:  # before the organization existed: nothing was recorded yet
-                    return self._states.core(tx, head).as_created(), instant
-                state = _parts.assemble(org_id, tx.parts_prefixed(org_id, _parts.ORG, seq=seq))
-            state = with_named(tx, state, seq, systems, serials)
-            return (state if more is None else more(tx, state, seq)), instant
-
-        state, instant = self._read(look)
-        day = local_date(instant, state.timezone)
-        catalog = self._catalog_at(state, instant, day)
-        state, _ = engine.advance(state, catalog, day)
-        return _View(state, day, instant, catalog)
 
     # -- organizations and systems ----------------------------------------------------------
 
@@ -1191,335 +1119,3 @@ class Manager:
             systems=[description.system_id],
             serials=list(description.hardware),
         )
-
-    # -- queries ---------------------------------------------------------------------------------
-
-    def status(self, org_id: str, product: str, *, at: datetime | None = None) -> ProductStatus:
-        """The product's license status at ``at`` (R3, R5).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-
-        Returns:
-            The status, under the catalog version in effect at ``at`` (R15).
-
-        Raises:
-            InvalidInput: a bad id or a naive ``at``.
-            UnknownOrganization: no such organization.
-            UnknownProduct: the catalog (then) has no such product.
-            StorageError: the backend failed.
-        """
-        code = self._spec(check_id(product, "product")).code
-        view = self._view(org_id, at)
-        return readings.product_status(view.state, view.catalog.product(code), view.day)
-
-    def need(
-        self, org_id: str, product: str, *, at: datetime | None = None, horizon: int = 5
-    ) -> NeedReport:
-        """The need of the current and the next ``horizon`` periods, and what to buy (R4, R7).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-            horizon: how many periods after the current one, 0 to 100.
-
-        Returns:
-            The need per period, the wallet balance and what to buy.
-
-        Raises:
-            InvalidInput: a bad id, a naive ``at`` or a bad horizon.
-            UnknownOrganization: no such organization.
-            UnknownProduct: the catalog (then) has no such product.
-            SubscriptionNotStarted: the subscription has not started.
-            StorageError: the backend failed.
-        """
-        code = self._spec(check_id(product, "product")).code
-        horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
-        view = self._view(org_id, at)
-        return readings.need_report(view.state, view.catalog.product(code), view.day, horizon)
-
-    def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
-        """The product's wallet at ``at``: live lots and the credit (R6, R8).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-
-        Returns:
-            The live lots, earliest expiry first, and the fractional credit.
-
-        Raises:
-            InvalidInput: a bad id or a naive ``at``.
-            UnknownOrganization: no such organization.
-            UnknownProduct: the catalog (then) has no such product.
-            StorageError: the backend failed.
-        """
-        code = self._spec(check_id(product, "product")).code
-        view = self._view(org_id, at)
-        return readings.wallet_view(view.state, view.catalog.product(code).code, view.day)
-
-    def system_status(
-        self, org_id: str, system_id: str, *, at: datetime | None = None
-    ) -> SystemStatus:
-        """A system's devices, hardware coverage and whether it is licensed (R9).
-
-        Args:
-            org_id: the organization.
-            system_id: the system.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-
-        Returns:
-            The system's status.
-
-        Raises:
-            InvalidInput: a bad id or a naive ``at``.
-            UnknownOrganization: no such organization.
-            UnknownProduct: the product involved is no longer in the catalog.
-            UnknownSystem: the organization has no such system (then).
-            StorageError: the backend failed.
-        """
-        system_id = check_id(system_id, "system_id")
-        view = self._view(org_id, at, systems=[system_id])
-        system = view.state.systems.get(system_id)
-        if system is None:
-            raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
-        return readings.system_status(view.state, view.catalog, system, view.day)
-
-    # -- listings and alerts (SPEC §3) -------------------------------------------------------------
-
-    def organizations(self, *, limit: int | None = None, offset: int = 0) -> list[Organization]:
-        """The organizations, by ``org_id`` (byte order of its UTF-8 text), paged.
-
-        Only the listed page is read from the store.
-
-        Args:
-            limit: at most this many (None: all the rest).
-            offset: skip this many first.
-
-        Returns:
-            Each organization's id, name, zone and anchor (R2).
-
-        Raises:
-            InvalidInput: ``limit`` or ``offset`` is not a non-negative integer.
-            StorageError: the backend failed.
-        """
-        if limit is not None:
-            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
-        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
-
-        def look(tx: ReadTx) -> list[Organization]:
-            listed = []
-            for org_id in tx.org_ids(limit, offset):
-                head = tx.head(org_id)
-                if head is None or head.seq == 0:  # reserved by a command still running
-                    continue
-                cached = self._states.get(org_id)
-                if cached is not None and cached[0] == head.seq:
-                    header = _parts.OrgHeader.of(cached[1])
-                else:  # the header part alone
-                    header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
-                listed.append(
-                    Organization(
-                        org_id=org_id,
-                        name=header.name,
-                        timezone=header.timezone,
-                        anchor=header.anchor,
-                    )
-                )
-            return listed
-
-        return self._read(look)
-
-    def products(self, org_id: str, *, at: datetime | None = None) -> list[ProductStatus]:
-        """The status of every product of the catalog, NOT_STARTED included, in catalog order.
-
-        Args:
-            org_id: the organization.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-
-        Returns:
-            One status per product of the catalog version in effect at ``at`` (R15).
-
-        Raises:
-            InvalidInput: a bad id or a naive ``at``.
-            UnknownOrganization: no such organization.
-            StorageError: the backend failed.
-        """
-        view = self._view(org_id, at)
-        return [
-            readings.product_status(view.state, spec, view.day) for spec in view.catalog.products
-        ]
-
-    def systems(
-        self,
-        org_id: str,
-        *,
-        product: str | None = None,
-        at: datetime | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[SystemStatus]:
-        """The organization's systems with their status, by ``system_id``, paged (R9).
-
-        Args:
-            org_id: the organization.
-            product: only this product's systems.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-            limit: at most this many (None: all the rest).
-            offset: skip this many first.
-
-        Returns:
-            Each system's status, with its ``system_id``, ``product`` and ``hardware``.
-
-        Raises:
-            InvalidInput: a bad id, a naive ``at``, or a bad ``limit`` or ``offset``.
-            UnknownOrganization: no such organization.
-            UnknownProduct: the catalog has no such product.
-            StorageError: the backend failed.
-        """
-        if product is not None:
-            product = self._spec(check_id(product, "product")).code
-        if limit is not None:
-            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
-        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
-        chosen: list[str] = []
-
-        def page(tx: ReadTx, state: OrgState, seq: int | None) -> OrgState:
-            # pages of system parts by id: reads what the answer needs, and what it skips
-            skip, after = offset, None
-            while limit is None or len(chosen) < limit:
-                state, ids = _parts.systems_page(tx, state, seq=seq, after=after, limit=500)
-                if not ids:
-                    break
-                after = ids[-1]
-                for system_id in ids:
-                    if product is not None and state.systems[system_id].product != product:
-                        continue
-                    if skip:
-                        skip -= 1
-                    elif limit is None or len(chosen) < limit:
-                        chosen.append(system_id)
-            return state
-
-        view = self._view(org_id, at, more=page)
-        return [
-            readings.system_status(view.state, view.catalog, view.state.systems[s], view.day)
-            for s in chosen
-        ]
-
-    def alerts(
-        self, org_id: str, *, at: datetime | None = None, within_days: int = 60
-    ) -> list[Alert]:
-        """What the organization should act on, soonest first (SPEC §3).
-
-        See :mod:`axis_licensing.policy.alerts` for each :class:`AlertKind`.
-
-        Args:
-            org_id: the organization.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
-            within_days: how far ahead dated alerts look, 0 to 3660 days.
-
-        Returns:
-            The alerts, soonest first.
-
-        Raises:
-            InvalidInput: a bad id, a naive ``at`` or a bad ``within_days``.
-            UnknownOrganization: no such organization.
-            StorageError: the backend failed.
-        """
-        within_days = check_int(
-            within_days, "within_days", minimum=0, maximum=alerting.MAX_WITHIN_DAYS
-        )
-        # SYSTEM_UNLICENSED is about each system: this query reads them all
-        view = self._view(org_id, at, more=all_systems)
-        return alerting.alerts(view.state, view.catalog, view.day, within_days)
-
-    def history(
-        self,
-        org_id: str,
-        *,
-        product: str | None = None,
-        actor: str | None = None,
-        actions: Iterable[str] | None = None,
-        since: date | datetime | None = None,
-        until: date | datetime | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[Activity]:
-        """The organization's activities, oldest first (R11).
-
-        Expiries that happened since the last command, up to ``max(now, the
-        latest command)``, are included with their own dates, though no command
-        recorded them yet.
-
-        Args:
-            org_id: the organization.
-            product: only this product's activities.
-            actor: only this actor's.
-            actions: only these actions.
-            since: from this local date, or this instant (inclusive).
-            until: through this local date, or this instant (inclusive).
-            limit: at most this many.
-            offset: skip this many first.
-
-        Raises:
-            InvalidInput: bad ids, unknown actions, naive instants or bad paging.
-            UnknownOrganization: no such organization.
-            UnknownProduct: the catalog has no such product.
-            StorageError: the backend failed.
-        """
-        org_id = check_id(org_id, "org_id")
-        if product is not None:
-            product = self._spec(check_id(product, "product")).code
-        if actor is not None:
-            actor = check_id(actor, "actor")
-        wanted: tuple[str, ...] | None = None
-        if actions is not None:
-            if isinstance(actions, str):
-                actions = [actions]
-            known = {a.value for a in Action}
-            wanted = tuple(str(a) for a in actions)
-            unknown = sorted(set(wanted) - known)
-            if unknown:
-                raise InvalidInput(
-                    f"unknown actions {unknown}; known: {sorted(known)}", param="actions"
-                )
-        if limit is not None:
-            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
-        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
-        query = HistoryQuery(product=product, actor=actor, actions=wanted)
-        query = _history.bound(query, since, "since")
-        query = _history.bound(query, until, "until")
-        now = self._now()
-
-        def look(tx: ReadTx) -> tuple[list[Activity], list[Activity], int]:
-            head = tx.head(org_id)
-            if head is None:
-                raise UnknownOrganization(
-                    f"unknown organization {org_id!r}", details={"org_id": org_id}
-                )
-            stored = [_history.from_row(r) for r in tx.history(org_id, query, limit, offset)]
-            self._refresh_catalogs(tx)
-            state = self._states.core(tx, head)
-            instant = max(now, from_us(head.at_us))  # one coherent "now" (SPEC §1)
-            day = local_date(instant, state.timezone)
-            _, pending = engine.advance(state, self._catalog_at(state, instant, day), day)
-            projected = [
-                a
-                for a in (_history.activity_of(f, state.timezone) for f in pending)
-                if query.matches(_history.row_of(org_id, a))
-            ]
-            if not projected or (limit is not None and len(stored) >= limit):
-                return stored, [], 0
-            skip = max(0, offset - tx.count_history(org_id, query)) if not stored else 0
-            return stored, projected, skip
-
-        stored, projected, skip = self._read(look)
-        tail = projected[skip:]
-        if limit is not None:
-            tail = tail[: limit - len(stored)]
-        return stored + tail
