@@ -153,7 +153,12 @@ def _cli_commands() -> list[str]:
     from axis_licensing.cli import main
 
     assert isinstance(main, click.Group)
-    return sorted(main.commands)
+    names: list[str] = []
+    for name, command in main.commands.items():
+        names.append(name)
+        if isinstance(command, click.Group):
+            names.extend(f"{name} {sub}" for sub in command.commands)
+    return sorted(names)
 
 
 @pytest.mark.skipif(not _cli_commands(), reason="axis_licensing.cli is not there yet")
