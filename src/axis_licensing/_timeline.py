@@ -38,7 +38,7 @@ LABEL_WIDTH = 18
 #: The narrowest chart drawn, in characters, whatever the terminal's width.
 MIN_CHART = 24
 #: The SVG's width, in characters.
-SVG_WIDTH = 110
+SVG_WIDTH = 130
 
 _PERIOD_STYLES = ("bright_cyan", "blue")
 _COVERED = "bold green"
@@ -200,7 +200,7 @@ def render_timeline(timeline: Timeline, width: int) -> Group:
     Rows: the periods (alternating shades, with their index), the trial or
     grace window, the allocation per period (green when the period is covered,
     red when it falls short) and the shortfall, the licensed-through date, one
-    row per lot expiry date, and a date axis. ``▲`` marks now.
+    row per lot expiry date, a date axis, and ``▲`` at now.
 
     Args:
         timeline: what to draw.
@@ -246,35 +246,43 @@ def render_timeline(timeline: Timeline, width: int) -> Group:
     if timeline.window is not None:
         row = _Row(chart)
         start, end = scale.col(timeline.window.start), scale.col(timeline.window.end)
-        row.fill(start, max(end, start + 1), "█", _WINDOW)
+        end = max(end, start + 1)
+        row.fill(start, end, "█", _WINDOW)
         row.put(end + 1, f"ends {timeline.window.end}", None)
         lines.append(row.text(f"{timeline.window.kind} window"))
     lines.append(allocated.text("allocated"))
     lines.append(shortfall.text("shortfall"))
-    through = _Row(chart)
     if status.licensed_through is not None:
         col = scale.col(status.licensed_through)
-        through.put(col, "▼", _MARK)
-        label = str(status.licensed_through)
-        at = col + 2 if col + 2 + len(label) <= chart else col - 1 - len(label)
-        through.put(at, label, _MARK)
+        through = _marked(chart, col, "▼", str(status.licensed_through), _MARK)
     else:
+        through = _Row(chart)
         through.put(0, "-", None)
     lines.append(through.text("licensed through"))
     for lots in timeline.lots:
-        row = _Row(chart)
-        col = scale.col(lots.expires_on)
-        row.put(col, "◆", _LOTS)
         label = f"{lots.expires_on}: {_counts_text(lots.quantities)}"
-        at = col + 2 if col + 2 + len(label) <= chart else max(col - 1 - len(label), 0)
-        row.put(at, label, _LOTS, limit=col if at < col else None)
+        row = _marked(chart, scale.col(lots.expires_on), "◆", label, _LOTS)
         lines.append(row.text("lots expire"))
     lines.append(_axis(scale, chart, timeline).text(""))
+    now = _marked(chart, scale.col(timeline.on), "▲", str(timeline.on), _MARK)
+    lines.append(now.text("now"))
     return Group(*lines, _legend())
 
 
+def _marked(chart: int, col: int, mark: str, label: str, style: str) -> _Row:
+    """A row with ``mark`` at ``col`` and ``label`` after it, or before it where it does not fit."""
+    row = _Row(chart)
+    row.put(col, mark, style)
+    if col + 2 + len(label) <= chart:
+        row.put(col + 2, label, style)
+    else:
+        start = max(col - 1 - len(label), 0)
+        row.put(start, label, style, limit=col - 1)
+    return row
+
+
 def _axis(scale: _Scale, chart: int, timeline: Timeline) -> _Row:
-    """A rule with each period's start year, and ``▲`` at now."""
+    """A rule with each period's start year."""
     row = _Row(chart)
     row.fill(0, chart, "─", "dim")
     taken = -1
@@ -283,7 +291,6 @@ def _axis(scale: _Scale, chart: int, timeline: Timeline) -> _Row:
         label = f"┬{need.period.start.year}"
         if col > taken:
             taken = col + row.put(col, label, "dim")
-    row.put(scale.col(timeline.on), "▲", _MARK)
     return row
 
 
