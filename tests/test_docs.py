@@ -21,6 +21,7 @@ import subprocess
 import sys
 import typing
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -180,6 +181,28 @@ def test_cli_page_shows_the_current_help_of_every_command() -> None:
         )
     for command in _cli_commands():
         assert f"\n## axis-licensing {command}\n" in text
+
+
+def _cli_docs_hook() -> Any:
+    """docs/hooks/update_cli_help.py, loaded by path (docs/hooks is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "update_cli_help", DOCS / "hooks" / "update_cli_help.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not _cli_commands(), reason="axis_licensing.cli is not there yet")
+def test_cli_page_session_and_timeline_svg_are_in_step() -> None:
+    """The session of docs/cli.md is what its commands print; timeline.svg is what is drawn."""
+    hook = _cli_docs_hook()
+    stale = "run python docs/hooks/update_cli_help.py"
+    assert hook.page_text() == (DOCS / "cli.md").read_text(encoding="utf-8"), stale
+    assert hook.timeline_svg() == (DOCS / "timeline.svg").read_text(encoding="utf-8"), stale
+    assert "![The timeline of the demo's acs-pro" in (DOCS / "cli.md").read_text(encoding="utf-8")
 
 
 def _examples(page: str) -> list[tuple[int, str]]:

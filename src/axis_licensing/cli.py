@@ -747,7 +747,7 @@ def main() -> None:
 @main.command()
 @_json_option
 def version(*, as_json: bool) -> None:
-    """Print the version and the backend URL schemes installed."""
+    """Print the version and the backends installed."""
     schemes = list(Plugins().backends().schemes)
     if as_json:
         _emit_json({"version": __version__, "backends": schemes})
@@ -846,7 +846,7 @@ def _prepare_demo_store(db: str, fresh: bool) -> str:
     help="--fresh deletes an earlier demo file first; --keep never deletes one.",
 )
 def demo(*, db: str, as_json: bool, fresh: bool) -> None:
-    """Run a scripted five-year scenario and show each step's results.
+    """Run a scripted five-year scenario, showing each step.
 
     One organization, on a manual clock: the trial, a key redeemed and
     allocated, growth beyond the allowance, a second product started mid-period
@@ -947,7 +947,7 @@ def _report_table(report: MigrationReport) -> Table:
 def migrate_command(
     *, source: str, target: str, force: bool, batch_size: int, as_json: bool
 ) -> None:
-    """Copy everything from one backend to another, then verify it.
+    """Copy a store to another backend, and verify it.
 
     The target is marked incomplete before the first row and unmarked only
     after every table's row count and SHA-256 checksum match the source. Stop
@@ -1037,7 +1037,10 @@ def register_system(
     system: str,
     counts: dict[str, int],
 ) -> None:
-    """Register a system of a product with its device counts, such as core=8 door=2 (R1, R4)."""
+    """Register a system with its devices (R1, R4).
+
+    Device counts are TYPE=N, such as core=8 door=2.
+    """
     with _store(db, catalog=catalog) as manager:
         manager.register_system(
             org, product, system, devices=counts, actor=actor, request_id=request_id
@@ -1063,7 +1066,10 @@ def report_devices(
     system: str,
     counts: dict[str, int],
 ) -> None:
-    """Set a system's device counts; types left out become 0 (R4, R5)."""
+    """Set a system's device counts (R4, R5).
+
+    Counts are TYPE=N; types left out become 0.
+    """
     with _store(db, catalog=catalog) as manager:
         manager.report_devices(org, system, counts, actor=actor, request_id=request_id)
         result = manager.system_status(org, system)
@@ -1085,7 +1091,10 @@ def start(
     org: str,
     product: str,
 ) -> None:
-    """Start a product's subscription: its trial begins (R2, R3)."""
+    """Start a product's subscription (R2, R3).
+
+    Its trial begins; the first product started sets the organization's anchor.
+    """
     with _store(db, catalog=catalog) as manager:
         manager.start_subscription(org, product, actor=actor, request_id=request_id)
         result = manager.status(org, product)
@@ -1107,7 +1116,10 @@ def redeem(
     org: str,
     key: str,
 ) -> None:
-    """Redeem a license key into its product's wallet (R6, R10)."""
+    """Redeem a license key into a wallet (R6, R10).
+
+    Case, spaces, dashes and I/L/O are forgiven; one lot per type.
+    """
     with _store(db, catalog=catalog) as manager:
         result = manager.redeem_key(org, key, actor=actor, request_id=request_id)
     _done(as_json, result, lambda: _redemption_block(result))
@@ -1138,7 +1150,10 @@ def allocate(
     product: str,
     counts: dict[str, int],
 ) -> None:
-    """Allocate licenses from the wallet to a period, such as core=8 (R7, R8)."""
+    """Allocate wallet licenses to a period (R7, R8).
+
+    Counts are TYPE=N, such as core=8; overlap compensation is credited back.
+    """
     with _store(db, catalog=catalog) as manager:
         result = manager.allocate(
             org, product, counts, period=period, actor=actor, request_id=request_id
@@ -1169,7 +1184,10 @@ def allocate_need(
     org: str,
     product: str,
 ) -> None:
-    """Allocate exactly what the periods up to --through lack (R7: "Confirm allocation")."""
+    """Allocate what the periods lack (R7).
+
+    Exactly the shortfall of the periods up to --through: "Confirm allocation".
+    """
     with _store(db, catalog=catalog) as manager:
         result = manager.allocate_need(
             org, product, through=through, actor=actor, request_id=request_id
@@ -1194,7 +1212,7 @@ def register_hardware(
     system: str,
     serial: str,
 ) -> None:
-    """Claim a shipped hardware unit and attach it to a system (R9)."""
+    """Attach a shipped hardware unit to a system (R9)."""
     with _store(db, catalog=catalog) as manager:
         manager.register_hardware(org, system, serial, actor=actor, request_id=request_id)
         result = manager.system_status(org, system)
@@ -1218,7 +1236,10 @@ def allocate_to_hardware(
     serial: str,
     counts: dict[str, int],
 ) -> None:
-    """Move hardware licenses from the wallet onto a unit for its lifetime (R9)."""
+    """Move hardware licenses onto a unit (R9).
+
+    From the wallet onto a registered unit, for the unit's lifetime.
+    """
     with _store(db, catalog=catalog) as manager:
         manager.allocate_to_hardware(org, serial, counts, actor=actor, request_id=request_id)
     result = {"org_id": org, "serial": serial, "allocated": counts}
@@ -1249,7 +1270,10 @@ def upload_system_file(
     org: str,
     file: str,
 ) -> None:
-    """Register an offline system from its description file; write its license file (R12).
+    """Upload an offline system's file (R12).
+
+    Registers or updates the system from its description file, and writes
+    its signed license file.
 
     FILE is the system description file ('-': stdin). The license file goes to
     --output; with --json and an --output path, stdout gets {"output", "bytes"}.
@@ -1275,7 +1299,7 @@ def upload_system_file(
 
 @main.group(cls=_Group)
 def vendor() -> None:
-    """The vendor's commands: issue keys, ship hardware, publish the catalog."""
+    """The vendor: keys, hardware, the catalog."""
 
 
 @vendor.command(name="issue-key")
@@ -1301,7 +1325,10 @@ def issue_key(
     product: str,
     counts: dict[str, int],
 ) -> None:
-    """Issue a license key carrying licenses per type, such as core=10 door=2 (R10)."""
+    """Issue a license key (R10).
+
+    It carries licenses per type, TYPE=N, such as core=10 door=2.
+    """
     with _store(db, catalog=catalog) as manager:
         key = manager.vendor.issue_key(
             product, LicenseKind(kind), counts, actor=actor, request_id=request_id
@@ -1329,7 +1356,10 @@ def ship_hardware(
     product: str,
     counts: dict[str, int],
 ) -> None:
-    """Record a hardware unit shipped with preloaded hardware licenses (R9)."""
+    """Record a shipped hardware unit (R9).
+
+    With its preloaded hardware licenses, TYPE=N.
+    """
     with _store(db, catalog=catalog) as manager:
         manager.vendor.ship_hardware(serial, product, counts, actor=actor, request_id=request_id)
     result = {"serial": serial, "product": product, "preloaded": counts}
@@ -1369,7 +1399,11 @@ def status(
     org: str,
     product: str,
 ) -> None:
-    """Show a product's license status in an organization (R3, R5)."""
+    """Show a product's license status (R3, R5).
+
+    --timeline draws the periods ahead, the trial or grace window, allocations,
+    the licensed-through date and lot expiries; --svg also writes the drawing.
+    """
     with _store(db) as manager:
         if not (timeline or svg):
             result = manager.status(org, product, at=at)
@@ -1409,7 +1443,10 @@ def status(
 def need(
     *, db: str, at: datetime | None, horizon: int, as_json: bool, org: str, product: str
 ) -> None:
-    """Show what each period needs, holds and lacks, and what to buy (R5, R7)."""
+    """Show each period's need and shortfall (R5, R7).
+
+    What each period needs, holds and lacks, and what to buy.
+    """
     with _store(db) as manager:
         result = manager.need(org, product, at=at, horizon=horizon)
     _done(as_json, result, lambda: _need_block(result))
@@ -1422,10 +1459,11 @@ def need(
 @click.argument("org")
 @click.argument("product")
 def wallet(*, db: str, at: datetime | None, as_json: bool, org: str, product: str) -> None:
-    """Show a product's wallet: live lots and fractional credit (R6, R8).
+    """Show a product's wallet (R6, R8).
 
-    Lots are listed earliest expiry first, the order allocation uses them in.
-    With --json, the result also holds the balance per kind.
+    Its live lots, earliest expiry first (the order allocation uses them in),
+    and its fractional credit. With --json, the result also holds the
+    balance per kind.
     """
     with _store(db) as manager:
         result = manager.wallet(org, product, at=at)
@@ -1444,7 +1482,7 @@ def wallet(*, db: str, at: datetime | None, as_json: bool, org: str, product: st
 @click.argument("org")
 @click.argument("system")
 def system_status(*, db: str, at: datetime | None, as_json: bool, org: str, system: str) -> None:
-    """Show a system's devices and what licenses them: hardware or subscription (R4, R9)."""
+    """Show how a system's devices are licensed (R4, R9)."""
     with _store(db) as manager:
         result = manager.system_status(org, system, at=at)
     _done(as_json, result, lambda: _system_table([result]))
@@ -1478,9 +1516,10 @@ def history(
     as_json: bool,
     org: str,
 ) -> None:
-    """Show an organization's activity history, oldest first (R11).
+    """Show an organization's history (R11).
 
-    --since and --until take a local date (inclusive) or an instant with a UTC offset.
+    Activities oldest first. --since and --until take a local date
+    (inclusive) or an instant with a UTC offset.
     """
     with _store(db) as manager:
         result = manager.history(
@@ -1504,7 +1543,10 @@ def history(
 @_db_option
 @_json_option
 def public_key(*, db: str, as_json: bool) -> None:
-    """Print the public key that verifies the store's license files (PEM, R12)."""
+    """Print the key that verifies license files (R12).
+
+    The store's public key, PEM, for offline systems to trust.
+    """
     with _store(db) as manager:
         pem = manager.public_key.decode("ascii")
     if as_json:
