@@ -461,15 +461,24 @@ def ok_json(*args: str) -> object:
     return json.loads(ok(*args, "--json").stdout)
 
 
-@pytest.fixture
-def store(tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
     """acme (Europe/Stockholm) with srv-1 licensed for one period, all through the CLI.
 
+    On an SQLite file (a bare path) and on a PostgreSQL schema in turn.
     ``$AXIS_LICENSING_DB`` names the store, so the commands below need no --db.
     Returns the key redeemed.
     """
-    path = tmp_path / "licensing.db"
-    monkeypatch.setenv("AXIS_LICENSING_DB", str(path))
+    if request.param == "sqlite":
+        db = str(tmp_path / "licensing.db")
+    else:
+        db = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("AXIS_LICENSING_DB", db)
     monkeypatch.setenv("AXIS_LICENSING_ACTOR", "alice")
     issued = ok_json(
         "vendor", "issue-key", "--catalog", "example", "acs-pro", "core=10", "door=2",
