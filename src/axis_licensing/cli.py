@@ -111,6 +111,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (MigrationFailed, 1),
     (MigrationRefused, 2),
     (errors.InvalidInput, 2),
+    (errors.CatalogRequired, 2),
     (errors.NotFound, 3),
     (errors.AlreadyExists, 4),
     (errors.AlreadyRegistered, 4),
@@ -118,6 +119,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.KeyAlreadyRedeemed, 4),
     (errors.IdempotencyConflict, 4),
     (errors.ConcurrencyConflict, 4),
+    (errors.CatalogMismatch, 4),
     (errors.InsufficientLicenses, 5),
     (errors.OutsideAllocationWindow, 5),
     (errors.SubscriptionNotStarted, 5),
@@ -142,16 +144,11 @@ def exit_code_of(error: BaseException) -> int:
     return 2
 
 
-def _error_document(error: BaseException) -> Any:
-    """``{"code", "message", "details"}`` for an error (R14)."""
-    code = getattr(error, "code", None)
-    if not isinstance(code, str):
-        name = type(error).__name__
-        code = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    details = getattr(error, "details", None)
-    if details is None and isinstance(error, errors.InsufficientLicenses):
-        details = {"shortfall": dict(error.shortfall)}
-    return {"code": code, "message": _one_line(error), "details": to_jsonable(details or {})}
+def _error_document(error: errors.LicensingError) -> Any:
+    """``{"code", "message", "details"}`` for an error (R14), the message on one line."""
+    document = to_jsonable(error)
+    document["message"] = _one_line(error)
+    return document
 
 
 class CliError(Exception):
