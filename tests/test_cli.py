@@ -896,7 +896,6 @@ def test_a_bad_catalog_option_is_refused(tmp_path: Path) -> None:
     assert "term_years must be a positive integer" in json.loads(result.stderr)["message"]
 
 
-@pytest.mark.xfail(reason="R15 (the surface branch): queries use the store's catalog", strict=True)
 def test_a_catalog_file_creates_the_store(tmp_path: Path, clock: ManualClock) -> None:
     catalog = tmp_path / "catalog.json"
     catalog.write_text(
@@ -914,13 +913,36 @@ def test_a_catalog_file_creates_the_store(tmp_path: Path, clock: ManualClock) ->
 
 def test_r15_a_query_on_a_missing_store_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "typo.db"
-    result = invoke("status", "--db", str(path), DEMO_ORG, "acs-pro", "--json")
-    assert result.exit_code == 3
-    assert json.loads(result.stderr)["message"].startswith("no database at")
-    assert not path.exists()
+    for db in (str(path), f"sqlite:///{path}"):
+        result = invoke("status", "--db", db, DEMO_ORG, "acs-pro", "--json")
+        assert result.exit_code == 3
+        assert json.loads(result.stderr)["code"] == "store_not_found"
     write = invoke("start", "--db", str(path), DEMO_ORG, "acs-pro")
     assert write.exit_code == 3  # a write without --catalog does not create a store either
-    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_r15_queries_use_the_stored_catalog(demo_db: Path) -> None:
+    result = invoke(
+        "status", "--db", str(demo_db), DEMO_ORG, "acs-analytics", "--at", AT_END, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["started_on"] == "2026-07-02"
+
+
+def test_r15_a_write_with_another_catalog_is_refused_with_its_differences(
+    demo_db: Path,
+) -> None:
+    before = demo_db.read_bytes()
+    result = invoke(
+        "report-devices", "--db", str(demo_db), "--catalog", "example", DEMO_ORG, "vms-1",
+        "core=1", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 4
+    error = json.loads(result.stderr)
+    assert error["code"] == "catalog_mismatch"
+    assert "product 'acs-analytics' is left out" in error["message"]
+    assert demo_db.read_bytes() == before
 
 
 def test_r15_db_defaults_to_the_environment_then_the_working_directory(
@@ -953,3 +975,114 @@ def test_queries_refuse_a_database_marked_incomplete(tmp_path: Path) -> None:
         'left incomplete by an interrupted `axis-licensing migrate` ({"source":"x"})'
         in (error["message"])
     )
+
+
+# -- listings, alerts and the catalog (R15) --------------------------------------------------
+
+
+def test_organizations_command_lists_and_pages(store: str) -> None:
+    ok("create-organization", "beta", "--name", "Beta", "--timezone", "UTC")
+    data = ok_json("organizations")
+    assert data == [
+        {
+            "org_id": "acme",
+            "name": "Acme AB",
+            "timezone": "Europe/Stockholm",
+            "anchor": "2027-01-10",
+        },
+        {"org_id": "beta", "name": "Beta", "timezone": "UTC", "anchor": None},
+    ]
+    assert ok_json("organizations", "--limit", "1", "--offset", "1") == [data[1]]
+    lines = ok("organizations").stdout.splitlines()
+    assert lines[2].split() == ["acme", "Acme", "AB", "Europe/Stockholm", "2027-01-10"]
+    assert lines[3].split() == ["beta", "Beta", "UTC", "-"]
+
+
+def test_products_command_shows_every_catalog_product(store: str) -> None:
+    data = ok_json("products", "acme")
+    assert isinstance(data, list)
+    assert [(p["product"], p["state"], p["licensed_through"]) for p in data] == [
+        ("acs-pro", "licensed", "2028-01-10"),
+    ]
+
+
+def test_systems_command_lists_and_filters(store: str) -> None:
+    ok("register-system", "acme", "acs-pro", "srv-0", "core=1")
+    data = ok_json("systems", "acme")
+    assert isinstance(data, list)
+    assert [(s["system_id"], s["devices"], s["licensed"]) for s in data] == [
+        ("srv-0", {"core": 1}, True),  # within the growth allowance (R5)
+        ("srv-1", {"core": 8, "door": 2}, True),
+    ]
+    paged = ok_json("systems", "acme", "--product", "acs-pro", "--limit", "1", "--offset", "1")
+    assert isinstance(paged, list)
+    assert [s["system_id"] for s in paged] == ["srv-1"]
+    missing = invoke("systems", "nobody", "--json")
+    assert missing.exit_code == 3
+
+
+def test_alerts_command(store: str) -> None:
+    assert ok_json("alerts", "acme") == []  # licensed for the current period, trial over
+    later = ok_json("alerts", "acme", "--at", "2027-12-01T12:00Z")
+    assert isinstance(later, list)
+    assert [(a["kind"], a["product"], a["on"], a["system_id"]) for a in later] == [
+        ("renewal_uncovered", "acs-pro", "2028-01-10", None),
+    ]
+    assert later[0]["details"]["shortfall"] == {"core": 8, "door": 2}
+    assert ok_json("alerts", "acme", "--at", "2027-12-01T12:00Z", "--within-days", "20") == []
+    text = ok("alerts", "acme", "--at", "2027-12-01T12:00Z").stdout.splitlines()
+    assert text[2].split()[:4] == ["2028-01-10", "renewal_uncovered", "acs-pro", "-"]
+    assert "shortfall core 8, door 2" in text[2]
+    assert ok("alerts", "acme").stdout == "(no alerts)\n"
+    bad = invoke("alerts", "acme", "--within-days", "-1", "--json")
+    assert bad.exit_code == 2
+    assert json.loads(bad.stderr)["code"] == "invalid_input"
+
+
+def test_r15_publish_catalog_and_catalog_versions(
+    store: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    versions = ok_json("catalog-versions")
+    assert isinstance(versions, list)
+    assert [(v["version"], v["effective_at"]) for v in versions] == [
+        (1, "2027-01-10T12:00:00+00:00")
+    ]
+    catalog = versions[0]["catalog"]
+    catalog["products"][0]["trial_days"] = 45
+    catalog["products"].append(
+        {"code": "cams", "name": "Cams", "license_types": [{"code": "cam", "covers": []}]}
+    )
+    path = tmp_path / "catalog-2.json"
+    path.write_text(json.dumps(catalog))
+    clock.advance(days=1)
+    assert ok_json("vendor", "publish-catalog", str(path)) == {"version": 2}
+    after = ok_json("catalog-versions")
+    assert isinstance(after, list)
+    assert [(v["version"], v["effective_at"]) for v in after] == [
+        (1, "2027-01-10T12:00:00+00:00"),
+        (2, "2027-01-11T12:00:00+00:00"),
+    ]
+    rows = ok("catalog-versions").stdout.splitlines()
+    assert rows[3].split()[:4] == ["2", "2027-01-11", "12:00", "acs-pro"]
+    products = ok_json("products", "acme")
+    assert isinstance(products, list)
+    assert [p["product"] for p in products] == ["acs-pro", "cams"]
+    catalog["products"].pop()
+    path.write_text(json.dumps(catalog))
+    refused = invoke("vendor", "publish-catalog", str(path), "--json")
+    assert refused.exit_code == 2
+    assert json.loads(refused.stderr)["code"] == "incompatible_catalog"
+
+
+def test_r15_a_query_on_a_missing_postgresql_schema_creates_nothing(postgres_url: str) -> None:
+    import psycopg
+
+    result = invoke("status", "--db", postgres_url, "acme", "acs-pro", "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.stderr)["code"] == "store_not_found"
+    schema = postgres_url.rsplit("schema=", 1)[1]
+    with psycopg.connect(postgres_url.split("?", maxsplit=1)[0]) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+        ).fetchone()
+    assert found == (0,)

@@ -40,7 +40,7 @@ COLUMNS = 100
 SESSION_AT = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
 #: The session: shell lines. ``VAR=$(axis-licensing …)`` keeps a command's output for ``"$VAR"``.
 SESSION = (
-    "export AXIS_LICENSING_DB=quickstart.db AXIS_LICENSING_ACTOR=alice",
+    "export AXIS_LICENSING_DB=cli-session.db AXIS_LICENSING_ACTOR=alice",
     "KEY=$(axis-licensing vendor issue-key --catalog example acs-pro core=10 door=2"
     " --request-id qs-key)",
     "echo $KEY",
@@ -53,7 +53,8 @@ SESSION = (
     "axis-licensing need acme acs-pro --horizon 2",
     "axis-licensing allocate acme acs-pro core=20 --period 1 --json",
     "echo $?",
-    "axis-licensing system-status acme srv-1",
+    "axis-licensing systems acme",
+    "axis-licensing alerts acme --at 2027-12-01T12:00:00Z",
     "axis-licensing history acme --limit 3",
 )
 #: A fixed signing key for the session, so that its license key is the same on every run.

@@ -87,6 +87,7 @@ from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog
 from axis_licensing.manager import Manager
 from axis_licensing.model import (
     Activity,
+    Alert,
     Allocation,
     LicenseKind,
     Lot,
@@ -593,18 +594,21 @@ def _load_catalog(spec: str) -> Catalog:
 
 
 def _open_store(db: str, *, catalog: str | None = None) -> Manager:
-    """A Manager on the store ``db`` names.
+    """A Manager on the store ``db`` names, on the system clock.
 
     Without ``catalog`` the store must exist and its own catalog is used
-    (R15): nothing is created. With one, the store is created if needed, with
-    that catalog as version 1; an existing store must hold the same catalog.
+    (R15): nothing is created (``create=False``). With one, the store is
+    created if needed, with that catalog as version 1; an existing store
+    must hold the same catalog (``CatalogMismatch``).
+
+    Raises:
+        StoreNotFound: no store there, and no ``catalog`` to create one with.
+        CatalogMismatch: ``catalog`` differs from the store's.
+        CliError: ``catalog`` cannot be loaded.
+        StorageError: the backend cannot be opened, or ``migrate`` left it incomplete.
     """
-    url = _url(db)
-    path = _sqlite_path(url)
-    if catalog is None and path is not None and not os.path.exists(path):
-        raise errors.NotFound(f"no database at {path!r}")
-    chosen = _load_catalog(catalog) if catalog is not None else DEMO_CATALOG
-    return Manager.open(url, catalog=chosen, clock=SystemClock())
+    chosen = _load_catalog(catalog) if catalog is not None else None
+    return Manager.open(_url(db), catalog=chosen, clock=SystemClock(), create=catalog is not None)
 
 
 @contextmanager
@@ -1533,6 +1537,155 @@ def history(
         as_json,
         result,
         lambda: _history_table(result) if result else Text("(no activities)"),
+    )
+
+
+@vendor.command(name="publish-catalog")
+@_write_options
+@_json_option
+@click.argument("file", metavar="FILE|-")
+def publish_catalog(
+    *,
+    db: str,
+    catalog: str | None,
+    actor: str,
+    request_id: str | None,
+    as_json: bool,
+    file: str,
+) -> None:
+    """Publish a new version of the store's catalog (R15).
+
+    FILE is a JSON catalog ('-': stdin), as catalog-versions --json shows one.
+    It takes effect now; an incompatible change is refused with every reason.
+    """
+    new = _read_catalog_file(file)
+    with _store(db, catalog=catalog) as manager:
+        number = manager.vendor.publish_catalog(new, actor=actor, request_id=request_id)
+    result = {"version": number}
+    _done(as_json, result, lambda: Text(f"the store's catalog is version {number}"))
+
+
+@main.command()
+@_db_option
+@_limit_option
+@_offset_option
+@_json_option
+def organizations(*, db: str, limit: int | None, offset: int, as_json: bool) -> None:
+    """List the organizations, by id (R1)."""
+    with _store(db) as manager:
+        result = manager.organizations(limit=limit, offset=offset)
+    rows = [[o.org_id, o.name, o.timezone, _opt(o.anchor)] for o in result]
+    _done(
+        as_json,
+        result,
+        lambda: (
+            _table(["organization", "name", "time zone", "anchor"], rows)
+            if rows
+            else Text("(no organizations)")
+        ),
+    )
+
+
+@main.command()
+@_db_option
+@_at_option
+@_json_option
+@click.argument("org")
+def products(*, db: str, at: datetime | None, as_json: bool, org: str) -> None:
+    """Show every catalog product's status in an organization (R2, R3)."""
+    with _store(db) as manager:
+        result = manager.products(org, at=at)
+    _done(as_json, result, lambda: _status_table(result))
+
+
+@main.command()
+@_db_option
+@click.option("--product", default=None, help="Only this product's systems.")
+@_at_option
+@_limit_option
+@_offset_option
+@_json_option
+@click.argument("org")
+def systems(
+    *,
+    db: str,
+    product: str | None,
+    at: datetime | None,
+    limit: int | None,
+    offset: int,
+    as_json: bool,
+    org: str,
+) -> None:
+    """List an organization's systems and how they are licensed (R4, R9)."""
+    with _store(db) as manager:
+        result = manager.systems(org, product=product, at=at, limit=limit, offset=offset)
+    _done(
+        as_json,
+        result,
+        lambda: _system_table(result) if result else Text("(no systems)"),
+    )
+
+
+def _alert_table(alerts: Sequence[Alert]) -> Table:
+    rows = [
+        [
+            _opt(a.on),
+            a.kind.value,
+            _opt(a.product),
+            _opt(a.system_id),
+            ", ".join(f"{k} {_counts_text(v)}" for k, v in sorted(a.details.items())) or "-",
+        ]
+        for a in alerts
+    ]
+    return _table(["on", "alert", "product", "system", "details"], rows)
+
+
+@main.command()
+@_db_option
+@_at_option
+@click.option(
+    "--within-days",
+    type=int,
+    default=60,
+    show_default=True,
+    help="How far ahead dated alerts look.",
+)
+@_json_option
+@click.argument("org")
+def alerts(*, db: str, at: datetime | None, within_days: int, as_json: bool, org: str) -> None:
+    """Show what an organization should act on, soonest first."""
+    with _store(db) as manager:
+        result = manager.alerts(org, at=at, within_days=within_days)
+    _done(as_json, result, lambda: _alert_table(result) if result else Text("(no alerts)"))
+
+
+@main.command(name="catalog-versions")
+@_db_option
+@_json_option
+def catalog_versions(*, db: str, as_json: bool) -> None:
+    """List the versions of the store's catalog, oldest first (R15).
+
+    With --json, each version holds its whole catalog.
+    """
+    with _store(db) as manager:
+        result = manager.catalog_versions()
+    rows = [
+        [
+            str(v.version),
+            v.effective_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            ", ".join(
+                f"{p.code} ({', '.join(t.code for t in p.license_types)})"
+                for p in v.catalog.products
+            ),
+        ]
+        for v in result
+    ]
+    _done(
+        as_json,
+        result,
+        lambda: _table(
+            ["version", "effective (UTC)", "products (license types)"], rows, right=["version"]
+        ),
     )
 
 
