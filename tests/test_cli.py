@@ -666,12 +666,12 @@ def test_r9_hardware_commands(store: str) -> None:
     assert extension["kind"] == "hardware"
     ok("redeem", "acme", extension["key"])
     moved = ok_json("allocate-to-hardware", "acme", "SN-1", "door=1")
-    assert moved == {"org_id": "acme", "serial": "SN-1", "allocated": {"door": 1}}
-    after = ok_json("system-status", "acme", "srv-1")
-    assert isinstance(after, dict)
-    assert after["hardware_capacity"] == {"door": 2}
-    assert after["hardware_covered"] == {"door": 2}
-    assert after["subscription_devices"] == {"core": 8}
+    assert isinstance(moved, dict)
+    assert moved["system_id"] == "srv-1"
+    assert moved["hardware_capacity"] == {"door": 2}
+    assert moved["hardware_covered"] == {"door": 2}
+    assert moved["subscription_devices"] == {"core": 8}
+    assert ok_json("system-status", "acme", "srv-1") == moved
 
 
 def test_r12_upload_system_file_writes_a_license_file_that_verifies(

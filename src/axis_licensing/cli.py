@@ -1239,12 +1239,13 @@ def allocate_to_hardware(
 ) -> None:
     """Move hardware licenses onto a unit (R9).
 
-    From the wallet onto a registered unit, for the unit's lifetime.
+    From the wallet onto a registered unit, for the unit's lifetime. Shows
+    the system the unit is attached to.
     """
     with _store(db, catalog=catalog) as manager:
         manager.allocate_to_hardware(org, serial, counts, actor=actor, request_id=request_id)
-    result = {"org_id": org, "serial": serial, "allocated": counts}
-    _done(as_json, result, lambda: Text(f"allocated {_counts(counts)} to hardware {serial}"))
+        holders = [s for s in manager.systems(org) if serial in s.hardware]
+    _done(as_json, holders[0], lambda: _system_table(holders))
 
 
 @main.command(name="upload-system-file")
