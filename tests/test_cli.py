@@ -31,6 +31,7 @@ from axis_licensing import (
     TamperedLicenseFile,
     __version__,
     cli,
+    errors,
     offline,
 )
 from axis_licensing._demo import DEMO_CATALOG, DEMO_ORG, STEP_KEYS, DemoRun, run_demo
@@ -1086,3 +1087,25 @@ def test_r15_a_query_on_a_missing_postgresql_schema_creates_nothing(postgres_url
             "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", (schema,)
         ).fetchone()
     assert found == (0,)
+
+
+def test_r14_every_error_class_has_its_exit_code_in_the_docs_table() -> None:
+    """Each error class, or a family it belongs to, is in its exit code's row of docs/cli.md."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    rows = {
+        int(cells[1]): cells[3]
+        for line in page.splitlines()
+        if line.startswith("| ") and (cells := line.split("|"))[1].strip().isdigit()
+    }
+    checked = 0
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if not (isinstance(cls, type) and issubclass(cls, errors.LicensingError)):
+            continue
+        if cls in (errors.LicensingError, errors.CatalogError):
+            continue  # bases only: every error raised is of a subclass
+        code = next((c for family, c in cli.EXIT_CODES if issubclass(cls, family)), 2)
+        names = {f"`{k.__name__}`" for k in cls.__mro__}
+        assert any(n in rows[code] for n in names), f"{name}: exit code {code}"
+        checked += 1
+    assert checked >= 25
