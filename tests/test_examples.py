@@ -57,7 +57,7 @@ def test_r3_r6_r7_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_r12_offline_system(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run("offline_system", capsys) == [
-        "trial license file: valid until 2026-01-31",
+        "trial license file: trial, may run=True, valid until 2026-01-30",
         "licensed=True devices={'core': 8, 'door': 4}",
         "valid until 2027-01-31 (UTC)",
         "forged file refused: the license file cannot be trusted: "
@@ -87,7 +87,7 @@ def test_custom_backend_plugin(capsys: pytest.CaptureFixture[str]) -> None:
 
 FIRST_LINES = {
     "quickstart": "trial: window ends on 2026-04-09",
-    "offline_system": "trial license file: valid until 2026-01-31",
+    "offline_system": "trial license file: trial, may run=True, valid until 2026-01-30",
     "webhook_plugin": "refused: 'bob' may not allocate_need",
     "custom_backend": "backend CountingBackend, product trial",
 }
