@@ -10,7 +10,6 @@ from __future__ import annotations
 import runpy
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -29,10 +28,7 @@ def _run(name: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
     namespace = runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name=f"example_{name}")
     main = cast(Callable[[], None], namespace["main"])
     capsys.readouterr()
-    started = time.perf_counter()
     main()
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5, f"{name} took {elapsed:.2f}s; examples should be quick"
     return capsys.readouterr().out.splitlines()
 
 
