@@ -1,0 +1,673 @@
+"""The JSON API under ``/v1``: one controller per resource (SPEC §3, §6).
+
+Each handler checks who is asking, asks the authorize hook about the
+organization (queries included, so a token never reads another
+organization), calls one Manager method and returns its value. Request
+bodies are the small attrs classes below; responses are the library's own
+values. The OpenAPI schema is generated from both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import anyio
+import attrs
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from axis_licensing.errors import InvalidInput, PermissionDenied
+from axis_licensing.http._problems import PROBLEM_JSON, Problem
+from axis_licensing.manager import Manager
+from axis_licensing.model import (
+    Activity,
+    Allocation,
+    LicenseKind,
+    NeedReport,
+    ProductStatus,
+    Redemption,
+    SystemStatus,
+    Wallet,
+)
+
+__all__ = ["API_ROUTES", "MAX_UPLOAD", "bearer_actor", "dependencies"]
+
+#: System description files are small; anything above this is refused with 413 (SPEC §6).
+MAX_UPLOAD = 1024 * 1024
+
+#: The most history entries one page holds.
+MAX_PAGE = 1000
+
+_Q = Annotated
+
+
+def _problems(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(Problem, description="An RFC 9457 problem", media_type=PROBLEM_JSON)
+        for status in (400, 401, 403, 503, *statuses)
+    }
+
+
+# -- who is asking -------------------------------------------------------------------------------
+
+
+def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
+    """The actor of an ``Authorization: Bearer <token>`` header, or None (SPEC §6)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 4096:
+        return None
+    return manager.plugin_manager.authenticate(token)
+
+
+def _provide_actor(request: Request[Any, Any, Any], manager: Manager) -> str:
+    actor = bearer_actor(manager, request.headers.get("authorization"))
+    if actor is None:
+        raise NotAuthorizedException("a valid bearer token is required")
+    return actor
+
+
+def _provide_request_id(
+    idempotency_key: Annotated[
+        str | None,
+        Parameter(
+            header="Idempotency-Key",
+            required=False,
+            description="Makes the command idempotent (R13): the Manager's request_id.",
+        ),
+    ] = None,
+) -> str | None:
+    return idempotency_key
+
+
+def dependencies(manager: Manager) -> dict[str, Provide]:
+    """The dependencies every API handler may ask for: the manager, the actor, the request id."""
+
+    def provide_manager() -> Manager:
+        return manager
+
+    return {
+        "manager": Provide(provide_manager, sync_to_thread=False, use_cache=True),
+        "actor": Provide(_provide_actor, sync_to_thread=False),
+        "request_id": Provide(_provide_request_id, sync_to_thread=False),
+    }
+
+
+def allow(
+    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
+) -> None:
+    """Ask the authorize hook (SPEC §4) before any read or write of ``org_id``.
+
+    Raises:
+        PermissionDenied: a plugin refused; the message says nothing about the organization.
+    """
+    if not manager.plugin_manager.authorize(actor, org_id, action, product):
+        raise PermissionDenied(f"actor {actor!r} may not {action} here")
+
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NewOrganization:
+    """Create an organization."""
+
+    org_id: str
+    name: str
+    timezone: str = "UTC"
+
+
+@attrs.frozen
+class OrganizationCreated:
+    """An organization that was just created."""
+
+    org_id: str
+    name: str
+    timezone: str
+
+
+@attrs.frozen
+class NewSystem:
+    """Register a system of a product, with its device counts per license type."""
+
+    system_id: str
+    product: str
+    devices: dict[str, int] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class DeviceReport:
+    """A system's device counts per license type; types left out become 0 (R1)."""
+
+    devices: dict[str, int]
+
+
+@attrs.frozen
+class NewHardware:
+    """Register a shipped hardware unit to a system (R9)."""
+
+    serial: str
+
+
+@attrs.frozen
+class Quantities:
+    """Licenses per license type, for an extension allocation to hardware (R9)."""
+
+    quantities: dict[str, int]
+
+
+@attrs.frozen
+class AllocationRequest:
+    """Allocate licenses from the wallet to a period: 0 is the current one (R7)."""
+
+    quantities: dict[str, int]
+    period: int = 0
+
+
+@attrs.frozen
+class NeedAllocationRequest:
+    """Allocate what the periods up to ``through`` still need (R7)."""
+
+    through: int = 0
+
+
+@attrs.frozen
+class KeyRedemption:
+    """A license key to redeem into the organization's wallets (R6, R10)."""
+
+    key: str
+
+
+@attrs.frozen
+class KeyOrder:
+    """The vendor issues a key for a product, a kind and quantities (R10)."""
+
+    product: str
+    quantities: dict[str, int]
+    kind: LicenseKind = LicenseKind.SUBSCRIPTION
+
+
+@attrs.frozen
+class IssuedKey:
+    """A key the vendor issued."""
+
+    key: str
+
+
+@attrs.frozen
+class Shipment:
+    """The vendor ships a hardware unit with preloaded licenses (R9)."""
+
+    serial: str
+    product: str
+    preloaded: dict[str, int] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class HistoryPage:
+    """One page of the history, oldest first (R11).
+
+    Attributes:
+        items: the activities of this page.
+        offset: how many were skipped.
+        limit: the page size asked for.
+        next_offset: the offset of the next page, or None on the last one.
+    """
+
+    items: list[Activity]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+@attrs.frozen
+class PublicKey:
+    """The public key that verifies license files (R12), as PEM."""
+
+    pem: str
+
+
+# -- query parameters ----------------------------------------------------------------------------
+
+_At = _Q[
+    datetime | None,
+    Parameter(description="An aware ISO 8601 instant; default: now (SPEC §1)", required=False),
+]
+OrgPath = _Q[str, Parameter(description="The organization's id", max_length=1024)]
+ProductPath = _Q[str, Parameter(description="The product's code", max_length=1024)]
+
+
+def parse_bound(value: str | None, which: str) -> date | datetime | None:
+    """A history bound: a local date (``2026-03-10``) or an aware instant.
+
+    Raises:
+        InvalidInput: neither.
+    """
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{which} must be a date (YYYY-MM-DD) or an aware ISO 8601 instant, got {value!r}"
+        ) from None
+
+
+# -- controllers ---------------------------------------------------------------------------------
+
+
+class OrganizationController(Controller):
+    """Organizations (R1)."""
+
+    path = "/v1/organizations"
+    tags = ["organizations"]
+
+    @post("/", responses=_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    def create_organization(
+        self, manager: Manager, actor: str, request_id: str | None, data: NewOrganization
+    ) -> OrganizationCreated:
+        """Create an organization (R1); its time zone is IANA, ``UTC`` by default."""
+        allow(manager, actor, data.org_id, "create_organization")
+        manager.create_organization(
+            data.org_id,
+            name=data.name,
+            timezone=data.timezone,
+            actor=actor,
+            request_id=request_id,
+        )
+        return OrganizationCreated(data.org_id, data.name, data.timezone)
+
+
+class ProductController(Controller):
+    """A product of an organization: status, subscription, need, wallet and allocations."""
+
+    path = "/v1/organizations/{org_id:str}/products/{product:str}"
+    tags = ["products"]
+
+    @get("/", responses=_problems(404), sync_to_thread=True)
+    def status(
+        self, manager: Manager, actor: str, org_id: OrgPath, product: ProductPath, at: _At = None
+    ) -> ProductStatus:
+        """The product's license status (R3, R5)."""
+        allow(manager, actor, org_id, "status", product)
+        return manager.status(org_id, product, at=at)
+
+    @post(
+        "/subscription",
+        responses=_problems(404, 409),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
+    def start_subscription(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        product: ProductPath,
+    ) -> ProductStatus:
+        """Start the product's subscription (R2); the trial begins (R3)."""
+        allow(manager, actor, org_id, "start_subscription", product)
+        manager.start_subscription(org_id, product, actor=actor, request_id=request_id)
+        return manager.status(org_id, product)
+
+    @get("/need", responses=_problems(404, 409), sync_to_thread=True)
+    def need(
+        self,
+        manager: Manager,
+        actor: str,
+        org_id: OrgPath,
+        product: ProductPath,
+        at: _At = None,
+        horizon: _Q[int, Parameter(ge=0, le=100, description="Periods ahead")] = 5,
+    ) -> NeedReport:
+        """The need of the current and coming periods, and what to buy (R4, R7)."""
+        allow(manager, actor, org_id, "need", product)
+        return manager.need(org_id, product, at=at, horizon=horizon)
+
+    @get("/wallet", responses=_problems(404), sync_to_thread=True)
+    def wallet(
+        self, manager: Manager, actor: str, org_id: OrgPath, product: ProductPath, at: _At = None
+    ) -> Wallet:
+        """The product's wallet: live lots with their expiry, and the credit (R6, R8)."""
+        allow(manager, actor, org_id, "wallet", product)
+        return manager.wallet(org_id, product, at=at)
+
+    @post(
+        "/allocations",
+        responses=_problems(404, 409, 422),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
+    def allocate(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        product: ProductPath,
+        data: AllocationRequest,
+    ) -> Allocation:
+        """Allocate licenses from the wallet to a period (R7, R8)."""
+        allow(manager, actor, org_id, "allocate", product)
+        return manager.allocate(
+            org_id,
+            product,
+            data.quantities,
+            period=data.period,
+            actor=actor,
+            request_id=request_id,
+        )
+
+    @post(
+        "/allocations/need",
+        responses=_problems(404, 409, 422),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
+    def allocate_need(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        product: ProductPath,
+        data: NeedAllocationRequest,
+    ) -> Allocation:
+        """Allocate what the periods up to ``through`` still need (R7)."""
+        allow(manager, actor, org_id, "allocate_need", product)
+        return manager.allocate_need(
+            org_id, product, through=data.through, actor=actor, request_id=request_id
+        )
+
+
+class KeyController(Controller):
+    """License keys redeemed into an organization's wallets (R6, R10)."""
+
+    path = "/v1/organizations/{org_id:str}/keys"
+    tags = ["wallet"]
+
+    @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    def redeem_key(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        data: KeyRedemption,
+    ) -> Redemption:
+        """Redeem a license key: one lot per license type it carries (R6, R10)."""
+        allow(manager, actor, org_id, "redeem_key")
+        return manager.redeem_key(org_id, data.key, actor=actor, request_id=request_id)
+
+
+class SystemController(Controller):
+    """An organization's systems, their devices and hardware (R1, R9, R12)."""
+
+    path = "/v1/organizations/{org_id:str}/systems"
+    tags = ["systems"]
+
+    @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    def register_system(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        data: NewSystem,
+    ) -> SystemStatus:
+        """Register a system of a product with its devices (R1)."""
+        allow(manager, actor, org_id, "register_system", data.product)
+        manager.register_system(
+            org_id,
+            data.product,
+            data.system_id,
+            devices=data.devices,
+            actor=actor,
+            request_id=request_id,
+        )
+        return manager.system_status(org_id, data.system_id)
+
+    @get("/{system_id:str}", responses=_problems(404), sync_to_thread=True)
+    def system_status(
+        self, manager: Manager, actor: str, org_id: OrgPath, system_id: str, at: _At = None
+    ) -> SystemStatus:
+        """A system's devices, hardware coverage and whether it is licensed (R9)."""
+        allow(manager, actor, org_id, "system_status")
+        return manager.system_status(org_id, system_id, at=at)
+
+    @put("/{system_id:str}/devices", responses=_problems(404, 409), sync_to_thread=True)
+    def report_devices(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        system_id: str,
+        data: DeviceReport,
+    ) -> SystemStatus:
+        """Replace the system's device counts; types left out become 0 (R1, R4)."""
+        allow(manager, actor, org_id, "report_devices")
+        manager.report_devices(
+            org_id, system_id, devices=data.devices, actor=actor, request_id=request_id
+        )
+        return manager.system_status(org_id, system_id)
+
+    @post(
+        "/{system_id:str}/hardware",
+        responses=_problems(404, 409),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
+    def register_hardware(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        system_id: str,
+        data: NewHardware,
+    ) -> SystemStatus:
+        """Attach a shipped hardware unit to the system; its licenses come with it (R9)."""
+        allow(manager, actor, org_id, "register_hardware")
+        manager.register_hardware(
+            org_id, system_id, data.serial, actor=actor, request_id=request_id
+        )
+        return manager.system_status(org_id, system_id)
+
+
+class HardwareController(Controller):
+    """Hardware units of an organization: extension licenses (R9)."""
+
+    path = "/v1/organizations/{org_id:str}/hardware"
+    tags = ["systems"]
+
+    @post(
+        "/{serial:str}/allocations",
+        responses=_problems(404, 409, 422),
+        sync_to_thread=True,
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    def allocate_to_hardware(
+        self,
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+        serial: str,
+        data: Quantities,
+    ) -> None:
+        """Allocate extension (hardware-kind) licenses from the wallet to a unit (R9)."""
+        allow(manager, actor, org_id, "allocate_to_hardware")
+        manager.allocate_to_hardware(
+            org_id, serial, data.quantities, actor=actor, request_id=request_id
+        )
+
+
+@dataclasses.dataclass
+class _RawUpload(Operation):
+    """The OpenAPI operation of a raw upload: the body is the file's bytes."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={
+                "application/octet-stream": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                )
+            },
+            description="A system description file, at most 1 MiB",
+            required=True,
+        )
+
+
+class SystemFileController(Controller):
+    """Offline systems: a system description file in, a signed license file out (R12)."""
+
+    path = "/v1/organizations/{org_id:str}/system-files"
+    tags = ["systems"]
+
+    @post(
+        "/",
+        responses=_problems(404, 409, 413),
+        status_code=HTTP_200_OK,
+        request_max_body_size=MAX_UPLOAD,
+        media_type="application/octet-stream",
+        response_description="The signed license file (canonical JSON) for the system",
+        operation_class=_RawUpload,
+    )
+    async def upload_system_file(
+        self,
+        request: Request[Any, Any, Any],
+        manager: Manager,
+        actor: str,
+        request_id: str | None,
+        org_id: OrgPath,
+    ) -> Response[bytes]:
+        """Upload a system description file (at most 1 MiB); answer its license file (R12)."""
+        allow(manager, actor, org_id, "upload_system_file")
+        data = await request.body()
+        license_file = await anyio.to_thread.run_sync(
+            functools.partial(
+                manager.upload_system_file, org_id, data, actor=actor, request_id=request_id
+            )
+        )
+        return license_response(license_file)
+
+
+def license_response(license_file: bytes) -> Response[bytes]:
+    """A license file as a download."""
+    return Response(
+        license_file,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": 'attachment; filename="axis-license.json"'},
+    )
+
+
+class HistoryController(Controller):
+    """The organization's activity history (R11)."""
+
+    path = "/v1/organizations/{org_id:str}/history"
+    tags = ["history"]
+
+    @get("/", responses=_problems(404), sync_to_thread=True)
+    def history(
+        self,
+        manager: Manager,
+        actor: str,
+        org_id: OrgPath,
+        product: str | None = None,
+        by: _Q[str | None, Parameter(query="actor", required=False)] = None,
+        action: _Q[list[str] | None, Parameter(required=False)] = None,
+        since: _Q[str | None, Parameter(description="A local date or an aware instant")] = None,
+        until: _Q[str | None, Parameter(description="A local date or an aware instant")] = None,
+        limit: _Q[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
+        offset: _Q[int, Parameter(ge=0, le=10_000_000)] = 0,
+    ) -> HistoryPage:
+        """The activities, oldest first, filtered and paged (R11)."""
+        allow(manager, actor, org_id, "history", product)
+        items = manager.history(
+            org_id,
+            product=product,
+            actor=by,
+            actions=action,
+            since=parse_bound(since, "since"),
+            until=parse_bound(until, "until"),
+            limit=limit + 1,
+            offset=offset,
+        )
+        more = len(items) > limit
+        return HistoryPage(
+            items=items[:limit],
+            offset=offset,
+            limit=limit,
+            next_offset=offset + limit if more else None,
+        )
+
+
+class VendorController(Controller):
+    """The vendor's commands: keys and hardware (R9, R10)."""
+
+    path = "/v1/vendor"
+    tags = ["vendor"]
+
+    @post("/keys", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    def issue_key(
+        self, manager: Manager, actor: str, request_id: str | None, data: KeyOrder
+    ) -> IssuedKey:
+        """Issue a license key (R10)."""
+        allow(manager, actor, None, "vendor.issue_key", data.product)
+        key = manager.vendor.issue_key(
+            data.product, data.kind, data.quantities, actor=actor, request_id=request_id
+        )
+        return IssuedKey(key)
+
+    @post(
+        "/hardware",
+        responses=_problems(404, 409),
+        sync_to_thread=True,
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    def ship_hardware(
+        self, manager: Manager, actor: str, request_id: str | None, data: Shipment
+    ) -> None:
+        """Ship a hardware unit with preloaded licenses (R9)."""
+        allow(manager, actor, None, "vendor.ship_hardware", data.product)
+        manager.vendor.ship_hardware(
+            data.serial, data.product, data.preloaded, actor=actor, request_id=request_id
+        )
+
+
+@get("/v1/public-key", tags=["keys"], sync_to_thread=False, responses=_problems())
+def public_key(manager: Manager) -> PublicKey:
+    """The PEM public key that verifies license files offline (R12); no token needed."""
+    return PublicKey(manager.public_key.decode("ascii"))
+
+
+API_ROUTES = [
+    OrganizationController,
+    ProductController,
+    KeyController,
+    SystemController,
+    HardwareController,
+    SystemFileController,
+    HistoryController,
+    VendorController,
+    public_key,
+]
