@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import anyio
 import attrs
 from litestar import Controller, Request, Response, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
@@ -28,7 +28,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import Parameter
+from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from axis_licensing.errors import InvalidInput, PermissionDenied
@@ -63,6 +63,11 @@ def _problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+ManagerDep = NamedDependency[Manager]
+ActorDep = NamedDependency[str]
+RequestIdDep = NamedDependency[str | None]
+
+
 # -- who is asking -------------------------------------------------------------------------------
 
 
@@ -77,7 +82,7 @@ def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
     return manager.plugin_manager.authenticate(token)
 
 
-def _provide_actor(request: Request[Any, Any, Any], manager: Manager) -> str:
+def _provide_actor(request: Request[Any, Any, Any], manager: ManagerDep) -> str:
     actor = bearer_actor(manager, request.headers.get("authorization"))
     if actor is None:
         raise NotAuthorizedException("a valid bearer token is required")
@@ -87,8 +92,8 @@ def _provide_actor(request: Request[Any, Any, Any], manager: Manager) -> str:
 def _provide_request_id(
     idempotency_key: Annotated[
         str | None,
-        Parameter(
-            header="Idempotency-Key",
+        HeaderParameter(
+            name="Idempotency-Key",
             required=False,
             description="Makes the command idempotent (R13): the Manager's request_id.",
         ),
@@ -248,10 +253,12 @@ class PublicKey:
 
 _At = _Q[
     datetime | None,
-    Parameter(description="An aware ISO 8601 instant; default: now (SPEC §1)", required=False),
+    QueryParameter(description="An aware ISO 8601 instant; default: now (SPEC §1)", required=False),
 ]
-OrgPath = _Q[str, Parameter(description="The organization's id", max_length=1024)]
-ProductPath = _Q[str, Parameter(description="The product's code", max_length=1024)]
+OrgPath = _Q[str, PathParameter(description="The organization's id", max_length=1024)]
+ProductPath = _Q[str, PathParameter(description="The product's code", max_length=1024)]
+SystemPath = _Q[str, PathParameter(description="The system's id", max_length=1024)]
+SerialPath = _Q[str, PathParameter(description="The hardware unit's serial", max_length=1024)]
 
 
 def parse_bound(value: str | None, which: str) -> date | datetime | None:
@@ -281,7 +288,11 @@ class OrganizationController(Controller):
 
     @post("/", responses=_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def create_organization(
-        self, manager: Manager, actor: str, request_id: str | None, data: NewOrganization
+        self,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
+        data: JSONBody[NewOrganization],
     ) -> OrganizationCreated:
         """Create an organization (R1); its time zone is IANA, ``UTC`` by default."""
         allow(manager, actor, data.org_id, "create_organization")
@@ -303,7 +314,12 @@ class ProductController(Controller):
 
     @get("/", responses=_problems(404), sync_to_thread=True)
     def status(
-        self, manager: Manager, actor: str, org_id: OrgPath, product: ProductPath, at: _At = None
+        self,
+        manager: ManagerDep,
+        actor: ActorDep,
+        org_id: OrgPath,
+        product: ProductPath,
+        at: _At = None,
     ) -> ProductStatus:
         """The product's license status (R3, R5)."""
         allow(manager, actor, org_id, "status", product)
@@ -317,9 +333,9 @@ class ProductController(Controller):
     )
     def start_subscription(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
         product: ProductPath,
     ) -> ProductStatus:
@@ -331,12 +347,12 @@ class ProductController(Controller):
     @get("/need", responses=_problems(404, 409), sync_to_thread=True)
     def need(
         self,
-        manager: Manager,
-        actor: str,
+        manager: ManagerDep,
+        actor: ActorDep,
         org_id: OrgPath,
         product: ProductPath,
         at: _At = None,
-        horizon: _Q[int, Parameter(ge=0, le=100, description="Periods ahead")] = 5,
+        horizon: _Q[int, QueryParameter(ge=0, le=100, description="Periods ahead")] = 5,
     ) -> NeedReport:
         """The need of the current and coming periods, and what to buy (R4, R7)."""
         allow(manager, actor, org_id, "need", product)
@@ -344,7 +360,12 @@ class ProductController(Controller):
 
     @get("/wallet", responses=_problems(404), sync_to_thread=True)
     def wallet(
-        self, manager: Manager, actor: str, org_id: OrgPath, product: ProductPath, at: _At = None
+        self,
+        manager: ManagerDep,
+        actor: ActorDep,
+        org_id: OrgPath,
+        product: ProductPath,
+        at: _At = None,
     ) -> Wallet:
         """The product's wallet: live lots with their expiry, and the credit (R6, R8)."""
         allow(manager, actor, org_id, "wallet", product)
@@ -358,12 +379,12 @@ class ProductController(Controller):
     )
     def allocate(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
         product: ProductPath,
-        data: AllocationRequest,
+        data: JSONBody[AllocationRequest],
     ) -> Allocation:
         """Allocate licenses from the wallet to a period (R7, R8)."""
         allow(manager, actor, org_id, "allocate", product)
@@ -384,12 +405,12 @@ class ProductController(Controller):
     )
     def allocate_need(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
         product: ProductPath,
-        data: NeedAllocationRequest,
+        data: JSONBody[NeedAllocationRequest],
     ) -> Allocation:
         """Allocate what the periods up to ``through`` still need (R7)."""
         allow(manager, actor, org_id, "allocate_need", product)
@@ -407,11 +428,11 @@ class KeyController(Controller):
     @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def redeem_key(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
-        data: KeyRedemption,
+        data: JSONBody[KeyRedemption],
     ) -> Redemption:
         """Redeem a license key: one lot per license type it carries (R6, R10)."""
         allow(manager, actor, org_id, "redeem_key")
@@ -427,11 +448,11 @@ class SystemController(Controller):
     @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def register_system(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
-        data: NewSystem,
+        data: JSONBody[NewSystem],
     ) -> SystemStatus:
         """Register a system of a product with its devices (R1)."""
         allow(manager, actor, org_id, "register_system", data.product)
@@ -447,7 +468,12 @@ class SystemController(Controller):
 
     @get("/{system_id:str}", responses=_problems(404), sync_to_thread=True)
     def system_status(
-        self, manager: Manager, actor: str, org_id: OrgPath, system_id: str, at: _At = None
+        self,
+        manager: ManagerDep,
+        actor: ActorDep,
+        org_id: OrgPath,
+        system_id: SystemPath,
+        at: _At = None,
     ) -> SystemStatus:
         """A system's devices, hardware coverage and whether it is licensed (R9)."""
         allow(manager, actor, org_id, "system_status")
@@ -456,12 +482,12 @@ class SystemController(Controller):
     @put("/{system_id:str}/devices", responses=_problems(404, 409), sync_to_thread=True)
     def report_devices(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
-        system_id: str,
-        data: DeviceReport,
+        system_id: SystemPath,
+        data: JSONBody[DeviceReport],
     ) -> SystemStatus:
         """Replace the system's device counts; types left out become 0 (R1, R4)."""
         allow(manager, actor, org_id, "report_devices")
@@ -478,12 +504,12 @@ class SystemController(Controller):
     )
     def register_hardware(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
-        system_id: str,
-        data: NewHardware,
+        system_id: SystemPath,
+        data: JSONBody[NewHardware],
     ) -> SystemStatus:
         """Attach a shipped hardware unit to the system; its licenses come with it (R9)."""
         allow(manager, actor, org_id, "register_hardware")
@@ -507,12 +533,12 @@ class HardwareController(Controller):
     )
     def allocate_to_hardware(
         self,
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
-        serial: str,
-        data: Quantities,
+        serial: SerialPath,
+        data: JSONBody[Quantities],
     ) -> None:
         """Allocate extension (hardware-kind) licenses from the wallet to a unit (R9)."""
         allow(manager, actor, org_id, "allocate_to_hardware")
@@ -555,9 +581,9 @@ class SystemFileController(Controller):
     async def upload_system_file(
         self,
         request: Request[Any, Any, Any],
-        manager: Manager,
-        actor: str,
-        request_id: str | None,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
         org_id: OrgPath,
     ) -> Response[bytes]:
         """Upload a system description file (at most 1 MiB); answer its license file (R12)."""
@@ -589,16 +615,20 @@ class HistoryController(Controller):
     @get("/", responses=_problems(404), sync_to_thread=True)
     def history(
         self,
-        manager: Manager,
-        actor: str,
+        manager: ManagerDep,
+        actor: ActorDep,
         org_id: OrgPath,
-        product: str | None = None,
-        by: _Q[str | None, Parameter(query="actor", required=False)] = None,
-        action: _Q[list[str] | None, Parameter(required=False)] = None,
-        since: _Q[str | None, Parameter(description="A local date or an aware instant")] = None,
-        until: _Q[str | None, Parameter(description="A local date or an aware instant")] = None,
-        limit: _Q[int, Parameter(ge=1, le=MAX_PAGE)] = 50,
-        offset: _Q[int, Parameter(ge=0, le=10_000_000)] = 0,
+        product: FromQuery[str | None] = None,
+        by: _Q[str | None, QueryParameter(name="actor", required=False)] = None,
+        action: _Q[list[str] | None, QueryParameter(required=False)] = None,
+        since: _Q[
+            str | None, QueryParameter(description="A local date or an aware instant")
+        ] = None,
+        until: _Q[
+            str | None, QueryParameter(description="A local date or an aware instant")
+        ] = None,
+        limit: _Q[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        offset: _Q[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     ) -> HistoryPage:
         """The activities, oldest first, filtered and paged (R11)."""
         allow(manager, actor, org_id, "history", product)
@@ -629,7 +659,11 @@ class VendorController(Controller):
 
     @post("/keys", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def issue_key(
-        self, manager: Manager, actor: str, request_id: str | None, data: KeyOrder
+        self,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
+        data: JSONBody[KeyOrder],
     ) -> IssuedKey:
         """Issue a license key (R10)."""
         allow(manager, actor, None, "vendor.issue_key", data.product)
@@ -645,7 +679,11 @@ class VendorController(Controller):
         status_code=HTTP_204_NO_CONTENT,
     )
     def ship_hardware(
-        self, manager: Manager, actor: str, request_id: str | None, data: Shipment
+        self,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
+        data: JSONBody[Shipment],
     ) -> None:
         """Ship a hardware unit with preloaded licenses (R9)."""
         allow(manager, actor, None, "vendor.ship_hardware", data.product)
@@ -655,7 +693,7 @@ class VendorController(Controller):
 
 
 @get("/v1/public-key", tags=["keys"], sync_to_thread=False, responses=_problems())
-def public_key(manager: Manager) -> PublicKey:
+def public_key(manager: ManagerDep) -> PublicKey:
     """The PEM public key that verifies license files offline (R12); no token needed."""
     return PublicKey(manager.public_key.decode("ascii"))
 

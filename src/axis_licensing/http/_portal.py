@@ -21,9 +21,8 @@ import jinja2
 from babel.dates import format_date, format_datetime
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Body
+from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 
@@ -248,7 +247,7 @@ def signin_page(request: Req) -> Response[str]:
 @post("/signin", sync_to_thread=False, include_in_schema=False)
 def signin(
     request: Req,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Check the token through the authenticate hook and open a session."""
     token = str(data.get("token", "")).strip()
@@ -269,7 +268,7 @@ def signout(request: Req) -> Response[Any]:
 
 
 @get("/lang/{code:str}", sync_to_thread=False, include_in_schema=False)
-def switch_language(request: Req, code: str) -> Response[Any]:
+def switch_language(request: Req, code: FromPath[str]) -> Response[Any]:
     """Choose the portal's language (the switch in the top bar)."""
     if code in _i18n.LANGUAGES:
         request.session["lang"] = code
@@ -294,7 +293,7 @@ def switch_organization(request: Req) -> Response[Any]:
 @post("/orgs/new", include_in_schema=False, sync_to_thread=True)
 def create_organization(
     request: Req,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Create an organization (R1)."""
     page = _Page(request, None, "organizations")
@@ -319,7 +318,7 @@ def create_organization(
 
 
 @get("/orgs/{org_id:str}/products", sync_to_thread=True, include_in_schema=False)
-def products(request: Req, org_id: str) -> Response[Any]:
+def products(request: Req, org_id: FromPath[str]) -> Response[Any]:
     """The product list: license state and trial end, with the alerts (manual: product list)."""
     page = _Page(request, org_id, "products")
     statuses = page.manager.products(org_id)
@@ -332,14 +331,16 @@ def products(request: Req, org_id: str) -> Response[Any]:
     )
 
 
-def _product_page(request: Req, org_id: str, product: str, action: str) -> tuple[_Page, Any]:
+def _product_page(
+    request: Req, org_id: FromPath[str], product: FromPath[str], action: str
+) -> tuple[_Page, Any]:
     page = _Page(request, org_id, action, product)
     spec = page.manager.catalog.product(product)
     return page, spec
 
 
 @get("/orgs/{org_id:str}/products/{product:str}", sync_to_thread=True, include_in_schema=False)
-def product_overview(request: Req, org_id: str, product: str) -> Response[Any]:
+def product_overview(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
     """A product's overview: its license state, and "Start subscription"."""
     page, spec = _product_page(request, org_id, product, "status")
     status = page.manager.status(org_id, spec.code)
@@ -354,7 +355,9 @@ def product_overview(request: Req, org_id: str, product: str) -> Response[Any]:
 @post(
     "/orgs/{org_id:str}/products/{product:str}/start", include_in_schema=False, sync_to_thread=True
 )
-def start_subscription(request: Req, org_id: str, product: str) -> Response[Any]:
+def start_subscription(
+    request: Req, org_id: FromPath[str], product: FromPath[str]
+) -> Response[Any]:
     """Start the subscription (R2); the trial begins (R3)."""
     page = _Page(request, org_id, "start_subscription", product)
     try:
@@ -370,7 +373,7 @@ def start_subscription(request: Req, org_id: str, product: str) -> Response[Any]
     sync_to_thread=True,
     include_in_schema=False,
 )
-def wallet(request: Req, org_id: str, product: str) -> Response[Any]:
+def wallet(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
     """The product wallet: redeem a key; lots with their expiry (R6)."""
     page, spec = _product_page(request, org_id, product, "wallet")
     held = page.manager.wallet(org_id, spec.code)
@@ -401,9 +404,9 @@ def wallet(request: Req, org_id: str, product: str) -> Response[Any]:
 )
 def redeem_key(
     request: Req,
-    org_id: str,
-    product: str,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Redeem a license key into the wallet (R6, R10)."""
     page = _Page(request, org_id, "redeem_key")
@@ -428,7 +431,7 @@ def redeem_key(
     sync_to_thread=True,
     include_in_schema=False,
 )
-def licensing(request: Req, org_id: str, product: str) -> Response[Any]:
+def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
     """Product licensing: the need per year and the allocation form (R4, R7)."""
     page, spec = _product_page(request, org_id, product, "need")
     status = page.manager.status(org_id, spec.code)
@@ -456,9 +459,9 @@ def licensing(request: Req, org_id: str, product: str) -> Response[Any]:
 )
 def review_allocation(
     request: Req,
-    org_id: str,
-    product: str,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """The confirmation step of "Confirm allocation": what goes to which period."""
     page, spec = _product_page(request, org_id, product, "allocate")
@@ -496,9 +499,9 @@ def review_allocation(
 )
 def allocate(
     request: Req,
-    org_id: str,
-    product: str,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Allocate, once confirmed (R7, R8)."""
     page = _Page(request, org_id, "allocate", product)
@@ -537,7 +540,7 @@ def allocate(
 
 
 @get("/orgs/{org_id:str}/systems", sync_to_thread=True, include_in_schema=False)
-def systems(request: Req, org_id: str) -> Response[Any]:
+def systems(request: Req, org_id: FromPath[str]) -> Response[Any]:
     """Systems: register one, upload a system file, see which are licensed (R9, R12)."""
     page = _Page(request, org_id, "systems")
     listed = page.manager.systems(org_id, limit=500)
@@ -559,8 +562,8 @@ def systems(request: Req, org_id: str) -> Response[Any]:
 @post("/orgs/{org_id:str}/systems/new", include_in_schema=False, sync_to_thread=True)
 def register_system(
     request: Req,
-    org_id: str,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    org_id: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Register a system with its devices (R1)."""
     product = str(data.get("product", ""))
@@ -591,8 +594,8 @@ def register_system(
 )
 def upload_system_file(
     request: Req,
-    org_id: str,
-    data: dict[str, Any] = Body(media_type=RequestEncodingType.MULTI_PART),  # noqa: B008
+    org_id: FromPath[str],
+    data: MultipartBody[dict[str, Any]],
 ) -> Response[Any]:
     """Upload a system file; the answer is the license file to download (R12)."""
     page = _Page(request, org_id, "upload_system_file")
@@ -611,7 +614,7 @@ def upload_system_file(
 
 
 @get("/orgs/{org_id:str}/systems/{system_id:str}", sync_to_thread=True, include_in_schema=False)
-def system(request: Req, org_id: str, system_id: str) -> Response[Any]:
+def system(request: Req, org_id: FromPath[str], system_id: FromPath[str]) -> Response[Any]:
     """One system: devices, hardware, extension licenses (R9)."""
     page = _Page(request, org_id, "system_status")
     status = page.manager.system_status(org_id, system_id)
@@ -637,10 +640,10 @@ def system(request: Req, org_id: str, system_id: str) -> Response[Any]:
 )
 def system_command(
     request: Req,
-    org_id: str,
-    system_id: str,
-    what: str,
-    data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED),  # noqa: B008
+    org_id: FromPath[str],
+    system_id: FromPath[str],
+    what: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """A system's forms: report devices, register hardware, allocate extension licenses."""
     actions = {
@@ -680,7 +683,7 @@ def system_command(
 
 
 @get("/orgs/{org_id:str}/history", sync_to_thread=True, include_in_schema=False)
-def history(request: Req, org_id: str) -> Response[Any]:
+def history(request: Req, org_id: FromPath[str]) -> Response[Any]:
     """The history, filtered and paged; htmx swaps only the table (R11)."""
     page = _Page(request, org_id, "history")
     q = request.query_params
