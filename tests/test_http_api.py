@@ -532,7 +532,8 @@ def test_openapi_is_3_1_and_generated_from_the_attrs_types(client: TestClient[Li
         ("[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'a'\nvendor = 'yes'", "true or false"),
         ("[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'a'\nrole = 'x'", "unknown keys role"),
         (
-            "[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'a'\n[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'b'",
+            "[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'a'\n"
+            "[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'b'",
             "twice",
         ),
         ("not toml [", "not valid TOML"),

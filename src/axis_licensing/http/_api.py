@@ -30,6 +30,7 @@ from litestar.openapi.spec import (
 )
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import ControllerRouterHandler
 
 from axis_licensing.errors import InvalidInput, PermissionDenied
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
@@ -52,8 +53,6 @@ MAX_UPLOAD = 1024 * 1024
 
 #: The most history entries one page holds.
 MAX_PAGE = 1000
-
-_Q = Annotated
 
 
 def _problems(*statuses: int) -> dict[int, ResponseSpec]:
@@ -251,14 +250,16 @@ class PublicKey:
 
 # -- query parameters ----------------------------------------------------------------------------
 
-_At = _Q[
+_At = Annotated[
     datetime | None,
     QueryParameter(description="An aware ISO 8601 instant; default: now (SPEC §1)", required=False),
 ]
-OrgPath = _Q[str, PathParameter(description="The organization's id", max_length=1024)]
-ProductPath = _Q[str, PathParameter(description="The product's code", max_length=1024)]
-SystemPath = _Q[str, PathParameter(description="The system's id", max_length=1024)]
-SerialPath = _Q[str, PathParameter(description="The hardware unit's serial", max_length=1024)]
+OrgPath = Annotated[str, PathParameter(description="The organization's id", max_length=1024)]
+ProductPath = Annotated[str, PathParameter(description="The product's code", max_length=1024)]
+SystemPath = Annotated[str, PathParameter(description="The system's id", max_length=1024)]
+SerialPath = Annotated[
+    str, PathParameter(description="The hardware unit's serial", max_length=1024)
+]
 
 
 def parse_bound(value: str | None, which: str) -> date | datetime | None:
@@ -284,11 +285,12 @@ class OrganizationController(Controller):
     """Organizations (R1)."""
 
     path = "/v1/organizations"
-    tags = ["organizations"]
+    tags = ("organizations",)
 
     @post("/", responses=_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def create_organization(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -310,11 +312,12 @@ class ProductController(Controller):
     """A product of an organization: status, subscription, need, wallet and allocations."""
 
     path = "/v1/organizations/{org_id:str}/products/{product:str}"
-    tags = ["products"]
+    tags = ("products",)
 
     @get("/", responses=_problems(404), sync_to_thread=True)
     def status(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
@@ -333,6 +336,7 @@ class ProductController(Controller):
     )
     def start_subscription(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -347,12 +351,13 @@ class ProductController(Controller):
     @get("/need", responses=_problems(404, 409), sync_to_thread=True)
     def need(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
         product: ProductPath,
         at: _At = None,
-        horizon: _Q[int, QueryParameter(ge=0, le=100, description="Periods ahead")] = 5,
+        horizon: Annotated[int, QueryParameter(ge=0, le=100, description="Periods ahead")] = 5,
     ) -> NeedReport:
         """The need of the current and coming periods, and what to buy (R4, R7)."""
         allow(manager, actor, org_id, "need", product)
@@ -361,6 +366,7 @@ class ProductController(Controller):
     @get("/wallet", responses=_problems(404), sync_to_thread=True)
     def wallet(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
@@ -379,6 +385,7 @@ class ProductController(Controller):
     )
     def allocate(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -405,6 +412,7 @@ class ProductController(Controller):
     )
     def allocate_need(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -423,11 +431,12 @@ class KeyController(Controller):
     """License keys redeemed into an organization's wallets (R6, R10)."""
 
     path = "/v1/organizations/{org_id:str}/keys"
-    tags = ["wallet"]
+    tags = ("wallet",)
 
     @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def redeem_key(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -443,11 +452,12 @@ class SystemController(Controller):
     """An organization's systems, their devices and hardware (R1, R9, R12)."""
 
     path = "/v1/organizations/{org_id:str}/systems"
-    tags = ["systems"]
+    tags = ("systems",)
 
     @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def register_system(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -469,6 +479,7 @@ class SystemController(Controller):
     @get("/{system_id:str}", responses=_problems(404), sync_to_thread=True)
     def system_status(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
@@ -482,6 +493,7 @@ class SystemController(Controller):
     @put("/{system_id:str}/devices", responses=_problems(404, 409), sync_to_thread=True)
     def report_devices(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -504,6 +516,7 @@ class SystemController(Controller):
     )
     def register_hardware(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -523,7 +536,7 @@ class HardwareController(Controller):
     """Hardware units of an organization: extension licenses (R9)."""
 
     path = "/v1/organizations/{org_id:str}/hardware"
-    tags = ["systems"]
+    tags = ("systems",)
 
     @post(
         "/{serial:str}/allocations",
@@ -533,6 +546,7 @@ class HardwareController(Controller):
     )
     def allocate_to_hardware(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -567,7 +581,7 @@ class SystemFileController(Controller):
     """Offline systems: a system description file in, a signed license file out (R12)."""
 
     path = "/v1/organizations/{org_id:str}/system-files"
-    tags = ["systems"]
+    tags = ("systems",)
 
     @post(
         "/",
@@ -580,6 +594,7 @@ class SystemFileController(Controller):
     )
     async def upload_system_file(
         self,
+        *,
         request: Request[Any, Any, Any],
         manager: ManagerDep,
         actor: ActorDep,
@@ -610,25 +625,26 @@ class HistoryController(Controller):
     """The organization's activity history (R11)."""
 
     path = "/v1/organizations/{org_id:str}/history"
-    tags = ["history"]
+    tags = ("history",)
 
     @get("/", responses=_problems(404), sync_to_thread=True)
     def history(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
         product: FromQuery[str | None] = None,
-        by: _Q[str | None, QueryParameter(name="actor", required=False)] = None,
-        action: _Q[list[str] | None, QueryParameter(required=False)] = None,
-        since: _Q[
+        by: Annotated[str | None, QueryParameter(name="actor", required=False)] = None,
+        action: Annotated[list[str] | None, QueryParameter(required=False)] = None,
+        since: Annotated[
             str | None, QueryParameter(description="A local date or an aware instant")
         ] = None,
-        until: _Q[
+        until: Annotated[
             str | None, QueryParameter(description="A local date or an aware instant")
         ] = None,
-        limit: _Q[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-        offset: _Q[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     ) -> HistoryPage:
         """The activities, oldest first, filtered and paged (R11)."""
         allow(manager, actor, org_id, "history", product)
@@ -655,11 +671,12 @@ class VendorController(Controller):
     """The vendor's commands: keys and hardware (R9, R10)."""
 
     path = "/v1/vendor"
-    tags = ["vendor"]
+    tags = ("vendor",)
 
     @post("/keys", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def issue_key(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -680,6 +697,7 @@ class VendorController(Controller):
     )
     def ship_hardware(
         self,
+        *,
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
@@ -692,13 +710,19 @@ class VendorController(Controller):
         )
 
 
-@get("/v1/public-key", tags=["keys"], sync_to_thread=False, responses=_problems())
+@get(
+    "/v1/public-key",
+    tags=["keys"],
+    sync_to_thread=False,
+    responses=_problems(),
+    security=[{}],
+)
 def public_key(manager: ManagerDep) -> PublicKey:
     """The PEM public key that verifies license files offline (R12); no token needed."""
     return PublicKey(manager.public_key.decode("ascii"))
 
 
-API_ROUTES = [
+API_ROUTES: list[ControllerRouterHandler] = [
     OrganizationController,
     ProductController,
     KeyController,

@@ -9,21 +9,20 @@ CSRF token; a little htmx updates the history and the allocation step in place.
 
 from __future__ import annotations
 
-import functools
 import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import jinja2
 from babel.dates import format_date, format_datetime
 from litestar import Request, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import State, UploadFile
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
 from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
@@ -31,7 +30,7 @@ from axis_licensing.http import _i18n
 from axis_licensing.http._api import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
-from axis_licensing.model import Action, LicenseKind
+from axis_licensing.model import Action, LicenseKind, Period
 
 __all__ = ["ROUTES", "error_handler", "state"]
 
@@ -60,9 +59,9 @@ def _environment() -> jinja2.Environment:
 _ENV = _environment()
 
 
-def state(manager: Manager) -> dict[str, Any]:
+def state(manager: Manager) -> State:
     """The application state the portal needs: the Manager."""
-    return {"manager": manager}
+    return State({"manager": manager})
 
 
 class _SignIn(Exception):
@@ -471,7 +470,9 @@ def review_allocation(
         if mode == "need":
             through = _int_field(data, "through")
             need = page.manager.need(org_id, spec.code, horizon=max(through, 0))
-            rows = [(p.period, p.shortfall) for p in need.periods[: through + 1] if p.shortfall]
+            rows: list[tuple[Period | None, Mapping[str, int]]] = [
+                (p.period, p.shortfall) for p in need.periods[: through + 1] if p.shortfall
+            ]
             plan: dict[str, Any] = {"mode": "need", "through": through}
         else:
             period = _int_field(data, "period")
@@ -742,7 +743,7 @@ def error_handler(request: Req, exc: Exception) -> Response[Any]:
         error = {"code": error_code(exc), "message": str(exc), "details": error_details(exc)}
     else:
         problem = problem_response(request, exc)
-        status = problem.status_code
+        status = problem.status_code or 500
         code = "not_found" if status == 404 else "internal_error"
         if isinstance(exc, HTTPException) and status == 403:
             code = "permission_denied"
@@ -754,7 +755,7 @@ def error_handler(request: Req, exc: Exception) -> Response[Any]:
     return render(request, "error.html", http_status=status, actor=actor, error=error)
 
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     home,
     signin_page,
     signin,
