@@ -165,6 +165,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
 
     # create an organization
+    shots.take(page, "organizations")
     page.get_by_label("Id").fill("acme")
     page.get_by_label("Name").fill("Acme Security")
     page.get_by_label("Time zone").fill("Europe/Paris")
@@ -188,7 +189,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     page.get_by_role("button", name="Start subscription").click()
     expect(page.get_by_text("The subscription has started.").first).to_be_visible()
     expect(page.locator(".card [data-state]")).to_have_text("Trial")
-    expect(page.locator("[data-field=window_ends_on]")).to_have_text("Apr 9, 2026")
+    expect(page.locator("[data-field=window_ends_on]")).to_have_text("Apr 8, 2026")
     shots.take(page, "product-overview")
     page.get_by_role("link", name="Products").first.click()
     expect(page.locator("li.alert[data-kind=trial_ending]")).to_be_visible()
@@ -270,7 +271,8 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     # the same pages in French, through the switch
     page.get_by_role("link", name="FR").click()
     expect(page.get_by_role("heading", name="Historique")).to_be_visible()
-    expect(page.locator("table.history tbody tr").nth(0)).to_contain_text("Clé de licence convertie")
+    expect(rows.nth(0)).to_contain_text("Organisation créée")
+    expect(rows.nth(2)).to_contain_text("Abonnement démarré")
     page.get_by_role("link", name="Produits").click()
     page.get_by_role("link", name="AXIS Camera Station Pro").click()
     expect(page.get_by_role("link", name="Vue d'ensemble du produit")).to_be_visible()

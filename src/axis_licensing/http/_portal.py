@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,6 +130,40 @@ def _fmt_instant(lang: str) -> Callable[[datetime], str]:
     return fmt
 
 
+def _last_day(end: date | None) -> date | None:
+    """The last day inside a range whose ``end`` is exclusive, as the SPEC's ends are."""
+    return None if end is None else end - timedelta(days=1)
+
+
+def _detail_items(details: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """An activity's details as (name, how to show it, value); nested records are left out."""
+    shown: list[tuple[str, str, Any]] = []
+    for name, value in details.items():
+        if isinstance(value, Mapping):
+            pair = _dates(value.get("start"), value.get("end"))
+            if pair is not None:
+                shown.append((name, "period", pair))
+            elif all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+                shown.append((name, "counts", value))
+        elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                shown.append((name, "date", date.fromisoformat(value)))
+            except ValueError:
+                shown.append((name, "text", value))
+        elif isinstance(value, str | int | float | bool) or value is None:
+            shown.append((name, "text", value))
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            shown.append((name, "text", ", ".join(value) or "—"))
+    return shown
+
+
+def _dates(start: object, end: object) -> tuple[date, date] | None:
+    try:
+        return date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        return None
+
+
 def _orgs_of(manager: Manager, actor: str) -> list[Any]:
     return [
         org
@@ -152,6 +186,8 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
         "flash": flash,
         "fmt_date": _fmt_date(lang),
         "fmt_instant": _fmt_instant(lang),
+        "last_day": _last_day,
+        "detail_items": _detail_items,
         "htmx": request.headers.get("hx-request") == "true",
         "actor": None,
         "org": None,
@@ -361,7 +397,7 @@ def start_subscription(
     page = _Page(request, org_id, "start_subscription", product)
     try:
         _call(page.manager.start_subscription, org_id, product, actor=page.actor)
-        _flash(request, "success", "The subscription has started.")
+        _flash(request, "success", "Subscription started.")
     except errors.LicensingError as exc:
         _error_flash(request, exc)
     return Redirect(path=_org_url(org_id, "products", product))
