@@ -116,9 +116,10 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def live(store: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
-    with Manager.open(store, catalog=EXAMPLE_CATALOG, clock=clock) as manager, LiveServer(
-        manager
-    ) as server:
+    with (
+        Manager.open(store, catalog=EXAMPLE_CATALOG, clock=clock) as manager,
+        LiveServer(manager) as server,
+    ):
         yield server, manager
 
 
@@ -245,7 +246,10 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     saved = tmp_path / "license.json"
     download.save_as(saved)
     entitlement = offline.verify_license_file(
-        saved.read_bytes(), trusted_keys=[manager.public_key], system_id="offline-7", now=clock.now()
+        saved.read_bytes(),
+        trusted_keys=[manager.public_key],
+        system_id="offline-7",
+        now=clock.now(),
     )
     assert entitlement.org_id == "acme"
     assert entitlement.licensed is True
