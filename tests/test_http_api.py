@@ -87,7 +87,7 @@ def issue_key(
 def setup_org(client: TestClient[Litestar]) -> None:
     r = client.post("/v1/organizations", json={"org_id": ORG, "name": "Acme"}, headers=ALICE)
     assert r.status_code == 201, r.text
-    assert r.json() == {"org_id": ORG, "name": "Acme", "timezone": "UTC"}
+    assert r.json() == {"org_id": ORG, "name": "Acme", "timezone": "UTC", "anchor": None}
 
 
 # -- the journey -----------------------------------------------------------------------------------
@@ -552,3 +552,96 @@ def test_tokens_file_keeps_only_hashes() -> None:
     assert plugin.axis_licensing_authenticate(token="alice-0123456789abcdef") == "alice"
     assert plugin.axis_licensing_authenticate(token="vendor-0123456789abcdef") == "vendor-bot"
     assert plugin.axis_licensing_authenticate(token="alice-0123456789abcdeF") is None
+
+
+# -- listings, alerts and the catalog (SPEC §3, R15) ---------------------------------------------
+
+
+def test_api_lists_only_the_organizations_a_token_may_use(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    setup_org(client)
+    manager.create_organization("globex", name="Globex", timezone="Europe/Paris", actor="setup")
+    r = client.get("/v1/organizations", headers=ALICE)
+    assert r.json() == [
+        {"org_id": "acme", "name": "Acme", "timezone": "UTC", "anchor": None},
+        {"org_id": "globex", "name": "Globex", "timezone": "Europe/Paris", "anchor": None},
+    ]
+    r = client.get("/v1/organizations", headers=BOB)
+    assert [o["org_id"] for o in r.json()] == ["globex"]
+    r = client.get("/v1/organizations", params={"limit": 1, "offset": 1}, headers=ALICE)
+    assert [o["org_id"] for o in r.json()] == ["globex"]
+
+
+def test_api_products_systems_and_alerts(client: TestClient[Litestar]) -> None:
+    setup_org(client)
+    base = f"/v1/organizations/{ORG}"
+    r = client.get(f"{base}/products", headers=ALICE)
+    assert [(p["product"], p["state"]) for p in r.json()] == [(PRODUCT, "not_started")]
+    for n in (2, 1):
+        client.post(
+            f"{base}/systems",
+            json={"system_id": f"srv-{n}", "product": PRODUCT, "devices": {"core": n}},
+            headers=ALICE,
+        )
+    r = client.get(f"{base}/systems", headers=ALICE)
+    assert [(s["system_id"], s["devices"]) for s in r.json()] == [
+        ("srv-1", {"core": 1}),
+        ("srv-2", {"core": 2}),
+    ]
+    r = client.get(f"{base}/systems", params={"limit": 1, "offset": 1}, headers=ALICE)
+    assert [s["system_id"] for s in r.json()] == ["srv-2"]
+    client.post(f"{base}/products/{PRODUCT}/subscription", headers=ALICE)
+    r = client.get(f"{base}/alerts", headers=ALICE)
+    trial = [a for a in r.json() if a["kind"] == "trial_ending"]
+    assert trial == [
+        {
+            "kind": "trial_ending",
+            "product": PRODUCT,
+            "on": "2026-01-31",
+            "system_id": None,
+            "details": trial[0]["details"],
+        }
+    ]
+    r = client.get(f"{base}/alerts", params={"within_days": 10}, headers=ALICE)
+    assert [a for a in r.json() if a["kind"] == "trial_ending"] == []
+    problem(client.get(f"{base}/alerts", headers=BOB), 403, "permission_denied")
+
+
+def test_r15_api_catalog_versions_and_publishing(client: TestClient[Litestar]) -> None:
+    r = client.get("/v1/catalog/versions", headers=ALICE)
+    assert [v["version"] for v in r.json()] == [1]
+    first = r.json()[0]["catalog"]["products"][0]
+    assert first["code"] == PRODUCT
+    assert first["growth_rate"] == "1"
+    body = {
+        "products": [
+            {
+                "code": PRODUCT,
+                "name": "AXIS Camera Station Pro",
+                "growth_rate": "1/2",
+                "license_types": [
+                    {"code": "core"},
+                    {"code": "universal", "covers": ["core"]},
+                    {"code": "door"},
+                ],
+            }
+        ]
+    }
+    problem(client.post("/v1/catalog/versions", json=body, headers=ALICE), 403, "permission_denied")
+    r = client.post("/v1/catalog/versions", json=body, headers=VENDOR)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"version": 2}
+    versions = client.get("/v1/catalog/versions", headers=ALICE).json()
+    assert [(v["version"], v["catalog"]["products"][0]["growth_rate"]) for v in versions] == [
+        (1, "1"),
+        (2, "1/2"),
+    ]
+    narrower = {"products": [{**body["products"][0], "license_types": [{"code": "core"}]}]}
+    problem(
+        client.post("/v1/catalog/versions", json=narrower, headers=VENDOR),
+        400,
+        "incompatible_catalog",
+    )
+    bad = {"products": [{**body["products"][0], "growth_rate": "half"}]}
+    problem(client.post("/v1/catalog/versions", json=bad, headers=VENDOR), 400, "invalid_input")

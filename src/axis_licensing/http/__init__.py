@@ -9,6 +9,7 @@ about licensing.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
 
 from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
@@ -43,6 +45,31 @@ def _openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
         request.app.openapi_schema.to_schema(),
         media_type="application/vnd.oai.openapi+json",
     )
+
+
+_TYPED = re.compile(r":[a-z]+}")
+
+
+async def _allow_every_method(message: Message, scope: Scope) -> None:
+    """Answer OPTIONS with every method of the path.
+
+    Litestar builds a path's OPTIONS answer from its first handler only, so a
+    path with GET and POST handlers said ``Allow: GET, OPTIONS``.
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    app = scope.get("litestar_app")
+    template = scope.get("path_template")
+    if app is None or not isinstance(template, str):
+        return
+    methods = {
+        _TYPED.sub("}", path): methods for path, methods in app.route_handler_method_map.items()
+    }.get(_TYPED.sub("}", template))
+    if not methods:
+        return
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+    headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+    message["headers"] = headers
 
 
 def create_app(
@@ -138,5 +165,6 @@ def create_app(
             use_handler_docstrings=True,
         ),
         state=_portal.state(manager),
+        before_send=[_allow_every_method],
         debug=debug,
     )

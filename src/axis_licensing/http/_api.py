@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Annotated, Any
 
 import anyio
@@ -32,14 +33,17 @@ from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter,
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
+from axis_licensing.catalog import Catalog, CatalogVersion, LicenseType, ProductSpec
 from axis_licensing.errors import InvalidInput, PermissionDenied
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
 from axis_licensing.manager import Manager
 from axis_licensing.model import (
     Activity,
+    Alert,
     Allocation,
     LicenseKind,
     NeedReport,
+    Organization,
     ProductStatus,
     Redemption,
     SystemStatus,
@@ -139,15 +143,6 @@ class NewOrganization:
 
 
 @attrs.frozen
-class OrganizationCreated:
-    """An organization that was just created."""
-
-    org_id: str
-    name: str
-    timezone: str
-
-
-@attrs.frozen
 class NewSystem:
     """Register a system of a product, with its device counts per license type."""
 
@@ -242,6 +237,71 @@ class HistoryPage:
 
 
 @attrs.frozen
+class LicenseTypeBody:
+    """A license type of a published catalog; it covers itself and ``covers`` (R5)."""
+
+    code: str
+    covers: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class ProductBody:
+    """A product of a published catalog (SPEC §1); ``growth_rate`` is ``"n/d"`` or a number."""
+
+    code: str
+    name: str
+    license_types: list[LicenseTypeBody]
+    term_years: int = 1
+    growth_rate: str = "1"
+    trial_days: int = 30
+    grace_days: int = 30
+
+
+@attrs.frozen
+class CatalogBody:
+    """A catalog to publish as the store's next version (R15)."""
+
+    products: list[ProductBody]
+
+    def to_catalog(self) -> Catalog:
+        """The library's Catalog.
+
+        Raises:
+            InvalidInput: a growth rate that is not a fraction, or a catalog the library refuses.
+        """
+        specs = []
+        for p in self.products:
+            try:
+                growth = Fraction(p.growth_rate)
+            except (ValueError, ZeroDivisionError):
+                raise InvalidInput(
+                    f"product {p.code!r}: growth_rate must be a fraction such as '1/2', "
+                    f"got {p.growth_rate!r}"
+                ) from None
+            specs.append(
+                ProductSpec(
+                    p.code,
+                    p.name,
+                    term_years=p.term_years,
+                    growth_rate=growth,
+                    trial_days=p.trial_days,
+                    grace_days=p.grace_days,
+                    license_types=[
+                        LicenseType(t.code, covers=tuple(t.covers)) for t in p.license_types
+                    ],
+                )
+            )
+        return Catalog(products=specs)
+
+
+@attrs.frozen
+class PublishedCatalog:
+    """The version number a published catalog got."""
+
+    version: int
+
+
+@attrs.frozen
 class PublicKey:
     """The public key that verifies license files (R12), as PEM."""
 
@@ -295,7 +355,7 @@ class OrganizationController(Controller):
         actor: ActorDep,
         request_id: RequestIdDep,
         data: JSONBody[NewOrganization],
-    ) -> OrganizationCreated:
+    ) -> Organization:
         """Create an organization (R1); its time zone is IANA, ``UTC`` by default."""
         allow(manager, actor, data.org_id, "create_organization")
         manager.create_organization(
@@ -305,7 +365,46 @@ class OrganizationController(Controller):
             actor=actor,
             request_id=request_id,
         )
-        return OrganizationCreated(data.org_id, data.name, data.timezone)
+        return Organization(data.org_id, data.name, data.timezone, anchor=None)
+
+    @get("/", responses=_problems(), sync_to_thread=True)
+    def organizations(
+        self,
+        *,
+        manager: ManagerDep,
+        actor: ActorDep,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+    ) -> list[Organization]:
+        """The organizations this token may use, by id, paged (R1)."""
+        listed = manager.organizations(limit=limit, offset=offset)
+        return [
+            org
+            for org in listed
+            if manager.plugin_manager.authorize(actor, org.org_id, "organizations", None)
+        ]
+
+    @get("/{org_id:str}/products", responses=_problems(404), sync_to_thread=True)
+    def products(
+        self, *, manager: ManagerDep, actor: ActorDep, org_id: OrgPath, at: _At = None
+    ) -> list[ProductStatus]:
+        """Every product of the catalog with its status, NOT_STARTED included (R5)."""
+        allow(manager, actor, org_id, "products")
+        return manager.products(org_id, at=at)
+
+    @get("/{org_id:str}/alerts", responses=_problems(404), sync_to_thread=True)
+    def alerts(
+        self,
+        *,
+        manager: ManagerDep,
+        actor: ActorDep,
+        org_id: OrgPath,
+        at: _At = None,
+        within_days: Annotated[int, QueryParameter(ge=0, le=3660)] = 60,
+    ) -> list[Alert]:
+        """What the organization should act on soon, soonest first."""
+        allow(manager, actor, org_id, "alerts")
+        return manager.alerts(org_id, at=at, within_days=within_days)
 
 
 class ProductController(Controller):
@@ -475,6 +574,22 @@ class SystemController(Controller):
             request_id=request_id,
         )
         return manager.system_status(org_id, data.system_id)
+
+    @get("/", responses=_problems(404), sync_to_thread=True)
+    def systems(
+        self,
+        *,
+        manager: ManagerDep,
+        actor: ActorDep,
+        org_id: OrgPath,
+        product: FromQuery[str | None] = None,
+        at: _At = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+    ) -> list[SystemStatus]:
+        """The organization's systems with their status, by id, paged (R9)."""
+        allow(manager, actor, org_id, "systems", product)
+        return manager.systems(org_id, product=product, at=at, limit=limit, offset=offset)
 
     @get("/{system_id:str}", responses=_problems(404), sync_to_thread=True)
     def system_status(
@@ -710,6 +825,39 @@ class VendorController(Controller):
         )
 
 
+class CatalogController(Controller):
+    """The store's catalog and its versions (R15)."""
+
+    path = "/v1/catalog"
+    tags = ("catalog",)
+
+    @get("/versions", responses=_problems(), sync_to_thread=True)
+    def catalog_versions(self, *, manager: ManagerDep, actor: ActorDep) -> list[CatalogVersion]:
+        """Every recorded version of the catalog, oldest first (R15)."""
+        return manager.catalog_versions()
+
+    @post(
+        "/versions",
+        responses=_problems(409),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
+    def publish_catalog(
+        self,
+        *,
+        manager: ManagerDep,
+        actor: ActorDep,
+        request_id: RequestIdDep,
+        data: JSONBody[CatalogBody],
+    ) -> PublishedCatalog:
+        """Publish a new catalog version, in effect from now (R15); a vendor command."""
+        allow(manager, actor, None, "vendor.publish_catalog")
+        version = manager.vendor.publish_catalog(
+            data.to_catalog(), actor=actor, request_id=request_id
+        )
+        return PublishedCatalog(version)
+
+
 @get(
     "/v1/public-key",
     tags=["keys"],
@@ -731,5 +879,6 @@ API_ROUTES: list[ControllerRouterHandler] = [
     SystemFileController,
     HistoryController,
     VendorController,
+    CatalogController,
     public_key,
 ]
