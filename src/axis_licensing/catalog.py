@@ -143,7 +143,7 @@ class Catalog:
         """
         spec = self._by_code.get(code)
         if spec is None:
-            raise UnknownProduct(f"unknown product {code!r}")
+            raise UnknownProduct(f"unknown product {code!r}", details={"product": code})
         return spec
 
     @functools.cached_property
