@@ -10,7 +10,6 @@ without a trace.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import attrs
@@ -72,23 +71,14 @@ class Problem:
     type: str = "about:blank"
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 def error_code(exc: errors.LicensingError) -> str:
     """The stable code of a library error (R14)."""
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, str) else _snake(type(exc).__name__)
+    return exc.code
 
 
 def error_details(exc: errors.LicensingError) -> dict[str, Any]:
     """The JSON-ready details of a library error (R14)."""
-    details = getattr(exc, "details", None)
-    if details is None and isinstance(exc, errors.InsufficientLicenses):
-        details = {"shortfall": dict(exc.shortfall)}
-    data = to_jsonable(details or {})
-    return data if isinstance(data, dict) else {}
+    return errors.error_jsonable(exc)["details"]  # type: ignore[no-any-return]
 
 
 def status_of(exc: errors.LicensingError) -> int:
