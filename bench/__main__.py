@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import postgres_scaling, sqlite_alloc, status_history
+from bench import http_status, postgres_scaling, sqlite_alloc, status_history
 from bench._common import Ratio, Settings
 
 __all__ = ["main"]
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run (about a minute)")
     parser.add_argument("--profile", action="store_true", help="print cProfile of (a) and (b)")
     parser.add_argument(
-        "--only", default="a,b,c", help="comma-separated benchmarks to run (default a,b,c)"
+        "--only", default="a,b,c,f", help="comma-separated benchmarks to run (default a,b,c,f)"
     )
     parser.add_argument(
         "--postgres-url",
@@ -47,9 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"a", "b", "c"}
+    unknown = only - {"a", "b", "c", "f"}
     if unknown:
-        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c")
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, f")
     settings = Settings.make(quick=args.quick, profile=args.profile)
     given = sys.argv[1:] if argv is None else list(argv)
     print("axis-licensing benchmarks")
@@ -67,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ratios += postgres_scaling.run(settings, args.postgres_url)
         else:
             print(f"\n(c) skipped: {problem}")
+    if "f" in only:
+        ratios += http_status.run(settings)
     print(f"\nsummary ({time.perf_counter() - started:.0f} s):")
     for ratio in ratios:
         if ratio.target is not None:
