@@ -64,6 +64,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "index.md",
         "offline.md",
         "plugins.md",
+        "service.md",
     ]
     for page in PAGES:
         assert f": {page}" in nav, f"{page} is missing from the nav of mkdocs.yml"
@@ -135,9 +136,10 @@ def test_plugins_page_misspelt_hook_fails_at_open_with_invalid_input() -> None:
 
 
 def test_plugins_page_knows_the_hooks() -> None:
-    """The hook list above is not empty by accident: these are SPEC §4's three hooks."""
+    """The hook list above is not empty by accident: SPEC §4's three hooks and §6's one."""
     assert sorted(n for n in vars(hookspecs) if n.startswith("axis_licensing_")) == [
         "axis_licensing_activity",
+        "axis_licensing_authenticate",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]
