@@ -788,7 +788,10 @@ def error_handler(request: Req, exc: Exception) -> Response[Any]:
         actor = _actor(request) if "session" in request.scope else None
     except _SignIn:
         actor = None
-    return render(request, "error.html", http_status=status, actor=actor, error=error)
+    try:
+        return render(request, "error.html", http_status=status, actor=actor, error=error)
+    except Exception as failure:  # the page itself failed: answer a bare problem, never a trace
+        return problem_response(request, failure)
 
 
 ROUTES: list[ControllerRouterHandler] = [
