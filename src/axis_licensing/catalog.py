@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from fractions import Fraction
 
 import attrs
 
 from axis_licensing.errors import InvalidInput, UnknownProduct
 
-__all__ = ["EXAMPLE_CATALOG", "Catalog", "LicenseType", "ProductSpec"]
+__all__ = ["EXAMPLE_CATALOG", "Catalog", "CatalogVersion", "LicenseType", "ProductSpec"]
 
 
 def _to_tuple(value: Iterable[str] | str) -> tuple[str, ...]:
@@ -154,6 +155,22 @@ class Catalog:
     def product_codes(self) -> tuple[str, ...]:
         """The product codes, in catalog order."""
         return tuple(p.code for p in self.products)
+
+
+@attrs.frozen
+class CatalogVersion:
+    """One recorded version of the store's catalog (R15).
+
+    Attributes:
+        version: 1, 2, … in the order they were recorded.
+        effective_at: the instant it took effect (version 1 also answers
+            every instant before it: nothing was recorded earlier).
+        catalog: the catalog.
+    """
+
+    version: int
+    effective_at: datetime
+    catalog: Catalog
 
 
 EXAMPLE_CATALOG = Catalog(
