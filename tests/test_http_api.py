@@ -392,6 +392,13 @@ def test_r14_api_bad_bodies_are_400_and_change_nothing(
     assert snapshot(manager) == before, where
 
 
+@pytest.mark.parametrize("at", ["415", "yesterday", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z"])
+def test_r14_api_at_must_be_an_aware_iso_instant(client: TestClient[Litestar], at: str) -> None:
+    setup_org(client)
+    r = client.get(f"/v1/organizations/{ORG}/products/{PRODUCT}", params={"at": at}, headers=ALICE)
+    assert problem(r, 400, "invalid_input")["details"]["param"] == "at"
+
+
 def test_api_malformed_json_and_oversized_bodies(client: TestClient[Litestar]) -> None:
     setup_org(client)
     headers = {**ALICE, "Content-Type": "application/json"}

@@ -794,9 +794,7 @@ def serve(*, db: str, catalog: str | None, host: str, port: int, tokens: str | N
     plugin: TokenFile
     if tokens is None:
         token = secrets.token_urlsafe(24)
-        plugin = TokenFile(
-            [TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)]
-        )
+        plugin = TokenFile([TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)])
         click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
     else:
         plugin = TokenFile.load(tokens)

@@ -311,8 +311,13 @@ class PublicKey:
 # -- query parameters ----------------------------------------------------------------------------
 
 _At = Annotated[
-    datetime | None,
-    QueryParameter(description="An aware ISO 8601 instant; default: now (SPEC §1)", required=False),
+    str | None,
+    QueryParameter(
+        description="An aware ISO 8601 instant; default: now (SPEC §1)",
+        required=False,
+        format="date-time",
+        max_length=64,
+    ),
 ]
 OrgPath = Annotated[str, PathParameter(description="The organization's id", max_length=1024)]
 ProductPath = Annotated[str, PathParameter(description="The product's code", max_length=1024)]
@@ -320,6 +325,26 @@ SystemPath = Annotated[str, PathParameter(description="The system's id", max_len
 SerialPath = Annotated[
     str, PathParameter(description="The hardware unit's serial", max_length=1024)
 ]
+
+
+def parse_at(value: str | None) -> datetime | None:
+    """The ``at`` of a query: an ISO 8601 instant (the Manager refuses a naive one).
+
+    Litestar would read ``at=415`` as 415 seconds after the epoch; the schema says
+    an ISO 8601 string, so that is what is accepted.
+
+    Raises:
+        InvalidInput: not an ISO 8601 date and time.
+    """
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"at must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, got {value!r}",
+            details={"param": "at"},
+        ) from None
 
 
 def parse_bound(value: str | None, which: str) -> date | datetime | None:
@@ -390,7 +415,7 @@ class OrganizationController(Controller):
     ) -> list[ProductStatus]:
         """Every product of the catalog with its status, NOT_STARTED included (R5)."""
         allow(manager, actor, org_id, "products")
-        return manager.products(org_id, at=at)
+        return manager.products(org_id, at=parse_at(at))
 
     @get("/{org_id:str}/alerts", responses=_problems(404), sync_to_thread=True)
     def alerts(
@@ -404,7 +429,7 @@ class OrganizationController(Controller):
     ) -> list[Alert]:
         """What the organization should act on soon, soonest first."""
         allow(manager, actor, org_id, "alerts")
-        return manager.alerts(org_id, at=at, within_days=within_days)
+        return manager.alerts(org_id, at=parse_at(at), within_days=within_days)
 
 
 class ProductController(Controller):
@@ -425,7 +450,7 @@ class ProductController(Controller):
     ) -> ProductStatus:
         """The product's license status (R3, R5)."""
         allow(manager, actor, org_id, "status", product)
-        return manager.status(org_id, product, at=at)
+        return manager.status(org_id, product, at=parse_at(at))
 
     @post(
         "/subscription",
@@ -460,7 +485,7 @@ class ProductController(Controller):
     ) -> NeedReport:
         """The need of the current and coming periods, and what to buy (R4, R7)."""
         allow(manager, actor, org_id, "need", product)
-        return manager.need(org_id, product, at=at, horizon=horizon)
+        return manager.need(org_id, product, at=parse_at(at), horizon=horizon)
 
     @get("/wallet", responses=_problems(404), sync_to_thread=True)
     def wallet(
@@ -474,7 +499,7 @@ class ProductController(Controller):
     ) -> Wallet:
         """The product's wallet: live lots with their expiry, and the credit (R6, R8)."""
         allow(manager, actor, org_id, "wallet", product)
-        return manager.wallet(org_id, product, at=at)
+        return manager.wallet(org_id, product, at=parse_at(at))
 
     @post(
         "/allocations",
@@ -589,7 +614,7 @@ class SystemController(Controller):
     ) -> list[SystemStatus]:
         """The organization's systems with their status, by id, paged (R9)."""
         allow(manager, actor, org_id, "systems", product)
-        return manager.systems(org_id, product=product, at=at, limit=limit, offset=offset)
+        return manager.systems(org_id, product=product, at=parse_at(at), limit=limit, offset=offset)
 
     @get("/{system_id:str}", responses=_problems(404), sync_to_thread=True)
     def system_status(
@@ -603,7 +628,7 @@ class SystemController(Controller):
     ) -> SystemStatus:
         """A system's devices, hardware coverage and whether it is licensed (R9)."""
         allow(manager, actor, org_id, "system_status")
-        return manager.system_status(org_id, system_id, at=at)
+        return manager.system_status(org_id, system_id, at=parse_at(at))
 
     @put("/{system_id:str}/devices", responses=_problems(404, 409), sync_to_thread=True)
     def report_devices(
