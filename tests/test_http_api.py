@@ -17,7 +17,7 @@ pytest.importorskip("litestar", reason="the server extra is not installed")
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager, ManualClock, offline
+from axis_licensing import Manager, ManualClock, hookimpl, offline
 from axis_licensing.backends import TABLES
 from axis_licensing.http import MAX_BODY, TokenFile, create_app, hash_token
 
@@ -652,3 +652,24 @@ def test_r15_api_catalog_versions_and_publishing(client: TestClient[Litestar]) -
     )
     bad = {"products": [{**body["products"][0], "growth_rate": "half"}]}
     problem(client.post("/v1/catalog/versions", json=bad, headers=VENDOR), 400, "invalid_input")
+
+
+class RefuseHistory:
+    """A host's authorize plugin: nobody reads the history of acme."""
+
+    @hookimpl
+    def axis_licensing_authorize(
+        self, actor: str, org_id: str | None, action: str, product: str | None
+    ) -> bool | None:
+        return False if (org_id, action) == (ORG, "history") else None
+
+
+def test_api_asks_the_authorize_hook_before_queries_too(manager: Manager) -> None:
+    app = create_app(manager, tokens=TokenFile.parse(TOKENS), plugins=[RefuseHistory()])
+    with TestClient(app) as client:
+        setup_org(client)
+        problem(
+            client.get(f"/v1/organizations/{ORG}/history", headers=ALICE), 403, "permission_denied"
+        )
+        r = client.get(f"/v1/organizations/{ORG}/products/{PRODUCT}", headers=ALICE)
+        assert r.status_code == 200

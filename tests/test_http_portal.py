@@ -165,6 +165,17 @@ def test_portal_history_pages_and_htmx_swaps_only_the_table(
     assert r.text.count("<tr data-action=") == 1
 
 
+def test_portal_and_api_docs_work_offline(client: TestClient[Litestar]) -> None:
+    for path in ("/signin", "/docs"):
+        html = client.get(path).text
+        assert "http://" not in html
+        assert "https://" not in html, path
+    assert "/static/redoc.standalone.js" in client.get("/docs").text
+    r = client.get("/static/htmx.min.js")
+    assert r.status_code == 200
+    assert r.text.startswith("var htmx=")
+
+
 def test_every_error_code_has_a_text_in_the_portal() -> None:
     macros = (HTTP / "templates" / "_macros.html").read_text(encoding="utf-8")
     classes = [

@@ -157,7 +157,14 @@ def create_app(
                 "Errors are RFC 9457 problems with a stable `code`."
             ),
             path="/docs",
-            render_plugins=[RedocRenderPlugin(path="/", js_url="/static/redoc.standalone.js")],
+            render_plugins=[
+                RedocRenderPlugin(
+                    path="/",
+                    js_url="/static/redoc.standalone.js",
+                    google_fonts=False,
+                    favicon="",
+                )
+            ],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
