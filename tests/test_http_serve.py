@@ -108,5 +108,8 @@ def test_serve_refuses_a_malformed_tokens_file(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "at least 16 characters" in result.output
+    result = CliRunner().invoke(main, ["serve", "--db", f"sqlite:///{tmp_path / 'new.db'}"])
+    assert result.exit_code != 0
+    assert "pass --catalog NAME" in result.output
     with pytest.raises(InvalidInput, match="cannot read the tokens file"):
         TokenFile.load(tmp_path / "missing.toml")

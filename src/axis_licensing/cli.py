@@ -42,7 +42,7 @@ from axis_licensing._migrate import (
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import SystemClock
 from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog
-from axis_licensing.errors import LicensingError
+from axis_licensing.errors import CatalogRequired, LicensingError
 from axis_licensing.manager import Manager
 from axis_licensing.model import (
     Activity,
@@ -791,16 +791,23 @@ def serve(*, db: str, catalog: str | None, host: str, port: int, tokens: str | N
         from axis_licensing.http import TokenEntry, TokenFile, create_app, hash_token
     except ImportError as exc:
         _fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
-    plugin: TokenFile
-    if tokens is None:
-        token = secrets.token_urlsafe(24)
-        plugin = TokenFile([TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)])
-        click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
-    else:
-        plugin = TokenFile.load(tokens)
+    plugin = TokenFile.load(tokens) if tokens is not None else None
     url = _url(db)
     chosen = _load_catalog(catalog) if catalog is not None else None
-    with Manager.open(url, catalog=chosen, clock=SystemClock()) as manager:
+    try:
+        manager = Manager.open(url, catalog=chosen, clock=SystemClock())
+    except CatalogRequired:
+        _fail(
+            "this store has no catalog yet: pass --catalog NAME ('demo', 'example' or "
+            "MODULE:ATTRIBUTE) to record one"
+        )
+    with manager:
+        if plugin is None:
+            token = secrets.token_urlsafe(24)
+            plugin = TokenFile(
+                [TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)]
+            )
+            click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
         app = create_app(manager, tokens=plugin)
         click.echo(f"axis-licensing: the portal is at http://{host}:{port}/", err=True)
         uvicorn.run(app, host=host, port=port, log_level="info")
