@@ -146,6 +146,29 @@ def test_portal_error_shows_the_text_of_its_code(
     assert "Ce système n'est pas enregistré dans l'organisation." in r.text
 
 
+def test_portal_allocation_step_error_under_htmx_reloads_the_whole_page(
+    client: TestClient[Litestar],
+) -> None:
+    csrf = sign_in(client)
+    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    r = client.post(
+        "/orgs/acme/products/acs-pro/licensing/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "0"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.headers["hx-redirect"] == "/orgs/acme/products/acs-pro/licensing"
+    page = client.get("/orgs/acme/products/acs-pro/licensing").text
+    assert 'data-code="invalid_input"' in page
+    r = client.post(
+        "/orgs/acme/products/acs-pro/licensing/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "1", "q_core": "2"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Confirm allocation" in r.text
+    assert 'name="q_core" value="2"' in r.text
+    assert 'name="period" value="1"' in r.text
+
+
 def test_portal_history_pages_and_htmx_swaps_only_the_table(
     client: TestClient[Litestar], manager: Manager
 ) -> None:

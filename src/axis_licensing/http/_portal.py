@@ -521,6 +521,9 @@ def review_allocation(
             plan = {"mode": "quantities", "period": period, "quantities": quantities}
     except errors.LicensingError as exc:
         _error_flash(request, exc)
+        if request.headers.get("hx-request") == "true":
+            # htmx would swap in only the form; the whole page shows the message
+            return Response("", headers={"HX-Redirect": back})
         return Redirect(path=back)
     return render(
         request,
