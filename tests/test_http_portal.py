@@ -27,7 +27,6 @@ from litestar.testing import TestClient
 from axis_licensing import Manager, errors
 from axis_licensing.backends import TABLES
 from axis_licensing.http import TokenFile, _i18n, create_app
-from axis_licensing.http._problems import error_code
 
 HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"
 TOKENS = """
@@ -206,12 +205,8 @@ def test_every_error_code_has_a_text_in_the_portal() -> None:
         for cls in vars(errors).values()
         if isinstance(cls, type) and issubclass(cls, errors.LicensingError)
     ]
-    missing = []
-    for cls in classes:
-        code = getattr(cls, "code", None) or error_code(cls.__new__(cls))
-        if f'"{code}"' not in macros:
-            missing.append(code)
-    assert missing == []
+    assert len(classes) > 25
+    assert [cls.code for cls in classes if f'"{cls.code}"' not in macros] == []
 
 
 def test_catalogs_hold_every_message_translated_and_compiled() -> None:
