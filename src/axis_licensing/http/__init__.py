@@ -15,6 +15,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+try:
+    import jinja2 as _jinja2  # noqa: F401
+    import litestar as _litestar  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise ImportError(
+        "axis_licensing.http needs the server extra: pip install 'axis-licensing[server]'"
+    ) from exc
+
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.session.client_side import CookieBackendConfig

@@ -41,7 +41,14 @@ _HEX = frozenset("0123456789abcdef")
 
 
 def hash_token(token: str) -> str:
-    """The SHA-256 of ``token`` (UTF-8) in lower-case hex, as a tokens file may hold it."""
+    """The SHA-256 of a token, as the ``sha256`` of a tokens file holds it.
+
+    Args:
+        token: the bearer token.
+
+    Returns:
+        The SHA-256 of its UTF-8 bytes, in lower-case hex.
+    """
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
