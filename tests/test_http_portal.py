@@ -145,6 +145,21 @@ def test_portal_error_shows_the_text_of_its_code(
     assert "Ce système n'est pas enregistré dans l'organisation." in r.text
 
 
+def test_portal_licensing_says_when_the_wallet_lacks_licenses(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 1, "door": 4}), actor="x"
+    )
+    sign_in(client)
+    page = client.get("/orgs/acme/products/acs-pro/licensing").text
+    warning = page.split('data-field="wallet_short">', 1)[1].split("</p>", 1)[0]
+    assert '<span class="count">2 core</span>' in warning
+    assert "door" not in warning
+
+
 def test_portal_allocation_step_error_under_htmx_reloads_the_whole_page(
     client: TestClient[Litestar],
 ) -> None:

@@ -472,6 +472,8 @@ def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Re
     status = page.manager.status(org_id, spec.code)
     need = page.manager.need(org_id, spec.code, horizon=HORIZON) if status.period else None
     held = page.manager.wallet(org_id, spec.code).balance(LicenseKind.SUBSCRIPTION)
+    current = need.periods[0].shortfall if need else {}
+    wallet_short = {t: n - held.get(t, 0) for t, n in current.items() if n > held.get(t, 0)}
     return render(
         request,
         "licensing.html",
@@ -480,6 +482,7 @@ def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Re
             status=status,
             need=need,
             wallet_balance=held,
+            wallet_short=wallet_short,
             types=[t.code for t in spec.license_types],
             tab="products",
             sub="licensing",
