@@ -35,11 +35,11 @@ from axis_licensing._time import (
     Clock,
     SystemClock,
     check_aware,
+    check_zone,
     from_us,
     local_date,
     midnight,
     to_us,
-    zone,
 )
 from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
 from axis_licensing.backends import (
@@ -323,7 +323,13 @@ class Vendor:
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
         m._read(m._refresh_catalogs)
-        m._check_compatible(m.catalog, catalog)
+        args = {"catalog": catalog}
+        fingerprint = _fingerprint("vendor.publish_catalog", args)
+        prior = m._read(lambda tx: m._replayed(tx, _VENDOR_SCOPE, request_id, fingerprint))
+        if prior is None:
+            # a repeat returns its first result even once later versions exist (R13),
+            # so only a new request is checked against the latest version here
+            m._check_compatible(m.catalog, catalog)
         m._authorize(actor, None, "vendor.publish_catalog", None)
 
         def run(tx: WriteTx, now: datetime) -> tuple[int, str]:
@@ -339,7 +345,7 @@ class Vendor:
 
         version = m._vendor_command(
             "vendor.publish_catalog",
-            {"catalog": catalog},
+            args,
             request_id,
             run,
             lambda tx, stored: int(json.loads(stored)),
@@ -975,7 +981,7 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         name = check_text(name, "name", max_length=200)
         timezone = check_text(timezone, "timezone")
-        zone(timezone)
+        check_zone(timezone)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
         self._authorize(actor, org_id, "create_organization", None)
