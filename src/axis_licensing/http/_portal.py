@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jinja2
 from babel.dates import format_date, format_datetime
@@ -34,7 +34,6 @@ from axis_licensing.model import Action, LicenseKind, Period
 
 __all__ = ["ROUTES", "error_handler", "state"]
 
-T = TypeVar("T")
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HISTORY_PAGE = 20
@@ -200,10 +199,6 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
     return Response(html, status_code=http_status, media_type="text/html")
 
 
-def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return fn(*args, **kwargs)
-
-
 def _counts_from(form: Mapping[str, Any], prefix: str) -> dict[str, int]:
     """Counts from form fields ``<prefix><type>``; empty fields are 0.
 
@@ -335,8 +330,7 @@ def create_organization(
     org_id = str(data.get("org_id", "")).strip()
     try:
         allow(page.manager, page.actor, org_id, "create_organization")
-        _call(
-            page.manager.create_organization,
+        page.manager.create_organization(
             org_id,
             name=str(data.get("name", "")).strip(),
             timezone=str(data.get("timezone", "") or "UTC").strip(),
@@ -396,7 +390,7 @@ def start_subscription(
     """Start the subscription (R2); the trial begins (R3)."""
     page = _Page(request, org_id, "start_subscription", product)
     try:
-        _call(page.manager.start_subscription, org_id, product, actor=page.actor)
+        page.manager.start_subscription(org_id, product, actor=page.actor)
         _flash(request, "success", "Subscription started.")
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -447,7 +441,7 @@ def redeem_key(
     page = _Page(request, org_id, "redeem_key")
     target = _org_url(org_id, "products", product, "wallet")
     try:
-        done = _call(page.manager.redeem_key, org_id, str(data.get("key", "")), actor=page.actor)
+        done = page.manager.redeem_key(org_id, str(data.get("key", "")), actor=page.actor)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=target)
@@ -551,16 +545,14 @@ def allocate(
     back = _org_url(org_id, "products", product, "licensing")
     try:
         if data.get("mode") == "need":
-            done = _call(
-                page.manager.allocate_need,
+            done = page.manager.allocate_need(
                 org_id,
                 product,
                 through=_int_field(data, "through"),
                 actor=page.actor,
             )
         else:
-            done = _call(
-                page.manager.allocate,
+            done = page.manager.allocate(
                 org_id,
                 product,
                 _counts_from(data, "q_"),
@@ -613,8 +605,7 @@ def register_system(
     page = _Page(request, org_id, "register_system", product)
     system_id = str(data.get("system_id", "")).strip()
     try:
-        _call(
-            page.manager.register_system,
+        page.manager.register_system(
             org_id,
             product,
             system_id,
@@ -649,7 +640,7 @@ def upload_system_file(
         content = upload.file.read(MAX_UPLOAD + 1)
         if len(content) > MAX_UPLOAD:
             raise errors.InvalidInput("the system file is larger than 1 MiB")
-        license_file = _call(page.manager.upload_system_file, org_id, content, actor=page.actor)
+        license_file = page.manager.upload_system_file(org_id, content, actor=page.actor)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=_org_url(org_id, "systems"))
@@ -700,8 +691,7 @@ def system_command(
     m = page.manager
     try:
         if what == "devices":
-            _call(
-                m.report_devices,
+            m.report_devices(
                 org_id,
                 system_id,
                 devices=_counts_from(data, "d_"),
@@ -710,12 +700,12 @@ def system_command(
             _flash(request, "success", "Devices reported.")
         elif what == "hardware":
             serial = str(data.get("serial", "")).strip()
-            _call(m.register_hardware, org_id, system_id, serial, actor=page.actor)
+            m.register_hardware(org_id, system_id, serial, actor=page.actor)
             _flash(request, "success", "Hardware %(serial)s registered.", serial=serial)
         else:
             serial = str(data.get("serial", "")).strip()
             quantities = _counts_from(data, "q_")
-            _call(m.allocate_to_hardware, org_id, serial, quantities, actor=page.actor)
+            m.allocate_to_hardware(org_id, serial, quantities, actor=page.actor)
             _flash(request, "success", "Extension licenses allocated to %(serial)s.", serial=serial)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
