@@ -10,8 +10,8 @@ the OS user, and ``--request-id`` for idempotent retries, R13):
 Queries only read, and never create anything: ``status`` (``--timeline``,
 ``--svg``), ``need``, ``wallet``, ``system-status``, ``history``,
 ``organizations``, ``products``, ``systems``, ``alerts``,
-``catalog-versions`` and ``public-key``. Besides: ``demo``, ``migrate`` and
-``version``.
+``catalog-versions`` and ``public-key``. Besides: ``demo``, ``migrate``,
+``serve`` (the JSON API and the portal) and ``version``.
 
 ``--db`` takes a backend URL (``sqlite:///PATH``, ``postgresql://…``) or a
 bare path, read as an SQLite file; it defaults to ``$AXIS_LICENSING_DB``, then
@@ -50,6 +50,7 @@ import getpass
 import importlib
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import sys
@@ -1704,6 +1705,54 @@ def public_key(*, db: str, as_json: bool) -> None:
         _emit_json({"public_key": pem})
         return
     click.echo(pem, nl=False)
+
+
+@main.command()
+@_db_option
+@click.option(
+    "--catalog",
+    default=None,
+    metavar="NAME|FILE",
+    help="Create the store if it does not exist, with this catalog as version 1 (R15): "
+    "'demo', 'example', a JSON file or MODULE:ATTRIBUTE. An existing store uses its own.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--tokens",
+    "tokens",
+    default=None,
+    envvar="AXIS_LICENSING_TOKENS",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The tokens file (TOML, see docs/service.md). Without it, a one-time admin "
+    "token is printed.",
+)
+def serve(*, db: str, catalog: str | None, host: str, port: int, tokens: str | None) -> None:
+    """Serve the JSON API (/v1, /openapi.json, /docs) and the portal with uvicorn (SPEC §6)."""
+    try:
+        import uvicorn
+
+        from axis_licensing.http import TokenEntry, TokenFile, create_app, hash_token
+    except ImportError as exc:
+        _fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
+    plugin = TokenFile.load(tokens) if tokens is not None else None
+    try:
+        manager = _open_store(db, catalog=catalog)
+    except (errors.CatalogRequired, errors.StoreNotFound) as exc:
+        _fail(
+            f"{_one_line(exc)}; to create a store, pass --catalog NAME ('demo', 'example', "
+            "a JSON file or MODULE:ATTRIBUTE) to record its catalog"
+        )
+    with manager:
+        if plugin is None:
+            token = secrets.token_urlsafe(24)
+            plugin = TokenFile(
+                [TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)]
+            )
+            click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
+        app = create_app(manager, tokens=plugin)
+        click.echo(f"axis-licensing: the portal is at http://{host}:{port}/", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":  # pragma: no cover
