@@ -1109,3 +1109,16 @@ def test_r14_every_error_class_has_its_exit_code_in_the_docs_table() -> None:
         assert any(n in rows[code] for n in names), f"{name}: exit code {code}"
         checked += 1
     assert checked >= 25
+
+
+def test_r15_timeline_without_at_is_as_of_one_coherent_now(store: str, clock: ManualClock) -> None:
+    """``at=None`` is ``max(clock now, the latest command)`` (SPEC §1), once for the drawing."""
+    clock.set(datetime(2026, 6, 1, 12, tzinfo=UTC))  # a clock set back before the commands
+    behind = ok_json("status", "acme", "acs-pro", "--timeline")
+    assert isinstance(behind, dict)
+    assert (behind["on"], behind["status"]["state"]) == ("2027-01-10", "licensed")
+    clock.set(datetime(2027, 3, 1, 23, 30, tzinfo=UTC))  # 00:30 on 2 March in Stockholm
+    ahead = ok_json("status", "acme", "acs-pro", "--timeline")
+    assert isinstance(ahead, dict)
+    assert ahead["on"] == "2027-03-02"
+    assert ahead["window"] == {"kind": "trial", "start": "2027-01-10", "end": "2027-02-09"}

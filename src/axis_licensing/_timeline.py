@@ -12,7 +12,6 @@ licensed-through date and the lot expiries are the library's answers.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from datetime import date, datetime
 
 import attrs
@@ -20,6 +19,7 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from axis_licensing._counts import Counts
+from axis_licensing._time import local_date
 from axis_licensing.manager import Manager
 from axis_licensing.model import LicenseKind, PeriodNeed, ProductState, ProductStatus
 
@@ -71,7 +71,7 @@ class Timeline:
 
     Attributes:
         status: the product's status at ``at``.
-        on: the local date the drawing marks as "now".
+        on: the organization's local date of the instant read at, marked as now.
         periods: the current period and the ones ahead (``need`` offsets 0..horizon),
             each with its need, allocation and shortfall.
         window: the current period's trial or grace window, if it has one.
@@ -94,7 +94,9 @@ def build_timeline(
         manager: an open Manager.
         org_id: the organization.
         product: the product.
-        at: the instant to read at (None: the queries' own "now").
+        at: the instant to read at. None is the queries' own "now",
+            ``max(clock now, the latest recorded activity)`` (SPEC §1): it is
+            found once, and the three queries read at that one instant.
         horizon: how many periods ahead of the current one to show.
 
     Returns:
@@ -106,6 +108,10 @@ def build_timeline(
         UnknownProduct: the catalog has no such product.
         StorageError: the backend failed.
     """
+    if at is None:
+        now = manager.clock.now()
+        later = manager.history(org_id, since=now)
+        at = max([now, *(activity.at for activity in later)])
     status = manager.status(org_id, product, at=at)
     wallet = manager.wallet(org_id, product, at=at)
     periods: tuple[PeriodNeed, ...] = ()
@@ -124,17 +130,10 @@ def build_timeline(
             counts = by_expiry.setdefault(lot.expires_on, {})
             counts[lot.license_type] = counts.get(lot.license_type, 0) + lot.quantity
     lots = tuple(ExpiringLots(day, by_expiry[day]) for day in sorted(by_expiry))
-    on = _local_today(status, periods, at)
+    created = manager.history(org_id, actions=["organization_created"], limit=1)
+    zone = str(created[0].details.get("timezone", "UTC")) if created else "UTC"
+    on = local_date(at, zone)
     return Timeline(status=status, on=on, periods=periods, window=window, lots=lots)
-
-
-def _local_today(status: ProductStatus, periods: Sequence[PeriodNeed], at: datetime | None) -> date:
-    """The date to mark as now: ``at``'s date, clipped into the current period."""
-    day = at.date() if at is not None else date.today()
-    if periods:
-        first = periods[0].period
-        day = min(max(day, first.start), first.end)
-    return day
 
 
 def _counts_text(counts: Counts) -> str:
