@@ -234,7 +234,7 @@ class Vendor:
         m = self._m
         serial = check_id(serial, "serial")
         spec = m.catalog.product(check_id(product, "product"))
-        counts = check_counts(preloaded or {}, "preloaded", allow_zero=False, allow_empty=True)
+        counts = check_counts({} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True)
         engine.check_types(spec, counts, "preloaded")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
@@ -719,7 +719,7 @@ class Manager:
             org_id: the organization.
             product: the product the system runs.
             system_id: unique across all organizations.
-            devices: device counts per license type (0 or left out means none).
+            devices: device counts per license type (None or left out means none).
             actor: who registers it.
             request_id: makes the call idempotent (R13).
 
@@ -736,7 +736,7 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         spec = self.catalog.product(check_id(product, "product"))
         system_id = check_id(system_id, "system_id")
-        counts = check_counts(devices or {}, "devices", allow_zero=True, allow_empty=True)
+        counts = check_counts({} if devices is None else devices, "devices", allow_zero=True, allow_empty=True)
         engine.check_types(spec, counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
@@ -1259,7 +1259,8 @@ class Manager:
         """The need of the current and the next ``horizon`` periods, and what to buy (R4, R7).
 
         Raises:
-            InvalidInput: a bad id, a naive ``at`` or a bad horizon.
+            InvalidInput: a bad id, a naive ``at`` or a bad horizon: not an integer
+                from 0 to 100, or reaching past the year 9999.
             UnknownOrganization: no such organization.
             UnknownProduct: the catalog has no such product.
             SubscriptionNotStarted: the subscription has not started.
@@ -1268,6 +1269,11 @@ class Manager:
         spec = self.catalog.product(check_id(product, "product"))
         horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
         state, day, _ = self._view(org_id, at)
+        if day.year + (horizon + 2) * spec.term_years > date.max.year:
+            raise InvalidInput(
+                f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
+                f"{day.isoformat()} reach past the calendar (year {date.max.year})"
+            )
         return readings.need_report(state, spec, day, horizon)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
@@ -1344,8 +1350,16 @@ class Manager:
         if actions is not None:
             if isinstance(actions, str):
                 actions = [actions]
+            if not isinstance(actions, Iterable) or isinstance(actions, bytes | Mapping):
+                raise InvalidInput(
+                    f"actions must be an action or an iterable of actions, got {actions!r}"
+                )
+            items = list(actions)
+            odd = [a for a in items if not isinstance(a, str)]
+            if odd:
+                raise InvalidInput(f"actions must be strings, got {odd[0]!r}")
             known = {a.value for a in Action}
-            wanted = tuple(str(a) for a in actions)
+            wanted = tuple(str(a) for a in items)
             unknown = sorted(set(wanted) - known)
             if unknown:
                 raise InvalidInput(f"unknown actions {unknown}; known: {sorted(known)}")

@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from axis_licensing._counts import Counts
-from axis_licensing._time import check_aware
+from axis_licensing._time import EARLIEST, LATEST, check_aware
 from axis_licensing._validate import (
     MAX_ID,
     MAX_QUANTITY,
@@ -677,7 +677,8 @@ def verify_license_file(
             is not that key's id).
         TamperedLicenseFile: the file is not exactly in canonical form, has
             missing, extra or mistyped fields, names a key id not trusted, has
-            a bad signature, or holds invalid content.
+            a bad signature, or holds invalid content (such as an ``issued_at``
+            outside the years 1900 to 9000).
         WrongSystem: the file was issued for another system.
         LicenseFileNotYetValid: ``now`` is more than 5 minutes before
             ``issued_at``, which suggests a clock set back.
@@ -786,6 +787,11 @@ def _parse_license_body(body: dict[str, Any]) -> Entitlement:
     issued_at = _parse_instant(issued_at_text) if isinstance(issued_at_text, str) else None
     if issued_at is None:
         raise _tampered(f"its issued_at {issued_at_text!r} is not a UTC instant")
+    if not EARLIEST <= issued_at <= LATEST:  # the Manager never signs one; and now - skew overflows
+        raise _tampered(
+            f"its issued_at {issued_at_text!r} is outside {EARLIEST.date().isoformat()} "
+            f"to {LATEST.date().isoformat()}"
+        )
     valid_until_text = body["valid_until"]
     valid_until = _parse_date(valid_until_text) if isinstance(valid_until_text, str) else None
     if valid_until is None:

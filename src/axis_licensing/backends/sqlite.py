@@ -136,6 +136,11 @@ class _Tx(WriteTx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
 
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection this transaction runs on."""
+        return self._c
+
     def _one(self, sql: str, params: Iterable[Any]) -> Any:
         return self._c.execute(sql, tuple(params)).fetchone()
 
@@ -287,13 +292,18 @@ class _Tx(WriteTx):
 
 
 def _path_of(url: str) -> str:
-    parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # such as an unbalanced "[" in the host part
+        raise InvalidInput(f"malformed SQLite URL {url!r}: {exc}") from exc
     if parsed.scheme.lower() != "sqlite" or parsed.netloc:
         raise InvalidInput(f"an SQLite URL looks like sqlite:///PATH, not {url!r}")
     path = urllib.parse.unquote(parsed.path)
     path = path[1:] if path.startswith("/") else path
     if not path:
         raise InvalidInput(f"the SQLite URL {url!r} names no file")
+    if "\x00" in path:
+        raise InvalidInput(f"the SQLite URL {url!r} names a path with a NUL character")
     return path
 
 
@@ -309,23 +319,56 @@ class SQLiteBackend(Backend):
         self.url = url
         self.path = _path_of(url)
         self._lock = threading.RLock()
+        #: None after a discarded connection until the next transaction opens one.
+        self._conn: sqlite3.Connection | None = self._connect()
         try:
-            self._conn = sqlite3.connect(
+            self._prepare()
+        except BaseException:
+            self._connection().close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(
                 self.path,
                 timeout=self.busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError, OSError) as exc:
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        """Close a connection whose ROLLBACK failed, and open a fresh one (R13).
+
+        Such a connection may still be inside its transaction and hold the
+        write lock: every later BEGIN on it would fail, and other processes
+        would wait for the lock. Closing it rolls back and releases the lock.
+        If the fresh connection cannot be opened yet, the next transaction tries.
+        """
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+        self._conn = None
+        with contextlib.suppress(StorageError):
+            self._conn = self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection, opened again (and prepared) after a discarded one."""
+        if self._conn is not None:
+            return self._conn
+        conn = self._connect()
         try:
-            self._prepare()
-        except BaseException:
-            self._conn.close()
-            raise
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            raise StorageError(f"cannot reopen SQLite database {self.path!r}: {exc}") from exc
+        self._conn = conn
+        return conn
 
     def _prepare(self) -> None:
-        conn = self._conn
+        conn = self._connection()
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
@@ -351,7 +394,7 @@ class SQLiteBackend(Backend):
                 raise StorageError(f"cannot prepare SQLite database {self.path!r}: {exc}") from exc
 
     def _migrate(self) -> None:
-        conn = self._conn
+        conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -376,26 +419,39 @@ class SQLiteBackend(Backend):
     @contextlib.contextmanager
     def _transaction(self, begin: str) -> Iterator[_Tx]:
         with self._lock:
-            conn = self._conn
+            conn = self._connection()
             try:
                 conn.execute(begin)
             except sqlite3.OperationalError as exc:
+                self._end_failed(conn)
                 if _is_busy(exc):
                     raise RetryableConflict(str(exc)) from exc
                 raise StorageError(f"SQLite failed to begin a transaction: {exc}") from exc
             except sqlite3.Error as exc:
+                self._end_failed(conn)
                 raise StorageError(f"SQLite failed to begin a transaction: {exc}") from exc
             try:
                 yield _Tx(conn)
                 conn.execute("COMMIT")
             except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+                self._end_failed(conn)
                 if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                     raise RetryableConflict(str(exc)) from exc
                 if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"SQLite failed: {exc}") from exc
                 raise
+
+    def _end_failed(self, conn: sqlite3.Connection) -> None:
+        """Roll back what a failed transaction left; discard the connection if that fails."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._discard(conn)
+            return
+        if conn.in_transaction:  # pragma: no cover - a ROLLBACK that did not end it
+            self._discard(conn)
 
     def write(self) -> contextlib.AbstractContextManager[WriteTx]:
         return self._transaction("BEGIN IMMEDIATE")
@@ -405,7 +461,8 @@ class SQLiteBackend(Backend):
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     # -- migrate
     def _check(self, table: str) -> tuple[str, ...]:
@@ -416,8 +473,8 @@ class SQLiteBackend(Backend):
     def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
         columns = self._check(table)
         sql_columns = ", ".join(_sql_column(table, c) for c in columns)
-        with self.read():
-            rows = self._conn.execute(
+        with self._transaction("BEGIN") as tx:
+            rows = tx.conn.execute(
                 f"SELECT {sql_columns} FROM {table} ORDER BY {_ORDER[table]}"  # noqa: S608 - fixed names
             ).fetchall()
         for row in rows:
@@ -428,23 +485,26 @@ class SQLiteBackend(Backend):
         sql_columns = ", ".join(_sql_column(table, c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         values = [tuple(row[c] for c in columns) for row in rows]
-        with self.write():
+        with self._transaction("BEGIN IMMEDIATE") as tx:
             if table == "activities":  # number them after what the organization already has
                 sql_columns, marks = f"id, {sql_columns}", f"?, {marks}"
-                values = self._number_activities(values)
-            self._conn.executemany(
+                values = self._number_activities(tx.conn, values)
+            tx.conn.executemany(
                 f"INSERT INTO {table} ({sql_columns}) VALUES ({marks})",  # noqa: S608 - fixed names
                 values,
             )
         return len(values)
 
-    def _number_activities(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    @staticmethod
+    def _number_activities(
+        conn: sqlite3.Connection, values: list[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
         last: dict[str, int] = {}
         numbered = []
         for row in values:
             org_id = row[0]
             if org_id not in last:
-                found = self._conn.execute(
+                found = conn.execute(
                     "SELECT max(id) FROM activities WHERE org_id = ?", (org_id,)
                 ).fetchone()[0]
                 last[org_id] = found or 0
@@ -454,14 +514,14 @@ class SQLiteBackend(Backend):
 
     def count_rows(self, table: str) -> int:
         self._check(table)
-        with self.read():
-            return int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+        with self._transaction("BEGIN") as tx:
+            return int(tx.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
     def delete_meta(self, name: str) -> bool:
-        with self.write():
-            return self._conn.execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount == 1
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            return tx.conn.execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount == 1
 
     def clear(self) -> None:
-        with self.write():
+        with self._transaction("BEGIN IMMEDIATE") as tx:
             for table in TABLES:
-                self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+                tx.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
