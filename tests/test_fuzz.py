@@ -136,7 +136,29 @@ ODD_MAPPINGS = st.dictionaries(
     ),
     max_size=3,
 )
+#: The edges of the calendar, where date arithmetic overflows.
+EDGES = st.sampled_from(
+    [
+        datetime.min,
+        datetime.min + timedelta(minutes=4),
+        datetime.max,
+        datetime.max - timedelta(minutes=4),
+        datetime(1899, 12, 31, 23, 59),
+        datetime(9000, 1, 1, 0, 0, 1),
+    ]
+)
+EDGE_INSTANTS = st.builds(
+    lambda d, tz: d.replace(tzinfo=tz),
+    EDGES,
+    st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))]),
+)
+#: The falsy values that are not what they stand in for: ``devices=0`` is not "no devices".
+FALSY = st.sampled_from([[], (), "", 0.0, False, 0, set(), b"", -0.0])
 JUNK = st.one_of(
+    FALSY,
+    FALSY,
+    EDGES,
+    EDGE_INSTANTS,
     st.none(),
     st.booleans(),
     st.integers(),
@@ -148,7 +170,7 @@ JUNK = st.one_of(
     NAIVE,
     AWARE,
     st.dates(),
-    st.sampled_from([[], (), "", 0.0, False, 0, set(), b"", frozenset({"core"})]),
+    st.sampled_from([frozenset({"core"}), [("core", 1)], {"core"}]),
     st.lists(st.one_of(st.integers(), st.text(max_size=4), st.none()), max_size=3),
     ODD_MAPPINGS,
     st.builds(object),
@@ -158,7 +180,8 @@ JUNK = st.one_of(
 
 def _ids(known: list[str], prefix: str) -> st.SearchStrategy[str]:
     """Known ids, and fresh ones, so that commands that create things can succeed again."""
-    return st.one_of(st.sampled_from(known), st.integers(0, 10**9).map(lambda i: f"{prefix}{i}"))
+    fresh = st.integers(0, 10**9).map(lambda i: f"{prefix}{i}")
+    return st.one_of(st.sampled_from(known), fresh, fresh)
 
 
 ORGS = st.sampled_from(["o1", "o1", "o2", "o3"])
@@ -469,6 +492,58 @@ def test_r14_fuzz_manager_entry_points_raise_only_library_errors_and_change_noth
     _fuzz(store, st.tuples(_draw_args(spec), st.integers(0, 20)), check)
 
 
+def base_arguments(spare: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Arguments that pass every check, per entry point (fresh ids where a command creates)."""
+    fresh = uuid.uuid4().hex[:8]
+    return {
+        "create_organization": {"org_id": f"o-{fresh}", "name": "N", "timezone": "UTC"},
+        "register_system": {
+            "org_id": "o1",
+            "product": "acs-pro",
+            "system_id": f"s-{fresh}",
+            "devices": {"core": 1},
+        },
+        "report_devices": {"org_id": "o1", "system_id": "s1", "devices": {"core": 1}},
+        "start_subscription": {"org_id": "o2", "product": "acs-pro"},
+        "redeem_key": {"org_id": "o1", "key": spare["sub"]},
+        "allocate": {"org_id": "o1", "product": "acs-pro", "quantities": {"core": 1}, "period": 1},
+        "allocate_need": {"org_id": "o1", "product": "acs-pro", "through": 0},
+        "register_hardware": {"org_id": "o1", "system_id": "s1", "serial": "hw2"},
+        "allocate_to_hardware": {"org_id": "o1", "serial": "hw1", "quantities": {"core": 1}},
+        "upload_system_file": {"org_id": "o1", "data": spare["file"].encode("latin-1")},
+        "issue_key": {"product": "acs-pro", "kind": "subscription", "quantities": {"core": 1}},
+        "ship_hardware": {"serial": f"hw-{fresh}", "product": "acs-pro", "preloaded": {"core": 1}},
+        "status": {"org_id": "o1", "product": "acs-pro", "at": None},
+        "need": {"org_id": "o1", "product": "acs-pro", "at": None, "horizon": 2},
+        "wallet": {"org_id": "o1", "product": "acs-pro", "at": None},
+        "system_status": {"org_id": "o1", "system_id": "s1", "at": None},
+        "history": {"org_id": "o1", "actions": ["key_redeemed"], "limit": 3, "offset": 0},
+    }
+
+
+#: Falsy values that are none of the things they could be mistaken for.
+FALSY_VALUES: tuple[object, ...] = (0, False, "", [], (), 0.0, b"", set())
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_r14_a_falsy_value_never_stands_in_for_an_argument(store: Store, entry: str) -> None:
+    """``devices=0``, ``preloaded=""``, ``actions=0``…: each is refused, never read as "none"."""
+    if store.name == "postgresql":
+        pytest.skip("the same Manager code as memory and SQLite; the fuzz covers PostgreSQL")
+    path, spec = manager_calls(store.spare)[entry]
+    base = base_arguments(store.spare)[entry]
+    for name in spec:
+        if name in ("request_id", "limit") or spec[name].kind in ("any", "key"):
+            continue  # None is a valid request_id or limit; any string is a key to try
+        for value in FALSY_VALUES:
+            args = {**({"actor": "admin"} if "actor" in spec else {}), **base, name: value}
+            if KINDS[spec[name].kind](value):
+                continue
+            _call_refused_or_done(
+                store, f"{path}({args!r})", lambda: _method(store.manager, path)(**args), [name]
+            )
+
+
 # -- the catalog ------------------------------------------------------------------------------
 
 LICENSE_TYPES = st.lists(
@@ -651,10 +726,12 @@ def _bodies(draw: st.DrawFn) -> dict[str, Any]:
         "org_id": st.just("o"),
         "product": st.just("acs-pro"),
         "system_id": st.just("s1"),
-        "issued_at": NAIVE.map(_instant_text),
+        "issued_at": st.one_of(NAIVE, EDGES).map(_instant_text),
         "licensed": st.booleans(),
         "devices": st.dictionaries(TYPES, st.integers(0, 3), max_size=2),
-        "valid_until": st.dates().map(date.isoformat),
+        "valid_until": st.one_of(st.dates(), st.sampled_from([date.min, date.max])).map(
+            date.isoformat
+        ),
         "timezone": ZONES,
     }
     odd = set(draw(st.lists(st.sampled_from(sorted(fields)), max_size=2)))
@@ -665,7 +742,11 @@ BODIES = _bodies()
 
 
 @settings(max_examples=200, deadline=None)
-@given(BODIES, st.one_of(AWARE, IN_RANGE, IN_RANGE, NAIVE), st.one_of(st.just("s1"), JUNK))
+@given(
+    BODIES,
+    st.one_of(AWARE, EDGE_INSTANTS, IN_RANGE, IN_RANGE, NAIVE),
+    st.one_of(st.just("s1"), st.just("s1"), JUNK),
+)
 def test_r12_r14_fuzz_correctly_signed_odd_license_files_raise_only_library_errors(
     body: dict[str, Any], now: datetime, system_id: object
 ) -> None:
