@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import unicodedata
 import uuid
 import zoneinfo
@@ -32,12 +33,14 @@ from hypothesis import strategies as st
 
 from axis_licensing import (
     Catalog,
+    InvalidInput,
     LicenseKind,
     LicenseType,
     LicensingError,
     Manager,
     ManualClock,
     ProductSpec,
+    TamperedLicenseFile,
     offline,
 )
 from axis_licensing.cli import main
@@ -104,14 +107,16 @@ KINDS: dict[str, Callable[[object], bool]] = {
         )
     ),
     "key": lambda v: isinstance(v, str),
-    "kind": lambda v: isinstance(v, LicenseKind) or (isinstance(v, str) and v in {k.value for k in LicenseKind}),
+    "kind": lambda v: (
+        isinstance(v, LicenseKind) or (isinstance(v, str) and v in {k.value for k in LicenseKind})
+    ),
     "bytes": lambda v: isinstance(v, bytes),
     "any": lambda v: True,
 }
 
 # -- junk -------------------------------------------------------------------------------------
 
-_CONTROL = st.characters(whitelist_categories=("Cc",))
+_CONTROL = st.characters(whitelist_categories=["Cc"])
 TEXT_JUNK = st.one_of(
     st.sampled_from(["", " ", "\t", "\n", "a\x00b", "x" * 129, "é" * 300, "\u2028", "\x7f"]),
     st.text(max_size=12),
@@ -177,6 +182,7 @@ JUNK = st.one_of(
 )
 
 # -- the valid side of each argument ----------------------------------------------------------
+
 
 def _ids(known: list[str], prefix: str) -> st.SearchStrategy[str]:
     """Known ids, and fresh ones, so that commands that create things can succeed again."""
@@ -420,7 +426,9 @@ class Store:
 
 
 @pytest.fixture(scope="module", params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
     """A seeded Manager on each backend, shared by this module's tests."""
     name = request.param
     drop: str | None = None
@@ -460,7 +468,9 @@ def _fuzz(store: Store, strategy: st.SearchStrategy[Any], check: Callable[[Any],
     run()
 
 
-def _call_refused_or_done(store: Store, label: str, call: Callable[[], object], junk: list[str]) -> None:
+def _call_refused_or_done(
+    store: Store, label: str, call: Callable[[], object], junk: list[str]
+) -> None:
     """Run ``call``: a library error leaves the store as it was; junk must be refused."""
     before = snapshot(store.manager.backend)
     try:
@@ -540,7 +550,10 @@ def test_r14_a_falsy_value_never_stands_in_for_an_argument(store: Store, entry: 
             if KINDS[spec[name].kind](value):
                 continue
             _call_refused_or_done(
-                store, f"{path}({args!r})", lambda: _method(store.manager, path)(**args), [name]
+                store,
+                f"{path}({args!r})",
+                functools.partial(_method(store.manager, path), **args),
+                [name],
             )
 
 
@@ -650,7 +663,9 @@ class _NaiveClock:
         return datetime(2026, 1, 1)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_r14_fuzz_manager_open_raises_only_library_errors(
     tmp_path: Path, data: st.DataObject
@@ -668,18 +683,22 @@ def test_r14_fuzz_manager_open_raises_only_library_errors(
             st.just("memory://"),
             st.just(f"sqlite:///{tmp_path}/{name}"),
             st.just(f"sqlite://{name}/x.db"),
-            st.sampled_from(["sqlite://", "sqlite:///", "sqlite://[/x", "nope://x", "://", "memory"]),
+            st.sampled_from(
+                ["sqlite://", "sqlite:///", "sqlite://[/x", "nope://x", "://", "memory"]
+            ),
             JUNK.filter(lambda v: not isinstance(v, str) or "://" not in v),
         )
     )
     catalog = data.draw(st.one_of(st.just(CATALOG), JUNK))
-    clock = data.draw(st.one_of(st.none(), st.builds(ManualClock, IN_RANGE), st.just(_NaiveClock()), JUNK))
-    signing_key = data.draw(
-        st.one_of(st.none(), st.just(offline.generate_signing_key()), JUNK)
+    clock = data.draw(
+        st.one_of(st.none(), st.builds(ManualClock, IN_RANGE), st.just(_NaiveClock()), JUNK)
     )
+    signing_key = data.draw(st.one_of(st.none(), st.just(offline.generate_signing_key()), JUNK))
     plugins = data.draw(st.one_of(st.just(()), st.just([]), JUNK, st.lists(JUNK, max_size=2)))
     try:
-        m = Manager.open(url, catalog=catalog, clock=clock, signing_key=signing_key, plugins=plugins)
+        m = Manager.open(
+            url, catalog=catalog, clock=clock, signing_key=signing_key, plugins=plugins
+        )
     except LicensingError:
         return
     except Exception as exc:
@@ -702,7 +721,9 @@ _PRIVATE = offline.load_signing_key(_KEY)
 _PUBLIC = offline.public_key_pem(_PRIVATE)
 JSONISH = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -714,7 +735,6 @@ def _instant_text(value: datetime) -> str:
 def _signed(body: dict[str, Any]) -> bytes:
     signature = _PRIVATE.sign(_canonical(body))
     return _canonical({"body": body, "signature": base64.b64encode(signature).decode("ascii")})
-
 
 
 @st.composite
@@ -821,10 +841,30 @@ def test_r12_r14_fuzz_offline_functions_raise_only_library_errors(
 CLI_WORDS = st.one_of(
     st.sampled_from(
         [
-            "o1", "acs-pro", "--at", "--json", "--since", "--until", "--limit", "--offset",
-            "--action", "--product", "--actor", "--catalog", "example", "demo", "--db",
-            "2026-01-01", "2026-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00",
-            "9999-12-31T23:59:59-12:00", "-1", "0", "99999999999999999999", "--from", "--to",
+            "o1",
+            "acs-pro",
+            "--at",
+            "--json",
+            "--since",
+            "--until",
+            "--limit",
+            "--offset",
+            "--action",
+            "--product",
+            "--actor",
+            "--catalog",
+            "example",
+            "demo",
+            "--db",
+            "2026-01-01",
+            "2026-01-01T00:00:00Z",
+            "0001-01-01T00:00:00+00:00",
+            "9999-12-31T23:59:59-12:00",
+            "-1",
+            "0",
+            "99999999999999999999",
+            "--from",
+            "--to",
         ]
     ),
     TEXT_JUNK.filter(lambda s: "\x00" not in s),
@@ -840,7 +880,9 @@ def cli_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.sampled_from(["status", "wallet", "history", "version", "migrate", "need", "nope"]),
     st.lists(CLI_WORDS, max_size=6),
@@ -850,7 +892,13 @@ def test_r14_fuzz_cli_arguments_end_in_a_message_and_an_exit_code(
     cli_db: str, tmp_path: Path, command: str, words: list[str], with_db: bool
 ) -> None:
     if command == "migrate":  # only ever into a fresh file of this test's folder
-        words = ["--from", f"sqlite:///{cli_db}", "--to", f"sqlite:///{tmp_path}/{uuid.uuid4().hex}.db", *words]
+        words = [
+            "--from",
+            f"sqlite:///{cli_db}",
+            "--to",
+            f"sqlite:///{tmp_path}/{uuid.uuid4().hex}.db",
+            *words,
+        ]
     args = [command, *(["--db", cli_db, "--catalog", "example"] if with_db else []), *words]
     runner = CliRunner()
     with contextlib.chdir(tmp_path):  # a bare path makes an SQLite file here, not in the repo
@@ -861,3 +909,145 @@ def test_r14_fuzz_cli_arguments_end_in_a_message_and_an_exit_code(
             f"{result.exception}\n{result.output}"
         ) from result.exception
     assert result.exit_code in (0, 1, 2), (args, result.exit_code, result.output)
+
+
+# -- the cases of issue 10, one named test each ------------------------------------------------
+
+
+@pytest.fixture
+def memory_manager() -> Iterator[Manager]:
+    with Manager.open("memory://", catalog=CATALOG, clock=ManualClock(START)) as m:
+        m.create_organization("o1", name="One", actor="admin")
+        yield m
+
+
+@pytest.mark.parametrize("name", ["America", "Etc", "America/Argentina", "Europe/", "/UTC", "."])
+def test_r14_case1_a_time_zone_naming_a_tz_folder_is_invalid_input(
+    memory_manager: Manager, name: str
+) -> None:
+    with pytest.raises(InvalidInput, match="time zone"):
+        memory_manager.create_organization("o2", name="Two", timezone=name, actor="admin")
+    assert [row["org_id"] for row in memory_manager.backend.export_rows("orgs")] == ["o1"]
+
+
+@pytest.mark.parametrize("actions", [0, 1.5, True, b"key_redeemed", [0], {"key_redeemed": 1}])
+def test_r14_case2_history_actions_not_strings_is_invalid_input(
+    memory_manager: Manager, actions: object
+) -> None:
+    with pytest.raises(InvalidInput, match="actions"):
+        memory_manager.history("o1", actions=actions)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", FALSY_VALUES)
+def test_r14_case3_falsy_non_mappings_are_not_empty_counts(
+    memory_manager: Manager, value: object
+) -> None:
+    m = memory_manager
+    with pytest.raises(InvalidInput, match="devices must be a mapping"):
+        m.register_system("o1", "acs-pro", "s1", devices=value, actor="a")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="preloaded must be a mapping"):
+        m.vendor.ship_hardware("hw1", "acs-pro", preloaded=value)  # type: ignore[arg-type]
+    assert list(m.backend.export_rows("systems")) == []
+    assert list(m.backend.export_rows("shipments")) == []
+    m.register_system("o1", "acs-pro", "s1", devices=None, actor="a")  # None still means none
+    assert m.system_status("o1", "s1").devices == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "plugins"),
+    [
+        ("sqlite:///%00", ()),
+        ("sqlite:///a%00b.db", ()),
+        ("sqlite://[/x.db", ()),
+        ("memory://", 5),
+        ("memory://", "plugin"),
+        ("memory://", None),
+    ],
+)
+def test_r14_case4_manager_open_bad_url_or_plugins_is_invalid_input(
+    url: str, plugins: object
+) -> None:
+    with pytest.raises(InvalidInput):
+        Manager.open(url, catalog=CATALOG, plugins=plugins)  # type: ignore[arg-type]
+
+
+def test_r14_case4_the_same_plugin_twice_is_invalid_input() -> None:
+    plugin = object()
+    with pytest.raises(InvalidInput, match="plugin"):
+        Manager.open("memory://", catalog=CATALOG, plugins=[plugin, plugin])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Catalog(products=[1]),  # type: ignore[list-item]
+        lambda: Catalog(products=5),  # type: ignore[arg-type]
+        lambda: Catalog(products="acs-pro"),  # type: ignore[arg-type]
+        lambda: ProductSpec("p", "P", license_types=["core"]),  # type: ignore[list-item]
+        lambda: ProductSpec("p", "P", license_types=None),  # type: ignore[arg-type]
+        lambda: ProductSpec("p", "P", license_types=[]),
+        lambda: ProductSpec(5, "P"),  # type: ignore[arg-type]
+        lambda: ProductSpec("p", None),  # type: ignore[arg-type]
+        lambda: ProductSpec("p", "P", growth_rate=None),  # type: ignore[arg-type]
+        lambda: ProductSpec("p", "P", growth_rate="1e999999999"),
+        lambda: LicenseType(5),  # type: ignore[arg-type]
+        lambda: LicenseType("core", covers=5),  # type: ignore[arg-type]
+        lambda: LicenseType("core", covers=[None]),  # type: ignore[list-item]
+    ],
+)
+def test_r14_case5_catalog_of_wrong_types_is_invalid_input(make: Callable[[], object]) -> None:
+    with pytest.raises(InvalidInput):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [("term_years", 1, 10), ("trial_days", 0, 366), ("grace_days", 0, 366)],
+)
+def test_r2_r3_case6_product_terms_and_windows_are_bounded(field: str, low: int, high: int) -> None:
+    for good in (low, high):
+        fine: dict[str, Any] = {field: good}
+        assert getattr(ProductSpec("p", "P", **fine), field) == good
+    for bad in (low - 1, high + 1, 10**9, True, 1.0, "1", None):
+        wrong: dict[str, Any] = {field: bad}
+        with pytest.raises(InvalidInput, match=field):
+            ProductSpec("p", "P", **wrong)
+
+
+def test_r2_r4_case6_the_longest_terms_and_horizon_never_overflow() -> None:
+    spec = ProductSpec("p", "P", term_years=10, trial_days=366, grace_days=366)
+    late = datetime(8990, 6, 1, tzinfo=UTC)
+    with Manager.open("memory://", catalog=Catalog(products=[spec]), clock=ManualClock(late)) as m:
+        m.create_organization("o", name="O", actor="a")
+        m.register_system("o", "p", "s", devices={"core": 2}, actor="a")
+        m.start_subscription("o", "p", actor="a")
+        assert m.status("o", "p").window_ends_on == date(8991, 6, 2)
+        assert len(m.need("o", "p", horizon=0).periods) == 1
+        with pytest.raises(InvalidInput, match="past the calendar"):
+            m.need("o", "p", horizon=100)
+    with Manager.open("memory://", catalog=Catalog(products=[spec]), clock=ManualClock(START)) as m:
+        m.create_organization("o", name="O", actor="a")
+        m.start_subscription("o", "p", actor="a")
+        report = m.need("o", "p", horizon=100)
+        assert report.periods[-1].period.end == date(3036, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "issued_at",
+    ["0001-01-01T00:00:00.000000Z", "1899-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"],
+)
+def test_r12_case7_a_signed_file_issued_outside_the_calendar_is_tampered(issued_at: str) -> None:
+    body = {
+        "format_version": 1,
+        "key_id": offline.key_id(_PRIVATE.public_key()),
+        "org_id": "o",
+        "product": "acs-pro",
+        "system_id": "s1",
+        "issued_at": issued_at,
+        "licensed": True,
+        "devices": {"core": 1},
+        "valid_until": "2030-01-01",
+        "timezone": "UTC",
+    }
+    with pytest.raises(TamperedLicenseFile, match="issued_at"):
+        offline.verify_license_file(_signed(body), trusted_keys=_PUBLIC, system_id="s1", now=START)

@@ -234,7 +234,9 @@ class Vendor:
         m = self._m
         serial = check_id(serial, "serial")
         spec = m.catalog.product(check_id(product, "product"))
-        counts = check_counts({} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True)
+        counts = check_counts(
+            {} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True
+        )
         engine.check_types(spec, counts, "preloaded")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
@@ -736,7 +738,9 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         spec = self.catalog.product(check_id(product, "product"))
         system_id = check_id(system_id, "system_id")
-        counts = check_counts({} if devices is None else devices, "devices", allow_zero=True, allow_empty=True)
+        counts = check_counts(
+            {} if devices is None else devices, "devices", allow_zero=True, allow_empty=True
+        )
         engine.check_types(spec, counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)

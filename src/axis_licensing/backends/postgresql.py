@@ -677,10 +677,8 @@ class PostgreSQLBackend(Backend):
         """
         if conn.closed or _idle(conn):
             return
-        try:
+        with contextlib.suppress(psycopg.Error):
             conn.execute("ROLLBACK")
-        except psycopg.Error:
-            pass
         if not _idle(conn):
             with contextlib.suppress(psycopg.Error):
                 conn.close()
