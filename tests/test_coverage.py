@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import time
 from collections.abc import Mapping
 from fractions import Fraction
@@ -19,7 +20,9 @@ from axis_licensing.policy.coverage import (
     covered_counts,
     covers,
     hardness_order,
+    narrowness_order,
     shortfall,
+    smallest_extra,
     uncovered,
 )
 
@@ -243,8 +246,95 @@ def test_r5_shortfall_licenses_close_the_gap(
     spec, licenses, devices = case
     missing = shortfall(spec, licenses, devices, multiplier)
     left = uncovered(spec, licenses, devices, multiplier)
-    assert set(missing) == set(left)
-    for t, n in missing.items():
-        assert (n - 1) * multiplier < left[t] <= n * multiplier
+    assert set(missing) <= set(left)  # needed types only (R5)
+    if multiplier == 1:
+        assert missing == {t: int(u) for t, u in left.items()}
+    assert missing.total() <= sum(math.ceil(u / multiplier) for u in left.values())
     topped_up = {t: licenses[t] + missing.get(t, 0) for t in spec.type_codes}
     assert uncovered(spec, topped_up, devices, multiplier) == {}
+
+
+# --- R5's smallest shortfall in a locked period ----------------------------------------------
+
+
+def test_r5_locked_smallest_shortfall_spec_example_universal_spare_covers_core() -> None:
+    """SPEC R5: allocated core 3 + universal 8, devices core 17 + universal 19, growth 1."""
+    allocated, devices = {"core": 3, "universal": 8}, {"core": 17, "universal": 19}
+    assert uncovered(ACS, allocated, devices, Fraction(2)) == {
+        "core": Fraction(11),
+        "universal": Fraction(3),
+    }
+    # per type, ceil(11/2) + ceil(3/2) = 6 + 2; the spare universal place saves a core license
+    assert shortfall(ACS, allocated, devices, Fraction(2)) == {"universal": 2, "core": 5}
+    assert not covers(ACS, {"core": 3 + 4, "universal": 8 + 2}, {"core": 34, "universal": 38})
+
+
+def test_r5_locked_smallest_shortfall_prefers_the_narrowest_types() -> None:
+    # c covers a and b; a and b (each covered by two types) are narrower than c.
+    spec = make_spec("abc", LicenseType("a"), LicenseType("b"), LicenseType("c", covers=("a", "b")))
+    assert narrowness_order(spec) == ("a", "b", "c")
+    # One device of each type uncovered: 2 extra licenses suffice (a c license covers c and one
+    # of a, b); {a: 1, c: 1} and {b: 1, c: 1} and {c: 2} all do, the narrowest wins.
+    assert shortfall(spec, {}, {"a": 1, "b": 1, "c": 1}, Fraction(2)) == {"a": 1, "c": 1}
+
+
+def test_r5_locked_smallest_shortfall_single_type_is_the_ceiling() -> None:
+    assert shortfall(ONE_TYPE, {"core": 10}, {"core": 23}, Fraction(2)) == {"core": 2}
+    assert shortfall(ONE_TYPE, {"core": 10}, {"core": 20}, Fraction(2)) == {}
+
+
+def test_r5_locked_smallest_shortfall_is_fast_on_large_counts() -> None:
+    spec = make_spec(
+        "big",
+        LicenseType("core"),
+        LicenseType("door"),
+        LicenseType("universal", covers=("core", "door")),
+        LicenseType("lpr", covers=("core",)),
+    )
+    started = time.perf_counter()
+    for extra in range(20):
+        allocated = {"core": 3_001 + extra, "door": 999, "universal": 4_000, "lpr": 17}
+        devices = {"core": 90_000, "door": 31_111 + extra, "universal": 9_999, "lpr": 5_003}
+        missing = shortfall(spec, allocated, devices, Fraction(3, 2))
+        topped = {t: allocated[t] + missing.get(t, 0) for t in spec.type_codes}
+        assert uncovered(spec, topped, devices, Fraction(3, 2)) == {}
+    assert time.perf_counter() - started < 2.0
+
+
+def _exhaustive_smallest(
+    spec: ProductSpec, licenses: Mapping[str, int], devices: Mapping[str, int], m: Fraction
+) -> dict[str, int]:
+    """Every set of extra licenses of the needed types, smallest totals first, checked with
+    the flow; among the covering sets of the smallest total, the tie-break of R5."""
+    left = uncovered(spec, licenses, devices, m)
+    needed = [t for t in spec.type_codes if t in left]
+    narrow = narrowness_order(spec)
+    for total in range(sum(math.ceil(u / m) for u in left.values()) + 1):
+        covering = []
+        for counts in itertools.product(range(total + 1), repeat=len(needed)):
+            if sum(counts) != total:
+                continue
+            extra = dict(zip(needed, counts, strict=True))
+            topped = {
+                t: licenses.get(t, 0) + extra[t] if t in extra else licenses.get(t, 0)
+                for t in spec.type_codes
+            }
+            if not uncovered(spec, topped, devices, m):
+                covering.append(extra)
+        if covering:
+            best = max(covering, key=lambda e: tuple(e.get(t, 0) for t in narrow))
+            return {t: n for t, n in best.items() if n}
+    raise AssertionError("the per-type ceilings always cover")
+
+
+@settings(max_examples=120, deadline=None)
+@given(cases(), st.sampled_from([Fraction(3, 2), Fraction(2), Fraction(7, 3), Fraction(5, 4)]))
+def test_r5_locked_smallest_shortfall_matches_an_exhaustive_search(
+    case: tuple[ProductSpec, dict[str, int], dict[str, int]], multiplier: Fraction
+) -> None:
+    """No smaller set of extra licenses covers, and the tie-break is honoured (R5)."""
+    spec, licenses, devices = case
+    devices = {t: 2 * n + (n % 3) for t, n in devices.items()}  # more devices than licenses
+    found = smallest_extra(spec, licenses, devices, multiplier)
+    assert found == _exhaustive_smallest(spec, licenses, devices, multiplier)
+    assert shortfall(spec, licenses, devices, multiplier) == found

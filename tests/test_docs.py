@@ -60,6 +60,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "cli.md",
         "concepts.md",
         "decisions.md",
+        "errors.md",
         "index.md",
         "offline.md",
         "plugins.md",

@@ -2,11 +2,13 @@
 
 It serves stored states, idempotent results, the CLI's ``--json`` output and
 :func:`axis_licensing.to_json`. Dates and instants are ISO 8601 strings,
-fractions are ``"n/d"`` strings and counts are plain objects.
+fractions are ``"n/d"`` strings, enumerations are their values and counts are
+plain objects.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -18,6 +20,7 @@ import orjson
 from cattrs.preconf.json import make_converter
 
 from axis_licensing._counts import Counts
+from axis_licensing.errors import LicensingError, error_jsonable
 
 __all__ = ["converter", "dumps", "dumps_data", "dumps_fast", "loads", "to_jsonable"]
 
@@ -47,11 +50,24 @@ converter.register_structure_hook(date, _structure_date)
 converter.register_unstructure_hook(datetime, datetime.isoformat)
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_unstructure_hook(frozenset, sorted)
+# StrEnum members are strs: without this hook they would pass through as members (R14, §3).
+converter.register_unstructure_hook(enum.StrEnum, lambda member: member.value)
 converter.register_structure_hook(type(None), lambda value, _: None)
 
 
 def to_jsonable(value: object) -> Any:
-    """``value`` (any public value, or a list or dict of them) as JSON-ready data."""
+    """``value`` (any public value, or a list or dict of them) as JSON-ready data.
+
+    A library error becomes ``{"code", "message", "details"}`` (R14).
+
+    Args:
+        value: a public value, an error, or a list, tuple or mapping of them.
+
+    Returns:
+        Data made of dicts, lists, strings, numbers, booleans and None.
+    """
+    if isinstance(value, LicensingError):
+        return error_jsonable(value)
     if isinstance(value, Mapping) and not isinstance(value, Counts):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple) and not hasattr(value, "__attrs_attrs__"):

@@ -189,10 +189,11 @@ def normalize_key(text: object) -> str:
             mistyped and shows at most its last 4 symbols.
     """
     if not isinstance(text, str):
-        raise InvalidInput(f"license key must be a string, not {type(text).__name__}")
+        raise InvalidInput(f"license key must be a string, not {type(text).__name__}", param="key")
     if len(text) > MAX_INPUT_LENGTH:
         raise InvalidInput(
-            f"license key is too long ({len(text)} characters, at most {MAX_INPUT_LENGTH})"
+            f"license key is too long ({len(text)} characters, at most {MAX_INPUT_LENGTH})",
+            param="key",
         )
     symbols: list[str] = []
     for char in text:
@@ -201,19 +202,23 @@ def normalize_key(text: object) -> str:
         symbol = char.upper() if char.isascii() else char
         symbol = _LOOK_ALIKES.get(symbol, symbol)
         if symbol not in _VALUES:
-            raise KeyTypo(f"{_MISTYPED}: it contains {char!r}, which is not used in license keys")
+            raise KeyTypo(
+                f"{_MISTYPED}: it contains {char!r}, which is not used in license keys", param="key"
+            )
         symbols.append(symbol)
     if not symbols:
-        raise InvalidInput("license key is empty")
+        raise InvalidInput("license key is empty", param="key")
     if len(symbols) != KEY_SYMBOLS:
         raise KeyTypo(
-            f"{_MISTYPED}: it has {len(symbols)} symbols, a license key has {KEY_SYMBOLS}"
+            f"{_MISTYPED}: it has {len(symbols)} symbols, a license key has {KEY_SYMBOLS}",
+            param="key",
         )
     normalized = "".join(symbols)
     if not _passes_check(normalized):
         raise KeyTypo(
             f"{_MISTYPED}: the key ending {key_tail(normalized)} fails its check "
-            "(a symbol is wrong or two are swapped)"
+            "(a symbol is wrong or two are swapped)",
+            param="key",
         )
     return normalized
 

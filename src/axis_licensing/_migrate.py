@@ -81,9 +81,13 @@ _ROW_KEYS: dict[str, tuple[str, ...]] = {
 class MigrationError(LicensingError):
     """A migration did not happen or did not complete."""
 
+    code = "migration_error"
+
 
 class MigrationRefused(MigrationError):
     """The migration was refused before anything was written (``migrate`` exits 2)."""
+
+    code = "migration_refused"
 
 
 class MigrationFailed(MigrationError):
@@ -92,6 +96,8 @@ class MigrationFailed(MigrationError):
     Attributes:
         report: the per-table comparison, when the copy finished but did not verify.
     """
+
+    code = "migration_failed"
 
     def __init__(self, message: str, report: MigrationReport | None = None) -> None:
         super().__init__(message)

@@ -91,13 +91,16 @@ def check_aware(value: object, what: str) -> datetime:
         InvalidInput: not a datetime, or a naive one (R14).
     """
     if not isinstance(value, datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {type(value).__name__}")
+        raise InvalidInput(f"{what} must be a datetime, got {type(value).__name__}", param=what)
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{what} must be timezone-aware, got the naive datetime {value}")
+        raise InvalidInput(
+            f"{what} must be timezone-aware, got the naive datetime {value}", param=what
+        )
     if not EARLIEST <= value <= LATEST:
         raise InvalidInput(
             f"{what} is {value.isoformat()}, outside the supported range "
-            f"{EARLIEST.date().isoformat()} to {LATEST.date().isoformat()}"
+            f"{EARLIEST.date().isoformat()} to {LATEST.date().isoformat()}",
+            param=what,
         )
     if type(value) is not datetime:  # a subclass, such as pendulum's DateTime
         value = datetime(
@@ -132,7 +135,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     # OSError: the name is a folder of the tz database (IsADirectoryError) or unreadable
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
-        raise InvalidInput(f"unknown time zone {name!r}") from exc
+        raise InvalidInput(f"unknown time zone {name!r}", param="timezone") from exc
 
 
 def local_date(instant: datetime, timezone: str) -> date:

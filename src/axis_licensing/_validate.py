@@ -6,6 +6,7 @@ message says what was wrong. Nothing is applied before every check passed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -20,6 +21,7 @@ __all__ = [
     "check_int",
     "check_text",
     "count_problem",
+    "param_of",
     "text_problem",
 ]
 
@@ -27,6 +29,12 @@ __all__ = [
 MAX_ID = 128
 #: A quantity is at most this (R14).
 MAX_QUANTITY = 1_000_000
+
+
+def param_of(what: str) -> str:
+    """The argument name that ``what`` (a check's label, such as ``"devices: license type"``)
+    starts with: the ``param`` of an :class:`InvalidInput`'s details (R14)."""
+    return re.split(r"[:\[ ]", what, maxsplit=1)[0]
 
 
 def _has_control(text: str) -> bool:
@@ -60,7 +68,7 @@ def check_text(value: object, what: str, *, max_length: int = MAX_ID) -> str:
     """
     problem = text_problem(value, max_length=max_length)
     if problem is not None:
-        raise InvalidInput(f"{what} {problem}")
+        raise InvalidInput(f"{what} {problem}", param=param_of(what))
     assert isinstance(value, str)
     return value
 
@@ -83,11 +91,11 @@ def check_int(
         InvalidInput: otherwise.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be an integer, got {value!r}")
+        raise InvalidInput(f"{what} must be an integer, got {value!r}", param=param_of(what))
     if minimum is not None and value < minimum:
-        raise InvalidInput(f"{what} must be at least {minimum}, got {value}")
+        raise InvalidInput(f"{what} must be at least {minimum}, got {value}", param=param_of(what))
     if maximum is not None and value > maximum:
-        raise InvalidInput(f"{what} must be at most {maximum}, got {value}")
+        raise InvalidInput(f"{what} must be at most {maximum}, got {value}", param=param_of(what))
     return value
 
 
@@ -116,16 +124,17 @@ def check_counts(value: object, what: str, *, allow_zero: bool, allow_empty: boo
     """
     if not isinstance(value, Mapping):
         raise InvalidInput(
-            f"{what} must be a mapping of license type to count, got {type(value).__name__}"
+            f"{what} must be a mapping of license type to count, got {type(value).__name__}",
+            param=param_of(what),
         )
     items: dict[str, int] = {}
     for key, count in value.items():
         license_type = check_id(key, f"{what}: license type")
         problem = count_problem(count, allow_zero=allow_zero)
         if problem is not None:
-            raise InvalidInput(f"{what}[{license_type!r}] {problem}")
+            raise InvalidInput(f"{what}[{license_type!r}] {problem}", param=param_of(what))
         items[license_type] = count
     counts = Counts(items)
     if not counts and not allow_empty:
-        raise InvalidInput(f"{what} must name at least one license type")
+        raise InvalidInput(f"{what} must name at least one license type", param=param_of(what))
     return counts

@@ -43,7 +43,9 @@ def _to_tuple(value: Iterable[str] | str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
-        raise InvalidInput(f"covers must be a license type code or codes, got {value!r}")
+        raise InvalidInput(
+            f"covers must be a license type code or codes, got {value!r}", param="covers"
+        )
     return tuple(value)
 
 
@@ -61,9 +63,9 @@ class LicenseType:
     covers: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
 
     def __attrs_post_init__(self) -> None:
-        check_id(self.code, "license type code")
+        check_id(self.code, "code (of a license type)")
         for covered in self.covers:
-            check_id(covered, f"license type {self.code!r}: covers")
+            check_id(covered, f"covers (of license type {self.code!r})")
 
     def covered_types(self) -> frozenset[str]:
         """The device types a license of this type can stand in for, itself included."""
@@ -72,29 +74,37 @@ class LicenseType:
 
 def _license_types(value: Iterable[LicenseType]) -> tuple[LicenseType, ...]:
     if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
-        raise InvalidInput(f"license_types must be a list of LicenseType, got {value!r}")
+        raise InvalidInput(
+            f"license_types must be a list of LicenseType, got {value!r}", param="license_types"
+        )
     types = tuple(value)
     for item in types:
         if not isinstance(item, LicenseType):
             raise InvalidInput(
                 f"license_types must hold LicenseType objects, got {type(item).__name__} "
-                f"({item!r}); write LicenseType({item!r})"
+                f"({item!r}); write LicenseType({item!r})",
+                param="license_types",
             )
     return types
 
 
 def _to_fraction(value: Fraction | int | float | str) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, Fraction | int | float | str):
-        raise InvalidInput(f"growth_rate must be a fraction, got {value!r}")
+        raise InvalidInput(f"growth_rate must be a fraction, got {value!r}", param="growth_rate")
     if isinstance(value, float):
         value = repr(value)  # 0.3 means 3/10, not the binary float just below it
     if isinstance(value, str) and not _FRACTION_TEXT.fullmatch(value):
         # no exponents: Fraction("1e999999999") would take minutes to build
-        raise InvalidInput(f"growth_rate must be a fraction such as '1/2' or '0.5', got {value!r}")
+        raise InvalidInput(
+            f"growth_rate must be a fraction such as '1/2' or '0.5', got {value!r}",
+            param="growth_rate",
+        )
     try:
         return Fraction(value)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
-        raise InvalidInput(f"growth_rate must be a fraction, got {value!r}") from exc
+        raise InvalidInput(
+            f"growth_rate must be a fraction, got {value!r}", param="growth_rate"
+        ) from exc
 
 
 @attrs.frozen
@@ -134,24 +144,33 @@ class ProductSpec:
     )
 
     def __attrs_post_init__(self) -> None:
-        check_id(self.code, "product code")
-        check_text(self.name, f"product {self.code!r}: name", max_length=200)
+        check_id(self.code, "code (of a product)")
+        check_text(self.name, f"name (of product {self.code!r})", max_length=200)
         check_int(
-            self.term_years, f"product {self.code!r}: term_years", minimum=1, maximum=MAX_TERM_YEARS
+            self.term_years,
+            f"term_years (of product {self.code!r})",
+            minimum=1,
+            maximum=MAX_TERM_YEARS,
         )
         if self.growth_rate < 0:
-            raise InvalidInput(f"product {self.code!r}: growth_rate cannot be negative")
+            raise InvalidInput(
+                f"product {self.code!r}: growth_rate cannot be negative", param="growth_rate"
+            )
         if self.growth_rate > MAX_GROWTH_RATE:
             raise InvalidInput(
-                f"product {self.code!r}: growth_rate must be at most {MAX_GROWTH_RATE}"
+                f"product {self.code!r}: growth_rate must be at most {MAX_GROWTH_RATE}",
+                param="growth_rate",
             )
         if self.growth_rate.denominator > MAX_GROWTH_DENOMINATOR:
             raise InvalidInput(
                 f"product {self.code!r}: growth_rate's denominator must be at most "
-                f"{MAX_GROWTH_DENOMINATOR:,}"
+                f"{MAX_GROWTH_DENOMINATOR:,}",
+                param="growth_rate",
             )
         for label, days in (("trial_days", self.trial_days), ("grace_days", self.grace_days)):
-            check_int(days, f"product {self.code!r}: {label}", minimum=0, maximum=MAX_WINDOW_DAYS)
+            check_int(
+                days, f"{label} (of product {self.code!r})", minimum=0, maximum=MAX_WINDOW_DAYS
+            )
         codes = [t.code for t in self.license_types]
         if not codes:
             raise InvalidInput(f"product {self.code!r} has no license types")
@@ -183,12 +202,15 @@ class ProductSpec:
 
 def _products(value: Iterable[ProductSpec]) -> tuple[ProductSpec, ...]:
     if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
-        raise InvalidInput(f"products must be a list of ProductSpec, got {value!r}")
+        raise InvalidInput(
+            f"products must be a list of ProductSpec, got {value!r}", param="products"
+        )
     products = tuple(value)
     for item in products:
         if not isinstance(item, ProductSpec):
             raise InvalidInput(
-                f"products must hold ProductSpec objects, got {type(item).__name__} ({item!r})"
+                f"products must hold ProductSpec objects, got {type(item).__name__} ({item!r})",
+                param="products",
             )
     return products
 
@@ -217,10 +239,12 @@ class Catalog:
             UnknownProduct: when the catalog has no such product.
         """
         if not isinstance(code, str):
-            raise InvalidInput(f"a product code must be a string, got {type(code).__name__}")
+            raise InvalidInput(
+                f"a product code must be a string, got {type(code).__name__}", param="product"
+            )
         spec = self._by_code.get(code)
         if spec is None:
-            raise UnknownProduct(f"unknown product {code!r}")
+            raise UnknownProduct(f"unknown product {code!r}", details={"product": code})
         return spec
 
     @functools.cached_property

@@ -41,7 +41,7 @@ from axis_licensing._time import (
     to_us,
     zone,
 )
-from axis_licensing._validate import check_counts, check_id, check_int, check_text
+from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
 from axis_licensing.backends import (
     ActivityRow,
     Backend,
@@ -198,7 +198,8 @@ class Vendor:
             if _keys.key_hash(_keys.normalize_key(key)) != json.loads(stored)["key_hash"]:
                 raise IdempotencyConflict(
                     f"request_id {request_id!r} issued a key under another signing key; "
-                    "that key cannot be shown again"
+                    "that key cannot be shown again",
+                    details={"request_id": request_id},
                 )
             return key
 
@@ -248,7 +249,9 @@ class Vendor:
                 serial=serial, product=spec.code, preloaded=dumps(counts), shipped_at_us=to_us(now)
             )
             if not tx.insert_shipment(row):
-                raise AlreadyExists(f"hardware {serial!r} was already shipped")
+                raise AlreadyExists(
+                    f"hardware {serial!r} was already shipped", details={"serial": serial}
+                )
             return None, "null"
 
         m._vendor_command("vendor.ship_hardware", args, request_id, run, lambda tx, s: None)
@@ -271,9 +274,13 @@ class Manager:
         plugins: Plugins | None = None,
     ) -> None:
         if not isinstance(catalog, Catalog):
-            raise InvalidInput(f"catalog must be a Catalog, got {type(catalog).__name__}")
+            raise InvalidInput(
+                f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
+            )
         if clock is not None and not callable(getattr(clock, "now", None)):
-            raise InvalidInput("clock must have a now() method returning an aware datetime")
+            raise InvalidInput(
+                "clock must have a now() method returning an aware datetime", param="clock"
+            )
         self.catalog = catalog
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
@@ -461,7 +468,8 @@ class Manager:
         if unknown:
             raise InvalidInput(
                 f"{what}: unknown license type(s) {', '.join(map(repr, unknown))} "
-                f"(the catalog has: {', '.join(sorted(known))})"
+                f"(the catalog has: {', '.join(sorted(known))})",
+                param=param_of(what),
             )
 
     @staticmethod
@@ -470,7 +478,9 @@ class Manager:
 
     def _authorize(self, actor: str, org_id: str | None, action: str, product: str | None) -> None:
         if not self._plugins.authorize(actor, org_id, action, product):
-            raise PermissionDenied(f"{actor!r} may not {action}")
+            raise PermissionDenied(
+                f"{actor!r} may not {action}", details={"actor": actor, "action": action}
+            )
 
     def _notify(self, activities: Sequence[Activity]) -> None:
         for activity in activities:
@@ -485,7 +495,8 @@ class Manager:
                 time.sleep(delay * random.random())
                 delay = min(delay * 2, 0.5)
         raise ConcurrencyConflict(
-            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied"
+            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied",
+            details={"attempts": MAX_ATTEMPTS},
         )
 
     @staticmethod
@@ -501,7 +512,10 @@ class Manager:
             return None
         prior = tx.request(scope, request_id)
         if prior is not None and prior.fingerprint != fingerprint:
-            raise IdempotencyConflict(f"request_id {request_id!r} was used with other arguments")
+            raise IdempotencyConflict(
+                f"request_id {request_id!r} was used with other arguments",
+                details={"request_id": request_id},
+            )
         return prior
 
     def _vendor_command(
@@ -555,7 +569,9 @@ class Manager:
                     return loads(prior.result, result_type), []
                 head = tx.lock(org_id)
                 if head is None:
-                    raise UnknownOrganization(f"unknown organization {org_id!r}")
+                    raise UnknownOrganization(
+                        f"unknown organization {org_id!r}", details={"org_id": org_id}
+                    )
                 state = self._state_of(org_id, head.state)
                 ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
                 advanced, pending = engine.advance(state, self.catalog, ctx.on)
@@ -627,7 +643,9 @@ class Manager:
         def look(tx: ReadTx) -> tuple[StateRow, StateRow | None]:
             row = tx.head(org_id)
             if row is None:
-                raise UnknownOrganization(f"unknown organization {org_id!r}")
+                raise UnknownOrganization(
+                    f"unknown organization {org_id!r}", details={"org_id": org_id}
+                )
             # at=None is "now": the latest facts, even if this clock is behind the last command's
             late = at is None or to_us(instant) >= row.at_us
             return row, row if late else tx.state_at(org_id, to_us(instant))
@@ -687,7 +705,9 @@ class Manager:
                 if self._replayed(tx, scope, request_id, fingerprint) is not None:
                     return []
                 if not tx.create_org(org_id):
-                    raise AlreadyExists(f"organization {org_id!r} already exists")
+                    raise AlreadyExists(
+                        f"organization {org_id!r} already exists", details={"org_id": org_id}
+                    )
                 ctx = engine.Context(at=now, on=local_date(now, timezone), actor=actor)
                 outcome = engine.create_organization(
                     ctx, org_id=org_id, name=name, timezone=timezone
@@ -750,7 +770,9 @@ class Manager:
                 state, self.catalog, ctx, product=spec.code, system_id=system_id, devices=counts
             )
             if not tx.claim_system(system_id, org_id):
-                raise AlreadyRegistered(f"system {system_id!r} is already registered")
+                raise AlreadyRegistered(
+                    f"system {system_id!r} is already registered", details={"system_id": system_id}
+                )
             return outcome
 
         self._command(
@@ -889,9 +911,14 @@ class Manager:
         def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[Redemption]:
             row = tx.key(digest)
             if row is None:
-                raise UnknownKey(f"no license key ending in {tail} was ever issued")
+                raise UnknownKey(
+                    f"no license key ending in {tail} was ever issued", details={"key_tail": tail}
+                )
             if row.redeemed_by is not None or not tx.redeem_key(digest, org_id, to_us(ctx.at)):
-                raise KeyAlreadyRedeemed(f"the license key ending in {tail} was already redeemed")
+                raise KeyAlreadyRedeemed(
+                    f"the license key ending in {tail} was already redeemed",
+                    details={"key_tail": tail},
+                )
             return engine.redeem(
                 state,
                 self.catalog,
@@ -1068,7 +1095,9 @@ class Manager:
                 state, self.catalog, ctx, system_id=system_id, shipment=shipment
             )
             if not tx.claim_hardware(serial, org_id):
-                raise AlreadyRegistered(f"hardware {serial!r} is already registered")
+                raise AlreadyRegistered(
+                    f"hardware {serial!r} is already registered", details={"serial": serial}
+                )
             return outcome
 
         product = self._product_of(
@@ -1089,9 +1118,13 @@ class Manager:
     def _claimable(tx: ReadTx, serial: str) -> engine.Shipment:
         row = tx.shipment(serial)
         if row is None:
-            raise UnknownHardware(f"hardware {serial!r} was never shipped")
+            raise UnknownHardware(
+                f"hardware {serial!r} was never shipped", details={"serial": serial}
+            )
         if row.org_id is not None:
-            raise AlreadyRegistered(f"hardware {serial!r} is already registered")
+            raise AlreadyRegistered(
+                f"hardware {serial!r} is already registered", details={"serial": serial}
+            )
         return engine.Shipment(
             serial=serial, product=row.product, preloaded=loads(row.preloaded, Counts)
         )
@@ -1206,12 +1239,18 @@ class Manager:
                 shipments=shipments,
             )
             if outcome.result and not tx.claim_system(description.system_id, org_id):
-                raise AlreadyRegistered(f"system {description.system_id!r} is already registered")
+                raise AlreadyRegistered(
+                    f"system {description.system_id!r} is already registered",
+                    details={"system_id": description.system_id},
+                )
             for shipment in shipments:
                 if shipment.serial not in state.hardware and not tx.claim_hardware(
                     shipment.serial, org_id
                 ):
-                    raise AlreadyRegistered(f"hardware {shipment.serial!r} is already registered")
+                    raise AlreadyRegistered(
+                        f"hardware {shipment.serial!r} is already registered",
+                        details={"serial": shipment.serial},
+                    )
             license_file = self._license_file(outcome.state, description.system_id, ctx)
             return engine.Outcome(state=outcome.state, facts=outcome.facts, result=license_file)
 
@@ -1276,7 +1315,8 @@ class Manager:
         if day.year + (horizon + 2) * spec.term_years > date.max.year:
             raise InvalidInput(
                 f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
-                f"{day.isoformat()} reach past the calendar (year {date.max.year})"
+                f"{day.isoformat()} reach past the calendar (year {date.max.year})",
+                param="horizon",
             )
         return readings.need_report(state, spec, day, horizon)
 
@@ -1309,7 +1349,7 @@ class Manager:
         state, day, _ = self._view(org_id, at)
         system = state.systems.get(system_id)
         if system is None:
-            raise UnknownSystem(f"unknown system {system_id!r}")
+            raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
         return readings.system_status(state, self.catalog, system, day)
 
     def history(
@@ -1356,17 +1396,20 @@ class Manager:
                 actions = [actions]
             if not isinstance(actions, Iterable) or isinstance(actions, bytes | Mapping):
                 raise InvalidInput(
-                    f"actions must be an action or an iterable of actions, got {actions!r}"
+                    f"actions must be an action or an iterable of actions, got {actions!r}",
+                    param="actions",
                 )
             items = list(actions)
             odd = [a for a in items if not isinstance(a, str)]
             if odd:
-                raise InvalidInput(f"actions must be strings, got {odd[0]!r}")
+                raise InvalidInput(f"actions must be strings, got {odd[0]!r}", param="actions")
             known = {a.value for a in Action}
             wanted = tuple(str(a) for a in items)
             unknown = sorted(set(wanted) - known)
             if unknown:
-                raise InvalidInput(f"unknown actions {unknown}; known: {sorted(known)}")
+                raise InvalidInput(
+                    f"unknown actions {unknown}; known: {sorted(known)}", param="actions"
+                )
         if limit is not None:
             limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
         offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
@@ -1378,7 +1421,9 @@ class Manager:
         def look(tx: ReadTx) -> tuple[list[Activity], list[Activity], int]:
             head = tx.head(org_id)
             if head is None:
-                raise UnknownOrganization(f"unknown organization {org_id!r}")
+                raise UnknownOrganization(
+                    f"unknown organization {org_id!r}", details={"org_id": org_id}
+                )
             stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
             state = self._state_of(org_id, head.state)
             _, pending = engine.advance(state, self.catalog, local_date(now, state.timezone))
@@ -1411,4 +1456,6 @@ class Manager:
             if which == "since":
                 return attrs.evolve(query, since_on=value.isoformat())
             return attrs.evolve(query, until_on=value.isoformat())
-        raise InvalidInput(f"{which} must be a date or an aware datetime, got {value!r}")
+        raise InvalidInput(
+            f"{which} must be a date or an aware datetime, got {value!r}", param=which
+        )

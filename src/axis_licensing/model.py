@@ -21,6 +21,8 @@ from axis_licensing.errors import InvalidInput
 __all__ = [
     "Action",
     "Activity",
+    "Alert",
+    "AlertKind",
     "Allocation",
     "Entitlement",
     "LicenseKind",
@@ -45,8 +47,11 @@ def _fractions(value: Mapping[str, Fraction]) -> dict[str, Fraction]:
     return {k: Fraction(v) for k, v in sorted(value.items()) if v}
 
 
-class LicenseKind(enum.Enum):
-    """Subscription licenses are valid for periods; hardware licenses for a unit's lifetime."""
+class LicenseKind(enum.StrEnum):
+    """Subscription licenses are valid for periods; hardware licenses for a unit's lifetime.
+
+    Members compare equal to their lower-case values (``LicenseKind.HARDWARE == "hardware"``).
+    """
 
     SUBSCRIPTION = "subscription"
     HARDWARE = "hardware"
@@ -61,15 +66,21 @@ class LicenseKind(enum.Enum):
         if isinstance(value, cls):
             return value
         try:
-            return cls(value)
+            if isinstance(value, str):
+                return cls(value)
         except ValueError:
-            raise InvalidInput(
-                f"kind must be one of {', '.join(k.value for k in cls)}, got {value!r}"
-            ) from None
+            pass
+        raise InvalidInput(
+            f"kind must be one of {', '.join(k.value for k in cls)}, got {value!r}",
+            param="kind",
+        )
 
 
-class ProductState(enum.Enum):
-    """A product's license state at a date (R5)."""
+class ProductState(enum.StrEnum):
+    """A product's license state at a date (R5).
+
+    Members compare equal to their lower-case values (``ProductState.GRACE == "grace"``).
+    """
 
     NOT_STARTED = "not_started"
     TRIAL = "trial"
@@ -93,6 +104,44 @@ class Action(enum.StrEnum):
     EXTENSION_ALLOCATED = "extension_allocated"
     SYSTEM_FILE_UPLOADED = "system_file_uploaded"
     GROWTH_EXCEEDED = "growth_exceeded"
+
+
+class AlertKind(enum.StrEnum):
+    """What an :class:`Alert` warns about (SPEC §3, ``Manager.alerts``)."""
+
+    #: The trial window ends within the days asked (R3).
+    TRIAL_ENDING = "trial_ending"
+    #: The grace window ends within the days asked (R3).
+    GRACE_ENDING = "grace_ending"
+    #: The product is unlicensed (R5).
+    UNLICENSED = "unlicensed"
+    #: The next period starts within the days asked and is not covered (R5).
+    RENEWAL_UNCOVERED = "renewal_uncovered"
+    #: Lots expire within the days asked (R6).
+    LOTS_EXPIRING = "lots_expiring"
+    #: Devices grew beyond the allowance of a locked period (R5).
+    GROWTH_EXCEEDED = "growth_exceeded"
+    #: A system whose devices are not all licensed (R9).
+    SYSTEM_UNLICENSED = "system_unlicensed"
+
+
+@attrs.frozen
+class Alert:
+    """Something an organization should act on soon (SPEC §3, ``Manager.alerts``).
+
+    Attributes:
+        kind: what the alert is about.
+        product: the product concerned, if any.
+        system_id: the system concerned, for ``SYSTEM_UNLICENSED``.
+        on: the date the alert is about (a window's end, a renewal, an expiry).
+        details: JSON-ready facts, such as the counts concerned.
+    """
+
+    kind: AlertKind
+    product: str | None = None
+    system_id: str | None = None
+    on: date | None = None
+    details: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen

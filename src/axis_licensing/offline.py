@@ -141,7 +141,7 @@ def _id_problem(value: object) -> str | None:
 def _check_id(name: str, value: object) -> str:
     problem = _id_problem(value)
     if problem is not None:
-        raise InvalidInput(f"{name} {problem}")
+        raise InvalidInput(f"{name} {problem}", param=name.replace(" ", "_"))
     assert isinstance(value, str)
     return value
 
@@ -707,23 +707,28 @@ def verify_license_file(
     if entitlement.system_id != expected_system:
         raise WrongSystem(
             f"the license file was issued for system {entitlement.system_id!r}, "
-            f"not for {expected_system!r}"
+            f"not for {expected_system!r}",
+            details={"system_id": expected_system},
         )
     if now < entitlement.issued_at - CLOCK_SKEW:
         raise LicenseFileNotYetValid(
             f"the license file was issued at {body['issued_at']}, more than 5 minutes "
-            f"after now ({_format_instant(now)}): is the clock set back?"
+            f"after now ({_format_instant(now)}): is the clock set back?",
+            details={"issued_at": body["issued_at"]},
         )
     zone = _load_zone(entitlement.timezone)
     assert zone is not None  # checked by _parse_license_body
     try:
         today = now.astimezone(zone).date()
     except OverflowError as exc:
-        raise InvalidInput(f"now {now!r} is out of range in {entitlement.timezone}") from exc
+        raise InvalidInput(
+            f"now {now!r} is out of range in {entitlement.timezone}", param="now"
+        ) from exc
     if today > entitlement.valid_until:
         raise LicenseFileExpired(
             f"the license file was valid until {entitlement.valid_until.isoformat()} "
-            f"and today is {today.isoformat()} in {entitlement.timezone}"
+            f"and today is {today.isoformat()} in {entitlement.timezone}",
+            details={"valid_until": entitlement.valid_until, "today": today},
         )
     return entitlement
 

@@ -12,6 +12,15 @@ path may reroute devices covered earlier, but never uncovers them. The work
 depends on the number of types only, never on the counts, and all arithmetic
 is exact (``Fraction``).
 
+In a locked period the shortfall is the *smallest* set of extra licenses of
+the needed types whose capacity ``(1 + growth_rate) × (allocated + extra)``
+covers the devices (R5). Coverage with fractional capacities holds exactly
+when Hall's condition holds: for every set ``Y`` of license types, the devices
+that only ``Y`` can cover fit in ``Y``'s capacity. So the search works on those
+few linear constraints (one per set of license types), iterating the total
+upward from a lower bound and taking, among the smallest sets, the one with
+the most licenses of the narrowest types.
+
 Everything here is pure: no I/O, no clock, no randomness.
 """
 
@@ -27,7 +36,16 @@ from fractions import Fraction
 from axis_licensing._counts import Counts
 from axis_licensing.catalog import ProductSpec
 
-__all__ = ["assign", "covered_counts", "covers", "hardness_order", "shortfall", "uncovered"]
+__all__ = [
+    "assign",
+    "covered_counts",
+    "covers",
+    "hardness_order",
+    "narrowness_order",
+    "shortfall",
+    "smallest_extra",
+    "uncovered",
+]
 
 _ONE = Fraction(1)
 
@@ -46,6 +64,22 @@ def hardness_order(spec: ProductSpec) -> tuple[str, ...]:
     relation = spec.relation
     coverers = {t: sum(t in covered for covered in relation.values()) for t in spec.type_codes}
     return tuple(sorted(spec.type_codes, key=lambda t: coverers[t]))  # sorted is stable
+
+
+@functools.lru_cache(maxsize=256)
+def narrowness_order(spec: ProductSpec) -> tuple[str, ...]:
+    """The license types of ``spec``, narrowest first: the tie-break of R5's smallest shortfall.
+
+    Args:
+        spec: the product whose license types are ordered.
+
+    Returns:
+        The type codes sorted by how many license types cover them (most
+        first); ties keep catalog order.
+    """
+    relation = spec.relation
+    coverers = {t: sum(t in covered for covered in relation.values()) for t in spec.type_codes}
+    return tuple(sorted(spec.type_codes, key=lambda t: -coverers[t]))  # sorted is stable
 
 
 def _check(spec: ProductSpec, licenses: Mapping[str, int], devices: Mapping[str, int]) -> None:
@@ -228,7 +262,13 @@ def shortfall(
     devices: Mapping[str, int],
     multiplier: Fraction = _ONE,
 ) -> Counts:
-    """The licenses missing per needed type, ``ceil(U_t / multiplier)`` (R5).
+    """The licenses missing per needed type (R5).
+
+    With ``multiplier == 1`` (an unlocked period) this is ``U_t``, the devices
+    of type ``t`` left uncovered by the hardest-first assignment. Otherwise (a
+    locked period, ``multiplier = 1 + growth_rate``) it is
+    :func:`smallest_extra`: the fewest extra licenses of the needed types, not
+    the per-type ``ceil(U_t / multiplier)``, which can ask for one too many.
 
     Args:
         spec: the product.
@@ -238,13 +278,180 @@ def shortfall(
             locked one.
 
     Returns:
-        The shortfall per device type; types fully covered do not appear.
+        The shortfall per license type; types fully covered do not appear.
+
+    Raises:
+        ValueError: as :func:`assign`.
+    """
+    if multiplier == _ONE:
+        left = uncovered(spec, licenses, devices, multiplier)
+        return Counts({t: math.ceil(u) for t, u in left.items()})
+    return smallest_extra(spec, licenses, devices, multiplier)
+
+
+def smallest_extra(
+    spec: ProductSpec,
+    licenses: Mapping[str, int],
+    devices: Mapping[str, int],
+    multiplier: Fraction = _ONE,
+) -> Counts:
+    """The smallest set of extra licenses that makes the capacity cover the devices (R5).
+
+    The extra licenses are of the *needed* types: those with devices left
+    uncovered by the hardest-first assignment (``U_t > 0``). Smallest means
+    fewest licenses in total; among equally small sets the one with the most
+    licenses of the narrowest types (:func:`narrowness_order`), compared type
+    by type in that order.
+
+    Example (SPEC R5): allocated core 3 + universal 8, devices core 17 +
+    universal 19, ``multiplier = 2`` gives ``{universal: 2, core: 5}``.
+
+    Args:
+        spec: the product.
+        licenses: licenses per license type (the allocation).
+        devices: devices per device type.
+        multiplier: how many devices each license counts for.
+
+    Returns:
+        The extra licenses per type; empty when the licenses already cover.
 
     Raises:
         ValueError: as :func:`assign`.
     """
     left = uncovered(spec, licenses, devices, multiplier)
-    return Counts({t: math.ceil(u / multiplier) for t, u in left.items()})
+    if not left:
+        return Counts()
+    return Counts(_smallest_extra(spec, Counts(licenses), Counts(devices), Fraction(multiplier)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _smallest_extra(
+    spec: ProductSpec, licenses: Counts, devices: Counts, multiplier: Fraction
+) -> tuple[tuple[str, int], ...]:
+    left = uncovered(spec, licenses, devices, multiplier)
+    needed = tuple(t for t in narrowness_order(spec) if t in left)
+    requirements = _requirements(spec, licenses, devices, multiplier, needed)
+    # No set of fewer licenses than this can add the missing capacity; the per-type ceilings
+    # always cover, so the total lies in [low, high] (at most one more value per needed type).
+    low = math.ceil(sum(left.values()) / multiplier)
+    high = sum(math.ceil(left[t] / multiplier) for t in needed)
+    for total in range(low, high + 1):
+        found = _lexicographic_best(requirements, len(needed), total)
+        if found is not None:
+            return tuple((t, n) for t, n in zip(needed, found, strict=True) if n)
+    raise AssertionError("the per-type ceilings always cover")  # pragma: no cover
+
+
+def _requirements(
+    spec: ProductSpec,
+    licenses: Counts,
+    devices: Counts,
+    multiplier: Fraction,
+    needed: tuple[str, ...],
+) -> tuple[tuple[int, int], ...]:
+    """Hall's condition as ``(mask, r)`` pairs: the extra licenses of the needed types in
+    ``mask`` (bit ``i`` for ``needed[i]``) must number at least ``r``.
+
+    For every set ``Y`` of license types, the devices that only ``Y`` covers must fit in
+    ``multiplier × (allocated(Y) + extra(Y))``. Only the strongest requirement per mask is
+    kept, and only positive ones.
+    """
+    types = spec.type_codes
+    relation = spec.relation
+    coverers = {d: frozenset(t for t in types if d in relation[t]) for d in types}
+    best: dict[int, int] = {}
+    for size in range(1, len(types) + 1):
+        for chosen in itertools.combinations(types, size):
+            group = frozenset(chosen)
+            demand = sum(n for d, n in devices.items() if coverers[d] <= group)
+            if not demand:
+                continue
+            have = sum(licenses.get(t, 0) for t in group)
+            required = math.ceil(Fraction(demand) / multiplier - have)
+            if required <= 0:
+                continue
+            mask = sum(1 << i for i, t in enumerate(needed) if t in group)
+            best[mask] = max(best.get(mask, 0), required)
+    return tuple(sorted(best.items()))
+
+
+def _lexicographic_best(
+    requirements: tuple[tuple[int, int], ...], count: int, total: int
+) -> tuple[int, ...] | None:
+    """The extra counts, ``total`` in all, meeting ``requirements``, lexicographically largest.
+
+    Variables are fixed in order (narrowest type first), each at the largest value that
+    leaves the rest solvable. With three or fewer variables left that value is known in
+    closed form (see :func:`_largest_first`); with more, values are tried from the largest
+    that the requirements allow downward.
+    """
+    chosen: list[int] = []
+
+    def search(index: int, budget: int) -> bool:
+        remaining = count - index
+        if remaining == 0:
+            return budget == 0 and all(
+                need <= sum(v for i, v in enumerate(chosen) if mask >> i & 1)
+                for mask, need in requirements
+            )
+        # R[S]: the most that the remaining variables in S must still supply together,
+        # over the requirements whose remaining variables are exactly S.
+        rest: dict[int, int] = {}
+        for mask, need in requirements:
+            left = need - sum(v for i, v in enumerate(chosen) if mask >> i & 1)
+            if left > 0:
+                local = mask >> index
+                if not local:
+                    return False  # only fixed variables could meet it
+                rest[local] = max(rest.get(local, 0), left)
+        if remaining <= 3:
+            value = _largest_first(rest, remaining, budget)
+            if value is None:
+                return False
+            chosen.append(value)
+            if search(index + 1, budget - value):
+                return True
+            chosen.pop()
+            return False
+        others = max((n for local, n in rest.items() if not local & 1), default=0)
+        own = [n for local, n in rest.items() if local & 1]
+        floor = max((n for local, n in rest.items() if local == 1), default=0)
+        # beyond max(own), extra of this type meets no more: a smaller total would do
+        top = min(budget - others, max(own, default=0))
+        for value in range(top, floor - 1, -1):
+            chosen.append(value)
+            if search(index + 1, budget - value):
+                return True
+            chosen.pop()
+        return False
+
+    return tuple(chosen) if search(0, total) else None
+
+
+def _largest_first(rest: Mapping[int, int], remaining: int, budget: int) -> int | None:
+    """The largest first value of at most three variables summing to ``budget`` and meeting
+    ``rest`` (``{mask: r}``: the variables in ``mask`` together supply ``r``), or None.
+
+    With variables ``x, y, z`` (bits 1, 2, 4) and ``R_S`` the requirement on the set ``S``
+    (0 when absent), ``y`` exists for a given ``x`` exactly when
+    ``max(R_x, R_xy + R_xz - budget) <= x <= min(budget - R_yz, budget - R_y - R_z)``, and
+    the rest of the conditions do not depend on ``x``: the feasible ``x`` form an interval,
+    and the recursion checks the rest. Fewer variables are the same with the others at 0.
+    """
+
+    def r(mask: int) -> int:
+        return rest.get(mask, 0)
+
+    if remaining == 1:
+        return budget
+    if remaining == 2:
+        x, y = 1, 2
+        low, high = r(x), budget - r(y)
+    else:
+        x, y, z = 1, 2, 4
+        low = max(r(x), r(x | y) + r(x | z) - budget)
+        high = min(budget - r(y | z), budget - r(y) - r(z))
+    return high if high >= low else None
 
 
 def covered_counts(

@@ -134,7 +134,8 @@ def check_types(spec: ProductSpec, counts: Mapping[str, int], what: str) -> None
     if unknown:
         raise InvalidInput(
             f"{what}: unknown license type(s) {', '.join(map(repr, unknown))} for product "
-            f"{spec.code!r} (known: {', '.join(spec.type_codes)})"
+            f"{spec.code!r} (known: {', '.join(spec.type_codes)})",
+            param=what,
         )
 
 
@@ -146,13 +147,16 @@ def _insufficient(
         f"the wallet of {ledger.code!r} lacks {kind.value} licenses: "
         + ", ".join(f"{n} {t} (has {have.get(t, 0)})" for t, n in missing.items()),
         shortfall=missing,
+        details={"kind": kind.value},
     )
 
 
 def _started(state: OrgState, spec: ProductSpec) -> tuple[ProductLedger, date]:
     ledger = state.ledger(spec.code)
     if ledger.started_on is None or state.anchor is None:
-        raise SubscriptionNotStarted(f"the subscription of {spec.code!r} has not started")
+        raise SubscriptionNotStarted(
+            f"the subscription of {spec.code!r} has not started", details={"product": spec.code}
+        )
     return ledger, state.anchor
 
 
@@ -339,7 +343,9 @@ def register_system(
     spec = catalog.product(product)
     check_types(spec, devices, "devices")
     if system_id in state.systems:
-        raise AlreadyRegistered(f"system {system_id!r} is already registered")
+        raise AlreadyRegistered(
+            f"system {system_id!r} is already registered", details={"system_id": system_id}
+        )
     counts = Counts(devices)
     system = SystemRecord(system_id=system_id, product=product, devices=counts)
     state = state.with_system(system)
@@ -357,7 +363,9 @@ def _system(state: OrgState, system_id: str) -> SystemRecord:
     try:
         return state.systems[system_id]
     except KeyError:
-        raise UnknownSystem(f"unknown system {system_id!r}") from None
+        raise UnknownSystem(
+            f"unknown system {system_id!r}", details={"system_id": system_id}
+        ) from None
 
 
 def report_devices(
@@ -403,7 +411,9 @@ def start_subscription(
     spec = catalog.product(product)
     ledger = state.ledger(product)
     if ledger.started_on is not None:
-        raise AlreadyStarted(f"the subscription of {product!r} already started")
+        raise AlreadyStarted(
+            f"the subscription of {product!r} already started", details={"product": product}
+        )
     anchor = state.anchor or ctx.on
     state = attrs.evolve(state, anchor=anchor).with_ledger(attrs.evolve(ledger, started_on=ctx.on))
     first = first_period(anchor, spec, ctx.on)
@@ -469,17 +479,21 @@ def redeem(
 
 def _target_period(anchor: date, spec: ProductSpec, day: date, offset: int) -> Period:
     if offset < 0:
-        raise OutsideAllocationWindow(f"period offset {offset} is before the current period")
+        raise OutsideAllocationWindow(
+            f"period offset {offset} is before the current period", details={"period": offset}
+        )
     if offset * spec.term_years > 100 * ADVANCE_YEARS:  # far out, and beyond the calendar
         raise OutsideAllocationWindow(
-            f"period offset {offset} starts more than five years after {day.isoformat()}"
+            f"period offset {offset} starts more than five years after {day.isoformat()}",
+            details={"period": offset},
         )
     current = current_period(anchor, spec, day)
     period = period_at(anchor, spec.term_years, current.index + offset)
     if not in_allocation_window(period, day):
         raise OutsideAllocationWindow(
             f"period {period.start.isoformat()}–{period.end.isoformat()} (offset {offset}) starts "
-            f"more than five years after {day.isoformat()}"
+            f"more than five years after {day.isoformat()}",
+            details={"period": offset, "starts_on": period.start},
         )
     return period
 
@@ -634,11 +648,15 @@ def _attach(state: OrgState, system: SystemRecord, shipment: Shipment) -> OrgSta
 
 def _check_shipment(system: SystemRecord, shipment: Shipment, state: OrgState) -> None:
     if shipment.serial in state.hardware:
-        raise AlreadyRegistered(f"hardware {shipment.serial!r} is already registered")
+        raise AlreadyRegistered(
+            f"hardware {shipment.serial!r} is already registered",
+            details={"serial": shipment.serial},
+        )
     if shipment.product != system.product:
         raise InvalidInput(
             f"hardware {shipment.serial!r} was shipped for product {shipment.product!r}, "
-            f"not for {system.product!r} of system {system.system_id!r}"
+            f"not for {system.product!r} of system {system.system_id!r}",
+            param="serial",
         )
 
 
@@ -682,7 +700,7 @@ def allocate_to_hardware(
     """
     unit = state.hardware.get(serial)
     if unit is None:
-        raise UnknownHardware(f"unknown hardware {serial!r}")
+        raise UnknownHardware(f"unknown hardware {serial!r}", details={"serial": serial})
     spec = catalog.product(unit.product)
     check_types(spec, quantities, "quantities")
     ledger = state.ledger(unit.product)
@@ -735,7 +753,8 @@ def upload_system(
     existing = state.systems.get(system_id)
     if existing is not None and existing.product != product:
         raise InvalidInput(
-            f"system {system_id!r} is registered for product {existing.product!r}, not {product!r}"
+            f"system {system_id!r} is registered for product {existing.product!r}, not {product!r}",
+            param="product",
         )
     system = existing or SystemRecord(system_id=system_id, product=product)
     system = attrs.evolve(system, devices=counts)

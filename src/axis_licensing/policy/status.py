@@ -158,7 +158,9 @@ def need_report(state: OrgState, spec: ProductSpec, day: date, horizon: int) -> 
     """
     ledger = state.ledger(spec.code)
     if ledger.started_on is None or state.anchor is None or day < ledger.started_on:
-        raise SubscriptionNotStarted(f"the subscription of {spec.code!r} has not started")
+        raise SubscriptionNotStarted(
+            f"the subscription of {spec.code!r} has not started", details={"product": spec.code}
+        )
     devices = subscription_devices(state, spec)
     current = current_period(state.anchor, spec, day)
     periods: list[PeriodNeed] = []
