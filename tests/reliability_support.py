@@ -39,6 +39,25 @@ CATALOG = Catalog(
     ]
 )
 
+#: A later version of :data:`CATALOG`: one more product and one more license type (R15).
+CATALOG_PLUS = Catalog(
+    products=[
+        ProductSpec(
+            "acs-pro",
+            "AXIS Camera Station Pro",
+            grace_days=45,
+            license_types=[
+                LicenseType("core"),
+                LicenseType("universal", covers=("core",)),
+                LicenseType("door"),
+                LicenseType("intercom"),
+            ],
+        ),
+        ProductSpec("vms-5", "VMS, five-year term", term_years=5, growth_rate="1/2"),
+        ProductSpec("body-cam", "Body cameras", license_types=[LicenseType("cam")]),
+    ]
+)
+
 Snapshot = dict[str, list[dict[str, Any]]]
 
 

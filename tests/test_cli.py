@@ -410,16 +410,34 @@ def test_catalog_can_be_named_by_import_path(demo_db: Path) -> None:
     )
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["started_on"] == "2026-07-02"
-    missing = invoke("status", "--db", str(demo_db), "--catalog", "example", DEMO_ORG, "nope")
+    missing = invoke("status", "--db", str(demo_db), DEMO_ORG, "nope")
     assert_error(missing, 2, "unknown product 'nope'")
 
 
-def test_r2_a_product_left_out_of_the_catalog_does_not_break_the_others(demo_db: Path) -> None:
+def test_r15_queries_use_the_stored_catalog_without_catalog_option(demo_db: Path) -> None:
+    result = invoke(
+        "status", "--db", str(demo_db), DEMO_ORG, "acs-analytics", "--at", AT_END, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["started_on"] == "2026-07-02"
+
+
+def test_r15_another_catalog_is_refused_with_its_differences(demo_db: Path) -> None:
+    before = demo_db.read_bytes()
     result = invoke(
         "status", "--db", str(demo_db), "--catalog", "example", DEMO_ORG, "acs-pro", "--json"
     )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["product"] == "acs-pro"
+    assert_error(result, 2, "product 'acs-analytics' is left out")
+    assert demo_db.read_bytes() == before
+
+
+def test_r15_a_query_on_a_missing_file_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    assert_error(invoke("status", "--db", str(missing), "acme", "acs-pro"), 2, "no database at")
+    assert_error(
+        invoke("status", "--db", f"sqlite:///{missing}", "acme", "acs-pro"), 2, "no database at"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- errors ----------------------------------------------------------------------------------

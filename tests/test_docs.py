@@ -135,9 +135,10 @@ def test_plugins_page_misspelt_hook_fails_at_open_with_invalid_input() -> None:
 
 
 def test_plugins_page_knows_the_hooks() -> None:
-    """The hook list above is not empty by accident: these are SPEC §4's three hooks."""
+    """The hook list above is not empty by accident: SPEC §4's three hooks and the alert hook."""
     assert sorted(n for n in vars(hookspecs) if n.startswith("axis_licensing_")) == [
         "axis_licensing_activity",
+        "axis_licensing_alert",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]
@@ -210,3 +211,19 @@ def test_r1_to_r14_docs_examples_hold(
     results = runner.summarize(verbose=False)
     assert tried > 0
     assert results.failed == 0, report.getvalue()
+
+
+def test_api_quickstart_runs_twice_with_the_same_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The quickstart of docs/api.md replays by request_id, so a second run works (R13, R15)."""
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    section = text.split("## Quickstart", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for _ in range(2):
+        exec(compile(code, "docs/api.md#quickstart", "exec"), {})
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == "licensed\n['qs-org']\n['qs-server']\n[]\n1\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["quickstart.db"]

@@ -11,7 +11,7 @@ import logging
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,17 @@ import pytest
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Activity,
+    Alert,
     AlreadyStarted,
+    Catalog,
     InvalidInput,
     LicenseKind,
+    LicenseType,
     Manager,
     ManualClock,
     PermissionDenied,
+    ProductSpec,
+    ProductState,
     UnknownProduct,
     hookimpl,
     hookspecs,
@@ -33,6 +38,7 @@ from axis_licensing import (
 )
 from axis_licensing.backends import TABLES, BackendRegistry, WriteTx
 from axis_licensing.backends.memory import MemoryBackend
+from axis_licensing.policy import alerts as alerting
 
 PRODUCT = "acs-pro"
 ORG = "org-1"
@@ -522,6 +528,103 @@ def test_axis_licensing_activity_a_failing_observer_neither_undoes_nor_blocks_th
     assert "system_registered" in errors[1].getMessage()
 
 
+# -- axis_licensing_alert -----------------------------------------------------------------------
+
+TWO = Catalog(
+    [
+        EXAMPLE_CATALOG.products[0],
+        ProductSpec("acs-edge", "AXIS Edge", license_types=[LicenseType("core")]),
+    ]
+)
+
+
+class AlertObserver:
+    def __init__(self) -> None:
+        self.told: list[tuple[str, str, str | None, str | None, date | None]] = []
+
+    @hookimpl
+    def axis_licensing_alert(self, org_id: str, alert: Alert) -> None:
+        self.told.append((org_id, alert.kind, alert.product, alert.system_id, alert.on))
+
+
+class AlertOnlyObserver:
+    """Implements the hook with a subset of its arguments, as pluggy allows."""
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+
+    @hookimpl
+    def axis_licensing_alert(self, alert: Alert) -> None:
+        self.kinds.append(alert.kind)
+
+
+class FailingAlertObserver:
+    @hookimpl
+    def axis_licensing_alert(self, org_id: str, alert: Alert) -> None:
+        raise RuntimeError("webhook down")
+
+
+def test_axis_licensing_alert_is_told_each_alert_once_when_it_first_appears(
+    backend_url: str, clock: ManualClock
+) -> None:
+    seen, kinds = AlertObserver(), AlertOnlyObserver()
+    with Manager.open(backend_url, catalog=TWO, clock=clock, plugins=[seen, kinds]) as m:
+        m.create_organization("acme", name="Acme", actor="ann")
+        m.register_system("acme", "acs-pro", "s-1", devices={"core": 4}, actor="ann")
+        m.start_subscription("acme", "acs-pro", actor="ann")
+        m.report_devices("acme", "s-1", {"core": 4}, actor="ann")  # nothing new
+        clock.set(datetime(2026, 2, 10, 12, tzinfo=UTC))
+        key = m.vendor.issue_key("acs-pro", quantities={"core": 10})
+        m.redeem_key("acme", key, actor="ann")  # time brought two alerts: told now
+        m.allocate("acme", "acs-pro", {"core": 4}, actor="ann")
+        m.report_devices("acme", "s-1", {"core": 9}, actor="ann", request_id="r-9")
+        m.report_devices("acme", "s-1", {"core": 9}, actor="ann", request_id="r-9")  # replay
+        m.report_devices("acme", "s-1", {"core": 9}, actor="ann")  # the same growth
+    jan1, feb10 = date(2026, 1, 1), date(2026, 2, 10)
+    assert seen.told == [
+        ("acme", "system_unlicensed", "acs-pro", "s-1", jan1),
+        ("acme", "trial_ending", "acs-pro", None, date(2026, 1, 31)),
+        ("acme", "unlicensed", "acs-pro", None, feb10),
+        ("acme", "system_unlicensed", "acs-pro", "s-1", feb10),
+        ("acme", "growth_exceeded", "acs-pro", None, feb10),
+    ]
+    assert kinds.kinds == [told[1] for told in seen.told]
+
+
+def test_axis_licensing_alert_a_failing_observer_neither_undoes_nor_blocks_the_commit(
+    backend_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = AlertObserver()
+    plugins = [FailingAlertObserver(), seen]
+    with (
+        caplog.at_level(logging.ERROR, logger="axis_licensing"),
+        Manager.open(backend_url, catalog=TWO, clock=clock, plugins=plugins) as m,
+    ):
+        m.create_organization("acme", name="Acme", actor="ann")
+        m.start_subscription("acme", "acs-pro", actor="ann")
+        assert m.status("acme", "acs-pro").state is ProductState.TRIAL
+    assert [told[1] for told in seen.told] == ["trial_ending"]
+    assert any("alert observer" in r.getMessage() for r in caplog.records)
+
+
+def test_axis_licensing_alert_alerts_are_not_computed_without_observers(
+    manager: Manager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[date] = []
+    real = alerting.alerts
+
+    def counting(*args: Any, **kwargs: Any) -> list[Alert]:
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(alerting, "alerts", counting)
+    manager.create_organization("acme", name="Acme", actor="ann")
+    manager.start_subscription("acme", "acs-pro", actor="ann")
+    assert calls == []
+    assert len(manager.alerts("acme")) == 1
+    assert calls == [date(2026, 1, 1)]
+
+
 # -- the meta-tests (datasette) ------------------------------------------------------------------
 
 
@@ -535,9 +638,10 @@ def hook_names() -> list[str]:
     )
 
 
-def test_hookspecs_are_the_three_of_the_spec() -> None:
+def test_hookspecs_are_the_four_of_the_spec() -> None:
     assert hook_names() == [
         "axis_licensing_activity",
+        "axis_licensing_alert",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]

@@ -40,7 +40,7 @@ def test_r5_locked_smallest_shortfall_status_need_and_allocate_need_agree(
     assert [a.details["required_now"] for a in flagged] == [{"core": 5, "universal": 2}]
 
     allocation = m.allocate_need(ORG, PRODUCT, through=0, actor="ann")
-    assert [(p.period.start, p.quantities) for p in allocation.periods] == [
+    assert [(p.period.start, dict(p.quantities)) for p in allocation.periods] == [
         (date(2026, 1, 1), {"core": 5, "universal": 2})
     ]
     after = m.status(ORG, PRODUCT)

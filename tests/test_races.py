@@ -46,6 +46,7 @@ from axis_licensing.backends import (
     ActivityRow,
     Backend,
     BackendRegistry,
+    CatalogRow,
     HistoryQuery,
     KeyRow,
     ReadTx,
@@ -138,6 +139,18 @@ class _UnlockedTx(WriteTx):
     def meta(self, name: str) -> str | None:
         with self._read() as tx:
             return tx.meta(name)
+
+    def catalogs(self, after: int = 0) -> list[CatalogRow]:
+        with self._read() as tx:
+            return tx.catalogs(after)
+
+    def org_ids(self, limit: int | None, offset: int) -> list[str]:
+        with self._read() as tx:
+            return tx.org_ids(limit, offset)
+
+    def insert_catalog(self, row: CatalogRow) -> bool:
+        with self._write() as tx:
+            return tx.insert_catalog(row)
 
     def lock(self, org_id: str) -> StateRow | None:
         row = self.head(org_id)

@@ -14,7 +14,13 @@ from axis_licensing._convert import dumps as to_json
 from axis_licensing._convert import to_jsonable
 from axis_licensing._counts import Counts
 from axis_licensing._time import Clock, ManualClock, SystemClock
-from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, LicenseType, ProductSpec
+from axis_licensing.catalog import (
+    EXAMPLE_CATALOG,
+    Catalog,
+    CatalogVersion,
+    LicenseType,
+    ProductSpec,
+)
 from axis_licensing.errors import (
     AlreadyExists,
     AlreadyRegistered,
@@ -60,6 +66,7 @@ from axis_licensing.model import (
     LicenseKind,
     Lot,
     NeedReport,
+    Organization,
     Period,
     PeriodAllocation,
     PeriodNeed,
@@ -86,6 +93,7 @@ __all__ = [
     "CatalogError",
     "CatalogMismatch",
     "CatalogRequired",
+    "CatalogVersion",
     "Clock",
     "ConcurrencyConflict",
     "Counts",
@@ -108,6 +116,7 @@ __all__ = [
     "ManualClock",
     "NeedReport",
     "NotFound",
+    "Organization",
     "OutsideAllocationWindow",
     "Period",
     "PeriodAllocation",

@@ -41,7 +41,7 @@ from typing import Any
 import attrs
 
 from axis_licensing._plugins import Plugins
-from axis_licensing.backends import TABLES, Backend, RetryableConflict
+from axis_licensing.backends import SETTINGS_TABLES, TABLES, Backend, RetryableConflict
 from axis_licensing.errors import InvalidInput, LicensingError
 from axis_licensing.manager import MIGRATION_INCOMPLETE
 
@@ -69,6 +69,7 @@ Progress = Callable[[str, int, int], None]
 #: The columns that order each table's rows for the checksum (its primary key).
 _ROW_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("name",),
+    "catalogs": ("version",),
     "orgs": ("org_id",),
     "states": ("org_id", "seq"),
     "systems": ("system_id",),
@@ -505,7 +506,9 @@ def _run(
             "use --force to clear it and copy again"
         )
     if not force and not dst.is_empty():
-        held = ", ".join(f"{t} {n}" for t in TABLES if t != "meta" and (n := dst.count_rows(t)) > 0)
+        held = ", ".join(
+            f"{t} {n}" for t in TABLES if t not in SETTINGS_TABLES and (n := dst.count_rows(t)) > 0
+        )
         raise MigrationRefused(
             f"the target {target_label} is not empty ({held}); use --force to clear it first"
         )

@@ -14,7 +14,7 @@ import pluggy
 from axis_licensing import hookspecs
 from axis_licensing.backends import BackendRegistry
 from axis_licensing.errors import InvalidInput
-from axis_licensing.model import Activity
+from axis_licensing.model import Activity, Alert
 
 __all__ = ["Plugins"]
 
@@ -81,4 +81,21 @@ class Plugins:
                     "activity observer %s failed on %s; the commit stands",
                     impl.plugin_name,
                     activity.action,
+                )
+
+    def has_alert_observers(self) -> bool:
+        """Whether any plugin implements ``axis_licensing_alert``."""
+        return bool(self._pm.hook.axis_licensing_alert.get_hookimpls())
+
+    def alert(self, org_id: str, alert: Alert) -> None:
+        """Tell every alert observer; an observer's failure is logged, never raised."""
+        given = {"org_id": org_id, "alert": alert}
+        for impl in self._pm.hook.axis_licensing_alert.get_hookimpls():
+            try:  # pluggy lets an implementation take a subset of the arguments
+                impl.function(**{name: given[name] for name in impl.argnames})
+            except Exception:
+                log.exception(
+                    "alert observer %s failed on %s; the commit stands",
+                    impl.plugin_name,
+                    alert.kind,
                 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from fractions import Fraction
 
 import attrs
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_TERM_YEARS",
     "MAX_WINDOW_DAYS",
     "Catalog",
+    "CatalogVersion",
     "LicenseType",
     "ProductSpec",
 ]
@@ -255,6 +257,22 @@ class Catalog:
     def product_codes(self) -> tuple[str, ...]:
         """The product codes, in catalog order."""
         return tuple(p.code for p in self.products)
+
+
+@attrs.frozen
+class CatalogVersion:
+    """One recorded version of the store's catalog (R15).
+
+    Attributes:
+        version: 1, 2, … in the order they were recorded.
+        effective_at: the instant it took effect (version 1 also answers
+            every instant before it: nothing was recorded earlier).
+        catalog: the catalog.
+    """
+
+    version: int
+    effective_at: datetime
+    catalog: Catalog
 
 
 EXAMPLE_CATALOG = Catalog(

@@ -347,7 +347,9 @@ def _sqlite_path(url: str) -> str | None:
     return _path_of(url)
 
 
-def _load_catalog(spec: str) -> Catalog:
+def _load_catalog(spec: str | None) -> Catalog | None:
+    if spec is None:
+        return None
     if spec in _CATALOGS:
         return _CATALOGS[spec]
     module_name, _, attr = spec.partition(":")
@@ -362,13 +364,18 @@ def _load_catalog(spec: str) -> Catalog:
     return value
 
 
-def _open_manager(db: str, catalog: str) -> Manager:
-    """A Manager on an existing store (``Manager.open`` refuses one ``migrate`` left incomplete)."""
+def _open_manager(db: str, catalog: str | None) -> Manager:
+    """A Manager on an existing store, for a query: it creates nothing (``create=False``).
+
+    Without ``--catalog`` it uses the store's own catalog (R15); with one, that
+    catalog must equal the store's (``CatalogMismatch`` otherwise). ``Manager.open``
+    also refuses a store that ``migrate`` left incomplete.
+    """
     url = _url(db)
     path = _sqlite_path(url)
     if path is not None and not os.path.exists(path):
         _fail(f"no database at {path!r}")
-    return Manager.open(url, catalog=_load_catalog(catalog), clock=SystemClock())
+    return Manager.open(url, catalog=_load_catalog(catalog), clock=SystemClock(), create=False)
 
 
 def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -402,11 +409,13 @@ def _parse_bound(
 def _db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--catalog",
-        default="demo",
+        default=None,
         metavar="NAME",
-        show_default=True,
         envvar="AXIS_LICENSING_CATALOG",
-        help="The product catalog: 'demo', 'example', or MODULE:ATTRIBUTE naming a Catalog.",
+        help=(
+            "Check that the store's catalog is this one: 'demo', 'example', or "
+            "MODULE:ATTRIBUTE naming a Catalog. By default the store's own catalog is used."
+        ),
     )(command)
     return click.option(
         "--db",
@@ -663,7 +672,7 @@ def migrate_command(
 @click.argument("org")
 @click.argument("product")
 def status(
-    *, db: str, catalog: str, at: datetime | None, as_json: bool, org: str, product: str
+    *, db: str, catalog: str | None, at: datetime | None, as_json: bool, org: str, product: str
 ) -> None:
     """Show a product's license status in an organization (R3, R5)."""
     with _open_manager(db, catalog) as manager:
@@ -681,7 +690,7 @@ def status(
 @click.argument("org")
 @click.argument("product")
 def wallet(
-    *, db: str, catalog: str, at: datetime | None, as_json: bool, org: str, product: str
+    *, db: str, catalog: str | None, at: datetime | None, as_json: bool, org: str, product: str
 ) -> None:
     """Show a product's wallet: live lots and fractional credit (R6, R8).
 
@@ -715,7 +724,7 @@ def wallet(
 def history(
     *,
     db: str,
-    catalog: str,
+    catalog: str | None,
     product: str | None,
     actor: str | None,
     actions: tuple[str, ...],

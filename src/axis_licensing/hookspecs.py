@@ -12,7 +12,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from axis_licensing.backends import BackendRegistry
-    from axis_licensing.model import Activity
+    from axis_licensing.model import Activity, Alert
 
 __all__ = ["hookimpl", "hookspec"]
 
@@ -26,7 +26,10 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def axis_licensing_register_backends(registry: BackendRegistry) -> None:
     """Register storage backends: call ``registry.add(scheme, factory)`` for each.
 
-    ``factory(url)`` returns a :class:`axis_licensing.backends.Backend`.
+    ``factory(url)`` returns a :class:`axis_licensing.backends.Backend`. A factory
+    that also takes a keyword ``create`` (``factory(url, *, create=True)``) is told
+    whether it may create the store: with ``create=False`` it must create nothing
+    and raise :class:`axis_licensing.errors.StoreNotFound` for a missing store.
     The built-in ``memory``, ``sqlite`` and ``postgresql`` backends register this way.
     """
 
@@ -50,4 +53,18 @@ def axis_licensing_activity(activity: Activity) -> None:
     """Called after each commit, once for each new activity (notifications, webhooks).
 
     An observer that fails never undoes or blocks the commit: its error is logged.
+    """
+
+
+@hookspec
+def axis_licensing_alert(org_id: str, alert: Alert) -> None:
+    """Called after a command's commit for each alert of the organization that first appears.
+
+    An alert first appears when it is among the organization's alerts right after
+    the command, at the command's instant (``within_days=60``), and was not right
+    after the organization's previous recorded command. Alerts are the same one by
+    kind, product, system and, for dated kinds, their date. So an alert that time
+    brought in between two commands is told at the later one, once. Alerts are only
+    computed when some plugin implements this hook. An observer that fails never
+    undoes or blocks the commit: its error is logged.
     """

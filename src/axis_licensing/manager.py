@@ -11,6 +11,7 @@ project it forward with the same policy.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -45,6 +46,7 @@ from axis_licensing._validate import check_counts, check_id, check_int, check_te
 from axis_licensing.backends import (
     ActivityRow,
     Backend,
+    CatalogRow,
     HistoryQuery,
     KeyRow,
     ReadTx,
@@ -54,32 +56,41 @@ from axis_licensing.backends import (
     StateRow,
     WriteTx,
 )
-from axis_licensing.catalog import Catalog
+from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
 from axis_licensing.errors import (
     AlreadyExists,
     AlreadyRegistered,
+    CatalogMismatch,
+    CatalogRequired,
     ConcurrencyConflict,
     IdempotencyConflict,
+    IncompatibleCatalog,
     InvalidInput,
     KeyAlreadyRedeemed,
     PermissionDenied,
     StorageError,
+    StoreNotFound,
     UnknownHardware,
     UnknownKey,
     UnknownOrganization,
+    UnknownProduct,
     UnknownSystem,
 )
 from axis_licensing.model import (
     Action,
     Activity,
+    Alert,
     Allocation,
     LicenseKind,
     NeedReport,
+    Organization,
     ProductStatus,
     Redemption,
     SystemStatus,
     Wallet,
 )
+from axis_licensing.policy import alerts as alerting
+from axis_licensing.policy import catalogs as editions
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
 from axis_licensing.policy.state import Fact, OrgState
@@ -104,7 +115,30 @@ _STATE_CACHE_SIZE = 1024
 _MAX_ROWS = 2**63 - 1
 _SIGNING_KEY = "signing_key"
 
-Decide = Callable[[WriteTx, OrgState, engine.Context], engine.Outcome[T]]
+#: The ``within_days`` of the alerts compared after each command for the alert hook.
+ALERT_HOOK_DAYS = 60
+
+Decide = Callable[[WriteTx, OrgState, engine.Context, Catalog], engine.Outcome[T]]
+
+
+@attrs.frozen
+class _View:
+    """An organization as a query sees it: state, local date, instant and catalog."""
+
+    state: OrgState
+    day: date
+    instant: datetime
+    catalog: Catalog
+
+
+@attrs.frozen
+class _Change:
+    """An organization's state before and after one command, with their instants."""
+
+    before: OrgState
+    before_at: datetime
+    after: OrgState
+    after_at: datetime
 
 
 def _org_scope(org_id: str) -> str:
@@ -164,10 +198,10 @@ class Vendor:
             StorageError: the backend failed.
         """
         m = self._m
-        spec = m.catalog.product(check_id(product, "product"))
+        spec = m._spec(check_id(product, "product"))
         kind = LicenseKind.of(kind)
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
-        engine.check_types(spec, counts, "quantities")
+        m._check_types(spec.code, counts, "quantities")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
         m._authorize(actor, None, "vendor.issue_key", spec.code)
@@ -234,11 +268,11 @@ class Vendor:
         """
         m = self._m
         serial = check_id(serial, "serial")
-        spec = m.catalog.product(check_id(product, "product"))
+        spec = m._spec(check_id(product, "product"))
         counts = check_counts(
             {} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True
         )
-        engine.check_types(spec, counts, "preloaded")
+        m._check_types(spec.code, counts, "preloaded")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
         m._authorize(actor, None, "vendor.ship_hardware", spec.code)
@@ -256,6 +290,69 @@ class Vendor:
 
         m._vendor_command("vendor.ship_hardware", args, request_id, run, lambda tx, s: None)
 
+    def publish_catalog(
+        self, catalog: Catalog, *, actor: str = "vendor", request_id: str | None = None
+    ) -> int:
+        """Record a new version of the store's catalog, in effect from now (R15).
+
+        Allowed: adding products and license types; changing names,
+        ``growth_rate``, ``trial_days`` and ``grace_days`` (each period keeps
+        the terms of the version in effect when it opened). A catalog equal to
+        the latest version records nothing and returns its number.
+
+        Args:
+            catalog: the new catalog.
+            actor: who publishes it.
+            request_id: makes the call idempotent (R13).
+
+        Returns:
+            The number of the version in effect afterwards.
+
+        Raises:
+            InvalidInput: not a Catalog, or a bad actor or request id.
+            IncompatibleCatalog: it removes a product or a license type, changes
+                a ``term_years`` or what a license type covers; ``.reasons``
+                lists every reason.
+            PermissionDenied: the authorize hook refused.
+            IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
+            StorageError: the backend failed.
+        """
+        m = self._m
+        if not isinstance(catalog, Catalog):
+            raise InvalidInput(
+                f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
+            )
+        actor = check_id(actor, "actor")
+        request_id = m._check_request_id(request_id)
+        m._read(m._refresh_catalogs)
+        m._check_compatible(m.catalog, catalog)
+        m._authorize(actor, None, "vendor.publish_catalog", None)
+
+        def run(tx: WriteTx, now: datetime) -> tuple[int, str]:
+            latest = m._refresh_catalogs(tx)[-1]
+            m._check_compatible(latest.catalog, catalog)
+            if catalog == latest.catalog:
+                return latest.version, json.dumps(latest.version)
+            version = latest.version + 1
+            effective = max(to_us(now), to_us(latest.effective_at))
+            if not tx.insert_catalog(CatalogRow(version, effective, dumps(catalog))):
+                raise RetryableConflict(f"catalog version {version} was recorded concurrently")
+            return version, json.dumps(version)
+
+        version = m._vendor_command(
+            "vendor.publish_catalog",
+            {"catalog": catalog},
+            request_id,
+            run,
+            lambda tx, stored: int(json.loads(stored)),
+        )
+        # The version is committed: a store that fails now must not turn that into an
+        # error (R13). Every later command reads the versions again in its transaction.
+        with contextlib.suppress(StorageError, ConcurrencyConflict):
+            m._read(m._refresh_catalogs)
+        return version
+
 
 class Manager:
     """License management for many organizations over one storage backend (SPEC §3).
@@ -268,12 +365,13 @@ class Manager:
         self,
         backend: Backend,
         *,
-        catalog: Catalog,
+        catalog: Catalog | None = None,
         clock: Clock | None = None,
         signing_key: Ed25519PrivateKey | bytes | str | None = None,
         plugins: Plugins | None = None,
+        create: bool = True,
     ) -> None:
-        if not isinstance(catalog, Catalog):
+        if catalog is not None and not isinstance(catalog, Catalog):
             raise InvalidInput(
                 f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
             )
@@ -281,14 +379,20 @@ class Manager:
             raise InvalidInput(
                 "clock must have a now() method returning an aware datetime", param="clock"
             )
-        self.catalog = catalog
+        if not isinstance(create, bool):
+            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
+        self._create = create
         self._states: dict[str, tuple[str, OrgState]] = {}
         self._states_lock = threading.Lock()
+        self._versions: tuple[CatalogVersion, ...] = ()
+        self._versions_lock = threading.Lock()
+        self._editions: dict[tuple[str, int], tuple[editions.Edition, ...]] = {}
         self._refuse_incomplete()
+        self._open_catalog(catalog)
         self._signing_key = self._load_signing_key(signing_key)
         self._key_secret = hashlib.sha256(
             b"axis-licensing/issue-key/v1:"
@@ -305,22 +409,28 @@ class Manager:
         cls,
         url: str = "sqlite:///axis-licensing.db",
         *,
-        catalog: Catalog,
+        catalog: Catalog | None = None,
         clock: Clock | None = None,
         signing_key: Ed25519PrivateKey | bytes | str | None = None,
         plugins: Iterable[object] = (),
+        create: bool = True,
     ) -> Manager:
         """Open a Manager on the backend named by ``url``.
 
         Args:
             url: ``memory://``, ``sqlite:///PATH`` or ``postgresql://…``, or a
                 scheme a plugin registered.
-            catalog: the vendor's products and license types.
+            catalog: the vendor's products and license types. On a store
+                without a catalog it is recorded as version 1; otherwise it
+                must equal the store's latest version. None uses the store's
+                latest version (R15).
             clock: an object whose ``now()`` returns an aware datetime; the
                 system clock if None.
             signing_key: the Ed25519 key that signs license files (PEM or key
                 object); if None, one is generated once and kept by the backend.
             plugins: objects with ``axis_licensing.hookimpl`` methods.
+            create: with False nothing is ever created (no file, schema,
+                table, catalog version or signing key): read-only tools open so.
 
         Returns:
             An open Manager.
@@ -329,16 +439,28 @@ class Manager:
             InvalidInput: an unknown scheme (the message lists the known
                 ones), a malformed URL, catalog, clock or signing key, or a
                 plugin with a misspelt hook or wrong hook arguments.
+            StoreNotFound: ``create=False`` and no store exists at ``url``
+                (or it holds no signing key and none was passed).
+            CatalogRequired: no catalog given, and the store has none (R15).
+            CatalogMismatch: the catalog given differs from the store's latest
+                version; ``.differences`` lists how (R15).
             ConcurrencyConflict: other processes kept the store busy while the
                 signing key was stored.
             StorageError: the backend cannot be opened, or an interrupted
                 ``migrate`` left it incomplete.
         """
+        if not isinstance(create, bool):
+            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
         registry = Plugins(plugins)
-        backend = registry.backends().open(url)
+        backend = registry.backends().open(url, create=create)
         try:
             return cls(
-                backend, catalog=catalog, clock=clock, signing_key=signing_key, plugins=registry
+                backend,
+                catalog=catalog,
+                clock=clock,
+                signing_key=signing_key,
+                plugins=registry,
+                create=create,
             )
         except BaseException:
             backend.close()
@@ -358,6 +480,19 @@ class Manager:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def catalog(self) -> Catalog:
+        """The latest version of the store's catalog (R15), as this Manager last read it."""
+        return self._versions[-1].catalog
+
+    def catalog_versions(self) -> list[CatalogVersion]:
+        """Every version of the store's catalog, oldest first (R15).
+
+        Raises:
+            StorageError: the backend failed.
+        """
+        return list(self._read(self._refresh_catalogs))
 
     @property
     def public_key(self) -> bytes:
@@ -399,6 +534,109 @@ class Manager:
 
         return self._retrying(attempt)
 
+    # -- the catalog (R15) --------------------------------------------------------------------
+
+    def _refresh_catalogs(self, tx: ReadTx) -> tuple[CatalogVersion, ...]:
+        """The versions, with any recorded since this Manager last looked."""
+        known = self._versions
+        rows = tx.catalogs(known[-1].version if known else 0)
+        if not rows:
+            return known
+        added = tuple(
+            CatalogVersion(
+                version=row.version,
+                effective_at=from_us(row.effective_at_us),
+                catalog=loads(row.catalog, Catalog),
+            )
+            for row in rows
+        )
+        with self._versions_lock:
+            if len(self._versions) == len(known):
+                self._versions = known + added
+            return self._versions
+
+    def _open_catalog(self, catalog: Catalog | None) -> None:
+        """Record ``catalog`` on a store without one, or check it against the latest (R15)."""
+        versions = self._read(self._refresh_catalogs)
+        if not versions:
+            if catalog is None:
+                raise CatalogRequired(
+                    "this store has no catalog yet: open it once with catalog=… to record one"
+                )
+            if not self._create:
+                raise CatalogRequired(
+                    "this store has no catalog yet, and create=False records nothing: "
+                    "open it once with create=True and catalog=… to record one"
+                )
+            row = CatalogRow(1, to_us(self._now()), dumps(catalog))
+
+            def record() -> None:
+                with self.backend.write() as tx:
+                    tx.insert_catalog(row)  # False: another opener recorded one first
+
+            self._retrying(record)
+            versions = self._read(self._refresh_catalogs)
+        if catalog is not None and catalog != versions[-1].catalog:
+            found = editions.differences(versions[-1].catalog, catalog)
+            raise CatalogMismatch(
+                f"the catalog given differs from the store's catalog version "
+                f"{versions[-1].version}: {'; '.join(found)}. Open the store without a "
+                "catalog to use its own, or publish the new one with "
+                "manager.vendor.publish_catalog",
+                found,
+            )
+
+    @staticmethod
+    def _check_compatible(old: Catalog, new: Catalog) -> None:
+        reasons = editions.incompatibilities(old, new)
+        if reasons:
+            raise IncompatibleCatalog(
+                f"the catalog cannot follow the store's: {'; '.join(reasons)}", reasons
+            )
+
+    def _spec(self, product: str) -> ProductSpec:
+        """The product in the latest catalog, read again if another process published it."""
+        try:
+            return self.catalog.product(product)
+        except UnknownProduct:
+            return self._read(self._refresh_catalogs)[-1].catalog.product(product)
+
+    def _check_types(self, product: str, counts: Counts, what: str) -> None:
+        """Refuse license types the product lacks, after reading any newer catalog (R14, R15)."""
+        try:
+            engine.check_types(self.catalog.product(product), counts, what)
+        except InvalidInput:
+            latest = self._read(self._refresh_catalogs)[-1].catalog
+            engine.check_types(latest.product(product), counts, what)
+
+    def _catalog_at(self, state: OrgState, instant: datetime, day: date) -> Catalog:
+        """The catalog the rules apply to ``state`` at ``instant`` (R15)."""
+        versions = self._versions
+        if len(versions) == 1:
+            return versions[0].catalog
+        now = editions.version_at(versions, instant)
+        key = (state.timezone, now.version)
+        known = self._editions.get(key)
+        if known is None:
+            known = tuple(
+                editions.Edition(
+                    version=v.version,
+                    catalog=v.catalog,
+                    first_day=date.min if v.version == 1 else self._first_day(v, state.timezone),
+                )
+                for v in versions[: now.version]
+            )
+            self._editions[key] = known
+        return editions.catalog_for(state, day, known)
+
+    @staticmethod
+    def _first_day(version: CatalogVersion, timezone: str) -> date:
+        """The first local day that starts with ``version`` in effect."""
+        day = local_date(version.effective_at, timezone)
+        if midnight(day, timezone) < version.effective_at:
+            return date.fromordinal(day.toordinal() + 1)
+        return day
+
     def _refuse_incomplete(self) -> None:
         mark = self._read(lambda tx: tx.meta(MIGRATION_INCOMPLETE))
         if mark is not None:
@@ -417,10 +655,18 @@ class Manager:
         )
 
     def _backend_secret(self, name: str, make: Callable[[], bytes]) -> str:
-        """The backend's setting ``name``, made and stored once (the first opener wins)."""
+        """The backend's setting ``name``, made and stored once (the first opener wins).
+
+        Raises:
+            StoreNotFound: it is not stored, and this Manager may create nothing.
+        """
         stored = self._read(lambda tx: tx.meta(name))
         if stored is not None:
             return stored
+        if not self._create:
+            raise StoreNotFound(
+                f"the store holds no {name.replace('_', ' ')} yet, and create=False makes none"
+            )
         candidate = make().decode("ascii")
 
         def attempt() -> str:
@@ -461,8 +707,9 @@ class Manager:
     def _check_types_of(self, product: str | None, counts: Counts, what: str) -> None:
         """Refuse license types that ``product`` (or, unknown, every product) lacks (R14)."""
         if product is not None:
-            engine.check_types(self.catalog.product(product), counts, what)
+            self._check_types(product, counts, what)
             return
+        self._read(self._refresh_catalogs)
         known = {t for spec in self.catalog.products for t in spec.type_codes}
         unknown = sorted(set(counts) - known)
         if unknown:
@@ -559,23 +806,27 @@ class Manager:
         fingerprint = _fingerprint(action, args) if request_id is not None else ""
         scope = _org_scope(org_id)
 
-        def attempt() -> tuple[T, list[Activity]]:
+        def attempt() -> tuple[T, list[Activity], _Change | None]:
             now = self._now()
             with self.backend.write() as tx:
                 prior = self._replayed(tx, scope, request_id, fingerprint)
                 if prior is not None:
                     if decode is not None:
-                        return decode(prior.result), []
-                    return loads(prior.result, result_type), []
+                        return decode(prior.result), [], None
+                    return loads(prior.result, result_type), [], None
                 head = tx.lock(org_id)
                 if head is None:
                     raise UnknownOrganization(
                         f"unknown organization {org_id!r}", details={"org_id": org_id}
                     )
+                self._refresh_catalogs(tx)
                 state = self._state_of(org_id, head.state)
                 ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
-                advanced, pending = engine.advance(state, self.catalog, ctx.on)
-                outcome = decide(tx, advanced, ctx)
+                # the version in effect at the command's instant, never before the last command
+                instant = max(now, from_us(head.at_us))
+                catalog = self._catalog_at(state, instant, ctx.on)
+                advanced, pending = engine.advance(state, catalog, ctx.on)
+                outcome = decide(tx, advanced, ctx, catalog)
                 facts = (*pending, *outcome.facts)
                 activities = [self._activity(f, state.timezone) for f in facts]
                 if facts or outcome.state is not state:
@@ -591,11 +842,42 @@ class Manager:
                     tx.put_request(
                         RequestRow(scope, request_id, fingerprint, encode(outcome.result))
                     )
-                return outcome.result, activities
+                change = None
+                if facts or outcome.state is not state:  # recorded: compare its alerts
+                    change = _Change(state, from_us(head.at_us), outcome.state, instant)
+                return outcome.result, activities, change
 
-        result, activities = self._retrying(attempt)
+        result, activities, change = self._retrying(attempt)
         self._notify(activities)
+        if change is not None:
+            self._notify_alerts(org_id, change)
         return result
+
+    def _alerts_of(self, state: OrgState, instant: datetime, within_days: int) -> list[Alert]:
+        """The alerts of ``state`` as of ``instant``: advanced to its local date first."""
+        day = local_date(instant, state.timezone)
+        catalog = self._catalog_at(state, instant, day)
+        advanced, _ = engine.advance(state, catalog, day)
+        return alerting.alerts(advanced, catalog, day, within_days)
+
+    def _notify_alerts(self, org_id: str, change: _Change) -> None:
+        """Tell alert observers of each alert that the command made appear (§4).
+
+        An alert appears when it is among the organization's alerts right after the
+        command (at its instant, ``within_days`` = :data:`ALERT_HOOK_DAYS`) and was
+        not among them right after the previous command (at that one's instant),
+        compared by :func:`~axis_licensing.policy.alerts.alert_key`. So an alert
+        that time brought in between two commands is told at the second.
+        """
+        if not self._plugins.has_alert_observers():
+            return
+        before = {
+            alerting.alert_key(a)
+            for a in self._alerts_of(change.before, change.before_at, ALERT_HOOK_DAYS)
+        }
+        for alert in self._alerts_of(change.after, change.after_at, ALERT_HOOK_DAYS):
+            if alerting.alert_key(alert) not in before:
+                self._plugins.alert(org_id, alert)
 
     @staticmethod
     def _activity(fact: Fact, timezone: str) -> Activity:
@@ -635,30 +917,38 @@ class Manager:
             details=json.loads(row.details),
         )
 
-    def _view(self, org_id: object, at: object) -> tuple[OrgState, date, datetime]:
-        """The organization's state in force at ``at``, projected to its local date."""
-        org_id = check_id(org_id, "org_id")
-        instant = self._now() if at is None else check_aware(at, "at")
+    def _view(self, org_id: object, at: object) -> _View:
+        """The organization's state in force at ``at``, projected to its local date.
 
-        def look(tx: ReadTx) -> tuple[StateRow, StateRow | None]:
+        ``at=None`` is one coherent instant: ``max(clock now, the organization's
+        latest recorded command)`` (SPEC §1), so a clock that is behind, or set
+        back, never mixes "now" with later facts.
+        """
+        org_id = check_id(org_id, "org_id")
+        asked = None if at is None else check_aware(at, "at")
+        now = self._now() if asked is None else asked
+
+        def look(tx: ReadTx) -> tuple[StateRow, StateRow | None, datetime]:
             row = tx.head(org_id)
             if row is None:
                 raise UnknownOrganization(
                     f"unknown organization {org_id!r}", details={"org_id": org_id}
                 )
-            # at=None is "now": the latest facts, even if this clock is behind the last command's
-            late = at is None or to_us(instant) >= row.at_us
-            return row, row if late else tx.state_at(org_id, to_us(instant))
+            self._refresh_catalogs(tx)
+            instant = max(now, from_us(row.at_us)) if asked is None else now
+            late = to_us(instant) >= row.at_us
+            return row, row if late else tx.state_at(org_id, to_us(instant)), instant
 
-        row, past = self._read(look)
+        row, past, instant = self._read(look)
         if past is not None:
             latest = past is row
             state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
         else:  # before the organization existed: nothing was recorded yet
             state = self._state_of(org_id, row.state).as_created()
         day = local_date(instant, state.timezone)
-        state, _ = engine.advance(state, self.catalog, day)
-        return state, day, instant
+        catalog = self._catalog_at(state, instant, day)
+        state, _ = engine.advance(state, catalog, day)
+        return _View(state, day, instant, catalog)
 
     # -- organizations and systems ----------------------------------------------------------
 
@@ -756,18 +1046,20 @@ class Manager:
             StorageError: the backend failed.
         """
         org_id = check_id(org_id, "org_id")
-        spec = self.catalog.product(check_id(product, "product"))
+        spec = self._spec(check_id(product, "product"))
         system_id = check_id(system_id, "system_id")
         counts = check_counts(
             {} if devices is None else devices, "devices", allow_zero=True, allow_empty=True
         )
-        engine.check_types(spec, counts, "devices")
+        self._check_types(spec.code, counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
 
-        def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[None]:
+        def decide(
+            tx: WriteTx, state: OrgState, ctx: engine.Context, catalog: Catalog
+        ) -> engine.Outcome[None]:
             outcome = engine.register_system(
-                state, self.catalog, ctx, product=spec.code, system_id=system_id, devices=counts
+                state, catalog, ctx, product=spec.code, system_id=system_id, devices=counts
             )
             if not tx.claim_system(system_id, org_id):
                 raise AlreadyRegistered(
@@ -830,8 +1122,8 @@ class Manager:
             request_id=request_id,
             result_type=type(None),
             product=product,
-            decide=lambda tx, state, ctx: engine.report_devices(
-                state, self.catalog, ctx, system_id=system_id, devices=counts
+            decide=lambda tx, state, ctx, catalog: engine.report_devices(
+                state, catalog, ctx, system_id=system_id, devices=counts
             ),
         )
 
@@ -857,7 +1149,7 @@ class Manager:
             StorageError: the backend failed.
         """
         org_id = check_id(org_id, "org_id")
-        spec = self.catalog.product(check_id(product, "product"))
+        spec = self._spec(check_id(product, "product"))
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
         self._command(
@@ -868,8 +1160,8 @@ class Manager:
             request_id=request_id,
             result_type=type(None),
             product=spec.code,
-            decide=lambda tx, state, ctx: engine.start_subscription(
-                state, self.catalog, ctx, product=spec.code
+            decide=lambda tx, state, ctx, catalog: engine.start_subscription(
+                state, catalog, ctx, product=spec.code
             ),
         )
 
@@ -908,7 +1200,9 @@ class Manager:
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
 
-        def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[Redemption]:
+        def decide(
+            tx: WriteTx, state: OrgState, ctx: engine.Context, catalog: Catalog
+        ) -> engine.Outcome[Redemption]:
             row = tx.key(digest)
             if row is None:
                 raise UnknownKey(
@@ -921,7 +1215,7 @@ class Manager:
                 )
             return engine.redeem(
                 state,
-                self.catalog,
+                catalog,
                 ctx,
                 product=row.product,
                 kind=LicenseKind(row.kind),
@@ -979,9 +1273,9 @@ class Manager:
             StorageError: the backend failed.
         """
         org_id = check_id(org_id, "org_id")
-        spec = self.catalog.product(check_id(product, "product"))
+        spec = self._spec(check_id(product, "product"))
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
-        engine.check_types(spec, counts, "quantities")
+        self._check_types(spec.code, counts, "quantities")
         period = check_int(period, "period")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
@@ -993,8 +1287,8 @@ class Manager:
             request_id=request_id,
             result_type=Allocation,
             product=spec.code,
-            decide=lambda tx, state, ctx: engine.allocate(
-                state, self.catalog, ctx, product=spec.code, quantities=counts, offset=period
+            decide=lambda tx, state, ctx, catalog: engine.allocate(
+                state, catalog, ctx, product=spec.code, quantities=counts, offset=period
             ),
         )
 
@@ -1035,7 +1329,7 @@ class Manager:
             StorageError: the backend failed.
         """
         org_id = check_id(org_id, "org_id")
-        spec = self.catalog.product(check_id(product, "product"))
+        spec = self._spec(check_id(product, "product"))
         through = check_int(through, "through")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
@@ -1047,8 +1341,8 @@ class Manager:
             request_id=request_id,
             result_type=Allocation,
             product=spec.code,
-            decide=lambda tx, state, ctx: engine.allocate_need(
-                state, self.catalog, ctx, product=spec.code, through=through
+            decide=lambda tx, state, ctx, catalog: engine.allocate_need(
+                state, catalog, ctx, product=spec.code, through=through
             ),
         )
 
@@ -1089,10 +1383,12 @@ class Manager:
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
 
-        def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[None]:
+        def decide(
+            tx: WriteTx, state: OrgState, ctx: engine.Context, catalog: Catalog
+        ) -> engine.Outcome[None]:
             shipment = self._claimable(tx, serial)
             outcome = engine.register_hardware(
-                state, self.catalog, ctx, system_id=system_id, shipment=shipment
+                state, catalog, ctx, system_id=system_id, shipment=shipment
             )
             if not tx.claim_hardware(serial, org_id):
                 raise AlreadyRegistered(
@@ -1175,8 +1471,8 @@ class Manager:
             request_id=request_id,
             result_type=type(None),
             product=product,
-            decide=lambda tx, state, ctx: engine.allocate_to_hardware(
-                state, self.catalog, ctx, serial=serial, quantities=counts
+            decide=lambda tx, state, ctx, catalog: engine.allocate_to_hardware(
+                state, catalog, ctx, serial=serial, quantities=counts
             ),
         )
 
@@ -1216,12 +1512,14 @@ class Manager:
         """
         org_id = check_id(org_id, "org_id")
         description = offline.parse_system_file(data)
-        spec = self.catalog.product(description.product)
-        engine.check_types(spec, description.devices, "devices")
+        spec = self._spec(description.product)
+        self._check_types(spec.code, description.devices, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
 
-        def decide(tx: WriteTx, state: OrgState, ctx: engine.Context) -> engine.Outcome[bytes]:
+        def decide(
+            tx: WriteTx, state: OrgState, ctx: engine.Context, catalog: Catalog
+        ) -> engine.Outcome[bytes]:
             shipments = []
             for serial in description.hardware:
                 held = state.hardware.get(serial)
@@ -1231,7 +1529,7 @@ class Manager:
                 shipments.append(self._claimable(tx, serial))
             outcome = engine.upload_system(
                 state,
-                self.catalog,
+                catalog,
                 ctx,
                 product=spec.code,
                 system_id=description.system_id,
@@ -1251,7 +1549,7 @@ class Manager:
                         f"hardware {shipment.serial!r} is already registered",
                         details={"serial": shipment.serial},
                     )
-            license_file = self._license_file(outcome.state, description.system_id, ctx)
+            license_file = self._license_file(outcome.state, description.system_id, ctx, catalog)
             return engine.Outcome(state=outcome.state, facts=outcome.facts, result=license_file)
 
         return self._command(
@@ -1267,8 +1565,10 @@ class Manager:
             decode=lambda s: base64.b64decode(json.loads(s)),
         )
 
-    def _license_file(self, state: OrgState, system_id: str, ctx: engine.Context) -> bytes:
-        terms = readings.license_terms(state, self.catalog, state.systems[system_id], ctx.on)
+    def _license_file(
+        self, state: OrgState, system_id: str, ctx: engine.Context, catalog: Catalog
+    ) -> bytes:
+        terms = readings.license_terms(state, catalog, state.systems[system_id], ctx.on)
         return offline.sign_license_file(
             signing_key=self._signing_key,
             org_id=state.org_id,
@@ -1284,59 +1584,93 @@ class Manager:
     # -- queries ---------------------------------------------------------------------------------
 
     def status(self, org_id: str, product: str, *, at: datetime | None = None) -> ProductStatus:
-        """The product's license status at ``at`` (default now) (R3, R5).
+        """The product's license status at ``at`` (R3, R5).
+
+        Args:
+            org_id: the organization.
+            product: the product.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+
+        Returns:
+            The status, under the catalog version in effect at ``at`` (R15).
 
         Raises:
             InvalidInput: a bad id or a naive ``at``.
             UnknownOrganization: no such organization.
-            UnknownProduct: the catalog has no such product.
+            UnknownProduct: the catalog (then) has no such product.
             StorageError: the backend failed.
         """
-        spec = self.catalog.product(check_id(product, "product"))
-        state, day, _ = self._view(org_id, at)
-        return readings.product_status(state, spec, day)
+        code = self._spec(check_id(product, "product")).code
+        view = self._view(org_id, at)
+        return readings.product_status(view.state, view.catalog.product(code), view.day)
 
     def need(
         self, org_id: str, product: str, *, at: datetime | None = None, horizon: int = 5
     ) -> NeedReport:
         """The need of the current and the next ``horizon`` periods, and what to buy (R4, R7).
 
+        Args:
+            org_id: the organization.
+            product: the product.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+            horizon: how many periods after the current one, 0 to 100.
+
+        Returns:
+            The need per period, the wallet balance and what to buy.
+
         Raises:
             InvalidInput: a bad id, a naive ``at`` or a bad horizon: not an integer
                 from 0 to 100, or reaching past the year 9999.
             UnknownOrganization: no such organization.
-            UnknownProduct: the catalog has no such product.
+            UnknownProduct: the catalog (then) has no such product.
             SubscriptionNotStarted: the subscription has not started.
             StorageError: the backend failed.
         """
-        spec = self.catalog.product(check_id(product, "product"))
+        code = self._spec(check_id(product, "product")).code
         horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
-        state, day, _ = self._view(org_id, at)
-        if day.year + (horizon + 2) * spec.term_years > date.max.year:
+        view = self._view(org_id, at)
+        spec = view.catalog.product(code)
+        if view.day.year + (horizon + 2) * spec.term_years > date.max.year:
             raise InvalidInput(
                 f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
-                f"{day.isoformat()} reach past the calendar (year {date.max.year})",
+                f"{view.day.isoformat()} reach past the calendar (year {date.max.year})",
                 param="horizon",
             )
-        return readings.need_report(state, spec, day, horizon)
+        return readings.need_report(view.state, spec, view.day, horizon)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
         """The product's wallet at ``at``: live lots and the credit (R6, R8).
 
+        Args:
+            org_id: the organization.
+            product: the product.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+
+        Returns:
+            The live lots, earliest expiry first, and the fractional credit.
+
         Raises:
             InvalidInput: a bad id or a naive ``at``.
             UnknownOrganization: no such organization.
-            UnknownProduct: the catalog has no such product.
+            UnknownProduct: the catalog (then) has no such product.
             StorageError: the backend failed.
         """
-        spec = self.catalog.product(check_id(product, "product"))
-        state, day, _ = self._view(org_id, at)
-        return readings.wallet_view(state, spec.code, day)
+        code = self._spec(check_id(product, "product")).code
+        view = self._view(org_id, at)
+        return readings.wallet_view(view.state, view.catalog.product(code).code, view.day)
 
     def system_status(
         self, org_id: str, system_id: str, *, at: datetime | None = None
     ) -> SystemStatus:
         """A system's devices, hardware coverage and whether it is licensed (R9).
+
+        Args:
+            org_id: the organization.
+            system_id: the system.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+
+        Returns:
+            The system's status.
 
         Raises:
             InvalidInput: a bad id or a naive ``at``.
@@ -1346,11 +1680,135 @@ class Manager:
             StorageError: the backend failed.
         """
         system_id = check_id(system_id, "system_id")
-        state, day, _ = self._view(org_id, at)
-        system = state.systems.get(system_id)
+        view = self._view(org_id, at)
+        system = view.state.systems.get(system_id)
         if system is None:
             raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
-        return readings.system_status(state, self.catalog, system, day)
+        return readings.system_status(view.state, view.catalog, system, view.day)
+
+    # -- listings and alerts (SPEC §3) -------------------------------------------------------------
+
+    def organizations(self, *, limit: int | None = None, offset: int = 0) -> list[Organization]:
+        """The organizations, by ``org_id`` (byte order of its UTF-8 text), paged.
+
+        Only the listed page is read from the store.
+
+        Args:
+            limit: at most this many (None: all the rest).
+            offset: skip this many first.
+
+        Returns:
+            Each organization's id, name, zone and anchor (R2).
+
+        Raises:
+            InvalidInput: ``limit`` or ``offset`` is not a non-negative integer.
+            StorageError: the backend failed.
+        """
+        if limit is not None:
+            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
+        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
+
+        def look(tx: ReadTx) -> list[tuple[str, StateRow | None]]:
+            return [(org_id, tx.head(org_id)) for org_id in tx.org_ids(limit, offset)]
+
+        listed = []
+        for org_id, head in self._read(look):
+            if head is None:  # reserved by a command that is still running
+                continue
+            state = self._state_of(org_id, head.state)
+            listed.append(
+                Organization(
+                    org_id=org_id, name=state.name, timezone=state.timezone, anchor=state.anchor
+                )
+            )
+        return listed
+
+    def products(self, org_id: str, *, at: datetime | None = None) -> list[ProductStatus]:
+        """The status of every product of the catalog, NOT_STARTED included, in catalog order.
+
+        Args:
+            org_id: the organization.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+
+        Returns:
+            One status per product of the catalog version in effect at ``at`` (R15).
+
+        Raises:
+            InvalidInput: a bad id or a naive ``at``.
+            UnknownOrganization: no such organization.
+            StorageError: the backend failed.
+        """
+        view = self._view(org_id, at)
+        return [
+            readings.product_status(view.state, spec, view.day) for spec in view.catalog.products
+        ]
+
+    def systems(
+        self,
+        org_id: str,
+        *,
+        product: str | None = None,
+        at: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SystemStatus]:
+        """The organization's systems with their status, by ``system_id``, paged (R9).
+
+        Args:
+            org_id: the organization.
+            product: only this product's systems.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+            limit: at most this many (None: all the rest).
+            offset: skip this many first.
+
+        Returns:
+            Each system's status, with its ``system_id``, ``product`` and ``hardware``.
+
+        Raises:
+            InvalidInput: a bad id, a naive ``at``, or a bad ``limit`` or ``offset``.
+            UnknownOrganization: no such organization.
+            UnknownProduct: the catalog has no such product.
+            StorageError: the backend failed.
+        """
+        if product is not None:
+            product = self._spec(check_id(product, "product")).code
+        if limit is not None:
+            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
+        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
+        view = self._view(org_id, at)
+        chosen = [
+            system
+            for _, system in sorted(view.state.systems.items())
+            if product is None or system.product == product
+        ]
+        page = chosen[offset:] if limit is None else chosen[offset : offset + limit]
+        return [readings.system_status(view.state, view.catalog, s, view.day) for s in page]
+
+    def alerts(
+        self, org_id: str, *, at: datetime | None = None, within_days: int = 60
+    ) -> list[Alert]:
+        """What the organization should act on, soonest first (SPEC §3).
+
+        See :mod:`axis_licensing.policy.alerts` for each :class:`AlertKind`.
+
+        Args:
+            org_id: the organization.
+            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
+            within_days: how far ahead dated alerts look, 0 to 3660 days.
+
+        Returns:
+            The alerts, soonest first.
+
+        Raises:
+            InvalidInput: a bad id, a naive ``at`` or a bad ``within_days``.
+            UnknownOrganization: no such organization.
+            StorageError: the backend failed.
+        """
+        within_days = check_int(
+            within_days, "within_days", minimum=0, maximum=alerting.MAX_WITHIN_DAYS
+        )
+        view = self._view(org_id, at)
+        return alerting.alerts(view.state, view.catalog, view.day, within_days)
 
     def history(
         self,
@@ -1366,8 +1824,9 @@ class Manager:
     ) -> list[Activity]:
         """The organization's activities, oldest first (R11).
 
-        Expiries that happened since the last command are included with their
-        own dates, though no command recorded them yet.
+        Expiries that happened since the last command, up to ``max(now, the
+        latest command)``, are included with their own dates, though no command
+        recorded them yet.
 
         Args:
             org_id: the organization.
@@ -1387,7 +1846,7 @@ class Manager:
         """
         org_id = check_id(org_id, "org_id")
         if product is not None:
-            product = self.catalog.product(check_id(product, "product")).code
+            product = self._spec(check_id(product, "product")).code
         if actor is not None:
             actor = check_id(actor, "actor")
         wanted: tuple[str, ...] | None = None
@@ -1425,8 +1884,11 @@ class Manager:
                     f"unknown organization {org_id!r}", details={"org_id": org_id}
                 )
             stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
+            self._refresh_catalogs(tx)
             state = self._state_of(org_id, head.state)
-            _, pending = engine.advance(state, self.catalog, local_date(now, state.timezone))
+            instant = max(now, from_us(head.at_us))  # one coherent "now" (SPEC §1)
+            day = local_date(instant, state.timezone)
+            _, pending = engine.advance(state, self._catalog_at(state, instant, day), day)
             projected = [
                 a
                 for a in (self._activity(f, state.timezone) for f in pending)

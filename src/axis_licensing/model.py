@@ -28,6 +28,7 @@ __all__ = [
     "LicenseKind",
     "Lot",
     "NeedReport",
+    "Organization",
     "Period",
     "PeriodAllocation",
     "PeriodNeed",
@@ -142,6 +143,23 @@ class Alert:
     system_id: str | None = None
     on: date | None = None
     details: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Organization:
+    """An organization as listed by ``Manager.organizations`` (R1, R2).
+
+    Attributes:
+        org_id: its id.
+        name: its display name.
+        timezone: the IANA zone of its calendar.
+        anchor: the first day of its first subscription, or None (R2).
+    """
+
+    org_id: str
+    name: str
+    timezone: str
+    anchor: date | None = None
 
 
 @attrs.frozen

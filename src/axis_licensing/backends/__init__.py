@@ -8,15 +8,22 @@ hardware serials, key redemptions, R1).
 
 A backend is made by a factory registered through the
 ``axis_licensing_register_backends`` hook: ``registry.add("sqlite", factory)``,
-where ``factory(url)`` returns a :class:`Backend`.
+where ``factory(url)`` returns a :class:`Backend`. A factory that also takes
+a keyword ``create`` (``factory(url, *, create=True)``) is told whether it may
+create the store; with ``create=False`` it must create nothing (no file,
+schema, table or setting) and raise
+:class:`~axis_licensing.errors.StoreNotFound` when the store does not exist.
+The registry passes ``create`` only to factories that accept it, and refuses
+``create=False`` for a factory that does not.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
+import inspect
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -24,11 +31,13 @@ from axis_licensing.errors import InvalidInput
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "SETTINGS_TABLES",
     "TABLES",
     "ActivityRow",
     "Backend",
     "BackendFactory",
     "BackendRegistry",
+    "CatalogRow",
     "HistoryQuery",
     "KeyRow",
     "ReadTx",
@@ -40,13 +49,27 @@ __all__ = [
 ]
 
 #: The tables every backend keeps, in the order ``migrate`` copies them.
-TABLES = ("meta", "orgs", "states", "activities", "systems", "shipments", "keys", "requests")
+TABLES = (
+    "meta",
+    "catalogs",
+    "orgs",
+    "states",
+    "activities",
+    "systems",
+    "shipments",
+    "keys",
+    "requests",
+)
+
+#: The tables a Manager fills on opening a store, before any data (see ``Backend.is_empty``).
+SETTINGS_TABLES = frozenset({"meta", "catalogs"})
 
 #: The row format of :meth:`Backend.export_rows` and :meth:`Backend.import_rows`, per
 #: table: the keys of each exported dict. Every backend speaks it, so ``migrate`` can
 #: copy between any two. ``orgs.head`` is the organization's latest state ``seq``.
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "meta": ("name", "value"),
+    "catalogs": ("version", "effective_at_us", "catalog"),
     "orgs": ("org_id", "head"),
     "states": ("org_id", "seq", "at_us", "state"),
     "activities": ("org_id", "at_us", "on", "actor", "action", "product", "system_id", "details"),
@@ -78,6 +101,15 @@ class StateRow:
     seq: int
     at_us: int
     state: str
+
+
+@attrs.frozen
+class CatalogRow:
+    """One version of the store's catalog (R15); ``catalog`` is JSON text."""
+
+    version: int
+    effective_at_us: int
+    catalog: str
 
 
 @attrs.frozen
@@ -199,6 +231,14 @@ class ReadTx(abc.ABC):
     def meta(self, name: str) -> str | None:
         """A backend-wide setting, such as the signing key."""
 
+    @abc.abstractmethod
+    def catalogs(self, after: int = 0) -> list[CatalogRow]:
+        """The catalog versions numbered above ``after``, oldest first (R15)."""
+
+    @abc.abstractmethod
+    def org_ids(self, limit: int | None, offset: int) -> list[str]:
+        """Organization ids in byte order of their UTF-8 text, paged (SPEC §3)."""
+
 
 class WriteTx(ReadTx):
     """A read-modify-write transaction: all of it commits, or none (R13).
@@ -247,6 +287,10 @@ class WriteTx(ReadTx):
     @abc.abstractmethod
     def insert_meta(self, name: str, value: str) -> bool:
         """Set a setting unless it is set; False if it was."""
+
+    @abc.abstractmethod
+    def insert_catalog(self, row: CatalogRow) -> bool:
+        """Record a catalog version; False if that version number is taken (R15)."""
 
 
 class Backend(abc.ABC):
@@ -309,11 +353,29 @@ class Backend(abc.ABC):
         """
 
     def is_empty(self) -> bool:
-        """True when no table holds a row, meta aside."""
-        return all(self.count_rows(t) == 0 for t in TABLES if t != "meta")
+        """True when no table holds a row, settings aside.
+
+        The settings are ``meta`` and ``catalogs``: what a Manager records on
+        opening a store (its signing key, the catalog of R15), before any data.
+        """
+        return all(self.count_rows(t) == 0 for t in TABLES if t not in SETTINGS_TABLES)
 
 
+#: ``factory(url)``; a factory may also take a keyword ``create`` (``factory(url, *,
+#: create=True)``) to open an existing store without creating anything (see the
+#: module's docstring).
 BackendFactory = Callable[[str], Backend]
+
+
+def _takes_create(factory: BackendFactory) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: assume the plain protocol
+        return False
+    return any(
+        p.name == "create" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in parameters
+    ) or any(p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 class BackendRegistry:
@@ -323,7 +385,10 @@ class BackendRegistry:
         self._factories: dict[str, BackendFactory] = {}
 
     def add(self, scheme: str, factory: BackendFactory) -> None:
-        """Register ``factory(url) -> Backend`` for ``scheme``; a later one replaces it."""
+        """Register ``factory(url) -> Backend`` for ``scheme``; a later one replaces it.
+
+        A factory that accepts a keyword ``create`` is passed it (see the module's docstring).
+        """
         self._factories[scheme.lower()] = factory
 
     @property
@@ -331,11 +396,19 @@ class BackendRegistry:
         """The known schemes, sorted."""
         return tuple(sorted(self._factories))
 
-    def open(self, url: str) -> Backend:
+    def open(self, url: str, *, create: bool = True) -> Backend:
         """A backend for ``url``.
 
+        Args:
+            url: the store's URL; its scheme picks the factory.
+            create: whether the store may be created; with False nothing is
+                created, and a missing store raises ``StoreNotFound``.
+
         Raises:
-            InvalidInput: the URL has no scheme, or no backend serves it.
+            InvalidInput: the URL has no scheme, no backend serves it, or
+                ``create=False`` for a factory that does not take ``create``.
+            StoreNotFound: ``create=False`` and the store does not exist.
+            StorageError: the backend cannot be opened.
         """
         if not isinstance(url, str) or "://" not in url:
             raise InvalidInput(
@@ -346,5 +419,14 @@ class BackendRegistry:
         if factory is None:
             raise InvalidInput(
                 f"unknown backend scheme {scheme!r}; known schemes: {', '.join(self.schemes)}"
+            )
+        if not isinstance(create, bool):
+            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
+        if _takes_create(factory):
+            return cast(Callable[..., Backend], factory)(url, create=create)
+        if not create:
+            raise InvalidInput(
+                f"the backend of scheme {scheme!r} cannot open a store without creating it "
+                "(its factory takes no `create` keyword)"
             )
         return factory(url)

@@ -9,26 +9,26 @@ from axis_licensing.hookspecs import hookimpl
 __all__ = ["axis_licensing_register_backends"]
 
 
-def _memory(url: str) -> Backend:
+def _memory(url: str, *, create: bool = True) -> Backend:
     from axis_licensing.backends.memory import MemoryBackend
 
-    return MemoryBackend(url)
+    return MemoryBackend(url, create=create)
 
 
-def _sqlite(url: str) -> Backend:
+def _sqlite(url: str, *, create: bool = True) -> Backend:
     from axis_licensing.backends.sqlite import SQLiteBackend
 
-    return SQLiteBackend(url)
+    return SQLiteBackend(url, create=create)
 
 
-def _postgresql(url: str) -> Backend:
+def _postgresql(url: str, *, create: bool = True) -> Backend:
     try:
         from axis_licensing.backends.postgresql import PostgreSQLBackend
     except ImportError as exc:  # psycopg is an extra
         raise StorageError(
             "the postgresql:// backend needs psycopg 3: pip install 'axis-licensing[postgres]'"
         ) from exc
-    return PostgreSQLBackend(url)
+    return PostgreSQLBackend(url, create=create)
 
 
 @hookimpl

@@ -17,6 +17,7 @@ from axis_licensing.backends import (
     TABLES,
     ActivityRow,
     Backend,
+    CatalogRow,
     HistoryQuery,
     KeyRow,
     ReadTx,
@@ -25,7 +26,7 @@ from axis_licensing.backends import (
     StateRow,
     WriteTx,
 )
-from axis_licensing.errors import StorageError
+from axis_licensing.errors import StorageError, StoreNotFound
 
 __all__ = ["MemoryBackend"]
 
@@ -33,6 +34,7 @@ __all__ = ["MemoryBackend"]
 class _Store:
     def __init__(self) -> None:
         self.meta: dict[str, str] = {}
+        self.catalogs: list[CatalogRow] = []
         self.orgs: dict[str, int] = {}
         self.states: dict[str, list[StateRow]] = {}
         self.activities: dict[str, list[ActivityRow]] = {}
@@ -87,6 +89,13 @@ class _Tx(WriteTx):
 
     def meta(self, name: str) -> str | None:
         return self._s.meta.get(name)
+
+    def catalogs(self, after: int = 0) -> list[CatalogRow]:
+        return [row for row in self._s.catalogs if row.version > after]
+
+    def org_ids(self, limit: int | None, offset: int) -> list[str]:
+        ids = sorted(self._s.orgs)[offset:]
+        return ids if limit is None else ids[:limit]
 
     # -- writes, each with its undo
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -166,13 +175,32 @@ class _Tx(WriteTx):
         self._set(self._s.meta, name, value)
         return True
 
+    def insert_catalog(self, row: CatalogRow) -> bool:
+        catalogs = self._s.catalogs
+        if any(r.version == row.version for r in catalogs):
+            return False
+        count = len(catalogs)
+        self.undo.append(lambda: catalogs.__delitem__(slice(count, None)))
+        catalogs.append(row)
+        catalogs.sort(key=lambda r: r.version)
+        return True
+
 
 class MemoryBackend(Backend):
     """Keeps everything in this process's memory; nothing survives ``close()``."""
 
     scheme = "memory"
 
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self, url: str = "memory://", *, create: bool = True) -> None:
+        """Open a new, empty store.
+
+        Raises:
+            StoreNotFound: ``create=False``: a memory store never exists before it is opened.
+        """
+        if not create:
+            raise StoreNotFound(
+                "memory:// holds no store before it is opened: it is private to its Manager"
+            )
         self.url = url
         self._store = _Store()
         self._lock = threading.RLock()
@@ -204,6 +232,8 @@ class MemoryBackend(Backend):
                 rows: list[dict[str, Any]] = [
                     {"name": k, "value": v} for k, v in sorted(s.meta.items())
                 ]
+            elif table == "catalogs":
+                rows = [attrs.asdict(r) for r in s.catalogs]
             elif table == "orgs":
                 rows = [{"org_id": k, "head": v} for k, v in sorted(s.orgs.items())]
             elif table == "states":
@@ -230,6 +260,9 @@ class MemoryBackend(Backend):
                 count += 1
                 if table == "meta":
                     s.meta[row["name"]] = row["value"]
+                elif table == "catalogs":
+                    s.catalogs.append(CatalogRow(**row))
+                    s.catalogs.sort(key=lambda r: r.version)
                 elif table == "orgs":
                     s.orgs[row["org_id"]] = row["head"]
                     s.states.setdefault(row["org_id"], [])
@@ -256,6 +289,7 @@ class MemoryBackend(Backend):
             raise ValueError(f"unknown table {table!r}")
         sizes = {
             "meta": len(s.meta),
+            "catalogs": len(s.catalogs),
             "orgs": len(s.orgs),
             "states": sum(map(len, s.states.values())),
             "activities": sum(map(len, s.activities.values())),

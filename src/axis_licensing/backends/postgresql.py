@@ -61,6 +61,7 @@ from axis_licensing.backends import (
     TABLES,
     ActivityRow,
     Backend,
+    CatalogRow,
     HistoryQuery,
     KeyRow,
     ReadTx,
@@ -70,12 +71,12 @@ from axis_licensing.backends import (
     StateRow,
     WriteTx,
 )
-from axis_licensing.errors import InvalidInput, StorageError
+from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
 MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
@@ -109,6 +110,11 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
             scope TEXT COLLATE "C" NOT NULL, request_id TEXT COLLATE "C" NOT NULL,
             fingerprint TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (scope, request_id))""",
     ),
+    # 2: the catalog versions (R15)
+    (
+        """CREATE TABLE {s}.catalogs (
+            version BIGINT PRIMARY KEY, effective_at_us BIGINT NOT NULL, catalog TEXT NOT NULL)""",
+    ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -117,6 +123,7 @@ _VERSION_TABLE = "schema_version"
 _COLUMNS = EXPORT_COLUMNS
 _ORDER: dict[str, tuple[str, ...]] = {
     "meta": ("name",),
+    "catalogs": ("version",),
     "orgs": ("org_id",),
     "states": ("org_id", "seq"),
     "activities": ("id",),
@@ -127,7 +134,7 @@ _ORDER: dict[str, tuple[str, ...]] = {
 }
 
 #: Tables where a unique violation means a concurrent twin won the race (R13).
-_RACE_TABLES = frozenset({"requests", "keys", "meta", "states"})
+_RACE_TABLES = frozenset({"requests", "keys", "meta", "states", "catalogs"})
 
 #: SQLSTATEs of a lost race: serialization failure, deadlock, lock timeout.
 _RETRYABLE = (
@@ -197,6 +204,15 @@ _STATEMENTS: dict[str, LiteralString] = {
         "INSERT INTO {s}.requests (scope, request_id, fingerprint, result) VALUES (%s, %s, %s, %s)"
     ),
     "insert_meta": "INSERT INTO {s}.meta (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+    "catalogs": (
+        "SELECT version, effective_at_us, catalog FROM {s}.catalogs WHERE version > %s "
+        "ORDER BY version"
+    ),
+    "org_ids": "SELECT org_id FROM {s}.orgs ORDER BY org_id LIMIT %s OFFSET %s",
+    "insert_catalog": (
+        "INSERT INTO {s}.catalogs (version, effective_at_us, catalog) VALUES (%s, %s, %s) "
+        "ON CONFLICT DO NOTHING"
+    ),
 }
 
 _ACTIVITY_SELECT: LiteralString = (
@@ -442,7 +458,19 @@ class _Tx(WriteTx):
         row = self._one("meta", (name,))
         return None if row is None else str(row[0])
 
+    def catalogs(self, after: int = 0) -> list[CatalogRow]:
+        rows = self.run(self._q["catalogs"], (after,)).fetchall()
+        return [CatalogRow(*row) for row in rows]
+
+    def org_ids(self, limit: int | None, offset: int) -> list[str]:
+        rows = self.run(self._q["org_ids"], (limit, offset)).fetchall()
+        return [str(row[0]) for row in rows]
+
     # -- writes
+    def insert_catalog(self, row: CatalogRow) -> bool:
+        params = (row.version, row.effective_at_us, row.catalog)
+        return self._rowcount("insert_catalog", params) == 1
+
     def lock(self, org_id: str) -> StateRow | None:
         locked = self._one("lock", (org_id,))
         if locked is None:
@@ -534,9 +562,23 @@ class PostgreSQLBackend(Backend):
     #: Seconds a transaction waits for a free pooled connection.
     pool_timeout = 30.0
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """Open (and with ``create``, make or upgrade) the schema named by ``url``.
+
+        Args:
+            url: see :func:`parse_url`.
+            create: with False, nothing is created or changed: a missing
+                schema, or one without our tables, raises ``StoreNotFound``.
+
+        Raises:
+            InvalidInput: a malformed URL.
+            StoreNotFound: ``create=False`` and the schema holds no store.
+            StorageError: the server cannot be reached, the schema is newer
+                than this code, or (``create=False``) it needs an upgrade first.
+        """
         settings = parse_url(url)
         self.settings = settings
+        self.create = create
         self.schema = settings.schema
         self.pool_size = settings.pool_size
         self.connect_timeout = settings.connect_timeout
@@ -603,6 +645,17 @@ class PostgreSQLBackend(Backend):
                     raise self._too_new(version)
                 if version == SCHEMA_VERSION:
                     return
+                if not self.create:
+                    if version is None:
+                        raise StoreNotFound(
+                            f"PostgreSQL schema {self.schema!r} at {self.settings.where} "
+                            "holds no axis-licensing store"
+                        )
+                    raise StorageError(
+                        f"PostgreSQL schema {self.schema!r} at {self.settings.where} has schema "
+                        f"version {version}; open it once for writing (create=True) to upgrade "
+                        f"it to {SCHEMA_VERSION}"
+                    )
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
                     self._migrate(conn)

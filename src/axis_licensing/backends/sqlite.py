@@ -20,6 +20,7 @@ raw: a lost race becomes :class:`RetryableConflict`, anything else
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import sqlite3
 import threading
@@ -33,6 +34,7 @@ from axis_licensing.backends import (
     TABLES,
     ActivityRow,
     Backend,
+    CatalogRow,
     HistoryQuery,
     KeyRow,
     ReadTx,
@@ -42,12 +44,12 @@ from axis_licensing.backends import (
     StateRow,
     WriteTx,
 )
-from axis_licensing.errors import InvalidInput, StorageError
+from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -80,12 +82,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             scope TEXT NOT NULL, request_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
             result TEXT NOT NULL, PRIMARY KEY (scope, request_id))""",
     ),
+    # 2: the catalog versions (R15)
+    (
+        """CREATE TABLE catalogs (
+            version INTEGER PRIMARY KEY, effective_at_us INTEGER NOT NULL,
+            catalog TEXT NOT NULL)""",
+    ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 _COLUMNS = EXPORT_COLUMNS
 _ORDER = {
     "meta": "name",
+    "catalogs": "version",
     "orgs": "org_id",
     "states": "org_id, seq",
     "activities": "org_id, id",
@@ -216,6 +225,29 @@ class _Tx(WriteTx):
         row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
         return None if row is None else str(row[0])
 
+    def catalogs(self, after: int = 0) -> list[CatalogRow]:
+        rows = self._c.execute(
+            "SELECT version, effective_at_us, catalog FROM catalogs WHERE version > ? "
+            "ORDER BY version",
+            (after,),
+        ).fetchall()
+        return [CatalogRow(*row) for row in rows]
+
+    def org_ids(self, limit: int | None, offset: int) -> list[str]:
+        rows = self._c.execute(
+            "SELECT org_id FROM orgs ORDER BY org_id LIMIT ? OFFSET ?",
+            (-1 if limit is None else limit, offset),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def insert_catalog(self, row: CatalogRow) -> bool:
+        cursor = self._c.execute(
+            "INSERT INTO catalogs (version, effective_at_us, catalog) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (row.version, row.effective_at_us, row.catalog),
+        )
+        return cursor.rowcount == 1
+
     def lock(self, org_id: str) -> StateRow | None:
         return self.head(org_id)  # BEGIN IMMEDIATE already holds the write lock
 
@@ -316,6 +348,11 @@ def _path_of(url: str) -> str:
     return path
 
 
+def _file_uri(path: str) -> str:
+    """``path`` as an SQLite ``file:`` URI (so that ``mode=rw`` can be added)."""
+    return "file:" + urllib.parse.quote(os.path.abspath(path))
+
+
 class SQLiteBackend(Backend):
     """One SQLite file, shared safely by threads and processes."""
 
@@ -324,10 +361,26 @@ class SQLiteBackend(Backend):
     #: Seconds a command waits for another process's write lock.
     busy_timeout = 30.0
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """Open (and with ``create``, make or upgrade) the database file.
+
+        Args:
+            url: ``sqlite:///PATH``.
+            create: with False, nothing is created or changed: a missing file,
+                or one without our tables, raises ``StoreNotFound``.
+
+        Raises:
+            InvalidInput: a malformed URL.
+            StoreNotFound: ``create=False`` and no database is there.
+            StorageError: the file cannot be opened, is newer than this code,
+                or (``create=False``) needs an upgrade first.
+        """
         self.url = url
         self.path = _path_of(url)
+        self.create = create
         self._lock = threading.RLock()
+        if not create and not os.path.isfile(self.path):
+            raise StoreNotFound(f"no SQLite database at {self.path!r}")
         #: None after a discarded connection until the next transaction opens one.
         self._conn: sqlite3.Connection | None = self._connect()
         try:
@@ -337,14 +390,21 @@ class SQLiteBackend(Backend):
             raise
 
     def _connect(self) -> sqlite3.Connection:
+        if self.create:
+            target: str = self.path
+        else:  # mode=rw never creates the file
+            target = f"{_file_uri(self.path)}?mode=rw"
         try:
             return sqlite3.connect(
-                self.path,
+                target,
                 timeout=self.busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
+                uri=not self.create,
             )
         except (sqlite3.Error, ValueError, OSError) as exc:
+            if not self.create and not os.path.isfile(self.path):
+                raise StoreNotFound(f"no SQLite database at {self.path!r}") from exc
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
 
     def _discard(self, conn: sqlite3.Connection) -> None:
@@ -358,7 +418,7 @@ class SQLiteBackend(Backend):
         with contextlib.suppress(sqlite3.Error):
             conn.close()
         self._conn = None
-        with contextlib.suppress(StorageError):
+        with contextlib.suppress(StorageError, StoreNotFound):
             self._conn = self._connection()
 
     def _connection(self) -> sqlite3.Connection:
@@ -389,7 +449,15 @@ class SQLiteBackend(Backend):
                         f"than this axis-licensing supports ({SCHEMA_VERSION}); upgrade "
                         "axis-licensing. The file was not changed."
                     )
-                conn.execute("PRAGMA journal_mode = WAL")
+                if not self.create and version == 0:
+                    raise StoreNotFound(f"{self.path!r} holds no axis-licensing database")
+                if not self.create and version < SCHEMA_VERSION:
+                    raise StorageError(
+                        f"SQLite database {self.path!r} has schema version {version}; open it "
+                        f"once for writing (create=True) to upgrade it to {SCHEMA_VERSION}"
+                    )
+                if self.create:
+                    conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
                 if version < SCHEMA_VERSION:
                     self._migrate()

@@ -77,6 +77,8 @@ from axis_licensing import (
     AlreadyRegistered,
     AlreadyStarted,
     Catalog,
+    CatalogMismatch,
+    CatalogVersion,
     Entitlement,
     IdempotencyConflict,
     InsufficientLicenses,
@@ -90,6 +92,7 @@ from axis_licensing import (
     MalformedSystemFile,
     Manager,
     ManualClock,
+    Organization,
     OutsideAllocationWindow,
     Period,
     PeriodAllocation,
@@ -105,6 +108,8 @@ from axis_licensing import (
     WrongSystem,
     offline,
 )
+from axis_licensing._time import to_us
+from axis_licensing.backends import CatalogRow
 
 __all__ = [
     "EDGE",
@@ -187,6 +192,11 @@ class Managers:
 
 
 # -- small helpers -----------------------------------------------------------------------------
+
+
+def _us(instant: datetime) -> int:
+    """``instant`` in microseconds since the epoch, as backends store instants."""
+    return to_us(instant)
 
 
 def _noon(year: int, month: int, day: int) -> datetime:
@@ -2160,3 +2170,62 @@ class BackendConformance:
         # The store still takes commands afterwards.
         m.report_devices(ORG, "sys-1", {"core": 2}, actor=ACTOR)
         assert len(m.history(ORG)) == stored + 1
+
+    # -- R15: catalog versions; listing organizations (SPEC §3) ------------------------------------
+
+    def test_r15_catalog_rows_are_numbered_kept_in_order_and_never_replaced(
+        self, m: Manager
+    ) -> None:
+        """``insert_catalog`` and ``catalogs(after)`` at the backend interface."""
+        with m.backend.read() as tx:
+            assert [(r.version, r.effective_at_us) for r in tx.catalogs()] == [
+                (1, _us(START)),
+            ]
+        rows = [
+            CatalogRow(2, _us(START) + 1, '{"v":2}'),
+            CatalogRow(3, _us(START) + 2, '{"v":3}'),
+        ]
+        with m.backend.write() as wtx:
+            assert [wtx.insert_catalog(row) for row in rows] == [True, True]
+            assert wtx.insert_catalog(CatalogRow(2, 0, '{"v":"again"}')) is False
+
+        def fail_after_insert() -> None:
+            with m.backend.write() as wtx:
+                assert wtx.insert_catalog(CatalogRow(4, 0, "{}")) is True
+                raise RuntimeError("the transaction fails: nothing of it stays")
+
+        with pytest.raises(RuntimeError):
+            fail_after_insert()
+        with m.backend.read() as tx:
+            assert tx.catalogs(after=1) == rows
+            assert tx.catalogs(after=3) == []
+            assert [r.version for r in tx.catalogs(after=0)] == [1, 2, 3]
+
+    def test_r15_catalog_versions_are_kept_across_a_reopen(
+        self, managers: Managers, conformance_clock: ManualClock
+    ) -> None:
+        self._require_persistence()
+        m = managers.open()
+        conformance_clock.advance(days=1)
+        newer = Catalog([*EXAMPLE_CATALOG.products, *SUITE_CATALOG.products[1:]])
+        assert m.vendor.publish_catalog(newer) == 2
+        m.close()
+        with pytest.raises(CatalogMismatch):
+            managers.open(EXAMPLE_CATALOG)
+        again = managers.open(newer)
+        assert again.catalog_versions() == [
+            CatalogVersion(1, START, EXAMPLE_CATALOG),
+            CatalogVersion(2, START + timedelta(days=1), newer),
+        ]
+
+    def test_organizations_are_paged_by_id_in_the_backend(self, m: Manager) -> None:
+        """``org_ids(limit, offset)`` at the backend interface, and ``Manager.organizations``."""
+        for org_id in ("b", "A", "é", "a", "ab"):
+            _create(m, org_id)
+        with m.backend.read() as tx:
+            assert tx.org_ids(None, 0) == ["A", "a", "ab", "b", "é"]
+            assert tx.org_ids(2, 1) == ["a", "ab"]
+            assert tx.org_ids(0, 0) == []
+            assert tx.org_ids(None, 4) == ["é"]
+            assert tx.org_ids(3, 9) == []
+        assert m.organizations(limit=1, offset=4) == [Organization("é", "Org é", "UTC", None)]

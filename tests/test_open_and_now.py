@@ -1,0 +1,268 @@
+"""SPEC §1 and §3: one coherent "now" for ``at=None``; ``Manager.open(..., create=False)``.
+
+- A query without ``at`` answers at ``max(clock now, the organization's latest
+  command)``, in every query, so a clock set back never mixes "now" with later facts.
+- ``create=False`` creates nothing (file, schema, table, catalog or key) and raises
+  ``StoreNotFound`` for a store that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from axis_licensing import (
+    EXAMPLE_CATALOG,
+    CatalogRequired,
+    InvalidInput,
+    Manager,
+    ManualClock,
+    NotFound,
+    ProductState,
+    StorageError,
+    StoreNotFound,
+    hookimpl,
+)
+from axis_licensing.backends import Backend, BackendRegistry
+from axis_licensing.backends.memory import MemoryBackend
+
+POSTGRES_URL = os.environ.get(
+    "AXIS_LICENSING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+JAN_15_2027 = datetime(2027, 1, 15, 9, tzinfo=UTC)
+SET_BACK = datetime(2026, 6, 1, 9, tzinfo=UTC)
+
+
+def renewed_then_set_back(m: Manager, clock: ManualClock) -> None:
+    """Anchor 2026-01-01; period 1 allocated and locked on 2027-01-15; then the clock goes back."""
+    key = m.vendor.issue_key("acs-pro", quantities={"core": 5})
+    m.create_organization("acme", name="Acme", actor="ann")
+    m.register_system("acme", "acs-pro", "s-1", devices={"core": 5}, actor="ann")
+    m.start_subscription("acme", "acs-pro", actor="ann")
+    clock.set(JAN_15_2027)
+    m.redeem_key("acme", key, actor="ann")
+    m.allocate("acme", "acs-pro", {"core": 5}, period=0, actor="ann")  # period 1 is current
+    clock.set(SET_BACK)  # a server whose clock is behind, or a simulation set back
+
+
+def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query(
+    manager: Manager, clock: ManualClock
+) -> None:
+    m = manager
+    renewed_then_set_back(m, clock)
+    status = m.status("acme", "acs-pro")
+    assert status.period is not None
+    assert status.period.index == 1
+    assert status.state is ProductState.LICENSED
+    assert status.licensed_through == date(2028, 1, 1)
+    assert status == m.status("acme", "acs-pro", at=JAN_15_2027)
+    assert m.need("acme", "acs-pro").periods[0].period.index == 1
+    assert m.need("acme", "acs-pro") == m.need("acme", "acs-pro", at=JAN_15_2027)
+    assert m.wallet("acme", "acs-pro") == m.wallet("acme", "acs-pro", at=JAN_15_2027)
+    assert m.system_status("acme", "s-1").licensed is True
+    assert m.products("acme") == [status]
+    assert [s.licensed for s in m.systems("acme")] == [True]
+    assert m.alerts("acme") == m.alerts("acme", at=JAN_15_2027)
+    # an explicit earlier ``at`` still answers from the facts recorded up to it
+    then = m.status("acme", "acs-pro", at=SET_BACK)
+    assert then.period is not None
+    assert then.period.index == 0
+    assert then.state is ProductState.UNLICENSED
+    assert [a.kind for a in m.alerts("acme", at=SET_BACK)] == [
+        "unlicensed",
+        "system_unlicensed",
+    ]
+
+
+def test_at_none_is_the_clock_when_it_is_ahead(manager: Manager, clock: ManualClock) -> None:
+    m = manager
+    m.create_organization("acme", name="Acme", actor="ann")
+    m.register_system("acme", "acs-pro", "s-1", devices={"core": 5}, actor="ann")
+    m.start_subscription("acme", "acs-pro", actor="ann")
+    clock.set(datetime(2026, 2, 1, tzinfo=UTC))  # the trial ended on 2026-01-31
+    assert m.status("acme", "acs-pro").state is ProductState.UNLICENSED
+
+
+def test_history_with_the_clock_behind_shows_what_the_latest_command_recorded(
+    manager: Manager, clock: ManualClock
+) -> None:
+    m = manager
+    key = m.vendor.issue_key("acs-pro", quantities={"core": 3})
+    m.create_organization("acme", name="Acme", actor="ann")
+    m.redeem_key("acme", key, actor="ann")  # expires 2031-01-01
+    clock.set(datetime(2031, 1, 2, tzinfo=UTC))
+    m.register_system("acme", "acs-pro", "s-1", devices={}, actor="ann")  # records the expiry
+    clock.set(SET_BACK)
+    assert [a.action for a in m.history("acme")][-2:] == ["licenses_expired", "system_registered"]
+
+
+# -- create=False ---------------------------------------------------------------------------
+
+
+def test_create_false_on_a_missing_sqlite_file_raises_store_not_found_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(StoreNotFound, match="no SQLite database") as caught:
+        Manager.open(f"sqlite:///{path}", create=False)
+    assert isinstance(caught.value, NotFound)
+    assert caught.value.code == "store_not_found"
+    with pytest.raises(StoreNotFound):
+        Manager.open(f"sqlite:///{path}", catalog=EXAMPLE_CATALOG, create=False)
+    assert not path.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_create_false_on_an_empty_file_creates_no_tables(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    with pytest.raises(StoreNotFound, match="holds no axis-licensing database"):
+        Manager.open(f"sqlite:///{path}", create=False)
+    assert path.read_bytes() == b""
+
+
+def _schema_exists(url: str) -> bool:
+    import psycopg
+
+    schema = url.rsplit("schema=", 1)[1]
+    with psycopg.connect(POSTGRES_URL) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+    return row is not None
+
+
+def test_create_false_on_a_missing_postgresql_schema_creates_nothing(postgres_url: str) -> None:
+    assert not _schema_exists(postgres_url)
+    with pytest.raises(StoreNotFound, match="holds no axis-licensing store"):
+        Manager.open(postgres_url, create=False)
+    with pytest.raises(StoreNotFound):
+        Manager.open(postgres_url, catalog=EXAMPLE_CATALOG, create=False)
+    assert not _schema_exists(postgres_url)
+
+
+def test_create_false_on_a_memory_url_raises_store_not_found() -> None:
+    with pytest.raises(StoreNotFound, match="private"):
+        Manager.open("memory://", catalog=EXAMPLE_CATALOG, create=False)
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def persistent_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'axis.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_create_false_opens_an_existing_store_with_its_own_catalog_and_key(
+    persistent_url: str, clock: ManualClock
+) -> None:
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("acme", name="Acme", actor="ann")
+        m.start_subscription("acme", "acs-pro", actor="ann")
+        public_key = m.public_key
+    with Manager.open(persistent_url, clock=clock, create=False) as m:
+        assert m.public_key == public_key
+        assert m.catalog == EXAMPLE_CATALOG
+        assert m.status("acme", "acs-pro").state is ProductState.TRIAL
+
+
+def test_create_false_on_a_store_without_a_catalog_raises_catalog_required(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bare.db'}"
+    from axis_licensing.backends.sqlite import SQLiteBackend
+
+    SQLiteBackend(url).close()  # tables, but no catalog and no key
+    with pytest.raises(CatalogRequired, match="create=False records nothing"):
+        Manager.open(url, catalog=EXAMPLE_CATALOG, create=False)
+    backend = SQLiteBackend(url, create=False)
+    try:
+        assert (backend.count_rows("catalogs"), backend.count_rows("meta")) == (0, 0)
+    finally:
+        backend.close()
+
+
+def test_create_must_be_a_bool() -> None:
+    with pytest.raises(InvalidInput, match="create must be True or False"):
+        Manager.open("memory://", catalog=EXAMPLE_CATALOG, create="no")  # type: ignore[arg-type]
+
+
+class PlainFactory:
+    """A third-party backend registered with the plain ``factory(url)`` protocol."""
+
+    @hookimpl
+    def axis_licensing_register_backends(self, registry: BackendRegistry) -> None:
+        def plain(url: str) -> Backend:  # no ``create`` keyword
+            return MemoryBackend(url)
+
+        registry.add("plain", plain)
+
+
+class CreatingFactory:
+    """A third-party backend whose factory takes ``create``."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+
+    @hookimpl
+    def axis_licensing_register_backends(self, registry: BackendRegistry) -> None:
+        def factory(url: str, *, create: bool = True) -> Backend:
+            self.calls.append(create)
+            return MemoryBackend(url, create=create)
+
+        registry.add("careful", factory)
+
+
+def test_create_is_passed_only_to_factories_that_take_it() -> None:
+    with Manager.open("plain://", catalog=EXAMPLE_CATALOG, plugins=[PlainFactory()]) as m:
+        assert m.catalog == EXAMPLE_CATALOG
+    with pytest.raises(InvalidInput, match="takes no `create` keyword"):
+        Manager.open("plain://", catalog=EXAMPLE_CATALOG, plugins=[PlainFactory()], create=False)
+    careful = CreatingFactory()
+    with Manager.open("careful://", catalog=EXAMPLE_CATALOG, plugins=[careful]):
+        pass
+    with pytest.raises(StoreNotFound):
+        Manager.open("careful://", catalog=EXAMPLE_CATALOG, plugins=[careful], create=False)
+    assert careful.calls == [True, False]
+
+
+def _downgrade_to_schema_1(url: str) -> None:
+    """Make ``url`` look like a store written before catalog versions (schema version 1)."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        lite = sqlite3.connect(url.removeprefix("sqlite:///"))
+        with lite:
+            lite.execute("DROP TABLE catalogs")
+            lite.execute("PRAGMA user_version = 1")
+        lite.close()
+        return
+    import psycopg
+
+    schema = url.rsplit("schema=", 1)[1]
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{schema}".catalogs')
+        conn.execute(f'UPDATE "{schema}".schema_version SET version = 1')
+
+
+def test_r15_a_store_of_schema_1_is_upgraded_and_gets_its_catalog_recorded(
+    persistent_url: str, clock: ManualClock
+) -> None:
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("acme", name="Acme", actor="ann")
+        m.start_subscription("acme", "acs-pro", actor="ann")
+    _downgrade_to_schema_1(persistent_url)
+    with pytest.raises(StorageError, match="has schema version 1; open it once for writing"):
+        Manager.open(persistent_url, create=False)
+    with pytest.raises(CatalogRequired):
+        Manager.open(persistent_url, clock=clock)  # upgraded, but no catalog to record
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        assert [v.version for v in m.catalog_versions()] == [1]
+        assert m.status("acme", "acs-pro").state is ProductState.TRIAL
+    with Manager.open(persistent_url, clock=clock, create=False) as m:
+        assert m.catalog == EXAMPLE_CATALOG
