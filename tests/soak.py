@@ -47,6 +47,8 @@ POSTGRES_URL = os.environ.get(
 PRODUCTS = CATALOG.product_codes
 TYPES = {spec.code: spec.type_codes for spec in CATALOG.products}
 MAX_ORGS = 6
+#: System ids cycle through this many, so that states stay small over a long soak.
+MAX_SYSTEMS = 40
 ZONES = ("UTC", "Europe/Paris", "Pacific/Auckland", "America/Los_Angeles", "Asia/Kolkata")
 
 
@@ -88,8 +90,9 @@ def next_op(rng: random.Random, world: World, n: int) -> Op:
     request_id = f"r{n}" if rng.random() < 0.2 else None
     if roll < 0.10:
         world.system_no += 1
-        system = f"sys{world.system_no}"
-        world.systems[org].append((system, product))
+        system = f"{org}-sys{world.system_no % MAX_SYSTEMS}"  # a taken id now and then
+        if all(s != system for s, _ in world.systems[org]):
+            world.systems[org].append((system, product))
         devices = _counts(rng, product, zero=True, most=12)
         return "register_system", lambda m: m.register_system(
             org, product, system, devices=devices, actor="ops", request_id=request_id
@@ -138,7 +141,7 @@ def next_op(rng: random.Random, world: World, n: int) -> Op:
         preloaded = _counts(rng, product, zero=False, most=4) if rng.random() < 0.7 else {}
         return "ship_hardware", lambda m: m.vendor.ship_hardware(serial, product, preloaded)
     if roll < 0.76 and world.shipped and world.systems[org]:
-        serial, _ = rng.choice(world.shipped)
+        serial, _ = rng.choice(world.shipped[-MAX_SYSTEMS:])
         system, _ = rng.choice(world.systems[org])
         world.units[org].append(serial)
         return "register_hardware", lambda m: m.register_hardware(
@@ -151,8 +154,7 @@ def next_op(rng: random.Random, world: World, n: int) -> Op:
             org, serial, quantities, actor="ops"
         )
     if roll < 0.83:
-        world.system_no += 1
-        system = f"off{world.system_no}" if rng.random() < 0.5 else f"off{world.system_no - 1}"
+        system = f"off-{org}-{rng.randrange(MAX_SYSTEMS // 4)}"
         devices = _counts(rng, product, zero=True, most=6)
         units = [s for s, p in world.shipped if p == product][-2:] if rng.random() < 0.3 else []
 
