@@ -18,6 +18,7 @@ import base64
 import contextlib
 import functools
 import inspect
+import os
 import unicodedata
 import uuid
 import zoneinfo
@@ -472,8 +473,10 @@ def _method(m: Manager, path: str) -> Callable[..., Any]:
 # -- stores -----------------------------------------------------------------------------------
 
 STORES = ("memory", "sqlite", "postgresql")
-#: Examples per entry point: PostgreSQL is slower, so it gets fewer.
-EXAMPLES = {"memory": 60, "sqlite": 40, "postgresql": 12}
+#: Examples per entry point: PostgreSQL is slower, so it gets fewer. ``FUZZ_SCALE=10``
+#: multiplies them for a deeper search.
+_SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
+EXAMPLES = {"memory": 60 * _SCALE, "sqlite": 40 * _SCALE, "postgresql": 12 * _SCALE}
 
 
 @dataclass
