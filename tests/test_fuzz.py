@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import inspect
 import os
 import unicodedata
@@ -219,6 +220,38 @@ def _tz_names() -> list[str]:
 ZONES = st.sampled_from(_tz_names())
 
 
+JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _system_files(draw: st.DrawFn) -> bytes:
+    """Well-formed system description files (right checksum) with one or two odd fields."""
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "format_version": st.just(1),
+        "system_id": st.sampled_from(["s1", "s2", "s9", "off1", "off2"]),
+        "product": PRODUCTS,
+        "devices": st.dictionaries(TYPES, st.integers(0, 4), max_size=2),
+        "hardware": st.lists(SERIALS, max_size=2, unique=True).map(sorted),
+        "made_at": st.one_of(NAIVE, EDGES).map(
+            lambda d: d.isoformat(timespec="microseconds") + "Z"
+        ),
+    }
+    odd = set(draw(st.lists(st.sampled_from(sorted(fields)), max_size=2)))
+    content = {name: draw(JSON_VALUES if name in odd else v) for name, v in fields.items()}
+    content["checksum"] = hashlib.sha256(_canonical(content)).hexdigest()
+    return _canonical(content)
+
+
+SYSTEM_FILES = _system_files()
+
+
 @dataclass(frozen=True)
 class Arg:
     """One argument: its valid values, and the kind that says what is valid."""
@@ -262,6 +295,7 @@ def manager_calls(spare: Mapping[str, str]) -> dict[str, tuple[str, dict[str, Ar
         st.just(spare["file"].encode("latin-1")),
         st.binary(max_size=40),
         st.just(spare["file"].encode("latin-1")[:-3] + b"xx}"),
+        SYSTEM_FILES,
     )
     return {
         "create_organization": (
