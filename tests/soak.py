@@ -39,7 +39,7 @@ from axis_licensing import (
     offline,
     to_json,
 )
-from reliability_support import CATALOG, START
+from reliability_support import CATALOG, CATALOG_PLUS, START
 
 POSTGRES_URL = os.environ.get(
     "AXIS_LICENSING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -62,6 +62,7 @@ class World:
     units: dict[str, list[str]] = field(default_factory=dict)  # org -> serials
     serial_no: int = 0
     system_no: int = 0
+    published: bool = False
 
 
 Op = tuple[str, Callable[[Manager], object]]
@@ -175,8 +176,26 @@ def next_op(rng: random.Random, world: World, n: int) -> Op:
     if roll < 0.94:
         horizon = rng.randint(0, 6)
         return "need", lambda m: m.need(org, product, horizon=horizon)
-    if roll < 0.97:
+    if roll < 0.96:
         return "wallet", lambda m: m.wallet(org, product)
+    if roll < 0.975:
+        which = rng.randrange(4)
+        days = rng.randint(0, 400)
+        return (
+            "listing",
+            lambda m: (
+                m.alerts(org, within_days=days)
+                if which == 0
+                else m.systems(org, limit=10)
+                if which == 1
+                else m.products(org)
+                if which == 2
+                else m.organizations()
+            ),
+        )
+    if roll < 0.976 and not world.published:  # R15: a new catalog version, once
+        world.published = True
+        return "publish_catalog", lambda m: m.vendor.publish_catalog(CATALOG_PLUS, actor="v")
     limit = rng.randint(1, 20)
     offset = rng.randint(0, 50)
     return "history", lambda m: m.history(org, limit=limit, offset=offset)
@@ -191,7 +210,7 @@ def outcome(call: Callable[[Manager], object], m: Manager) -> str:
 
 
 def ledger_hash(m: Manager, orgs: Sequence[str]) -> str:
-    """A hash of every organization's status, wallet and need per product, and history."""
+    """A hash of every organization's status, wallet and need per product, alerts and history."""
     digest = hashlib.sha256()
     for org in orgs:
         for product in PRODUCTS:
@@ -202,6 +221,7 @@ def ledger_hash(m: Manager, orgs: Sequence[str]) -> str:
             except SubscriptionNotStarted:
                 need = "not started"
             digest.update(need.encode())
+        digest.update(to_json(m.alerts(org)).encode())
         digest.update(to_json(m.history(org)).encode())
     return digest.hexdigest()
 
