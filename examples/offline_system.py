@@ -45,7 +45,7 @@ def main() -> None:
 
         # At the portal: upload it. The system and its unit are registered in one step.
         license_file = portal.upload_system_file("acme", description, actor="ann")
-        print(f"trial license file: valid until {_verify(license_file, trusted, clock.now())}")
+        print(f"trial license file: {_verify(license_file, trusted, clock.now())}")
 
         portal.allocate_need("acme", PRODUCT, actor="ann")
         license_file = portal.upload_system_file("acme", description, actor="ann")
@@ -74,9 +74,9 @@ def main() -> None:
 
 
 def _verify(data: bytes, trusted: list[bytes], now: datetime) -> str:
-    return offline.verify_license_file(
-        data, trusted_keys=trusted, system_id="vms-7", now=now
-    ).valid_until.isoformat()
+    grant = offline.verify_license_file(data, trusted_keys=trusted, system_id="vms-7", now=now)
+    # A VMS decides on may_run: licensed, or inside the trial or grace window (R12).
+    return f"{grant.state}, may run={grant.may_run}, valid until {grant.valid_until.isoformat()}"
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def test_r12_hardware_alone_in_a_long_trial_keeps_the_window() -> None:
     with Manager.open("memory://", catalog=Catalog(products=[spec]), clock=clock) as m:
         m.vendor.ship_hardware("HW-1", "p", preloaded={"core": 4})
         m.create_organization("o", name="O", actor="a")
-        m.start_subscription("o", "p", actor="a")  # trial through 2026-03-01
+        m.start_subscription("o", "p", actor="a")  # trial through 2026-03-01 (e = 03-02)
         data = offline.describe_system(
             system_id="s", product="p", devices={"core": 2}, hardware=["HW-1"], now=START
         )
@@ -130,7 +130,9 @@ def test_r12_hardware_alone_in_a_long_trial_keeps_the_window() -> None:
             system_id="s",
             now=START,
         )
-        assert (grant.licensed, grant.valid_until) == (True, date(2026, 3, 2))
+        # the window's last day, e - 1 (R12), later than the issue date + 30 days
+        assert (grant.licensed, grant.valid_until) == (True, date(2026, 3, 1))
+        assert (grant.state, grant.may_run) == ("trial", True)
 
 
 def test_r7_far_offsets_are_outside_the_window_not_beyond_the_calendar() -> None:

@@ -64,6 +64,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "index.md",
         "offline.md",
         "plugins.md",
+        "testing.md",
     ]
     for page in PAGES:
         assert f": {page}" in nav, f"{page} is missing from the nav of mkdocs.yml"

@@ -29,7 +29,7 @@ from axis_licensing.errors import (
     TamperedLicenseFile,
     WrongSystem,
 )
-from axis_licensing.model import Entitlement
+from axis_licensing.model import Entitlement, ProductState
 from axis_licensing.offline import SystemDescription
 
 NOW = datetime(2026, 3, 10, 12, 0, 0, 123456, tzinfo=UTC)
@@ -491,12 +491,14 @@ def test_r12_sign_verify_round_trip(signing_key: Ed25519PrivateKey, public_pem: 
         product="acs-pro",
         system_id="sys-1",
         licensed=True,
+        state=ProductState.LICENSED,
         valid_until=date(2026, 4, 9),
         devices=Counts({"core": 5, "door": 2}),
         issued_at=ISSUED_AT,
         timezone="UTC",
     )
     assert entitlement.issued_at.tzinfo is UTC
+    assert entitlement.may_run
 
 
 def test_r12_license_file_layout(signing_key: Ed25519PrivateKey) -> None:
@@ -511,12 +513,13 @@ def test_r12_license_file_layout(signing_key: Ed25519PrivateKey) -> None:
     key_id = offline.key_id(signing_key.public_key())
     body = {
         "devices": {"core": 5},
-        "format_version": 1,
+        "format_version": 2,
         "issued_at": "2026-03-10T12:30:15.250000Z",
         "key_id": key_id,
         "licensed": False,
         "org_id": "org-1",
         "product": "acs-pro",
+        "state": "unlicensed",
         "system_id": "sys-1",
         "timezone": "America/New_York",
         "valid_until": "2026-04-09",
@@ -707,7 +710,12 @@ def test_r12_trusted_key_id_with_another_signature_is_rejected(
         ("org_id", "", "its org_id must not be empty"),
         ("devices", {"core": 0}, r"devices\['core'\] must be a positive integer"),
         ("devices", {"core": "5"}, r"devices\['core'\] must be an integer, got str"),
-        ("format_version", 2, "unsupported format_version 2; expected 1"),
+        ("format_version", 3, "unsupported format_version 3; expected one of 1, 2"),
+        ("format_version", True, "unsupported format_version True; expected one of 1, 2"),
+        ("state", "not_started", "its state 'not_started' is not one of licensed, trial"),
+        ("state", None, "its state None is not one of"),
+        ("issued_at", "0001-01-01T00:00:00.000000Z", "its issued_at .* outside the supported"),
+        ("issued_at", "9999-12-31T23:59:59.999999Z", "its issued_at .* outside the supported"),
         ("key_id", "ABC", "its key_id is not 16 lowercase hexadecimal digits"),
     ],
 )
@@ -918,3 +926,66 @@ def test_r12_sign_accepts_pem_signing_key(public_pem: bytes) -> None:
         offline.verify_license_file(
             data, trusted_keys=[public_pem], system_id="sys-1", now=ISSUED_AT
         )
+
+
+def test_r12_a_file_of_format_1_still_verifies(
+    signing_key: Ed25519PrivateKey, public_pem: bytes
+) -> None:
+    """Files issued before ``state`` existed read as licensed or unlicensed (R12)."""
+    for licensed, state in ((True, ProductState.LICENSED), (False, ProductState.UNLICENSED)):
+        body = json.loads(sign(signing_key, licensed=licensed))["body"]
+        del body["state"]
+        body["format_version"] = 1
+        entitlement = offline.verify_license_file(
+            resign(signing_key, body), trusted_keys=[public_pem], system_id="sys-1", now=ISSUED_AT
+        )
+        assert (entitlement.licensed, entitlement.state) == (licensed, state)
+        assert entitlement.may_run is licensed
+    body = json.loads(sign(signing_key))["body"]
+    body["format_version"] = 1  # format 1 with a state field: not a format 1 file
+    with pytest.raises(TamperedLicenseFile, match=r"unexpected field\(s\) state"):
+        offline.verify_license_file(
+            resign(signing_key, body), trusted_keys=[public_pem], system_id="sys-1", now=ISSUED_AT
+        )
+
+
+@pytest.mark.parametrize(
+    ("licensed", "state", "may_run"),
+    [
+        (False, "trial", True),
+        (False, "grace", True),
+        (False, "unlicensed", False),
+        (True, "unlicensed", True),  # its hardware alone licenses it
+        (True, "licensed", True),
+    ],
+)
+def test_r12_may_run_is_licensed_or_inside_a_window(
+    signing_key: Ed25519PrivateKey, public_pem: bytes, licensed: bool, state: str, may_run: bool
+) -> None:
+    data = sign(signing_key, licensed=licensed, state=state)
+    entitlement = offline.verify_license_file(
+        data, trusted_keys=[public_pem], system_id="sys-1", now=ISSUED_AT
+    )
+    assert (entitlement.licensed, entitlement.state, entitlement.may_run) == (
+        licensed,
+        state,
+        may_run,
+    )
+
+
+def test_r12_sign_refuses_an_unknown_state(signing_key: Ed25519PrivateKey) -> None:
+    with pytest.raises(InvalidInput, match="state must be one of") as raised:
+        sign(signing_key, state="not_started")
+    assert raised.value.details == {"param": "state"}
+
+
+def test_r12_a_signed_file_issued_in_year_1_is_tampered_not_an_overflow(
+    signing_key: Ed25519PrivateKey, public_pem: bytes
+) -> None:
+    """Issue 10 item 7: date arithmetic on a signed year-1 ``issued_at`` never overflows."""
+    body = json.loads(sign(signing_key))["body"]
+    body["issued_at"] = "0001-01-01T00:00:00.000000Z"
+    data = resign(signing_key, body)
+    for now in (ISSUED_AT, datetime(1900, 1, 1, 0, 4, tzinfo=UTC)):
+        with pytest.raises(TamperedLicenseFile, match="outside the supported range"):
+            offline.verify_license_file(data, trusted_keys=[public_pem], system_id="sys-1", now=now)

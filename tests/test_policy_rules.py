@@ -1135,21 +1135,24 @@ def test_r12_license_terms_follow_the_product_and_the_hardware() -> None:
         state = org.view(d(day))
         return status.license_terms(state, CATALOG, state.systems[system_id], d(day))
 
-    # TRIAL: the window end e; hardware alone: the later of issue + 30 and e
+    trial, licensed, unlicensed = ProductState.TRIAL, ProductState.LICENSED, ProductState.UNLICENSED
+    # TRIAL: the window's last day e - 1, with the reported devices (it may run);
+    # hardware alone: the later of issue + 30 and e - 1
     assert terms("2026-01-10", "sys-1") == status.LicenseTerms(
-        "acs-pro", False, C(), d("2026-01-31")
+        "acs-pro", False, trial, C({"core": 2}), d("2026-01-30")
     )
     assert terms("2026-01-10", "sys-hw") == status.LicenseTerms(
-        "acs-pro", True, C({"core": 1}), d("2026-02-09")
+        "acs-pro", True, trial, C({"core": 1}), d("2026-02-09")
     )
+    assert terms("2026-01-30", "sys-hw").valid_until == d("2026-03-01")  # issue + 30 days
     # UNLICENSED: the issue date, and only what hardware covers
     assert terms("2026-03-01", "sys-1") == status.LicenseTerms(
-        "acs-pro", False, C(), d("2026-03-01")
+        "acs-pro", False, unlicensed, C(), d("2026-03-01")
     )
     # LICENSED: licensed_through + 30 days
     org.allocate(d("2026-03-01"), {"core": 2})
     assert terms("2026-03-01", "sys-1") == status.LicenseTerms(
-        "acs-pro", True, C({"core": 2}), d("2027-01-31")
+        "acs-pro", True, licensed, C({"core": 2}), d("2027-01-31")
     )
 
 

@@ -493,12 +493,10 @@ def test_r1_postgres_system_serial_and_key_are_unique_across_organizations(
 # -- errors become StorageError ---------------------------------------------------------------
 
 
-def test_r13_unreachable_server_raises_storage_error_quickly() -> None:
+def test_r13_unreachable_server_raises_storage_error() -> None:
     url = "postgresql://postgres:s3cret@127.0.0.1:1/test?connect_timeout=2"
-    began = time.monotonic()
     with pytest.raises(StorageError) as info:
         PostgreSQLBackend(url)
-    assert time.monotonic() - began < 3.0
     assert isinstance(info.value.__cause__, psycopg.OperationalError)
     assert "cannot connect to PostgreSQL at 127.0.0.1:1/test" in str(info.value)
     assert "s3cret" not in str(info.value)

@@ -5,22 +5,21 @@ else is reached from it. The pure rules live in :mod:`axis_licensing.policy`,
 the offline file formats in :mod:`axis_licensing.offline`, and the test
 helpers (strategies, a manual clock, the backend conformance suite) in
 :mod:`axis_licensing.testing`.
+
+Importing the package is light: the errors, counts, clocks and enumerations
+load at once (standard library only), everything else on first use.
 """
 
 from __future__ import annotations
 
-from axis_licensing import errors, offline
-from axis_licensing._convert import dumps as to_json
-from axis_licensing._convert import to_jsonable
+import importlib
+from typing import TYPE_CHECKING
+
+from axis_licensing import errors
 from axis_licensing._counts import Counts
+from axis_licensing._entitlement import Entitlement
+from axis_licensing._enums import Action, AlertKind, LicenseKind, ProductState
 from axis_licensing._time import Clock, ManualClock, SystemClock
-from axis_licensing.catalog import (
-    EXAMPLE_CATALOG,
-    Catalog,
-    CatalogVersion,
-    LicenseType,
-    ProductSpec,
-)
 from axis_licensing.errors import (
     AlreadyExists,
     AlreadyRegistered,
@@ -54,28 +53,87 @@ from axis_licensing.errors import (
     UnknownSystem,
     WrongSystem,
 )
-from axis_licensing.hookspecs import hookimpl, hookspec
-from axis_licensing.manager import Manager, Vendor
-from axis_licensing.model import (
-    Action,
-    Activity,
-    Alert,
-    AlertKind,
-    Allocation,
-    Entitlement,
-    LicenseKind,
-    Lot,
-    NeedReport,
-    Organization,
-    Period,
-    PeriodAllocation,
-    PeriodNeed,
-    ProductState,
-    ProductStatus,
-    Redemption,
-    SystemStatus,
-    Wallet,
-)
+
+if TYPE_CHECKING:
+    from axis_licensing import offline
+    from axis_licensing._convert import dumps as to_json
+    from axis_licensing._convert import to_jsonable
+    from axis_licensing.catalog import (
+        EXAMPLE_CATALOG,
+        Catalog,
+        CatalogVersion,
+        LicenseType,
+        ProductSpec,
+    )
+    from axis_licensing.hookspecs import hookimpl, hookspec
+    from axis_licensing.manager import Manager, Vendor
+    from axis_licensing.model import (
+        Activity,
+        Alert,
+        Allocation,
+        Lot,
+        NeedReport,
+        Organization,
+        Period,
+        PeriodAllocation,
+        PeriodNeed,
+        ProductStatus,
+        Redemption,
+        SystemStatus,
+        Wallet,
+    )
+
+#: The names loaded on first use (PEP 562): ``import axis_licensing.offline`` runs this
+#: module first, and a VMS that only verifies license files must not need pendulum, attrs,
+#: cattrs, orjson or pluggy (R12). Each name maps to its module and its name there.
+_LAZY: dict[str, tuple[str, str]] = {
+    "offline": ("axis_licensing.offline", ""),
+    "to_json": ("axis_licensing._convert", "dumps"),
+    "to_jsonable": ("axis_licensing._convert", "to_jsonable"),
+    "EXAMPLE_CATALOG": ("axis_licensing.catalog", "EXAMPLE_CATALOG"),
+    "Catalog": ("axis_licensing.catalog", "Catalog"),
+    "CatalogVersion": ("axis_licensing.catalog", "CatalogVersion"),
+    "LicenseType": ("axis_licensing.catalog", "LicenseType"),
+    "ProductSpec": ("axis_licensing.catalog", "ProductSpec"),
+    "hookimpl": ("axis_licensing.hookspecs", "hookimpl"),
+    "hookspec": ("axis_licensing.hookspecs", "hookspec"),
+    "Manager": ("axis_licensing.manager", "Manager"),
+    "Vendor": ("axis_licensing.manager", "Vendor"),
+    "Activity": ("axis_licensing.model", "Activity"),
+    "Alert": ("axis_licensing.model", "Alert"),
+    "Allocation": ("axis_licensing.model", "Allocation"),
+    "Lot": ("axis_licensing.model", "Lot"),
+    "NeedReport": ("axis_licensing.model", "NeedReport"),
+    "Organization": ("axis_licensing.model", "Organization"),
+    "Period": ("axis_licensing.model", "Period"),
+    "PeriodAllocation": ("axis_licensing.model", "PeriodAllocation"),
+    "PeriodNeed": ("axis_licensing.model", "PeriodNeed"),
+    "ProductStatus": ("axis_licensing.model", "ProductStatus"),
+    "Redemption": ("axis_licensing.model", "Redemption"),
+    "SystemStatus": ("axis_licensing.model", "SystemStatus"),
+    "Wallet": ("axis_licensing.model", "Wallet"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name on first use (PEP 562), then keep it as a module global.
+
+    Raises:
+        AttributeError: ``name`` is not a public name of the package.
+    """
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'axis_licensing' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

@@ -1576,6 +1576,7 @@ class Manager:
             system_id=system_id,
             issued_at=ctx.at,
             licensed=terms.licensed,
+            state=terms.state,
             devices=terms.devices,
             valid_until=terms.valid_until,
             timezone=state.timezone,

@@ -7,7 +7,6 @@ and exact shares are :class:`fractions.Fraction`.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from datetime import date, datetime
 from fractions import Fraction
@@ -16,7 +15,8 @@ from typing import Any
 import attrs
 
 from axis_licensing._counts import Counts
-from axis_licensing.errors import InvalidInput
+from axis_licensing._entitlement import Entitlement
+from axis_licensing._enums import Action, AlertKind, LicenseKind, ProductState
 
 __all__ = [
     "Action",
@@ -46,84 +46,6 @@ def _counts(value: Mapping[str, int]) -> Counts:
 
 def _fractions(value: Mapping[str, Fraction]) -> dict[str, Fraction]:
     return {k: Fraction(v) for k, v in sorted(value.items()) if v}
-
-
-class LicenseKind(enum.StrEnum):
-    """Subscription licenses are valid for periods; hardware licenses for a unit's lifetime.
-
-    Members compare equal to their lower-case values (``LicenseKind.HARDWARE == "hardware"``).
-    """
-
-    SUBSCRIPTION = "subscription"
-    HARDWARE = "hardware"
-
-    @classmethod
-    def of(cls, value: object) -> LicenseKind:
-        """``value`` as a LicenseKind: a member, or its value such as ``"hardware"``.
-
-        Raises:
-            InvalidInput: anything else.
-        """
-        if isinstance(value, cls):
-            return value
-        try:
-            if isinstance(value, str):
-                return cls(value)
-        except ValueError:
-            pass
-        raise InvalidInput(
-            f"kind must be one of {', '.join(k.value for k in cls)}, got {value!r}",
-            param="kind",
-        )
-
-
-class ProductState(enum.StrEnum):
-    """A product's license state at a date (R5).
-
-    Members compare equal to their lower-case values (``ProductState.GRACE == "grace"``).
-    """
-
-    NOT_STARTED = "not_started"
-    TRIAL = "trial"
-    GRACE = "grace"
-    LICENSED = "licensed"
-    UNLICENSED = "unlicensed"
-
-
-class Action(enum.StrEnum):
-    """The actions of the activity history (R11). Members compare equal to their strings."""
-
-    ORGANIZATION_CREATED = "organization_created"
-    SYSTEM_REGISTERED = "system_registered"
-    DEVICES_REPORTED = "devices_reported"
-    SUBSCRIPTION_STARTED = "subscription_started"
-    KEY_REDEEMED = "key_redeemed"
-    LICENSES_ALLOCATED = "licenses_allocated"
-    COMPENSATION_CREDITED = "compensation_credited"
-    LICENSES_EXPIRED = "licenses_expired"
-    HARDWARE_REGISTERED = "hardware_registered"
-    EXTENSION_ALLOCATED = "extension_allocated"
-    SYSTEM_FILE_UPLOADED = "system_file_uploaded"
-    GROWTH_EXCEEDED = "growth_exceeded"
-
-
-class AlertKind(enum.StrEnum):
-    """What an :class:`Alert` warns about (SPEC §3, ``Manager.alerts``)."""
-
-    #: The trial window ends within the days asked (R3).
-    TRIAL_ENDING = "trial_ending"
-    #: The grace window ends within the days asked (R3).
-    GRACE_ENDING = "grace_ending"
-    #: The product is unlicensed (R5).
-    UNLICENSED = "unlicensed"
-    #: The next period starts within the days asked and is not covered (R5).
-    RENEWAL_UNCOVERED = "renewal_uncovered"
-    #: Lots expire within the days asked (R6).
-    LOTS_EXPIRING = "lots_expiring"
-    #: Devices grew beyond the allowance of a locked period (R5).
-    GROWTH_EXCEEDED = "growth_exceeded"
-    #: A system whose devices are not all licensed (R9).
-    SYSTEM_UNLICENSED = "system_unlicensed"
 
 
 @attrs.frozen
@@ -339,17 +261,3 @@ class Activity:
     product: str | None = None
     system_id: str | None = None
     details: dict[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen
-class Entitlement:
-    """What a verified license file grants an offline system (R12)."""
-
-    org_id: str
-    product: str
-    system_id: str
-    licensed: bool
-    valid_until: date
-    devices: Counts = attrs.field(converter=_counts)
-    issued_at: datetime
-    timezone: str

@@ -20,13 +20,19 @@ whitespace (``sort_keys=True, separators=(",", ":"), ensure_ascii=True``).
 Instants are written in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds
 always present) and dates as ``YYYY-MM-DD``.
 
-This module does no I/O and reads no clock: the caller passes ``now``.
+This module does no I/O and reads no clock: the caller passes ``now``. It
+imports only the standard library and ``cryptography`` (and the package's own
+light modules: errors, counts, checks, enumerations), so a VMS can carry it
+without the portal's dependencies (pendulum, attrs, cattrs, orjson, pluggy).
+``tests/test_offline_verifier.py`` proves it in a venv holding only
+``cryptography``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import re
@@ -35,7 +41,6 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, NoReturn, TypeAlias
 
-import attrs
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -44,6 +49,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from axis_licensing._counts import Counts
+from axis_licensing._entitlement import Entitlement
+from axis_licensing._enums import ProductState
 from axis_licensing._time import EARLIEST, LATEST, check_aware
 from axis_licensing._validate import (
     MAX_ID,
@@ -60,14 +67,16 @@ from axis_licensing.errors import (
     TamperedLicenseFile,
     WrongSystem,
 )
-from axis_licensing.model import Entitlement
 
 __all__ = [
     "CLOCK_SKEW",
     "LICENSE_FILE_FORMAT_VERSION",
+    "LICENSE_FILE_FORMAT_VERSIONS",
+    "LICENSE_FILE_STATES",
     "MAX_COUNT",
     "MAX_ID_LENGTH",
     "SYSTEM_FILE_FORMAT_VERSION",
+    "Entitlement",
     "PublicKeyLike",
     "SystemDescription",
     "describe_system",
@@ -84,8 +93,14 @@ __all__ = [
 SYSTEM_FILE_FORMAT_VERSION: Final = 1
 """The ``format_version`` of system description files this module writes and reads."""
 
-LICENSE_FILE_FORMAT_VERSION: Final = 1
-"""The ``format_version`` of license files this module writes and reads."""
+LICENSE_FILE_FORMAT_VERSION: Final = 2
+"""The ``format_version`` of license files this module writes; it also reads format 1."""
+
+LICENSE_FILE_FORMAT_VERSIONS: Final = frozenset({1, 2})
+"""The license file formats this module reads: 1 (no ``state``) and 2 (R12)."""
+
+LICENSE_FILE_STATES: Final = ("licensed", "trial", "grace", "unlicensed")
+"""The values of a license file's ``state`` (format 2, R12)."""
 
 MAX_ID_LENGTH: Final = MAX_ID
 """The longest id, in characters (R14)."""
@@ -103,7 +118,7 @@ _SYSTEM_FIELDS: Final = frozenset(
     {"format_version", "system_id", "product", "devices", "hardware", "made_at", "checksum"}
 )
 _LICENSE_FIELDS: Final = frozenset({"body", "signature"})
-_BODY_FIELDS: Final = frozenset(
+_BODY_FIELDS_V1: Final = frozenset(
     {
         "format_version",
         "key_id",
@@ -117,6 +132,7 @@ _BODY_FIELDS: Final = frozenset(
         "timezone",
     }
 )
+_BODY_FIELDS: Final = {1: _BODY_FIELDS_V1, 2: _BODY_FIELDS_V1 | {"state"}}
 _INSTANT_RE: Final = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
 _DATE_RE: Final = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 _HEX64_RE: Final = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -256,7 +272,7 @@ def _to_counts(value: Mapping[str, int]) -> Counts:
     return value if isinstance(value, Counts) else Counts(value)
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class SystemDescription:
     """The content of a system description file (R12).
 
@@ -270,9 +286,12 @@ class SystemDescription:
 
     system_id: str
     product: str
-    devices: Counts = attrs.field(converter=_to_counts)
+    devices: Counts
     hardware: tuple[str, ...]
     made_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "devices", _to_counts(self.devices))
 
 
 def describe_system(
@@ -562,6 +581,7 @@ def sign_license_file(
     devices: Mapping[str, int],
     valid_until: date,
     timezone: str,
+    state: str | None = None,
 ) -> bytes:
     """Build and sign a license file for an offline system (R12).
 
@@ -575,6 +595,9 @@ def sign_license_file(
         devices: the devices allowed per license type; zero counts are left out.
         valid_until: the last valid date, inclusive, in ``timezone``.
         timezone: the organization's IANA time zone.
+        state: the product's state, one of :data:`LICENSE_FILE_STATES` (a
+            ``ProductState`` is a str); None writes ``licensed`` or
+            ``unlicensed`` after ``licensed``.
 
     Returns:
         The file: canonical JSON ``{"body": {...}, "signature": "..."}``, where
@@ -583,9 +606,18 @@ def sign_license_file(
     Raises:
         InvalidInput: a bad signing key, a naive ``issued_at``, an invalid id,
             license type or count, ``licensed`` not a bool, ``valid_until`` not
-            a date, or an unknown time zone.
+            a date, an unknown time zone, or a ``state`` not in
+            :data:`LICENSE_FILE_STATES`.
     """
     private = load_signing_key(signing_key)
+    licensed = _check_bool("licensed", licensed)
+    if state is None:
+        state = "licensed" if licensed else "unlicensed"
+    if not isinstance(state, str) or str(state) not in LICENSE_FILE_STATES:
+        raise InvalidInput(
+            f"state must be one of {', '.join(LICENSE_FILE_STATES)}, got {state!r}",
+            param="state",
+        )
     body: dict[str, object] = {
         "format_version": LICENSE_FILE_FORMAT_VERSION,
         "key_id": key_id(private.public_key()),
@@ -593,7 +625,8 @@ def sign_license_file(
         "product": _check_id("product", product),
         "system_id": _check_id("system_id", system_id),
         "issued_at": _format_instant(_check_aware("issued_at", issued_at)),
-        "licensed": _check_bool("licensed", licensed),
+        "licensed": licensed,
+        "state": str(state),
         "devices": _check_counts("devices", devices),
         "valid_until": _check_date("valid_until", valid_until).isoformat(),
         "timezone": _check_zone(timezone),
@@ -710,7 +743,7 @@ def verify_license_file(
             f"not for {expected_system!r}",
             details={"system_id": expected_system},
         )
-    if now < entitlement.issued_at - CLOCK_SKEW:
+    if now < entitlement.issued_at and entitlement.issued_at - now > CLOCK_SKEW:
         raise LicenseFileNotYetValid(
             f"the license file was issued at {body['issued_at']}, more than 5 minutes "
             f"after now ({_format_instant(now)}): is the clock set back?",
@@ -753,14 +786,15 @@ def _parse_license_form(raw: bytes) -> tuple[dict[str, Any], bytes]:
     body = content["body"]
     if not isinstance(body, dict):
         raise _tampered("its body is not a JSON object")
-    problem = _field_set_problem(body, _BODY_FIELDS)
+    version = body.get("format_version")
+    if type(version) is not int or version not in LICENSE_FILE_FORMAT_VERSIONS:
+        raise _tampered(
+            f"unsupported format_version {version!r}; expected one of "
+            f"{', '.join(map(str, sorted(LICENSE_FILE_FORMAT_VERSIONS)))}"
+        )
+    problem = _field_set_problem(body, _BODY_FIELDS[version])
     if problem is not None:
         raise _tampered(f"its body has {problem}")
-    version = body["format_version"]
-    if type(version) is not int or version != LICENSE_FILE_FORMAT_VERSION:
-        raise _tampered(
-            f"unsupported format_version {version!r}; expected {LICENSE_FILE_FORMAT_VERSION}"
-        )
     if not isinstance(body["key_id"], str) or not _KEY_ID_RE.match(body["key_id"]):
         raise _tampered("its key_id is not 16 lowercase hexadecimal digits")
     encoded = content["signature"]
@@ -785,17 +819,21 @@ def _parse_license_body(body: dict[str, Any]) -> Entitlement:
         problem = _id_problem(body[name])
         if problem is not None:
             raise _tampered(f"its {name} {problem}")
-    if not isinstance(body["licensed"], bool):
+    licensed = body["licensed"]
+    if not isinstance(licensed, bool):
         raise _tampered("its licensed field is not a boolean")
+    state = body.get("state", "licensed" if licensed else "unlicensed")  # format 1 had none
+    if not isinstance(state, str) or state not in LICENSE_FILE_STATES:
+        raise _tampered(f"its state {state!r} is not one of {', '.join(LICENSE_FILE_STATES)}")
     devices = _parse_file_counts(body["devices"], TamperedLicenseFile, "the license file's")
     issued_at_text = body["issued_at"]
     issued_at = _parse_instant(issued_at_text) if isinstance(issued_at_text, str) else None
     if issued_at is None:
         raise _tampered(f"its issued_at {issued_at_text!r} is not a UTC instant")
-    if not EARLIEST <= issued_at <= LATEST:  # the Manager never signs one; and now - skew overflows
+    if not EARLIEST <= issued_at <= LATEST:
         raise _tampered(
-            f"its issued_at {issued_at_text!r} is outside {EARLIEST.date().isoformat()} "
-            f"to {LATEST.date().isoformat()}"
+            f"its issued_at {issued_at_text} is outside the supported range "
+            f"{EARLIEST.date().isoformat()} to {LATEST.date().isoformat()}"
         )
     valid_until_text = body["valid_until"]
     valid_until = _parse_date(valid_until_text) if isinstance(valid_until_text, str) else None
@@ -808,7 +846,8 @@ def _parse_license_body(body: dict[str, Any]) -> Entitlement:
         org_id=body["org_id"],
         product=body["product"],
         system_id=body["system_id"],
-        licensed=body["licensed"],
+        licensed=licensed,
+        state=ProductState(state),
         valid_until=valid_until,
         devices=Counts(devices),
         issued_at=issued_at,

@@ -216,14 +216,21 @@ def system_status(
 
 #: How long an offline license file stays valid beyond what licenses it (R12).
 OFFLINE_MARGIN = timedelta(days=30)
+ONE_DAY = timedelta(days=1)
 
 
 @attrs.frozen
 class LicenseTerms:
-    """What an offline system's license file grants (R12)."""
+    """What an offline system's license file grants (R12).
+
+    ``state`` is the product's state as the file carries it: ``licensed``,
+    ``trial``, ``grace`` or ``unlicensed`` (a product not started is
+    ``unlicensed`` there).
+    """
 
     product: str
     licensed: bool
+    state: ProductState
     devices: Counts
     valid_until: date
 
@@ -233,28 +240,36 @@ def license_terms(
 ) -> LicenseTerms:
     """The terms of a license file issued on ``day`` for ``system`` (R12).
 
-    ``licensed`` is the system's status; the devices allowed are its devices
-    when licensed, else what its hardware covers. ``valid_until`` (inclusive):
-    ``licensed_through + 30 days`` when the product is LICENSED; the issue date
-    + 30 days when its hardware alone licenses it (or the window end, if later);
-    the window end ``e`` in TRIAL or GRACE; otherwise the issue date.
+    ``licensed`` is the system's status and ``state`` the product's. The
+    devices allowed are the system's devices when it is licensed or the product
+    is in its trial or grace window, else what its hardware covers.
+    ``valid_until`` (inclusive): ``licensed_through + 30 days`` when the
+    product is LICENSED; the window's last day ``e - 1`` in TRIAL or GRACE (on
+    day ``e`` the portal says UNLICENSED, and so must the file); the later of
+    that and the issue date + 30 days when the system's hardware alone licenses
+    it; otherwise the issue date.
     """
     spec = catalog.product(system.product)
     system_now = system_status(state, catalog, system, day)
     product = product_status(state, spec, day)
     in_window = product.state in (ProductState.TRIAL, ProductState.GRACE)
-    window_end = product.window_ends_on if in_window else None
+    last_day = product.window_ends_on - ONE_DAY if in_window and product.window_ends_on else None
     if product.state is ProductState.LICENSED and product.licensed_through is not None:
         valid_until = product.licensed_through + OFFLINE_MARGIN
     elif system_now.licensed:  # by its hardware alone: never less than a window gives
-        valid_until = max(day + OFFLINE_MARGIN, window_end or day)
-    elif window_end is not None:
-        valid_until = window_end
+        valid_until = max(day + OFFLINE_MARGIN, last_day or day)
+    elif last_day is not None:
+        valid_until = last_day
     else:
         valid_until = day
+    may_run = system_now.licensed or in_window
+    file_state = (
+        ProductState.UNLICENSED if product.state is ProductState.NOT_STARTED else product.state
+    )
     return LicenseTerms(
         product=spec.code,
         licensed=system_now.licensed,
-        devices=system_now.devices if system_now.licensed else system_now.hardware_covered,
+        state=file_state,
+        devices=system_now.devices if may_run else system_now.hardware_covered,
         valid_until=valid_until,
     )

@@ -12,15 +12,28 @@
   ``pytest.register_assert_rewrite("axis_licensing.testing.conformance")``;
   it is not imported here, so that the rewrite can take effect.
 
-This package needs hypothesis (the ``test`` extra).
+Install the kit with the ``testing`` extra (``pip install
+'axis-licensing[testing]'``: hypothesis and pytest). Only the strategies and
+the state machine need hypothesis, and they load on first use (PEP 562):
+``ManualClock``, :class:`LedgerModel` and the conformance suite import
+without it.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from axis_licensing._time import ManualClock
-from axis_licensing.testing import strategies
-from axis_licensing.testing.machine import LedgerInvariantError, LedgerMachine, make_ledger_machine
 from axis_licensing.testing.model import LedgerModel
+
+if TYPE_CHECKING:
+    from axis_licensing.testing import strategies
+    from axis_licensing.testing.machine import (
+        LedgerInvariantError,
+        LedgerMachine,
+        make_ledger_machine,
+    )
 
 __all__ = [
     "LedgerInvariantError",
@@ -30,3 +43,41 @@ __all__ = [
     "make_ledger_machine",
     "strategies",
 ]
+
+#: The names that need hypothesis, loaded on first use: each maps to its module and name.
+_LAZY: dict[str, tuple[str, str]] = {
+    "strategies": ("axis_licensing.testing.strategies", ""),
+    "LedgerInvariantError": ("axis_licensing.testing.machine", "LedgerInvariantError"),
+    "LedgerMachine": ("axis_licensing.testing.machine", "LedgerMachine"),
+    "make_ledger_machine": ("axis_licensing.testing.machine", "make_ledger_machine"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a name that needs hypothesis on first use (PEP 562).
+
+    Raises:
+        AttributeError: ``name`` is not a public name of the package.
+        ImportError: hypothesis is not installed; the message names the extra.
+    """
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'axis_licensing.testing' has no attribute {name!r}") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != "hypothesis":
+            raise
+        raise ImportError(
+            f"axis_licensing.testing.{name} needs hypothesis: "
+            "pip install 'axis-licensing[testing]'",
+            name=exc.name,
+        ) from exc
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -79,6 +79,7 @@ from axis_licensing import (
     Catalog,
     CatalogMismatch,
     CatalogVersion,
+    Counts,
     Entitlement,
     IdempotencyConflict,
     InsufficientLicenses,
@@ -1502,11 +1503,13 @@ class BackendConformance:
             product=PRODUCT,
             system_id="off-1",
             licensed=False,
-            valid_until=date(2026, 1, 31),
-            devices={},
+            state=ProductState.TRIAL,
+            valid_until=date(2026, 1, 30),  # the trial's last day, e - 1 (R12)
+            devices=Counts({"core": 2}),  # inside the trial: the reported devices
             issued_at=now,
             timezone="UTC",
         )
+        assert entitlement.may_run  # a VMS keeps running through its trial
         assert m.system_status(ORG, "off-1").devices == {"core": 2}
         uploaded = m.history(ORG)[-1]
         assert uploaded.action == "system_file_uploaded"
@@ -1517,8 +1520,9 @@ class BackendConformance:
         assert uploaded.details["hardware"] == []
         with pytest.raises(WrongSystem):
             _license(m, license_file, "off-2", now)
-        with pytest.raises(LicenseFileExpired):
-            _license(m, license_file, "off-1", _noon(2026, 2, 1))
+        assert _license(m, license_file, "off-1", _noon(2026, 1, 30)).may_run
+        with pytest.raises(LicenseFileExpired):  # on day e the portal says UNLICENSED
+            _license(m, license_file, "off-1", _noon(2026, 1, 31))
 
     def test_r12_license_file_when_licensed(
         self, m: Manager, conformance_clock: ManualClock
@@ -1539,6 +1543,7 @@ class BackendConformance:
         )
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
+        assert (entitlement.state, entitlement.may_run) == (ProductState.LICENSED, True)
         assert entitlement.valid_until == date(2027, 1, 31)  # licensed_through + 30 days
         assert entitlement.devices == {"core": 2}
         assert entitlement.issued_at == now
@@ -1561,8 +1566,9 @@ class BackendConformance:
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert m.status(ORG, PRODUCT).state is ProductState.GRACE
         assert entitlement.licensed is False
-        assert entitlement.valid_until == date(2027, 1, 31)  # the window end
-        assert entitlement.devices == {}
+        assert (entitlement.state, entitlement.may_run) == (ProductState.GRACE, True)
+        assert entitlement.valid_until == date(2027, 1, 30)  # the window's last day, e - 1
+        assert entitlement.devices == {"core": 2}
 
     def test_r12_license_file_through_hardware_alone(
         self, m: Manager, conformance_clock: ManualClock
@@ -1576,6 +1582,8 @@ class BackendConformance:
         )
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
+        # the product has not started: the file says unlicensed, yet the hardware lets it run
+        assert (entitlement.state, entitlement.may_run) == (ProductState.UNLICENSED, True)
         assert entitlement.valid_until == date(2026, 3, 17)  # issue date + 30 days
         assert entitlement.devices == {"core": 2}
         status = m.system_status(ORG, "off-1")
@@ -1601,6 +1609,7 @@ class BackendConformance:
         license_file = m.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = _license(m, license_file, "off-1", now)
         assert entitlement.licensed is False
+        assert (entitlement.state, entitlement.may_run) == (ProductState.UNLICENSED, False)
         assert entitlement.valid_until == date(2026, 2, 15)  # the issue date
         assert entitlement.devices == {"core": 1}  # what the hardware covers
         assert m.status(ORG, PRODUCT).state is ProductState.UNLICENSED
