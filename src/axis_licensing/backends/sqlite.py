@@ -381,8 +381,9 @@ class SQLiteBackend(Backend):
         self._lock = threading.RLock()
         if not create and not os.path.isfile(self.path):
             raise StoreNotFound(f"no SQLite database at {self.path!r}")
-        #: None after a discarded connection until the next transaction opens one.
-        self._conn: sqlite3.Connection | None = self._connect()
+        self._conn = self._connect()
+        #: True after a discarded connection, until the next transaction opens a fresh one.
+        self._stale = False
         try:
             self._prepare()
         except BaseException:
@@ -417,13 +418,13 @@ class SQLiteBackend(Backend):
         """
         with contextlib.suppress(sqlite3.Error):
             conn.close()
-        self._conn = None
+        self._stale = True
         with contextlib.suppress(StorageError, StoreNotFound):
-            self._conn = self._connection()
+            self._connection()
 
     def _connection(self) -> sqlite3.Connection:
         """The open connection, opened again (and prepared) after a discarded one."""
-        if self._conn is not None:
+        if not self._stale:
             return self._conn
         conn = self._connect()
         try:
@@ -433,7 +434,7 @@ class SQLiteBackend(Backend):
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
             raise StorageError(f"cannot reopen SQLite database {self.path!r}: {exc}") from exc
-        self._conn = conn
+        self._conn, self._stale = conn, False
         return conn
 
     def _prepare(self) -> None:
@@ -567,8 +568,7 @@ class SQLiteBackend(Backend):
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
+            self._conn.close()
 
     # -- migrate
     def _check(self, table: str) -> tuple[str, ...]:
