@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--profile] [--only a,b,c] [--postgres-url URL]``.
+"""``python -m bench [--quick] [--profile] [--only a,b,c,d,e,h] [--orgs N] [--postgres-url URL]``.
 
 Prints the command, the machine, then one table per benchmark with its ratio
 against a baseline measured in the same run (see :mod:`bench`).
@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import postgres_scaling, sqlite_alloc, status_history
+from bench import org_size, postgres_scaling, sqlite_alloc, status_history
 from bench._common import Ratio, Settings
 
 __all__ = ["main"]
@@ -33,10 +33,18 @@ def _machine() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks; the exit status is 0 even when a target is missed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="a short run (a few minutes)")
     parser.add_argument("--profile", action="store_true", help="print cProfile of (a) and (b)")
     parser.add_argument(
-        "--only", default="a,b,c", help="comma-separated benchmarks to run (default a,b,c)"
+        "--only",
+        default="a,b,c,d,e,h",
+        help="comma-separated benchmarks to run (default a,b,c,d,e,h)",
+    )
+    parser.add_argument(
+        "--orgs",
+        type=int,
+        default=None,
+        help="organizations in (h) (default 100,000; 5,000 with --quick)",
     )
     parser.add_argument(
         "--postgres-url",
@@ -47,9 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"a", "b", "c"}
+    unknown = only - {"a", "b", "c", "d", "e", "h"}
     if unknown:
-        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c")
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, h")
+    orgs = args.orgs if args.orgs is not None else (5_000 if args.quick else 100_000)
+    if orgs < 1:
+        parser.error("--orgs must be at least 1")
     settings = Settings.make(quick=args.quick, profile=args.profile)
     given = sys.argv[1:] if argv is None else list(argv)
     print("axis-licensing benchmarks")
@@ -67,6 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             ratios += postgres_scaling.run(settings, args.postgres_url)
         else:
             print(f"\n(c) skipped: {problem}")
+    if "d" in only:
+        ratios += org_size.run_d(settings)
+    if "e" in only:
+        problem = postgres_scaling.postgres_problem(args.postgres_url)
+        if problem is not None:
+            print(f"\n(e) on PostgreSQL skipped: {problem}")
+        ratios += org_size.run_e(settings, args.postgres_url if problem is None else None)
+    if "h" in only:
+        ratios += org_size.run_h(settings, orgs)
     print(f"\nsummary ({time.perf_counter() - started:.0f} s):")
     for ratio in ratios:
         if ratio.target is not None:

@@ -160,11 +160,10 @@ def run(settings: Settings, base_url: str) -> list[Ratio]:
             for k in range(ORGS):
                 setup_org(m, f"org-{k}")
             with m.backend.read() as tx:
-                head = tx.head("org-0")
-            assert head is not None
+                (ledger,) = tx.parts_prefixed("org-0", "org.product:")
         with psycopg.connect(base_url, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        _prepare_bare(base_url, schema, head.state)
+        _prepare_bare(base_url, schema, ledger.value)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max(CLIENTS), mp_context=context) as pool:
             _start_all(pool, max(CLIENTS))

@@ -32,8 +32,7 @@ import attrs
 import pytest
 
 from axis_licensing import EXAMPLE_CATALOG, LicenseKind, Manager, ManualClock
-from axis_licensing._convert import loads
-from axis_licensing.policy.state import OrgState
+from axis_licensing._parts import stored_versions
 
 pytestmark = pytest.mark.slow
 
@@ -195,17 +194,14 @@ def check_store(m: Manager, acks: dict[str, Path], kills: int) -> CrashReport:
     if balance != {"core": STOCK - expected}:
         found.append(f"the wallet holds {dict(balance)}, expected core={STOCK - expected}")
 
-    # One state version per command: seqs without gaps, each growing by its activity's quantity.
-    rows_of = sorted(
-        (r for r in m.backend.export_rows("states") if r["org_id"] == ORG),
-        key=lambda r: int(r["seq"]),
-    )
-    seqs = [int(r["seq"]) for r in rows_of]
+    # One version per command: seqs without gaps, each growing by its activity's quantity.
+    kept = stored_versions(m.backend, ORG)
+    seqs = [seq for seq, _ in kept]
     if seqs != list(range(1, len(seqs) + 1)):
         found.append(f"state versions have gaps: {seqs[:5]}…{seqs[-5:]}")
     if len(seqs) != SETUP_VERSIONS + len(stored_ids):
         found.append(f"{len(seqs)} state versions for {len(stored_ids)} commands")
-    states = [loads(r["state"], OrgState) for r in rows_of]
+    states = [state for _, state in kept]
     totals = [s.ledger(PRODUCT).allocated_total.get("core", 0) for s in states]
     growth = [b - a for a, b in itertools.pairwise(totals[SETUP_VERSIONS - 1 :])]
     if growth != steps:

@@ -63,6 +63,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "errors.md",
         "index.md",
         "offline.md",
+        "performance.md",
         "plugins.md",
         "testing.md",
     ]

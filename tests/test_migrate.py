@@ -208,7 +208,10 @@ def test_r13_memory_to_sqlite(tmp_path: Path) -> None:
             "meta": 1,  # the generated signing key
             "catalogs": 1,  # the catalog recorded at open (R15)
             "orgs": 1,
-            "states": 5,
+            "versions": 5,
+            "parts": 4,  # org, org.product:acs-pro, org.devices:acs-pro, system:s-1
+            "part_history": 5,
+            "states": 0,
             "activities": 6,
             "systems": 1,
             "shipments": 0,
@@ -280,7 +283,9 @@ def test_refuses_a_non_empty_target_and_leaves_it_alone(
     with Manager.open(target, catalog=DEMO_CATALOG) as m:
         m.create_organization("other", name="Other", actor="x")
     before = counts(target)
-    with pytest.raises(MigrationRefused, match=r"is not empty \(orgs 1, states 1, activities 1\)"):
+    with pytest.raises(
+        MigrationRefused, match=r"is not empty \(orgs 1, versions 1, parts 1, activities 1\)"
+    ):
         migrate(url, target)
     assert counts(target) == before
     assert mark_of(target) is None
@@ -398,7 +403,7 @@ def test_r13_a_failure_half_way_leaves_the_mark_and_the_next_attempt_refuses(
     url, _ = source
     path = tmp_path / "half.db"
     with pytest.raises(
-        MigrationFailed, match="copying table 'states' failed: disk on fire"
+        MigrationFailed, match="copying table 'versions' failed: disk on fire"
     ) as info:
         migrate(url, f"flaky:///{path}", plugins=[FlakyPlugin("fail")])
     assert info.value.report is None
@@ -408,7 +413,7 @@ def test_r13_a_failure_half_way_leaves_the_mark_and_the_next_attempt_refuses(
     assert json.loads(mark)["source"] == url
     half = counts(target)
     # meta: the signing key and the mark
-    assert (half["meta"], half["orgs"], half["states"], half["activities"]) == (2, 2, 0, 0)
+    assert (half["meta"], half["orgs"], half["versions"], half["activities"]) == (2, 2, 0, 0)
 
     with pytest.raises(MigrationRefused, match="holds an incomplete migration"):
         migrate(url, target)

@@ -232,13 +232,37 @@ def test_create_is_passed_only_to_factories_that_take_it() -> None:
 
 
 def _downgrade_to_schema_1(url: str) -> None:
-    """Make ``url`` look like a store written before catalog versions (schema version 1)."""
+    """Make ``url`` a store as schema version 1 wrote it: no catalog versions, and one
+    whole state per command in ``states`` (the organization's own parts, enough here)."""
+    from axis_licensing._convert import dumps_fast
+    from axis_licensing._parts import stored_versions
+    from axis_licensing.backends import builtin
+
+    registry = BackendRegistry()
+    builtin.axis_licensing_register_backends(registry)
+    backend = registry.open(url)
+    try:
+        at_of = {(r["org_id"], r["seq"]): r["at_us"] for r in backend.export_rows("versions")}
+        states = [
+            (org_id, at_of[org_id, seq], seq, dumps_fast(state))
+            for org_id in sorted({org for org, _ in at_of})
+            for seq, state in stored_versions(backend, org_id)
+        ]
+    finally:
+        backend.close()
+    dropped = ("catalogs", "versions", "parts", "part_history")
     if url.startswith("sqlite:"):
         import sqlite3
 
         lite = sqlite3.connect(url.removeprefix("sqlite:///"))
         with lite:
-            lite.execute("DROP TABLE catalogs")
+            for table in dropped:
+                lite.execute(f"DROP TABLE {table}")
+            lite.execute("ALTER TABLE orgs DROP COLUMN head")
+            lite.execute("ALTER TABLE orgs DROP COLUMN at_us")
+            lite.executemany(
+                "INSERT INTO states (org_id, at_us, seq, state) VALUES (?, ?, ?, ?)", states
+            )
             lite.execute("PRAGMA user_version = 1")
         lite.close()
         return
@@ -246,7 +270,19 @@ def _downgrade_to_schema_1(url: str) -> None:
 
     schema = url.rsplit("schema=", 1)[1]
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP TABLE "{schema}".catalogs')
+        for table in dropped:
+            conn.execute(f'DROP TABLE "{schema}".{table}')
+        conn.execute(f'ALTER TABLE "{schema}".orgs DROP COLUMN at_us')
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f'INSERT INTO "{schema}".states (org_id, at_us, seq, state) '
+                "VALUES (%s, %s, %s, %s)",
+                states,
+            )
+        conn.execute(
+            f'UPDATE "{schema}".orgs o SET head = '
+            f'(SELECT max(seq) FROM "{schema}".states s WHERE s.org_id = o.org_id)'
+        )
         conn.execute(f'UPDATE "{schema}".schema_version SET version = 1')
 
 

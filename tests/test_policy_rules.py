@@ -1168,7 +1168,7 @@ def test_r7_spelled_out_constructors_know_every_field() -> None:
     ]  # fmt: skip
     assert [f.name for f in attrs.fields(OrgState)] == [
         "org_id", "name", "timezone", "created_on", "as_of", "anchor", "products", "systems",
-        "hardware", "next_lot_id",
+        "hardware", "next_lot_id", "devices",
     ]  # fmt: skip
     org = started_org({"core": 2}, wallet={"core": 5})
     org.allocate(d("2026-03-01"), {"core": 3})

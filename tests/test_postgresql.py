@@ -187,7 +187,7 @@ def test_r13_postgres_manager_smoke_flow(
     assert wallet.credit == {"core": Fraction(47, 73), "door": Fraction(60, 73)}
 
     assert m.system_status("acme", "sys-1").licensed is True
-    # A past instant reads the state then in force (state_at).
+    # A past instant reads the parts then in force (seq_at, parts).
     past = m.status("acme", PRODUCT, at=START + timedelta(days=1))
     assert past.state is ProductState.TRIAL
     assert past.allocated == {}
@@ -314,8 +314,16 @@ def test_r13_schema_is_created_quoted_and_indexed(postgres_url: str) -> None:
                     (schema,),
                 ).fetchall()
             }
-        # head() and state_at() are index lookups (O(log n)), as in SQLite.
-        assert {"orgs_pkey", "states_pkey", "states_at", "activities_org"} <= indexes
+        # head(), seq_at() and the parts in force at a version are index lookups
+        # (O(log n)), as in SQLite.
+        assert {
+            "orgs_pkey",
+            "versions_pkey",
+            "versions_at",
+            "parts_pkey",
+            "part_history_pkey",
+            "activities_org",
+        } <= indexes
     finally:
         with admin(url) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -517,7 +525,7 @@ def test_r13_failing_statement_raises_storage_error(postgres_url: str, pg_manage
     pg_manager.create_organization("acme", name="Acme", actor="alice")
     with admin(postgres_url) as conn:
         conn.execute(
-            sql.SQL("DROP TABLE {}").format(sql.Identifier(schema_of(postgres_url), "states"))
+            sql.SQL("DROP TABLE {}").format(sql.Identifier(schema_of(postgres_url), "orgs"))
         )
     with pytest.raises(StorageError) as info:
         pg_manager.status("acme", PRODUCT)

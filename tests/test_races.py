@@ -21,7 +21,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 from datetime import UTC, datetime
@@ -41,14 +41,16 @@ from axis_licensing import (
     ManualClock,
     hookimpl,
 )
-from axis_licensing._convert import loads
+from axis_licensing._parts import stored_versions
 from axis_licensing.backends import (
     ActivityRow,
     Backend,
     BackendRegistry,
     CatalogRow,
+    Head,
     HistoryQuery,
     KeyRow,
+    PartRow,
     ReadTx,
     RequestRow,
     ShipmentRow,
@@ -98,13 +100,41 @@ class _UnlockedTx(WriteTx):
     def _paused(self) -> None:
         time.sleep(BROKEN_PAUSE)
 
-    def head(self, org_id: str) -> StateRow | None:
+    def head(self, org_id: str) -> Head | None:
         with self._read() as tx:
             return tx.head(org_id)
 
-    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
         with self._read() as tx:
-            return tx.state_at(org_id, at_us)
+            return tx.seq_at(org_id, at_us)
+
+    def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
+        with self._read() as tx:
+            return tx.parts(org_id, names, seq)
+
+    def parts_prefixed(
+        self,
+        org_id: str,
+        prefix: str,
+        *,
+        seq: int | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[PartRow]:
+        with self._read() as tx:
+            return tx.parts_prefixed(org_id, prefix, seq=seq, after=after, limit=limit)
+
+    def legacy_orgs(self) -> list[str]:
+        with self._read() as tx:
+            return tx.legacy_orgs()
+
+    def legacy_states(self, org_id: str) -> list[StateRow]:
+        with self._read() as tx:
+            return tx.legacy_states(org_id)
+
+    def drop_legacy(self, org_id: str) -> None:
+        with self._write() as tx:
+            tx.drop_legacy(org_id)
 
     def history(
         self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
@@ -152,7 +182,7 @@ class _UnlockedTx(WriteTx):
         with self._write() as tx:
             return tx.insert_catalog(row)
 
-    def lock(self, org_id: str) -> StateRow | None:
+    def lock(self, org_id: str) -> Head | None:
         row = self.head(org_id)
         self._paused()
         return row
@@ -161,11 +191,13 @@ class _UnlockedTx(WriteTx):
         with self._write() as tx:
             return tx.create_org(org_id)
 
-    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
+    def append(
+        self, version: Head, parts: Sequence[tuple[str, str]], activities: Iterable[ActivityRow]
+    ) -> None:
         with self._write() as tx:
-            head = tx.head(state.org_id)
+            head = tx.head(version.org_id)
             seq = 1 if head is None else head.seq + 1
-            tx.append(attrs.evolve(state, seq=seq), activities)
+            tx.append(attrs.evolve(version, seq=seq), parts, activities)
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
         with self._write() as tx:
@@ -375,12 +407,8 @@ def setup_orgs(m: Manager, orgs: Iterable[str], stock: int) -> None:
 
 
 def versions(m: Manager, org_id: str) -> list[OrgState]:
-    """Every stored state version of the organization, in order."""
-    rows = sorted(
-        (r for r in m.backend.export_rows("states") if r["org_id"] == org_id),
-        key=lambda r: int(r["seq"]),
-    )
-    return [loads(r["state"], OrgState) for r in rows]
+    """Every stored version of the organization's own state, in order."""
+    return [state for _, state in stored_versions(m.backend, org_id)]
 
 
 def allocation_anomalies(

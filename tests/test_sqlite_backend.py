@@ -219,8 +219,8 @@ def test_sqlite_errors_during_commands_and_queries_become_storage_errors(
     with pytest.raises(StorageError) as query:
         sqlite_manager.history("org-1")
     assert isinstance(query.value.__cause__, sqlite3.Error)
-    # The failed command left no half: no new state, no claimed system id.
-    assert sqlite_manager.backend.count_rows("states") == 1
+    # The failed command left no half: no new version, no claimed system id.
+    assert sqlite_manager.backend.count_rows("versions") == 1
     assert sqlite_manager.backend.count_rows("systems") == 0
 
 
@@ -264,12 +264,14 @@ def test_sqlite_malformed_urls_raise_invalid_input(url: str) -> None:
 # -- reads use indexes, whatever the history length ----------------------------------------------
 
 
-def _grow(manager: Manager, clock: ManualClock, commands: int) -> None:
+def _grow(
+    manager: Manager, clock: ManualClock, commands: int, step: timedelta = timedelta(hours=1)
+) -> None:
     for org in ("org-1", "org-2"):
         manager.create_organization(org, name=org, actor="alice")
         manager.register_system(org, PRODUCT, f"{org}-sys", devices={"core": 1}, actor="alice")
     for i in range(commands):
-        clock.advance(timedelta(hours=1))
+        clock.advance(step)
         for org in ("org-1", "org-2"):
             manager.report_devices(org, f"{org}-sys", {"core": i + 1}, actor="alice")
 
@@ -297,9 +299,13 @@ def test_sqlite_head_and_state_at_queries_search_an_index(db_path: Path) -> None
             lambda: manager.status("org-1", PRODUCT),
             lambda: manager.report_devices("org-1", "org-1-sys", {"core": 2}, actor="a"),
         ):
-            state_reads += [s for s in _traced_selects(conn, run) if "states" in s]
+            state_reads += [
+                s
+                for s in _traced_selects(conn, run)
+                if any(f" {t} " in s for t in ("orgs", "versions", "parts", "part_history"))
+            ]
         assert manager.system_status("org-1", "org-1-sys", at=past).devices == {"core": 30}
-        assert len(set(state_reads)) >= 2  # the latest state, and the state at a past instant
+        assert len(set(state_reads)) >= 4  # head, version at an instant, parts then and now
         problems: list[str] = []
         for sql in sorted(set(state_reads)):
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
@@ -321,9 +327,10 @@ def test_sqlite_a_read_runs_as_many_statements_for_a_long_history_as_for_a_short
         clock = ManualClock(START)
         url = url_of(tmp_path / f"axis-{commands}.db")
         with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=clock) as manager:
-            _grow(manager, clock, commands)
+            # within one day, so both change the same parts after ``past``
+            _grow(manager, clock, commands, timedelta(minutes=1))
             conn = sqlite_backend(manager)._conn
-            past = START + timedelta(hours=2, minutes=30)
+            past = START + timedelta(minutes=2, seconds=30)
             read = functools.partial(manager.status, "org-1", PRODUCT, at=past)
             counts.append(len(_traced_selects(conn, read)))
     assert counts[0] == counts[1] >= 1

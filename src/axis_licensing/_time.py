@@ -10,7 +10,7 @@ import functools
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from axis_licensing.errors import InvalidInput
 
@@ -19,6 +19,7 @@ __all__ = [
     "ManualClock",
     "SystemClock",
     "check_aware",
+    "check_zone",
     "from_us",
     "local_date",
     "midnight",
@@ -136,6 +137,39 @@ def _zone(name: str) -> ZoneInfo:
     # OSError: the name is a folder of the tz database (IsADirectoryError) or unreadable
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
         raise InvalidInput(f"unknown time zone {name!r}", param="timezone") from exc
+
+
+#: Names that zoneinfo finds on some hosts but that are no IANA zone: ``localtime`` is
+#: the host's own zone, ``posixrules`` a build artefact. A store must mean the same
+#: dates on every server and in every verifier (§1, R12).
+_HOST_ALIASES = frozenset({"localtime", "posixrules"})
+
+
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - _HOST_ALIASES
+
+
+def check_zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, checked for a new organization (§1, R14).
+
+    Only names of the IANA time zone database are accepted, so that an
+    organization's local dates are the same on every host: host aliases such
+    as ``localtime`` and the ``posix/`` and ``right/`` variants (the latter
+    counts leap seconds) are refused.
+
+    Args:
+        name: the zone's name, such as ``Europe/Stockholm``.
+
+    Returns:
+        The zone.
+
+    Raises:
+        InvalidInput: a name that is not an IANA zone (R14).
+    """
+    if name not in _iana_names():
+        raise InvalidInput(f"unknown time zone {name!r}", param="timezone")
+    return zone(name)
 
 
 def local_date(instant: datetime, timezone: str) -> date:

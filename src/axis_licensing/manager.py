@@ -2,10 +2,15 @@
 
 Every command reads the clock, checks its input (R14), asks the authorize
 hook, then in one backend transaction: replays a remembered ``request_id``
-(R13), loads the organization's state, lets :mod:`axis_licensing.policy.engine`
-decide, and appends the new state with its activities. After the commit it
-tells the activity observers. Queries load the state in force at ``at`` and
-project it forward with the same policy.
+(R13), locks the organization and loads the parts of its state the command
+needs (:mod:`axis_licensing._parts`), lets :mod:`axis_licensing.policy.engine`
+decide, and appends the parts that changed with its activities. After the
+commit it tells the activity observers. Queries load the parts in force at
+``at`` and project them forward with the same policy.
+
+The organization's own parts are cached per organization, keyed by the version
+they were read or written at: a query reads the head version (one small row)
+and reuses the cache when it is current (SPEC §5).
 """
 
 from __future__ import annotations
@@ -28,32 +33,32 @@ import attrs
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import _keys, offline
-from axis_licensing._convert import converter, dumps, dumps_data, dumps_fast, loads
+from axis_licensing import _keys, _parts, offline
+from axis_licensing._convert import converter, dumps, dumps_data, loads
 from axis_licensing._counts import Counts
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import (
     Clock,
     SystemClock,
     check_aware,
+    check_zone,
     from_us,
     local_date,
     midnight,
     to_us,
-    zone,
 )
 from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
 from axis_licensing.backends import (
     ActivityRow,
     Backend,
     CatalogRow,
+    Head,
     HistoryQuery,
     KeyRow,
     ReadTx,
     RequestRow,
     RetryableConflict,
     ShipmentRow,
-    StateRow,
     WriteTx,
 )
 from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
@@ -84,6 +89,7 @@ from axis_licensing.model import (
     LicenseKind,
     NeedReport,
     Organization,
+    ProductState,
     ProductStatus,
     Redemption,
     SystemStatus,
@@ -93,7 +99,7 @@ from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import catalogs as editions
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
-from axis_licensing.policy.state import Fact, OrgState
+from axis_licensing.policy.state import Fact, HardwareRecord, OrgState, SystemRecord
 
 __all__ = ["Manager", "Vendor"]
 
@@ -139,6 +145,8 @@ class _Change:
     before_at: datetime
     after: OrgState
     after_at: datetime
+    #: The version the command wrote.
+    seq: int
 
 
 def _org_scope(org_id: str) -> str:
@@ -326,7 +334,13 @@ class Vendor:
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
         m._read(m._refresh_catalogs)
-        m._check_compatible(m.catalog, catalog)
+        args = {"catalog": catalog}
+        fingerprint = _fingerprint("vendor.publish_catalog", args)
+        prior = m._read(lambda tx: m._replayed(tx, _VENDOR_SCOPE, request_id, fingerprint))
+        if prior is None:
+            # a repeat returns its first result even once later versions exist (R13),
+            # so only a new request is checked against the latest version here
+            m._check_compatible(m.catalog, catalog)
         m._authorize(actor, None, "vendor.publish_catalog", None)
 
         def run(tx: WriteTx, now: datetime) -> tuple[int, str]:
@@ -342,7 +356,7 @@ class Vendor:
 
         version = m._vendor_command(
             "vendor.publish_catalog",
-            {"catalog": catalog},
+            args,
             request_id,
             run,
             lambda tx, stored: int(json.loads(stored)),
@@ -386,13 +400,14 @@ class Manager:
         self._plugins = plugins or Plugins()
         self.vendor = Vendor(self)
         self._create = create
-        self._states: dict[str, tuple[str, OrgState]] = {}
+        self._states: dict[str, tuple[int, OrgState]] = {}
         self._states_lock = threading.Lock()
         self._versions: tuple[CatalogVersion, ...] = ()
         self._versions_lock = threading.Lock()
         self._editions: dict[tuple[str, int], tuple[editions.Edition, ...]] = {}
         self._refuse_incomplete()
         self._open_catalog(catalog)
+        self._upgrade_legacy()
         self._signing_key = self._load_signing_key(signing_key)
         self._key_secret = hashlib.sha256(
             b"axis-licensing/issue-key/v1:"
@@ -506,24 +521,90 @@ class Manager:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _state_of(self, org_id: str, text: str) -> OrgState:
-        """The state stored as ``text``; the last one seen per organization is kept decoded.
+    def _core(self, tx: ReadTx, head: Head) -> OrgState:
+        """The organization's own parts at its head version; cached by version.
 
-        States are immutable and ``text`` decodes to one state only, so a hit is
-        always right, whoever wrote the text.
+        Only committed versions are cached, and a version number names one
+        state only, so a hit is always right, whoever wrote it.
         """
-        cached = self._states.get(org_id)
-        if cached is not None and cached[0] == text:
+        cached = self._states.get(head.org_id)
+        if cached is not None and cached[0] == head.seq:
             return cached[1]
-        state = loads(text, OrgState)
-        self._remember(org_id, text, state)
+        if head.seq == 0:
+            raise StorageError(
+                f"organization {head.org_id!r} is stored in the first storage format and was "
+                "not converted yet; a Manager converts it when it opens the store",
+                details={"org_id": head.org_id},
+            )
+        state = _parts.assemble(head.org_id, tx.parts_prefixed(head.org_id, _parts.ORG))
+        self._remember(head.org_id, head.seq, state)
         return state
 
-    def _remember(self, org_id: str, text: str, state: OrgState) -> None:
+    def _remember(self, org_id: str, seq: int, state: OrgState) -> None:
         with self._states_lock:
             if org_id not in self._states and len(self._states) >= _STATE_CACHE_SIZE:
                 self._states.pop(next(iter(self._states)))
-            self._states[org_id] = (text, state)
+            self._states[org_id] = (seq, state.without_systems())
+
+    @staticmethod
+    def _with_named(
+        tx: ReadTx,
+        state: OrgState,
+        seq: int | None,
+        systems: Iterable[str] = (),
+        serials: Iterable[str] = (),
+    ) -> OrgState:
+        """``state`` with the named systems and units loaded as at version ``seq``.
+
+        Each system comes with its hardware units, and each unit with its system
+        (and that system's units), so the rules see whole systems (R9).
+        """
+        want_systems, want_serials = set(systems), set(serials)
+        for _ in range(3):  # a unit's system, then that system's other units
+            names = [_parts.system_part(s) for s in sorted(want_systems - set(state.systems))]
+            names += [_parts.hardware_part(h) for h in sorted(want_serials - set(state.hardware))]
+            if not names:
+                break
+            state = _parts.with_parts(state, tx.parts(state.org_id, names, seq))
+            for system_id in want_systems & set(state.systems):
+                want_serials.update(state.systems[system_id].hardware)
+            for serial in want_serials & set(state.hardware):
+                want_systems.add(state.hardware[serial].system_id)
+        return state
+
+    def _upgrade_legacy(self) -> None:
+        """Convert organizations stored in the first format (one whole state per command).
+
+        Each of its versions becomes the same version of parts (its ``seq`` and
+        instant kept), so queries at a past instant answer as before. Each
+        organization converts in one write transaction that holds its lock, so
+        processes opening the store at once convert it once (SPEC §5).
+        """
+        if not self._create:  # never writes: an unconverted organization raises when read
+            return
+        pending = self._read(lambda tx: tx.legacy_orgs())
+        for org_id in pending:
+
+            def attempt(org_id: str = org_id) -> None:
+                with self.backend.write() as tx:
+                    head = tx.lock(org_id)
+                    rows = tx.legacy_states(org_id)
+                    if head is None or not rows:
+                        return
+                    if head.seq != 0:
+                        raise StorageError(
+                            f"organization {org_id!r} holds states of both storage formats",
+                            details={"org_id": org_id},
+                        )
+                    previous: OrgState | None = None
+                    for row in rows:
+                        state = engine.recount_devices(loads(row.state, OrgState), self.catalog)
+                        version = Head(org_id, row.seq, row.at_us)
+                        tx.append(version, _parts.changed(previous, state), ())
+                        previous = state
+                    tx.drop_legacy(org_id)
+
+            self._retrying(attempt)
 
     def _read(self, look: Callable[[ReadTx], T]) -> T:
         """Run ``look`` in a read transaction, again if the store was busy (R13)."""
@@ -690,18 +771,23 @@ class Manager:
     def _now(self) -> datetime:
         return check_aware(self.clock.now(), "clock.now()")
 
-    def _product_of(self, org_id: str, find: Callable[[OrgState], str | None]) -> str | None:
+    def _product_of(self, org_id: str, part: str) -> str | None:
         """The product a command acts on, read before the command (for its checks and hook).
 
         Commands that name a system, a unit or a key learn their product from the
-        store. Reading it first lets their input be checked against that product,
-        and the authorize hook be told it, before anything runs (§4, R14). None
-        when the organization or the thing is unknown: the command then says so.
+        store. Reading it first (one part) lets their input be checked against
+        that product, and the authorize hook be told it, before anything runs
+        (§4, R14). None when the organization or the thing is unknown: the
+        command then says so.
         """
-        head = self._read(lambda tx: tx.head(org_id))
-        if head is None:
+        rows = self._read(lambda tx: tx.parts(org_id, [part]))
+        if not rows:
             return None
-        product = find(self._state_of(org_id, head.state))
+        product = (
+            loads(rows[0].value, SystemRecord).product
+            if part.startswith(_parts.SYSTEM_PREFIX)
+            else loads(rows[0].value, HardwareRecord).product
+        )
         return product if product in self.catalog.product_codes else None
 
     def _check_types_of(self, product: str | None, counts: Counts, what: str) -> None:
@@ -801,6 +887,8 @@ class Manager:
         product: str | None = None,
         encode: Callable[[T], str] = dumps,
         decode: Callable[[str], T] | None = None,
+        systems: Sequence[str] = (),
+        serials: Sequence[str] = (),
     ) -> T:
         self._authorize(actor, org_id, action, product)
         fingerprint = _fingerprint(action, args) if request_id is not None else ""
@@ -808,6 +896,7 @@ class Manager:
 
         def attempt() -> tuple[T, list[Activity], _Change | None]:
             now = self._now()
+            written: tuple[int, OrgState] | None = None
             with self.backend.write() as tx:
                 prior = self._replayed(tx, scope, request_id, fingerprint)
                 if prior is not None:
@@ -820,7 +909,7 @@ class Manager:
                         f"unknown organization {org_id!r}", details={"org_id": org_id}
                     )
                 self._refresh_catalogs(tx)
-                state = self._state_of(org_id, head.state)
+                state = self._with_named(tx, self._core(tx, head), None, systems, serials)
                 ctx = engine.Context(at=now, on=local_date(now, state.timezone), actor=actor)
                 # the version in effect at the command's instant, never before the last command
                 instant = max(now, from_us(head.at_us))
@@ -829,23 +918,24 @@ class Manager:
                 outcome = decide(tx, advanced, ctx, catalog)
                 facts = (*pending, *outcome.facts)
                 activities = [self._activity(f, state.timezone) for f in facts]
-                if facts or outcome.state is not state:
-                    text = dumps_fast(outcome.state)
+                changed = _parts.changed(state, outcome.state)
+                if facts or changed:
                     # versions never go back in time, even if this server's clock is behind
-                    at_us = max(to_us(now), head.at_us)
-                    tx.append(
-                        StateRow(org_id, head.seq + 1, at_us, text),
-                        [self._row(org_id, a) for a in activities],
-                    )
-                    self._remember(org_id, text, outcome.state)
+                    version = Head(org_id, head.seq + 1, max(to_us(now), head.at_us))
+                    tx.append(version, changed, [self._row(org_id, a) for a in activities])
+                    written = (version.seq, outcome.state)
                 if request_id is not None:
                     tx.put_request(
                         RequestRow(scope, request_id, fingerprint, encode(outcome.result))
                     )
                 change = None
-                if facts or outcome.state is not state:  # recorded: compare its alerts
-                    change = _Change(state, from_us(head.at_us), outcome.state, instant)
-                return outcome.result, activities, change
+                if facts or changed:  # recorded: compare its alerts
+                    change = _Change(
+                        state, from_us(head.at_us), outcome.state, instant, head.seq + 1
+                    )
+            if written is not None:  # committed: the version is the state's for good
+                self._remember(org_id, *written)
+            return outcome.result, activities, change
 
         result, activities, change = self._retrying(attempt)
         self._notify(activities)
@@ -859,6 +949,19 @@ class Manager:
         catalog = self._catalog_at(state, instant, day)
         advanced, _ = engine.advance(state, catalog, day)
         return alerting.alerts(advanced, catalog, day, within_days)
+
+    def _unlicensed(self, state: OrgState, instant: datetime) -> set[str]:
+        """The products UNLICENSED or NOT_STARTED at ``instant`` that have uncovered devices."""
+        day = local_date(instant, state.timezone)
+        catalog = self._catalog_at(state, instant, day)
+        advanced, _ = engine.advance(state, catalog, day)
+        return {
+            spec.code
+            for spec in catalog.products
+            if advanced.subscription_devices(spec.code)
+            and readings.product_status(advanced, spec, day).state
+            in (ProductState.UNLICENSED, ProductState.NOT_STARTED)
+        }
 
     def _notify_alerts(self, org_id: str, change: _Change) -> None:
         """Tell alert observers of each alert that the command made appear (§4).
@@ -875,7 +978,15 @@ class Manager:
             alerting.alert_key(a)
             for a in self._alerts_of(change.before, change.before_at, ALERT_HOOK_DAYS)
         }
-        for alert in self._alerts_of(change.after, change.after_at, ALERT_HOOK_DAYS):
+        after = change.after
+        # The states hold the systems the command loaded, the only ones whose
+        # SYSTEM_UNLICENSED alert it can change, unless it made a product unlicensed
+        # (or not started): then every system of that product may raise one.
+        if self._unlicensed(after, change.after_at) - self._unlicensed(
+            change.before, change.before_at
+        ):
+            after = self._read(lambda tx: self._all_systems(tx, change.after, change.seq))
+        for alert in self._alerts_of(after, change.after_at, ALERT_HOOK_DAYS):
             if alerting.alert_key(alert) not in before:
                 self._plugins.alert(org_id, alert)
 
@@ -917,34 +1028,47 @@ class Manager:
             details=json.loads(row.details),
         )
 
-    def _view(self, org_id: object, at: object) -> _View:
+    def _view(
+        self,
+        org_id: object,
+        at: object,
+        *,
+        systems: Sequence[str] = (),
+        serials: Sequence[str] = (),
+        more: Callable[[ReadTx, OrgState, int | None], OrgState] | None = None,
+    ) -> _View:
         """The organization's state in force at ``at``, projected to its local date.
 
         ``at=None`` is one coherent instant: ``max(clock now, the organization's
         latest recorded command)`` (SPEC §1), so a clock that is behind, or set
-        back, never mixes "now" with later facts.
+        back, never mixes "now" with later facts. The state holds the
+        organization's own parts and the named systems and units; ``more`` may
+        load more parts in the same read, as at the version read (None: the head).
         """
         org_id = check_id(org_id, "org_id")
         asked = None if at is None else check_aware(at, "at")
         now = self._now() if asked is None else asked
 
-        def look(tx: ReadTx) -> tuple[StateRow, StateRow | None, datetime]:
-            row = tx.head(org_id)
-            if row is None:
+        def look(tx: ReadTx) -> tuple[OrgState, datetime]:
+            head = tx.head(org_id)
+            if head is None:
                 raise UnknownOrganization(
                     f"unknown organization {org_id!r}", details={"org_id": org_id}
                 )
             self._refresh_catalogs(tx)
-            instant = max(now, from_us(row.at_us)) if asked is None else now
-            late = to_us(instant) >= row.at_us
-            return row, row if late else tx.state_at(org_id, to_us(instant)), instant
+            instant = max(now, from_us(head.at_us)) if asked is None else now
+            seq: int | None = None
+            if to_us(instant) >= head.at_us:
+                state = self._core(tx, head)
+            else:
+                seq = tx.seq_at(org_id, to_us(instant))
+                if seq is None:  # before the organization existed: nothing was recorded yet
+                    return self._core(tx, head).as_created(), instant
+                state = _parts.assemble(org_id, tx.parts_prefixed(org_id, _parts.ORG, seq=seq))
+            state = self._with_named(tx, state, seq, systems, serials)
+            return (state if more is None else more(tx, state, seq)), instant
 
-        row, past, instant = self._read(look)
-        if past is not None:
-            latest = past is row
-            state = self._state_of(org_id, past.state) if latest else loads(past.state, OrgState)
-        else:  # before the organization existed: nothing was recorded yet
-            state = self._state_of(org_id, row.state).as_created()
+        state, instant = self._read(look)
         day = local_date(instant, state.timezone)
         catalog = self._catalog_at(state, instant, day)
         state, _ = engine.advance(state, catalog, day)
@@ -981,7 +1105,7 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         name = check_text(name, "name", max_length=200)
         timezone = check_text(timezone, "timezone")
-        zone(timezone)
+        check_zone(timezone)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
         self._authorize(actor, org_id, "create_organization", None)
@@ -1003,15 +1127,15 @@ class Manager:
                     ctx, org_id=org_id, name=name, timezone=timezone
                 )
                 activities = [self._activity(f, timezone) for f in outcome.facts]
-                text = dumps_fast(outcome.state)
                 tx.append(
-                    StateRow(org_id, 1, to_us(now), text),
+                    Head(org_id, 1, to_us(now)),
+                    _parts.changed(None, outcome.state),
                     [self._row(org_id, a) for a in activities],
                 )
                 if request_id is not None:
                     tx.put_request(RequestRow(scope, request_id, fingerprint, "null"))
-                self._remember(org_id, text, outcome.state)
-                return activities
+            self._remember(org_id, 1, outcome.state)
+            return activities
 
         self._notify(self._retrying(attempt))
 
@@ -1076,6 +1200,7 @@ class Manager:
             result_type=type(None),
             decide=decide,
             product=spec.code,
+            systems=[system_id],
         )
 
     def report_devices(
@@ -1110,9 +1235,7 @@ class Manager:
         counts = check_counts(devices, "devices", allow_zero=True, allow_empty=True)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
-        product = self._product_of(
-            org_id, lambda s: s.systems[system_id].product if system_id in s.systems else None
-        )
+        product = self._product_of(org_id, _parts.system_part(system_id))
         self._check_types_of(product, counts, "devices")
         self._command(
             org_id,
@@ -1125,6 +1248,7 @@ class Manager:
             decide=lambda tx, state, ctx, catalog: engine.report_devices(
                 state, catalog, ctx, system_id=system_id, devices=counts
             ),
+            systems=[system_id],
         )
 
     def start_subscription(
@@ -1396,9 +1520,7 @@ class Manager:
                 )
             return outcome
 
-        product = self._product_of(
-            org_id, lambda s: s.systems[system_id].product if system_id in s.systems else None
-        )
+        product = self._product_of(org_id, _parts.system_part(system_id))
         self._command(
             org_id,
             "register_hardware",
@@ -1408,6 +1530,8 @@ class Manager:
             result_type=type(None),
             decide=decide,
             product=product,
+            systems=[system_id],
+            serials=[serial],
         )
 
     @staticmethod
@@ -1459,9 +1583,7 @@ class Manager:
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
-        product = self._product_of(
-            org_id, lambda s: s.hardware[serial].product if serial in s.hardware else None
-        )
+        product = self._product_of(org_id, _parts.hardware_part(serial))
         self._check_types_of(product, counts, "quantities")
         self._command(
             org_id,
@@ -1474,6 +1596,7 @@ class Manager:
             decide=lambda tx, state, ctx, catalog: engine.allocate_to_hardware(
                 state, catalog, ctx, serial=serial, quantities=counts
             ),
+            serials=[serial],
         )
 
     # -- offline systems -------------------------------------------------------------------------
@@ -1563,6 +1686,8 @@ class Manager:
             decide=decide,
             encode=lambda b: json.dumps(base64.b64encode(b).decode("ascii")),
             decode=lambda s: base64.b64decode(json.loads(s)),
+            systems=[description.system_id],
+            serials=list(description.hardware),
         )
 
     def _license_file(
@@ -1681,7 +1806,7 @@ class Manager:
             StorageError: the backend failed.
         """
         system_id = check_id(system_id, "system_id")
-        view = self._view(org_id, at)
+        view = self._view(org_id, at, systems=[system_id])
         system = view.state.systems.get(system_id)
         if system is None:
             raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
@@ -1709,20 +1834,28 @@ class Manager:
             limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
         offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
 
-        def look(tx: ReadTx) -> list[tuple[str, StateRow | None]]:
-            return [(org_id, tx.head(org_id)) for org_id in tx.org_ids(limit, offset)]
-
-        listed = []
-        for org_id, head in self._read(look):
-            if head is None:  # reserved by a command that is still running
-                continue
-            state = self._state_of(org_id, head.state)
-            listed.append(
-                Organization(
-                    org_id=org_id, name=state.name, timezone=state.timezone, anchor=state.anchor
+        def look(tx: ReadTx) -> list[Organization]:
+            listed = []
+            for org_id in tx.org_ids(limit, offset):
+                head = tx.head(org_id)
+                if head is None or head.seq == 0:  # reserved by a command still running
+                    continue
+                cached = self._states.get(org_id)
+                if cached is not None and cached[0] == head.seq:
+                    header = _parts.OrgHeader.of(cached[1])
+                else:  # the header part alone
+                    header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
+                listed.append(
+                    Organization(
+                        org_id=org_id,
+                        name=header.name,
+                        timezone=header.timezone,
+                        anchor=header.anchor,
+                    )
                 )
-            )
-        return listed
+            return listed
+
+        return self._read(look)
 
     def products(self, org_id: str, *, at: datetime | None = None) -> list[ProductStatus]:
         """The status of every product of the catalog, NOT_STARTED included, in catalog order.
@@ -1776,14 +1909,30 @@ class Manager:
         if limit is not None:
             limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
         offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
-        view = self._view(org_id, at)
-        chosen = [
-            system
-            for _, system in sorted(view.state.systems.items())
-            if product is None or system.product == product
+        chosen: list[str] = []
+
+        def page(tx: ReadTx, state: OrgState, seq: int | None) -> OrgState:
+            # pages of system parts by id: reads what the answer needs, and what it skips
+            skip, after = offset, None
+            while limit is None or len(chosen) < limit:
+                state, ids = _parts.systems_page(tx, state, seq=seq, after=after, limit=500)
+                if not ids:
+                    break
+                after = ids[-1]
+                for system_id in ids:
+                    if product is not None and state.systems[system_id].product != product:
+                        continue
+                    if skip:
+                        skip -= 1
+                    elif limit is None or len(chosen) < limit:
+                        chosen.append(system_id)
+            return state
+
+        view = self._view(org_id, at, more=page)
+        return [
+            readings.system_status(view.state, view.catalog, view.state.systems[s], view.day)
+            for s in chosen
         ]
-        page = chosen[offset:] if limit is None else chosen[offset : offset + limit]
-        return [readings.system_status(view.state, view.catalog, s, view.day) for s in page]
 
     def alerts(
         self, org_id: str, *, at: datetime | None = None, within_days: int = 60
@@ -1808,8 +1957,19 @@ class Manager:
         within_days = check_int(
             within_days, "within_days", minimum=0, maximum=alerting.MAX_WITHIN_DAYS
         )
-        view = self._view(org_id, at)
+        # SYSTEM_UNLICENSED is about each system: this query reads them all
+        view = self._view(org_id, at, more=self._all_systems)
         return alerting.alerts(view.state, view.catalog, view.day, within_days)
+
+    @staticmethod
+    def _all_systems(tx: ReadTx, state: OrgState, seq: int | None) -> OrgState:
+        """``state`` with every system of the organization and its units, as at ``seq``."""
+        after: str | None = None
+        while True:
+            state, ids = _parts.systems_page(tx, state, seq=seq, after=after, limit=1000)
+            if not ids:
+                return state
+            after = ids[-1]
 
     def history(
         self,
@@ -1886,7 +2046,7 @@ class Manager:
                 )
             stored = [self._from_row(r) for r in tx.history(org_id, query, limit, offset)]
             self._refresh_catalogs(tx)
-            state = self._state_of(org_id, head.state)
+            state = self._core(tx, head)
             instant = max(now, from_us(head.at_us))  # one coherent "now" (SPEC §1)
             day = local_date(instant, state.timezone)
             _, pending = engine.advance(state, self._catalog_at(state, instant, day), day)

@@ -1,10 +1,26 @@
 """Storage backends: the interface every backend implements, and their registry (SPEC §4).
 
 Backends store and fetch; they make no licensing decisions. An organization's
-state is an opaque JSON text, kept as one version per command (so queries at a
-past instant read the version then in force), next to its append-only
-activities and the few facts that are unique across organizations (system ids,
-hardware serials, key redemptions, R1).
+state is kept as *parts*: small opaque JSON values, each with its own version
+history (SPEC §5, "cost follows the change"). Every command is one *version*
+of the organization (``seq`` 1, 2, 3, … at a non-decreasing instant ``at_us``)
+and writes only the parts it changed, next to its append-only activities and
+the few facts that are unique across organizations (system ids, hardware
+serials, key redemptions, R1).
+
+A part written by version ``seq`` stays in force until a later version writes
+it again, so the state at version ``s`` is, for each part, its latest version
+``<= s``. Backends keep each part's latest version apart (``parts``) from the
+versions it replaced (``part_history``): reading the head state never looks at
+history, and a query at a past instant reads, per part it needs, one indexed
+row. Each stored part version is whole (its own snapshot): nothing is ever
+rebuilt from deltas. Part names are chosen by the Manager; the ones starting
+with ``org`` are the organization's own (header, product ledgers, device
+totals), read together; ``system:…`` and ``hardware:…`` are read one by one or
+listed in pages.
+
+The ``states`` table is the first storage format (one whole state per command).
+It is only read, to convert stores written by that format (``legacy_states``).
 
 A backend is made by a factory registered through the
 ``axis_licensing_register_backends`` hook: ``registry.add("sqlite", factory)``,
@@ -22,7 +38,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import attrs
@@ -38,14 +54,17 @@ __all__ = [
     "BackendFactory",
     "BackendRegistry",
     "CatalogRow",
+    "Head",
     "HistoryQuery",
     "KeyRow",
+    "PartRow",
     "ReadTx",
     "RequestRow",
     "RetryableConflict",
     "ShipmentRow",
     "StateRow",
     "WriteTx",
+    "prefix_end",
 ]
 
 #: The tables every backend keeps, in the order ``migrate`` copies them.
@@ -53,6 +72,9 @@ TABLES = (
     "meta",
     "catalogs",
     "orgs",
+    "versions",
+    "parts",
+    "part_history",
     "states",
     "activities",
     "systems",
@@ -66,11 +88,16 @@ SETTINGS_TABLES = frozenset({"meta", "catalogs"})
 
 #: The row format of :meth:`Backend.export_rows` and :meth:`Backend.import_rows`, per
 #: table: the keys of each exported dict. Every backend speaks it, so ``migrate`` can
-#: copy between any two. ``orgs.head`` is the organization's latest state ``seq``.
+#: copy between any two. ``orgs.head`` is the organization's latest version ``seq``, and
+#: ``orgs.at_us`` its instant; ``parts`` holds each part's latest version, ``part_history``
+#: the versions they replaced; ``states`` is the legacy format (see the module docstring).
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "meta": ("name", "value"),
     "catalogs": ("version", "effective_at_us", "catalog"),
-    "orgs": ("org_id", "head"),
+    "orgs": ("org_id", "head", "at_us"),
+    "versions": ("org_id", "seq", "at_us"),
+    "parts": ("org_id", "part", "seq", "at_us", "value"),
+    "part_history": ("org_id", "part", "seq", "at_us", "value"),
     "states": ("org_id", "seq", "at_us", "state"),
     "activities": ("org_id", "at_us", "on", "actor", "action", "product", "system_id", "details"),
     "systems": ("system_id", "org_id"),
@@ -89,13 +116,46 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def prefix_end(prefix: str) -> str:
+    """The least text greater than every text starting with ``prefix`` (for range scans).
+
+    Texts compare by code point, as SQLite's and PostgreSQL's "C" collation do on UTF-8.
+
+    Raises:
+        ValueError: ``prefix`` is empty.
+    """
+    if not prefix:
+        raise ValueError("a part prefix must not be empty")
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 class RetryableConflict(Exception):
     """Raised by a backend when a transaction lost a race and may simply be run again (R13)."""
 
 
 @attrs.frozen
+class Head:
+    """An organization's latest version: its ``seq`` and the instant it was written at."""
+
+    org_id: str
+    seq: int
+    at_us: int
+
+
+@attrs.frozen
+class PartRow:
+    """One version of one part of an organization's state, written by the command ``seq``."""
+
+    org_id: str
+    part: str
+    seq: int
+    at_us: int
+    value: str
+
+
+@attrs.frozen
 class StateRow:
-    """One version of an organization's state, written by the command ``seq``."""
+    """One whole state of the first storage format, written by the command ``seq`` (legacy)."""
 
     org_id: str
     seq: int
@@ -194,12 +254,45 @@ class ReadTx(abc.ABC):
     """
 
     @abc.abstractmethod
-    def head(self, org_id: str) -> StateRow | None:
-        """The organization's latest state, or None if it does not exist."""
+    def head(self, org_id: str) -> Head | None:
+        """The organization's latest version (one small row), or None if it does not exist."""
 
     @abc.abstractmethod
-    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
-        """The latest state written by a command at or before ``at_us``."""
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
+        """The latest version written at or before ``at_us``; None if none was (yet)."""
+
+    @abc.abstractmethod
+    def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
+        """The named parts as they were at version ``seq`` (default: the head), by name.
+
+        Each is the part's latest version ``<= seq``; a part not written by then
+        is left out.
+        """
+
+    @abc.abstractmethod
+    def parts_prefixed(
+        self,
+        org_id: str,
+        prefix: str,
+        *,
+        seq: int | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[PartRow]:
+        """The parts whose name starts with ``prefix``, as at version ``seq``, by name.
+
+        Paged: only names greater than ``after``, at most ``limit`` of them. This
+        is how an organization's own parts (prefix ``org``) are read at once,
+        and how its systems are listed (prefix ``system:``, paged by id).
+        """
+
+    @abc.abstractmethod
+    def legacy_orgs(self) -> list[str]:
+        """The organizations that still have states of the first storage format, sorted."""
+
+    @abc.abstractmethod
+    def legacy_states(self, org_id: str) -> list[StateRow]:
+        """The organization's states of the first storage format, by ``seq``."""
 
     @abc.abstractmethod
     def history(
@@ -249,16 +342,27 @@ class WriteTx(ReadTx):
     """
 
     @abc.abstractmethod
-    def lock(self, org_id: str) -> StateRow | None:
-        """The organization's latest state, locked until the transaction ends."""
+    def lock(self, org_id: str) -> Head | None:
+        """The organization's latest version, locked until the transaction ends (R13)."""
 
     @abc.abstractmethod
     def create_org(self, org_id: str) -> bool:
         """Reserve an organization id; False if it exists."""
 
     @abc.abstractmethod
-    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
-        """Store a new state version (``state.seq`` = head + 1) and its activities."""
+    def append(
+        self,
+        version: Head,
+        parts: Sequence[tuple[str, str]],
+        activities: Iterable[ActivityRow],
+    ) -> None:
+        """Store version ``version.seq`` (the head's + 1): the ``(name, value)`` parts it
+        changed, each replacing that part's latest version, and its activities; it
+        becomes the organization's head."""
+
+    @abc.abstractmethod
+    def drop_legacy(self, org_id: str) -> None:
+        """Delete the organization's states of the first format, once converted."""
 
     @abc.abstractmethod
     def claim_system(self, system_id: str, org_id: str) -> bool:

@@ -6,9 +6,10 @@ leaves nothing behind (R13, R14).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -18,8 +19,10 @@ from axis_licensing.backends import (
     ActivityRow,
     Backend,
     CatalogRow,
+    Head,
     HistoryQuery,
     KeyRow,
+    PartRow,
     ReadTx,
     RequestRow,
     ShipmentRow,
@@ -35,7 +38,10 @@ class _Store:
     def __init__(self) -> None:
         self.meta: dict[str, str] = {}
         self.catalogs: list[CatalogRow] = []
-        self.orgs: dict[str, int] = {}
+        self.orgs: dict[str, tuple[int, int]] = {}
+        self.versions: dict[str, list[tuple[int, int]]] = {}
+        #: Every version of every part, oldest first: the last one is the part's latest.
+        self.parts: dict[str, dict[str, list[PartRow]]] = {}
         self.states: dict[str, list[StateRow]] = {}
         self.activities: dict[str, list[ActivityRow]] = {}
         self.systems: dict[str, str] = {}
@@ -50,18 +56,57 @@ class _Tx(WriteTx):
         self.undo: list[Callable[[], None]] = []
 
     # -- reads
-    def head(self, org_id: str) -> StateRow | None:
-        versions = self._s.states.get(org_id)
-        return versions[-1] if versions else None
+    def head(self, org_id: str) -> Head | None:
+        found = self._s.orgs.get(org_id)
+        return None if found is None else Head(org_id, *found)
 
-    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
-        best: StateRow | None = None
-        for row in self._s.states.get(org_id, ()):
-            if row.at_us <= at_us and (
-                best is None or (row.at_us, row.seq) >= (best.at_us, best.seq)
-            ):
-                best = row
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
+        best: int | None = None
+        for seq, at in self._s.versions.get(org_id, ()):
+            if at <= at_us and (best is None or seq > best):
+                best = seq
         return best
+
+    @staticmethod
+    def _in_force(versions: list[PartRow], seq: int | None) -> PartRow | None:
+        if seq is None:
+            return versions[-1]
+        for row in reversed(versions):
+            if row.seq <= seq:
+                return row
+        return None
+
+    def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
+        held = self._s.parts.get(org_id, {})
+        found = (self._in_force(held[n], seq) for n in sorted(set(names)) if n in held)
+        return [row for row in found if row is not None]
+
+    def parts_prefixed(
+        self,
+        org_id: str,
+        prefix: str,
+        *,
+        seq: int | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[PartRow]:
+        held = self._s.parts.get(org_id, {})
+        rows: list[PartRow] = []
+        for name in sorted(held):
+            if not name.startswith(prefix) or (after is not None and name <= after):
+                continue
+            if limit is not None and len(rows) >= limit:
+                break
+            row = self._in_force(held[name], seq)
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def legacy_orgs(self) -> list[str]:
+        return sorted(org for org, rows in self._s.states.items() if rows)
+
+    def legacy_states(self, org_id: str) -> list[StateRow]:
+        return sorted(self._s.states.get(org_id, ()), key=lambda r: r.seq)
 
     def _matching(self, org_id: str, query: HistoryQuery) -> list[ActivityRow]:
         return [row for row in self._s.activities.get(org_id, ()) if query.matches(row)]
@@ -106,30 +151,54 @@ class _Tx(WriteTx):
             self.undo.append(lambda: table.pop(key, None))
         table[key] = value
 
-    def lock(self, org_id: str) -> StateRow | None:
+    def lock(self, org_id: str) -> Head | None:
         return self.head(org_id)
 
     def create_org(self, org_id: str) -> bool:
         if org_id in self._s.orgs:
             return False
-        self._set(self._s.orgs, org_id, 0)
-        self._set(self._s.states, org_id, [])
+        self._set(self._s.orgs, org_id, (0, 0))
+        self._set(self._s.versions, org_id, [])
+        self._set(self._s.parts, org_id, {})
         self._set(self._s.activities, org_id, [])
         return True
 
-    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
-        versions = self._s.states[state.org_id]
-        log = self._s.activities[state.org_id]
+    def append(
+        self,
+        version: Head,
+        parts: Sequence[tuple[str, str]],
+        activities: Iterable[ActivityRow],
+    ) -> None:
+        org_id = version.org_id
+        versions = self._s.versions[org_id]
+        if versions and versions[-1][0] >= version.seq:
+            raise StorageError(f"version {version.seq} of {org_id!r} is already stored")
+        held = self._s.parts[org_id]
+        log = self._s.activities[org_id]
         n_versions, n_log = len(versions), len(log)
+        touched = [(name, len(held.get(name, ()))) for name, _ in parts]
 
         def undo() -> None:
             del versions[n_versions:]
             del log[n_log:]
+            for name, size in reversed(touched):
+                if size:
+                    del held[name][size:]
+                else:
+                    held.pop(name, None)
 
         self.undo.append(undo)
-        versions.append(state)
+        versions.append((version.seq, version.at_us))
+        for name, value in parts:
+            held.setdefault(name, []).append(
+                PartRow(org_id, name, version.seq, version.at_us, value)
+            )
         log.extend(activities)
-        self._set(self._s.orgs, state.org_id, state.seq)
+        self._set(self._s.orgs, org_id, (version.seq, version.at_us))
+
+    def drop_legacy(self, org_id: str) -> None:
+        if org_id in self._s.states:
+            self._set(self._s.states, org_id, [])
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
         if system_id in self._s.systems:
@@ -235,7 +304,24 @@ class MemoryBackend(Backend):
             elif table == "catalogs":
                 rows = [attrs.asdict(r) for r in s.catalogs]
             elif table == "orgs":
-                rows = [{"org_id": k, "head": v} for k, v in sorted(s.orgs.items())]
+                rows = [
+                    {"org_id": k, "head": seq, "at_us": at}
+                    for k, (seq, at) in sorted(s.orgs.items())
+                ]
+            elif table == "versions":
+                rows = [
+                    {"org_id": k, "seq": seq, "at_us": at}
+                    for k in sorted(s.versions)
+                    for seq, at in s.versions[k]
+                ]
+            elif table in ("parts", "part_history"):
+                latest = table == "parts"
+                rows = [
+                    attrs.asdict(r)
+                    for k in sorted(s.parts)
+                    for name in sorted(s.parts[k])
+                    for r in (s.parts[k][name][-1:] if latest else s.parts[k][name][:-1])
+                ]
             elif table == "states":
                 rows = [attrs.asdict(r) for k in sorted(s.states) for r in s.states[k]]
             elif table == "activities":
@@ -264,9 +350,17 @@ class MemoryBackend(Backend):
                     s.catalogs.append(CatalogRow(**row))
                     s.catalogs.sort(key=lambda r: r.version)
                 elif table == "orgs":
-                    s.orgs[row["org_id"]] = row["head"]
-                    s.states.setdefault(row["org_id"], [])
+                    s.orgs[row["org_id"]] = (row["head"], row["at_us"])
+                    s.versions.setdefault(row["org_id"], [])
+                    s.parts.setdefault(row["org_id"], {})
                     s.activities.setdefault(row["org_id"], [])
+                elif table == "versions":
+                    bisect.insort(
+                        s.versions.setdefault(row["org_id"], []), (row["seq"], row["at_us"])
+                    )
+                elif table in ("parts", "part_history"):
+                    versions = s.parts.setdefault(row["org_id"], {}).setdefault(row["part"], [])
+                    bisect.insort(versions, PartRow(**row), key=lambda r: r.seq)
                 elif table == "states":
                     s.states.setdefault(row["org_id"], []).append(StateRow(**row))
                 elif table == "activities":
@@ -291,6 +385,9 @@ class MemoryBackend(Backend):
             "meta": len(s.meta),
             "catalogs": len(s.catalogs),
             "orgs": len(s.orgs),
+            "versions": sum(map(len, s.versions.values())),
+            "parts": sum(len(p) for p in s.parts.values()),
+            "part_history": sum(len(v) - 1 for p in s.parts.values() for v in p.values()),
             "states": sum(map(len, s.states.values())),
             "activities": sum(map(len, s.activities.values())),
             "systems": len(s.systems),

@@ -17,15 +17,15 @@ passes through; a parameter libpq does not know raises ``InvalidInput``.
 How R13 holds across processes and machines:
 
 - :meth:`PostgreSQLBackend.write` runs at READ COMMITTED, and ``lock(org_id)``
-  takes ``SELECT … FOR UPDATE`` on the organization's row, then reads the head
-  state in a fresh statement, so commands on one organization run one at a time
-  and each sees the state its predecessor committed.
+  takes ``SELECT … FOR UPDATE`` on the organization's row (which holds its head
+  version); the parts are read in later statements, so commands on one
+  organization run one at a time and each sees the parts its predecessor committed.
 - Facts unique across organizations (system ids, serials, key redemptions)
   rest on primary keys, ``INSERT … ON CONFLICT DO NOTHING`` and
   ``UPDATE … WHERE … IS NULL`` with row-count checks.
 - A lost race becomes :class:`RetryableConflict`: serialization failures
   (40001), deadlocks (40P01), lock timeouts (55P03), a unique violation on
-  ``requests``, ``keys``, ``meta`` or ``states`` from a concurrent twin, an
+  ``requests``, ``keys``, ``meta``, ``versions`` or ``part_history`` from a concurrent twin, an
   organization or shipment inserted by a concurrent transaction, and a
   ``request_id`` remembered by a twin while this transaction waited for the
   organization's lock. The Manager runs the command again, and it replays.
@@ -45,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, LiteralString
 
 import attrs
@@ -62,21 +62,24 @@ from axis_licensing.backends import (
     ActivityRow,
     Backend,
     CatalogRow,
+    Head,
     HistoryQuery,
     KeyRow,
+    PartRow,
     ReadTx,
     RequestRow,
     RetryableConflict,
     ShipmentRow,
     StateRow,
     WriteTx,
+    prefix_end,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
 MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
@@ -115,6 +118,25 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
         """CREATE TABLE {s}.catalogs (
             version BIGINT PRIMARY KEY, effective_at_us BIGINT NOT NULL, catalog TEXT NOT NULL)""",
     ),
+    # 3: the state as parts with their own versions (SPEC §5). ``states`` stays, read
+    # only to convert what versions 1 and 2 wrote; an organization's head is 0 until the
+    # Manager converts it (on open).
+    (
+        "ALTER TABLE {s}.orgs ADD COLUMN at_us BIGINT NOT NULL DEFAULT 0",
+        "UPDATE {s}.orgs SET head = 0",
+        """CREATE TABLE {s}.versions (
+            org_id TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, at_us BIGINT NOT NULL,
+            PRIMARY KEY (org_id, seq))""",
+        "CREATE INDEX versions_at ON {s}.versions (org_id, at_us, seq)",
+        """CREATE TABLE {s}.parts (
+            org_id TEXT COLLATE "C" NOT NULL, part TEXT COLLATE "C" NOT NULL,
+            seq BIGINT NOT NULL, at_us BIGINT NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (org_id, part))""",
+        """CREATE TABLE {s}.part_history (
+            org_id TEXT COLLATE "C" NOT NULL, part TEXT COLLATE "C" NOT NULL,
+            seq BIGINT NOT NULL, at_us BIGINT NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (org_id, part, seq))""",
+    ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -125,6 +147,9 @@ _ORDER: dict[str, tuple[str, ...]] = {
     "meta": ("name",),
     "catalogs": ("version",),
     "orgs": ("org_id",),
+    "versions": ("org_id", "seq"),
+    "parts": ("org_id", "part"),
+    "part_history": ("org_id", "part", "seq"),
     "states": ("org_id", "seq"),
     "activities": ("id",),
     "systems": ("system_id",),
@@ -134,7 +159,7 @@ _ORDER: dict[str, tuple[str, ...]] = {
 }
 
 #: Tables where a unique violation means a concurrent twin won the race (R13).
-_RACE_TABLES = frozenset({"requests", "keys", "meta", "states", "catalogs"})
+_RACE_TABLES = frozenset({"requests", "keys", "meta", "versions", "part_history", "catalogs"})
 
 #: SQLSTATEs of a lost race: serialization failure, deadlock, lock timeout.
 _RETRYABLE = (
@@ -151,15 +176,30 @@ _BEGIN_READ: LiteralString = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 #: The statements of a transaction; ``{s}`` is the schema.
 _STATEMENTS: dict[str, LiteralString] = {
-    "head": (
-        "SELECT s.seq, s.at_us, s.state FROM {s}.orgs o JOIN {s}.states s "
-        "ON s.org_id = o.org_id AND s.seq = o.head WHERE o.org_id = %s"
-    ),
-    "state": "SELECT seq, at_us, state FROM {s}.states WHERE org_id = %s AND seq = %s",
-    "state_at": (
-        "SELECT seq, at_us, state FROM {s}.states WHERE org_id = %s AND at_us <= %s "
+    "head": "SELECT head, at_us FROM {s}.orgs WHERE org_id = %s",
+    "seq_at": (
+        "SELECT seq FROM {s}.versions WHERE org_id = %s AND at_us <= %s "
         "ORDER BY at_us DESC, seq DESC LIMIT 1"
     ),
+    "parts": (
+        "SELECT part, seq, at_us, value FROM {s}.parts WHERE org_id = %s "
+        "AND part = ANY(%s::text[]) ORDER BY part"
+    ),
+    "parts_from": (
+        "SELECT part, seq, at_us, value FROM {s}.parts WHERE org_id = %s "
+        "AND part >= %s AND part < %s ORDER BY part LIMIT %s"
+    ),
+    "parts_after": (
+        "SELECT part, seq, at_us, value FROM {s}.parts WHERE org_id = %s "
+        "AND part > %s AND part < %s ORDER BY part LIMIT %s"
+    ),
+    "part_before": (
+        "SELECT seq, at_us, value FROM {s}.part_history WHERE org_id = %s AND part = %s "
+        "AND seq <= %s ORDER BY seq DESC LIMIT 1"
+    ),
+    "legacy_orgs": "SELECT DISTINCT org_id FROM {s}.states ORDER BY org_id",
+    "legacy_states": "SELECT seq, at_us, state FROM {s}.states WHERE org_id = %s ORDER BY seq",
+    "drop_legacy": "DELETE FROM {s}.states WHERE org_id = %s",
     "key": (
         "SELECT key_hash, product, kind, quantities, tail, issued_at_us, redeemed_by, "
         "redeemed_at_us FROM {s}.keys WHERE key_hash = %s"
@@ -174,14 +214,33 @@ _STATEMENTS: dict[str, LiteralString] = {
         "WHERE scope = %s AND request_id = %s"
     ),
     "meta": "SELECT value FROM {s}.meta WHERE name = %s",
-    "lock": "SELECT head FROM {s}.orgs WHERE org_id = %s FOR UPDATE",
+    "lock": "SELECT head, at_us FROM {s}.orgs WHERE org_id = %s FOR UPDATE",
     "org_exists": "SELECT 1 FROM {s}.orgs WHERE org_id = %s",
-    "create_org": "INSERT INTO {s}.orgs (org_id, head) VALUES (%s, 0) ON CONFLICT DO NOTHING",
-    "insert_state": "INSERT INTO {s}.states (org_id, seq, at_us, state) VALUES (%s, %s, %s, %s)",
-    "set_head": "UPDATE {s}.orgs SET head = %s WHERE org_id = %s",
-    "insert_activity": (
-        "INSERT INTO {s}.activities (org_id, at_us, on_date, actor, action, product, "
-        "system_id, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    "create_org": (
+        "INSERT INTO {s}.orgs (org_id, head, at_us) VALUES (%s, 0, 0) ON CONFLICT DO NOTHING"
+    ),
+    # One statement, one round trip per command: its sub-statements all read the
+    # snapshot from before it, so ``kept`` copies each part's version being replaced.
+    "append": (
+        "WITH version AS (INSERT INTO {s}.versions (org_id, seq, at_us) "
+        "VALUES (%(org)s, %(seq)s, %(at)s)), "
+        "kept AS (INSERT INTO {s}.part_history (org_id, part, seq, at_us, value) "
+        "SELECT org_id, part, seq, at_us, value FROM {s}.parts "
+        "WHERE org_id = %(org)s AND part = ANY(%(names)s::text[])), "
+        "put AS (INSERT INTO {s}.parts (org_id, part, seq, at_us, value) "
+        "SELECT %(org)s, name, %(seq)s, %(at)s, value "
+        "FROM unnest(%(names)s::text[], %(values)s::text[]) AS given(name, value) "
+        "ON CONFLICT (org_id, part) DO UPDATE SET "
+        "seq = excluded.seq, at_us = excluded.at_us, value = excluded.value), "
+        "logged AS (INSERT INTO {s}.activities "
+        "(org_id, at_us, on_date, actor, action, product, system_id, details) "
+        "SELECT %(org)s, a_at, a_on, a_actor, a_action, a_product, a_system, a_details "
+        "FROM unnest(%(a_at)s::bigint[], %(a_on)s::text[], %(a_actor)s::text[], "
+        "%(a_action)s::text[], %(a_product)s::text[], %(a_system)s::text[], "
+        "%(a_details)s::text[]) WITH ORDINALITY "
+        "AS given(a_at, a_on, a_actor, a_action, a_product, a_system, a_details, n) "
+        "ORDER BY n) "
+        "UPDATE {s}.orgs SET head = %(seq)s, at_us = %(at)s WHERE org_id = %(org)s"
     ),
     "claim_system": (
         "INSERT INTO {s}.systems (system_id, org_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
@@ -361,7 +420,7 @@ class _Tx(WriteTx):
 
     # -- statement helpers
     def run(
-        self, query: sql.SQL | sql.Composed, params: Sequence[Any] = ()
+        self, query: sql.SQL | sql.Composed, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> psycopg.Cursor[TupleRow]:
         try:
             return self.conn.execute(query, params)
@@ -378,13 +437,57 @@ class _Tx(WriteTx):
         return self.run(self._q[name], params).rowcount
 
     # -- reads
-    def head(self, org_id: str) -> StateRow | None:
+    def head(self, org_id: str) -> Head | None:
         row = self._one("head", (org_id,))
-        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+        return None if row is None else Head(org_id, row[0], row[1])
 
-    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
-        row = self._one("state_at", (org_id, at_us))
-        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
+        row = self._one("seq_at", (org_id, at_us))
+        return None if row is None else int(row[0])
+
+    def _as_of(self, org_id: str, rows: list[TupleRow], seq: int | None) -> list[PartRow]:
+        """Each latest row as it was at ``seq``: itself, or the version it replaced then."""
+        found: list[PartRow] = []
+        for name, row_seq, at_us, value in rows:
+            if seq is not None and row_seq > seq:
+                older = self._one("part_before", (org_id, name, seq))
+                if older is None:
+                    continue
+                row_seq, at_us, value = older
+            found.append(PartRow(org_id, name, row_seq, at_us, value))
+        return found
+
+    def _all(self, name: str, params: Sequence[Any]) -> list[TupleRow]:
+        return self.run(self._q[name], params).fetchall()
+
+    def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
+        wanted = sorted(set(names))
+        if not wanted:
+            return []
+        return self._as_of(org_id, self._all("parts", (org_id, wanted)), seq)
+
+    def parts_prefixed(
+        self,
+        org_id: str,
+        prefix: str,
+        *,
+        seq: int | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[PartRow]:
+        sql_limit = None if seq is not None else limit
+        if after is not None and after >= prefix:
+            rows = self._all("parts_after", (org_id, after, prefix_end(prefix), sql_limit))
+        else:
+            rows = self._all("parts_from", (org_id, prefix, prefix_end(prefix), sql_limit))
+        found = self._as_of(org_id, rows, seq)
+        return found if limit is None else found[:limit]
+
+    def legacy_orgs(self) -> list[str]:
+        return [str(r[0]) for r in self._all("legacy_orgs", ())]
+
+    def legacy_states(self, org_id: str) -> list[StateRow]:
+        return [StateRow(org_id, r[0], r[1], r[2]) for r in self._all("legacy_states", (org_id,))]
 
     def _history_where(self, org_id: str, query: HistoryQuery) -> tuple[sql.Composed, list[Any]]:
         clauses: list[sql.Composable] = [sql.SQL("org_id = %s")]
@@ -471,14 +574,14 @@ class _Tx(WriteTx):
         params = (row.version, row.effective_at_us, row.catalog)
         return self._rowcount("insert_catalog", params) == 1
 
-    def lock(self, org_id: str) -> StateRow | None:
+    def lock(self, org_id: str) -> Head | None:
+        # At READ COMMITTED the locked row is the one the lock's last holder committed,
+        # and every later statement sees the parts it wrote.
         locked = self._one("lock", (org_id,))
         if locked is None:
             return None
         self._recheck_missed()
-        # A fresh statement: at READ COMMITTED it sees the state the lock's last holder committed.
-        row = self._one("state", (org_id, locked[0]))
-        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+        return Head(org_id, locked[0], locked[1])
 
     def _recheck_missed(self) -> None:
         """Run again if a twin remembered our request_id since we looked (R13).
@@ -502,19 +605,33 @@ class _Tx(WriteTx):
             raise RetryableConflict(f"organization {org_id!r} was created concurrently")
         return True
 
-    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
-        self.run(self._q["insert_state"], (state.org_id, state.seq, state.at_us, state.state))
-        self.run(self._q["set_head"], (state.seq, state.org_id))
-        rows = [
-            (a.org_id, a.at_us, a.on, a.actor, a.action, a.product, a.system_id, a.details)
-            for a in activities
-        ]
-        if rows:
-            try:
-                with self.conn.cursor() as cursor:
-                    cursor.executemany(self._q["insert_activity"], rows)
-            except psycopg.Error as exc:
-                raise _translate(exc, retry=self._retry) from exc
+    def append(
+        self,
+        version: Head,
+        parts: Sequence[tuple[str, str]],
+        activities: Iterable[ActivityRow],
+    ) -> None:
+        rows = list(activities)
+        params = {
+            "org": version.org_id,
+            "seq": version.seq,
+            "at": version.at_us,
+            "names": [name for name, _ in parts],
+            "values": [value for _, value in parts],
+            "a_at": [a.at_us for a in rows],
+            "a_on": [a.on for a in rows],
+            "a_actor": [a.actor for a in rows],
+            "a_action": [a.action for a in rows],
+            "a_product": [a.product for a in rows],
+            "a_system": [a.system_id for a in rows],
+            "a_details": [a.details for a in rows],
+        }
+        if any(a.org_id != version.org_id for a in rows):
+            raise StorageError("a version's activities must be its organization's")
+        self.run(self._q["append"], params)
+
+    def drop_legacy(self, org_id: str) -> None:
+        self.run(self._q["drop_legacy"], (org_id,))
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
         return self._rowcount("claim_system", (system_id, org_id)) == 1

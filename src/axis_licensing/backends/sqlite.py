@@ -10,7 +10,9 @@
   replaced, so one storage fault never wedges the Manager.
 - A schema version in ``PRAGMA user_version`` with forward migrations; a file
   with a newer schema is refused before anything is written.
-- Reads cost O(1) in history length: the latest state is one indexed row.
+- Reads cost O(1) in history length: the head is one row of ``orgs``, each
+  part's latest version one row of ``parts``; a past version of a part is one
+  indexed row of ``part_history``.
 
 Every SQL statement is parameterised. sqlite3 errors never reach callers
 raw: a lost race becomes :class:`RetryableConflict`, anything else
@@ -26,7 +28,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from axis_licensing.backends import (
@@ -35,21 +37,24 @@ from axis_licensing.backends import (
     ActivityRow,
     Backend,
     CatalogRow,
+    Head,
     HistoryQuery,
     KeyRow,
+    PartRow,
     ReadTx,
     RequestRow,
     RetryableConflict,
     ShipmentRow,
     StateRow,
     WriteTx,
+    prefix_end,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -88,6 +93,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             version INTEGER PRIMARY KEY, effective_at_us INTEGER NOT NULL,
             catalog TEXT NOT NULL)""",
     ),
+    # 3: the state as parts with their own versions (SPEC §5). ``states`` stays, read
+    # only to convert what versions 1 and 2 wrote; the head of an organization converted
+    # from it is 0 until the Manager converts it (on open).
+    (
+        "ALTER TABLE orgs ADD COLUMN head INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE orgs ADD COLUMN at_us INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE versions (
+            org_id TEXT NOT NULL, at_us INTEGER NOT NULL, seq INTEGER NOT NULL,
+            PRIMARY KEY (org_id, at_us, seq)) WITHOUT ROWID""",
+        # Each part's latest version, and the versions it replaced.
+        """CREATE TABLE parts (
+            org_id TEXT NOT NULL, part TEXT NOT NULL, seq INTEGER NOT NULL,
+            at_us INTEGER NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (org_id, part)) WITHOUT ROWID""",
+        """CREATE TABLE part_history (
+            org_id TEXT NOT NULL, part TEXT NOT NULL, seq INTEGER NOT NULL,
+            at_us INTEGER NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (org_id, part, seq)) WITHOUT ROWID""",
+    ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -96,6 +120,9 @@ _ORDER = {
     "meta": "name",
     "catalogs": "version",
     "orgs": "org_id",
+    "versions": "org_id, seq",
+    "parts": "org_id, part",
+    "part_history": "org_id, part, seq",
     "states": "org_id, seq",
     "activities": "org_id, id",
     "systems": "system_id",
@@ -120,8 +147,6 @@ def _sql_column(table: str, column: str) -> str:
     """The SQL that reads ``column`` of the exported row format from ``table``."""
     if (table, column) == ("activities", "on"):
         return "on_date"
-    if (table, column) == ("orgs", "head"):  # not stored: the last state version is the head
-        return "(SELECT max(seq) FROM states WHERE states.org_id = orgs.org_id)"
     return column
 
 
@@ -162,21 +187,75 @@ class _Tx(WriteTx):
     def _one(self, sql: str, params: Iterable[Any]) -> Any:
         return self._c.execute(sql, tuple(params)).fetchone()
 
-    def head(self, org_id: str) -> StateRow | None:
-        row = self._one(
-            "SELECT seq, at_us, state FROM states WHERE org_id = ? "
-            "ORDER BY at_us DESC, seq DESC LIMIT 1",
-            (org_id,),
-        )
-        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+    def head(self, org_id: str) -> Head | None:
+        row = self._one("SELECT head, at_us FROM orgs WHERE org_id = ?", (org_id,))
+        return None if row is None else Head(org_id, row[0], row[1])
 
-    def state_at(self, org_id: str, at_us: int) -> StateRow | None:
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
         row = self._one(
-            "SELECT seq, at_us, state FROM states WHERE org_id = ? AND at_us <= ? "
+            "SELECT seq FROM versions WHERE org_id = ? AND at_us <= ? "
             "ORDER BY at_us DESC, seq DESC LIMIT 1",
             (org_id, at_us),
         )
-        return None if row is None else StateRow(org_id, row[0], row[1], row[2])
+        return None if row is None else int(row[0])
+
+    def _as_of(self, org_id: str, rows: list[Any], seq: int | None) -> list[PartRow]:
+        """Each latest row as it was at ``seq``: itself, or the version it replaced then."""
+        found: list[PartRow] = []
+        for name, row_seq, at_us, value in rows:
+            if seq is not None and row_seq > seq:
+                older = self._one(
+                    "SELECT seq, at_us, value FROM part_history "
+                    "WHERE org_id = ? AND part = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                    (org_id, name, seq),
+                )
+                if older is None:
+                    continue
+                row_seq, at_us, value = older
+            found.append(PartRow(org_id, name, row_seq, at_us, value))
+        return found
+
+    def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
+        wanted = sorted(set(names))
+        if not wanted:
+            return []
+        rows = self._c.execute(
+            "SELECT part, seq, at_us, value FROM parts WHERE org_id = ? "  # noqa: S608 - marks only
+            f"AND part IN ({', '.join('?' for _ in wanted)}) ORDER BY part",
+            (org_id, *wanted),
+        ).fetchall()
+        return self._as_of(org_id, rows, seq)
+
+    def parts_prefixed(
+        self,
+        org_id: str,
+        prefix: str,
+        *,
+        seq: int | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[PartRow]:
+        low, op = prefix, ">="
+        if after is not None and after >= prefix:
+            low, op = after, ">"
+        sql_limit = -1 if limit is None or seq is not None else limit
+        rows = self._c.execute(
+            "SELECT part, seq, at_us, value FROM parts WHERE org_id = ? "  # noqa: S608 - fixed op
+            f"AND part {op} ? AND part < ? ORDER BY part LIMIT ?",
+            (org_id, low, prefix_end(prefix), sql_limit),
+        ).fetchall()
+        found = self._as_of(org_id, rows, seq)
+        return found if limit is None else found[:limit]
+
+    def legacy_orgs(self) -> list[str]:
+        rows = self._c.execute("SELECT DISTINCT org_id FROM states ORDER BY org_id").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def legacy_states(self, org_id: str) -> list[StateRow]:
+        rows = self._c.execute(
+            "SELECT seq, at_us, state FROM states WHERE org_id = ? ORDER BY seq", (org_id,)
+        ).fetchall()
+        return [StateRow(org_id, r[0], r[1], r[2]) for r in rows]
 
     def history(
         self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
@@ -248,21 +327,48 @@ class _Tx(WriteTx):
         )
         return cursor.rowcount == 1
 
-    def lock(self, org_id: str) -> StateRow | None:
+    def lock(self, org_id: str) -> Head | None:
         return self.head(org_id)  # BEGIN IMMEDIATE already holds the write lock
 
     def create_org(self, org_id: str) -> bool:
         cursor = self._c.execute(
-            "INSERT INTO orgs (org_id) VALUES (?) ON CONFLICT DO NOTHING", (org_id,)
+            "INSERT INTO orgs (org_id, head, at_us) VALUES (?, 0, 0) ON CONFLICT DO NOTHING",
+            (org_id,),
         )
         return cursor.rowcount == 1
 
-    def append(self, state: StateRow, activities: Iterable[ActivityRow]) -> None:
-        self._c.execute(
-            "INSERT INTO states (org_id, seq, at_us, state) VALUES (?, ?, ?, ?)",
-            (state.org_id, state.seq, state.at_us, state.state),
+    def append(
+        self,
+        version: Head,
+        parts: Sequence[tuple[str, str]],
+        activities: Iterable[ActivityRow],
+    ) -> None:
+        org_id, seq, at_us = version.org_id, version.seq, version.at_us
+        moved = self._c.execute(
+            "UPDATE orgs SET head = ?, at_us = ? WHERE org_id = ? AND head < ?",
+            (seq, at_us, org_id, seq),
         )
-        first = state.seq << _ACTIVITY_ID_BITS
+        if moved.rowcount != 1:  # the raise rolls the transaction back
+            raise StorageError(
+                f"version {seq} of organization {org_id!r} is already stored, or it is unknown",
+                details={"org_id": org_id},
+            )
+        self._c.execute(
+            "INSERT INTO versions (org_id, at_us, seq) VALUES (?, ?, ?)", (org_id, at_us, seq)
+        )
+        for name, value in parts:
+            self._c.execute(
+                "INSERT INTO part_history (org_id, part, seq, at_us, value) "
+                "SELECT org_id, part, seq, at_us, value FROM parts WHERE org_id = ? AND part = ?",
+                (org_id, name),
+            )
+            self._c.execute(
+                "INSERT INTO parts (org_id, part, seq, at_us, value) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (org_id, part) DO UPDATE SET "
+                "seq = excluded.seq, at_us = excluded.at_us, value = excluded.value",
+                (org_id, name, seq, at_us, value),
+            )
+        first = seq << _ACTIVITY_ID_BITS
         rows = [
             (
                 first + n,
@@ -281,6 +387,9 @@ class _Tx(WriteTx):
             self._c.execute(_INSERT_ACTIVITY, rows[0])
         elif rows:
             self._c.executemany(_INSERT_ACTIVITY, rows)
+
+    def drop_legacy(self, org_id: str) -> None:
+        self._c.execute("DELETE FROM states WHERE org_id = ?", (org_id,))
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
         cursor = self._c.execute(
@@ -587,7 +696,7 @@ class SQLiteBackend(Backend):
             yield dict(zip(columns, row, strict=True))
 
     def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
-        columns = tuple(c for c in self._check(table) if (table, c) != ("orgs", "head"))
+        columns = self._check(table)
         sql_columns = ", ".join(_sql_column(table, c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         values = [tuple(row[c] for c in columns) for row in rows]

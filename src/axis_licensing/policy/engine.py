@@ -71,6 +71,8 @@ __all__ = [
     "allocate_to_hardware",
     "check_types",
     "create_organization",
+    "put_system",
+    "recount_devices",
     "redeem",
     "register_hardware",
     "register_system",
@@ -186,6 +188,57 @@ def _ordered(spec: ProductSpec, counts: Mapping[str, int]) -> list[tuple[str, in
 
 def _used_json(used: Iterable[tuple[int, str, int]]) -> list[dict[str, Any]]:
     return [{"lot_id": lot_id, "license_type": t, "quantity": n} for lot_id, t, n in used]
+
+
+# -- systems and the subscription devices they add up to (R4, R9) ----------------------------
+
+
+def put_system(
+    state: OrgState,
+    catalog: Catalog,
+    system: SystemRecord,
+    units: Iterable[HardwareRecord] = (),
+) -> OrgState:
+    """A state with ``system`` (and ``units``) added or replaced (R4, R9).
+
+    The product's subscription devices (``OrgState.devices``) change by what the
+    system's uncovered rest changes, so they stay the sum over every system
+    without walking the others (SPEC §5). The system's hardware units must be in
+    the state or in ``units``.
+
+    Raises:
+        UnknownProduct: the catalog has no such product.
+    """
+    spec = catalog.product(system.product)
+    old = state.systems.get(system.system_id)
+    before = readings.hardware_view(state, spec, old)[2] if old is not None else Counts()
+    hardware = state.hardware
+    for unit in units:
+        hardware = {**hardware, unit.serial: unit}
+    changed = attrs.evolve(
+        state, systems={**state.systems, system.system_id: system}, hardware=hardware
+    )
+    after = readings.hardware_view(changed, spec, system)[2]
+    if after == before:
+        return changed
+    total = state.subscription_devices(system.product) - before + after
+    return attrs.evolve(changed, devices={**state.devices, system.product: total})
+
+
+def recount_devices(state: OrgState, catalog: Catalog) -> OrgState:
+    """``state`` with its subscription devices summed afresh over all its systems (R4).
+
+    For whole states that hold every system (the first storage format, when a
+    store is upgraded). Systems of products the catalog lacks are left out.
+    """
+    totals: dict[str, Counts] = {}
+    for _, system in sorted(state.systems.items()):
+        if system.product not in catalog.product_codes:
+            continue
+        rest = readings.hardware_view(state, catalog.product(system.product), system)[2]
+        if rest:
+            totals[system.product] = totals.get(system.product, Counts()) + rest
+    return attrs.evolve(state, devices=totals)
 
 
 # -- time ------------------------------------------------------------------------------------
@@ -348,7 +401,7 @@ def register_system(
         )
     counts = Counts(devices)
     system = SystemRecord(system_id=system_id, product=product, devices=counts)
-    state = state.with_system(system)
+    state = put_system(state, catalog, system)
     fact = _fact(
         ctx,
         Action.SYSTEM_REGISTERED,
@@ -385,7 +438,7 @@ def report_devices(
     system = _system(state, system_id)
     check_types(catalog.product(system.product), devices, "devices")
     counts = Counts(devices)
-    state = state.with_system(attrs.evolve(system, devices=counts))
+    state = put_system(state, catalog, attrs.evolve(system, devices=counts))
     fact = _fact(
         ctx,
         Action.DEVICES_REPORTED,
@@ -634,7 +687,9 @@ def allocate_need(
 # -- hardware (R9) ---------------------------------------------------------------------------
 
 
-def _attach(state: OrgState, system: SystemRecord, shipment: Shipment) -> OrgState:
+def _attach(
+    state: OrgState, catalog: Catalog, system: SystemRecord, shipment: Shipment
+) -> OrgState:
     hardware = HardwareRecord(
         serial=shipment.serial,
         product=shipment.product,
@@ -642,8 +697,7 @@ def _attach(state: OrgState, system: SystemRecord, shipment: Shipment) -> OrgSta
         preloaded=shipment.preloaded,
     )
     system = attrs.evolve(system, hardware=(*system.hardware, shipment.serial))
-    state = state.with_system(system)
-    return attrs.evolve(state, hardware={**state.hardware, shipment.serial: hardware})
+    return put_system(state, catalog, system, [hardware])
 
 
 def _check_shipment(system: SystemRecord, shipment: Shipment, state: OrgState) -> None:
@@ -672,7 +726,7 @@ def register_hardware(
     """
     system = _system(state, system_id)
     _check_shipment(system, shipment, state)
-    state = _attach(state, system, shipment)
+    state = _attach(state, catalog, system, shipment)
     fact = _fact(
         ctx,
         Action.HARDWARE_REGISTERED,
@@ -710,7 +764,8 @@ def allocate_to_hardware(
         raise _insufficient(ledger, LicenseKind.HARDWARE, missing)
     ledger = attrs.evolve(ledger, lots=lots, to_hardware=ledger.to_hardware + wanted)
     unit = attrs.evolve(unit, extensions=unit.extensions + wanted)
-    state = attrs.evolve(state.with_ledger(ledger), hardware={**state.hardware, serial: unit})
+    state = state.with_ledger(ledger)
+    state = put_system(state, catalog, _system(state, unit.system_id), [unit])
     fact = _fact(
         ctx,
         Action.EXTENSION_ALLOCATED,
@@ -758,14 +813,14 @@ def upload_system(
         )
     system = existing or SystemRecord(system_id=system_id, product=product)
     system = attrs.evolve(system, devices=counts)
-    state = state.with_system(system)
+    state = put_system(state, catalog, system)
     serials: list[str] = []
     for shipment in shipments:
         serials.append(shipment.serial)
         if shipment.serial in system.hardware:
             continue
         _check_shipment(system, shipment, state)
-        state = _attach(state, state.systems[system_id], shipment)
+        state = _attach(state, catalog, state.systems[system_id], shipment)
     fact = _fact(
         ctx,
         Action.SYSTEM_FILE_UPLOADED,

@@ -6,8 +6,16 @@ the tallies that prove conservation), its systems (R4) and its hardware (R9).
 It is an immutable value: commands return a new state, never change one.
 
 ``as_of`` is the local date up to which time-driven facts (lot expiry, R6)
-have been applied. The backends store states as opaque JSON; they never look
-inside.
+have been applied. The backends store states as opaque JSON parts; they never
+look inside.
+
+Cost follows the change (SPEC §5): a state need not hold every system of the
+organization. ``systems`` and ``hardware`` hold the ones a command or query
+named (the Manager loads each named system with its hardware units, and each
+named unit with its system), and the rules look at no other. What the rules
+need about *all* systems, a product's subscription devices (R4), is the
+aggregate ``devices``, which every command that changes a system or a unit
+keeps up to date (:func:`axis_licensing.policy.engine.put_system`).
 """
 
 from __future__ import annotations
@@ -160,6 +168,8 @@ class OrgState:
     systems: Mapping[str, SystemRecord] = attrs.field(factory=dict)
     hardware: Mapping[str, HardwareRecord] = attrs.field(factory=dict)
     next_lot_id: int = 1
+    #: Per product, the devices of all its systems that their hardware does not cover (R4, R9).
+    devices: Mapping[str, Counts] = attrs.field(factory=dict)
 
     def ledger(self, product: str) -> ProductLedger:
         """The product's ledger; an empty one if nothing happened to it yet."""
@@ -178,6 +188,7 @@ class OrgState:
             systems=self.systems,
             hardware=self.hardware,
             next_lot_id=self.next_lot_id,
+            devices=self.devices,
         )
 
     def as_created(self) -> OrgState:
@@ -193,13 +204,19 @@ class OrgState:
             as_of=self.created_on,
         )
 
-    def with_system(self, system: SystemRecord) -> OrgState:
-        """A state with ``system`` added or replacing the one of its id."""
-        return attrs.evolve(self, systems={**self.systems, system.system_id: system})
+    def subscription_devices(self, product: str) -> Counts:
+        """The product's devices that hardware does not cover, over all its systems (R4)."""
+        return self.devices.get(product) or Counts()
 
     def systems_of(self, product: str) -> tuple[SystemRecord, ...]:
-        """The product's systems, in id order."""
+        """The product's systems that this state holds, in id order (see the module docstring)."""
         return tuple(s for _, s in sorted(self.systems.items()) if s.product == product)
+
+    def without_systems(self) -> OrgState:
+        """The organization's own part of the state: no systems or hardware loaded."""
+        if not self.systems and not self.hardware:
+            return self
+        return attrs.evolve(self, systems={}, hardware={})
 
 
 @attrs.frozen

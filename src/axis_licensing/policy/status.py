@@ -60,11 +60,12 @@ def hardware_view(state: OrgState, spec: ProductSpec, system: SystemRecord) -> H
 
 
 def subscription_devices(state: OrgState, spec: ProductSpec) -> Counts:
-    """The product's devices that its systems' hardware does not cover (R4, R9)."""
-    total = Counts()
-    for system in state.systems_of(spec.code):
-        total += hardware_view(state, spec, system)[2]
-    return total
+    """The product's devices that its systems' hardware does not cover (R4, R9).
+
+    The state keeps this sum up to date as systems change, so reading it does
+    not walk the systems (SPEC §5).
+    """
+    return state.subscription_devices(spec.code)
 
 
 def is_locked(ledger: ProductLedger, spec: ProductSpec, index: int, devices: Counts) -> bool:

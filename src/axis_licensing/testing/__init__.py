@@ -11,6 +11,8 @@
   (SPEC §4). Import it from your ``conftest.py`` after calling
   ``pytest.register_assert_rewrite("axis_licensing.testing.conformance")``;
   it is not imported here, so that the rewrite can take effect.
+- ``axis_licensing.testing.contract``: the backend contract suite, which tests
+  each method of the backend interface directly (imported the same way).
 
 Install the kit with the ``testing`` extra (``pip install
 'axis-licensing[testing]'``: hypothesis and pytest). Only the strategies and

@@ -17,7 +17,11 @@ type (SPEC §5):
 - the credit is in ``[0, 1)`` and equals the model's exact credit, whose R8
   shares the model computes on its own from the period and the window;
 - a period's dates never move, and equal the anchor-based dates (R2, R3);
-- a command that fails changes nothing: the history and the wallets are the same.
+- a command that fails changes nothing: the history and the wallets are the same;
+- queries at a past ``at`` stay exact (SPEC §1, §5): at the first and at the
+  latest earlier instant checked, ``wallet(at=…)`` still equals the model's
+  wallet and credit then, and ``wallet``, ``status`` and ``system_status``
+  answer exactly what they answered at that instant.
 
 The machine is built per backend by a factory, so one machine runs over
 every backend (the conformance idea of zarr's ``ZarrStoreStateMachine``)::
@@ -42,6 +46,7 @@ from fractions import Fraction
 from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
+import attrs
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -73,6 +78,8 @@ from axis_licensing.model import (
     Period,
     PeriodAllocation,
     ProductState,
+    ProductStatus,
+    SystemStatus,
     Wallet,
 )
 from axis_licensing.testing.model import (
@@ -114,6 +121,17 @@ _E = TypeVar("_E", bound=Exception)
 Snapshot = tuple[tuple[Activity, ...], tuple[Wallet, ...]]
 
 
+@attrs.frozen
+class _Past:
+    """What an organization's queries answered at one instant, and the model's wallets then."""
+
+    wallets: dict[str, Wallet]
+    statuses: dict[str, ProductStatus]
+    systems: dict[str, SystemStatus]
+    groups: dict[str, dict[LotGroup, int]]
+    credits: dict[str, dict[str, Fraction]]
+
+
 class LedgerInvariantError(AssertionError):
     """A check of the ledger machine failed: the Manager and the model disagree."""
 
@@ -145,6 +163,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.redeemed_keys: list[str] = []
         self.periods_seen: dict[tuple[str, str, int], tuple[date, date]] = {}
         self.serial_number = 0
+        #: Per organization, what was answered at each instant checked, oldest first.
+        self.past: dict[str, dict[datetime, _Past]] = {}
 
     def teardown(self) -> None:
         """Close the Manager."""
@@ -671,6 +691,54 @@ class LedgerMachine(RuleBasedStateMachine):
                             f"{where}: compensation_credited {back} != model {tally.compensated}"
                         )
             self.check_status(org_id, spec.code, day)
+        self.check_past(org_id)
+
+    def check_past(self, org_id: str) -> None:
+        """Queries at earlier instants answer as they did then, and as the model did (§1, §5).
+
+        The answers at this instant are kept for later steps. Commands that run
+        later at this very instant are facts of this instant too, so its entry
+        is replaced until the clock moves on.
+        """
+        now = self.clock.now()
+        m = self.manager
+        codes = [spec.code for spec in self.products]
+        mine = sorted(s for s, (org, _) in self.systems.items() if org == org_id)
+        kept = self.past.setdefault(org_id, {})
+        earlier = [at for at in kept if at < now]
+        for at in sorted({*earlier[:1], *earlier[-1:]}):
+            was = kept[at]
+            for code in codes:
+                wallet = m.wallet(org_id, code, at=at)
+                where = f"{org_id}/{code} at {at.isoformat()}"
+                if wallet != was.wallets[code]:
+                    raise LedgerInvariantError(
+                        f"{where}: the wallet is now {wallet}, it was {was.wallets[code]}"
+                    )
+                groups = self.model.lot_groups(
+                    (lot.kind, lot.license_type, lot.acquired_on, lot.quantity)
+                    for lot in wallet.lots
+                )
+                if groups != was.groups[code] or wallet.credit != was.credits[code]:
+                    raise LedgerInvariantError(f"{where}: the wallet {wallet} is not the model's")
+                status = m.status(org_id, code, at=at)
+                if status != was.statuses[code]:
+                    raise LedgerInvariantError(
+                        f"{where}: the status is now {status}, it was {was.statuses[code]}"
+                    )
+            for system_id, then in was.systems.items():
+                system = m.system_status(org_id, system_id, at=at)
+                if system != then:
+                    raise LedgerInvariantError(
+                        f"{org_id}/{system_id} at {at.isoformat()}: now {system}, it was {then}"
+                    )
+        kept[now] = _Past(
+            wallets={c: m.wallet(org_id, c) for c in codes},
+            statuses={c: m.status(org_id, c) for c in codes},
+            systems={s: m.system_status(org_id, s) for s in mine},
+            groups={c: self.model.groups(org_id, c) for c in codes},
+            credits={c: self.model.credits(org_id, c) for c in codes},
+        )
 
     def check_wallet(self, org_id: str, product: str, wallet: Wallet, day: date) -> None:
         """Lots in expiry order, none empty or expired; groups and credit equal the model's."""

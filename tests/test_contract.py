@@ -1,0 +1,141 @@
+"""The backend contract suite on every built-in backend, and on a broken one (issue 7, SPEC §4).
+
+The suite lives in :mod:`axis_licensing.testing.contract`: it calls each
+method of the backend interface directly. Here it runs against ``memory://``,
+``sqlite:///`` (a fresh file per test) and ``postgresql://`` (a fresh schema
+per test). A backend with an off-by-one in ``seq_at`` fails it, and only in
+the tests named after ``seq_at``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg
+import pytest
+from psycopg import sql
+
+pytest.register_assert_rewrite("axis_licensing.testing.contract")
+
+from axis_licensing.backends import Backend, ReadTx, WriteTx  # noqa: E402
+from axis_licensing.backends.memory import MemoryBackend  # noqa: E402
+from axis_licensing.backends.postgresql import PostgreSQLBackend  # noqa: E402
+from axis_licensing.backends.sqlite import SQLiteBackend  # noqa: E402
+from axis_licensing.testing.contract import BackendContract, MakeBackend  # noqa: E402
+
+
+class TestMemoryContract(BackendContract):
+    """``memory://``: each backend is its own store, and it has no driver to fail."""
+
+    shared = False
+
+    @pytest.fixture
+    def make_backend(self) -> MakeBackend:
+        return MemoryBackend
+
+
+class TestSQLiteContract(BackendContract):
+    """``sqlite:///PATH``: one fresh file per test."""
+
+    @pytest.fixture
+    def make_backend(self, tmp_path: Path) -> MakeBackend:
+        return lambda: SQLiteBackend(f"sqlite:///{tmp_path / 'axis.db'}")
+
+    def break_store(self, backend: Backend) -> bool:
+        assert isinstance(backend, SQLiteBackend)
+        conn = sqlite3.connect(backend.path)
+        try:
+            conn.execute("DROP TABLE versions")
+            conn.commit()
+        finally:
+            conn.close()
+        return True
+
+
+@pytest.mark.postgres
+class TestPostgreSQLContract(BackendContract):
+    """``postgresql://``: one fresh schema per test on a real server."""
+
+    @pytest.fixture
+    def make_backend(self, postgres_url: str) -> MakeBackend:
+        return lambda: PostgreSQLBackend(postgres_url)
+
+    def break_store(self, backend: Backend) -> bool:
+        assert isinstance(backend, PostgreSQLBackend)
+        with psycopg.connect(backend.settings.conninfo, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP TABLE {}").format(sql.Identifier(backend.schema, "versions"))
+            )
+        return True
+
+
+# -- a deliberately broken backend ----------------------------------------------------------------
+
+
+class _OffByOneTx:
+    """A transaction whose ``seq_at`` misses versions written exactly at the instant asked."""
+
+    def __init__(self, inner: ReadTx) -> None:
+        self._inner = inner
+
+    def seq_at(self, org_id: str, at_us: int) -> int | None:
+        return self._inner.seq_at(org_id, at_us - 1)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class OffByOneBackend(MemoryBackend):
+    """The memory backend with an off-by-one in ``ReadTx.seq_at``."""
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        with super().write() as tx:
+            yield cast(WriteTx, _OffByOneTx(tx))
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[ReadTx]:
+        with super().read() as tx:
+            yield cast(ReadTx, _OffByOneTx(tx))
+
+
+def _outcomes(make: MakeBackend) -> dict[str, str]:
+    """Run every test of the contract suite on backends from ``make``: name -> outcome."""
+    suite = BackendContract()
+    suite.shared = False  # type: ignore[misc]
+    outcomes: dict[str, str] = {}
+    for name in sorted(n for n in dir(BackendContract) if n.startswith("test_")):
+        method = getattr(suite, name)
+        wanted = inspect.signature(method).parameters
+        backend = make()
+        kwargs = {"backend": backend, "make_backend": make}
+        try:
+            method(**{k: v for k, v in kwargs.items() if k in wanted})
+            outcomes[name] = "passed"
+        except pytest.skip.Exception:
+            outcomes[name] = "skipped"
+        except (AssertionError, pytest.fail.Exception):
+            outcomes[name] = "failed"
+        finally:
+            backend.close()
+    return outcomes
+
+
+def test_the_suite_passes_on_a_correct_backend_run_by_hand() -> None:
+    outcomes = _outcomes(MemoryBackend)
+    assert set(outcomes.values()) <= {"passed", "skipped"}
+    assert len(outcomes) == 29
+
+
+def test_a_backend_with_an_off_by_one_in_seq_at_fails_the_tests_named_after_seq_at() -> None:
+    outcomes = _outcomes(OffByOneBackend)
+    failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
+    assert failed == [
+        "test_seq_at_finds_the_version_in_force_at_its_boundaries",
+        "test_seq_at_takes_the_last_of_versions_at_one_instant",
+    ]
