@@ -65,6 +65,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "offline.md",
         "performance.md",
         "plugins.md",
+        "service.md",
         "testing.md",
     ]
     for page in PAGES:
@@ -137,10 +138,11 @@ def test_plugins_page_misspelt_hook_fails_at_open_with_invalid_input() -> None:
 
 
 def test_plugins_page_knows_the_hooks() -> None:
-    """The hook list above is not empty by accident: SPEC §4's three hooks and the alert hook."""
+    """The hook list above is not empty by accident: SPEC §4's hooks, the alert hook and §6's."""
     assert sorted(n for n in vars(hookspecs) if n.startswith("axis_licensing_")) == [
         "axis_licensing_activity",
         "axis_licensing_alert",
+        "axis_licensing_authenticate",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]

@@ -71,6 +71,11 @@ class Plugins:
         )
         return answer is not False
 
+    def authenticate(self, token: str) -> str | None:
+        """The actor a plugin resolves ``token`` to, or None when no plugin knows it (SPEC §6)."""
+        answer = self._pm.hook.axis_licensing_authenticate(token=token)
+        return answer if isinstance(answer, str) and answer else None
+
     def activity(self, activity: Activity) -> None:
         """Tell every observer; an observer's failure is logged, never raised."""
         for impl in self._pm.hook.axis_licensing_activity.get_hookimpls():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import secrets
 import sqlite3
 import sys
 import textwrap
@@ -41,7 +42,7 @@ from axis_licensing._migrate import (
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import SystemClock
 from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog
-from axis_licensing.errors import LicensingError
+from axis_licensing.errors import CatalogRequired, LicensingError
 from axis_licensing.manager import Manager
 from axis_licensing.model import (
     Activity,
@@ -754,6 +755,62 @@ def history(
         _emit_json(result)
         return
     click.echo(_history_table(result) if result else "(no activities)")
+
+
+@main.command()
+@click.option(
+    "--db",
+    required=True,
+    envvar="AXIS_LICENSING_DB",
+    metavar="URL",
+    help="The store: sqlite:///PATH, postgresql://…, or a path to an SQLite file.",
+)
+@click.option(
+    "--catalog",
+    default=None,
+    metavar="NAME",
+    help="Record this catalog in a new store ('demo', 'example' or MODULE:ATTRIBUTE); "
+    "an existing store uses its own (R15).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--tokens",
+    "tokens",
+    default=None,
+    envvar="AXIS_LICENSING_TOKENS",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The tokens file (TOML, see docs/service.md). Without it, a one-time admin "
+    "token is printed.",
+)
+def serve(*, db: str, catalog: str | None, host: str, port: int, tokens: str | None) -> None:
+    """Serve the JSON API (/v1, /openapi.json, /docs) and the portal with uvicorn (SPEC §6)."""
+    try:
+        import uvicorn
+
+        from axis_licensing.http import TokenEntry, TokenFile, create_app, hash_token
+    except ImportError as exc:
+        _fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
+    plugin = TokenFile.load(tokens) if tokens is not None else None
+    url = _url(db)
+    chosen = _load_catalog(catalog) if catalog is not None else None
+    try:
+        manager = Manager.open(url, catalog=chosen, clock=SystemClock())
+    except CatalogRequired:
+        _fail(
+            "this store has no catalog yet: pass --catalog NAME ('demo', 'example' or "
+            "MODULE:ATTRIBUTE) to record one"
+        )
+    with manager:
+        if plugin is None:
+            token = secrets.token_urlsafe(24)
+            plugin = TokenFile(
+                [TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)]
+            )
+            click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
+        app = create_app(manager, tokens=plugin)
+        click.echo(f"axis-licensing: the portal is at http://{host}:{port}/", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":  # pragma: no cover
