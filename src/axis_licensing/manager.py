@@ -16,6 +16,7 @@ and reuses the cache when it is current (SPEC §5).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -276,7 +277,9 @@ class Vendor:
         m = self._m
         serial = check_id(serial, "serial")
         spec = m._spec(check_id(product, "product"))
-        counts = check_counts(preloaded or {}, "preloaded", allow_zero=False, allow_empty=True)
+        counts = check_counts(
+            {} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True
+        )
         m._check_types(spec.code, counts, "preloaded")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
@@ -358,7 +361,10 @@ class Vendor:
             run,
             lambda tx, stored: int(json.loads(stored)),
         )
-        m._read(m._refresh_catalogs)
+        # The version is committed: a store that fails now must not turn that into an
+        # error (R13). Every later command reads the versions again in its transaction.
+        with contextlib.suppress(StorageError, ConcurrencyConflict):
+            m._read(m._refresh_catalogs)
         return version
 
 
@@ -1149,7 +1155,7 @@ class Manager:
             org_id: the organization.
             product: the product the system runs.
             system_id: unique across all organizations.
-            devices: device counts per license type (0 or left out means none).
+            devices: device counts per license type (None or left out means none).
             actor: who registers it.
             request_id: makes the call idempotent (R13).
 
@@ -1166,7 +1172,9 @@ class Manager:
         org_id = check_id(org_id, "org_id")
         spec = self._spec(check_id(product, "product"))
         system_id = check_id(system_id, "system_id")
-        counts = check_counts(devices or {}, "devices", allow_zero=True, allow_empty=True)
+        counts = check_counts(
+            {} if devices is None else devices, "devices", allow_zero=True, allow_empty=True
+        )
         self._check_types(spec.code, counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)
@@ -1737,7 +1745,8 @@ class Manager:
             The need per period, the wallet balance and what to buy.
 
         Raises:
-            InvalidInput: a bad id, a naive ``at`` or a bad horizon.
+            InvalidInput: a bad id, a naive ``at`` or a bad horizon: not an integer
+                from 0 to 100, or reaching past the year 9999.
             UnknownOrganization: no such organization.
             UnknownProduct: the catalog (then) has no such product.
             SubscriptionNotStarted: the subscription has not started.
@@ -1746,7 +1755,14 @@ class Manager:
         code = self._spec(check_id(product, "product")).code
         horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
         view = self._view(org_id, at)
-        return readings.need_report(view.state, view.catalog.product(code), view.day, horizon)
+        spec = view.catalog.product(code)
+        if view.day.year + (horizon + 2) * spec.term_years > date.max.year:
+            raise InvalidInput(
+                f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
+                f"{view.day.isoformat()} reach past the calendar (year {date.max.year})",
+                param="horizon",
+            )
+        return readings.need_report(view.state, spec, view.day, horizon)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
         """The product's wallet at ``at``: live lots and the credit (R6, R8).
@@ -1998,8 +2014,17 @@ class Manager:
         if actions is not None:
             if isinstance(actions, str):
                 actions = [actions]
+            if not isinstance(actions, Iterable) or isinstance(actions, bytes | Mapping):
+                raise InvalidInput(
+                    f"actions must be an action or an iterable of actions, got {actions!r}",
+                    param="actions",
+                )
+            items = list(actions)
+            odd = [a for a in items if not isinstance(a, str)]
+            if odd:
+                raise InvalidInput(f"actions must be strings, got {odd[0]!r}", param="actions")
             known = {a.value for a in Action}
-            wanted = tuple(str(a) for a in actions)
+            wanted = tuple(str(a) for a in items)
             unknown = sorted(set(wanted) - known)
             if unknown:
                 raise InvalidInput(
