@@ -52,3 +52,27 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: print ratios against baselines measured in the same run."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """A seeded soak: 100,000 random operations into memory, SQLite and PostgreSQL in lockstep.
+
+    Every answer and every organization's ledger and history must match across
+    the three. Arguments go to ``tests/soak.py``: ``nox -s soak -- --ops 20000 --seed 3``.
+    Needs PostgreSQL (AXIS_LICENSING_TEST_POSTGRES_URL); not in the default sessions.
+    """
+    session.install("-e", ".[test]")
+    session.run("python", "tests/soak.py", "--ops", "100000", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """The storage-fault sweep with every k on SQLite and PostgreSQL (CI strides PostgreSQL)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/test_faults.py",
+        *session.posargs,
+        env={"FAULT_SWEEP_STRIDE": "1", "FAULT_SWEEP_PG_STRIDE": "1"},
+    )

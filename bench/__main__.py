@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--profile] [--only a,b,c,d,e,h] [--orgs N] [--postgres-url URL]``.
+"""``python -m bench [--quick] [--profile] [--only a,b,c,d,e,f,h] [--orgs N] [--postgres-url URL]``.
 
 Prints the command, the machine, then one table per benchmark with its ratio
 against a baseline measured in the same run (see :mod:`bench`).
@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import org_size, postgres_scaling, sqlite_alloc, status_history
+from bench import http_status, org_size, postgres_scaling, sqlite_alloc, status_history
 from bench._common import Ratio, Settings
 
 __all__ = ["main"]
@@ -37,8 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
     parser.add_argument("--profile", action="store_true", help="print cProfile of (a) and (b)")
     parser.add_argument(
         "--only",
-        default="a,b,c,d,e,h",
-        help="comma-separated benchmarks to run (default a,b,c,d,e,h)",
+        default="a,b,c,d,e,f,h",
+        help="comma-separated benchmarks to run (default a,b,c,d,e,f,h)",
     )
     parser.add_argument(
         "--orgs",
@@ -55,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
     )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"a", "b", "c", "d", "e", "h"}
+    unknown = only - {"a", "b", "c", "d", "e", "f", "h"}
     if unknown:
-        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, h")
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, f, h")
     orgs = args.orgs if args.orgs is not None else (5_000 if args.quick else 100_000)
     if orgs < 1:
         parser.error("--orgs must be at least 1")
@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
         if problem is not None:
             print(f"\n(e) on PostgreSQL skipped: {problem}")
         ratios += org_size.run_e(settings, args.postgres_url if problem is None else None)
+    if "f" in only:
+        ratios += http_status.run(settings)
     if "h" in only:
         ratios += org_size.run_h(settings, orgs)
     print(f"\nsummary ({time.perf_counter() - started:.0f} s):")

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import typing
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -65,6 +66,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "offline.md",
         "performance.md",
         "plugins.md",
+        "service.md",
         "testing.md",
     ]
     for page in PAGES:
@@ -137,10 +139,11 @@ def test_plugins_page_misspelt_hook_fails_at_open_with_invalid_input() -> None:
 
 
 def test_plugins_page_knows_the_hooks() -> None:
-    """The hook list above is not empty by accident: SPEC §4's three hooks and the alert hook."""
+    """The hook list above is not empty by accident: SPEC §4's hooks, the alert hook and §6's."""
     assert sorted(n for n in vars(hookspecs) if n.startswith("axis_licensing_")) == [
         "axis_licensing_activity",
         "axis_licensing_alert",
+        "axis_licensing_authenticate",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]
@@ -157,7 +160,12 @@ def _cli_commands() -> list[str]:
     from axis_licensing.cli import main
 
     assert isinstance(main, click.Group)
-    return sorted(main.commands)
+    names: list[str] = []
+    for name, command in main.commands.items():
+        names.append(name)
+        if isinstance(command, click.Group):
+            names.extend(f"{name} {sub}" for sub in command.commands)
+    return sorted(names)
 
 
 @pytest.mark.skipif(not _cli_commands(), reason="axis_licensing.cli is not there yet")
@@ -179,6 +187,28 @@ def test_cli_page_shows_the_current_help_of_every_command() -> None:
         )
     for command in _cli_commands():
         assert f"\n## axis-licensing {command}\n" in text
+
+
+def _cli_docs_hook() -> Any:
+    """docs/hooks/update_cli_help.py, loaded by path (docs/hooks is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "update_cli_help", DOCS / "hooks" / "update_cli_help.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not _cli_commands(), reason="axis_licensing.cli is not there yet")
+def test_cli_page_session_and_timeline_svg_are_in_step() -> None:
+    """The session of docs/cli.md is what its commands print; timeline.svg is what is drawn."""
+    hook = _cli_docs_hook()
+    stale = "run python docs/hooks/update_cli_help.py"
+    assert hook.page_text() == (DOCS / "cli.md").read_text(encoding="utf-8"), stale
+    assert hook.timeline_svg() == (DOCS / "timeline.svg").read_text(encoding="utf-8"), stale
+    assert "![The timeline of the demo's acs-pro" in (DOCS / "cli.md").read_text(encoding="utf-8")
 
 
 def _examples(page: str) -> list[tuple[int, str]]:

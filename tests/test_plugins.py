@@ -528,6 +528,40 @@ def test_axis_licensing_activity_a_failing_observer_neither_undoes_nor_blocks_th
     assert "system_registered" in errors[1].getMessage()
 
 
+# -- axis_licensing_authenticate (SPEC §6) -------------------------------------------------------
+
+
+class Tokens:
+    """An ``axis_licensing_authenticate`` plugin that knows some tokens."""
+
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known
+        self.asked: list[str] = []
+
+    @hookimpl
+    def axis_licensing_authenticate(self, token: str) -> str | None:
+        self.asked.append(token)
+        return self.known.get(token)
+
+
+def test_axis_licensing_authenticate_first_actor_wins_and_unknown_is_none() -> None:
+    first, second = Tokens({"t-1": "alice"}), Tokens({"t-1": "mallory", "t-2": "bob"})
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG, plugins=[second, first]) as m:
+        assert m.plugin_manager.authenticate("t-1") == "alice"
+        assert m.plugin_manager.authenticate("t-2") == "bob"
+        assert m.plugin_manager.authenticate("t-3") is None
+    assert first.asked == ["t-1", "t-2", "t-3"]
+    assert second.asked == ["t-2", "t-3"]
+
+
+def test_axis_licensing_authenticate_without_plugins_knows_no_token() -> None:
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG) as m:
+        assert m.plugin_manager.authenticate("anything") is None
+    empty = Tokens({"t": ""})
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG, plugins=[empty]) as m:
+        assert m.plugin_manager.authenticate("t") is None
+
+
 # -- axis_licensing_alert -----------------------------------------------------------------------
 
 TWO = Catalog(
@@ -638,10 +672,11 @@ def hook_names() -> list[str]:
     )
 
 
-def test_hookspecs_are_the_four_of_the_spec() -> None:
+def test_hookspecs_are_those_of_the_spec() -> None:
     assert hook_names() == [
         "axis_licensing_activity",
         "axis_licensing_alert",
+        "axis_licensing_authenticate",
         "axis_licensing_authorize",
         "axis_licensing_register_backends",
     ]

@@ -31,7 +31,7 @@ POLICY_DIR = Path(axis_licensing.policy.__file__).parent
 PACKAGE_DIR = POLICY_DIR.parent
 POLICY_FILES = sorted(POLICY_DIR.glob("*.py"))
 # the value modules the policy builds on; they must be just as pure
-SUPPORT_MODULES = ("_counts", "_entitlement", "_enums", "catalog", "errors", "model")
+SUPPORT_MODULES = ("_counts", "_entitlement", "_enums", "_validate", "catalog", "errors", "model")
 CHECKED_FILES = POLICY_FILES + [PACKAGE_DIR / f"{name}.py" for name in SUPPORT_MODULES]
 
 PURE_STDLIB = frozenset(
@@ -46,7 +46,9 @@ PURE_STDLIB = frozenset(
         "itertools",
         "math",
         "operator",
+        "re",
         "typing",
+        "unicodedata",
     }
 )
 PURE_THIRD_PARTY = frozenset({"attrs", "pendulum"})

@@ -25,7 +25,8 @@ class Plugins:
     """The plugins of one Manager: built-ins, installed entry points and the host's own.
 
     Raises:
-        InvalidInput: a plugin implements a hook that does not exist, or with
+        InvalidInput: ``extra`` is not an iterable of plugins, a plugin is given
+            twice, or a plugin implements a hook that does not exist, or with
             the wrong arguments.
     """
 
@@ -35,6 +36,10 @@ class Plugins:
         from axis_licensing.backends import builtin
 
         pm.register(builtin, name="axis_licensing.backends.builtin")
+        if isinstance(extra, str | bytes) or not isinstance(extra, Iterable):
+            raise InvalidInput(
+                f"plugins must be an iterable of plugin objects, got {type(extra).__name__}"
+            )
         try:
             pm.load_setuptools_entrypoints(hookspecs.PROJECT)
             for plugin in extra:
@@ -42,6 +47,8 @@ class Plugins:
             pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise InvalidInput(f"invalid axis-licensing plugin: {exc}") from exc
+        except ValueError as exc:  # pluggy: the same plugin (or name) registered twice
+            raise InvalidInput(f"invalid axis-licensing plugins: {exc}") from exc
         self._pm = pm
 
     @property
@@ -63,6 +70,11 @@ class Plugins:
             actor=actor, org_id=org_id, action=action, product=product
         )
         return answer is not False
+
+    def authenticate(self, token: str) -> str | None:
+        """The actor a plugin resolves ``token`` to, or None when no plugin knows it (SPEC §6)."""
+        answer = self._pm.hook.axis_licensing_authenticate(token=token)
+        return answer if isinstance(answer, str) and answer else None
 
     def activity(self, activity: Activity) -> None:
         """Tell every observer; an observer's failure is logged, never raised."""

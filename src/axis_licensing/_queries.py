@@ -12,7 +12,7 @@ provides the plumbing it declares.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -156,7 +156,8 @@ class Queries:
             The need per period, the wallet balance and what to buy.
 
         Raises:
-            InvalidInput: a bad id, a naive ``at`` or a bad horizon.
+            InvalidInput: a bad id, a naive ``at`` or a bad horizon: not an integer
+                from 0 to 100, or reaching past the year 9999.
             UnknownOrganization: no such organization.
             UnknownProduct: the catalog (then) has no such product.
             SubscriptionNotStarted: the subscription has not started.
@@ -165,7 +166,14 @@ class Queries:
         code = self._spec(check_id(product, "product")).code
         horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
         view = self._view(org_id, at)
-        return readings.need_report(view.state, view.catalog.product(code), view.day, horizon)
+        spec = view.catalog.product(code)
+        if view.day.year + (horizon + 2) * spec.term_years > date.max.year:
+            raise InvalidInput(
+                f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
+                f"{view.day.isoformat()} reach past the calendar (year {date.max.year})",
+                param="horizon",
+            )
+        return readings.need_report(view.state, spec, view.day, horizon)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
         """The product's wallet at ``at``: live lots and the credit (R6, R8).
@@ -407,8 +415,17 @@ class Queries:
         if actions is not None:
             if isinstance(actions, str):
                 actions = [actions]
+            if not isinstance(actions, Iterable) or isinstance(actions, bytes | Mapping):
+                raise InvalidInput(
+                    f"actions must be an action or an iterable of actions, got {actions!r}",
+                    param="actions",
+                )
+            items = list(actions)
+            odd = [a for a in items if not isinstance(a, str)]
+            if odd:
+                raise InvalidInput(f"actions must be strings, got {odd[0]!r}", param="actions")
             known = {a.value for a in Action}
-            wanted = tuple(str(a) for a in actions)
+            wanted = tuple(str(a) for a in items)
             unknown = sorted(set(wanted) - known)
             if unknown:
                 raise InvalidInput(

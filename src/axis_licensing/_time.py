@@ -118,16 +118,24 @@ def check_aware(value: object, what: str) -> datetime:
     return value
 
 
-@functools.lru_cache(maxsize=256)
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``.
 
     Raises:
-        InvalidInput: an unknown zone (R14).
+        InvalidInput: not a string, or not a zone of the tz database: unknown,
+            a folder of it (``America``, ``Etc``) or unreadable (R14).
     """
+    if not isinstance(name, str):
+        raise InvalidInput(f"a time zone must be a string, got {type(name).__name__}")
+    return _zone(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    # OSError: the name is a folder of the tz database (IsADirectoryError) or unreadable
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
         raise InvalidInput(f"unknown time zone {name!r}", param="timezone") from exc
 
 

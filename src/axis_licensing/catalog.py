@@ -7,20 +7,47 @@ construction, so every later rule can trust it.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from fractions import Fraction
 
 import attrs
 
+from axis_licensing._validate import check_id, check_int, check_text
 from axis_licensing.errors import InvalidInput, UnknownProduct
 
-__all__ = ["EXAMPLE_CATALOG", "Catalog", "CatalogVersion", "LicenseType", "ProductSpec"]
+__all__ = [
+    "EXAMPLE_CATALOG",
+    "MAX_GROWTH_DENOMINATOR",
+    "MAX_GROWTH_RATE",
+    "MAX_TERM_YEARS",
+    "MAX_WINDOW_DAYS",
+    "Catalog",
+    "CatalogVersion",
+    "LicenseType",
+    "ProductSpec",
+]
+
+
+#: Bounds of a product's terms (R2, R3), so every date a rule computes from them
+#: fits the calendar: ``term_years`` in 1..10, ``trial_days`` and ``grace_days``
+#: in 0..366, ``growth_rate`` in 0..100 with a denominator of at most 1,000,000.
+MAX_TERM_YEARS = 10
+MAX_WINDOW_DAYS = 366
+MAX_GROWTH_RATE = Fraction(100)
+MAX_GROWTH_DENOMINATOR = 1_000_000
+
+_FRACTION_TEXT = re.compile(r"\s*[+-]?\d{1,30}(?:/\d{1,30}|\.\d{1,30})?\s*")
 
 
 def _to_tuple(value: Iterable[str] | str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
+    if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
+        raise InvalidInput(
+            f"covers must be a license type code or codes, got {value!r}", param="covers"
+        )
     return tuple(value)
 
 
@@ -29,10 +56,18 @@ class LicenseType:
     """A kind of license, such as ``core``; it covers itself and the types in ``covers`` (R5).
 
     The relation is exactly what is declared: it is not made transitive.
+
+    Raises:
+        InvalidInput: a code (its own or in ``covers``) that is not a valid id (R14).
     """
 
     code: str
     covers: tuple[str, ...] = attrs.field(default=(), converter=_to_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        check_id(self.code, "code (of a license type)")
+        for covered in self.covers:
+            check_id(covered, f"covers (of license type {self.code!r})")
 
     def covered_types(self) -> frozenset[str]:
         """The device types a license of this type can stand in for, itself included."""
@@ -40,16 +75,38 @@ class LicenseType:
 
 
 def _license_types(value: Iterable[LicenseType]) -> tuple[LicenseType, ...]:
-    return tuple(value)
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidInput(
+            f"license_types must be a list of LicenseType, got {value!r}", param="license_types"
+        )
+    types = tuple(value)
+    for item in types:
+        if not isinstance(item, LicenseType):
+            raise InvalidInput(
+                f"license_types must hold LicenseType objects, got {type(item).__name__} "
+                f"({item!r}); write LicenseType({item!r})",
+                param="license_types",
+            )
+    return types
 
 
 def _to_fraction(value: Fraction | int | float | str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, Fraction | int | float | str):
+        raise InvalidInput(f"growth_rate must be a fraction, got {value!r}", param="growth_rate")
     if isinstance(value, float):
         value = repr(value)  # 0.3 means 3/10, not the binary float just below it
+    if isinstance(value, str) and not _FRACTION_TEXT.fullmatch(value):
+        # no exponents: Fraction("1e999999999") would take minutes to build
+        raise InvalidInput(
+            f"growth_rate must be a fraction such as '1/2' or '0.5', got {value!r}",
+            param="growth_rate",
+        )
     try:
         return Fraction(value)
-    except (TypeError, ValueError, ZeroDivisionError) as exc:
-        raise InvalidInput(f"growth_rate must be a fraction, got {value!r}") from exc
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise InvalidInput(
+            f"growth_rate must be a fraction, got {value!r}", param="growth_rate"
+        ) from exc
 
 
 @attrs.frozen
@@ -65,9 +122,17 @@ class ProductSpec:
         grace_days: the grace window after each renewal (R3).
         license_types: the license types, in catalog order (ties in R5 go by it).
 
+    Bounds, so that every date the rules compute stays in the calendar:
+    ``term_years`` is an integer from 1 to 10 (:data:`MAX_TERM_YEARS`);
+    ``trial_days`` and ``grace_days`` are integers from 0 to 366
+    (:data:`MAX_WINDOW_DAYS`); ``growth_rate`` is from 0 to 100, with a
+    denominator of at most 1,000,000.
+
     Raises:
-        InvalidInput: on a non-positive term or window, a negative growth rate,
-            duplicate type codes or a ``covers`` naming an unknown type.
+        InvalidInput: a code or name that is not valid text, a term, window or
+            growth rate outside its bounds or of the wrong type, license types
+            that are not :class:`LicenseType` objects, no or duplicate type
+            codes, or a ``covers`` naming an unknown type (R14).
     """
 
     code: str
@@ -81,13 +146,33 @@ class ProductSpec:
     )
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.term_years, int) or self.term_years < 1:
-            raise InvalidInput(f"product {self.code!r}: term_years must be a positive integer")
+        check_id(self.code, "code (of a product)")
+        check_text(self.name, f"name (of product {self.code!r})", max_length=200)
+        check_int(
+            self.term_years,
+            f"term_years (of product {self.code!r})",
+            minimum=1,
+            maximum=MAX_TERM_YEARS,
+        )
         if self.growth_rate < 0:
-            raise InvalidInput(f"product {self.code!r}: growth_rate cannot be negative")
+            raise InvalidInput(
+                f"product {self.code!r}: growth_rate cannot be negative", param="growth_rate"
+            )
+        if self.growth_rate > MAX_GROWTH_RATE:
+            raise InvalidInput(
+                f"product {self.code!r}: growth_rate must be at most {MAX_GROWTH_RATE}",
+                param="growth_rate",
+            )
+        if self.growth_rate.denominator > MAX_GROWTH_DENOMINATOR:
+            raise InvalidInput(
+                f"product {self.code!r}: growth_rate's denominator must be at most "
+                f"{MAX_GROWTH_DENOMINATOR:,}",
+                param="growth_rate",
+            )
         for label, days in (("trial_days", self.trial_days), ("grace_days", self.grace_days)):
-            if not isinstance(days, int) or days < 0:
-                raise InvalidInput(f"product {self.code!r}: {label} must be an integer >= 0")
+            check_int(
+                days, f"{label} (of product {self.code!r})", minimum=0, maximum=MAX_WINDOW_DAYS
+            )
         codes = [t.code for t in self.license_types]
         if not codes:
             raise InvalidInput(f"product {self.code!r} has no license types")
@@ -118,7 +203,18 @@ class ProductSpec:
 
 
 def _products(value: Iterable[ProductSpec]) -> tuple[ProductSpec, ...]:
-    return tuple(value)
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidInput(
+            f"products must be a list of ProductSpec, got {value!r}", param="products"
+        )
+    products = tuple(value)
+    for item in products:
+        if not isinstance(item, ProductSpec):
+            raise InvalidInput(
+                f"products must hold ProductSpec objects, got {type(item).__name__} ({item!r})",
+                param="products",
+            )
+    return products
 
 
 @attrs.frozen
@@ -126,7 +222,8 @@ class Catalog:
     """The vendor's products, by code.
 
     Raises:
-        InvalidInput: when two products share a code.
+        InvalidInput: ``products`` is not a list of :class:`ProductSpec`, or
+            two products share a code.
     """
 
     products: tuple[ProductSpec, ...] = attrs.field(converter=_products)
@@ -140,8 +237,13 @@ class Catalog:
         """The product with this code.
 
         Raises:
+            InvalidInput: ``code`` is not a string.
             UnknownProduct: when the catalog has no such product.
         """
+        if not isinstance(code, str):
+            raise InvalidInput(
+                f"a product code must be a string, got {type(code).__name__}", param="product"
+            )
         spec = self._by_code.get(code)
         if spec is None:
             raise UnknownProduct(f"unknown product {code!r}", details={"product": code})

@@ -48,6 +48,18 @@ def axis_licensing_authorize(
     """
 
 
+@hookspec(firstresult=True)
+def axis_licensing_authenticate(token: str) -> str | None:
+    """Resolve a bearer token of the HTTP service to the actor it stands for (SPEC §6).
+
+    Return the actor (a user id string, recorded in the history), or ``None``
+    when this plugin does not know the token; the first actor returned wins.
+    The service answers 401 when no plugin knows the token. What the actor may
+    do is then asked of ``axis_licensing_authorize``, per organization.
+    The default plugin, :class:`axis_licensing.http.TokenFile`, reads a tokens file.
+    """
+
+
 @hookspec
 def axis_licensing_activity(activity: Activity) -> None:
     """Called after each commit, once for each new activity (notifications, webhooks).

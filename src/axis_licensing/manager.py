@@ -594,7 +594,7 @@ class Manager(Queries):
             org_id: the organization.
             product: the product the system runs.
             system_id: unique across all organizations.
-            devices: device counts per license type (0 or left out means none).
+            devices: device counts per license type (None or left out means none).
             actor: who registers it.
             request_id: makes the call idempotent (R13).
 
@@ -611,7 +611,9 @@ class Manager(Queries):
         org_id = check_id(org_id, "org_id")
         spec = self._spec(check_id(product, "product"))
         system_id = check_id(system_id, "system_id")
-        counts = check_counts(devices or {}, "devices", allow_zero=True, allow_empty=True)
+        counts = check_counts(
+            {} if devices is None else devices, "devices", allow_zero=True, allow_empty=True
+        )
         self._check_types(spec.code, counts, "devices")
         actor = check_id(actor, "actor")
         request_id = self._check_request_id(request_id)

@@ -710,7 +710,8 @@ def verify_license_file(
             is not that key's id).
         TamperedLicenseFile: the file is not exactly in canonical form, has
             missing, extra or mistyped fields, names a key id not trusted, has
-            a bad signature, or holds invalid content.
+            a bad signature, or holds invalid content (such as an ``issued_at``
+            outside the years 1900 to 9000).
         WrongSystem: the file was issued for another system.
         LicenseFileNotYetValid: ``now`` is more than 5 minutes before
             ``issued_at``, which suggests a clock set back.

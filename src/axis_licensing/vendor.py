@@ -8,6 +8,7 @@ Manager's vendor command shell.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -28,7 +29,13 @@ from axis_licensing.backends import (
     WriteTx,
 )
 from axis_licensing.catalog import Catalog
-from axis_licensing.errors import AlreadyExists, IdempotencyConflict, InvalidInput
+from axis_licensing.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InvalidInput,
+    StorageError,
+)
 from axis_licensing.model import LicenseKind
 
 if TYPE_CHECKING:
@@ -155,7 +162,9 @@ class Vendor:
         m = self._m
         serial = check_id(serial, "serial")
         spec = m._spec(check_id(product, "product"))
-        counts = check_counts(preloaded or {}, "preloaded", allow_zero=False, allow_empty=True)
+        counts = check_counts(
+            {} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True
+        )
         m._check_types(spec.code, counts, "preloaded")
         actor = check_id(actor, "actor")
         request_id = m._check_request_id(request_id)
@@ -242,5 +251,8 @@ class Vendor:
             run,
             lambda tx, stored: int(json.loads(stored)),
         )
-        m._read(m._refresh_catalogs)
+        # The version is committed: a store that fails now must not turn that into an
+        # error (R13). Every later command reads the versions again in its transaction.
+        with contextlib.suppress(StorageError, ConcurrencyConflict):
+            m._read(m._refresh_catalogs)
         return version

@@ -672,6 +672,10 @@ class _Tx(WriteTx):
 # -- the backend ----------------------------------------------------------------------------
 
 
+def _idle(conn: Conn) -> bool:
+    return conn.info.transaction_status == TransactionStatus.IDLE
+
+
 class PostgreSQLBackend(Backend):
     """One PostgreSQL schema, shared safely by threads, processes and machines (R13)."""
 
@@ -826,16 +830,33 @@ class PostgreSQLBackend(Backend):
             try:
                 yield tx
             except BaseException:
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
+                self._end_failed(conn)
                 raise
             if conn.info.transaction_status == TransactionStatus.INERROR:
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
+                self._end_failed(conn)
                 raise StorageError("a PostgreSQL statement failed; the transaction was rolled back")
             tx.run(sql.SQL("COMMIT"))
+        except BaseException:
+            self._end_failed(conn)  # such as a failed BEGIN or COMMIT
+            raise
         finally:
             self._pool.putconn(conn)
+
+    @staticmethod
+    def _end_failed(conn: Conn) -> None:
+        """Roll back what a failed transaction left; close the connection if that fails.
+
+        The pool discards a closed connection when it is put back and opens a
+        fresh one, so a connection whose ROLLBACK failed (or whose server
+        session ended) is never handed out again (R13).
+        """
+        if conn.closed or _idle(conn):
+            return
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+        if not _idle(conn):
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
 
     def write(self) -> contextlib.AbstractContextManager[WriteTx]:
         return self._transaction(write=True, retry=True)

@@ -3,7 +3,11 @@
 - WAL journal, ``synchronous=FULL`` (a license ledger must not lose a
   committed allocation on power loss) and a busy timeout.
 - ``BEGIN IMMEDIATE`` for every read-modify-write, so commands on one file
-  run one at a time across threads and processes (R13).
+  run one at a time across threads and processes (R13). A writer waits for
+  the lock in short, even steps rather than SQLite's growing sleeps, so no
+  writer starves under contention.
+- A connection whose ROLLBACK failed is closed (releasing the write lock) and
+  replaced, so one storage fault never wedges the Manager.
 - A schema version in ``PRAGMA user_version`` with forward migrations; a file
   with a newer schema is refused before anything is written.
 - Reads cost O(1) in history length: the head is one row of ``orgs``, each
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -130,6 +135,10 @@ _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, 
 _INSERT_ACTIVITY = (
     f"INSERT INTO activities (id, {_ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 )
+_BEGIN_WRITE = "BEGIN IMMEDIATE"
+#: The longest a writer sleeps between two looks at a busy write lock (seconds).
+_WAIT_STEP = 0.002
+
 #: Room for this many activities per command in an organization's ``id`` sequence.
 _ACTIVITY_ID_BITS = 20
 
@@ -169,6 +178,11 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
 class _Tx(WriteTx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection this transaction runs on."""
+        return self._c
 
     def _one(self, sql: str, params: Iterable[Any]) -> Any:
         return self._c.execute(sql, tuple(params)).fetchone()
@@ -432,13 +446,18 @@ class _Tx(WriteTx):
 
 
 def _path_of(url: str) -> str:
-    parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError as exc:  # such as an unbalanced "[" in the host part
+        raise InvalidInput(f"malformed SQLite URL {url!r}: {exc}") from exc
     if parsed.scheme.lower() != "sqlite" or parsed.netloc:
         raise InvalidInput(f"an SQLite URL looks like sqlite:///PATH, not {url!r}")
     path = urllib.parse.unquote(parsed.path)
     path = path[1:] if path.startswith("/") else path
     if not path:
         raise InvalidInput(f"the SQLite URL {url!r} names no file")
+    if "\x00" in path:
+        raise InvalidInput(f"the SQLite URL {url!r} names a path with a NUL character")
     return path
 
 
@@ -475,30 +494,64 @@ class SQLiteBackend(Backend):
         self._lock = threading.RLock()
         if not create and not os.path.isfile(self.path):
             raise StoreNotFound(f"no SQLite database at {self.path!r}")
+        self._conn = self._connect()
+        #: True after a discarded connection, until the next transaction opens a fresh one.
+        self._stale = False
         try:
-            if create:
-                target: str = self.path
-            else:  # mode=rw never creates the file
-                target = f"{_file_uri(self.path)}?mode=rw"
-            self._conn = sqlite3.connect(
+            self._prepare()
+        except BaseException:
+            self._connection().close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.create:
+            target: str = self.path
+        else:  # mode=rw never creates the file
+            target = f"{_file_uri(self.path)}?mode=rw"
+        try:
+            return sqlite3.connect(
                 target,
                 timeout=self.busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
-                uri=not create,
+                uri=not self.create,
             )
-        except sqlite3.Error as exc:
-            if not create and not os.path.isfile(self.path):
+        except (sqlite3.Error, ValueError, OSError) as exc:
+            if not self.create and not os.path.isfile(self.path):
                 raise StoreNotFound(f"no SQLite database at {self.path!r}") from exc
             raise StorageError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        """Close a connection whose ROLLBACK failed, and open a fresh one (R13).
+
+        Such a connection may still be inside its transaction and hold the
+        write lock: every later BEGIN on it would fail, and other processes
+        would wait for the lock. Closing it rolls back and releases the lock.
+        If the fresh connection cannot be opened yet, the next transaction tries.
+        """
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+        self._stale = True
+        with contextlib.suppress(StorageError, StoreNotFound):
+            self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection, opened again (and prepared) after a discarded one."""
+        if not self._stale:
+            return self._conn
+        conn = self._connect()
         try:
-            self._prepare()
-        except BaseException:
-            self._conn.close()
-            raise
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            raise StorageError(f"cannot reopen SQLite database {self.path!r}: {exc}") from exc
+        self._conn, self._stale = conn, False
+        return conn
 
     def _prepare(self) -> None:
-        conn = self._conn
+        conn = self._connection()
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
@@ -532,7 +585,7 @@ class SQLiteBackend(Backend):
                 raise StorageError(f"cannot prepare SQLite database {self.path!r}: {exc}") from exc
 
     def _migrate(self) -> None:
-        conn = self._conn
+        conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -557,29 +610,71 @@ class SQLiteBackend(Backend):
     @contextlib.contextmanager
     def _transaction(self, begin: str) -> Iterator[_Tx]:
         with self._lock:
-            conn = self._conn
+            conn = self._connection()
             try:
-                conn.execute(begin)
+                if begin == _BEGIN_WRITE:
+                    self._begin_write(conn)
+                else:
+                    conn.execute(begin)
             except sqlite3.OperationalError as exc:
+                self._end_failed(conn)
                 if _is_busy(exc):
                     raise RetryableConflict(str(exc)) from exc
                 raise StorageError(f"SQLite failed to begin a transaction: {exc}") from exc
             except sqlite3.Error as exc:
+                self._end_failed(conn)
                 raise StorageError(f"SQLite failed to begin a transaction: {exc}") from exc
             try:
                 yield _Tx(conn)
                 conn.execute("COMMIT")
             except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
+                self._end_failed(conn)
                 if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                     raise RetryableConflict(str(exc)) from exc
                 if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"SQLite failed: {exc}") from exc
                 raise
 
+    def _begin_write(self, conn: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, waiting for the write lock in short, even steps (R13).
+
+        SQLite's own busy handler sleeps longer and longer (up to 100 ms a
+        time) while it waits, so under steady contention a waiter can lose
+        every hand-over for seconds. Here every waiter, in any process, looks
+        again within 2 ms, so the lock goes to whichever waiter comes first and
+        none starves. The wait is bounded by :attr:`busy_timeout`, as before.
+
+        Raises:
+            sqlite3.OperationalError: busy after :attr:`busy_timeout`, or another failure.
+        """
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + self.busy_timeout
+            while True:
+                try:
+                    conn.execute(_BEGIN_WRITE)
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
+    def _end_failed(self, conn: sqlite3.Connection) -> None:
+        """Roll back what a failed transaction left; discard the connection if that fails."""
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._discard(conn)
+            return
+        if conn.in_transaction:  # pragma: no cover - a ROLLBACK that did not end it
+            self._discard(conn)
+
     def write(self) -> contextlib.AbstractContextManager[WriteTx]:
-        return self._transaction("BEGIN IMMEDIATE")
+        return self._transaction(_BEGIN_WRITE)
 
     def read(self) -> contextlib.AbstractContextManager[ReadTx]:
         return self._transaction("BEGIN")
@@ -597,8 +692,8 @@ class SQLiteBackend(Backend):
     def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
         columns = self._check(table)
         sql_columns = ", ".join(_sql_column(table, c) for c in columns)
-        with self.read():
-            rows = self._conn.execute(
+        with self._transaction("BEGIN") as tx:
+            rows = tx.conn.execute(
                 f"SELECT {sql_columns} FROM {table} ORDER BY {_ORDER[table]}"  # noqa: S608 - fixed names
             ).fetchall()
         for row in rows:
@@ -609,23 +704,26 @@ class SQLiteBackend(Backend):
         sql_columns = ", ".join(_sql_column(table, c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         values = [tuple(row[c] for c in columns) for row in rows]
-        with self.write():
+        with self._transaction(_BEGIN_WRITE) as tx:
             if table == "activities":  # number them after what the organization already has
                 sql_columns, marks = f"id, {sql_columns}", f"?, {marks}"
-                values = self._number_activities(values)
-            self._conn.executemany(
+                values = self._number_activities(tx.conn, values)
+            tx.conn.executemany(
                 f"INSERT INTO {table} ({sql_columns}) VALUES ({marks})",  # noqa: S608 - fixed names
                 values,
             )
         return len(values)
 
-    def _number_activities(self, values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    @staticmethod
+    def _number_activities(
+        conn: sqlite3.Connection, values: list[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
         last: dict[str, int] = {}
         numbered = []
         for row in values:
             org_id = row[0]
             if org_id not in last:
-                found = self._conn.execute(
+                found = conn.execute(
                     "SELECT max(id) FROM activities WHERE org_id = ?", (org_id,)
                 ).fetchone()[0]
                 last[org_id] = found or 0
@@ -635,14 +733,14 @@ class SQLiteBackend(Backend):
 
     def count_rows(self, table: str) -> int:
         self._check(table)
-        with self.read():
-            return int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+        with self._transaction("BEGIN") as tx:
+            return int(tx.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
     def delete_meta(self, name: str) -> bool:
-        with self.write():
-            return self._conn.execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount == 1
+        with self._transaction(_BEGIN_WRITE) as tx:
+            return tx.conn.execute("DELETE FROM meta WHERE name = ?", (name,)).rowcount == 1
 
     def clear(self) -> None:
-        with self.write():
+        with self._transaction(_BEGIN_WRITE) as tx:
             for table in TABLES:
-                self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+                tx.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names

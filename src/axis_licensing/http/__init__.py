@@ -1,0 +1,185 @@
+"""The service: a JSON API and a portal over one Manager (SPEC §6).
+
+Install it with the ``server`` extra (``pip install 'axis-licensing[server]'``)
+and build the ASGI application with :func:`create_app`; ``axis-licensing serve``
+runs it with uvicorn. Like the CLI it is an adapter: it turns requests into
+Manager calls, and results and errors into JSON or pages. It decides nothing
+about licensing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+try:
+    import jinja2 as _jinja2  # noqa: F401
+    import litestar as _litestar  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise ImportError(
+        "axis_licensing.http needs the server extra: pip install 'axis-licensing[server]'"
+    ) from exc
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
+
+from axis_licensing import __version__
+from axis_licensing.errors import InvalidInput
+from axis_licensing.http._api import API_ROUTES, dependencies
+from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
+from axis_licensing.http._problems import Problem
+from axis_licensing.http._schema import ValueSchemas, type_encoders
+from axis_licensing.manager import Manager
+
+__all__ = ["MAX_BODY", "Problem", "TokenEntry", "TokenFile", "create_app", "hash_token"]
+
+HERE = Path(__file__).resolve().parent
+
+#: The largest JSON request body accepted (system files have their own cap of 1 MiB).
+MAX_BODY = 64 * 1024
+
+
+def _openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
+    return Response(
+        request.app.openapi_schema.to_schema(),
+        media_type="application/vnd.oai.openapi+json",
+    )
+
+
+_TYPED = re.compile(r":[a-z]+}")
+
+
+async def _allow_every_method(message: Message, scope: Scope) -> None:
+    """Answer OPTIONS with every method of the path.
+
+    Litestar builds a path's OPTIONS answer from its first handler only, so a
+    path with GET and POST handlers said ``Allow: GET, OPTIONS``.
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    app = scope.get("litestar_app")
+    template = scope.get("path_template")
+    if app is None or not isinstance(template, str):
+        return
+    methods = {
+        _TYPED.sub("}", path): methods for path, methods in app.route_handler_method_map.items()
+    }.get(_TYPED.sub("}", template))
+    if not methods:
+        return
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+    headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+    message["headers"] = headers
+
+
+def create_app(
+    manager: Manager,
+    *,
+    tokens: str | Path | TokenFile | None = None,
+    plugins: Iterable[object] = (),
+    secret: bytes | None = None,
+    secure_cookies: bool = False,
+    debug: bool = False,
+) -> Litestar:
+    """The ASGI application serving the API under ``/v1`` and the portal (SPEC §6).
+
+    Mount it in a host's own ASGI app, or run it with any ASGI server.
+
+    Args:
+        manager: the open Manager it serves; the caller closes it.
+        tokens: a tokens file (path) or a :class:`TokenFile`; it is registered
+            with the Manager's plugins. Without it, the Manager's own
+            ``axis_licensing_authenticate`` plugins resolve tokens, and with none
+            every request is answered 401.
+        plugins: more plugin objects to register with the Manager (hooks of SPEC §4, §6).
+        secret: 16, 24 or 32 bytes that encrypt the portal's session cookie;
+            random (sessions end on restart) if None.
+        secure_cookies: send cookies only over HTTPS (set it behind TLS).
+        debug: Litestar's debug mode (never shows traces: errors are problems).
+
+    Returns:
+        The Litestar application.
+
+    Raises:
+        InvalidInput: a malformed tokens file or secret.
+    """
+    from axis_licensing.http import _portal
+
+    pm = manager.plugin_manager.manager
+    extra = list(plugins)
+    if tokens is not None:
+        extra.append(tokens if isinstance(tokens, TokenFile) else TokenFile.load(tokens))
+    for plugin in extra:
+        if not pm.is_registered(plugin):
+            pm.register(plugin)
+    key = secrets.token_bytes(32) if secret is None else secret
+    if not isinstance(key, bytes) or len(key) not in (16, 24, 32):
+        raise InvalidInput("secret must be 16, 24 or 32 bytes")
+    static = create_static_files_router(
+        path="/static", directories=[HERE / "static"], name="static", include_in_schema=False
+    )
+    openapi_json = get(
+        "/openapi.json",
+        include_in_schema=False,
+        sync_to_thread=False,
+        media_type=MediaType.JSON,
+    )(_openapi_json)
+    return Litestar(
+        route_handlers=[*API_ROUTES, *_portal.ROUTES, static, openapi_json],
+        dependencies=dependencies(manager),
+        exception_handlers={Exception: _portal.error_handler},
+        plugins=[ValueSchemas()],
+        type_encoders=type_encoders(),
+        request_max_body_size=MAX_BODY,
+        middleware=[
+            CookieBackendConfig(
+                secret=key,
+                key="axis_session",
+                httponly=True,
+                secure=secure_cookies,
+                samesite="lax",
+                max_age=8 * 3600,
+                exclude=["/v1", "/openapi.json", "/static", "/docs"],
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=key.hex(),
+            cookie_name="axis_csrf",
+            cookie_secure=secure_cookies,
+            cookie_httponly=True,
+            exclude=["/v1"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="axis-licensing",
+            version=__version__,
+            description=(
+                "Subscription and hardware-bound license management (SPEC §6). "
+                "Errors are RFC 9457 problems with a stable `code`."
+            ),
+            path="/docs",
+            render_plugins=[
+                RedocRenderPlugin(
+                    path="/",
+                    js_url="/static/redoc.standalone.js",
+                    google_fonts=False,
+                    favicon="",
+                )
+            ],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"bearer": []}],
+            use_handler_docstrings=True,
+        ),
+        state=_portal.state(manager),
+        before_send=[_allow_every_method],
+        debug=debug,
+    )

@@ -1,0 +1,816 @@
+"""The portal: server-rendered pages after the manual's screens (SPEC §6).
+
+Every page reads the Manager; every form posts one command, then redirects
+to a page that shows the outcome (a flash message), so reloading never runs
+a command twice. A command's error comes back as a message chosen by the
+error's ``code`` in the visitor's language, never as a trace. Forms carry a
+CSRF token; a little htmx updates the history and the allocation step in place.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from litestar import Request, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, MultipartBody, URLEncodedBody
+from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
+from litestar.utils.scope.state import ScopeState
+
+from axis_licensing import errors
+from axis_licensing.http import _i18n
+from axis_licensing.http._api import MAX_UPLOAD, allow, license_response, parse_bound
+from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
+from axis_licensing.manager import Manager
+from axis_licensing.model import Action, LicenseKind, Period
+
+__all__ = ["ROUTES", "error_handler", "state"]
+
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HISTORY_PAGE = 20
+HORIZON = 5
+
+Req = Request[Any, Any, Any]
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(_i18n.gettext_, _i18n.ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+_ENV = _environment()
+
+
+def state(manager: Manager) -> State:
+    """The application state the portal needs: the Manager."""
+    return State({"manager": manager})
+
+
+class _SignIn(Exception):
+    """The visitor has no valid session: send them to the sign-in page."""
+
+
+def _manager(request: Req) -> Manager:
+    manager: Manager = request.app.state["manager"]
+    return manager
+
+
+def _lang(request: Req) -> str:
+    chosen = request.session.get("lang") if "session" in request.scope else None
+    if chosen in _i18n.LANGUAGES:
+        return str(chosen)
+    return _i18n.negotiate(request.headers.get("accept-language"))
+
+
+def _actor(request: Req) -> str:
+    token = request.session.get("token")
+    if not isinstance(token, str):
+        raise _SignIn
+    actor = _manager(request).plugin_manager.authenticate(token)
+    if actor is None:
+        request.clear_session()
+        raise _SignIn
+    return actor
+
+
+def _csrf(request: Req) -> str:
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
+
+
+def _flash(request: Req, kind: str, message: str, **params: Any) -> None:
+    request.session["flash"] = {"kind": kind, "message": message, "params": params}
+
+
+def _error_flash(request: Req, exc: errors.LicensingError) -> None:
+    request.session["flash"] = {
+        "kind": "error",
+        "code": error_code(exc),
+        "message": str(exc),
+        "details": error_details(exc),
+    }
+
+
+def _local_path(value: object, fallback: str) -> str:
+    """``value`` if it is a path on this site (never another host), else ``fallback``."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return value if "\\" not in value else fallback
+    return fallback
+
+
+def _fmt_date(lang: str) -> Callable[[date | None], str]:
+    def fmt(value: date | None) -> str:
+        return "—" if value is None else format_date(value, format="medium", locale=lang)
+
+    return fmt
+
+
+def _fmt_instant(lang: str) -> Callable[[datetime], str]:
+    def fmt(value: datetime) -> str:
+        return format_datetime(value, format="medium", locale=lang)
+
+    return fmt
+
+
+def _last_day(end: date | None) -> date | None:
+    """The last day inside a range whose ``end`` is exclusive, as the SPEC's ends are."""
+    return None if end is None else end - timedelta(days=1)
+
+
+def _detail_items(details: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """An activity's details as (name, how to show it, value); nested records are left out."""
+    shown: list[tuple[str, str, Any]] = []
+    for name, value in details.items():
+        if isinstance(value, Mapping):
+            pair = _dates(value.get("start"), value.get("end"))
+            if pair is not None:
+                shown.append((name, "period", pair))
+            elif all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+                shown.append((name, "counts", value))
+        elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                shown.append((name, "date", date.fromisoformat(value)))
+            except ValueError:
+                shown.append((name, "text", value))
+        elif isinstance(value, str | int | float | bool) or value is None:
+            shown.append((name, "text", value))
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            shown.append((name, "text", ", ".join(value) or "—"))
+    return shown
+
+
+def _dates(start: object, end: object) -> tuple[date, date] | None:
+    try:
+        return date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        return None
+
+
+def _orgs_of(manager: Manager, actor: str) -> list[Any]:
+    return [
+        org
+        for org in manager.organizations(limit=500)
+        if manager.plugin_manager.authorize(actor, org.org_id, "organizations", None)
+    ]
+
+
+def render(request: Req, template: str, *, http_status: int = 200, **context: Any) -> Response[str]:
+    """Render a page in the visitor's language, with the top bar's context."""
+    lang = _lang(request)
+    _i18n.using(lang)
+    flash = request.session.pop("flash", None) if "session" in request.scope else None
+    base = {
+        "lang": lang,
+        "languages": _i18n.LANGUAGES,
+        "csrf_token": _csrf(request),
+        "path": request.url.path,
+        "query": request.url.query,
+        "flash": flash,
+        "fmt_date": _fmt_date(lang),
+        "fmt_instant": _fmt_instant(lang),
+        "last_day": _last_day,
+        "detail_items": _detail_items,
+        "htmx": request.headers.get("hx-request") == "true",
+        "actor": None,
+        "org": None,
+        "orgs": [],
+        "product": None,
+        "tab": None,
+    }
+    base.update(context)
+    html = _ENV.get_template(template).render(base)
+    return Response(html, status_code=http_status, media_type="text/html")
+
+
+def _counts_from(form: Mapping[str, Any], prefix: str) -> dict[str, int]:
+    """Counts from form fields ``<prefix><type>``; empty fields are 0.
+
+    Raises:
+        InvalidInput: a field that is not a whole number.
+    """
+    counts: dict[str, int] = {}
+    for name, raw in form.items():
+        if not name.startswith(prefix):
+            continue
+        text = str(raw).strip()
+        if not text:
+            continue
+        if not text.isdigit() or len(text) > 9:
+            raise errors.InvalidInput(
+                f"{name[len(prefix) :]} must be a whole number of at most 9 digits, got {text!r}"
+            )
+        if int(text):
+            counts[name[len(prefix) :]] = int(text)
+    return counts
+
+
+def _int_field(form: Mapping[str, Any], name: str, default: int = 0) -> int:
+    text = str(form.get(name, "")).strip()
+    if not text:
+        return default
+    if not text.lstrip("-").isdigit() or len(text) > 9:
+        raise errors.InvalidInput(f"{name} must be a whole number, got {text!r}")
+    return int(text)
+
+
+class _Page:
+    """What every signed-in page of an organization starts from."""
+
+    def __init__(self, request: Req, org_id: str | None, action: str, product: str | None = None):
+        self.request = request
+        self.manager = _manager(request)
+        self.actor = _actor(request)
+        self.org_id = org_id
+        if org_id is not None:
+            allow(self.manager, self.actor, org_id, action, product)
+            request.session["org"] = org_id
+
+    def context(self, **more: Any) -> dict[str, Any]:
+        orgs = _orgs_of(self.manager, self.actor)
+        current = next((o for o in orgs if o.org_id == self.org_id), None)
+        return {"actor": self.actor, "orgs": orgs, "org": current, **more}
+
+
+def _org_url(org_id: str, *parts: str) -> str:
+    quoted = [urllib.parse.quote(p, safe="") for p in (org_id, *parts)]
+    return "/orgs/" + "/".join(quoted)
+
+
+# -- sign in, language, organizations ------------------------------------------------------------
+
+
+@get("/", sync_to_thread=True, include_in_schema=False)
+def home(request: Req) -> Response[Any]:
+    """The organization last used, or the list of organizations."""
+    page = _Page(request, None, "organizations")
+    org = request.session.get("org")
+    if isinstance(org, str) and page.manager.plugin_manager.authorize(
+        page.actor, org, "organizations", None
+    ):
+        return Redirect(path=_org_url(org, "products"))
+    return Redirect(path="/orgs")
+
+
+@get("/signin", sync_to_thread=False, include_in_schema=False)
+def signin_page(request: Req) -> Response[str]:
+    """The sign-in page: paste an access token."""
+    return render(request, "signin.html")
+
+
+@post("/signin", sync_to_thread=False, include_in_schema=False)
+def signin(
+    request: Req,
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Check the token through the authenticate hook and open a session."""
+    token = str(data.get("token", "")).strip()
+    actor = _manager(request).plugin_manager.authenticate(token) if token else None
+    if actor is None:
+        _flash(request, "error", "This access token is not valid.")
+        return Redirect(path="/signin")
+    lang = request.session.get("lang")
+    request.set_session({"token": token, **({"lang": lang} if lang else {})})
+    return Redirect(path="/")
+
+
+@post("/signout", sync_to_thread=False, include_in_schema=False)
+def signout(request: Req) -> Response[Any]:
+    """End the session."""
+    request.clear_session()
+    return Redirect(path="/signin")
+
+
+@get("/lang/{code:str}", sync_to_thread=False, include_in_schema=False)
+def switch_language(request: Req, code: FromPath[str]) -> Response[Any]:
+    """Choose the portal's language (the switch in the top bar)."""
+    if code in _i18n.LANGUAGES:
+        request.session["lang"] = code
+    target = request.query_params.get("next")
+    return Redirect(path=_local_path(target, "/"))
+
+
+@get("/orgs", sync_to_thread=True, include_in_schema=False)
+def organizations(request: Req) -> Response[Any]:
+    """The organizations this actor may use, and a form to create one."""
+    page = _Page(request, None, "organizations")
+    return render(request, "organizations.html", **page.context())
+
+
+@get("/switch", sync_to_thread=False, include_in_schema=False)
+def switch_organization(request: Req) -> Response[Any]:
+    """The organization switch of the top bar."""
+    org = request.query_params.get("org")
+    return Redirect(path=_org_url(org, "products") if org else "/orgs")
+
+
+@post("/orgs/new", include_in_schema=False, sync_to_thread=True)
+def create_organization(
+    request: Req,
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Create an organization (R1)."""
+    page = _Page(request, None, "organizations")
+    org_id = str(data.get("org_id", "")).strip()
+    try:
+        allow(page.manager, page.actor, org_id, "create_organization")
+        page.manager.create_organization(
+            org_id,
+            name=str(data.get("name", "")).strip(),
+            timezone=str(data.get("timezone", "") or "UTC").strip(),
+            actor=page.actor,
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path="/orgs")
+    _flash(request, "success", "Organization %(org)s created.", org=org_id)
+    return Redirect(path=_org_url(org_id, "products"))
+
+
+# -- products --------------------------------------------------------------------------------------
+
+
+@get("/orgs/{org_id:str}/products", sync_to_thread=True, include_in_schema=False)
+def products(request: Req, org_id: FromPath[str]) -> Response[Any]:
+    """The product list: license state and trial end, with the alerts (manual: product list)."""
+    page = _Page(request, org_id, "products")
+    statuses = page.manager.products(org_id)
+    alerts = page.manager.alerts(org_id)
+    names = {p.code: p.name for p in page.manager.catalog.products}
+    return render(
+        request,
+        "products.html",
+        **page.context(statuses=statuses, alerts=alerts, names=names, tab="products"),
+    )
+
+
+def _product_page(
+    request: Req, org_id: FromPath[str], product: FromPath[str], action: str
+) -> tuple[_Page, Any]:
+    page = _Page(request, org_id, action, product)
+    spec = page.manager.catalog.product(product)
+    return page, spec
+
+
+@get("/orgs/{org_id:str}/products/{product:str}", sync_to_thread=True, include_in_schema=False)
+def product_overview(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
+    """A product's overview: its license state, and "Start subscription"."""
+    page, spec = _product_page(request, org_id, product, "status")
+    status = page.manager.status(org_id, spec.code)
+    alerts = [a for a in page.manager.alerts(org_id) if a.product == spec.code]
+    return render(
+        request,
+        "product.html",
+        **page.context(spec=spec, status=status, alerts=alerts, tab="products", sub="overview"),
+    )
+
+
+@post(
+    "/orgs/{org_id:str}/products/{product:str}/start", include_in_schema=False, sync_to_thread=True
+)
+def start_subscription(
+    request: Req, org_id: FromPath[str], product: FromPath[str]
+) -> Response[Any]:
+    """Start the subscription (R2); the trial begins (R3)."""
+    page = _Page(request, org_id, "start_subscription", product)
+    try:
+        page.manager.start_subscription(org_id, product, actor=page.actor)
+        _flash(request, "success", "Subscription started.")
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+    return Redirect(path=_org_url(org_id, "products", product))
+
+
+@get(
+    "/orgs/{org_id:str}/products/{product:str}/wallet",
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def wallet(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
+    """The product wallet: redeem a key; lots with their expiry (R6)."""
+    page, spec = _product_page(request, org_id, product, "wallet")
+    held = page.manager.wallet(org_id, spec.code)
+    alerts = [
+        a
+        for a in page.manager.alerts(org_id)
+        if a.product == spec.code and a.kind == "lots_expiring"
+    ]
+    return render(
+        request,
+        "wallet.html",
+        **page.context(
+            spec=spec,
+            wallet=held,
+            subscription=held.balance(LicenseKind.SUBSCRIPTION),
+            hardware=held.balance(LicenseKind.HARDWARE),
+            alerts=alerts,
+            tab="products",
+            sub="wallet",
+        ),
+    )
+
+
+@post(
+    "/orgs/{org_id:str}/products/{product:str}/wallet/redeem",
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def redeem_key(
+    request: Req,
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Redeem a license key into the wallet (R6, R10)."""
+    page = _Page(request, org_id, "redeem_key")
+    target = _org_url(org_id, "products", product, "wallet")
+    try:
+        done = page.manager.redeem_key(org_id, str(data.get("key", "")), actor=page.actor)
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=target)
+    _flash(
+        request,
+        "success",
+        "Key …%(tail)s redeemed: %(count)s licenses added.",
+        tail=done.key_tail,
+        count=sum(done.quantities.values()),
+    )
+    return Redirect(path=_org_url(org_id, "products", done.product, "wallet"))
+
+
+@get(
+    "/orgs/{org_id:str}/products/{product:str}/licensing",
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
+    """Product licensing: the need per year and the allocation form (R4, R7)."""
+    page, spec = _product_page(request, org_id, product, "need")
+    status = page.manager.status(org_id, spec.code)
+    need = page.manager.need(org_id, spec.code, horizon=HORIZON) if status.period else None
+    held = page.manager.wallet(org_id, spec.code).balance(LicenseKind.SUBSCRIPTION)
+    current = need.periods[0].shortfall if need else {}
+    wallet_short = {t: n - held.get(t, 0) for t, n in current.items() if n > held.get(t, 0)}
+    return render(
+        request,
+        "licensing.html",
+        **page.context(
+            spec=spec,
+            status=status,
+            need=need,
+            wallet_balance=held,
+            wallet_short=wallet_short,
+            types=[t.code for t in spec.license_types],
+            tab="products",
+            sub="licensing",
+        ),
+    )
+
+
+@post(
+    "/orgs/{org_id:str}/products/{product:str}/licensing/review",
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def review_allocation(
+    request: Req,
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """The confirmation step of "Confirm allocation": what goes to which period."""
+    page, spec = _product_page(request, org_id, product, "allocate")
+    back = _org_url(org_id, "products", spec.code, "licensing")
+    try:
+        mode = data.get("mode", "quantities")
+        if mode == "need":
+            through = _int_field(data, "through")
+            need = page.manager.need(org_id, spec.code, horizon=max(through, 0))
+            rows: list[tuple[Period | None, Mapping[str, int]]] = [
+                (p.period, p.shortfall) for p in need.periods[: through + 1] if p.shortfall
+            ]
+            plan: dict[str, Any] = {"mode": "need", "through": through}
+        else:
+            period = _int_field(data, "period")
+            quantities = _counts_from(data, "q_")
+            if not quantities:
+                raise errors.InvalidInput("enter at least one license to allocate")
+            need = page.manager.need(org_id, spec.code, horizon=max(period, 0))
+            target = need.periods[period].period if 0 <= period < len(need.periods) else None
+            rows = [(target, quantities)]
+            plan = {"mode": "quantities", "period": period, "quantities": quantities}
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        if request.headers.get("hx-request") == "true":
+            # htmx would swap in only the form; the whole page shows the message
+            return Response("", headers={"HX-Redirect": back})
+        return Redirect(path=back)
+    return render(
+        request,
+        "confirm.html",
+        **page.context(spec=spec, rows=rows, plan=plan, back=back, tab="products", sub="licensing"),
+    )
+
+
+@post(
+    "/orgs/{org_id:str}/products/{product:str}/licensing/allocate",
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def allocate(
+    request: Req,
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Allocate, once confirmed (R7, R8)."""
+    page = _Page(request, org_id, "allocate", product)
+    back = _org_url(org_id, "products", product, "licensing")
+    try:
+        if data.get("mode") == "need":
+            done = page.manager.allocate_need(
+                org_id,
+                product,
+                through=_int_field(data, "through"),
+                actor=page.actor,
+            )
+        else:
+            done = page.manager.allocate(
+                org_id,
+                product,
+                _counts_from(data, "q_"),
+                period=_int_field(data, "period"),
+                actor=page.actor,
+            )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=back)
+    _flash(
+        request,
+        "success",
+        "%(count)s licenses allocated.",
+        count=sum(done.quantities.values()),
+    )
+    return Redirect(path=back)
+
+
+# -- systems ---------------------------------------------------------------------------------------
+
+
+@get("/orgs/{org_id:str}/systems", sync_to_thread=True, include_in_schema=False)
+def systems(request: Req, org_id: FromPath[str]) -> Response[Any]:
+    """Systems: register one, upload a system file, see which are licensed (R9, R12)."""
+    page = _Page(request, org_id, "systems")
+    listed = page.manager.systems(org_id, limit=500)
+    alerts = [a for a in page.manager.alerts(org_id) if a.system_id is not None]
+    catalog = page.manager.catalog
+    return render(
+        request,
+        "systems.html",
+        **page.context(
+            systems=listed,
+            alerts=alerts,
+            catalog_products=catalog.products,
+            tab="systems",
+            max_upload=MAX_UPLOAD,
+        ),
+    )
+
+
+@post("/orgs/{org_id:str}/systems/new", include_in_schema=False, sync_to_thread=True)
+def register_system(
+    request: Req,
+    org_id: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Register a system with its devices (R1)."""
+    product = str(data.get("product", ""))
+    page = _Page(request, org_id, "register_system", product)
+    system_id = str(data.get("system_id", "")).strip()
+    try:
+        page.manager.register_system(
+            org_id,
+            product,
+            system_id,
+            devices=_counts_from(data, "d_"),
+            actor=page.actor,
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_org_url(org_id, "systems"))
+    _flash(request, "success", "System %(system)s registered.", system=system_id)
+    return Redirect(path=_org_url(org_id, "systems", system_id))
+
+
+@post(
+    "/orgs/{org_id:str}/system-files",
+    include_in_schema=False,
+    request_max_body_size=MAX_UPLOAD + 64 * 1024,
+    sync_to_thread=True,
+    status_code=200,
+)
+def upload_system_file(
+    request: Req,
+    org_id: FromPath[str],
+    data: MultipartBody[dict[str, Any]],
+) -> Response[Any]:
+    """Upload a system file; the answer is the license file to download (R12)."""
+    page = _Page(request, org_id, "upload_system_file")
+    upload = data.get("file")
+    try:
+        if not isinstance(upload, UploadFile):
+            raise errors.InvalidInput("choose a system file to upload")
+        content = upload.file.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise errors.InvalidInput("the system file is larger than 1 MiB")
+        license_file = page.manager.upload_system_file(org_id, content, actor=page.actor)
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_org_url(org_id, "systems"))
+    return license_response(license_file)
+
+
+@get("/orgs/{org_id:str}/systems/{system_id:str}", sync_to_thread=True, include_in_schema=False)
+def system(request: Req, org_id: FromPath[str], system_id: FromPath[str]) -> Response[Any]:
+    """One system: devices, hardware, extension licenses (R9)."""
+    page = _Page(request, org_id, "system_status")
+    status = page.manager.system_status(org_id, system_id)
+    spec = page.manager.catalog.product(status.product)
+    held = page.manager.wallet(org_id, status.product).balance(LicenseKind.HARDWARE)
+    return render(
+        request,
+        "system.html",
+        **page.context(
+            system=status,
+            spec=spec,
+            types=[t.code for t in spec.license_types],
+            hardware_balance=held,
+            tab="systems",
+        ),
+    )
+
+
+@post(
+    "/orgs/{org_id:str}/systems/{system_id:str}/{what:str}",
+    include_in_schema=False,
+    sync_to_thread=True,
+)
+def system_command(
+    request: Req,
+    org_id: FromPath[str],
+    system_id: FromPath[str],
+    what: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """A system's forms: report devices, register hardware, allocate extension licenses."""
+    actions = {
+        "devices": "report_devices",
+        "hardware": "register_hardware",
+        "extension": "allocate_to_hardware",
+    }
+    if what not in actions:
+        raise NotFoundException()
+    page = _Page(request, org_id, actions[what])
+    m = page.manager
+    try:
+        if what == "devices":
+            m.report_devices(
+                org_id,
+                system_id,
+                devices=_counts_from(data, "d_"),
+                actor=page.actor,
+            )
+            _flash(request, "success", "Devices reported.")
+        elif what == "hardware":
+            serial = str(data.get("serial", "")).strip()
+            m.register_hardware(org_id, system_id, serial, actor=page.actor)
+            _flash(request, "success", "Hardware %(serial)s registered.", serial=serial)
+        else:
+            serial = str(data.get("serial", "")).strip()
+            quantities = _counts_from(data, "q_")
+            m.allocate_to_hardware(org_id, serial, quantities, actor=page.actor)
+            _flash(request, "success", "Extension licenses allocated to %(serial)s.", serial=serial)
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+    return Redirect(path=_org_url(org_id, "systems", system_id))
+
+
+# -- history ---------------------------------------------------------------------------------------
+
+
+@get("/orgs/{org_id:str}/history", sync_to_thread=True, include_in_schema=False)
+def history(request: Req, org_id: FromPath[str]) -> Response[Any]:
+    """The history, filtered and paged; htmx swaps only the table (R11)."""
+    page = _Page(request, org_id, "history")
+    q = request.query_params
+    filters = {k: str(q.get(k) or "") for k in ("product", "action", "actor", "since", "until")}
+    error = None
+    items: list[Any] = []
+    more = False
+    try:
+        offset = max(0, _int_field(q, "offset"))
+        found = page.manager.history(
+            org_id,
+            product=filters["product"] or None,
+            actor=filters["actor"] or None,
+            actions=[filters["action"]] if filters["action"] else None,
+            since=parse_bound(filters["since"] or None, "since"),
+            until=parse_bound(filters["until"] or None, "until"),
+            limit=HISTORY_PAGE + 1,
+            offset=offset,
+        )
+        items, more = found[:HISTORY_PAGE], len(found) > HISTORY_PAGE
+    except errors.LicensingError as exc:
+        offset = 0
+        error = {"code": error_code(exc), "message": str(exc), "details": error_details(exc)}
+    keep = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
+    template = "_history_table.html" if request.headers.get("hx-target") == "history" else None
+    return render(
+        request,
+        template or "history.html",
+        **page.context(
+            items=items,
+            filters=filters,
+            offset=offset,
+            page_size=HISTORY_PAGE,
+            more=more,
+            keep=keep,
+            error=error,
+            actions=[a.value for a in Action],
+            catalog_products=page.manager.catalog.products,
+            tab="history",
+        ),
+    )
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def error_handler(request: Req, exc: Exception) -> Response[Any]:
+    """The one exception handler: problems for the API, pages for the portal (SPEC §6)."""
+    path = request.url.path
+    if path.startswith(("/v1", "/openapi.json", "/docs", "/static")):
+        return problem_response(request, exc)
+    if isinstance(exc, _SignIn):
+        return Redirect(path="/signin")
+    if isinstance(exc, errors.LicensingError):
+        status = status_of(exc)
+        error = {"code": error_code(exc), "message": str(exc), "details": error_details(exc)}
+    else:
+        problem = problem_response(request, exc)
+        status = problem.status_code or 500
+        code = "not_found" if status == 404 else "internal_error"
+        if isinstance(exc, HTTPException) and status == 403:
+            code = "permission_denied"
+        error = {"code": code, "message": "", "details": {}}
+    try:
+        actor = _actor(request) if "session" in request.scope else None
+    except _SignIn:
+        actor = None
+    try:
+        return render(request, "error.html", http_status=status, actor=actor, error=error)
+    except Exception as failure:  # the page itself failed: answer a bare problem, never a trace
+        return problem_response(request, failure)
+
+
+ROUTES: list[ControllerRouterHandler] = [
+    home,
+    signin_page,
+    signin,
+    signout,
+    switch_language,
+    organizations,
+    switch_organization,
+    create_organization,
+    products,
+    product_overview,
+    start_subscription,
+    wallet,
+    redeem_key,
+    licensing,
+    review_allocation,
+    allocate,
+    systems,
+    register_system,
+    upload_system_file,
+    system,
+    system_command,
+    history,
+]

@@ -1,0 +1,311 @@
+"""The portal in a real browser: Debian's Chromium driven by Playwright (SPEC §6).
+
+The service runs with uvicorn on a free loopback port, over SQLite and
+PostgreSQL. The tests click what a person clicks, through the manual's
+screens, and keep screenshots of the main pages. Set
+``AXIS_LICENSING_SCREENSHOTS=docs/screenshots`` to refresh the ones in the docs.
+
+Without Chromium (``/usr/bin/chromium``) they skip with the reason, unless
+``AXIS_LICENSING_REQUIRE_BROWSER=1`` (set by ``.ci/run``) turns the skip into a
+failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litestar", reason="the server extra is not installed")
+pytest.importorskip("playwright", reason="the test extra is not installed")
+
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock, offline
+from axis_licensing.http import TokenFile, create_app
+
+CHROMIUM = os.environ.get("AXIS_LICENSING_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("AXIS_LICENSING_REQUIRE_BROWSER") == "1"
+TOKEN = "portal-0123456789abcdef"
+TOKENS = f"""
+[[tokens]]
+token = "{TOKEN}"
+actor = "alice"
+organizations = ["*"]
+"""
+START = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+
+
+def _require_browser() -> None:
+    if os.path.exists(CHROMIUM) or shutil.which(CHROMIUM):
+        return
+    reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if REQUIRE_BROWSER:
+        pytest.fail(f"AXIS_LICENSING_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """The service on a loopback port, in a thread of this process."""
+
+    def __init__(self, manager: Manager) -> None:
+        self.port = _free_port()
+        app = create_app(manager, tokens=TokenFile.parse(TOKENS))
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", ws="none", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the service did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    _require_browser()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portal.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def live(store: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
+    with (
+        Manager.open(store, catalog=EXAMPLE_CATALOG, clock=clock) as manager,
+        LiveServer(manager) as server,
+    ):
+        yield server, manager
+
+
+class Shots:
+    """Where screenshots go: ``$AXIS_LICENSING_SCREENSHOTS`` or the test's own directory."""
+
+    def __init__(self, tmp_path: Path, store: str) -> None:
+        chosen = os.environ.get("AXIS_LICENSING_SCREENSHOTS")
+        self.dir = Path(chosen) if chosen and store.startswith("sqlite") else tmp_path
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.taken: list[Path] = []
+
+    def take(self, page: Page, name: str) -> None:
+        path = self.dir / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+
+
+def _new_page(browser: Browser, **context: Any) -> Page:
+    ctx = browser.new_context(
+        viewport={"width": 1200, "height": 800}, accept_downloads=True, **context
+    )
+    return ctx.new_page()
+
+
+def test_portal_journey_from_sign_in_to_a_license_file(
+    browser: Browser,
+    live: tuple[LiveServer, Manager],
+    clock: ManualClock,
+    tmp_path: Path,
+    store: str,
+) -> None:
+    server, manager = live
+    shots = Shots(tmp_path, store)
+    page = _new_page(browser, locale="en-US")
+    page.set_default_timeout(15_000)
+
+    # sign in with a token
+    page.goto(server.url + "/")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    shots.take(page, "signin")
+    page.get_by_label("Access token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
+
+    # create an organization
+    shots.take(page, "organizations")
+    page.get_by_label("Id").fill("acme")
+    page.get_by_label("Name").fill("Acme Security")
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_text("Organization acme created.")).to_be_visible()
+    expect(page.locator("#org-switch")).to_have_value("acme")
+
+    # register a system
+    page.get_by_role("link", name="Systems").click()
+    page.get_by_label("System id").fill("srv-1")
+    page.locator("input[name=d_core]").fill("3")
+    page.locator("input[name=d_door]").fill("1")
+    page.get_by_role("button", name="Register system").click()
+    expect(page.get_by_text("System srv-1 registered.")).to_be_visible()
+    expect(page.locator("[data-field=licensed]")).to_have_text("No")
+
+    # start the subscription from the product overview
+    page.get_by_role("link", name="Products").click()
+    expect(page.locator("tr[data-product=acs-pro] [data-state]")).to_have_text("Not started")
+    page.get_by_role("link", name="AXIS Camera Station Pro").click()
+    page.get_by_role("button", name="Start subscription").click()
+    expect(page.get_by_text("The subscription has started.").first).to_be_visible()
+    expect(page.locator(".card [data-state]")).to_have_text("Trial")
+    expect(page.locator("[data-field=window_ends_on]")).to_have_text("Apr 8, 2026")
+    shots.take(page, "product-overview")
+    page.get_by_role("link", name="Products").first.click()
+    expect(page.locator("li.alert[data-kind=trial_ending]")).to_be_visible()
+    shots.take(page, "products")
+
+    # redeem a key in the product wallet
+    clock.advance(days=3)
+    key = manager.vendor.issue_key("acs-pro", quantities={"core": 5, "door": 2})
+    page.get_by_role("link", name="AXIS Camera Station Pro").click()
+    page.get_by_role("link", name="Product wallet").click()
+    page.get_by_label("License key").fill(key.lower().replace("-", " "))
+    page.get_by_role("button", name="Redeem license key").click()
+    expect(page.get_by_text("licenses added")).to_be_visible()
+    lots = page.locator("table.lots tbody tr")
+    expect(lots).to_have_count(2)
+    expect(lots.nth(0)).to_contain_text("core")
+    expect(lots.nth(0)).to_contain_text("Mar 13, 2031")
+    expect(page.locator("[data-field=subscription]")).to_contain_text("5 core")
+    shots.take(page, "wallet")
+
+    # a mistyped key shows the message for its code, not a trace
+    page.get_by_label("License key").fill("ABCD-EFGH")
+    page.get_by_role("button", name="Redeem license key").click()
+    expect(page.locator(".flash.error[data-code=key_typo]")).to_contain_text("looks mistyped")
+
+    # licensing: the need per year, "Confirm allocation", then "Confirm"
+    page.get_by_role("link", name="Product licensing").click()
+    expect(page.locator("table.need tr[data-offset='0']")).to_contain_text("3 core")
+    expect(page.locator("input[name=q_core]")).to_have_value("3")
+    expect(page.locator("input[name=q_door]")).to_have_value("1")
+    shots.take(page, "licensing")
+    page.get_by_role("button", name="Confirm allocation").first.click()
+    expect(page.get_by_role("heading", name="Confirm allocation")).to_be_visible()
+    expect(page.locator(".confirm table")).to_contain_text("3 core")
+    shots.take(page, "confirm-allocation")
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_text("4 licenses allocated.")).to_be_visible()
+    page.get_by_role("link", name="Product overview").click()
+    expect(page.locator(".card [data-state]")).to_have_text("Licensed")
+    assert manager.status("acme", "acs-pro").state.value == "licensed"
+
+    # upload a system file, download its license file
+    page.get_by_role("link", name="Systems").click()
+    system_file = offline.describe_system(
+        system_id="offline-7", product="acs-pro", devices={"core": 1}, now=clock.now()
+    )
+    upload = tmp_path / "offline-7.axis-system.json"
+    upload.write_bytes(system_file)
+    page.get_by_label("System description file").set_input_files(str(upload))
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Upload and download the license file").click()
+    download = download_info.value
+    saved = tmp_path / "license.json"
+    download.save_as(saved)
+    entitlement = offline.verify_license_file(
+        saved.read_bytes(),
+        trusted_keys=[manager.public_key],
+        system_id="offline-7",
+        now=clock.now(),
+    )
+    assert entitlement.org_id == "acme"
+    assert entitlement.licensed is True
+    page.reload()
+    expect(page.locator("tr[data-system=offline-7]")).to_be_visible()
+    shots.take(page, "systems")
+    page.get_by_role("link", name="srv-1").click()
+    shots.take(page, "system")
+
+    # the history, then filtered in place by htmx
+    page.get_by_role("link", name="History").click()
+    rows = page.locator("table.history tbody tr")
+    expect(rows).to_have_count(6)
+    expect(rows.nth(0)).to_have_attribute("data-action", "organization_created")
+    expect(rows.nth(5)).to_have_attribute("data-action", "system_file_uploaded")
+    shots.take(page, "history")
+    page.get_by_label("Action").select_option("key_redeemed")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"action=key_redeemed"))
+    expect(rows.nth(0)).to_contain_text("alice")
+
+    # the same pages in French, through the switch
+    page.get_by_role("link", name="FR").click()
+    expect(page.get_by_role("heading", name="Historique")).to_be_visible()
+    expect(rows.nth(0)).to_contain_text("Organisation créée")
+    expect(rows.nth(2)).to_contain_text("Abonnement démarré")
+    page.get_by_role("link", name="Produits").click()
+    page.get_by_role("link", name="AXIS Camera Station Pro").click()
+    expect(page.get_by_role("link", name="Vue d'ensemble du produit")).to_be_visible()
+    expect(page.locator(".card [data-state]")).to_have_text("Sous licence")
+    shots.take(page, "product-overview-fr")
+    page.get_by_role("link", name="Licence de produit").click()
+    expect(page.get_by_role("button", name="Confirmer l'affectation").first).to_be_visible()
+
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    assert len(shots.taken) == 11
+
+
+def test_portal_speaks_french_to_a_french_browser(
+    browser: Browser, live: tuple[LiveServer, Manager]
+) -> None:
+    server, manager = live
+    manager.create_organization("globex", name="Globex", actor="setup")
+    page = _new_page(browser, locale="fr-FR")
+    page.goto(server.url + "/signin")
+    expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
+    page.get_by_label("Jeton d'accès").fill("not-a-token-at-all")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator(".flash.error")).to_have_text("Ce jeton d'accès n'est pas valide.")
+    page.get_by_label("Jeton d'accès").fill(TOKEN)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Organisations")).to_be_visible()
+    page.locator("#org-switch").select_option("globex")
+    expect(page).to_have_url(re.compile(r"/orgs/globex/products$"))
+    expect(page.locator("tr[data-product=acs-pro] [data-state]")).to_have_text("Non démarré")
+    page.get_by_role("link", name="AXIS Camera Station Pro").click()
+    expect(page.get_by_role("button", name="Démarrer votre abonnement")).to_be_visible()

@@ -1,0 +1,253 @@
+"""The portal through the test client: sessions, CSRF, languages and error pages (SPEC §6).
+
+The browser tests walk the journey; these pin the rules underneath it on
+every backend: a form without its CSRF token changes nothing, a token of
+another organization sees nothing of it, errors show the text of their
+code, and the gettext catalogs are complete and compiled.
+"""
+
+from __future__ import annotations
+
+import gettext
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litestar", reason="the server extra is not installed")
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from axis_licensing import Manager, errors
+from axis_licensing.backends import TABLES
+from axis_licensing.http import TokenFile, _i18n, create_app
+
+HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"
+TOKENS = """
+[[tokens]]
+token = "alice-0123456789abcdef"
+actor = "alice"
+organizations = ["*"]
+
+[[tokens]]
+token = "bob-0123456789abcdef"
+actor = "bob"
+organizations = ["globex"]
+"""
+
+
+@pytest.fixture
+def client(manager: Manager) -> Iterator[TestClient[Litestar]]:
+    manager.create_organization("acme", name="Acme", actor="setup")
+    manager.create_organization("globex", name="Globex", actor="setup")
+    with TestClient(create_app(manager, tokens=TokenFile.parse(TOKENS))) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def sign_in(client: TestClient[Litestar], token: str = "alice-0123456789abcdef") -> str:
+    csrf = csrf_of(client.get("/signin").text)
+    r = client.post("/signin", data={"token": token, "_csrf_token": csrf})
+    assert r.status_code == 200
+    return csrf
+
+
+def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:
+    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
+
+
+def test_portal_pages_need_a_session(client: TestClient[Litestar]) -> None:
+    for path in ("/", "/orgs", "/orgs/acme/products", "/orgs/acme/history"):
+        r = client.get(path)
+        assert r.url.path == "/signin", path
+    r = client.get("/signin")
+    assert "Access token" in r.text
+
+
+def test_portal_refuses_a_form_without_its_csrf_token(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    sign_in(client)
+    before = snapshot(manager)
+    r = client.post("/orgs/acme/products/acs-pro/start", data={})
+    assert r.status_code == 403
+    assert "Traceback" not in r.text
+    r = client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": "forged"})
+    assert r.status_code == 403
+    assert snapshot(manager) == before
+
+
+def test_r1_portal_token_for_another_organization_sees_nothing_of_it(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    csrf = sign_in(client, "bob-0123456789abcdef")
+    r = client.get("/orgs")
+    assert "Globex" in r.text
+    assert "Acme" not in r.text
+    for path in ("/orgs/acme/products", "/orgs/acme/history", "/orgs/nowhere/products"):
+        r = client.get(path)
+        assert r.status_code == 403, path
+        assert 'data-code="permission_denied"' in r.text
+        assert "Acme" not in r.text
+    before = snapshot(manager)
+    r = client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    assert r.status_code == 403
+    assert snapshot(manager) == before
+
+
+def test_portal_language_from_accept_language_and_from_the_switch(
+    client: TestClient[Litestar],
+) -> None:
+    r = client.get("/signin", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert '<html lang="fr">' in r.text
+    assert "Jeton d'accès" in r.text
+    r = client.get("/signin", headers={"Accept-Language": "de, en;q=0.2"})
+    assert '<html lang="en">' in r.text
+    r = client.get("/lang/fr?next=/signin")
+    assert r.url.path == "/signin"
+    assert "Se connecter" in r.text
+    r = client.get("/lang/fr?next=https://evil.example/")
+    assert r.url.path == "/signin"
+
+
+def test_portal_error_shows_the_text_of_its_code(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    csrf = sign_in(client)
+    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    r = client.post(
+        "/orgs/acme/products/acs-pro/licensing/allocate",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "7"},
+    )
+    assert r.url.path == "/orgs/acme/products/acs-pro/licensing"
+    assert 'data-code="insufficient_licenses"' in r.text
+    assert "The wallet does not hold enough licenses for this." in r.text
+    assert "7 core" in r.text
+    client.get("/lang/fr?next=/")
+    r = client.post(
+        "/orgs/acme/products/acs-pro/licensing/allocate",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "x"},
+    )
+    assert "Certaines valeurs saisies ne sont pas valides." in r.text
+    r = client.get("/orgs/acme/systems/nope")
+    assert r.status_code == 404
+    assert "Ce système n'est pas enregistré dans l'organisation." in r.text
+
+
+def test_portal_licensing_says_when_the_wallet_lacks_licenses(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 1, "door": 4}), actor="x"
+    )
+    sign_in(client)
+    page = client.get("/orgs/acme/products/acs-pro/licensing").text
+    warning = page.split('data-field="wallet_short">', 1)[1].split("</p>", 1)[0]
+    assert '<span class="count">2 core</span>' in warning
+    assert "door" not in warning
+
+
+def test_portal_allocation_step_error_under_htmx_reloads_the_whole_page(
+    client: TestClient[Litestar],
+) -> None:
+    csrf = sign_in(client)
+    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    r = client.post(
+        "/orgs/acme/products/acs-pro/licensing/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "0"},
+        headers={"HX-Request": "true"},
+    )
+    assert r.headers["hx-redirect"] == "/orgs/acme/products/acs-pro/licensing"
+    page = client.get("/orgs/acme/products/acs-pro/licensing").text
+    assert 'data-code="invalid_input"' in page
+    r = client.post(
+        "/orgs/acme/products/acs-pro/licensing/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "1", "q_core": "2"},
+        headers={"HX-Request": "true"},
+    )
+    assert "Confirm allocation" in r.text
+    assert 'name="q_core" value="2"' in r.text
+    assert 'name="period" value="1"' in r.text
+
+
+def test_portal_history_pages_and_htmx_swaps_only_the_table(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    for n in range(25):
+        manager.register_system("acme", "acs-pro", f"srv-{n:02}", devices={}, actor="setup")
+    sign_in(client)
+    r = client.get("/orgs/acme/history")
+    assert r.text.count("<tr data-action=") == 20
+    assert "offset=20" in r.text
+    r = client.get(
+        "/orgs/acme/history?offset=20", headers={"HX-Request": "true", "HX-Target": "history"}
+    )
+    assert r.text.lstrip().startswith('<div id="history">')
+    assert r.text.count("<tr data-action=") == 6
+    assert "offset=0" in r.text
+    r = client.get("/orgs/acme/history?action=organization_created")
+    assert r.text.count("<tr data-action=") == 1
+
+
+def test_portal_and_api_docs_work_offline(client: TestClient[Litestar]) -> None:
+    for path in ("/signin", "/docs"):
+        html = client.get(path).text
+        assert "http://" not in html
+        assert "https://" not in html, path
+    assert "/static/redoc.standalone.js" in client.get("/docs").text
+    r = client.get("/static/htmx.min.js")
+    assert r.status_code == 200
+    assert r.text.startswith("var htmx=")
+
+
+def test_every_error_code_has_a_text_in_the_portal() -> None:
+    macros = (HTTP / "templates" / "_macros.html").read_text(encoding="utf-8")
+    classes = [
+        cls
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.LicensingError)
+    ]
+    assert len(classes) > 25
+    assert [cls.code for cls in classes if f'"{cls.code}"' not in macros] == []
+
+
+def test_catalogs_hold_every_message_translated_and_compiled() -> None:
+    found = {
+        item[2]
+        for item in extract_from_dir(
+            str(HTTP),
+            method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "_flash": (3,)},
+        )
+        if isinstance(item[2], str)
+    }
+    assert len(found) > 150
+    for lang in _i18n.LANGUAGES:
+        folder = HTTP / "locales" / lang / "LC_MESSAGES"
+        with (folder / "messages.po").open("rb") as f:
+            po = read_po(f)
+        with (folder / "messages.mo").open("rb") as f:
+            mo = read_mo(f)
+        ids = {m.id for m in po if m.id}
+        assert found <= ids, (lang, sorted(found - ids))
+        if lang == "fr":
+            untranslated = sorted(m.id for m in po if m.id and not m.string)
+            assert untranslated == []
+        compiled = {m.id: m.string for m in mo if m.id}
+        assert compiled == {m.id: m.string for m in po if m.id and m.string}, lang
+    fr = gettext.translation("messages", localedir=HTTP / "locales", languages=["fr"])
+    assert fr.gettext("Confirm allocation") == "Confirmer l'affectation"
