@@ -634,8 +634,6 @@ FALSY_VALUES: tuple[object, ...] = (0, False, "", [], (), 0.0, b"", set())
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
 def test_r14_a_falsy_value_never_stands_in_for_an_argument(store: Store, entry: str) -> None:
     """``devices=0``, ``preloaded=""``, ``actions=0``…: each is refused, never read as "none"."""
-    if store.name == "postgresql":
-        pytest.skip("the same Manager code as memory and SQLite; the fuzz covers PostgreSQL")
     path, spec = manager_calls(store.spare)[entry]
     base = base_arguments(store.spare)[entry]
     for name in spec:
