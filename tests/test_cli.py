@@ -894,7 +894,9 @@ def test_a_bad_catalog_option_is_refused(tmp_path: Path) -> None:
         "create-organization", "acme", "--name", "A", "--db", db, "--catalog", str(bad), "--json"
     )
     assert result.exit_code == 2
-    assert "term_years must be a positive integer" in json.loads(result.stderr)["message"]
+    error = json.loads(result.stderr)
+    assert error["code"] == "invalid_input"
+    assert error["message"] == "term_years (of product 'x') must be at least 1, got 0"
 
 
 def test_a_catalog_file_creates_the_store(tmp_path: Path, clock: ManualClock) -> None:
