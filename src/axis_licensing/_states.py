@@ -34,6 +34,11 @@ class StateCache:
         self._states: dict[str, tuple[int, OrgState]] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every cached state, as when other processes wrote last (the cold benchmarks)."""
+        with self._lock:
+            self._states.clear()
+
     def get(self, org_id: str) -> tuple[int, OrgState] | None:
         """The cached ``(version, state)`` of ``org_id``, if any."""
         return self._states.get(org_id)
