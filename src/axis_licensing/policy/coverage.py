@@ -50,6 +50,12 @@ __all__ = [
 _ONE = Fraction(1)
 
 
+def _coverers(spec: ProductSpec) -> dict[str, int]:
+    """How many license types of ``spec`` cover each type (itself included), per type."""
+    relation = spec.relation
+    return {t: sum(t in covered for covered in relation.values()) for t in spec.type_codes}
+
+
 @functools.lru_cache(maxsize=256)
 def hardness_order(spec: ProductSpec) -> tuple[str, ...]:
     """The device types of ``spec``, hardest to cover first.
@@ -61,8 +67,7 @@ def hardness_order(spec: ProductSpec) -> tuple[str, ...]:
         The type codes sorted by how many license types cover them (fewest
         first); ties keep catalog order.
     """
-    relation = spec.relation
-    coverers = {t: sum(t in covered for covered in relation.values()) for t in spec.type_codes}
+    coverers = _coverers(spec)
     return tuple(sorted(spec.type_codes, key=lambda t: coverers[t]))  # sorted is stable
 
 
@@ -77,8 +82,7 @@ def narrowness_order(spec: ProductSpec) -> tuple[str, ...]:
         The type codes sorted by how many license types cover them (most
         first); ties keep catalog order.
     """
-    relation = spec.relation
-    coverers = {t: sum(t in covered for covered in relation.values()) for t in spec.type_codes}
+    coverers = _coverers(spec)
     return tuple(sorted(spec.type_codes, key=lambda t: -coverers[t]))  # sorted is stable
 
 
