@@ -14,13 +14,19 @@ from axis_licensing._counts import Counts
 from axis_licensing.errors import InvalidInput
 
 __all__ = [
+    "ID_PATTERN",
+    "ID_PUNCTUATION",
     "MAX_ID",
     "MAX_QUANTITY",
+    "actor_problem",
+    "check_actor",
     "check_counts",
     "check_id",
     "check_int",
+    "check_new_id",
     "check_text",
     "count_problem",
+    "new_id_problem",
     "param_of",
     "text_problem",
 ]
@@ -29,6 +35,31 @@ __all__ = [
 MAX_ID = 128
 #: A quantity is at most this (R14).
 MAX_QUANTITY = 1_000_000
+
+
+#: The punctuation a new id may hold besides letters and digits of any script (R14).
+ID_PUNCTUATION = ".-_~:@+"
+
+#: The ``pattern`` of a new id (R14) in JSON Schema's (ECMA-262, ``u`` flag) syntax. The
+#: server's check is :func:`new_id_problem`, which also refuses invisible letters.
+ID_PATTERN = r"^(?!\.\.?$)[\p{L}\p{N}._~:@+-][\p{L}\p{M}\p{N}._~:@+-]*$"
+
+#: Code points that render as nothing (Unicode's Default_Ignorable_Code_Point, the
+#: ones that are letters or marks and so would pass a letter test): Hangul fillers,
+#: Khmer inherent vowels, Mongolian and other variation selectors, the grapheme joiner.
+_INVISIBLE = frozenset(
+    (
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0),
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    )
+)
+
+
+def _invisible(ch: str) -> bool:
+    """Whether ``ch`` is a format, control, invisible or bidirectional-override character."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ord(ch) in _INVISIBLE
 
 
 def param_of(what: str) -> str:
@@ -80,6 +111,82 @@ def check_id(value: object, what: str) -> str:
         InvalidInput: otherwise.
     """
     return check_text(value, what, max_length=MAX_ID)
+
+
+def new_id_problem(value: object) -> str | None:
+    """Why ``value`` may not be a *new* id (R14), or None when it may.
+
+    A new id (an organization, system, hardware serial or request id being
+    created) is 1 to 128 characters: letters and digits of any script (with
+    their combining marks) and ``. _ - ~ : @ +``, and neither ``.`` nor ``..``.
+    So ids travel in URLs and show to people as they are: no ``/``, spaces,
+    control, invisible or bidirectional-override characters.
+    """
+    problem = text_problem(value)
+    if problem is not None:
+        return problem
+    assert isinstance(value, str)
+    if value in (".", ".."):
+        return f"must not be {value!r}"
+    for index, ch in enumerate(value):
+        category = unicodedata.category(ch)
+        if ch in ID_PUNCTUATION:
+            continue
+        if _invisible(ch):
+            return f"must not contain invisible or control characters (U+{ord(ch):04X})"
+        if category[0] in "LN" or (category in ("Mn", "Mc") and index > 0):
+            continue
+        shown = "a space" if ch.isspace() else repr(ch)
+        return f"may hold only letters, digits and . _ - ~ : @ + (found {shown} at {index + 1})"
+    return None
+
+
+def check_new_id(value: object, what: str) -> str:
+    """A new id (see :func:`new_id_problem`), where an id is created (R14).
+
+    Ids created before this rule are still accepted where they are referred to
+    (:func:`check_id`).
+
+    Raises:
+        InvalidInput: otherwise, saying what is wrong with ``what``.
+    """
+    problem = new_id_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"{what} {problem}", param=param_of(what))
+    assert isinstance(value, str)
+    return value
+
+
+def actor_problem(value: object) -> str | None:
+    """Why ``value`` may not be an actor (R14), or None when it may.
+
+    An actor is 1 to 128 printable characters (an e-mail address, a name),
+    not blank, without control, invisible or bidirectional-override characters.
+    """
+    problem = text_problem(value)
+    if problem is not None:
+        return problem
+    assert isinstance(value, str)
+    for index, ch in enumerate(value):
+        if _invisible(ch) or (not ch.isprintable()):
+            return (
+                "must not contain control, invisible or bidirectional characters "
+                f"(U+{ord(ch):04X} at {index + 1})"
+            )
+    return None
+
+
+def check_actor(value: object, what: str = "actor") -> str:
+    """An actor (see :func:`actor_problem`) (R14).
+
+    Raises:
+        InvalidInput: otherwise.
+    """
+    problem = actor_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"{what} {problem}", param=param_of(what))
+    assert isinstance(value, str)
+    return value
 
 
 def check_int(

@@ -48,7 +48,15 @@ from axis_licensing._time import (
     local_date,
     to_us,
 )
-from axis_licensing._validate import check_counts, check_id, check_int, check_text, param_of
+from axis_licensing._validate import (
+    check_actor,
+    check_counts,
+    check_id,
+    check_int,
+    check_new_id,
+    check_text,
+    param_of,
+)
 from axis_licensing.backends import (
     Backend,
     CatalogRow,
@@ -402,7 +410,9 @@ class Manager(Queries):
         if request_id is None:
             return None
         prior = tx.request(scope, request_id)
-        if prior is not None and prior.fingerprint != fingerprint:
+        if prior is None:  # a new request id: R14's id rule (an old one still replays)
+            check_new_id(request_id, "request_id")
+        elif prior.fingerprint != fingerprint:
             raise IdempotencyConflict(
                 f"request_id {request_id!r} was used with other arguments",
                 details={"request_id": request_id},
@@ -541,11 +551,11 @@ class Manager(Queries):
             ConcurrencyConflict: the command kept losing races.
             StorageError: the backend failed.
         """
-        org_id = check_id(org_id, "org_id")
+        org_id = check_new_id(org_id, "org_id")
         name = check_text(name, "name", max_length=200)
         timezone = check_text(timezone, "timezone")
         check_zone(timezone)
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
         command = cmd.CreateOrganization(org_id=org_id, name=name, timezone=timezone)
         self._authorize(actor, org_id, command.ACTION, None)
@@ -610,12 +620,12 @@ class Manager(Queries):
         """
         org_id = check_id(org_id, "org_id")
         spec = self._spec(check_id(product, "product"))
-        system_id = check_id(system_id, "system_id")
+        system_id = check_new_id(system_id, "system_id")
         counts = check_counts(
             {} if devices is None else devices, "devices", allow_zero=True, allow_empty=True
         )
         self._check_types(spec.code, counts, "devices")
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
 
         def decide(
@@ -671,7 +681,7 @@ class Manager(Queries):
         org_id = check_id(org_id, "org_id")
         system_id = check_id(system_id, "system_id")
         counts = check_counts(devices, "devices", allow_zero=True, allow_empty=True)
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
         product = self._product_of(org_id, _parts.system_part(system_id))
         self._check_types_of(product, counts, "devices")
@@ -711,7 +721,7 @@ class Manager(Queries):
         """
         org_id = check_id(org_id, "org_id")
         spec = self._spec(check_id(product, "product"))
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
         self._command(
             org_id,
@@ -757,7 +767,7 @@ class Manager(Queries):
         normalized = _keys.normalize_key(key)
         digest = _keys.key_hash(normalized)
         tail = _keys.key_tail(normalized)
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
 
         def decide(
@@ -836,7 +846,7 @@ class Manager(Queries):
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
         self._check_types(spec.code, counts, "quantities")
         period = check_int(period, "period")
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
         return self._command(
             org_id,
@@ -889,7 +899,7 @@ class Manager(Queries):
         org_id = check_id(org_id, "org_id")
         spec = self._spec(check_id(product, "product"))
         through = check_int(through, "through")
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
         return self._command(
             org_id,
@@ -936,8 +946,8 @@ class Manager(Queries):
         """
         org_id = check_id(org_id, "org_id")
         system_id = check_id(system_id, "system_id")
-        serial = check_id(serial, "serial")
-        actor = check_id(actor, "actor")
+        serial = check_new_id(serial, "serial")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
 
         def decide(
@@ -1013,7 +1023,7 @@ class Manager(Queries):
         org_id = check_id(org_id, "org_id")
         serial = check_id(serial, "serial")
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
         product = self._product_of(org_id, _parts.hardware_part(serial))
         self._check_types_of(product, counts, "quantities")
@@ -1068,7 +1078,7 @@ class Manager(Queries):
         description = offline.parse_system_file(data)
         spec = self._spec(description.product)
         self._check_types(spec.code, description.devices, "devices")
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = self._check_request_id(request_id)
 
         def decide(
@@ -1090,6 +1100,8 @@ class Manager(Queries):
                 devices=description.devices,
                 shipments=shipments,
             )
+            if outcome.result:  # a new system: its id is created here (R14)
+                check_new_id(description.system_id, "system_id")
             if outcome.result and not tx.claim_system(description.system_id, org_id):
                 raise AlreadyRegistered(
                     f"system {description.system_id!r} is already registered",

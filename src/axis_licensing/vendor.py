@@ -19,7 +19,7 @@ from axis_licensing import _keys
 from axis_licensing._catalog_versions import check_compatible
 from axis_licensing._convert import dumps
 from axis_licensing._time import to_us
-from axis_licensing._validate import check_counts, check_id
+from axis_licensing._validate import check_actor, check_counts, check_id, check_new_id
 from axis_licensing.backends import (
     CatalogRow,
     KeyRow,
@@ -95,7 +95,7 @@ class Vendor:
         kind = LicenseKind.of(kind)
         counts = check_counts(quantities, "quantities", allow_zero=False, allow_empty=False)
         m._check_types(spec.code, counts, "quantities")
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = m._check_request_id(request_id)
         command = cmd.IssueKey(product=spec.code, kind=kind, quantities=counts)
         m._authorize(actor, None, command.ACTION, spec.code)
@@ -160,13 +160,13 @@ class Vendor:
             StorageError: the backend failed.
         """
         m = self._m
-        serial = check_id(serial, "serial")
+        serial = check_new_id(serial, "serial")
         spec = m._spec(check_id(product, "product"))
         counts = check_counts(
             {} if preloaded is None else preloaded, "preloaded", allow_zero=False, allow_empty=True
         )
         m._check_types(spec.code, counts, "preloaded")
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = m._check_request_id(request_id)
         command = cmd.ShipHardware(serial=serial, product=spec.code, preloaded=counts)
         m._authorize(actor, None, command.ACTION, spec.code)
@@ -220,7 +220,7 @@ class Vendor:
             raise InvalidInput(
                 f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
             )
-        actor = check_id(actor, "actor")
+        actor = check_actor(actor)
         request_id = m._check_request_id(request_id)
         m._read(m._refresh_catalogs)
         command = cmd.PublishCatalog(catalog=catalog)
