@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from babel.messages.pofile import read_po
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager, errors
+from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
 from axis_licensing.backends import TABLES
 from axis_licensing.http import TokenFile, _i18n, create_app
 
@@ -251,3 +252,253 @@ def test_catalogs_hold_every_message_translated_and_compiled() -> None:
         assert compiled == {m.id: m.string for m in po if m.id and m.string}, lang
     fr = gettext.translation("messages", localedir=HTTP / "locales", languages=["fr"])
     assert fr.gettext("Confirm allocation") == "Confirmer l'affectation"
+
+
+# -- issue 13: the portal's edges (SPEC §6.1) ------------------------------------------------------
+
+
+class _Forms(HTMLParser):
+    """The hidden fields of each form of a page, by the form's action."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, dict[str, str]] = {}
+        self._current: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        seen = dict(attrs)
+        if tag == "form":
+            self._current = self.forms.setdefault(seen.get("action") or "", {})
+        elif tag == "input" and self._current is not None and seen.get("type") == "hidden":
+            self._current[seen.get("name") or ""] = seen.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+def hidden_fields(html: str, action: str) -> dict[str, str]:
+    """The hidden fields (CSRF token, request id, …) of the form posting to ``action``."""
+    parser = _Forms()
+    parser.feed(html)
+    assert action in parser.forms, sorted(parser.forms)
+    return parser.forms[action]
+
+
+def count(manager: Manager, action: str) -> int:
+    return len(manager.history("acme", actions=[action]))
+
+
+def test_i13_item8_a_cookie_copied_before_sign_out_stops_working(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    csrf = sign_in(client)
+    copied = client.cookies.get("axis_session")
+    assert copied is not None
+    assert len(copied) == 64  # a random id: the session itself stays on the server
+    client.cookies.delete("axis_session")
+    client.cookies.set("axis_session", copied)
+    assert client.get("/orgs").url.path == "/orgs"  # the copy works while signed in
+    r = client.post("/signout", data={"_csrf_token": csrf})
+    assert r.url.path == "/signin"
+    client.cookies.delete("axis_session")
+    client.cookies.set("axis_session", copied)
+    r = client.get("/orgs")
+    assert r.url.path == "/signin"
+    assert "Access token" in r.text
+    r = client.get("/orgs/acme/products", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (302, "/signin")
+
+
+def test_i13_item8_sign_in_takes_a_new_session_id(client: TestClient[Litestar]) -> None:
+    client.get("/lang/fr?next=/signin")
+    before = client.cookies.get("axis_session")
+    assert before is not None
+    sign_in(client)
+    after = client.cookies.get("axis_session")
+    assert after is not None
+    assert after != before
+    client.cookies.delete("axis_session")
+    client.cookies.set("axis_session", before)
+    assert client.get("/orgs").url.path == "/signin"
+
+
+def test_i13_item8_sessions_in_a_directory_are_shared_by_two_apps(
+    manager: Manager, tmp_path: Path
+) -> None:
+    manager.create_organization("acme", name="Acme", actor="setup")
+    folder = tmp_path / "sessions"
+    first = create_app(manager, tokens=TokenFile.parse(TOKENS), session_store=folder)
+    second = create_app(manager, tokens=TokenFile.parse(TOKENS), session_store=str(folder))
+    with TestClient(first) as a, TestClient(second) as b:
+        csrf = sign_in(a)
+        b.cookies.set("axis_session", a.cookies["axis_session"])
+        assert b.get("/orgs").url.path == "/orgs"
+        a.post("/signout", data={"_csrf_token": csrf})
+        assert b.get("/orgs").url.path == "/signin"
+
+
+def _walk(client: TestClient[Litestar], manager: Manager) -> list[tuple[str, Any]]:
+    """Every kind of portal page once (signed in, with data): (what, response)."""
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    csrf = sign_in(client)
+    pages: list[tuple[str, Any]] = [
+        (path, client.get(path))
+        for path in (
+            "/orgs",
+            "/orgs/acme/products",
+            "/orgs/acme/products/acs-pro",
+            "/orgs/acme/products/acs-pro/wallet",
+            "/orgs/acme/products/acs-pro/licensing",
+            "/orgs/acme/systems",
+            "/orgs/acme/systems/srv-1",
+            "/orgs/acme/history",
+            "/orgs/acme/systems/nope",
+        )
+    ]
+    review = client.post(
+        "/orgs/acme/products/acs-pro/licensing/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "1"},
+    )
+    pages.append(("confirm", review))
+    return pages
+
+
+def test_i13_item9_every_portal_response_sends_the_security_headers(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    signin = client.get("/signin")
+    pages = [("/signin", signin), *_walk(client, manager)]
+    for what, r in pages:
+        assert r.status_code in (200, 404), what
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self';" in csp, what
+        assert "frame-ancestors 'none'" in csp, what
+        assert "unsafe-inline" not in csp, what
+        assert r.headers["x-frame-options"] == "DENY", what
+        assert r.headers["x-content-type-options"] == "nosniff", what
+        assert r.headers["referrer-policy"] == "same-origin", what
+        assert r.headers["cache-control"] == "no-store", what
+        assert "<script>" not in r.text, what
+        assert re.search(r"<script(?![^>]*\bsrc=)", r.text) is None, what
+        assert re.search(r"\son[a-z]+=", r.text) is None, what
+        assert re.search(r"\sstyle=", r.text) is None, what
+    redirect = client.get("/orgs/acme/products", follow_redirects=False)
+    assert redirect.headers["x-frame-options"] == "DENY"
+    assert client.get("/docs").headers["x-frame-options"] == "DENY"
+    static = client.get("/static/style.css")
+    assert static.headers["x-content-type-options"] == "nosniff"
+    assert "no-store" not in static.headers.get("cache-control", "")
+
+
+def test_i13_item17_head_answers_like_get_and_the_favicon_answers(
+    client: TestClient[Litestar],
+) -> None:
+    sign_in(client)
+    for path in ("/signin", "/orgs", "/orgs/acme/products", "/orgs/acme/history"):
+        got = client.get(path)
+        head = client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+    missing = client.head("/orgs/nowhere/products")
+    assert missing.status_code == client.get("/orgs/nowhere/products").status_code == 404
+    assert missing.content == b""
+    assert client.get("/favicon.ico").status_code == 204
+    assert client.head("/favicon.ico").status_code == 204
+
+
+def test_i13_item10_confirm_twice_allocates_once(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 10}), actor="x"
+    )
+    csrf = sign_in(client)
+    base = "/orgs/acme/products/acs-pro/licensing"
+    review = client.post(
+        base + "/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "3"},
+    )
+    form = hidden_fields(review.text, base + "/allocate")
+    assert len(form["request_id"]) == 22
+    for _ in range(2):
+        r = client.post(base + "/allocate", data=form)
+        assert r.url.path == base
+        assert "3 licenses allocated." in r.text
+    assert count(manager, "licenses_allocated") == 1
+    assert manager.wallet("acme", "acs-pro").balance(LicenseKind.SUBSCRIPTION) == {"core": 7}
+    again = client.post(
+        base + "/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "3"},
+    )
+    assert hidden_fields(again.text, base + "/allocate")["request_id"] != form["request_id"]
+
+
+def test_i13_item10_redeem_start_register_upload_extension_apply_once(
+    client: TestClient[Litestar], manager: Manager, clock: ManualClock
+) -> None:
+    sign_in(client)
+    # start subscription
+    page = client.get("/orgs/acme/products/acs-pro").text
+    form = hidden_fields(page, "/orgs/acme/products/acs-pro/start")
+    for _ in range(2):
+        r = client.post("/orgs/acme/products/acs-pro/start", data=form)
+        assert "Subscription started." in r.text
+        assert "data-code" not in r.text
+    assert count(manager, "subscription_started") == 1
+    # redeem a key
+    key = manager.vendor.issue_key("acs-pro", quantities={"core": 2})
+    page = client.get("/orgs/acme/products/acs-pro/wallet").text
+    form = hidden_fields(page, "/orgs/acme/products/acs-pro/wallet/redeem") | {"key": key}
+    for _ in range(2):
+        r = client.post("/orgs/acme/products/acs-pro/wallet/redeem", data=form)
+        assert "2 licenses added." in r.text
+        assert "data-code" not in r.text
+    assert count(manager, "key_redeemed") == 1
+    # register a system
+    page = client.get("/orgs/acme/systems").text
+    form = hidden_fields(page, "/orgs/acme/systems/new")
+    form |= {"system_id": "srv-1", "product": "acs-pro", "d_core": "1"}
+    for _ in range(2):
+        r = client.post("/orgs/acme/systems/new", data=form)
+        assert r.url.path == "/orgs/acme/systems/srv-1"
+        assert "data-code" not in r.text
+    assert count(manager, "system_registered") == 1
+    # upload a system file
+    upload = offline.describe_system(
+        system_id="off-1", product="acs-pro", devices={"core": 1}, now=clock.now()
+    )
+    form = hidden_fields(page, "/orgs/acme/system-files")
+    answers = [
+        client.post(
+            "/orgs/acme/system-files",
+            data=form,
+            files={"file": ("off-1.json", upload, "application/json")},
+        )
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].content == answers[1].content
+    assert count(manager, "system_file_uploaded") == 1
+    # extension licenses to hardware
+    manager.vendor.ship_hardware("hw-1", "acs-pro")
+    manager.register_hardware("acme", "srv-1", "hw-1", actor="x")
+    manager.redeem_key(
+        "acme",
+        manager.vendor.issue_key("acs-pro", LicenseKind.HARDWARE, quantities={"core": 4}),
+        actor="x",
+    )
+    page = client.get("/orgs/acme/systems/srv-1").text
+    form = hidden_fields(page, "/orgs/acme/systems/srv-1/extension")
+    form |= {"serial": "hw-1", "q_core": "1"}
+    for _ in range(2):
+        r = client.post("/orgs/acme/systems/srv-1/extension", data=form)
+        assert "Extension licenses allocated to hw-1." in r.text
+        assert "data-code" not in r.text
+    assert count(manager, "extension_allocated") == 1
+    assert manager.wallet("acme", "acs-pro").balance(LicenseKind.HARDWARE) == {"core": 3}

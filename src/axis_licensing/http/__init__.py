@@ -25,11 +25,11 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
 from litestar.types import Message, Scope
 
 from axis_licensing import __version__
@@ -88,6 +88,7 @@ def create_app(
     secret: bytes | None = None,
     secure_cookies: bool = False,
     debug: bool = False,
+    session_store: Store | str | Path | None = None,
 ) -> Litestar:
     """The ASGI application serving the API under ``/v1`` and the portal (SPEC §6).
 
@@ -100,16 +101,22 @@ def create_app(
             ``axis_licensing_authenticate`` plugins resolve tokens, and with none
             every request is answered 401.
         plugins: more plugin objects to register with the Manager (hooks of SPEC §4, §6).
-        secret: 16, 24 or 32 bytes that encrypt the portal's session cookie;
-            random (sessions end on restart) if None.
+        secret: 16, 24 or 32 bytes that sign the portal's CSRF cookie; random
+            (forms opened before a restart are refused) if None. Worker
+            processes that share sessions must share it.
         secure_cookies: send cookies only over HTTPS (set it behind TLS).
         debug: Litestar's debug mode (never shows traces: errors are problems).
+        session_store: where the portal keeps its sessions (they live on the
+            server: signing out ends one for good). A Litestar ``Store``, or a
+            directory (``str`` or ``Path``) for a ``FileStore`` that several
+            worker processes share; an in-memory store of this process if None.
 
     Returns:
         The Litestar application.
 
     Raises:
-        InvalidInput: a malformed tokens file or secret.
+        InvalidInput: a malformed tokens file or secret, or a session directory
+            that cannot be created.
     """
     from axis_licensing.http import _portal
 
@@ -132,24 +139,15 @@ def create_app(
         sync_to_thread=False,
         media_type=MediaType.JSON,
     )(_openapi_json)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*API_ROUTES, *_portal.ROUTES, static, openapi_json],
         dependencies=dependencies(manager),
         exception_handlers={Exception: _portal.error_handler},
         plugins=[ValueSchemas()],
         type_encoders=type_encoders(),
         request_max_body_size=MAX_BODY,
-        middleware=[
-            CookieBackendConfig(
-                secret=key,
-                key="axis_session",
-                httponly=True,
-                secure=secure_cookies,
-                samesite="lax",
-                max_age=8 * 3600,
-                exclude=["/v1", "/openapi.json", "/static", "/docs"],
-            ).middleware
-        ],
+        middleware=[_portal.session_config(secure=secure_cookies).middleware],
+        stores={_portal.SESSION_STORE: _portal.session_store(session_store)},
         csrf_config=CSRFConfig(
             secret=key.hex(),
             cookie_name="axis_csrf",
@@ -180,6 +178,8 @@ def create_app(
             use_handler_docstrings=True,
         ),
         state=_portal.state(manager),
-        before_send=[_allow_every_method],
+        before_send=[_allow_every_method, _portal.security_headers],
         debug=debug,
     )
+    app.asgi_handler = _portal.head_as_get(app.asgi_handler)
+    return app

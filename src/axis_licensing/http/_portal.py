@@ -1,28 +1,51 @@
-"""The portal: server-rendered pages after the manual's screens (SPEC §6).
+"""The portal: server-rendered pages after the manual's screens (SPEC §6, §6.1).
 
 Every page reads the Manager; every form posts one command, then redirects
-to a page that shows the outcome (a flash message), so reloading never runs
-a command twice. A command's error comes back as a message chosen by the
-error's ``code`` in the visitor's language, never as a trace. Forms carry a
-CSRF token; a little htmx updates the history and the allocation step in place.
+to a page that shows the outcome (a flash message). Each form carries a fresh
+request id, passed to the Manager as ``request_id``, so a double submit or a
+reload applies the command once (R13). A command's error comes back as a
+message chosen by the error's ``code`` in the visitor's language, never as the
+library's text or a trace. Forms carry a CSRF token; sessions live on the
+server (a Litestar store), so signing out ends them; every response carries
+the security headers of SPEC §6.1; a little htmx (no inline script) updates
+the history and the allocation step in place.
 """
 
 from __future__ import annotations
 
+import secrets
 import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from litestar import Request, Response, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders, State, UploadFile
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect
-from litestar.types import ControllerRouterHandler
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
+from litestar.types import (
+    ASGIApp,
+    ControllerRouterHandler,
+    Message,
+    Receive,
+    Scope,
+    ScopeSession,
+    Send,
+)
 from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
@@ -32,7 +55,16 @@ from axis_licensing.http._problems import error_code, error_details, problem_res
 from axis_licensing.manager import Manager
 from axis_licensing.model import Action, LicenseKind, Period
 
-__all__ = ["ROUTES", "error_handler", "state"]
+__all__ = [
+    "ROUTES",
+    "SESSION_STORE",
+    "error_handler",
+    "head_as_get",
+    "security_headers",
+    "session_config",
+    "session_store",
+    "state",
+]
 
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -40,6 +72,158 @@ HISTORY_PAGE = 20
 HORIZON = 5
 
 Req = Request[Any, Any, Any]
+
+#: The name of the Litestar store that holds the portal's sessions.
+SESSION_STORE = "axis_sessions"
+#: How long a session lasts without a new sign-in.
+SESSION_SECONDS = 8 * 3600
+_NEW_SESSION = "axis_licensing.new_session"
+#: Paths that are not the portal: no session, and the API's own headers.
+_NOT_PORTAL = ("/v1", "/openapi.json", "/static", "/docs")
+
+#: The headers of SPEC §6.1 on every portal response. The portal runs no inline
+#: script and no inline style; htmx's indicator style is switched off in base.html.
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+)
+#: Redoc (``/docs``) needs inline script and styles; it still may not be framed.
+_DOCS_HEADERS: tuple[tuple[str, str], ...] = (
+    ("content-security-policy", "frame-ancestors 'none'"),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+)
+
+
+class _Sessions(ServerSideSessionBackend):
+    """Server-side sessions that take a new id at sign-in (no session fixation)."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        """The new id chosen at sign-in, else the cookie's, else a new one."""
+        state = cast(dict[str, Any], connection.scope).setdefault("state", {})
+        fresh = state.get(_NEW_SESSION)
+        if fresh is True:
+            fresh = state[_NEW_SESSION] = self.generate_session_id()
+        if isinstance(fresh, str):
+            return fresh
+        return super().get_session_id(connection)
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        """Store the session; at sign-in, drop the one it replaces."""
+        old = connection.cookies.get(self.config.key)
+        state = cast(dict[str, Any], connection.scope).get("state", {})
+        await super().store_in_message(scope_session, message, connection)
+        if state.get(_NEW_SESSION) is not None and old and old != "null":
+            await self.delete(old, self.config.get_store_from_app(connection.scope["app"]))
+
+
+class _SessionConfig(ServerSideSessionConfig):
+    _backend_class = _Sessions
+
+
+def session_config(*, secure: bool) -> ServerSideSessionConfig:
+    """The portal's server-side sessions: a cookie holds only a random id (SPEC §6.1).
+
+    Args:
+        secure: send the cookie over HTTPS only.
+
+    Returns:
+        The session middleware's configuration, reading the store :data:`SESSION_STORE`.
+    """
+    return _SessionConfig(
+        key="axis_session",
+        store=SESSION_STORE,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+        max_age=SESSION_SECONDS,
+        exclude=list(_NOT_PORTAL),
+    )
+
+
+def session_store(chosen: Store | str | Path | None) -> Store:
+    """The store of the portal's sessions.
+
+    Args:
+        chosen: a Litestar store; a directory for a ``FileStore`` that several
+            worker processes share (created, private to the user); or None for
+            an in-memory store of this process.
+
+    Returns:
+        The store.
+
+    Raises:
+        InvalidInput: the directory cannot be created.
+    """
+    if chosen is None:
+        return MemoryStore()
+    if isinstance(chosen, Store):
+        return chosen
+    folder = Path(chosen)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise errors.InvalidInput(
+            f"cannot create the session directory: {exc.strerror}", param="session_store"
+        ) from exc
+    return FileStore(folder)
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Add SPEC §6.1's headers to every portal response, and ``no-store`` to its pages.
+
+    The API (``/v1``, ``/openapi.json``) keeps its own headers; static files keep
+    their caching.
+    """
+    if message["type"] != "http.response.start":
+        return
+    path = scope.get("path", "")
+    if path.startswith(("/v1", "/openapi.json")):
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in _DOCS_HEADERS if path.startswith("/docs") else SECURITY_HEADERS:
+        headers[name] = value
+    if not path.startswith("/static"):
+        headers["cache-control"] = "no-store"
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """Answer HEAD on a portal page as GET, without the body (RFC 9110 §9.3.2).
+
+    Litestar routes HEAD only to handlers that return no body, so every page
+    answered 405. The API under ``/v1`` is left as it is.
+    """
+
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") != "HEAD":
+            await app(scope, receive, send)
+            return
+        if scope.get("path", "").startswith(("/v1", "/static")):
+            await app(scope, receive, send)
+            return
+
+        async def bodiless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app(cast(Scope, {**scope, "method": "GET"}), receive, bodiless)
+
+    return handle
 
 
 def _environment() -> jinja2.Environment:
@@ -122,9 +306,26 @@ def _fmt_date(lang: str) -> Callable[[date | None], str]:
     return fmt
 
 
-def _fmt_instant(lang: str) -> Callable[[datetime], str]:
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _fmt_instant(lang: str, zone: str | None) -> Callable[[datetime], str]:
+    """Instants in the organization's zone, with the zone named (SPEC §6.1).
+
+    ``10:29 (Europe/Stockholm)`` says which clock it is; a page without an
+    organization shows UTC and says so.
+    """
+    tz = _zone(zone)
+
     def fmt(value: datetime) -> str:
-        return format_datetime(value, format="medium", locale=lang)
+        local = value.astimezone(tz)
+        day = format_date(local.date(), format="medium", locale=lang)
+        clock = format_time(local, format="short", locale=lang)
+        return f"{day} {clock} ({tz.key})"
 
     return fmt
 
@@ -184,9 +385,10 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
         "query": request.url.query,
         "flash": flash,
         "fmt_date": _fmt_date(lang),
-        "fmt_instant": _fmt_instant(lang),
+        "fmt_instant": _fmt_instant(lang, None),
         "last_day": _last_day,
         "detail_items": _detail_items,
+        "new_request_id": new_request_id,
         "htmx": request.headers.get("hx-request") == "true",
         "actor": None,
         "org": None,
@@ -195,6 +397,8 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
         "tab": None,
     }
     base.update(context)
+    if base["org"] is not None:
+        base["fmt_instant"] = _fmt_instant(lang, base["org"].timezone)
     html = _ENV.get_template(template).render(base)
     return Response(html, status_code=http_status, media_type="text/html")
 
@@ -219,6 +423,17 @@ def _counts_from(form: Mapping[str, Any], prefix: str) -> dict[str, int]:
         if int(text):
             counts[name[len(prefix) :]] = int(text)
     return counts
+
+
+def _request_id(data: Mapping[str, Any]) -> str | None:
+    """The form's request id (a hidden field), passed to the Manager as ``request_id``."""
+    text = str(data.get("request_id") or "").strip()
+    return text or None
+
+
+def new_request_id() -> str:
+    """A fresh request id for a form: 128 random bits in R14's id alphabet."""
+    return secrets.token_urlsafe(16)
 
 
 def _int_field(form: Mapping[str, Any], name: str, default: int = 0) -> int:
@@ -251,6 +466,11 @@ class _Page:
 def _org_url(org_id: str, *parts: str) -> str:
     quoted = [urllib.parse.quote(p, safe="") for p in (org_id, *parts)]
     return "/orgs/" + "/".join(quoted)
+
+
+@get("/favicon.ico", sync_to_thread=False, include_in_schema=False, status_code=204)
+def favicon() -> None:
+    """No icon: 204, so a browser's request for one is answered, not a 404."""
 
 
 # -- sign in, language, organizations ------------------------------------------------------------
@@ -286,13 +506,14 @@ def signin(
         _flash(request, "error", "This access token is not valid.")
         return Redirect(path="/signin")
     lang = request.session.get("lang")
+    cast(dict[str, Any], request.scope).setdefault("state", {})[_NEW_SESSION] = True
     request.set_session({"token": token, **({"lang": lang} if lang else {})})
     return Redirect(path="/")
 
 
 @post("/signout", sync_to_thread=False, include_in_schema=False)
 def signout(request: Req) -> Response[Any]:
-    """End the session."""
+    """End the session: it is deleted from the store, so a copy of the cookie stops working."""
     request.clear_session()
     return Redirect(path="/signin")
 
@@ -335,6 +556,7 @@ def create_organization(
             name=str(data.get("name", "")).strip(),
             timezone=str(data.get("timezone", "") or "UTC").strip(),
             actor=page.actor,
+            request_id=_request_id(data),
         )
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -385,12 +607,17 @@ def product_overview(request: Req, org_id: FromPath[str], product: FromPath[str]
     "/orgs/{org_id:str}/products/{product:str}/start", include_in_schema=False, sync_to_thread=True
 )
 def start_subscription(
-    request: Req, org_id: FromPath[str], product: FromPath[str]
+    request: Req,
+    org_id: FromPath[str],
+    product: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Start the subscription (R2); the trial begins (R3)."""
     page = _Page(request, org_id, "start_subscription", product)
     try:
-        page.manager.start_subscription(org_id, product, actor=page.actor)
+        page.manager.start_subscription(
+            org_id, product, actor=page.actor, request_id=_request_id(data)
+        )
         _flash(request, "success", "Subscription started.")
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -441,7 +668,9 @@ def redeem_key(
     page = _Page(request, org_id, "redeem_key")
     target = _org_url(org_id, "products", product, "wallet")
     try:
-        done = page.manager.redeem_key(org_id, str(data.get("key", "")), actor=page.actor)
+        done = page.manager.redeem_key(
+            org_id, str(data.get("key", "")), actor=page.actor, request_id=_request_id(data)
+        )
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=target)
@@ -550,6 +779,7 @@ def allocate(
                 product,
                 through=_int_field(data, "through"),
                 actor=page.actor,
+                request_id=_request_id(data),
             )
         else:
             done = page.manager.allocate(
@@ -558,6 +788,7 @@ def allocate(
                 _counts_from(data, "q_"),
                 period=_int_field(data, "period"),
                 actor=page.actor,
+                request_id=_request_id(data),
             )
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -611,6 +842,7 @@ def register_system(
             system_id,
             devices=_counts_from(data, "d_"),
             actor=page.actor,
+            request_id=_request_id(data),
         )
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -640,7 +872,9 @@ def upload_system_file(
         content = upload.file.read(MAX_UPLOAD + 1)
         if len(content) > MAX_UPLOAD:
             raise errors.InvalidInput("the system file is larger than 1 MiB")
-        license_file = page.manager.upload_system_file(org_id, content, actor=page.actor)
+        license_file = page.manager.upload_system_file(
+            org_id, content, actor=page.actor, request_id=_request_id(data)
+        )
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=_org_url(org_id, "systems"))
@@ -689,6 +923,7 @@ def system_command(
         raise NotFoundException()
     page = _Page(request, org_id, actions[what])
     m = page.manager
+    request_id = _request_id(data)
     try:
         if what == "devices":
             m.report_devices(
@@ -696,16 +931,19 @@ def system_command(
                 system_id,
                 devices=_counts_from(data, "d_"),
                 actor=page.actor,
+                request_id=request_id,
             )
             _flash(request, "success", "Devices reported.")
         elif what == "hardware":
             serial = str(data.get("serial", "")).strip()
-            m.register_hardware(org_id, system_id, serial, actor=page.actor)
+            m.register_hardware(org_id, system_id, serial, actor=page.actor, request_id=request_id)
             _flash(request, "success", "Hardware %(serial)s registered.", serial=serial)
         else:
             serial = str(data.get("serial", "")).strip()
             quantities = _counts_from(data, "q_")
-            m.allocate_to_hardware(org_id, serial, quantities, actor=page.actor)
+            m.allocate_to_hardware(
+                org_id, serial, quantities, actor=page.actor, request_id=request_id
+            )
             _flash(request, "success", "Extension licenses allocated to %(serial)s.", serial=serial)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -792,6 +1030,7 @@ def error_handler(request: Req, exc: Exception) -> Response[Any]:
 
 ROUTES: list[ControllerRouterHandler] = [
     home,
+    favicon,
     signin_page,
     signin,
     signout,
