@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import re
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from litestar.testing import TestClient
 from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
 from axis_licensing.backends import TABLES
 from axis_licensing.http import TokenFile, _i18n, create_app
+from axis_licensing.model import Action
 
 HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"
 TOKENS = """
@@ -143,7 +145,7 @@ def test_portal_error_shows_the_text_of_its_code(
     assert "Certaines valeurs saisies ne sont pas valides." in r.text
     r = client.get("/orgs/acme/systems/nope")
     assert r.status_code == 404
-    assert "Ce système n'est pas enregistré dans l'organisation." in r.text
+    assert "Le système nope n'est pas enregistré dans l'organisation." in r.text
 
 
 def test_portal_licensing_says_when_the_wallet_lacks_licenses(
@@ -502,3 +504,348 @@ def test_i13_item10_redeem_start_register_upload_extension_apply_once(
         assert "data-code" not in r.text
     assert count(manager, "extension_allocated") == 1
     assert manager.wallet("acme", "acs-pro").balance(LicenseKind.HARDWARE) == {"core": 3}
+
+
+def test_i13_item11_instants_in_the_organizations_zone_with_the_zone_named(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    manager.create_organization("nord", name="Nord", timezone="Europe/Stockholm", actor="setup")
+    sign_in(client)
+    row = client.get("/orgs/nord/history").text.split("<tbody>", 1)[1]
+    assert (
+        '<time datetime="2026-01-01T12:00:00+00:00">'
+        "Jan 1, 2026 1:00\u202fPM (Europe/Stockholm)</time>" in row
+    )
+    client.get("/lang/fr?next=/")
+    row = client.get("/orgs/nord/history").text.split("<tbody>", 1)[1]
+    assert ">1 janv. 2026 13:00 (Europe/Stockholm)</time>" in row
+    row = client.get("/orgs/acme/history").text.split("<tbody>", 1)[1]
+    assert ">1 janv. 2026 12:00 (UTC)</time>" in row
+
+
+def test_i13_item12_every_end_is_shown_as_its_last_day(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    assert manager.status("acme", "acs-pro").window_ends_on == date(2026, 1, 31)  # exclusive
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 1}), actor="x"
+    )
+    sign_in(client)
+    page = client.get("/orgs/acme/products/acs-pro").text
+    assert '<dd data-field="window_ends_on">Jan 30, 2026</dd>' in page
+    assert '<dd data-field="period">Jan 1, 2026 – Dec 31, 2026</dd>' in page
+    assert "Last day of the trial: Jan 30, 2026. Allocate licenses by then." in page
+    products = client.get("/orgs/acme/products").text
+    assert "Last day of the trial: Jan 30, 2026." in products
+    assert "<td>Jan 30, 2026</td>" in products
+    wallet = client.get("/orgs/acme/products/acs-pro/wallet").text
+    assert '<td data-field="last_day">Dec 31, 2030</td>' in wallet
+    licensing = client.get("/orgs/acme/products/acs-pro/licensing").text
+    assert "Jan 1, 2026 – Dec 31, 2026" in licensing
+    assert "Jan 1, 2027 – Dec 31, 2027" in licensing
+    assert "Jan 1, 2027</" not in licensing.replace("Jan 1, 2027 –", "")
+    history = client.get("/orgs/acme/history").text
+    assert "Last day of the trial:</span> Jan 30, 2026" in history
+    assert "Subscription year:</span> Jan 1, 2026 – Dec 31, 2026" in history
+    assert "Last day of use:</span> Dec 31, 2030" in history
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 2}), actor="x"
+    )
+    manager.allocate("acme", "acs-pro", {"core": 3}, actor="x")
+    page = client.get("/orgs/acme/products/acs-pro").text
+    assert "<dt>Last day licensed</dt>" in page
+    assert '<dd data-field="licensed_through">Dec 31, 2026</dd>' in page
+
+
+def test_i13_item16_confirm_allocation_is_disabled_when_the_wallet_cannot_cover_it(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 2, "door": 5}), actor="x"
+    )
+    csrf = sign_in(client)
+    base = "/orgs/acme/products/acs-pro/licensing"
+    page = client.get(base).text
+    reason = "The wallet cannot cover this allocation: redeem a license key first."
+    assert page.count(" disabled>Confirm allocation</button>") == 2
+    assert page.count(f"data-reason>{reason}</p>") == 2  # shown, not hidden
+    assert 'data-balance="{&#34;core&#34;: 2, &#34;door&#34;: 5}"' in page
+    assert '<option value="0" data-covered="false">' in page
+    review = client.post(
+        base + "/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "3"},
+    ).text
+    assert 'disabled aria-describedby="confirm-reason">Confirm</button>' in review
+    assert "The wallet cannot cover this allocation." in review
+    assert '<span class="count">1 core</span>' in review.split('id="confirm-reason"', 1)[1]
+    review = client.post(
+        base + "/review",
+        data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "2"},
+    ).text
+    assert 'class="primary">Confirm</button>' in review
+    assert "confirm-reason" not in review
+    manager.redeem_key(
+        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 1}), actor="x"
+    )
+    page = client.get(base).text
+    assert page.count(" disabled>Confirm allocation</button>") == 0
+    assert page.count(f"data-reason hidden>{reason}</p>") == 2
+    assert '<option value="0" data-covered="true">' in page
+
+
+SRC = HTTP.parent
+_RAISED = re.compile(r"raise\s+[\w.]+\(\s*((?:f?\"[^\"]*\"\s*)+)")
+#: Words of the library's own (English) messages that are French words too, or names.
+_SHARED = {
+    "date",
+    "type",
+    "types",
+    "total",
+    "minute",
+    "format",
+    "code",
+    "version",
+    "page",
+    "base",
+    "instant",
+    "action",
+    "actions",
+    "compensation",
+    "lots",
+    "allocation",
+    "axis",
+}
+
+
+def library_english_words() -> set[str]:
+    """Every word of four letters or more in the messages the library raises (not its values)."""
+    words: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        if "http" in path.parts or path.name == "cli.py":
+            continue
+        for literal in _RAISED.findall(path.read_text(encoding="utf-8")):
+            text = re.sub(r"\{[^}]*\}", " ", literal)
+            words |= {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}
+    return words - _SHARED
+
+
+class _Text(HTMLParser):
+    """A page's visible text nodes and its readable attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("title", "aria-label", "placeholder", "alt") and value:
+                self.texts.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.texts.append(data)
+
+
+def french_faults(html: str, english: set[str]) -> list[str]:
+    """What on a French page is English, a raw key, or against French typography."""
+    parser = _Text()
+    parser.feed(html)
+    faults: list[str] = []
+    for text in parser.texts:
+        text = text.replace("axis-licensing", "")  # the project's name
+        for word in re.findall(r"[A-Za-zÀ-ÿ]{4,}", text):
+            if word.lower() in english:
+                faults.append(f"English word {word!r} in {text.strip()!r}")
+        for key in re.findall(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", text):
+            faults.append(f"raw key {key!r} in {text.strip()!r}")
+        if re.search(r"(?<![\u00a0\u202f\d]):|(?<=\d):(?!\d)", text):
+            faults.append(f"':' without a non-breaking space in {text.strip()!r}")
+        if re.search(r"(?<![\u00a0\u202f])[;?!]", text):
+            faults.append(f"';', '?' or '!' without a non-breaking space in {text.strip()!r}")
+        if re.search(r"«(?![\u00a0\u202f])|(?<![\u00a0\u202f])»", text):
+            faults.append(f"« » without non-breaking spaces in {text.strip()!r}")
+    return faults
+
+
+def test_i13_item13_the_checker_catches_english_keys_and_typography() -> None:
+    english = library_english_words()
+    assert {"wallet", "subscription", "already", "registered", "unknown"} <= english
+    assert french_faults("<p>Appareils\u00a0: 3 core</p><p>10:29</p>", english) == []
+    assert len(french_faults("<p>Appareils : 3</p>", english)) == 1
+    assert len(french_faults("<p>Clé <b>lot_id</b></p>", english)) == 1
+    assert len(french_faults("<p>the wallet is short</p>", english)) == 1
+    assert (
+        french_faults("<script>a: b</script><p title='Heure\u00a0: 10:29'>Vrai\u202f!</p>", english)
+        == []
+    )
+
+
+def test_i13_item13_every_page_in_french_speaks_french(
+    client: TestClient[Litestar], manager: Manager, clock: ManualClock
+) -> None:
+    m = manager
+    m.create_organization("nord", name="Nord", timezone="Europe/Stockholm", actor="alice")
+    m.register_system("nord", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="alice")
+    m.start_subscription("nord", "acs-pro", actor="alice")
+    key = m.vendor.issue_key("acs-pro", quantities={"core": 20, "door": 2})
+    m.redeem_key("nord", key, actor="alice")
+    m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 2})
+    m.register_hardware("nord", "srv-1", "SN-1", actor="alice")
+    m.redeem_key(
+        "nord", m.vendor.issue_key("acs-pro", LicenseKind.HARDWARE, {"core": 3}), actor="alice"
+    )
+    m.allocate_to_hardware("nord", "SN-1", {"core": 1}, actor="alice")
+    m.upload_system_file(
+        "nord",
+        offline.describe_system(
+            system_id="off-1", product="acs-pro", devices={"core": 1}, now=clock.now()
+        ),
+        actor="alice",
+    )
+    clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
+    m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
+    clock.set(datetime(2031, 1, 3, 12, 0, tzinfo=UTC))
+    m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="alice")  # + expiry
+    actions = {a.action for a in m.history("nord", limit=500)}
+    assert actions == {a.value for a in Action}
+
+    english = library_english_words()
+    csrf = sign_in(client)
+    client.get("/lang/fr?next=/")
+    pages: dict[str, str] = {}
+    o = "/orgs/nord"
+    for path in (
+        "/orgs",
+        f"{o}/products",
+        f"{o}/products/acs-pro",
+        f"{o}/products/acs-pro/wallet",
+        f"{o}/products/acs-pro/licensing",
+        f"{o}/systems",
+        f"{o}/systems/srv-1",
+        f"{o}/history",
+        f"{o}/history?offset=20",
+        f"{o}/systems/nope",
+        f"{o}/products/nope",
+        "/orgs/nowhere/products",
+        "/nothing-here",
+        f"{o}/history?since=yesterday",
+    ):
+        pages[path] = client.get(path).text
+    rid = {"_csrf_token": csrf}
+    posts: list[tuple[str, dict[str, str], str]] = [
+        (
+            f"{o}/products/acs-pro/licensing/review",
+            {"mode": "quantities", "period": "0", "q_core": "1"},
+            "",
+        ),
+        (f"{o}/products/acs-pro/wallet/redeem", {"key": "ABCD-EFGH"}, "key_typo"),
+        (f"{o}/products/acs-pro/wallet/redeem", {"key": key}, "key_already_redeemed"),
+        (
+            f"{o}/products/acs-pro/licensing/allocate",
+            {"mode": "quantities", "period": "0", "q_core": "900"},
+            "insufficient_licenses",
+        ),
+        (
+            f"{o}/products/acs-pro/licensing/allocate",
+            {"mode": "quantities", "period": "0", "q_core": "x"},
+            "invalid_input",
+        ),
+        (
+            f"{o}/products/acs-pro/licensing/allocate",
+            {"mode": "quantities", "period": "9", "q_core": "1"},
+            "outside_allocation_window",
+        ),
+        (f"{o}/products/acs-pro/start", {}, "already_started"),
+        (f"{o}/systems/new", {"system_id": "srv-1", "product": "acs-pro"}, "already_registered"),
+        ("/orgs/new", {"org_id": "nord", "name": "Nord"}, "already_exists"),
+        (f"{o}/systems/srv-1/hardware", {"serial": "SN-404"}, "unknown_hardware"),
+        (
+            f"{o}/systems/srv-1/extension",
+            {"serial": "SN-1", "q_core": "50"},
+            "insufficient_licenses",
+        ),
+    ]
+    for path, form, code in posts:
+        r = client.post(path, data=rid | form)
+        assert f'data-code="{code}"' in r.text or not code, (path, code)
+        pages[f"POST {path} {code}"] = r.text
+    r = client.post(
+        f"{o}/system-files", data=rid, files={"file": ("x.json", b"{]", "application/json")}
+    )
+    pages["upload malformed"] = r.text
+    shown = {code for page in pages.values() for code in re.findall(r'data-code="(\w+)"', page)}
+    assert shown >= {
+        "key_typo",
+        "key_already_redeemed",
+        "insufficient_licenses",
+        "invalid_input",
+        "outside_allocation_window",
+        "already_started",
+        "already_registered",
+        "already_exists",
+        "unknown_hardware",
+        "malformed_system_file",
+        "unknown_system",
+        "unknown_product",
+        "unknown_organization",
+        "not_found",
+    }
+    assert [what for what, html in pages.items() if '<html lang="fr">' not in html] == []
+    faults = {what: french_faults(html, english) for what, html in pages.items()}
+    found = sorted({f for page in faults.values() for f in page})
+    assert found == []
+
+
+def test_i13_item13_every_error_code_reads_in_french_without_english() -> None:
+    from axis_licensing.http import _portal
+
+    english = library_english_words()
+    _i18n.using("fr")
+    template = _portal._ENV.from_string(
+        '{% import "_macros.html" as m with context %}<main>{{ m.error_box(error) }}</main>'
+    )
+    samples = {
+        "system_id": "srv-1",
+        "serial": "SN-1",
+        "product": "acs-pro",
+        "param": "quantities",
+        "shortfall": {"core": 2},
+        "kind": "subscription",
+        "period": 9,
+        "starts_on": "2031-01-01",
+        "org_id": "nord",
+        "key_tail": "ABCD",
+        "request_id": "r-1",
+        "differences": ["the products differ"],
+        "reasons": ["a type was removed"],
+    }
+    classes: list[type[errors.LicensingError]] = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.LicensingError)
+    ]
+
+    class Other(errors.LicensingError):
+        code = "whatever_else"
+
+    codes = [c.code for c in classes] + [Other.code]
+    for code in codes:
+        html = template.render(
+            error={"code": code, "details": samples},
+            fmt_date=_portal._fmt_date("fr"),
+            last_day=_portal._last_day,
+        )
+        assert f'data-code="{code}"' in html
+        assert french_faults(html.split("<main>", 1)[1], english) == [], code

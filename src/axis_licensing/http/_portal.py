@@ -25,7 +25,7 @@ import jinja2
 from babel.dates import format_date, format_time
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders, State, UploadFile
+from litestar.datastructures import Cookie, MutableScopeHeaders, State, UploadFile
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.middleware.session.server_side import (
@@ -78,6 +78,9 @@ SESSION_STORE = "axis_sessions"
 #: How long a session lasts without a new sign-in.
 SESSION_SECONDS = 8 * 3600
 _NEW_SESSION = "axis_licensing.new_session"
+_LANG_COOKIE = "axis_lang"
+#: The actor of what time does (expiry, compensation, growth), as the library records it (R11).
+SYSTEM_ACTOR = "system"
 #: Paths that are not the portal: no session, and the API's own headers.
 _NOT_PORTAL = ("/v1", "/openapi.json", "/static", "/docs")
 
@@ -258,6 +261,8 @@ def _manager(request: Req) -> Manager:
 
 def _lang(request: Req) -> str:
     chosen = request.session.get("lang") if "session" in request.scope else None
+    if chosen not in _i18n.LANGUAGES:
+        chosen = request.cookies.get(_LANG_COOKIE)  # pages outside any route have no session
     if chosen in _i18n.LANGUAGES:
         return str(chosen)
     return _i18n.negotiate(request.headers.get("accept-language"))
@@ -284,12 +289,12 @@ def _flash(request: Req, kind: str, message: str, **params: Any) -> None:
 
 
 def _error_flash(request: Req, exc: errors.LicensingError) -> None:
-    request.session["flash"] = {
-        "kind": "error",
-        "code": error_code(exc),
-        "message": str(exc),
-        "details": error_details(exc),
-    }
+    """Show ``exc`` on the next page by its code and details, never its English message."""
+    request.session["flash"] = {"kind": "error", **_error_of(exc)}
+
+
+def _error_of(exc: errors.LicensingError) -> dict[str, Any]:
+    return {"code": error_code(exc), "details": error_details(exc)}
 
 
 def _local_path(value: object, fallback: str) -> str:
@@ -299,9 +304,21 @@ def _local_path(value: object, fallback: str) -> str:
     return fallback
 
 
-def _fmt_date(lang: str) -> Callable[[date | None], str]:
-    def fmt(value: date | None) -> str:
-        return "—" if value is None else format_date(value, format="medium", locale=lang)
+def _as_date(value: date | str | None) -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _fmt_date(lang: str) -> Callable[[date | str | None], str]:
+    """Days as dates in the page's language (Babel); details' ISO strings too."""
+
+    def fmt(value: date | str | None) -> str:
+        day = _as_date(value)
+        return "—" if day is None else format_date(day, format="medium", locale=lang)
 
     return fmt
 
@@ -330,38 +347,13 @@ def _fmt_instant(lang: str, zone: str | None) -> Callable[[datetime], str]:
     return fmt
 
 
-def _last_day(end: date | None) -> date | None:
-    """The last day inside a range whose ``end`` is exclusive, as the SPEC's ends are."""
-    return None if end is None else end - timedelta(days=1)
+def _last_day(end: date | str | None) -> date | None:
+    """The last day inside a range whose ``end`` is exclusive, as the library's ends are.
 
-
-def _detail_items(details: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
-    """An activity's details as (name, how to show it, value); nested records are left out."""
-    shown: list[tuple[str, str, Any]] = []
-    for name, value in details.items():
-        if isinstance(value, Mapping):
-            pair = _dates(value.get("start"), value.get("end"))
-            if pair is not None:
-                shown.append((name, "period", pair))
-            elif all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
-                shown.append((name, "counts", value))
-        elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-            try:
-                shown.append((name, "date", date.fromisoformat(value)))
-            except ValueError:
-                shown.append((name, "text", value))
-        elif isinstance(value, str | int | float | bool) or value is None:
-            shown.append((name, "text", value))
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            shown.append((name, "text", ", ".join(value) or "—"))
-    return shown
-
-
-def _dates(start: object, end: object) -> tuple[date, date] | None:
-    try:
-        return date.fromisoformat(str(start)), date.fromisoformat(str(end))
-    except ValueError:
-        return None
+    The portal shows every end of a period or window this way (SPEC §6.1).
+    """
+    day = _as_date(end)
+    return None if day is None else day - timedelta(days=1)
 
 
 def _orgs_of(manager: Manager, actor: str) -> list[Any]:
@@ -387,8 +379,8 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
         "fmt_date": _fmt_date(lang),
         "fmt_instant": _fmt_instant(lang, None),
         "last_day": _last_day,
-        "detail_items": _detail_items,
         "new_request_id": new_request_id,
+        "system_actor": SYSTEM_ACTOR,
         "htmx": request.headers.get("hx-request") == "true",
         "actor": None,
         "org": None,
@@ -418,7 +410,8 @@ def _counts_from(form: Mapping[str, Any], prefix: str) -> dict[str, int]:
             continue
         if not text.isdigit() or len(text) > 9:
             raise errors.InvalidInput(
-                f"{name[len(prefix) :]} must be a whole number of at most 9 digits, got {text!r}"
+                f"{name[len(prefix) :]} must be a whole number of at most 9 digits, got {text!r}",
+                param="quantities" if prefix == "q_" else "devices",
             )
         if int(text):
             counts[name[len(prefix) :]] = int(text)
@@ -441,7 +434,7 @@ def _int_field(form: Mapping[str, Any], name: str, default: int = 0) -> int:
     if not text:
         return default
     if not text.lstrip("-").isdigit() or len(text) > 9:
-        raise errors.InvalidInput(f"{name} must be a whole number, got {text!r}")
+        raise errors.InvalidInput(f"{name} must be a whole number, got {text!r}", param=name)
     return int(text)
 
 
@@ -521,10 +514,14 @@ def signout(request: Req) -> Response[Any]:
 @get("/lang/{code:str}", sync_to_thread=False, include_in_schema=False)
 def switch_language(request: Req, code: FromPath[str]) -> Response[Any]:
     """Choose the portal's language (the switch in the top bar)."""
-    if code in _i18n.LANGUAGES:
-        request.session["lang"] = code
     target = request.query_params.get("next")
-    return Redirect(path=_local_path(target, "/"))
+    if code not in _i18n.LANGUAGES:
+        return Redirect(path=_local_path(target, "/"))
+    request.session["lang"] = code
+    chosen = Cookie(
+        key=_LANG_COOKIE, value=code, max_age=365 * 86400, samesite="lax", httponly=True
+    )
+    return Redirect(path=_local_path(target, "/"), cookies=[chosen])
 
 
 @get("/orgs", sync_to_thread=True, include_in_schema=False)
@@ -580,6 +577,11 @@ def products(request: Req, org_id: FromPath[str]) -> Response[Any]:
         "products.html",
         **page.context(statuses=statuses, alerts=alerts, names=names, tab="products"),
     )
+
+
+def _missing(wanted: Mapping[str, int], held: Mapping[str, int]) -> dict[str, int]:
+    """What the wallet lacks, per license type, to cover ``wanted``."""
+    return {t: n - held.get(t, 0) for t, n in wanted.items() if n > held.get(t, 0)}
 
 
 def _product_page(
@@ -696,7 +698,14 @@ def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Re
     need = page.manager.need(org_id, spec.code, horizon=HORIZON) if status.period else None
     held = page.manager.wallet(org_id, spec.code).balance(LicenseKind.SUBSCRIPTION)
     current = need.periods[0].shortfall if need else {}
-    wallet_short = {t: n - held.get(t, 0) for t, n in current.items() if n > held.get(t, 0)}
+    wallet_short = _missing(current, held)
+    # "Allocate the need" through each year: can the wallet cover what it takes? (SPEC §6.1)
+    through: dict[str, int] = {}
+    covered_through: list[bool] = []
+    for p in need.periods if need else ():
+        for t, n in p.shortfall.items():
+            through[t] = through.get(t, 0) + n
+        covered_through.append(not _missing(through, held))
     return render(
         request,
         "licensing.html",
@@ -704,8 +713,9 @@ def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Re
             spec=spec,
             status=status,
             need=need,
-            wallet_balance=held,
+            wallet_balance=dict(held),
             wallet_short=wallet_short,
+            covered_through=covered_through,
             types=[t.code for t in spec.license_types],
             tab="products",
             sub="licensing",
@@ -740,7 +750,9 @@ def review_allocation(
             period = _int_field(data, "period")
             quantities = _counts_from(data, "q_")
             if not quantities:
-                raise errors.InvalidInput("enter at least one license to allocate")
+                raise errors.InvalidInput(
+                    "enter at least one license to allocate", param="quantities"
+                )
             need = page.manager.need(org_id, spec.code, horizon=max(period, 0))
             target = need.periods[period].period if 0 <= period < len(need.periods) else None
             rows = [(target, quantities)]
@@ -751,10 +763,25 @@ def review_allocation(
             # htmx would swap in only the form; the whole page shows the message
             return Response("", headers={"HX-Redirect": back})
         return Redirect(path=back)
+    wanted: dict[str, int] = {}
+    for _, counts in rows:
+        for t, n in counts.items():
+            wanted[t] = wanted.get(t, 0) + n
+    held = page.manager.wallet(org_id, spec.code).balance(LicenseKind.SUBSCRIPTION)
+    missing = _missing(wanted, held)
     return render(
         request,
         "confirm.html",
-        **page.context(spec=spec, rows=rows, plan=plan, back=back, tab="products", sub="licensing"),
+        **page.context(
+            spec=spec,
+            rows=rows,
+            plan=plan,
+            back=back,
+            covered=not missing,
+            missing=missing,
+            tab="products",
+            sub="licensing",
+        ),
     )
 
 
@@ -868,10 +895,10 @@ def upload_system_file(
     upload = data.get("file")
     try:
         if not isinstance(upload, UploadFile):
-            raise errors.InvalidInput("choose a system file to upload")
+            raise errors.InvalidInput("choose a system file to upload", param="file")
         content = upload.file.read(MAX_UPLOAD + 1)
         if len(content) > MAX_UPLOAD:
-            raise errors.InvalidInput("the system file is larger than 1 MiB")
+            raise errors.InvalidInput("the system file is larger than 1 MiB", param="file")
         license_file = page.manager.upload_system_file(
             org_id, content, actor=page.actor, request_id=_request_id(data)
         )
@@ -977,7 +1004,7 @@ def history(request: Req, org_id: FromPath[str]) -> Response[Any]:
         items, more = found[:HISTORY_PAGE], len(found) > HISTORY_PAGE
     except errors.LicensingError as exc:
         offset = 0
-        error = {"code": error_code(exc), "message": str(exc), "details": error_details(exc)}
+        error = _error_of(exc)
     keep = urllib.parse.urlencode({k: v for k, v in filters.items() if v})
     template = "_history_table.html" if request.headers.get("hx-target") == "history" else None
     return render(
@@ -1010,14 +1037,14 @@ def error_handler(request: Req, exc: Exception) -> Response[Any]:
         return Redirect(path="/signin")
     if isinstance(exc, errors.LicensingError):
         status = status_of(exc)
-        error = {"code": error_code(exc), "message": str(exc), "details": error_details(exc)}
+        error = _error_of(exc)
     else:
         problem = problem_response(request, exc)
         status = problem.status_code or 500
         code = "not_found" if status == 404 else "internal_error"
         if isinstance(exc, HTTPException) and status == 403:
             code = "permission_denied"
-        error = {"code": code, "message": "", "details": {}}
+        error = {"code": code, "details": {}}
     try:
         actor = _actor(request) if "session" in request.scope else None
     except _SignIn:
