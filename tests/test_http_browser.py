@@ -29,6 +29,7 @@ pytest.importorskip("litestar", reason="the server extra is not installed")
 pytest.importorskip("playwright", reason="the test extra is not installed")
 
 import uvicorn
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock, offline
@@ -191,6 +192,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     expect(page.get_by_text("The subscription has started.").first).to_be_visible()
     expect(page.locator(".card [data-state]")).to_have_text("Trial")
     expect(page.locator("[data-field=window_ends_on]")).to_have_text("Apr 8, 2026")
+    expect(page.locator("li.alert[data-kind=trial_ending]")).to_contain_text("Apr 8, 2026")
     shots.take(page, "product-overview")
     page.get_by_role("link", name="Products").first.click()
     expect(page.locator("li.alert[data-kind=trial_ending]")).to_be_visible()
@@ -207,7 +209,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     lots = page.locator("table.lots tbody tr")
     expect(lots).to_have_count(2)
     expect(lots.nth(0)).to_contain_text("core")
-    expect(lots.nth(0)).to_contain_text("Mar 13, 2031")
+    expect(lots.nth(0)).to_contain_text("Mar 12, 2031")  # the last day of use (SPEC §6.1)
     expect(page.locator("[data-field=subscription]")).to_contain_text("5 core")
     shots.take(page, "wallet")
 
@@ -305,7 +307,145 @@ def test_portal_speaks_french_to_a_french_browser(
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", name="Organisations")).to_be_visible()
     page.locator("#org-switch").select_option("globex")
+    page.get_by_role("button", name="Ouvrir").click()
     expect(page).to_have_url(re.compile(r"/orgs/globex/products$"))
     expect(page.locator("tr[data-product=acs-pro] [data-state]")).to_have_text("Non démarré")
     page.get_by_role("link", name="AXIS Camera Station Pro").click()
     expect(page.get_by_role("button", name="Démarrer votre abonnement")).to_be_visible()
+
+
+# -- issue 13: keyboard, focus and accessibility (SPEC §6.1) -------------------------------------
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
+    """The service over SQLite with an organization in use: every page has something to show."""
+    with (
+        Manager.open(
+            f"sqlite:///{tmp_path / 'world.db'}", catalog=EXAMPLE_CATALOG, clock=clock
+        ) as m,
+        LiveServer(m) as server,
+    ):
+        m.create_organization("acme", name="Acme", timezone="Europe/Stockholm", actor="alice")
+        m.create_organization("globex", name="Globex", actor="alice")
+        m.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="alice")
+        m.start_subscription("acme", "acs-pro", actor="alice")
+        m.redeem_key(
+            "acme", m.vendor.issue_key("acs-pro", quantities={"core": 1, "door": 2}), actor="alice"
+        )
+        m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 1})
+        m.register_hardware("acme", "srv-1", "SN-1", actor="alice")
+        yield server, m
+
+
+def _sign_in(page: Page, url: str) -> None:
+    page.goto(url + "/signin")
+    page.locator("#token").fill(TOKEN)
+    page.locator("#token").press("Enter")
+    expect(page).to_have_url(re.compile(r"/orgs"))
+
+
+def test_i13_item15_keyboard_skip_link_focus_after_swap_and_explicit_switch(
+    browser: Browser, world: tuple[LiveServer, Manager]
+) -> None:
+    server, _ = world
+    page = _new_page(browser, locale="en-US")
+    page.set_default_timeout(15_000)
+    _sign_in(page, server.url)
+    page.goto(server.url + "/orgs/acme/products/acs-pro/licensing")
+
+    # the first Tab reaches the skip link; Enter moves focus to the main content
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the main content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+    # the wallet cannot cover the need: "Confirm allocation" is disabled, with its reason
+    quantities = page.locator("form[data-balance]").first
+    button = quantities.get_by_role("button", name="Confirm allocation")
+    expect(button).to_be_disabled()
+    expect(quantities.locator("[data-reason]")).to_be_visible()
+    quantities.locator("input[name=q_core]").fill("1")
+    expect(button).to_be_enabled()
+    expect(quantities.locator("[data-reason]")).to_be_hidden()
+
+    # after htmx brings the confirmation step, focus is on it, and Tab stays inside it
+    button.focus()
+    page.keyboard.press("Enter")
+    heading = page.get_by_role("heading", name="Confirm allocation")
+    expect(heading).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Confirm", exact=True)).to_be_focused()
+
+    # the organization switch: ArrowDown changes the choice, never the page
+    switch = page.locator("#org-switch")
+    switch.focus()
+    expect(switch).to_have_value("acme")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    expect(page).to_have_url(re.compile(r"/orgs/acme/products/acs-pro/licensing(#main)?$"))
+    switch.select_option("globex")
+    page.wait_for_timeout(300)
+    expect(page).to_have_url(re.compile(r"/orgs/acme/"))
+    switch.press("Enter")
+    expect(page).to_have_url(re.compile(r"/orgs/globex/products$"))
+    page.context.close()
+
+
+def _pages(org: str) -> list[tuple[str, str]]:
+    o = f"/orgs/{org}"
+    return [
+        ("organizations", "/orgs"),
+        ("products", f"{o}/products"),
+        ("product-overview", f"{o}/products/acs-pro"),
+        ("wallet", f"{o}/products/acs-pro/wallet"),
+        ("licensing", f"{o}/products/acs-pro/licensing"),
+        ("systems", f"{o}/systems"),
+        ("system", f"{o}/systems/srv-1"),
+        ("history", f"{o}/history"),
+        ("error", f"{o}/systems/nope"),
+    ]
+
+
+def test_i13_accessibility_axe_finds_no_violation_on_any_page_in_either_language(
+    browser: Browser, world: tuple[LiveServer, Manager], tmp_path: Path
+) -> None:
+    server, _ = world
+    shots = Shots(tmp_path, "sqlite")
+    axe = Axe()
+    found: dict[str, list[str]] = {}
+    checked = 0
+    for lang in ("en", "fr"):
+        page = _new_page(browser, locale="fr-FR" if lang == "fr" else "en-US")
+        page.set_default_timeout(15_000)
+        suffix = "-fr" if lang == "fr" else ""
+        page.goto(server.url + "/signin")
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        visits = [("signin", None)]
+        for name, path in visits + _pages("acme") + [("confirm-allocation", None)]:
+            if name == "organizations":
+                page.locator("#token").fill(TOKEN)
+                page.locator("#token").press("Enter")
+                expect(page).to_have_url(re.compile(r"/orgs"))
+            if path is not None:
+                page.goto(server.url + path)
+            if name == "confirm-allocation":
+                page.goto(server.url + "/orgs/acme/products/acs-pro/licensing")
+                page.locator("form[data-balance] input[name=q_core]").first.fill("1")
+                page.locator("form[data-balance] button").first.click()
+                expect(page.locator(".confirm h2")).to_be_focused()
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+            checked += 1
+            violations = results.response["violations"]
+            if violations:
+                found[f"{lang} {name}"] = [
+                    f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in violations
+                ]
+            shots.take(page, name + suffix)
+        page.context.close()
+    assert found == {}
+    assert checked == 2 * 11
