@@ -849,3 +849,17 @@ def test_i13_item13_every_error_code_reads_in_french_without_english() -> None:
         )
         assert f'data-code="{code}"' in html
         assert french_faults(html.split("<main>", 1)[1], english) == [], code
+
+
+def test_i13_item13_french_catalog_follows_french_typography() -> None:
+    with (HTTP / "locales" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        po = read_po(f)
+    strings = [
+        s for m in po if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)
+    ]
+    assert len(strings) > 150
+    assert [s for s in strings if re.search(r"(?<![\u00a0\u202f\d]):|(?<=\d):(?!\d)", s)] == []
+    assert [s for s in strings if re.search(r"(?<![\u00a0\u202f])[;?!]", s)] == []
+    assert [s for s in strings if re.search(r" [:;?!]", s)] == []
+    fr = gettext.translation("messages", localedir=HTTP / "locales", languages=["fr"])
+    assert fr.gettext("%(label)s:") == "%(label)s\u00a0:"
