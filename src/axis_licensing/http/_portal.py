@@ -124,12 +124,17 @@ class _Sessions(ServerSideSessionBackend):
         message: Message,
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
-        """Store the session; at sign-in, drop the one it replaces."""
+        """Store the session; at sign-in, drop the one it replaces and the expired ones."""
         old = connection.cookies.get(self.config.key)
         state = cast(dict[str, Any], connection.scope).get("state", {})
         await super().store_in_message(scope_session, message, connection)
-        if state.get(_NEW_SESSION) is not None and old and old != "null":
-            await self.delete(old, self.config.get_store_from_app(connection.scope["app"]))
+        if state.get(_NEW_SESSION) is None:
+            return
+        store = self.config.get_store_from_app(connection.scope["app"])
+        if old and old != "null":
+            await self.delete(old, store)
+        if isinstance(store, MemoryStore | FileStore):
+            await store.delete_expired()  # abandoned sessions do not pile up
 
 
 class _SessionConfig(ServerSideSessionConfig):
