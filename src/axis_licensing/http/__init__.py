@@ -36,11 +36,22 @@ from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
 from axis_licensing.http._api import API_ROUTES, dependencies
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
+from axis_licensing.http._metrics import Metrics
+from axis_licensing.http._ops import app_from_env, ops_routes, secure_cookies_over_https
 from axis_licensing.http._problems import Problem
 from axis_licensing.http._schema import ValueSchemas, type_encoders
 from axis_licensing.manager import Manager
 
-__all__ = ["MAX_BODY", "Problem", "TokenEntry", "TokenFile", "create_app", "hash_token"]
+__all__ = [
+    "MAX_BODY",
+    "Metrics",
+    "Problem",
+    "TokenEntry",
+    "TokenFile",
+    "app_from_env",
+    "create_app",
+    "hash_token",
+]
 
 HERE = Path(__file__).resolve().parent
 
@@ -87,6 +98,8 @@ def create_app(
     plugins: Iterable[object] = (),
     secret: bytes | None = None,
     secure_cookies: bool = False,
+    metrics: Metrics | None = None,
+    metrics_token: str | None = None,
     debug: bool = False,
 ) -> Litestar:
     """The ASGI application serving the API under ``/v1`` and the portal (SPEC §6).
@@ -102,7 +115,13 @@ def create_app(
         plugins: more plugin objects to register with the Manager (hooks of SPEC §4, §6).
         secret: 16, 24 or 32 bytes that encrypt the portal's session cookie;
             random (sessions end on restart) if None.
-        secure_cookies: send cookies only over HTTPS (set it behind TLS).
+        secure_cookies: send cookies only over HTTPS, always; without it, the
+            cookies of a request that came over HTTPS (or through a trusted
+            proxy that says so) are ``Secure``.
+        metrics: where ``GET /metrics`` and the request middleware record; a new
+            :class:`Metrics` if None (its ``set_outbox`` feeds the outbox gauges).
+        metrics_token: a bearer token that opens ``/metrics`` to any client;
+            without it ``/metrics`` answers loopback clients only.
         debug: Litestar's debug mode (never shows traces: errors are problems).
 
     Returns:
@@ -132,8 +151,15 @@ def create_app(
         sync_to_thread=False,
         media_type=MediaType.JSON,
     )(_openapi_json)
-    return Litestar(
-        route_handlers=[*API_ROUTES, *_portal.ROUTES, static, openapi_json],
+    metrics = Metrics() if metrics is None else metrics
+    app = Litestar(
+        route_handlers=[
+            *API_ROUTES,
+            *_portal.ROUTES,
+            static,
+            openapi_json,
+            *ops_routes(metrics, metrics_token),
+        ],
         dependencies=dependencies(manager),
         exception_handlers={Exception: _portal.error_handler},
         plugins=[ValueSchemas()],
@@ -147,7 +173,15 @@ def create_app(
                 secure=secure_cookies,
                 samesite="lax",
                 max_age=8 * 3600,
-                exclude=["/v1", "/openapi.json", "/static", "/docs"],
+                exclude=[
+                    "/v1",
+                    "/openapi.json",
+                    "/static",
+                    "/docs",
+                    "/healthz",
+                    "/readyz",
+                    "/metrics",
+                ],
             ).middleware
         ],
         csrf_config=CSRFConfig(
@@ -180,6 +214,8 @@ def create_app(
             use_handler_docstrings=True,
         ),
         state=_portal.state(manager),
-        before_send=[_allow_every_method],
+        before_send=[_allow_every_method, secure_cookies_over_https],
         debug=debug,
     )
+    app.asgi_handler = metrics.middleware(app.asgi_handler)
+    return app
