@@ -189,7 +189,7 @@ def create_app(
             cookie_name="axis_csrf",
             cookie_secure=secure_cookies,
             cookie_httponly=True,
-            exclude=["/v1"],
+            exclude=["/v1", "/healthz", "/readyz", "/metrics"],
         ),
         openapi_config=OpenAPIConfig(
             title="axis-licensing",

@@ -2,7 +2,7 @@
 
 One :class:`Metrics` per application. Its ASGI middleware wraps the whole
 application (routing included), so every request is counted once, by its
-route template (``/v1/organizations/{org_id:str}/products/{product:str}``,
+route template (``/v1/organizations/{org_id}/products/{product}``,
 never the raw path, so ids do not multiply the series; a path no route
 matches counts as ``unmatched``), method and status, and its time goes to a
 histogram per route. A ``POST`` or ``PUT`` under ``/v1`` is a command: it is

@@ -20,6 +20,7 @@ import binascii
 import contextlib
 import hmac
 import inspect
+import ipaddress
 import os
 import secrets
 import urllib.parse
@@ -67,7 +68,6 @@ ENV_ADMIN_SHA256 = "AXIS_LICENSING_SERVE_ADMIN_SHA256"
 #: The name of the generated session secret in the state directory.
 SECRET_FILE_NAME = "session-secret"  # noqa: S105  a file's name
 
-_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 _SECRET_SIZES = (16, 24, 32)
 
 
@@ -77,6 +77,15 @@ _SECRET_SIZES = (16, 24, 32)
 def _problem(status: int, title: str, detail: str, code: str) -> Response[Any]:
     problem = Problem(title=title, status=status, detail=detail, code=code)
     return Response(to_jsonable(problem), status_code=status, media_type=PROBLEM_JSON)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def ops_routes(metrics: Metrics, metrics_token: str | None = None) -> list[Any]:
@@ -118,7 +127,7 @@ def ops_routes(metrics: Metrics, metrics_token: str | None = None) -> list[Any]:
             )
         else:
             client = request.scope.get("client")
-            allowed = client is not None and client[0] in _LOOPBACK
+            allowed = client is not None and _is_loopback(client[0])
         if not allowed:
             return _problem(
                 403,
