@@ -184,6 +184,12 @@ def run(settings: Settings) -> list[Ratio]:
                 (f"{clients:>2} client(s), {name}: p99", f"{figures.p99 * 1e3:.3f} ms"),
                 (f"{clients:>2} client(s), {name}: requests/s", f"{figures.rps:,.0f}"),
             ]
+        rows.append(
+            (
+                f"{clients:>2} client(s), service - bare: p50",
+                f"{(ours.p50 - bare.p50) * 1e3:+.3f} ms",
+            )
+        )
         ratios += [
             Ratio(f"(f) {clients} client(s): service / bare, p50", ours.p50 / bare.p50, TARGET),
             Ratio(f"(f) {clients} client(s): service / bare, p99", ours.p99 / bare.p99),

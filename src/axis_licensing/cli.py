@@ -1769,6 +1769,7 @@ def public_key(*, db: str, as_json: bool) -> None:
     "--metrics-token",
     default=None,
     envvar="AXIS_LICENSING_METRICS_TOKEN",
+    metavar="TOKEN",
     help="A bearer token that opens GET /metrics to any client (prefer the variable "
     "$AXIS_LICENSING_METRICS_TOKEN); without it /metrics answers loopback clients only.",
 )
@@ -1862,7 +1863,6 @@ def _serve(
         ),
         ops.ENV_SECURE_COOKIES: "1" if secure_cookies else None,
         ops.ENV_METRICS_TOKEN: metrics_token or None,
-        ops.ENV_WORKERS: str(workers),
     }
     if tokens is None:
         token = secrets.token_urlsafe(24)

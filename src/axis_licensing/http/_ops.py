@@ -44,7 +44,6 @@ __all__ = [
     "ENV_SECURE_COOKIES",
     "ENV_STATE_DIR",
     "ENV_TOKENS",
-    "ENV_WORKERS",
     "app_from_env",
     "default_state_dir",
     "load_session_secret",
@@ -61,7 +60,6 @@ ENV_SECRET_FILE = "AXIS_LICENSING_SESSION_SECRET_FILE"  # noqa: S105
 ENV_STATE_DIR = "AXIS_LICENSING_STATE_DIR"
 ENV_SECURE_COOKIES = "AXIS_LICENSING_SECURE_COOKIES"
 ENV_METRICS_TOKEN = "AXIS_LICENSING_METRICS_TOKEN"  # noqa: S105
-ENV_WORKERS = "AXIS_LICENSING_WORKERS"
 #: The SHA-256 of the one-time admin token ``serve`` prints when it has no tokens file.
 ENV_ADMIN_SHA256 = "AXIS_LICENSING_SERVE_ADMIN_SHA256"
 
@@ -271,8 +269,9 @@ def app_from_env() -> Litestar:
     the session secret (else the state directory's, made once);
     ``AXIS_LICENSING_STATE_DIR`` the state directory; ``AXIS_LICENSING_SECURE_COOKIES=1``
     marks every cookie ``Secure``; ``AXIS_LICENSING_METRICS_TOKEN`` opens
-    ``/metrics`` to clients that send it; ``AXIS_LICENSING_WORKERS`` above 1
-    keeps portal sessions in the state directory, shared by the workers.
+    ``/metrics`` to clients that send it. Server-side portal sessions (when
+    :func:`create_app` takes a ``session_store``) are files in the state
+    directory's ``sessions/``, shared by the workers and kept across restarts.
     The Manager is closed when the application shuts down.
 
     Returns:
@@ -302,12 +301,8 @@ def app_from_env() -> Litestar:
     elif env.get(ENV_ADMIN_SHA256):
         admin = TokenEntry(env[ENV_ADMIN_SHA256].lower(), "admin", frozenset({"*"}), vendor=True)
         tokens = TokenFile([admin])
-    try:
-        workers = int(env.get(ENV_WORKERS) or "1")
-    except ValueError:
-        raise InvalidInput(f"${ENV_WORKERS} must be a whole number") from None
     options: dict[str, Any] = {}
-    if workers > 1 and "session_store" in inspect.signature(create_app).parameters:
+    if "session_store" in inspect.signature(create_app).parameters:
         from litestar.stores.file import FileStore
 
         options["session_store"] = FileStore(state_dir / "sessions", create_directories=True)
