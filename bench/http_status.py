@@ -11,7 +11,9 @@ connections, each sending its next request when the answer to the last one is
 read. The two servers are measured in alternate rounds, and the p50, p99 and
 requests per second of each are compared: the target is at most 1.2x the bare
 application's p50 (and at most 1.2x its requests per second, inverted) at 1
-and at 16 clients. It prints figures and never fails.
+and at 16 clients. ``Manager.status`` is also timed in this process: the bare
+round trip plus that time is the floor that no HTTP layer can go under. It
+prints figures and never fails.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import attrs
 
+from axis_licensing import Manager, SystemClock
 from bench._common import PRODUCT, Ratio, Settings, open_manager, print_table, setup_org
 
 __all__ = ["bare_app", "run"]
@@ -128,6 +131,19 @@ def _figures(samples: list[float], count: int, seconds: float) -> _Figures:
     return _Figures(statistics.median(ordered), p99, count / seconds)
 
 
+def _status_in_process(url: str, warmup: int, calls: int) -> float:
+    """The p50 of ``Manager.status`` called in this process: what no HTTP layer can save."""
+    with Manager.open(url, clock=SystemClock(), create=False) as m:
+        for _ in range(warmup):
+            m.status(ORG, PRODUCT)
+        samples = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            m.status(ORG, PRODUCT)
+            samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
 def run(settings: Settings) -> list[Ratio]:
     """Measure (f) and print its table."""
     per_round = 600 if settings.quick else 3000
@@ -174,6 +190,7 @@ def run(settings: Settings) -> list[Ratio]:
                 server.terminate()
             for server, _ in servers.values():
                 server.wait(timeout=10)
+        in_process = _status_in_process(url, settings.warmup, per_round)
     rows: list[tuple[str, str]] = []
     ratios: list[Ratio] = []
     for clients in CLIENTS:
@@ -199,6 +216,9 @@ def run(settings: Settings) -> list[Ratio]:
                 TARGET,
             ),
         ]
+    floor = (results["bare", 1].p50 + in_process) / results["bare", 1].p50
+    rows.append(("in process: Manager.status, p50", f"{in_process * 1e3:.3f} ms"))
+    ratios.append(Ratio("(f) floor: (bare p50 + in-process status p50) / bare p50", floor))
     print_table(
         "(f) GET status over HTTP vs a bare Litestar app (uvicorn, one worker, loopback), "
         f"{rounds} alternate rounds of {per_round} requests each",
