@@ -236,3 +236,34 @@ def test_app_from_env_serves_the_store_the_environment_names(
     monkeypatch.setenv(ops.ENV_DB, "")
     with pytest.raises(InvalidInput, match="AXIS_LICENSING_DB must name the store"):
         app_from_env()
+
+
+def test_app_from_env_gives_server_side_sessions_a_file_store_in_the_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When ``create_app`` takes a ``session_store``, every worker gets the same FileStore."""
+    from litestar.stores.base import Store
+    from litestar.stores.file import FileStore
+
+    import axis_licensing.http
+
+    given: list[Store] = []
+    real = axis_licensing.http.create_app
+
+    def create_app_with_sessions(
+        manager: Manager, *, session_store: Store, **options: object
+    ) -> Litestar:
+        given.append(session_store)
+        return real(manager, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(axis_licensing.http, "create_app", create_app_with_sessions)
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    Manager.open(url, catalog=EXAMPLE_CATALOG).close()
+    for name in (ops.ENV_SECRET, ops.ENV_SECRET_FILE, ops.ENV_TOKENS, ops.ENV_STATE_DIR):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ops.ENV_DB, url)
+    with TestClient(app_from_env()) as client:
+        assert client.get("/healthz").status_code == 200
+    assert len(given) == 1
+    assert isinstance(given[0], FileStore)
+    assert given[0].path == tmp_path / "env.db-state" / "sessions"

@@ -23,6 +23,7 @@ import inspect
 import ipaddress
 import os
 import secrets
+import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -243,17 +244,23 @@ def session_secret(
     if env:
         return parse_secret(env, f"${ENV_SECRET}"), f"${ENV_SECRET}"
     path = state_dir / SECRET_FILE_NAME
+    if path.exists():
+        return load_session_secret(path), f"the file {str(path)!r}"
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, draft = tempfile.mkstemp(dir=state_dir, prefix=".session-secret-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(32) + "\n")
+            os.link(draft, path)  # complete or absent: workers starting together agree
+        finally:
+            os.unlink(draft)
     except FileExistsError:
         return load_session_secret(path), f"the file {str(path)!r}"
     except OSError as exc:
         raise InvalidInput(
             f"cannot write the session secret in {str(state_dir)!r}: {exc}"
         ) from None
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32) + "\n")
     return load_session_secret(path), f"the file {str(path)!r} (made now)"
 
 
