@@ -267,3 +267,26 @@ def test_app_from_env_gives_server_side_sessions_a_file_store_in_the_state_direc
     assert len(given) == 1
     assert isinstance(given[0], FileStore)
     assert given[0].path == tmp_path / "env.db-state" / "sessions"
+
+
+def test_app_from_env_handles_the_catalog_as_serve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from axis_licensing import CatalogMismatch
+
+    for name in (ops.ENV_SECRET, ops.ENV_SECRET_FILE, ops.ENV_TOKENS, ops.ENV_ADMIN_SHA256):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ops.ENV_STATE_DIR, str(tmp_path / "state"))
+    monkeypatch.setenv(ops.ENV_DB, "memory://")
+    monkeypatch.setenv(ops.ENV_CATALOG, "example")
+    monkeypatch.setenv(ops.ENV_ADMIN_SHA256, hash_token(TOKEN))
+    with TestClient(app_from_env()) as client:
+        r = client.get("/v1/catalog/versions", headers=AUTH)
+        assert r.status_code == 200
+        assert [v["version"] for v in r.json()] == [1]
+    url = f"sqlite:///{tmp_path / 'example.db'}"
+    Manager.open(url, catalog=EXAMPLE_CATALOG).close()
+    monkeypatch.setenv(ops.ENV_DB, url)
+    monkeypatch.setenv(ops.ENV_CATALOG, "demo")
+    with pytest.raises(CatalogMismatch):
+        app_from_env()

@@ -264,3 +264,16 @@ def test_serve_two_workers_share_the_store_the_session_and_the_metrics(tmp_path:
     value = secret.read_text(encoding="ascii").strip()
     assert value not in out
     assert value not in err
+
+
+def test_serve_refuses_a_bad_session_secret_and_a_shared_memory_store(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("not a secret", encoding="ascii")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    args = ["serve", "--db", db, "--catalog", "example", "--session-secret-file", str(secret)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert f"the session secret file {str(secret)!r} must be 16, 24 or 32 bytes" in result.output
+    result = CliRunner().invoke(main, ["serve", "--db", "memory://", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "a memory:// store lives in one process: serve it with --workers 1" in result.output

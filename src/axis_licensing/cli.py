@@ -1840,6 +1840,9 @@ def _serve(
         _fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
     if tokens is not None:
         TokenFile.load(tokens)  # refuse a malformed file before any worker starts
+    url = _url(db)
+    if workers > 1 and url.lower().startswith("memory:"):
+        _fail("a memory:// store lives in one process: serve it with --workers 1")
     try:
         _open_store(db, catalog=catalog).close()  # create it once, or check its catalog
     except (errors.CatalogRequired, errors.StoreNotFound) as exc:
@@ -1847,14 +1850,16 @@ def _serve(
             f"{_one_line(exc)}; to create a store, pass --catalog NAME ('demo', 'example', "
             "a JSON file or MODULE:ATTRIBUTE) to record its catalog"
         )
-    url = _url(db)
     state = Path(state_dir).resolve() if state_dir else ops.default_state_dir(url)
     _, where = ops.session_secret(
         file=session_secret_file, env=os.environ.get(ops.ENV_SECRET), state_dir=state
     )
     click.echo(f"axis-licensing: the session secret is in {where}", err=True)
+    if catalog is not None and catalog not in _CATALOGS and os.path.isfile(catalog):
+        catalog = str(Path(catalog).resolve())  # the workers check the same file
     env: dict[str, str | None] = {
         ops.ENV_DB: url,
+        ops.ENV_CATALOG: catalog if catalog != "-" else None,
         ops.ENV_TOKENS: str(Path(tokens).resolve()) if tokens is not None else None,
         ops.ENV_ADMIN_SHA256: None,
         ops.ENV_STATE_DIR: str(state),

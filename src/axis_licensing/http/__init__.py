@@ -158,7 +158,7 @@ def create_app(
             *_portal.ROUTES,
             static,
             openapi_json,
-            *ops_routes(metrics, metrics_token),
+            *ops_routes(manager, metrics, metrics_token),
         ],
         dependencies=dependencies(manager),
         exception_handlers={Exception: _portal.error_handler},

@@ -32,12 +32,14 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.types import Message, Scope
 
 from axis_licensing._convert import to_jsonable
-from axis_licensing.errors import InvalidInput, StorageError
+from axis_licensing.errors import ConcurrencyConflict, InvalidInput, StorageError
 from axis_licensing.http._metrics import CONTENT_TYPE, Metrics
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
+from axis_licensing.manager import Manager
 
 __all__ = [
     "ENV_ADMIN_SHA256",
+    "ENV_CATALOG",
     "ENV_DB",
     "ENV_METRICS_TOKEN",
     "ENV_SECRET",
@@ -55,6 +57,7 @@ __all__ = [
 ]
 
 ENV_DB = "AXIS_LICENSING_DB"
+ENV_CATALOG = "AXIS_LICENSING_CATALOG"
 ENV_TOKENS = "AXIS_LICENSING_TOKENS"
 ENV_SECRET = "AXIS_LICENSING_SESSION_SECRET"  # noqa: S105  a variable's name
 ENV_SECRET_FILE = "AXIS_LICENSING_SESSION_SECRET_FILE"  # noqa: S105
@@ -87,10 +90,11 @@ def _is_loopback(host: str) -> bool:
     return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
-def ops_routes(metrics: Metrics, metrics_token: str | None = None) -> list[Any]:
+def ops_routes(manager: Manager, metrics: Metrics, metrics_token: str | None = None) -> list[Any]:
     """The ``/healthz``, ``/readyz`` and ``/metrics`` route handlers (no API token needed).
 
     Args:
+        manager: the Manager whose store ``/readyz`` reads.
         metrics: the application's metrics, rendered by ``/metrics``.
         metrics_token: a bearer token that opens ``/metrics`` to any client;
             without it, only loopback clients may read it.
@@ -105,12 +109,11 @@ def ops_routes(metrics: Metrics, metrics_token: str | None = None) -> list[Any]:
         return {"status": "ok"}
 
     @get("/readyz", sync_to_thread=True, include_in_schema=False, media_type=MediaType.JSON)
-    def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
+    def readyz() -> Response[Any]:
         """The store answers a cheap read through the Manager; 503 when it does not."""
-        manager = request.app.state["manager"]
         try:
             manager.organizations(limit=1)
-        except StorageError:
+        except (StorageError, ConcurrencyConflict):
             return _problem(
                 503, "Service Unavailable", "the store does not answer", "storage_unavailable"
             )
@@ -270,8 +273,10 @@ def session_secret(
 def app_from_env() -> Litestar:
     """The application of one ``serve`` worker, configured by environment variables.
 
-    ``AXIS_LICENSING_DB`` names an existing store (``serve`` creates it first
-    when given ``--catalog``); ``AXIS_LICENSING_TOKENS`` a tokens file;
+    ``AXIS_LICENSING_DB`` names the store; ``AXIS_LICENSING_CATALOG`` (a
+    catalog as ``serve --catalog`` takes it) creates it if needed and must be
+    the store's, as with ``--catalog``; without it the store must exist and
+    its own catalog is used (R15). ``AXIS_LICENSING_TOKENS`` names a tokens file;
     ``AXIS_LICENSING_SESSION_SECRET_FILE`` or ``AXIS_LICENSING_SESSION_SECRET``
     the session secret (else the state directory's, made once);
     ``AXIS_LICENSING_STATE_DIR`` the state directory; ``AXIS_LICENSING_SECURE_COOKIES=1``
@@ -286,10 +291,11 @@ def app_from_env() -> Litestar:
 
     Raises:
         InvalidInput: a variable is missing or malformed.
-        StoreNotFound: no store at ``AXIS_LICENSING_DB``.
+        StoreNotFound: no store at ``AXIS_LICENSING_DB``, and no catalog to create one.
+        CatalogMismatch: ``AXIS_LICENSING_CATALOG`` differs from the store's.
         StorageError: the store cannot be opened.
     """
-    from axis_licensing import Manager, SystemClock
+    from axis_licensing import SystemClock
     from axis_licensing.http import TokenEntry, TokenFile, create_app
 
     env = os.environ
@@ -313,7 +319,12 @@ def app_from_env() -> Litestar:
         from litestar.stores.file import FileStore
 
         options["session_store"] = FileStore(state_dir / "sessions", create_directories=True)
-    manager = Manager.open(url, clock=SystemClock(), create=False)
+    catalog = None
+    if env.get(ENV_CATALOG):
+        from axis_licensing.cli import _load_catalog  # the same names and files as serve's
+
+        catalog = _load_catalog(env[ENV_CATALOG])
+    manager = Manager.open(url, catalog=catalog, clock=SystemClock(), create=catalog is not None)
     try:
         app = create_app(
             manager,
