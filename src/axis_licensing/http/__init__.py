@@ -37,7 +37,12 @@ from axis_licensing.errors import InvalidInput
 from axis_licensing.http._api import API_ROUTES, dependencies
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
 from axis_licensing.http._metrics import Metrics
-from axis_licensing.http._ops import app_from_env, ops_routes, secure_cookies_over_https
+from axis_licensing.http._ops import (
+    OPS_PATHS,
+    app_from_env,
+    ops_routes,
+    secure_cookies_over_https,
+)
 from axis_licensing.http._problems import Problem
 from axis_licensing.http._schema import ValueSchemas, type_encoders
 from axis_licensing.manager import Manager
@@ -173,15 +178,7 @@ def create_app(
                 secure=secure_cookies,
                 samesite="lax",
                 max_age=8 * 3600,
-                exclude=[
-                    "/v1",
-                    "/openapi.json",
-                    "/static",
-                    "/docs",
-                    "/healthz",
-                    "/readyz",
-                    "/metrics",
-                ],
+                exclude=["/v1", "/openapi.json", "/static", "/docs", *OPS_PATHS],
             ).middleware
         ],
         csrf_config=CSRFConfig(
@@ -189,7 +186,7 @@ def create_app(
             cookie_name="axis_csrf",
             cookie_secure=secure_cookies,
             cookie_httponly=True,
-            exclude=["/v1", "/healthz", "/readyz", "/metrics"],
+            exclude=["/v1", *OPS_PATHS],
         ),
         openapi_config=OpenAPIConfig(
             title="axis-licensing",

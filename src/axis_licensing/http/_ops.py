@@ -47,6 +47,7 @@ __all__ = [
     "ENV_SECURE_COOKIES",
     "ENV_STATE_DIR",
     "ENV_TOKENS",
+    "OPS_PATHS",
     "app_from_env",
     "default_state_dir",
     "load_session_secret",
@@ -66,6 +67,9 @@ ENV_SECURE_COOKIES = "AXIS_LICENSING_SECURE_COOKIES"
 ENV_METRICS_TOKEN = "AXIS_LICENSING_METRICS_TOKEN"  # noqa: S105
 #: The SHA-256 of the one-time admin token ``serve`` prints when it has no tokens file.
 ENV_ADMIN_SHA256 = "AXIS_LICENSING_SERVE_ADMIN_SHA256"
+
+#: The paths of :func:`ops_routes`: no session, no CSRF cookie.
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
 
 #: The name of the generated session secret in the state directory.
 SECRET_FILE_NAME = "session-secret"  # noqa: S105  a file's name
