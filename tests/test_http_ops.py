@@ -73,7 +73,7 @@ def test_readyz_answers_503_when_the_store_is_gone(postgres_url: str) -> None:
             "title": "Service Unavailable",
             "status": 503,
             "detail": "the store does not answer",
-            "code": "storage_unavailable",
+            "code": "storage_error",
             "details": {},
             "type": "about:blank",
         }

@@ -2,7 +2,7 @@
 
 - ``GET /healthz``: the process is up (200 ``{"status": "ok"}``).
 - ``GET /readyz``: the store answers a cheap read through the Manager (200), or
-  a 503 problem ``storage_unavailable``.
+  a 503 problem with the error's code (``storage_error``).
 - ``GET /metrics``: Prometheus text (:mod:`axis_licensing.http._metrics`). It
   needs no API token, but it answers loopback clients only, unless a metrics
   token is configured: then any client that sends it as a bearer token.
@@ -117,10 +117,8 @@ def ops_routes(manager: Manager, metrics: Metrics, metrics_token: str | None = N
         """The store answers a cheap read through the Manager; 503 when it does not."""
         try:
             manager.organizations(limit=1)
-        except (StorageError, ConcurrencyConflict):
-            return _problem(
-                503, "Service Unavailable", "the store does not answer", "storage_unavailable"
-            )
+        except (StorageError, ConcurrencyConflict) as exc:  # its message may name the store
+            return _problem(503, "Service Unavailable", "the store does not answer", exc.code)
         return Response({"status": "ok"}, media_type=MediaType.JSON)
 
     @get("/metrics", sync_to_thread=False, include_in_schema=False)
