@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 from axis_licensing import EXAMPLE_CATALOG, InvalidInput, Manager
 from axis_licensing.http import Metrics, TokenEntry, TokenFile, app_from_env, create_app, hash_token
 from axis_licensing.http import _ops as ops
+from conftest import POSTGRES_URL
 
 TOKEN = "ops-0123456789abcdef"
 METRICS_TOKEN = "scrape-0123456789abcdef"
@@ -56,7 +57,6 @@ def test_healthz_and_readyz_answer_without_a_token(manager: Manager) -> None:
 
 def test_readyz_answers_503_when_the_store_is_gone(postgres_url: str) -> None:
     import psycopg
-    from tests.conftest import POSTGRES_URL
 
     schema = postgres_url.rpartition("schema=")[2]
     with (
