@@ -97,6 +97,7 @@ def test_metrics_count_requests_commands_and_the_outbox(manager: Manager) -> Non
         )
         assert client.get("/v1/organizations/acme/products/acs-pro").status_code == 401
         assert client.get("/no/such/page").status_code == 404
+        assert client.request("BREW", "/healthz").status_code == 405
         metrics.set_outbox(3, 12.5)
         assert client.get("/metrics").status_code == 403  # not loopback, no token
         r = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
@@ -114,6 +115,7 @@ def test_metrics_count_requests_commands_and_the_outbox(manager: Manager) -> Non
         f'{requests}{{method="GET",route="{status}",status="200"}}': 1.0,
         f'{requests}{{method="GET",route="{status}",status="401"}}': 1.0,
         f'{requests}{{method="GET",route="unmatched",status="404"}}': 1.0,
+        f'{requests}{{method="other",route="unmatched",status="405"}}': 1.0,
         f'{requests}{{method="GET",route="/metrics",status="403"}}': 1.0,
     }
     commands = "axis_licensing_commands_total"

@@ -62,6 +62,8 @@ COMMAND_ACTIONS = {
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 _COMMAND_METHODS = frozenset({"POST", "PUT"})
+#: Methods counted by name; any other counts as ``other``, so clients cannot add series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UNMATCHED = "unmatched"
 
 
@@ -154,6 +156,8 @@ class Metrics:
                 return
             started = perf_counter()
             method: str = cast("dict[str, Any]", scope)["method"]
+            if method not in _METHODS:
+                method = "other"
             status = 500
             body: list[bytes] | None = None
 
