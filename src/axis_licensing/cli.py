@@ -54,6 +54,7 @@ import secrets
 import shutil
 import sqlite3
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -1727,32 +1728,174 @@ def public_key(*, db: str, as_json: bool) -> None:
     help="The tokens file (TOML, see docs/service.md). Without it, a one-time admin "
     "token is printed.",
 )
-def serve(*, db: str, catalog: str | None, host: str, port: int, tokens: str | None) -> None:
-    """Serve the JSON API (/v1, /openapi.json, /docs) and the portal with uvicorn (SPEC §6)."""
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes over the one store; they share the session secret, the "
+    "portal's sessions and /metrics.",
+)
+@click.option(
+    "--session-secret-file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file holding the session secret (16, 24 or 32 bytes in hex or base64). "
+    "Else $AXIS_LICENSING_SESSION_SECRET, else one made once in the state directory.",
+)
+@click.option(
+    "--state-dir",
+    default=None,
+    envvar="AXIS_LICENSING_STATE_DIR",
+    type=click.Path(file_okay=False),
+    help="Where serve keeps its session secret and the workers' shared sessions "
+    "[default: PATH-state beside an SQLite file, else $XDG_STATE_HOME/axis-licensing].",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    metavar="IPS",
+    help="Proxy addresses (comma-separated, or '*') trusted for X-Forwarded-For and "
+    "X-Forwarded-Proto: a request they forward over https gets Secure cookies "
+    "[default: $FORWARDED_ALLOW_IPS, else 127.0.0.1].",
+)
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    default=False,
+    help="Mark every cookie Secure (the service is reached over HTTPS only).",
+)
+@click.option(
+    "--metrics-token",
+    default=None,
+    envvar="AXIS_LICENSING_METRICS_TOKEN",
+    metavar="TOKEN",
+    help="A bearer token that opens GET /metrics to any client (prefer the variable "
+    "$AXIS_LICENSING_METRICS_TOKEN); without it /metrics answers loopback clients only.",
+)
+def serve(
+    *,
+    db: str,
+    catalog: str | None,
+    host: str,
+    port: int,
+    tokens: str | None,
+    workers: int,
+    session_secret_file: str | None,
+    state_dir: str | None,
+    forwarded_allow_ips: str | None,
+    secure_cookies: bool,
+    metrics_token: str | None,
+) -> None:
+    """Serve the JSON API (/v1, /openapi.json, /docs) and the portal with uvicorn (SPEC §6).
+
+    Also GET /healthz (the process is up), GET /readyz (the store answers) and
+    GET /metrics (Prometheus text), which need no API token.
+    """
+    metrics_dir: str | None = None
+    if workers > 1:  # before prometheus_client is imported: each worker writes its values there
+        metrics_dir = tempfile.mkdtemp(prefix="axis-licensing-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _serve(
+            db=db,
+            catalog=catalog,
+            host=host,
+            port=port,
+            tokens=tokens,
+            workers=workers,
+            session_secret_file=session_secret_file,
+            state_dir=state_dir,
+            forwarded_allow_ips=forwarded_allow_ips,
+            secure_cookies=secure_cookies,
+            metrics_token=metrics_token,
+        )
+    finally:
+        if metrics_dir is not None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(
+    *,
+    db: str,
+    catalog: str | None,
+    host: str,
+    port: int,
+    tokens: str | None,
+    workers: int,
+    session_secret_file: str | None,
+    state_dir: str | None,
+    forwarded_allow_ips: str | None,
+    secure_cookies: bool,
+    metrics_token: str | None,
+) -> None:
+    """Check the options once, hand them to the workers through the environment, run uvicorn."""
     try:
         import uvicorn
 
-        from axis_licensing.http import TokenEntry, TokenFile, create_app, hash_token
+        from axis_licensing.http import TokenFile, hash_token
+        from axis_licensing.http import _ops as ops
     except ImportError as exc:
         _fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
-    plugin = TokenFile.load(tokens) if tokens is not None else None
+    if tokens is not None:
+        TokenFile.load(tokens)  # refuse a malformed file before any worker starts
+    url = _url(db)
+    if workers > 1 and url.lower().startswith("memory:"):
+        _fail("a memory:// store lives in one process: serve it with --workers 1")
     try:
-        manager = _open_store(db, catalog=catalog)
+        _open_store(db, catalog=catalog).close()  # create it once, or check its catalog
     except (errors.CatalogRequired, errors.StoreNotFound) as exc:
         _fail(
             f"{_one_line(exc)}; to create a store, pass --catalog NAME ('demo', 'example', "
             "a JSON file or MODULE:ATTRIBUTE) to record its catalog"
         )
-    with manager:
-        if plugin is None:
-            token = secrets.token_urlsafe(24)
-            plugin = TokenFile(
-                [TokenEntry(hash_token(token), "admin", frozenset({"*"}), vendor=True)]
-            )
-            click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
-        app = create_app(manager, tokens=plugin)
-        click.echo(f"axis-licensing: the portal is at http://{host}:{port}/", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+    state = Path(state_dir).resolve() if state_dir else ops.default_state_dir(url)
+    _, where = ops.session_secret(
+        file=session_secret_file, env=os.environ.get(ops.ENV_SECRET), state_dir=state
+    )
+    click.echo(f"axis-licensing: the session secret is in {where}", err=True)
+    if catalog is not None and catalog not in _CATALOGS and os.path.isfile(catalog):
+        catalog = str(Path(catalog).resolve())  # the workers check the same file
+    env: dict[str, str | None] = {
+        ops.ENV_DB: url,
+        ops.ENV_CATALOG: catalog if catalog != "-" else None,
+        ops.ENV_TOKENS: str(Path(tokens).resolve()) if tokens is not None else None,
+        ops.ENV_ADMIN_SHA256: None,
+        ops.ENV_STATE_DIR: str(state),
+        ops.ENV_SECRET_FILE: (
+            str(Path(session_secret_file).resolve()) if session_secret_file is not None else None
+        ),
+        ops.ENV_SECURE_COOKIES: "1" if secure_cookies else None,
+        ops.ENV_METRICS_TOKEN: metrics_token or None,
+    }
+    if tokens is None:
+        token = secrets.token_urlsafe(24)
+        env[ops.ENV_ADMIN_SHA256] = hash_token(token)
+        click.echo(f"No --tokens file: sign in as 'admin' with this token: {token}", err=True)
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    scheme = "https" if secure_cookies else "http"
+    click.echo(
+        f"axis-licensing: the portal is at {scheme}://{host}:{port}/ ({workers} worker(s))",
+        err=True,
+    )
+    options: dict[str, Any] = {}
+    if forwarded_allow_ips is not None:
+        options["forwarded_allow_ips"] = forwarded_allow_ips
+    uvicorn.run(
+        "axis_licensing.http:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+        **options,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

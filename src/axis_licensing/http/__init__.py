@@ -36,11 +36,27 @@ from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
 from axis_licensing.http._api import API_ROUTES, dependencies
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
+from axis_licensing.http._metrics import Metrics
+from axis_licensing.http._ops import (
+    OPS_PATHS,
+    app_from_env,
+    ops_routes,
+    secure_cookies_over_https,
+)
 from axis_licensing.http._problems import Problem
 from axis_licensing.http._schema import ValueSchemas, type_encoders
 from axis_licensing.manager import Manager
 
-__all__ = ["MAX_BODY", "Problem", "TokenEntry", "TokenFile", "create_app", "hash_token"]
+__all__ = [
+    "MAX_BODY",
+    "Metrics",
+    "Problem",
+    "TokenEntry",
+    "TokenFile",
+    "app_from_env",
+    "create_app",
+    "hash_token",
+]
 
 HERE = Path(__file__).resolve().parent
 
@@ -87,6 +103,8 @@ def create_app(
     plugins: Iterable[object] = (),
     secret: bytes | None = None,
     secure_cookies: bool = False,
+    metrics: Metrics | None = None,
+    metrics_token: str | None = None,
     debug: bool = False,
     session_store: Store | str | Path | None = None,
 ) -> Litestar:
@@ -104,7 +122,13 @@ def create_app(
         secret: 16, 24 or 32 bytes that sign the portal's CSRF cookie; random
             (forms opened before a restart are refused) if None. Worker
             processes that share sessions must share it.
-        secure_cookies: send cookies only over HTTPS (set it behind TLS).
+        secure_cookies: send cookies only over HTTPS, always; without it, the
+            cookies of a request that came over HTTPS (or through a trusted
+            proxy that says so) are ``Secure``.
+        metrics: where ``GET /metrics`` and the request middleware record; a new
+            :class:`Metrics` if None (its ``set_outbox`` feeds the outbox gauges).
+        metrics_token: a bearer token that opens ``/metrics`` to any client;
+            without it ``/metrics`` answers loopback clients only.
         debug: Litestar's debug mode (never shows traces: errors are problems).
         session_store: where the portal keeps its sessions (they live on the
             server: signing out ends one for good). A Litestar ``Store``, or a
@@ -139,21 +163,28 @@ def create_app(
         sync_to_thread=False,
         media_type=MediaType.JSON,
     )(_openapi_json)
+    metrics = Metrics() if metrics is None else metrics
     app = Litestar(
-        route_handlers=[*API_ROUTES, *_portal.ROUTES, static, openapi_json],
+        route_handlers=[
+            *API_ROUTES,
+            *_portal.ROUTES,
+            static,
+            openapi_json,
+            *ops_routes(manager, metrics, metrics_token),
+        ],
         dependencies=dependencies(manager),
         exception_handlers={Exception: _portal.error_handler},
         plugins=[ValueSchemas()],
         type_encoders=type_encoders(),
         request_max_body_size=MAX_BODY,
-        middleware=[_portal.session_config(secure=secure_cookies).middleware],
+        middleware=[_portal.session_config(secure=secure_cookies, exclude=OPS_PATHS).middleware],
         stores={_portal.SESSION_STORE: _portal.session_store(session_store)},
         csrf_config=CSRFConfig(
             secret=key.hex(),
             cookie_name="axis_csrf",
             cookie_secure=secure_cookies,
             cookie_httponly=True,
-            exclude=["/v1"],
+            exclude=["/v1", *OPS_PATHS],
         ),
         openapi_config=OpenAPIConfig(
             title="axis-licensing",
@@ -178,8 +209,8 @@ def create_app(
             use_handler_docstrings=True,
         ),
         state=_portal.state(manager),
-        before_send=[_allow_every_method, _portal.security_headers],
+        before_send=[_allow_every_method, _portal.security_headers, secure_cookies_over_https],
         debug=debug,
     )
-    app.asgi_handler = _portal.head_as_get(app.asgi_handler)
+    app.asgi_handler = metrics.middleware(_portal.head_as_get(app.asgi_handler))
     return app

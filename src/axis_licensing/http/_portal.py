@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -141,11 +141,12 @@ class _SessionConfig(ServerSideSessionConfig):
     _backend_class = _Sessions
 
 
-def session_config(*, secure: bool) -> ServerSideSessionConfig:
+def session_config(*, secure: bool, exclude: Sequence[str] = ()) -> ServerSideSessionConfig:
     """The portal's server-side sessions: a cookie holds only a random id (SPEC §6.1).
 
     Args:
         secure: send the cookie over HTTPS only.
+        exclude: more paths outside the portal (the service's health and metrics).
 
     Returns:
         The session middleware's configuration, reading the store :data:`SESSION_STORE`.
@@ -157,7 +158,7 @@ def session_config(*, secure: bool) -> ServerSideSessionConfig:
         secure=secure,
         samesite="lax",
         max_age=SESSION_SECONDS,
-        exclude=list(_NOT_PORTAL),
+        exclude=[*_NOT_PORTAL, *exclude],
     )
 
 
