@@ -34,18 +34,15 @@ from litestar.types import Message, Scope
 
 from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
-from axis_licensing.http._api import API_ROUTES, dependencies
+from axis_licensing.http._api import API_ROUTES, MAX_BODY, dependencies, head_as_get
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
 from axis_licensing.http._problems import Problem
-from axis_licensing.http._schema import ValueSchemas, type_encoders
+from axis_licensing.http._schema import BodySchemas, ValueSchemas, type_encoders
 from axis_licensing.manager import Manager
 
 __all__ = ["MAX_BODY", "Problem", "TokenEntry", "TokenFile", "create_app", "hash_token"]
 
 HERE = Path(__file__).resolve().parent
-
-#: The largest JSON request body accepted (system files have their own cap of 1 MiB).
-MAX_BODY = 64 * 1024
 
 
 def _openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -132,11 +129,11 @@ def create_app(
         sync_to_thread=False,
         media_type=MediaType.JSON,
     )(_openapi_json)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*API_ROUTES, *_portal.ROUTES, static, openapi_json],
         dependencies=dependencies(manager),
         exception_handlers={Exception: _portal.error_handler},
-        plugins=[ValueSchemas()],
+        plugins=[BodySchemas(), ValueSchemas()],
         type_encoders=type_encoders(),
         request_max_body_size=MAX_BODY,
         middleware=[
@@ -183,3 +180,5 @@ def create_app(
         before_send=[_allow_every_method],
         debug=debug,
     )
+    app.asgi_handler = head_as_get(app.asgi_handler)  # HEAD as GET on every route, before routing
+    return app

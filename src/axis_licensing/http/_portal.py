@@ -27,10 +27,11 @@ from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
 from axis_licensing.http import _i18n
+from axis_licensing.http._access import organization, visible_organizations
 from axis_licensing.http._api import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
-from axis_licensing.model import Action, LicenseKind, Period
+from axis_licensing.model import Action, LicenseKind, Organization, Period
 
 __all__ = ["ROUTES", "error_handler", "state"]
 
@@ -163,12 +164,12 @@ def _dates(start: object, end: object) -> tuple[date, date] | None:
         return None
 
 
-def _orgs_of(manager: Manager, actor: str) -> list[Any]:
-    return [
-        org
-        for org in manager.organizations(limit=500)
-        if manager.plugin_manager.authorize(actor, org.org_id, "organizations", None)
-    ]
+#: How many organizations the switch and the organizations page list (filtered, then paged).
+SWITCH_SIZE = 500
+
+
+def _orgs_of(manager: Manager, actor: str) -> list[Organization]:
+    return visible_organizations(manager, actor, limit=SWITCH_SIZE)
 
 
 def render(request: Req, template: str, *, http_status: int = 200, **context: Any) -> Response[str]:
@@ -244,7 +245,10 @@ class _Page:
 
     def context(self, **more: Any) -> dict[str, Any]:
         orgs = _orgs_of(self.manager, self.actor)
-        current = next((o for o in orgs if o.org_id == self.org_id), None)
+        # the current organization is read by its id, never looked for in a page of them
+        current = None if self.org_id is None else organization(self.manager, self.org_id)
+        if current is not None and current not in orgs:
+            orgs = sorted([*orgs, current], key=lambda o: o.org_id)
         return {"actor": self.actor, "orgs": orgs, "org": current, **more}
 
 
