@@ -20,8 +20,10 @@ bare path, read as an SQLite file; it defaults to ``$AXIS_LICENSING_DB``, then
 
 ``--json`` prints results as JSON (:func:`axis_licensing.to_jsonable`); errors
 then go to stderr as ``{"code", "message", "details"}``. Without it, results
-are tables that fit the terminal's width (``$COLUMNS``, else the terminal's,
-else 80) and an error is one line on stderr.
+are tables that fit the terminal's width (``$COLUMNS``, else the terminal's);
+when the output is not a terminal and ``$COLUMNS`` is unset, lines are as long
+as their content, so no word is cut. Ids and actions never wrap. An error is
+one line on stderr.
 
 Exit codes, one per error family:
 
@@ -207,19 +209,29 @@ class _Group(click.Group):
 # -- output ----------------------------------------------------------------------------------
 
 
-def _width() -> int:
-    """The terminal's width: ``$COLUMNS``, else the terminal's, else 80."""
+#: The width of output that is not a terminal (a pipe, a file, a CI log): no limit, in
+#: effect, so a table never cuts a word; each line is as long as its content.
+_UNBOUNDED = 10_000
+
+#: Columns whose cells are ids, codes or actions: they never wrap, whatever the width.
+_WHOLE = frozenset(
+    {"organization", "system", "product", "action", "actor", "lot", "kind", "type", "alert"}
+)
+
+
+def _width() -> int | None:
+    """The terminal's width: ``$COLUMNS``, else the terminal's; None when it is unknown."""
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if sys.stdout.isatty():
         return shutil.get_terminal_size((80, 24)).columns
-    return 80
+    return None
 
 
 def _console(*, stderr: bool = False) -> Console:
     return Console(
-        width=_width(),
+        width=_width() or _UNBOUNDED,
         stderr=stderr,
         markup=False,
         highlight=False,
@@ -253,7 +265,12 @@ def _table(
         collapse_padding=True,
     )
     for header in headers:
-        table.add_column(header, justify="right" if header in right else "left", overflow="fold")
+        table.add_column(
+            header,
+            justify="right" if header in right else "left",
+            overflow="fold",
+            no_wrap=header in _WHOLE,
+        )
     for row in rows:
         table.add_row(*row)
     return table
@@ -1424,7 +1441,7 @@ def status(
     if as_json:
         _emit_json(drawn)
         return
-    width = _width()
+    width = _width() or 80
     _show(render_timeline(drawn, width))
     if svg is not None:
         click.echo(f"wrote {svg}", err=True)
