@@ -42,6 +42,7 @@ from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, S
 
 from axis_licensing._keys import MAX_INPUT_LENGTH as MAX_KEY_INPUT
 from axis_licensing._queries import MAX_HORIZON
+from axis_licensing._time import _iana_names
 from axis_licensing._validate import MAX_ID
 from axis_licensing.catalog import (
     MAX_GROWTH_RATE,
@@ -346,7 +347,14 @@ class NewOrganization:
 
     org_id: Any = spec(new_id_schema("The new organization's id"))
     name: Any = spec(text_schema("Its display name", MAX_NAME))
-    timezone: Any = spec(id_schema("An IANA time zone, such as Europe/Stockholm"), default="UTC")
+    timezone: Any = spec(
+        Schema(
+            type=OpenAPIType.STRING,
+            enum=sorted(_iana_names()),
+            description="An IANA time zone, such as Europe/Stockholm (the names the server knows)",
+        ),
+        default="UTC",
+    )
 
 
 @body
