@@ -63,6 +63,7 @@ from axis_licensing.http._schema import (
     body,
     body_fields,
     counts_schema,
+    extra,
     id_schema,
     new_id_schema,
     spec,
@@ -122,6 +123,11 @@ def _problems(*statuses: int) -> dict[int, ResponseSpec]:
         status: ResponseSpec(Problem, description="An RFC 9457 problem", media_type=PROBLEM_JSON)
         for status in (400, 401, 403, 503, *statuses)
     }
+
+
+def _body_problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problems of an operation with a JSON body: also too large (413) and not JSON (415)."""
+    return _problems(413, 415, *statuses)
 
 
 ManagerDep = NamedDependency[Manager]
@@ -508,7 +514,7 @@ class LicenseTypeBody:
 class ProductBody:
     """A product of a published catalog (SPEC §1); ``growth_rate`` is ``"n/d"`` or a number."""
 
-    license_types: list[LicenseTypeBody]
+    license_types: list[LicenseTypeBody] = extra(min_items=1)
     code: Any = spec(id_schema("The product's code"))
     name: Any = spec(text_schema("Its display name", MAX_NAME))
     term_years: Any = spec(
@@ -517,7 +523,7 @@ class ProductBody:
     growth_rate: Any = spec(
         Schema(
             type=OpenAPIType.STRING,
-            pattern=r"^[0-9]{1,30}(/[0-9]{1,30}|\.[0-9]{1,30})?$",
+            pattern=r"^(100(\.0{1,6})?|[0-9]{1,2}(\.[0-9]{1,6})?|[0-9]{1,2}/[1-9][0-9]{0,5})$",
             description=(
                 f"Allowed growth in a locked period (R5), 0 to {MAX_GROWTH_RATE}, as 'n/d' "
                 "or a decimal; a denominator of at most 1,000,000"
@@ -538,7 +544,7 @@ class ProductBody:
 class CatalogBody:
     """A catalog to publish as the store's next version (R15)."""
 
-    products: list[ProductBody]
+    products: list[ProductBody] = extra(min_items=1)
 
     def to_catalog(self) -> Catalog:
         """The library's Catalog, checked by the library.
@@ -578,13 +584,28 @@ class PublicKey:
 
 # -- query parameters ----------------------------------------------------------------------------
 
+#: The years an instant or a day may fall in: the library's supported range is 1900-01-01
+#: to 9000-01-01, and a year inside it whatever the offset keeps a request valid.
+_YEARS = r"^(19(0[1-9]|[1-9][0-9])|[2-8][0-9]{3})-"
 _At = Annotated[
     str | None,
     QueryParameter(
-        description="An aware ISO 8601 instant; default: now (SPEC §1)",
+        description="An aware ISO 8601 instant, from 1901 to 8999; default: now (SPEC §1)",
         required=False,
         format="date-time",
-        max_length=64,
+        schema_extra={"pattern": _YEARS, "max_length": 64},
+    ),
+]
+_Bound = Annotated[
+    str | None,
+    QueryParameter(
+        description=(
+            "A local date (YYYY-MM-DD), from 1901 to 8999; an aware ISO 8601 instant is "
+            "taken too (the schema states the date, which every validator reads alike)"
+        ),
+        required=False,
+        format="date",
+        schema_extra={"pattern": _YEARS, "max_length": 64},
     ),
 ]
 #: An id in a path refers to one that exists: the library takes any id it once created
@@ -636,7 +657,8 @@ def parse_bound(value: str | None, which: str) -> date | datetime | None:
         return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"{which} must be a date (YYYY-MM-DD) or an aware ISO 8601 instant, got {value!r}"
+            f"{which} must be a date (YYYY-MM-DD) or an aware ISO 8601 instant, got {value!r}",
+            param=which,
         ) from None
 
 
@@ -653,7 +675,7 @@ class OrganizationController(ApiController):
     path = "/v1/organizations"
     tags = ("organizations",)
 
-    @post("/", responses=_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post("/", responses=_body_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def create_organization(
         self,
         *,
@@ -781,7 +803,7 @@ class ProductController(ApiController):
 
     @post(
         "/allocations",
-        responses=_problems(404, 409, 422),
+        responses=_body_problems(404, 409, 422),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -808,7 +830,7 @@ class ProductController(ApiController):
 
     @post(
         "/allocations/need",
-        responses=_problems(404, 409, 422),
+        responses=_body_problems(404, 409, 422),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -835,7 +857,9 @@ class KeyController(ApiController):
     path = "/v1/organizations/{org_id:str}/keys"
     tags = ("wallet",)
 
-    @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/", responses=_body_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED
+    )
     def redeem_key(
         self,
         *,
@@ -856,7 +880,9 @@ class SystemController(ApiController):
     path = "/v1/organizations/{org_id:str}/systems"
     tags = ("systems",)
 
-    @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/", responses=_body_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED
+    )
     def register_system(
         self,
         *,
@@ -908,7 +934,7 @@ class SystemController(ApiController):
         allow(manager, actor, org_id, "system_status")
         return manager.system_status(org_id, system_id, at=parse_at(at))
 
-    @put("/{system_id:str}/devices", responses=_problems(404, 409), sync_to_thread=True)
+    @put("/{system_id:str}/devices", responses=_body_problems(404, 409), sync_to_thread=True)
     def report_devices(
         self,
         *,
@@ -928,7 +954,7 @@ class SystemController(ApiController):
 
     @post(
         "/{system_id:str}/hardware",
-        responses=_problems(404, 409),
+        responses=_body_problems(404, 409),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -958,7 +984,7 @@ class HardwareController(ApiController):
 
     @post(
         "/{serial:str}/allocations",
-        responses=_problems(404, 409, 422),
+        responses=_body_problems(404, 409, 422),
         sync_to_thread=True,
         status_code=HTTP_204_NO_CONTENT,
     )
@@ -1003,7 +1029,7 @@ class SystemFileController(ApiController):
 
     @post(
         "/",
-        responses=_problems(404, 409, 413),
+        responses=_problems(404, 409, 413, 415),
         status_code=HTTP_200_OK,
         request_max_body_size=MAX_UPLOAD,
         media_type="application/octet-stream",
@@ -1072,12 +1098,8 @@ class HistoryController(ApiController):
                 schema_extra={"items": Schema(type=OpenAPIType.STRING, enum=list(Action))},
             ),
         ] = None,
-        since: Annotated[
-            str | None, QueryParameter(description="A local date or an aware instant")
-        ] = None,
-        until: Annotated[
-            str | None, QueryParameter(description="A local date or an aware instant")
-        ] = None,
+        since: _Bound = None,
+        until: _Bound = None,
         limit: _Limit = 50,
         offset: _Offset = 0,
     ) -> HistoryPage:
@@ -1108,7 +1130,12 @@ class VendorController(ApiController):
     path = "/v1/vendor"
     tags = ("vendor",)
 
-    @post("/keys", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/keys",
+        responses=_body_problems(404, 409),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
     def issue_key(
         self,
         *,
@@ -1126,7 +1153,7 @@ class VendorController(ApiController):
 
     @post(
         "/hardware",
-        responses=_problems(404, 409),
+        responses=_body_problems(404, 409),
         sync_to_thread=True,
         status_code=HTTP_204_NO_CONTENT,
     )
@@ -1158,7 +1185,7 @@ class CatalogController(ApiController):
 
     @post(
         "/versions",
-        responses=_problems(409),
+        responses=_body_problems(409),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )

@@ -42,6 +42,7 @@ __all__ = [
     "ValueSchemas",
     "body",
     "counts_schema",
+    "extra",
     "id_schema",
     "new_id_schema",
     "spec",
@@ -51,8 +52,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The attrs metadata key of a body field's schema.
+#: The attrs metadata keys of a body field's schema, or of what to add to the generated one.
 _SCHEMA = "axis_licensing.openapi"
+_EXTRA = "axis_licensing.openapi.extra"
 
 #: The body classes whose schema :class:`BodySchemas` writes.
 BODY_TYPES: set[type] = set()
@@ -123,6 +125,11 @@ def spec(schema: Schema, **kwargs: Any) -> Any:
     return attrs.field(metadata={_SCHEMA: schema}, **kwargs)
 
 
+def extra(**schema: Any) -> Any:
+    """An attrs field of a request body whose generated schema gets ``schema``'s attributes."""
+    return attrs.field(metadata={_EXTRA: schema})
+
+
 def body(cls: type[T]) -> type[T]:
     """Mark an attrs class as a request body: :class:`BodySchemas` writes its schema."""
     BODY_TYPES.add(cls)
@@ -160,6 +167,10 @@ class BodySchemas(OpenAPISchemaPlugin):
         )
         properties = dict(schema.properties or {})
         for field in attrs.fields(cls):
+            for name, value in field.metadata.get(_EXTRA, {}).items():
+                generated = properties[field.name]
+                assert isinstance(generated, Schema)
+                setattr(generated, name, value)
             declared = field.metadata.get(_SCHEMA)
             if declared is None:
                 continue
