@@ -89,7 +89,7 @@ def visible_organizations(
     """
     found: list[Organization] = []
     skip = offset
-    for org in _candidates(manager, actor):
+    for org in _candidates(manager, actor, wanted=offset + limit):
         if not manager.plugin_manager.authorize(actor, org.org_id, LISTING_ACTION, None):
             continue
         if skip:
@@ -101,8 +101,13 @@ def visible_organizations(
     return found
 
 
-def _candidates(manager: Manager, actor: str) -> Iterator[Organization]:
-    """The organizations that may be visible to ``actor``, in order, read lazily."""
+def _candidates(manager: Manager, actor: str, *, wanted: int) -> Iterator[Organization]:
+    """The organizations that may be visible to ``actor``, in order, read lazily.
+
+    The store is read in pages: the first as large as the ``wanted`` count (a
+    page of 1 reads 1 when the caller sees everything), doubling up to
+    :data:`_WALK_PAGE` when filtering leaves it short.
+    """
     known = _known_organizations(manager, actor)
     if known is not None:
         for org_id in sorted(known):  # code point order is UTF-8 byte order
@@ -111,13 +116,14 @@ def _candidates(manager: Manager, actor: str) -> Iterator[Organization]:
             except UnknownOrganization:
                 continue
         return
-    start = 0
+    start, size = 0, max(1, min(wanted, _WALK_PAGE))
     while True:
-        listed = manager.organizations(limit=_WALK_PAGE, offset=start)
+        listed = manager.organizations(limit=size, offset=start)
         if not listed:
             return
         yield from listed
-        start += _WALK_PAGE
+        start += size
+        size = min(size * 2, _WALK_PAGE)
 
 
 def _known_organizations(manager: Manager, actor: str) -> frozenset[str] | None:
