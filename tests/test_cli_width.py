@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -60,11 +61,11 @@ def test_i13_cli_tables_keep_whole_words_through_a_pipe(tmp_path: Path) -> None:
 
 
 def test_i13_cli_a_terminal_width_still_applies(tmp_path: Path) -> None:
-    """$COLUMNS still fits a table to a terminal; the action column stays whole."""
+    """$COLUMNS still fits a table to a terminal of 80; ids, actions and dates stay whole."""
     db = str(tmp_path / "axis.db")
     catalog = tmp_path / "catalog.json"
     catalog.write_text(dumps(EXAMPLE_CATALOG), encoding="utf-8")
-    runner = CliRunner(env={"COLUMNS": "60"})
+    runner = CliRunner(env={"COLUMNS": "80"})
     args = ["--db", db, "--catalog", str(catalog), "--actor", "ops", "--name", "Acme Corp"]
     assert (
         runner.invoke(main, ["create-organization", *args, "--timezone", ZONE, "acme"]).exit_code
@@ -72,5 +73,10 @@ def test_i13_cli_a_terminal_width_still_applies(tmp_path: Path) -> None:
     )
     history = runner.invoke(main, ["history", "--db", db, "acme"])
     assert history.exit_code == 0, history.output
-    assert all(len(line) <= 60 for line in history.output.splitlines()), history.output
-    assert any("organization_created" in line for line in history.output.splitlines())
+    lines = history.output.splitlines()
+    assert all(len(line) <= 80 for line in lines), history.output
+    row = [line for line in lines if "organization_created" in line]
+    assert len(row) == 1, history.output
+    day, _, actor, action = row[0].split()[:4]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day), row[0]
+    assert (actor, action) == ("ops", "organization_created")

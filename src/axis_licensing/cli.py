@@ -22,8 +22,8 @@ bare path, read as an SQLite file; it defaults to ``$AXIS_LICENSING_DB``, then
 then go to stderr as ``{"code", "message", "details"}``. Without it, results
 are tables that fit the terminal's width (``$COLUMNS``, else the terminal's);
 when the output is not a terminal and ``$COLUMNS`` is unset, lines are as long
-as their content, so no word is cut. Ids and actions never wrap. An error is
-one line on stderr.
+as their content, so no word is cut. Ids, actions and dates stay whole
+whenever the width holds them. An error is one line on stderr.
 
 Exit codes, one per error family:
 
@@ -213,10 +213,18 @@ class _Group(click.Group):
 #: effect, so a table never cuts a word; each line is as long as its content.
 _UNBOUNDED = 10_000
 
-#: Columns whose cells are ids, codes or actions: they never wrap, whatever the width.
+#: Columns whose cells are ids, codes, actions or dates: they do not wrap while the table
+#: fits the width with them whole.
 _WHOLE = frozenset(
-    {"organization", "system", "product", "action", "actor", "lot", "kind", "type", "alert"}
+    {
+        *("organization", "system", "product", "action", "actor", "lot", "kind", "type"),
+        *("alert", "date", "on", "anchor", "acquired", "expires", "start", "end"),
+    }
 )
+
+
+#: The least width a folding column keeps while ids and dates stay whole.
+_FOLDED_MIN = 8
 
 
 def _width() -> int | None:
@@ -256,7 +264,31 @@ def _emit_json(value: object) -> None:
 def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[str] = ()
 ) -> Table:
-    """A table with a header rule; cells fold rather than overflow the width."""
+    """A table with a header rule; cells fold rather than overflow the width.
+
+    Ids, codes, actions and dates (:data:`_WHOLE`) do not wrap when the width
+    holds them whole and leaves the other columns room to fold
+    (:data:`_FOLDED_MIN`); only a terminal too narrow for that folds them too,
+    so nothing is ever cut.
+    """
+    width = _width()
+    if width is None:
+        return _build_table(headers, rows, right, keep_whole=True)
+    needed = 2 * (len(headers) - 1)  # the padding between columns
+    for index, header in enumerate(headers):
+        cells = [len(row[index]) for row in rows]
+        widest = max([*cells, *(len(word) for word in header.split())])
+        needed += widest if header in _WHOLE else min(widest, _FOLDED_MIN)
+    return _build_table(headers, rows, right, keep_whole=needed <= width)
+
+
+def _build_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[str],
+    *,
+    keep_whole: bool,
+) -> Table:
     table = Table(
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -269,7 +301,7 @@ def _table(
             header,
             justify="right" if header in right else "left",
             overflow="fold",
-            no_wrap=header in _WHOLE,
+            no_wrap=keep_whole and header in _WHOLE,
         )
     for row in rows:
         table.add_row(*row)
