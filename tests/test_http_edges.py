@@ -626,6 +626,15 @@ def test_i13_item14_schema_bounds_are_where_the_server_refuses(
                     else:
                         assert _refused_for(r, str(where[-1])), label
                     checked.append(label)
+            # required fields: each is refused when left out, by name; the others may be
+            for name in body_schema["properties"]:
+                if name not in body:
+                    continue
+                data = {k: v for k, v in body.items() if k != name}
+                r = call(dict(PATH_VALUES), {}, data)
+                label = f"{method} {template} without {name}: {r.text[:200]}"
+                assert _refused_for(r, name) is (name in body_schema["required"]), label
+                checked.append(label)
     assert len(checked) > 150, len(checked)
 
 
