@@ -126,3 +126,58 @@ def test_i13_item7_replay_upload_system_file(
     client.post(f"{BASE}/products/{PRODUCT}/allocations/need", json={"through": 0}, headers=ALICE)
     again = client.post(url, content=data, headers=headers)
     assert (again.status_code, again.content) == (first.status_code, first.content)
+
+
+class StoredAnswers:
+    """A stand-in for ``Manager.execute`` (issue 14): the method, then the first answer kept.
+
+    It runs the command's method (the library checks and replays it), and
+    answers what ``execute`` answers: the system's or product's status right
+    after the first run, kept with its request id.
+    """
+
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self.calls: list[tuple[str, dict[str, object]]] = []
+        self.kept: dict[tuple[str, object], object] = {}
+
+    def __call__(self, name: str, /, **params: Any) -> object:
+        self.calls.append((name, params))
+        getattr(self.manager, name)(**params)
+        first = self.kept.get((name, params["request_id"]))
+        if first is not None:
+            return first
+        if name == "start_subscription":
+            answer: object = self.manager.status(params["org_id"], params["product"])
+        else:
+            answer = self.manager.system_status(params["org_id"], params["system_id"])
+        self.kept[(name, params["request_id"])] = answer
+        return answer
+
+
+def test_i13_item7_handlers_answer_what_execute_answers(
+    client: TestClient[Litestar], manager: Manager, clock: ManualClock
+) -> None:
+    """With ``Manager.execute`` the handlers answer its result, so replays answer the first."""
+    stored = StoredAnswers(manager)
+    manager.execute = stored  # type: ignore[attr-defined]
+    manager.vendor.ship_hardware("HW-2", PRODUCT, {"core": 1})
+    requests: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", f"{BASE}/systems", {"system_id": "srv-9", "product": PRODUCT}),
+        ("PUT", f"{BASE}/systems/srv-9/devices", {"devices": {"core": 3}}),
+        ("POST", f"{BASE}/systems/srv-9/hardware", {"serial": "HW-2"}),
+        ("POST", f"{BASE}/products/{PRODUCT}/subscription", None),
+    ]
+    firsts = []
+    for n, (method, url, body) in enumerate(requests):
+        firsts.append(client.request(method, url, json=body, headers=key(f"k-{n}")))
+    client.put(f"{BASE}/systems/srv-9/devices", json={"devices": {"core": 9}}, headers=ALICE)
+    clock.advance(days=40)
+    for n, (method, url, body) in enumerate(requests):
+        same_answer(firsts[n], client.request(method, url, json=body, headers=key(f"k-{n}")))
+    assert [(name, sorted(params)) for name, params in stored.calls[:4]] == [
+        ("register_system", ["actor", "devices", "org_id", "product", "request_id", "system_id"]),
+        ("report_devices", ["actor", "devices", "org_id", "request_id", "system_id"]),
+        ("register_hardware", ["actor", "org_id", "request_id", "serial", "system_id"]),
+        ("start_subscription", ["actor", "org_id", "product", "request_id"]),
+    ]

@@ -92,6 +92,7 @@ __all__ = [
     "bearer_actor",
     "check_body",
     "dependencies",
+    "first_answer",
     "head_as_get",
     "json_depth",
 ]
@@ -334,6 +335,24 @@ def allow(
     """
     if not manager.plugin_manager.authorize(actor, org_id, action, product):
         raise PermissionDenied(f"actor {actor!r} may not {action} here")
+
+
+def first_answer(manager: Manager, name: str, **params: object) -> object | None:
+    """Run command ``name`` through ``Manager.execute`` where the Manager has it (issue 14).
+
+    ``execute`` answers a command with its full result, kept with the request
+    id, so a replay answers the first answer even after the state moved on
+    (SPEC §6.1). Without it (a Manager before issue 14) this returns None and
+    the handler runs the command's method and reads the state after it.
+
+    Raises:
+        LicensingError: what the command raises.
+    """
+    execute = getattr(manager, "execute", None)
+    if execute is None:
+        return None
+    answer: object = execute(name, **params)
+    return answer
 
 
 # -- request bodies ------------------------------------------------------------------------------
@@ -767,6 +786,16 @@ class ProductController(ApiController):
     ) -> ProductStatus:
         """Start the product's subscription (R2); the trial begins (R3)."""
         allow(manager, actor, org_id, "start_subscription", product)
+        answer = first_answer(
+            manager,
+            "start_subscription",
+            org_id=org_id,
+            product=product,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, ProductStatus):
+            return answer
         manager.start_subscription(org_id, product, actor=actor, request_id=request_id)
         return manager.status(org_id, product)
 
@@ -894,6 +923,18 @@ class SystemController(ApiController):
     ) -> SystemStatus:
         """Register a system of a product with its devices (R1)."""
         allow(manager, actor, org_id, "register_system", data.product)
+        answer = first_answer(
+            manager,
+            "register_system",
+            org_id=org_id,
+            product=data.product,
+            system_id=data.system_id,
+            devices=data.devices,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, SystemStatus):
+            return answer
         manager.register_system(
             org_id,
             data.product,
@@ -947,6 +988,17 @@ class SystemController(ApiController):
     ) -> SystemStatus:
         """Replace the system's device counts; types left out become 0 (R1, R4)."""
         allow(manager, actor, org_id, "report_devices")
+        answer = first_answer(
+            manager,
+            "report_devices",
+            org_id=org_id,
+            system_id=system_id,
+            devices=data.devices,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, SystemStatus):
+            return answer
         manager.report_devices(
             org_id, system_id, devices=data.devices, actor=actor, request_id=request_id
         )
@@ -970,6 +1022,17 @@ class SystemController(ApiController):
     ) -> SystemStatus:
         """Attach a shipped hardware unit to the system; its licenses come with it (R9)."""
         allow(manager, actor, org_id, "register_hardware")
+        answer = first_answer(
+            manager,
+            "register_hardware",
+            org_id=org_id,
+            system_id=system_id,
+            serial=data.serial,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, SystemStatus):
+            return answer
         manager.register_hardware(
             org_id, system_id, data.serial, actor=actor, request_id=request_id
         )
