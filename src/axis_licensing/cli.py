@@ -20,8 +20,10 @@ bare path, read as an SQLite file; it defaults to ``$AXIS_LICENSING_DB``, then
 
 ``--json`` prints results as JSON (:func:`axis_licensing.to_jsonable`); errors
 then go to stderr as ``{"code", "message", "details"}``. Without it, results
-are tables that fit the terminal's width (``$COLUMNS``, else the terminal's,
-else 80) and an error is one line on stderr.
+are tables that fit the terminal's width (``$COLUMNS``, else the terminal's);
+when the output is not a terminal and ``$COLUMNS`` is unset, lines are as long
+as their content, so no word is cut. Ids, actions and dates stay whole
+whenever the width holds them. An error is one line on stderr.
 
 Exit codes, one per error family:
 
@@ -208,19 +210,37 @@ class _Group(click.Group):
 # -- output ----------------------------------------------------------------------------------
 
 
-def _width() -> int:
-    """The terminal's width: ``$COLUMNS``, else the terminal's, else 80."""
+#: The width of output that is not a terminal (a pipe, a file, a CI log): no limit, in
+#: effect, so a table never cuts a word; each line is as long as its content.
+_UNBOUNDED = 10_000
+
+#: Columns whose cells are ids, codes, actions or dates: they do not wrap while the table
+#: fits the width with them whole.
+_WHOLE = frozenset(
+    {
+        *("organization", "system", "product", "action", "actor", "lot", "kind", "type"),
+        *("alert", "date", "on", "anchor", "acquired", "expires", "start", "end"),
+    }
+)
+
+
+#: The least width a folding column keeps while ids and dates stay whole.
+_FOLDED_MIN = 8
+
+
+def _width() -> int | None:
+    """The terminal's width: ``$COLUMNS``, else the terminal's; None when it is unknown."""
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
     if sys.stdout.isatty():
         return shutil.get_terminal_size((80, 24)).columns
-    return 80
+    return None
 
 
 def _console(*, stderr: bool = False) -> Console:
     return Console(
-        width=_width(),
+        width=_width() or _UNBOUNDED,
         stderr=stderr,
         markup=False,
         highlight=False,
@@ -245,7 +265,31 @@ def _emit_json(value: object) -> None:
 def _table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], *, right: Sequence[str] = ()
 ) -> Table:
-    """A table with a header rule; cells fold rather than overflow the width."""
+    """A table with a header rule; cells fold rather than overflow the width.
+
+    Ids, codes, actions and dates (:data:`_WHOLE`) do not wrap when the width
+    holds them whole and leaves the other columns room to fold
+    (:data:`_FOLDED_MIN`); only a terminal too narrow for that folds them too,
+    so nothing is ever cut.
+    """
+    width = _width()
+    if width is None:
+        return _build_table(headers, rows, right, keep_whole=True)
+    needed = 2 * (len(headers) - 1)  # the padding between columns
+    for index, header in enumerate(headers):
+        cells = [len(row[index]) for row in rows]
+        widest = max([*cells, *(len(word) for word in header.split())])
+        needed += widest if header in _WHOLE else min(widest, _FOLDED_MIN)
+    return _build_table(headers, rows, right, keep_whole=needed <= width)
+
+
+def _build_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: Sequence[str],
+    *,
+    keep_whole: bool,
+) -> Table:
     table = Table(
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -254,7 +298,12 @@ def _table(
         collapse_padding=True,
     )
     for header in headers:
-        table.add_column(header, justify="right" if header in right else "left", overflow="fold")
+        table.add_column(
+            header,
+            justify="right" if header in right else "left",
+            overflow="fold",
+            no_wrap=keep_whole and header in _WHOLE,
+        )
     for row in rows:
         table.add_row(*row)
     return table
@@ -1425,7 +1474,7 @@ def status(
     if as_json:
         _emit_json(drawn)
         return
-    width = _width()
+    width = _width() or 80
     _show(render_timeline(drawn, width))
     if svg is not None:
         click.echo(f"wrote {svg}", err=True)

@@ -34,7 +34,7 @@ from litestar.types import Message, Scope
 
 from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
-from axis_licensing.http._api import API_ROUTES, dependencies
+from axis_licensing.http._api import API_ROUTES, MAX_BODY, dependencies, head_as_get
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
 from axis_licensing.http._metrics import Metrics
 from axis_licensing.http._ops import (
@@ -44,7 +44,7 @@ from axis_licensing.http._ops import (
     secure_cookies_over_https,
 )
 from axis_licensing.http._problems import Problem
-from axis_licensing.http._schema import ValueSchemas, type_encoders
+from axis_licensing.http._schema import BodySchemas, ValueSchemas, type_encoders
 from axis_licensing.manager import Manager
 
 __all__ = [
@@ -59,9 +59,6 @@ __all__ = [
 ]
 
 HERE = Path(__file__).resolve().parent
-
-#: The largest JSON request body accepted (system files have their own cap of 1 MiB).
-MAX_BODY = 64 * 1024
 
 
 def _openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -174,7 +171,7 @@ def create_app(
         ],
         dependencies=dependencies(manager),
         exception_handlers={Exception: _portal.error_handler},
-        plugins=[ValueSchemas()],
+        plugins=[BodySchemas(), ValueSchemas()],
         type_encoders=type_encoders(),
         request_max_body_size=MAX_BODY,
         middleware=[_portal.session_config(secure=secure_cookies, exclude=OPS_PATHS).middleware],
@@ -212,5 +209,6 @@ def create_app(
         before_send=[_allow_every_method, _portal.security_headers, secure_cookies_over_https],
         debug=debug,
     )
-    app.asgi_handler = metrics.middleware(_portal.head_as_get(app.asgi_handler))
+    # HEAD as GET on every route, before routing; metrics see every request
+    app.asgi_handler = metrics.middleware(head_as_get(app.asgi_handler))
     return app

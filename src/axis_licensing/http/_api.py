@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
+import typing
 from datetime import date, datetime
-from fractions import Fraction
 from typing import Annotated, Any
 
 import anyio
 import attrs
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, Router, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
+from litestar.enums import ScopeType
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+)
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
     OpenAPIFormat,
@@ -29,15 +36,42 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from litestar.types import ControllerRouterHandler
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
-from axis_licensing.catalog import Catalog, CatalogVersion, LicenseType, ProductSpec
+from axis_licensing._keys import MAX_INPUT_LENGTH as MAX_KEY_INPUT
+from axis_licensing._queries import MAX_HORIZON
+from axis_licensing._time import _iana_names
+from axis_licensing._validate import MAX_ID
+from axis_licensing.catalog import (
+    MAX_GROWTH_RATE,
+    MAX_TERM_YEARS,
+    MAX_WINDOW_DAYS,
+    Catalog,
+    CatalogVersion,
+    LicenseType,
+    ProductSpec,
+)
 from axis_licensing.errors import InvalidInput, PermissionDenied
+from axis_licensing.http._access import visible_organizations
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
+from axis_licensing.http._schema import (
+    BODY_TYPES,
+    NEW_ID_PATTERN,
+    REF_PATTERN,
+    body,
+    body_fields,
+    counts_schema,
+    extra,
+    id_schema,
+    new_id_schema,
+    spec,
+    text_schema,
+)
 from axis_licensing.manager import Manager
 from axis_licensing.model import (
+    Action,
     Activity,
     Alert,
     Allocation,
@@ -50,13 +84,39 @@ from axis_licensing.model import (
     Wallet,
 )
 
-__all__ = ["API_ROUTES", "MAX_UPLOAD", "bearer_actor", "dependencies"]
+__all__ = [
+    "API_ROUTES",
+    "MAX_BODY",
+    "MAX_DEPTH",
+    "MAX_UPLOAD",
+    "bearer_actor",
+    "check_body",
+    "dependencies",
+    "first_answer",
+    "head_as_get",
+    "json_depth",
+]
 
 #: System description files are small; anything above this is refused with 413 (SPEC §6).
 MAX_UPLOAD = 1024 * 1024
 
-#: The most history entries one page holds.
+#: The largest JSON request body accepted, in bytes (SPEC §6.1); larger is 413.
+MAX_BODY = 64 * 1024
+
+#: How deep a JSON request body may nest arrays and objects (SPEC §6.1); deeper is 400.
+MAX_DEPTH = 32
+
+#: The most entries (organizations, systems, history) one page holds.
 MAX_PAGE = 1000
+
+#: The largest ``offset`` of a listing.
+MAX_OFFSET = 10_000_000
+
+#: The longest display name (of an organization or a product), as the library checks it.
+MAX_NAME = 200
+
+#: The longest ``within_days`` of the alerts.
+MAX_WITHIN_DAYS = 3660
 
 
 def _problems(*statuses: int) -> dict[int, ResponseSpec]:
@@ -64,6 +124,11 @@ def _problems(*statuses: int) -> dict[int, ResponseSpec]:
         status: ResponseSpec(Problem, description="An RFC 9457 problem", media_type=PROBLEM_JSON)
         for status in (400, 401, 403, 503, *statuses)
     }
+
+
+def _body_problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problems of an operation with a JSON body: also too large (413) and not JSON (415)."""
+    return _problems(413, 415, *statuses)
 
 
 ManagerDep = NamedDependency[Manager]
@@ -98,11 +163,153 @@ def _provide_request_id(
         HeaderParameter(
             name="Idempotency-Key",
             required=False,
-            description="Makes the command idempotent (R13): the Manager's request_id.",
+            description=(
+                "Makes the command idempotent (R13): the Manager's request_id, a new id "
+                "(R14) the first time it is used. The pattern states its ASCII part."
+            ),
+            schema_extra={"min_length": 1, "max_length": MAX_ID, "pattern": NEW_ID_PATTERN},
         ),
     ] = None,
 ) -> str | None:
     return idempotency_key
+
+
+def head_as_get(app: ASGIApp) -> ASGIApp:
+    """Answer ``HEAD`` as ``GET`` without the body (RFC 9110 §9.3.2), on every route.
+
+    Litestar routes ``HEAD`` only to handlers declared for it; this middleware
+    lets every ``GET`` route answer it with the same status and headers.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app({**scope, "method": "GET"}, receive, send_headers_only)
+
+    return middleware
+
+
+# -- the body's edge: media type, size, depth, shape (SPEC §6.1) -------------------------------
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep ``raw`` (JSON text) nests arrays and objects; brackets in strings do not count."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "null" if value is None else "a number"
+
+
+def check_shape(value: object, cls: type, where: str = "") -> None:
+    """A body's shape: an object with the fields of ``cls``, no others, the required ones present.
+
+    The values themselves are the library's to check (R14).
+
+    Raises:
+        InvalidInput: another shape; ``param`` names the field.
+    """
+    label = where or "the body"
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f"{label} must be a JSON object, got {_json_type(value)}", param=where or "body"
+        )
+    hints, required = body_fields(cls)
+    unknown = sorted(set(value) - set(hints))
+    if unknown:
+        raise InvalidInput(
+            f"{label} has an unknown field {unknown[0]!r}; its fields are {', '.join(hints)}",
+            param=where + "." + unknown[0] if where else unknown[0],
+        )
+    missing = sorted(required - set(value))
+    if missing:
+        name = where + "." + missing[0] if where else missing[0]
+        raise InvalidInput(f"{name} is required", param=name)
+    for name, hint in hints.items():
+        args = typing.get_args(hint)
+        if name not in value or typing.get_origin(hint) is not list or args[0] not in BODY_TYPES:
+            continue
+        items = value[name]
+        path = where + "." + name if where else name
+        if not isinstance(items, list):
+            raise InvalidInput(f"{path} must be an array, got {_json_type(items)}", param=path)
+        for index, item in enumerate(items):
+            check_shape(item, args[0], f"{path}[{index}]")
+
+
+def _is_json(content_type: str) -> bool:
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() != "application/json":
+        return False
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return False
+    return True
+
+
+async def check_body(request: Request[Any, Any, Any]) -> None:
+    """The edge of a JSON body (SPEC §6.1), before anything decodes it.
+
+    Only ``application/json`` (UTF-8) is taken (415 otherwise), at most
+    :data:`MAX_BODY` bytes (413), nested at most :data:`MAX_DEPTH` deep and
+    shaped as the handler's body class (400 ``invalid_input``). Handlers
+    without a body are left alone.
+
+    Raises:
+        HTTPException: 415 for another media type, 413 for a body too large.
+        ClientException: 400 for text that is not JSON.
+        InvalidInput: a body nested too deep, or of another shape.
+    """
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return
+    content_type = request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        raise HTTPException(
+            status_code=415,
+            detail=f"the body must be application/json, got {content_type or 'no content type'!r}",
+        )
+    raw = await request.body()
+    if json_depth(raw) > MAX_DEPTH:
+        raise InvalidInput(f"the body is nested more than {MAX_DEPTH} deep", param="body")
+    try:
+        value = await request.json()
+    except SerializationException:
+        raise ClientException("the body is not valid JSON") from None
+    if data.annotation in BODY_TYPES:
+        check_shape(value, data.annotation)
 
 
 def dependencies(manager: Manager) -> dict[str, Provide]:
@@ -130,77 +337,142 @@ def allow(
         raise PermissionDenied(f"actor {actor!r} may not {action} here")
 
 
+def first_answer(manager: Manager, name: str, **params: object) -> object | None:
+    """Run command ``name`` through ``Manager.execute`` where the Manager has it (issue 14).
+
+    ``execute`` answers a command with its full result, kept with the request
+    id, so a replay answers the first answer even after the state moved on
+    (SPEC §6.1). Without it (a Manager before issue 14) this returns None and
+    the handler runs the command's method and reads the state after it.
+
+    Raises:
+        LicensingError: what the command raises.
+    """
+    execute = getattr(manager, "execute", None)
+    if execute is None:
+        return None
+    answer: object = execute(name, **params)
+    return answer
+
+
 # -- request bodies ------------------------------------------------------------------------------
+#
+# A body's fields take the JSON values as they came (``Any``: nothing is coerced, so
+# ``"3"`` and ``3.0`` reach the library as they are); the library checks them (R14)
+# and refuses with its own message, code and ``param``. Each field declares its
+# schema beside it, from the library's constants (``_schema``).
+
+_COUNT_TEXT = "Counts per license type: JSON integers"
 
 
+@body
 @attrs.frozen
 class NewOrganization:
     """Create an organization."""
 
-    org_id: str
-    name: str
-    timezone: str = "UTC"
+    org_id: Any = spec(new_id_schema("The new organization's id"))
+    name: Any = spec(text_schema("Its display name", MAX_NAME))
+    timezone: Any = spec(
+        Schema(
+            type=OpenAPIType.STRING,
+            enum=sorted(_iana_names()),
+            description="An IANA time zone, such as Europe/Stockholm (the names the server knows)",
+        ),
+        default="UTC",
+    )
 
 
+@body
 @attrs.frozen
 class NewSystem:
     """Register a system of a product, with its device counts per license type."""
 
-    system_id: str
-    product: str
-    devices: dict[str, int] = attrs.field(factory=dict)
+    system_id: Any = spec(new_id_schema("The new system's id"))
+    product: Any = spec(id_schema("The product's code"))
+    devices: Any = spec(
+        counts_schema(f"{_COUNT_TEXT} from 0", allow_zero=True, allow_empty=True),
+        factory=dict,
+    )
 
 
+@body
 @attrs.frozen
 class DeviceReport:
     """A system's device counts per license type; types left out become 0 (R1)."""
 
-    devices: dict[str, int]
+    devices: Any = spec(counts_schema(f"{_COUNT_TEXT} from 0", allow_zero=True, allow_empty=True))
 
 
+@body
 @attrs.frozen
 class NewHardware:
     """Register a shipped hardware unit to a system (R9)."""
 
-    serial: str
+    serial: Any = spec(new_id_schema("The hardware unit's serial"))
 
 
+@body
 @attrs.frozen
 class Quantities:
     """Licenses per license type, for an extension allocation to hardware (R9)."""
 
-    quantities: dict[str, int]
+    quantities: Any = spec(
+        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=False)
+    )
 
 
+@body
 @attrs.frozen
 class AllocationRequest:
     """Allocate licenses from the wallet to a period: 0 is the current one (R7)."""
 
-    quantities: dict[str, int]
-    period: int = 0
+    quantities: Any = spec(
+        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=False)
+    )
+    period: Any = spec(
+        Schema(
+            type=OpenAPIType.INTEGER,
+            description="The period's offset from the current one (0); a JSON integer",
+        ),
+        default=0,
+    )
 
 
+@body
 @attrs.frozen
 class NeedAllocationRequest:
     """Allocate what the periods up to ``through`` still need (R7)."""
 
-    through: int = 0
+    through: Any = spec(
+        Schema(
+            type=OpenAPIType.INTEGER,
+            description="The last period's offset from the current one (0); a JSON integer",
+        ),
+        default=0,
+    )
 
 
+@body
 @attrs.frozen
 class KeyRedemption:
     """A license key to redeem into the organization's wallets (R6, R10)."""
 
-    key: str
+    key: Any = spec(text_schema("The license key, as typed or pasted", MAX_KEY_INPUT))
 
 
+@body
 @attrs.frozen
 class KeyOrder:
     """The vendor issues a key for a product, a kind and quantities (R10)."""
 
-    product: str
-    quantities: dict[str, int]
-    kind: LicenseKind = LicenseKind.SUBSCRIPTION
+    product: Any = spec(id_schema("The product's code"))
+    quantities: Any = spec(
+        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=False)
+    )
+    kind: Any = spec(
+        Schema(type=OpenAPIType.STRING, enum=[k.value for k in LicenseKind]),
+        default=LicenseKind.SUBSCRIPTION.value,
+    )
 
 
 @attrs.frozen
@@ -210,13 +482,17 @@ class IssuedKey:
     key: str
 
 
+@body
 @attrs.frozen
 class Shipment:
     """The vendor ships a hardware unit with preloaded licenses (R9)."""
 
-    serial: str
-    product: str
-    preloaded: dict[str, int] = attrs.field(factory=dict)
+    serial: Any = spec(new_id_schema("The hardware unit's serial"))
+    product: Any = spec(id_schema("The product's code"))
+    preloaded: Any = spec(
+        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=True),
+        factory=dict,
+    )
 
 
 @attrs.frozen
@@ -236,62 +512,79 @@ class HistoryPage:
     next_offset: int | None
 
 
+@body
 @attrs.frozen
 class LicenseTypeBody:
     """A license type of a published catalog; it covers itself and ``covers`` (R5)."""
 
-    code: str
-    covers: list[str] = attrs.field(factory=list)
+    code: Any = spec(id_schema("The license type's code"))
+    covers: Any = spec(
+        Schema(
+            type=OpenAPIType.ARRAY,
+            items=id_schema("A license type of the same product"),
+            description="The license types it also covers (not transitive)",
+        ),
+        factory=list,
+    )
 
 
+@body
 @attrs.frozen
 class ProductBody:
     """A product of a published catalog (SPEC §1); ``growth_rate`` is ``"n/d"`` or a number."""
 
-    code: str
-    name: str
-    license_types: list[LicenseTypeBody]
-    term_years: int = 1
-    growth_rate: str = "1"
-    trial_days: int = 30
-    grace_days: int = 30
+    license_types: list[LicenseTypeBody] = extra(min_items=1)
+    code: Any = spec(id_schema("The product's code"))
+    name: Any = spec(text_schema("Its display name", MAX_NAME))
+    term_years: Any = spec(
+        Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_TERM_YEARS), default=1
+    )
+    growth_rate: Any = spec(
+        Schema(
+            type=OpenAPIType.STRING,
+            pattern=r"^(100(\.0{1,6})?|[0-9]{1,2}(\.[0-9]{1,6})?|[0-9]{1,2}/[1-9][0-9]{0,5})$",
+            description=(
+                f"Allowed growth in a locked period (R5), 0 to {MAX_GROWTH_RATE}, as 'n/d' "
+                "or a decimal; a denominator of at most 1,000,000"
+            ),
+        ),
+        default="1",
+    )
+    trial_days: Any = spec(
+        Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_WINDOW_DAYS), default=30
+    )
+    grace_days: Any = spec(
+        Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_WINDOW_DAYS), default=30
+    )
 
 
+@body
 @attrs.frozen
 class CatalogBody:
     """A catalog to publish as the store's next version (R15)."""
 
-    products: list[ProductBody]
+    products: list[ProductBody] = extra(min_items=1)
 
     def to_catalog(self) -> Catalog:
-        """The library's Catalog.
+        """The library's Catalog, checked by the library.
 
         Raises:
-            InvalidInput: a growth rate that is not a fraction, or a catalog the library refuses.
+            InvalidInput: a catalog the library refuses.
         """
-        specs = []
-        for p in self.products:
-            try:
-                growth = Fraction(p.growth_rate)
-            except (ValueError, ZeroDivisionError):
-                raise InvalidInput(
-                    f"product {p.code!r}: growth_rate must be a fraction such as '1/2', "
-                    f"got {p.growth_rate!r}"
-                ) from None
-            specs.append(
+        return Catalog(
+            products=[
                 ProductSpec(
                     p.code,
                     p.name,
                     term_years=p.term_years,
-                    growth_rate=growth,
+                    growth_rate=p.growth_rate,
                     trial_days=p.trial_days,
                     grace_days=p.grace_days,
-                    license_types=[
-                        LicenseType(t.code, covers=tuple(t.covers)) for t in p.license_types
-                    ],
+                    license_types=[LicenseType(t.code, covers=t.covers) for t in p.license_types],
                 )
-            )
-        return Catalog(products=specs)
+                for p in self.products
+            ]
+        )
 
 
 @attrs.frozen
@@ -310,20 +603,44 @@ class PublicKey:
 
 # -- query parameters ----------------------------------------------------------------------------
 
+#: The years an instant or a day may fall in: the library's supported range is 1900-01-01
+#: to 9000-01-01, and a year inside it whatever the offset keeps a request valid.
+_YEARS = r"^(19(0[1-9]|[1-9][0-9])|[2-8][0-9]{3})-"
 _At = Annotated[
     str | None,
     QueryParameter(
-        description="An aware ISO 8601 instant; default: now (SPEC §1)",
+        description="An aware ISO 8601 instant, from 1901 to 8999; default: now (SPEC §1)",
         required=False,
         format="date-time",
-        max_length=64,
+        schema_extra={"pattern": _YEARS, "max_length": 64},
     ),
 ]
-OrgPath = Annotated[str, PathParameter(description="The organization's id", max_length=1024)]
-ProductPath = Annotated[str, PathParameter(description="The product's code", max_length=1024)]
-SystemPath = Annotated[str, PathParameter(description="The system's id", max_length=1024)]
+_Bound = Annotated[
+    str | None,
+    QueryParameter(
+        description=(
+            "A local date (YYYY-MM-DD), from 1901 to 8999; an aware ISO 8601 instant is "
+            "taken too (the schema states the date, which every validator reads alike)"
+        ),
+        required=False,
+        format="date",
+        schema_extra={"pattern": _YEARS, "max_length": 64},
+    ),
+]
+#: An id in a path refers to one that exists: the library takes any id it once created
+#: (R14), so the schema states its check (1 to 128 characters, no control characters,
+#: not only spaces) and leaves checking to it.
+_REF = {"min_length": 1, "max_length": MAX_ID, "pattern": REF_PATTERN}
+OrgPath = Annotated[str, PathParameter(description="The organization's id", schema_extra=_REF)]
+ProductPath = Annotated[str, PathParameter(description="The product's code", schema_extra=_REF)]
+SystemPath = Annotated[str, PathParameter(description="The system's id", schema_extra=_REF)]
 SerialPath = Annotated[
-    str, PathParameter(description="The hardware unit's serial", max_length=1024)
+    str, PathParameter(description="The hardware unit's serial", schema_extra=_REF)
+]
+_Filter = Annotated[str | None, QueryParameter(required=False, schema_extra=_REF)]
+_Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="At most this many")]
+_Offset = Annotated[
+    int, QueryParameter(ge=0, le=MAX_OFFSET, description="Skip this many first (after filtering)")
 ]
 
 
@@ -359,20 +676,25 @@ def parse_bound(value: str | None, which: str) -> date | datetime | None:
         return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"{which} must be a date (YYYY-MM-DD) or an aware ISO 8601 instant, got {value!r}"
+            f"{which} must be a date (YYYY-MM-DD) or an aware ISO 8601 instant, got {value!r}",
+            param=which,
         ) from None
 
 
 # -- controllers ---------------------------------------------------------------------------------
 
 
-class OrganizationController(Controller):
+class ApiController(Controller):
+    """A controller of the API (the router runs :func:`check_body` before each handler)."""
+
+
+class OrganizationController(ApiController):
     """Organizations (R1)."""
 
     path = "/v1/organizations"
     tags = ("organizations",)
 
-    @post("/", responses=_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post("/", responses=_body_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
     def create_organization(
         self,
         *,
@@ -398,16 +720,11 @@ class OrganizationController(Controller):
         *,
         manager: ManagerDep,
         actor: ActorDep,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+        limit: _Limit = 100,
+        offset: _Offset = 0,
     ) -> list[Organization]:
-        """The organizations this token may use, by id, paged (R1)."""
-        listed = manager.organizations(limit=limit, offset=offset)
-        return [
-            org
-            for org in listed
-            if manager.plugin_manager.authorize(actor, org.org_id, "organizations", None)
-        ]
+        """The organizations this token may use, by id, filtered and then paged (R1, SPEC §6.1)."""
+        return visible_organizations(manager, actor, limit=limit, offset=offset)
 
     @get("/{org_id:str}/products", responses=_problems(404), sync_to_thread=True)
     def products(
@@ -425,14 +742,14 @@ class OrganizationController(Controller):
         actor: ActorDep,
         org_id: OrgPath,
         at: _At = None,
-        within_days: Annotated[int, QueryParameter(ge=0, le=3660)] = 60,
+        within_days: Annotated[int, QueryParameter(ge=0, le=MAX_WITHIN_DAYS)] = 60,
     ) -> list[Alert]:
         """What the organization should act on soon, soonest first."""
         allow(manager, actor, org_id, "alerts")
         return manager.alerts(org_id, at=parse_at(at), within_days=within_days)
 
 
-class ProductController(Controller):
+class ProductController(ApiController):
     """A product of an organization: status, subscription, need, wallet and allocations."""
 
     path = "/v1/organizations/{org_id:str}/products/{product:str}"
@@ -469,6 +786,16 @@ class ProductController(Controller):
     ) -> ProductStatus:
         """Start the product's subscription (R2); the trial begins (R3)."""
         allow(manager, actor, org_id, "start_subscription", product)
+        answer = first_answer(
+            manager,
+            "start_subscription",
+            org_id=org_id,
+            product=product,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, ProductStatus):
+            return answer
         manager.start_subscription(org_id, product, actor=actor, request_id=request_id)
         return manager.status(org_id, product)
 
@@ -481,7 +808,9 @@ class ProductController(Controller):
         org_id: OrgPath,
         product: ProductPath,
         at: _At = None,
-        horizon: Annotated[int, QueryParameter(ge=0, le=100, description="Periods ahead")] = 5,
+        horizon: Annotated[
+            int, QueryParameter(ge=0, le=MAX_HORIZON, description="Periods ahead")
+        ] = 5,
     ) -> NeedReport:
         """The need of the current and coming periods, and what to buy (R4, R7)."""
         allow(manager, actor, org_id, "need", product)
@@ -503,7 +832,7 @@ class ProductController(Controller):
 
     @post(
         "/allocations",
-        responses=_problems(404, 409, 422),
+        responses=_body_problems(404, 409, 422),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -530,7 +859,7 @@ class ProductController(Controller):
 
     @post(
         "/allocations/need",
-        responses=_problems(404, 409, 422),
+        responses=_body_problems(404, 409, 422),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -551,13 +880,15 @@ class ProductController(Controller):
         )
 
 
-class KeyController(Controller):
+class KeyController(ApiController):
     """License keys redeemed into an organization's wallets (R6, R10)."""
 
     path = "/v1/organizations/{org_id:str}/keys"
     tags = ("wallet",)
 
-    @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/", responses=_body_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED
+    )
     def redeem_key(
         self,
         *,
@@ -572,13 +903,15 @@ class KeyController(Controller):
         return manager.redeem_key(org_id, data.key, actor=actor, request_id=request_id)
 
 
-class SystemController(Controller):
+class SystemController(ApiController):
     """An organization's systems, their devices and hardware (R1, R9, R12)."""
 
     path = "/v1/organizations/{org_id:str}/systems"
     tags = ("systems",)
 
-    @post("/", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/", responses=_body_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED
+    )
     def register_system(
         self,
         *,
@@ -590,6 +923,18 @@ class SystemController(Controller):
     ) -> SystemStatus:
         """Register a system of a product with its devices (R1)."""
         allow(manager, actor, org_id, "register_system", data.product)
+        answer = first_answer(
+            manager,
+            "register_system",
+            org_id=org_id,
+            product=data.product,
+            system_id=data.system_id,
+            devices=data.devices,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, SystemStatus):
+            return answer
         manager.register_system(
             org_id,
             data.product,
@@ -607,10 +952,10 @@ class SystemController(Controller):
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
-        product: FromQuery[str | None] = None,
+        product: _Filter = None,
         at: _At = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+        limit: _Limit = 100,
+        offset: _Offset = 0,
     ) -> list[SystemStatus]:
         """The organization's systems with their status, by id, paged (R9)."""
         allow(manager, actor, org_id, "systems", product)
@@ -630,7 +975,7 @@ class SystemController(Controller):
         allow(manager, actor, org_id, "system_status")
         return manager.system_status(org_id, system_id, at=parse_at(at))
 
-    @put("/{system_id:str}/devices", responses=_problems(404, 409), sync_to_thread=True)
+    @put("/{system_id:str}/devices", responses=_body_problems(404, 409), sync_to_thread=True)
     def report_devices(
         self,
         *,
@@ -643,6 +988,17 @@ class SystemController(Controller):
     ) -> SystemStatus:
         """Replace the system's device counts; types left out become 0 (R1, R4)."""
         allow(manager, actor, org_id, "report_devices")
+        answer = first_answer(
+            manager,
+            "report_devices",
+            org_id=org_id,
+            system_id=system_id,
+            devices=data.devices,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, SystemStatus):
+            return answer
         manager.report_devices(
             org_id, system_id, devices=data.devices, actor=actor, request_id=request_id
         )
@@ -650,7 +1006,7 @@ class SystemController(Controller):
 
     @post(
         "/{system_id:str}/hardware",
-        responses=_problems(404, 409),
+        responses=_body_problems(404, 409),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -666,13 +1022,24 @@ class SystemController(Controller):
     ) -> SystemStatus:
         """Attach a shipped hardware unit to the system; its licenses come with it (R9)."""
         allow(manager, actor, org_id, "register_hardware")
+        answer = first_answer(
+            manager,
+            "register_hardware",
+            org_id=org_id,
+            system_id=system_id,
+            serial=data.serial,
+            actor=actor,
+            request_id=request_id,
+        )
+        if isinstance(answer, SystemStatus):
+            return answer
         manager.register_hardware(
             org_id, system_id, data.serial, actor=actor, request_id=request_id
         )
         return manager.system_status(org_id, system_id)
 
 
-class HardwareController(Controller):
+class HardwareController(ApiController):
     """Hardware units of an organization: extension licenses (R9)."""
 
     path = "/v1/organizations/{org_id:str}/hardware"
@@ -680,7 +1047,7 @@ class HardwareController(Controller):
 
     @post(
         "/{serial:str}/allocations",
-        responses=_problems(404, 409, 422),
+        responses=_body_problems(404, 409, 422),
         sync_to_thread=True,
         status_code=HTTP_204_NO_CONTENT,
     )
@@ -717,7 +1084,7 @@ class _RawUpload(Operation):
         )
 
 
-class SystemFileController(Controller):
+class SystemFileController(ApiController):
     """Offline systems: a system description file in, a signed license file out (R12)."""
 
     path = "/v1/organizations/{org_id:str}/system-files"
@@ -725,7 +1092,7 @@ class SystemFileController(Controller):
 
     @post(
         "/",
-        responses=_problems(404, 409, 413),
+        responses=_problems(404, 409, 413, 415),
         status_code=HTTP_200_OK,
         request_max_body_size=MAX_UPLOAD,
         media_type="application/octet-stream",
@@ -742,6 +1109,15 @@ class SystemFileController(Controller):
         org_id: OrgPath,
     ) -> Response[bytes]:
         """Upload a system description file (at most 1 MiB); answer its license file (R12)."""
+        content_type = request.headers.get("content-type", "")
+        if content_type.partition(";")[0].strip().lower() != "application/octet-stream":
+            raise HTTPException(
+                status_code=415,
+                detail=(
+                    "a system file is sent as application/octet-stream, "
+                    f"got {content_type or 'no content type'!r}"
+                ),
+            )
         allow(manager, actor, org_id, "upload_system_file")
         data = await request.body()
         license_file = await anyio.to_thread.run_sync(
@@ -761,7 +1137,7 @@ def license_response(license_file: bytes) -> Response[bytes]:
     )
 
 
-class HistoryController(Controller):
+class HistoryController(ApiController):
     """The organization's activity history (R11)."""
 
     path = "/v1/organizations/{org_id:str}/history"
@@ -774,17 +1150,21 @@ class HistoryController(Controller):
         manager: ManagerDep,
         actor: ActorDep,
         org_id: OrgPath,
-        product: FromQuery[str | None] = None,
-        by: Annotated[str | None, QueryParameter(name="actor", required=False)] = None,
-        action: Annotated[list[str] | None, QueryParameter(required=False)] = None,
-        since: Annotated[
-            str | None, QueryParameter(description="A local date or an aware instant")
+        product: _Filter = None,
+        by: Annotated[
+            str | None, QueryParameter(name="actor", required=False, schema_extra=_REF)
         ] = None,
-        until: Annotated[
-            str | None, QueryParameter(description="A local date or an aware instant")
+        action: Annotated[
+            list[str] | None,
+            QueryParameter(
+                required=False,
+                schema_extra={"items": Schema(type=OpenAPIType.STRING, enum=list(Action))},
+            ),
         ] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+        since: _Bound = None,
+        until: _Bound = None,
+        limit: _Limit = 50,
+        offset: _Offset = 0,
     ) -> HistoryPage:
         """The activities, oldest first, filtered and paged (R11)."""
         allow(manager, actor, org_id, "history", product)
@@ -807,13 +1187,18 @@ class HistoryController(Controller):
         )
 
 
-class VendorController(Controller):
+class VendorController(ApiController):
     """The vendor's commands: keys and hardware (R9, R10)."""
 
     path = "/v1/vendor"
     tags = ("vendor",)
 
-    @post("/keys", responses=_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED)
+    @post(
+        "/keys",
+        responses=_body_problems(404, 409),
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
     def issue_key(
         self,
         *,
@@ -831,7 +1216,7 @@ class VendorController(Controller):
 
     @post(
         "/hardware",
-        responses=_problems(404, 409),
+        responses=_body_problems(404, 409),
         sync_to_thread=True,
         status_code=HTTP_204_NO_CONTENT,
     )
@@ -850,7 +1235,7 @@ class VendorController(Controller):
         )
 
 
-class CatalogController(Controller):
+class CatalogController(ApiController):
     """The store's catalog and its versions (R15)."""
 
     path = "/v1/catalog"
@@ -863,7 +1248,7 @@ class CatalogController(Controller):
 
     @post(
         "/versions",
-        responses=_problems(409),
+        responses=_body_problems(409),
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
     )
@@ -895,15 +1280,22 @@ def public_key(manager: ManagerDep) -> PublicKey:
     return PublicKey(manager.public_key.decode("ascii"))
 
 
+#: The API: every JSON body passes :func:`check_body` before anything decodes it.
 API_ROUTES: list[ControllerRouterHandler] = [
-    OrganizationController,
-    ProductController,
-    KeyController,
-    SystemController,
-    HardwareController,
-    SystemFileController,
-    HistoryController,
-    VendorController,
-    CatalogController,
-    public_key,
+    Router(
+        path="/",
+        route_handlers=[
+            OrganizationController,
+            ProductController,
+            KeyController,
+            SystemController,
+            HardwareController,
+            SystemFileController,
+            HistoryController,
+            VendorController,
+            CatalogController,
+            public_key,
+        ],
+        before_request=check_body,
+    )
 ]

@@ -165,6 +165,16 @@ class TokenFile:
             raise InvalidInput(f"cannot read the tokens file {str(path)!r}: {exc}") from None
         return cls.parse(text, f"tokens file {str(path)!r}")
 
+    def organizations_of(self, actor: str) -> frozenset[str] | None:
+        """The organizations this file lets ``actor`` use; None when it does not limit them.
+
+        None means the file does not know ``actor``, or gives it ``"*"``.
+        """
+        orgs = self._orgs.get(actor)
+        if orgs is None or "*" in orgs:
+            return None
+        return frozenset(orgs)
+
     @hookimpl
     def axis_licensing_authenticate(self, token: str) -> str | None:
         """The actor of ``token``, compared by its SHA-256."""

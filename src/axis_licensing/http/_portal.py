@@ -26,7 +26,6 @@ from babel.dates import format_date, format_time
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders, State, UploadFile
-from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
@@ -38,28 +37,25 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.types import (
-    ASGIApp,
     ControllerRouterHandler,
     Message,
-    Receive,
     Scope,
     ScopeSession,
-    Send,
 )
 from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
 from axis_licensing.http import _i18n
+from axis_licensing.http._access import organization, visible_organizations
 from axis_licensing.http._api import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
-from axis_licensing.model import Action, LicenseKind, Period
+from axis_licensing.model import Action, LicenseKind, Organization, Period
 
 __all__ = [
     "ROUTES",
     "SESSION_STORE",
     "error_handler",
-    "head_as_get",
     "security_headers",
     "session_config",
     "session_store",
@@ -208,33 +204,6 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers["cache-control"] = "no-store"
 
 
-def head_as_get(app: ASGIApp) -> ASGIApp:
-    """Answer HEAD on a portal page as GET, without the body (RFC 9110 §9.3.2).
-
-    Litestar routes HEAD only to handlers that return no body, so every page
-    answered 405. The API under ``/v1`` is left as it is.
-    """
-
-    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope.get("method") != "HEAD":
-            await app(scope, receive, send)
-            return
-        if scope.get("path", "").startswith(("/v1", "/static")):
-            await app(scope, receive, send)
-            return
-
-        async def bodiless(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if message.get("more_body", False):
-                    return
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
-            await send(message)
-
-        await app(cast(Scope, {**scope, "method": "GET"}), receive, bodiless)
-
-    return handle
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -362,12 +331,12 @@ def _last_day(end: date | str | None) -> date | None:
     return None if day is None else day - timedelta(days=1)
 
 
-def _orgs_of(manager: Manager, actor: str) -> list[Any]:
-    return [
-        org
-        for org in manager.organizations(limit=500)
-        if manager.plugin_manager.authorize(actor, org.org_id, "organizations", None)
-    ]
+#: How many organizations the switch and the organizations page list (filtered, then paged).
+SWITCH_SIZE = 500
+
+
+def _orgs_of(manager: Manager, actor: str) -> list[Organization]:
+    return visible_organizations(manager, actor, limit=SWITCH_SIZE)
 
 
 def render(request: Req, template: str, *, http_status: int = 200, **context: Any) -> Response[str]:
@@ -458,7 +427,10 @@ class _Page:
 
     def context(self, **more: Any) -> dict[str, Any]:
         orgs = _orgs_of(self.manager, self.actor)
-        current = next((o for o in orgs if o.org_id == self.org_id), None)
+        # the current organization is read by its id, never looked for in a page of them
+        current = None if self.org_id is None else organization(self.manager, self.org_id)
+        if current is not None and current not in orgs:
+            orgs = sorted([*orgs, current], key=lambda o: o.org_id)
         return {"actor": self.actor, "orgs": orgs, "org": current, **more}
 
 

@@ -1,0 +1,145 @@
+"""What a caller may see: organizations filtered before they are paged (SPEC §6.1).
+
+Listing asks the authorize hook about each organization *before* it counts
+it against ``offset`` and ``limit``, so ``limit=1`` returns the caller's
+first organization, and a caller whose organization sorts after any number
+of others still sees it. A page costs what it answers where the plugins allow:
+when the only authorize plugins are tokens files, the actor's organizations
+are known, and only those are read; otherwise the store is walked in pages,
+filtering, until the page is full.
+
+A page that shows one organization reads that one directly
+(:func:`organization`); it never looks for it in a page of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from axis_licensing.errors import UnknownOrganization
+from axis_licensing.http._auth import TokenFile
+from axis_licensing.manager import Manager
+from axis_licensing.model import Action, Organization
+
+__all__ = ["LISTING_ACTION", "organization", "visible_organizations"]
+
+#: The action the authorize hook is asked with for seeing an organization in a list.
+LISTING_ACTION = "organizations"
+
+#: How many organizations one read of the store walks when filtering.
+_WALK_PAGE = 500
+
+
+def organization(manager: Manager, org_id: str) -> Organization:
+    """One organization, read by its id (its name, zone and anchor, as listed).
+
+    The Manager has no query for one organization's header, so it is read from
+    the two history entries that set it: ``organization_created`` (name and
+    zone) and the first ``subscription_started`` (the anchor, R2). Both are
+    found through the history's own index, whatever the number of
+    organizations.
+
+    Args:
+        manager: the Manager.
+        org_id: the organization's id.
+
+    Returns:
+        The organization.
+
+    Raises:
+        InvalidInput: a malformed id.
+        UnknownOrganization: no such organization.
+        StorageError: the backend failed.
+    """
+    found = manager.history(
+        org_id,
+        actions=[Action.ORGANIZATION_CREATED, Action.SUBSCRIPTION_STARTED],
+        limit=2,
+    )
+    created = next((a for a in found if a.action == Action.ORGANIZATION_CREATED), None)
+    if created is None:  # reserved by a command still running: not there yet
+        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
+    started = next((a for a in found if a.action == Action.SUBSCRIPTION_STARTED), None)
+    anchor = started.details.get("anchor") if started is not None else None
+    return Organization(
+        org_id=org_id,
+        name=str(created.details.get("name", org_id)),
+        timezone=str(created.details.get("timezone", "UTC")),
+        anchor=date.fromisoformat(anchor) if isinstance(anchor, str) else None,
+    )
+
+
+def visible_organizations(
+    manager: Manager, actor: str, *, limit: int, offset: int = 0
+) -> list[Organization]:
+    """The organizations ``actor`` may see, by id, filtered and then paged.
+
+    Args:
+        manager: the Manager.
+        actor: who asks.
+        limit: at most this many.
+        offset: skip this many of those the actor may see.
+
+    Returns:
+        The page, in the store's order (byte order of the ids' UTF-8 text).
+
+    Raises:
+        StorageError: the backend failed.
+    """
+    found: list[Organization] = []
+    skip = offset
+    for org in _candidates(manager, actor, wanted=offset + limit):
+        if not manager.plugin_manager.authorize(actor, org.org_id, LISTING_ACTION, None):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        found.append(org)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _candidates(manager: Manager, actor: str, *, wanted: int) -> Iterator[Organization]:
+    """The organizations that may be visible to ``actor``, in order, read lazily.
+
+    The store is read in pages: the first as large as the ``wanted`` count (a
+    page of 1 reads 1 when the caller sees everything), doubling up to
+    :data:`_WALK_PAGE` when filtering leaves it short.
+    """
+    known = _known_organizations(manager, actor)
+    if known is not None:
+        for org_id in sorted(known):  # code point order is UTF-8 byte order
+            try:
+                yield organization(manager, org_id)
+            except UnknownOrganization:
+                continue
+        return
+    start, size = 0, max(1, min(wanted, _WALK_PAGE))
+    while True:
+        listed = manager.organizations(limit=size, offset=start)
+        if not listed:
+            return
+        yield from listed
+        start += size
+        size = min(size * 2, _WALK_PAGE)
+
+
+def _known_organizations(manager: Manager, actor: str) -> frozenset[str] | None:
+    """The only organizations ``actor`` can be allowed, when the plugins say so; else None.
+
+    That is when every authorize plugin is a tokens file (which never allows
+    what another refuses) and at least one of them limits this actor.
+    """
+    impls = manager.plugin_manager.manager.hook.axis_licensing_authorize.get_hookimpls()
+    plugins = [impl.plugin for impl in impls]
+    if not plugins or not all(isinstance(p, TokenFile) for p in plugins):
+        return None
+    bound: frozenset[str] | None = None
+    for plugin in plugins:
+        assert isinstance(plugin, TokenFile)
+        orgs = plugin.organizations_of(actor)
+        if orgs is not None:
+            bound = orgs if bound is None else bound & orgs
+    return bound

@@ -1,0 +1,105 @@
+"""A replay returns the first answer (issue 13 item 7, SPEC §6.1, R13), on every backend.
+
+Each test sends a command with an ``Idempotency-Key``, then moves the state on
+(another command, or time), then sends the same request again: the replay
+must answer the same status and the same body as the first time, although a
+fresh read now shows something else.
+
+The API builds some answers by reading the state after the command, so a
+replay shows the state of now. The fix needs ``Manager.execute`` (issue 14),
+which returns the stored first result of every command; until it lands,
+these tests are expected to fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litestar", reason="the server extra is not installed")
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from axis_licensing import Manager, ManualClock
+from axis_licensing.http import TokenFile, create_app, hash_token
+
+pytestmark = pytest.mark.xfail(strict=True, reason="needs Manager.execute (issue 14)")
+
+ORG = "acme"
+PRODUCT = "acs-pro"
+BASE = f"/v1/organizations/{ORG}"
+TOKENS = """
+[[tokens]]
+token = "alice-0123456789abcdef"
+actor = "alice"
+organizations = ["*"]
+
+[[tokens]]
+sha256 = "{vendor_hash}"
+actor = "vendor-bot"
+vendor = true
+""".replace("{vendor_hash}", hash_token("vendor-0123456789abcdef"))
+ALICE = {"Authorization": "Bearer alice-0123456789abcdef"}
+
+
+def key(request_id: str) -> dict[str, str]:
+    return {**ALICE, "Idempotency-Key": request_id}
+
+
+@pytest.fixture
+def client(manager: Manager) -> Iterator[TestClient[Litestar]]:
+    manager.create_organization(ORG, name="Acme", actor="setup")
+    manager.register_system(ORG, PRODUCT, "srv-1", devices={"core": 2}, actor="setup")
+    with TestClient(create_app(manager, tokens=TokenFile.parse(TOKENS))) as c:
+        yield c
+
+
+def same_answer(first: Any, again: Any) -> None:
+    assert again.status_code == first.status_code, again.text
+    assert again.json() == first.json()
+
+
+def test_i13_item7_replay_register_system(client: TestClient[Litestar]) -> None:
+    body = {"system_id": "srv-9", "product": PRODUCT, "devices": {"core": 1}}
+    first = client.post(f"{BASE}/systems", json=body, headers=key("sys-1"))
+    assert (first.status_code, first.json()["devices"]) == (201, {"core": 1})
+    client.put(f"{BASE}/systems/srv-9/devices", json={"devices": {"core": 5}}, headers=ALICE)
+    assert client.get(f"{BASE}/systems/srv-9", headers=ALICE).json()["devices"] == {"core": 5}
+    same_answer(first, client.post(f"{BASE}/systems", json=body, headers=key("sys-1")))
+
+
+def test_i13_item7_replay_report_devices(client: TestClient[Litestar]) -> None:
+    url = f"{BASE}/systems/srv-1/devices"
+    first = client.put(url, json={"devices": {"core": 3}}, headers=key("dev-1"))
+    assert (first.status_code, first.json()["devices"]) == (200, {"core": 3})
+    client.put(url, json={"devices": {"core": 7}}, headers=ALICE)
+    assert client.get(f"{BASE}/systems/srv-1", headers=ALICE).json()["devices"] == {"core": 7}
+    same_answer(first, client.put(url, json={"devices": {"core": 3}}, headers=key("dev-1")))
+
+
+def test_i13_item7_replay_register_hardware(client: TestClient[Litestar], manager: Manager) -> None:
+    for serial in ("HW-2", "HW-3"):
+        manager.vendor.ship_hardware(serial, PRODUCT, {"core": 1})
+    url = f"{BASE}/systems/srv-1/hardware"
+    first = client.post(url, json={"serial": "HW-2"}, headers=key("hw-1"))
+    assert (first.status_code, first.json()["hardware"]) == (201, ["HW-2"])
+    client.post(url, json={"serial": "HW-3"}, headers=ALICE)
+    assert client.get(f"{BASE}/systems/srv-1", headers=ALICE).json()["hardware"] == [
+        "HW-2",
+        "HW-3",
+    ]
+    same_answer(first, client.post(url, json={"serial": "HW-2"}, headers=key("hw-1")))
+
+
+def test_i13_item7_replay_start_subscription(
+    client: TestClient[Litestar], clock: ManualClock
+) -> None:
+    url = f"{BASE}/products/{PRODUCT}/subscription"
+    first = client.post(url, headers=key("start-1"))
+    assert (first.status_code, first.json()["state"]) == (201, "trial")
+    clock.advance(days=40)  # past the trial: unlicensed
+    assert client.get(f"{BASE}/products/{PRODUCT}", headers=ALICE).json()["state"] == "unlicensed"
+    same_answer(first, client.post(url, headers=key("start-1")))

@@ -1,0 +1,183 @@
+"""Replays return the first answer (issue 13 item 7, R13): commands the library stores results of.
+
+Each test sends a command with an ``Idempotency-Key``, then moves the state on
+(another command, or time), then sends the same request again: the replay
+must answer the same status and the same body as the first time, although a
+fresh read now shows something else.
+
+These commands' answers are the library's stored results already (R13); the
+others, whose answers the API reads after the command, are in
+``test_http_replay.py`` and wait for ``Manager.execute`` (issue 14).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litestar", reason="the server extra is not installed")
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from axis_licensing import Manager, ManualClock, offline
+from axis_licensing.http import TokenFile, create_app, hash_token
+
+ORG = "acme"
+PRODUCT = "acs-pro"
+BASE = f"/v1/organizations/{ORG}"
+TOKENS = """
+[[tokens]]
+token = "alice-0123456789abcdef"
+actor = "alice"
+organizations = ["*"]
+
+[[tokens]]
+sha256 = "{vendor_hash}"
+actor = "vendor-bot"
+vendor = true
+""".replace("{vendor_hash}", hash_token("vendor-0123456789abcdef"))
+ALICE = {"Authorization": "Bearer alice-0123456789abcdef"}
+
+
+def key(request_id: str) -> dict[str, str]:
+    return {**ALICE, "Idempotency-Key": request_id}
+
+
+@pytest.fixture
+def client(manager: Manager) -> Iterator[TestClient[Litestar]]:
+    manager.create_organization(ORG, name="Acme", actor="setup")
+    manager.register_system(ORG, PRODUCT, "srv-1", devices={"core": 2}, actor="setup")
+    with TestClient(create_app(manager, tokens=TokenFile.parse(TOKENS))) as c:
+        yield c
+
+
+def same_answer(first: Any, again: Any) -> None:
+    assert again.status_code == first.status_code, again.text
+    assert again.json() == first.json()
+
+
+def licensed(manager: Manager, cores: int = 50) -> None:
+    """A started subscription and ``cores`` core licenses in the wallet."""
+    manager.start_subscription(ORG, PRODUCT, actor="setup")
+    issued = manager.vendor.issue_key(PRODUCT, quantities={"core": cores, "door": 5})
+    manager.redeem_key(ORG, issued, actor="setup")
+
+
+def test_i13_item7_replay_create_organization(
+    client: TestClient[Litestar], manager: Manager
+) -> None:
+    body = {"org_id": "globex", "name": "Globex", "timezone": "Europe/Paris"}
+    first = client.post("/v1/organizations", json=body, headers=key("org-1"))
+    assert first.status_code == 201, first.text
+    manager.start_subscription("globex", PRODUCT, actor="setup")  # the anchor is set now
+    listed = client.get("/v1/organizations", headers=ALICE).json()
+    assert [o["anchor"] for o in listed if o["org_id"] == "globex"] == ["2026-01-01"]
+    same_answer(first, client.post("/v1/organizations", json=body, headers=key("org-1")))
+
+
+def test_i13_item7_replay_allocate(client: TestClient[Litestar], manager: Manager) -> None:
+    licensed(manager)
+    url = f"{BASE}/products/{PRODUCT}/allocations"
+    first = client.post(url, json={"quantities": {"core": 1}}, headers=key("alloc-1"))
+    assert first.status_code == 201, first.text
+    client.post(url, json={"quantities": {"core": 2}, "period": 1}, headers=ALICE)
+    same_answer(first, client.post(url, json={"quantities": {"core": 1}}, headers=key("alloc-1")))
+
+
+def test_i13_item7_replay_allocate_need(client: TestClient[Litestar], manager: Manager) -> None:
+    licensed(manager)
+    url = f"{BASE}/products/{PRODUCT}/allocations/need"
+    first = client.post(url, json={"through": 0}, headers=key("need-1"))
+    assert first.json()["periods"][0]["quantities"] == {"core": 2}
+    client.put(f"{BASE}/systems/srv-1/devices", json={"devices": {"core": 6}}, headers=ALICE)
+    client.post(url, json={"through": 0}, headers=ALICE)
+    same_answer(first, client.post(url, json={"through": 0}, headers=key("need-1")))
+
+
+def test_i13_item7_replay_redeem_key(client: TestClient[Litestar], manager: Manager) -> None:
+    manager.start_subscription(ORG, PRODUCT, actor="setup")
+    issued = manager.vendor.issue_key(PRODUCT, quantities={"core": 4})
+    first = client.post(f"{BASE}/keys", json={"key": issued}, headers=key("redeem-1"))
+    assert first.status_code == 201, first.text
+    client.post(
+        f"{BASE}/products/{PRODUCT}/allocations", json={"quantities": {"core": 3}}, headers=ALICE
+    )
+    wallet = client.get(f"{BASE}/products/{PRODUCT}/wallet", headers=ALICE).json()
+    assert [lot["quantity"] for lot in wallet["lots"]] == [1]
+    same_answer(first, client.post(f"{BASE}/keys", json={"key": issued}, headers=key("redeem-1")))
+
+
+def test_i13_item7_replay_upload_system_file(
+    client: TestClient[Litestar], manager: Manager, clock: ManualClock
+) -> None:
+    licensed(manager)
+    data = offline.describe_system(
+        system_id="offline-1", product=PRODUCT, devices={"core": 2}, now=clock.now()
+    )
+    headers = {**key("upload-1"), "Content-Type": "application/octet-stream"}
+    url = f"{BASE}/system-files"
+    first = client.post(url, content=data, headers=headers)
+    assert first.status_code == 200, first.text
+    clock.advance(timedelta(days=3))
+    client.post(f"{BASE}/products/{PRODUCT}/allocations/need", json={"through": 0}, headers=ALICE)
+    again = client.post(url, content=data, headers=headers)
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+
+
+class StoredAnswers:
+    """A stand-in for ``Manager.execute`` (issue 14): the method, then the first answer kept.
+
+    It runs the command's method (the library checks and replays it), and
+    answers what ``execute`` answers: the system's or product's status right
+    after the first run, kept with its request id.
+    """
+
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self.calls: list[tuple[str, dict[str, object]]] = []
+        self.kept: dict[tuple[str, object], object] = {}
+
+    def __call__(self, name: str, /, **params: Any) -> object:
+        self.calls.append((name, params))
+        getattr(self.manager, name)(**params)
+        first = self.kept.get((name, params["request_id"]))
+        if first is not None:
+            return first
+        if name == "start_subscription":
+            answer: object = self.manager.status(params["org_id"], params["product"])
+        else:
+            answer = self.manager.system_status(params["org_id"], params["system_id"])
+        self.kept[(name, params["request_id"])] = answer
+        return answer
+
+
+def test_i13_item7_handlers_answer_what_execute_answers(
+    client: TestClient[Litestar], manager: Manager, clock: ManualClock
+) -> None:
+    """With ``Manager.execute`` the handlers answer its result, so replays answer the first."""
+    stored = StoredAnswers(manager)
+    manager.execute = stored  # type: ignore[attr-defined]
+    manager.vendor.ship_hardware("HW-2", PRODUCT, {"core": 1})
+    requests: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", f"{BASE}/systems", {"system_id": "srv-9", "product": PRODUCT}),
+        ("PUT", f"{BASE}/systems/srv-9/devices", {"devices": {"core": 3}}),
+        ("POST", f"{BASE}/systems/srv-9/hardware", {"serial": "HW-2"}),
+        ("POST", f"{BASE}/products/{PRODUCT}/subscription", None),
+    ]
+    firsts = []
+    for n, (method, url, body) in enumerate(requests):
+        firsts.append(client.request(method, url, json=body, headers=key(f"k-{n}")))
+    client.put(f"{BASE}/systems/srv-9/devices", json={"devices": {"core": 9}}, headers=ALICE)
+    clock.advance(days=40)
+    for n, (method, url, body) in enumerate(requests):
+        same_answer(firsts[n], client.request(method, url, json=body, headers=key(f"k-{n}")))
+    assert [(name, sorted(params)) for name, params in stored.calls[:4]] == [
+        ("register_system", ["actor", "devices", "org_id", "product", "request_id", "system_id"]),
+        ("report_devices", ["actor", "devices", "org_id", "request_id", "system_id"]),
+        ("register_hardware", ["actor", "org_id", "request_id", "serial", "system_id"]),
+        ("start_subscription", ["actor", "org_id", "product", "request_id"]),
+    ]
