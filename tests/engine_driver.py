@@ -19,11 +19,12 @@ from axis_licensing import (
     Redemption,
     SystemStatus,
     Wallet,
+    _history,
 )
 from axis_licensing.policy import engine, status
 from axis_licensing.policy.state import Fact, OrgState
 
-__all__ = ["Org", "ctx", "d"]
+__all__ = ["Org", "ctx", "d", "details"]
 
 T = TypeVar("T")
 SUB = LicenseKind.SUBSCRIPTION
@@ -31,6 +32,11 @@ SUB = LicenseKind.SUBSCRIPTION
 
 def d(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def details(fact: Fact) -> dict[str, Any]:
+    """The ``details`` the history stores for ``fact``: its typed data through the converter."""
+    return _history.details_of(fact.data)
 
 
 def ctx(day: date, actor: str = "alice") -> engine.Context:

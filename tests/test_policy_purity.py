@@ -346,7 +346,7 @@ def test_engine_runs_with_clocks_randomness_and_io_booby_trapped() -> None:
             "compensation": dict(need.compensation),
             "credit": {t: str(v) for t, v in need.credit.items()},
             "actions": [str(f.action) for f in facts],
-            "expired": [(f.on.isoformat(), f.details["quantity"]) for f in expired],
+            "expired": [(f.on.isoformat(), f.data.quantity) for f in expired],
             "state": st.state.value,
             "to_buy": dict(report.to_buy),
             "wallet": dict(wallet.balance()),
