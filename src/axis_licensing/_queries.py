@@ -39,15 +39,14 @@ from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
 from axis_licensing.policy.state import OrgState
+from axis_licensing.shell.operations import MAX_HORIZON, MAX_ROWS
 
 __all__ = ["MAX_HORIZON", "Queries"]
 
 T = TypeVar("T")
 
-#: The most periods ``need`` looks ahead.
-MAX_HORIZON = 100
 #: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
-_MAX_ROWS = 2**63 - 1
+_MAX_ROWS = MAX_ROWS
 
 
 @attrs.frozen
