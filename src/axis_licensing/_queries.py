@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from axis_licensing import _history, _parts
+from axis_licensing._convert import loads
 from axis_licensing._states import StateCache, all_systems, with_named
 from axis_licensing._time import check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_id, check_int
@@ -38,7 +39,7 @@ from axis_licensing.model import (
 from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
-from axis_licensing.policy.state import OrgState
+from axis_licensing.policy.state import HardwareRecord, OrgState
 from axis_licensing.shell.operations import MAX_HORIZON, MAX_ROWS
 
 __all__ = ["MAX_HORIZON", "Queries"]
@@ -465,3 +466,23 @@ class Queries:
         if limit is not None:
             tail = tail[: limit - len(stored)]
         return stored + tail
+
+    def _answer_again(self, name: str, bound: Mapping[str, object]) -> object:
+        """The answer to a replayed request whose first answer an earlier release did not keep."""
+        org_id = str(bound["org_id"])
+        if name == "create_organization":
+            header = self._read(lambda tx: _parts.header(org_id, tx.parts(org_id, [_parts.ORG])))
+            return Organization(
+                org_id=org_id, name=header.name, timezone=header.timezone, anchor=header.anchor
+            )
+        if name == "start_subscription":
+            return self.status(org_id, str(bound["product"]))
+        if name == "allocate_to_hardware":
+            serial = str(bound["serial"])
+            rows = self._read(lambda tx: tx.parts(org_id, [_parts.hardware_part(serial)]))
+            if not rows:
+                raise UnknownOrganization(
+                    f"unknown organization {org_id!r}", details={"org_id": org_id}
+                )
+            return self.system_status(org_id, loads(rows[0].value, HardwareRecord).system_id)
+        return self.system_status(org_id, str(bound["system_id"]))

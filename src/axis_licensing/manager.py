@@ -20,38 +20,28 @@ from types import TracebackType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import _parts
 from axis_licensing._catalog_versions import CatalogVersions
-from axis_licensing._convert import dumps, loads
 from axis_licensing._derive import KeyDeriver
 from axis_licensing._plugins import Plugins
 from axis_licensing._queries import Queries
 from axis_licensing._signing import Signer
-from axis_licensing._states import StateCache, upgrade_legacy
-from axis_licensing._time import Clock, SystemClock, to_us
-from axis_licensing.backends import Backend, CatalogRow
+from axis_licensing._states import StateCache
+from axis_licensing._time import Clock, SystemClock
+from axis_licensing.backends import Backend
 from axis_licensing.catalog import Catalog, CatalogVersion
 from axis_licensing.errors import (
-    CatalogMismatch,
-    CatalogRequired,
     InvalidInput,
-    StorageError,
-    UnknownOrganization,
 )
-from axis_licensing.model import Allocation, Organization, Redemption
-from axis_licensing.policy import catalogs as editions
-from axis_licensing.policy.state import HardwareRecord
-from axis_licensing.shell.operations import Kind, operation
-from axis_licensing.shell.pipeline import MAX_ATTEMPTS, Pipeline
+from axis_licensing.model import Allocation, Redemption
+from axis_licensing.shell.opening import MIGRATION_INCOMPLETE, Opening
+from axis_licensing.shell.operations import Kind, documented, operation
+from axis_licensing.shell.pipeline import MAX_ATTEMPTS
 from axis_licensing.vendor import Vendor
 
 __all__ = ["MAX_ATTEMPTS", "MIGRATION_INCOMPLETE", "Manager", "Vendor"]
 
-#: The meta row ``migrate`` keeps on a target until it is complete and verified.
-MIGRATION_INCOMPLETE = "migration_incomplete"
 
-
-class Manager(Pipeline, Queries):
+class Manager(Opening, Queries):
     """License management for many organizations over one storage backend (SPEC §3).
 
     Open one with :meth:`open`; close it with :meth:`close` or use it as a
@@ -191,56 +181,9 @@ class Manager(Pipeline, Queries):
         """The Manager's plugins."""
         return self._plugins
 
-    # -- plumbing --------------------------------------------------------------------------
-
-    def _upgrade_legacy(self) -> None:
-        """Convert organizations stored in the first format, unless this Manager creates nothing."""
-        if self._create:  # else an unconverted organization raises when read
-            upgrade_legacy(self.backend, self.catalog, self._retrying)
-
-    # -- the catalog (R15) --------------------------------------------------------------------
-
-    def _open_catalog(self, catalog: Catalog | None) -> None:
-        """Record ``catalog`` on a store without one, or check it against the latest (R15)."""
-        versions = self._read(self._refresh_catalogs)
-        if not versions:
-            if catalog is None:
-                raise CatalogRequired(
-                    "this store has no catalog yet: open it once with catalog=… to record one"
-                )
-            if not self._create:
-                raise CatalogRequired(
-                    "this store has no catalog yet, and create=False records nothing: "
-                    "open it once with create=True and catalog=… to record one"
-                )
-            row = CatalogRow(1, to_us(self._now()), dumps(catalog))
-
-            def record() -> None:
-                with self.backend.write() as tx:
-                    tx.insert_catalog(row)  # False: another opener recorded one first
-
-            self._retrying(record)
-            versions = self._read(self._refresh_catalogs)
-        if catalog is not None and catalog != versions[-1].catalog:
-            found = editions.differences(versions[-1].catalog, catalog)
-            raise CatalogMismatch(
-                f"the catalog given differs from the store's catalog version "
-                f"{versions[-1].version}: {'; '.join(found)}. Open the store without a "
-                "catalog to use its own, or publish the new one with "
-                "manager.vendor.publish_catalog",
-                found,
-            )
-
-    def _refuse_incomplete(self) -> None:
-        mark = self._read(lambda tx: tx.meta(MIGRATION_INCOMPLETE))
-        if mark is not None:
-            raise StorageError(
-                "this store was left incomplete by an interrupted `axis-licensing migrate` "
-                f"({mark}); run the migration again with --force"
-            )
-
     # -- organizations and systems ----------------------------------------------------------
 
+    @documented("create_organization")
     def create_organization(
         self,
         org_id: str,
@@ -252,13 +195,6 @@ class Manager(Pipeline, Queries):
     ) -> None:
         """Create an organization, the owner of licenses (R1).
 
-        Args:
-            org_id: the organization's id.
-            name: a display name.
-            timezone: the IANA zone whose calendar days the rules count.
-            actor: who creates it.
-            request_id: makes the call idempotent (R13).
-
         Raises:
             InvalidInput: a bad id, name, zone, actor or request id.
             AlreadyExists: the id is taken.
@@ -269,6 +205,7 @@ class Manager(Pipeline, Queries):
         """
         self._execute("create_organization", locals())
 
+    @documented("register_system")
     def register_system(
         self,
         org_id: str,
@@ -280,14 +217,6 @@ class Manager(Pipeline, Queries):
         request_id: str | None = None,
     ) -> None:
         """Register a system of ``product`` with its device counts (R1, R4).
-
-        Args:
-            org_id: the organization.
-            product: the product the system runs.
-            system_id: unique across all organizations.
-            devices: device counts per license type (None or left out means none).
-            actor: who registers it.
-            request_id: makes the call idempotent (R13).
 
         Raises:
             InvalidInput: bad ids or counts, or an unknown license type.
@@ -301,6 +230,7 @@ class Manager(Pipeline, Queries):
         """
         self._execute("register_system", locals())
 
+    @documented("report_devices")
     def report_devices(
         self,
         org_id: str,
@@ -311,13 +241,6 @@ class Manager(Pipeline, Queries):
         request_id: str | None = None,
     ) -> None:
         """Replace a system's device counts; types left out become 0 (R1, R4).
-
-        Args:
-            org_id: the organization.
-            system_id: the system.
-            devices: device counts per license type.
-            actor: who reports them.
-            request_id: makes the call idempotent (R13).
 
         Raises:
             InvalidInput: bad ids or counts, or an unknown license type.
@@ -330,16 +253,11 @@ class Manager(Pipeline, Queries):
         """
         self._execute("report_devices", locals())
 
+    @documented("start_subscription")
     def start_subscription(
         self, org_id: str, product: str, *, actor: str, request_id: str | None = None
     ) -> None:
         """Start the product's subscription; the first sets the organization anchor (R2, R3).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            actor: who starts it.
-            request_id: makes the call idempotent (R13).
 
         Raises:
             InvalidInput: bad ids.
@@ -355,16 +273,11 @@ class Manager(Pipeline, Queries):
 
     # -- wallet and allocation ---------------------------------------------------------------
 
+    @documented("redeem_key")
     def redeem_key(
         self, org_id: str, key: str, *, actor: str, request_id: str | None = None
     ) -> Redemption:
         """Redeem a license key into the product's wallet, one lot per type (R6, R10).
-
-        Args:
-            org_id: the organization.
-            key: the key as typed or pasted; case, spaces, dashes and I/L/O are forgiven.
-            actor: who redeems it.
-            request_id: makes the call idempotent (R13).
 
         Returns:
             The lots added.
@@ -384,6 +297,7 @@ class Manager(Pipeline, Queries):
         result: Redemption = self._execute("redeem_key", locals())
         return result
 
+    @documented("allocate")
     def allocate(
         self,
         org_id: str,
@@ -395,14 +309,6 @@ class Manager(Pipeline, Queries):
         request_id: str | None = None,
     ) -> Allocation:
         """Move licenses from the wallet to one period (R7), with overlap compensation (R8).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            quantities: licenses per type, positive integers.
-            period: the period offset: 0 is current, 1 next, …
-            actor: who allocates.
-            request_id: makes the call idempotent (R13).
 
         Returns:
             What went where, the whole licenses credited back, and the credit left.
@@ -424,6 +330,7 @@ class Manager(Pipeline, Queries):
         result: Allocation = self._execute("allocate", locals())
         return result
 
+    @documented("allocate_need")
     def allocate_need(
         self,
         org_id: str,
@@ -436,13 +343,6 @@ class Manager(Pipeline, Queries):
         """Allocate the exact shortfall of periods 0..``through`` at once (R7).
 
         This is the manual's "Confirm allocation".
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            through: the last period offset to cover.
-            actor: who allocates.
-            request_id: makes the call idempotent (R13).
 
         Returns:
             What went where; an empty Allocation when nothing was needed.
@@ -465,6 +365,7 @@ class Manager(Pipeline, Queries):
 
     # -- hardware ------------------------------------------------------------------------------
 
+    @documented("register_hardware")
     def register_hardware(
         self,
         org_id: str,
@@ -475,13 +376,6 @@ class Manager(Pipeline, Queries):
         request_id: str | None = None,
     ) -> None:
         """Claim a shipped unit and attach it to a system; its licenses are active at once (R9).
-
-        Args:
-            org_id: the organization.
-            system_id: the system to attach it to.
-            serial: the unit's serial.
-            actor: who registers it.
-            request_id: makes the call idempotent (R13).
 
         Raises:
             InvalidInput: bad ids, or a unit shipped for another product.
@@ -496,6 +390,7 @@ class Manager(Pipeline, Queries):
         """
         self._execute("register_hardware", locals())
 
+    @documented("allocate_to_hardware")
     def allocate_to_hardware(
         self,
         org_id: str,
@@ -506,13 +401,6 @@ class Manager(Pipeline, Queries):
         request_id: str | None = None,
     ) -> None:
         """Move hardware (extension) licenses from the wallet onto a unit for its lifetime (R9).
-
-        Args:
-            org_id: the organization.
-            serial: a unit registered to the organization.
-            quantities: licenses per type, positive integers.
-            actor: who allocates.
-            request_id: makes the call idempotent (R13).
 
         Raises:
             InvalidInput: bad ids or quantities, or an unknown license type.
@@ -529,6 +417,7 @@ class Manager(Pipeline, Queries):
 
     # -- offline systems -------------------------------------------------------------------------
 
+    @documented("upload_system_file")
     def upload_system_file(
         self, org_id: str, data: bytes, *, actor: str, request_id: str | None = None
     ) -> bytes:
@@ -538,12 +427,6 @@ class Manager(Pipeline, Queries):
 
         The file is checked in full first; the system, its devices and its
         hardware claims are then applied as one step.
-
-        Args:
-            org_id: the organization.
-            data: the bytes of ``offline.describe_system(...)``.
-            actor: who uploads it.
-            request_id: makes the call idempotent (R13).
 
         Returns:
             The signed license file (canonical JSON, Ed25519).
@@ -601,23 +484,3 @@ class Manager(Pipeline, Queries):
         if result is None and op.result is not type(None):
             return self._answer_again(name, bound)
         return result
-
-    def _answer_again(self, name: str, bound: Mapping[str, object]) -> object:
-        """The answer to a replayed request whose first answer an earlier release did not keep."""
-        org_id = str(bound["org_id"])
-        if name == "create_organization":
-            header = self._read(lambda tx: _parts.header(org_id, tx.parts(org_id, [_parts.ORG])))
-            return Organization(
-                org_id=org_id, name=header.name, timezone=header.timezone, anchor=header.anchor
-            )
-        if name == "start_subscription":
-            return self.status(org_id, str(bound["product"]))
-        if name == "allocate_to_hardware":
-            serial = str(bound["serial"])
-            rows = self._read(lambda tx: tx.parts(org_id, [_parts.hardware_part(serial)]))
-            if not rows:
-                raise UnknownOrganization(
-                    f"unknown organization {org_id!r}", details={"org_id": org_id}
-                )
-            return self.system_status(org_id, loads(rows[0].value, HardwareRecord).system_id)
-        return self.system_status(org_id, str(bound["system_id"]))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from axis_licensing.catalog import Catalog
 from axis_licensing.model import LicenseKind
+from axis_licensing.shell.operations import documented
 from axis_licensing.shell.pipeline import VENDOR_SCOPE, Pipeline
 
 __all__ = ["VENDOR_SCOPE", "Vendor"]
@@ -27,6 +28,7 @@ class Vendor:
     def __init__(self, shell: Pipeline) -> None:
         self._shell = shell
 
+    @documented("vendor.issue_key")
     def issue_key(
         self,
         product: str,
@@ -41,13 +43,6 @@ class Vendor:
         Only the key's hash is stored. With a ``request_id`` the key is derived
         from it and the signing key, so a repeated call returns the same key
         without the key ever being stored.
-
-        Args:
-            product: the product code.
-            kind: subscription or hardware (extension) licenses.
-            quantities: licenses per type, positive integers.
-            actor: who issues it.
-            request_id: makes the call idempotent (R13).
 
         Returns:
             The key, formatted for people (dash-separated groups).
@@ -64,6 +59,7 @@ class Vendor:
         result: str = self._shell._execute("vendor.issue_key", locals())
         return result
 
+    @documented("vendor.ship_hardware")
     def ship_hardware(
         self,
         serial: str,
@@ -74,13 +70,6 @@ class Vendor:
         request_id: str | None = None,
     ) -> None:
         """Record a hardware unit shipped with preloaded hardware licenses (R9).
-
-        Args:
-            serial: the unit's serial number, unique across everything shipped.
-            product: the product the unit is for.
-            preloaded: hardware licenses per type on the unit (may be empty).
-            actor: who ships it.
-            request_id: makes the call idempotent (R13).
 
         Raises:
             InvalidInput: bad serial, counts, actor or request id, or an unknown license type.
@@ -93,6 +82,7 @@ class Vendor:
         """
         self._shell._execute("vendor.ship_hardware", locals())
 
+    @documented("vendor.publish_catalog")
     def publish_catalog(
         self, catalog: Catalog, *, actor: str = "vendor", request_id: str | None = None
     ) -> int:
@@ -106,11 +96,6 @@ class Vendor:
         ``growth_rate``, ``trial_days`` and ``grace_days`` (each period keeps
         the terms of the version in effect when it opened). A catalog equal to
         the latest version records nothing and returns its number.
-
-        Args:
-            catalog: the new catalog.
-            actor: who publishes it.
-            request_id: makes the call idempotent (R13).
 
         Returns:
             The number of the version in effect afterwards.

@@ -21,9 +21,10 @@ Enumerate them with :data:`OPERATIONS` (by name, in SPEC §3 order)::
 from __future__ import annotations
 
 import enum
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -88,6 +89,7 @@ __all__ = [
     "Operation",
     "Param",
     "Scope",
+    "documented",
     "operation",
 ]
 
@@ -465,15 +467,16 @@ def _query(
     *,
     scope: Scope = Scope.ORGANIZATION,
 ) -> Operation:
+    declared = tuple(params)
     return Operation(
         name=name,
         kind=Kind.QUERY,
         scope=scope,
         action=None,
-        params=tuple(params),
+        params=declared,
         result=result,
         returns=result,
-        errors=(*_QUERY_ERRORS, *errors),
+        errors=(*(_QUERY_ERRORS if declared else (StorageError,)), *errors),
         summary=summary,
     )
 
@@ -632,7 +635,7 @@ _DECLARED: tuple[Operation, ...] = (
                 "period",
                 int,
                 Check.INT,
-                "the period offset: 0 is current, 1 next, …",
+                "the period offset: 0 is current, 1 the next, and so on",
                 default=0,
                 keyword_only=True,
             ),
@@ -881,6 +884,33 @@ _DECLARED: tuple[Operation, ...] = (
 
 #: Every public command and query, by name.
 OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _DECLARED}
+
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def documented(name: str) -> Callable[[F], F]:
+    """A decorator: the method's ``Args:`` section, written from the declaration of ``name``.
+
+    The parameters are documented once, here; the method's own docstring says
+    what it does, returns and raises.
+
+    Raises:
+        KeyError: no operation has that name (a bug in the decorated module).
+    """
+    op = OPERATIONS[name]
+
+    def apply(method: F) -> F:
+        doc = inspect.cleandoc(method.__doc__ or "")
+        args = "Args:\n" + "\n".join(f"    {p.name}: {p.doc.rstrip('.')}." for p in op.params) + "\n\n"
+        cut = min(
+            (i for i in (doc.find("\nReturns:"), doc.find("\nRaises:")) if i >= 0),
+            default=len(doc),
+        )
+        method.__doc__ = doc[: cut + 1] + args + doc[cut + 1 :]
+        return method
+
+    return apply
 
 
 def operation(name: str) -> Operation:
