@@ -176,8 +176,6 @@ def test_execute_answers_a_request_an_earlier_release_remembered_as_null(m: Mana
     )
     assert replayed == m.system_status("o", "s")
     assert (
-        m.register_system(
-            "o", "acs-pro", "s", devices={"core": 2}, actor="u", request_id="old"
-        )
+        m.register_system("o", "acs-pro", "s", devices={"core": 2}, actor="u", request_id="old")
         is None
     )

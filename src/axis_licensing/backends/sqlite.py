@@ -332,7 +332,13 @@ class _Tx(WriteTx):
         return cursor.rowcount == 1
 
     def lock(self, org_id: str) -> Head | None:
-        return self.head(org_id)  # BEGIN IMMEDIATE already holds the write lock
+        # BEGIN IMMEDIATE already holds the write lock; one statement also reads the
+        # latest catalog version, so a command reads the catalogs only when one was added
+        row = self._one(
+            "SELECT head, at_us, (SELECT MAX(version) FROM catalogs) FROM orgs WHERE org_id = ?",
+            (org_id,),
+        )
+        return None if row is None else Head(org_id, row[0], row[1], row[2])
 
     def create_org(self, org_id: str) -> bool:
         cursor = self._c.execute(
@@ -497,6 +503,8 @@ class SQLiteBackend(Backend):
         self._conn = self._connect()
         #: True after a discarded connection, until the next transaction opens a fresh one.
         self._stale = False
+        #: Whether the connection's busy timeout is SQLite's own (for reads) or 0 (writes).
+        self._waits = True
         try:
             self._prepare()
         except BaseException:
@@ -547,7 +555,7 @@ class SQLiteBackend(Backend):
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
             raise StorageError(f"cannot reopen SQLite database {self.path!r}: {exc}") from exc
-        self._conn, self._stale = conn, False
+        self._conn, self._stale, self._waits = conn, False, True
         return conn
 
     def _prepare(self) -> None:
@@ -615,6 +623,7 @@ class SQLiteBackend(Backend):
                 if begin == _BEGIN_WRITE:
                     self._begin_write(conn)
                 else:
+                    self._wait_in_sqlite(conn, wait=True)
                     conn.execute(begin)
             except sqlite3.OperationalError as exc:
                 self._end_failed(conn)
@@ -647,19 +656,27 @@ class SQLiteBackend(Backend):
         Raises:
             sqlite3.OperationalError: busy after :attr:`busy_timeout`, or another failure.
         """
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            deadline = time.monotonic() + self.busy_timeout
-            while True:
-                try:
-                    conn.execute(_BEGIN_WRITE)
-                    return
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() >= deadline:
-                        raise
-                time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        self._wait_in_sqlite(conn, wait=False)
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute(_BEGIN_WRITE)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
+
+    def _wait_in_sqlite(self, conn: sqlite3.Connection, *, wait: bool) -> None:
+        """Set the connection's busy timeout: SQLite's own waiting for reads, none for writes.
+
+        A write transaction holds the write lock once it began, so it needs no
+        busy handler; only reads do. The pragma runs only when the kind of
+        transaction changes, not for every command.
+        """
+        if self._waits is not wait:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000) if wait else 0}")
+            self._waits = wait
 
     def _end_failed(self, conn: sqlite3.Connection) -> None:
         """Roll back what a failed transaction left; discard the connection if that fails."""

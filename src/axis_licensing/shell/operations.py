@@ -902,7 +902,9 @@ def documented(name: str) -> Callable[[F], F]:
 
     def apply(method: F) -> F:
         doc = inspect.cleandoc(method.__doc__ or "")
-        args = "Args:\n" + "\n".join(f"    {p.name}: {p.doc.rstrip('.')}." for p in op.params) + "\n\n"
+        args = (
+            "Args:\n" + "\n".join(f"    {p.name}: {p.doc.rstrip('.')}." for p in op.params) + "\n\n"
+        )
         cut = min(
             (i for i in (doc.find("\nReturns:"), doc.find("\nRaises:")) if i >= 0),
             default=len(doc),

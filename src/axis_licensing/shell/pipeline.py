@@ -317,23 +317,27 @@ class Pipeline:
     def _load(self, tx: WriteTx, call: _Call, now: datetime) -> _Loaded:
         """Lock the organization; load its state, the named parts and the command's inputs."""
         command = call.command
-        latest = self._refresh_catalogs(tx)[-1]
         needs = command.needs()
         head: Head | None = None
         state: OrgState | None = None
+        if not command.VENDOR and not isinstance(command, cmd.CreateOrganization):
+            head = tx.lock(str(call.org_id))
+        known = self._versions.known
+        if head is not None and known and head.catalog_version == known[-1].version:
+            latest = known[-1]  # the lock read the latest version number: none was added
+        else:
+            latest = self._refresh_catalogs(tx)[-1]
         instant, day, catalog = now, now.astimezone(UTC).date(), latest.catalog
         if isinstance(command, cmd.CreateOrganization):
             day = local_date(now, command.timezone)
-        elif not command.VENDOR:
-            head = tx.lock(str(call.org_id))
-            if head is not None:
-                state = self._states.core(tx, head)
-                state = with_named(tx, state, None, needs.systems, needs.serials)
-                # one coherent timeline (SPEC §1, R11): a clock behind the latest command
-                # runs the command at that command's instant, never before it
-                instant = max(now, from_us(head.at_us))
-                day = local_date(instant, state.timezone)
-                catalog = self._catalog_at(state, instant, day)
+        elif head is not None:
+            state = self._states.core(tx, head)
+            state = with_named(tx, state, None, needs.systems, needs.serials)
+            # one coherent timeline (SPEC §1, R11): a clock behind the latest command
+            # runs the command at that command's instant, never before it
+            instant = max(now, from_us(head.at_us))
+            day = local_date(instant, state.timezone)
+            catalog = self._catalog_at(state, instant, day)
         inputs = self._inputs(tx, call, needs, catalog, latest)
         return _Loaded(head, state, instant, day, latest, inputs)
 
