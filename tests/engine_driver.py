@@ -19,10 +19,10 @@ from axis_licensing import (
     Redemption,
     SystemStatus,
     Wallet,
-    _history,
 )
 from axis_licensing.policy import engine, status
 from axis_licensing.policy.state import Fact, OrgState
+from axis_licensing.shell.history import details_of
 
 __all__ = ["Org", "ctx", "d", "details"]
 
@@ -36,7 +36,7 @@ def d(text: str) -> date:
 
 def details(fact: Fact) -> dict[str, Any]:
     """The ``details`` the history stores for ``fact``: its typed data through the converter."""
-    return _history.details_of(fact.data)
+    return details_of(fact.data)
 
 
 def ctx(day: date, actor: str = "alice") -> engine.Context:

@@ -4,7 +4,7 @@ Its commands check their input by their declarations
 (:mod:`axis_licensing.shell.operations`) and run through the one pipeline
 (:mod:`axis_licensing.shell.pipeline`): authorize, idempotency, lock, load
 inputs, decide (:mod:`axis_licensing.policy.decide`), apply claims, append,
-commit, notify. Its queries (:mod:`axis_licensing._queries`) load the parts in
+commit, notify. Its queries (:mod:`axis_licensing.shell.queries`) load the parts in
 force at ``at`` and project them forward with the same policy.
 :meth:`Manager.execute` runs any declared operation by name.
 
@@ -20,12 +20,6 @@ from types import TracebackType
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing._catalog_versions import CatalogVersions
-from axis_licensing._derive import KeyDeriver
-from axis_licensing._plugins import Plugins
-from axis_licensing._queries import Queries
-from axis_licensing._signing import Signer
-from axis_licensing._states import StateCache
 from axis_licensing._time import Clock, SystemClock
 from axis_licensing.backends import Backend
 from axis_licensing.catalog import Catalog, CatalogVersion
@@ -33,9 +27,15 @@ from axis_licensing.errors import (
     InvalidInput,
 )
 from axis_licensing.model import Allocation, Redemption
+from axis_licensing.shell.catalog_versions import CatalogVersions
+from axis_licensing.shell.derive import KeyDeriver
+from axis_licensing.shell.loading import StateCache
 from axis_licensing.shell.opening import MIGRATION_INCOMPLETE, Opening
 from axis_licensing.shell.operations import Kind, documented, operation
 from axis_licensing.shell.pipeline import MAX_ATTEMPTS
+from axis_licensing.shell.plugins import Plugins
+from axis_licensing.shell.queries import Queries
+from axis_licensing.shell.signing import Signer
 from axis_licensing.vendor import Vendor
 
 __all__ = ["MAX_ATTEMPTS", "MIGRATION_INCOMPLETE", "Manager", "Vendor"]

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from axis_licensing import _commands as cmd
-from axis_licensing import _keys
 from axis_licensing._counts import Counts
 from axis_licensing.offline import SystemDescription
+from axis_licensing.shell import keys as _keys
 
 if TYPE_CHECKING:
     from axis_licensing.shell.pipeline import Pipeline

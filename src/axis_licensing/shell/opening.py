@@ -7,12 +7,12 @@ the first command, over the pipeline's plumbing.
 from __future__ import annotations
 
 from axis_licensing._convert import dumps
-from axis_licensing._states import upgrade_legacy
 from axis_licensing._time import to_us
 from axis_licensing.backends import CatalogRow
 from axis_licensing.catalog import Catalog
 from axis_licensing.errors import CatalogMismatch, CatalogRequired, StorageError
 from axis_licensing.policy import catalogs as editions
+from axis_licensing.shell.loading import upgrade_legacy
 from axis_licensing.shell.pipeline import Pipeline
 
 __all__ = ["MIGRATION_INCOMPLETE", "Opening"]

@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from axis_licensing import _keys, offline
+from axis_licensing import offline
 from axis_licensing._counts import Counts
 from axis_licensing._time import check_aware, check_zone
 from axis_licensing._validate import (
@@ -77,6 +77,7 @@ from axis_licensing.model import (
     Wallet,
 )
 from axis_licensing.policy.alerts import MAX_WITHIN_DAYS
+from axis_licensing.shell import keys as _keys
 
 __all__ = [
     "MAX_HORIZON",

@@ -35,15 +35,8 @@ from typing import Any, TypeVar
 import attrs
 
 from axis_licensing import _commands as cmd
-from axis_licensing import _history, _keys, _parts
-from axis_licensing._alert_hook import Change, appeared
-from axis_licensing._catalog_versions import CatalogVersions
 from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
-from axis_licensing._derive import KeyDeriver
-from axis_licensing._plugins import Plugins
-from axis_licensing._signing import Signer
-from axis_licensing._states import StateCache, all_systems, with_named
 from axis_licensing._time import Clock, check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_new_id
 from axis_licensing.backends import (
@@ -83,8 +76,17 @@ from axis_licensing.policy import decide as decisions
 from axis_licensing.policy import engine
 from axis_licensing.policy.catalogs import check_compatible
 from axis_licensing.policy.state import OrgState
+from axis_licensing.shell import history as _history
+from axis_licensing.shell import keys as _keys
+from axis_licensing.shell import parts as _parts
+from axis_licensing.shell.alert_hook import Change, appeared
 from axis_licensing.shell.build import BUILDERS
+from axis_licensing.shell.catalog_versions import CatalogVersions
+from axis_licensing.shell.derive import KeyDeriver
+from axis_licensing.shell.loading import StateCache, all_systems, with_named
 from axis_licensing.shell.operations import OPERATIONS
+from axis_licensing.shell.plugins import Plugins
+from axis_licensing.shell.signing import Signer
 
 __all__ = ["MAX_ATTEMPTS", "RESULT_TYPES", "VENDOR_SCOPE", "Pipeline", "org_scope"]
 

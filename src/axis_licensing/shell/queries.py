@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from axis_licensing import _history, _parts
 from axis_licensing._convert import loads
-from axis_licensing._states import StateCache, all_systems, with_named
 from axis_licensing._time import check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_id, check_int
 from axis_licensing.backends import HistoryQuery, ReadTx
@@ -40,6 +38,9 @@ from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
 from axis_licensing.policy.state import HardwareRecord, OrgState
+from axis_licensing.shell import history as _history
+from axis_licensing.shell import parts as _parts
+from axis_licensing.shell.loading import StateCache, all_systems, with_named
 from axis_licensing.shell.operations import MAX_HORIZON, MAX_ROWS
 
 __all__ = ["MAX_HORIZON", "Queries"]
