@@ -65,6 +65,7 @@ from axis_licensing.errors import (
     UnknownSystem,
 )
 from axis_licensing.model import (
+    Action,
     Activity,
     Alert,
     Allocation,
@@ -262,9 +263,39 @@ def _system_file(
     return offline.parse_system_file(value)  # type: ignore[arg-type]  # it checks the type
 
 
+def _actions(
+    p: Param, value: object, checked: Mapping[str, object], shell: Resolver
+) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, Iterable) or isinstance(items, bytes | Mapping):
+        raise InvalidInput(
+            f"{p.name} must be an action or an iterable of actions, got {value!r}", param=p.name
+        )
+    listed = list(items)
+    odd = [a for a in listed if not isinstance(a, str)]
+    if odd:
+        raise InvalidInput(f"{p.name} must be strings, got {odd[0]!r}", param=p.name)
+    known = {a.value for a in Action}
+    wanted = tuple(str(a) for a in listed)
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise InvalidInput(f"unknown actions {unknown}; known: {sorted(known)}", param=p.name)
+    return wanted
+
+
+def _date_or_datetime(
+    p: Param, value: object, checked: Mapping[str, object], shell: Resolver
+) -> date | datetime:
+    if isinstance(value, datetime):
+        return check_aware(value, p.name)
+    if isinstance(value, date):
+        return value
+    raise InvalidInput(f"{p.name} must be a date or an aware datetime, got {value!r}", param=p.name)
+
+
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
 
-#: How each check runs; DATE_OR_DATETIME and ACTIONS are checked where the query builds its filter.
+#: How each check runs.
 _CHECKS: Mapping[Check, _Checker] = {
     Check.ID: lambda p, v, c, s: check_id(v, p.name),
     Check.NEW_ID: lambda p, v, c, s: check_new_id(v, p.name),
@@ -278,10 +309,10 @@ _CHECKS: Mapping[Check, _Checker] = {
     Check.KEY: lambda p, v, c, s: _keys.normalize_key(v),
     Check.SYSTEM_FILE: _system_file,
     Check.DATETIME: lambda p, v, c, s: check_aware(v, p.name),
-    Check.DATE_OR_DATETIME: lambda p, v, c, s: v,
+    Check.DATE_OR_DATETIME: _date_or_datetime,
     Check.ENUM: lambda p, v, c, s: LicenseKind.of(v),
     Check.CATALOG: _catalog,
-    Check.ACTIONS: lambda p, v, c, s: v,
+    Check.ACTIONS: _actions,
 }
 
 
