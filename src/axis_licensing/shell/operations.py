@@ -21,6 +21,7 @@ Enumerate them with :data:`OPERATIONS` (by name, in SPEC §3 order)::
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -293,6 +294,18 @@ def _date_or_datetime(
     raise InvalidInput(f"{p.name} must be a date or an aware datetime, got {value!r}", param=p.name)
 
 
+@functools.lru_cache(maxsize=1024)
+def _known_actor(value: str, name: str) -> str:
+    """An actor checked once: every command of one user names the same actor (R14)."""
+    return check_actor(value, name)
+
+
+def _actor_of(p: Param, value: object, checked: Mapping[str, object], shell: Resolver) -> str:
+    if type(value) is str:
+        return _known_actor(value, p.name)
+    return check_actor(value, p.name)
+
+
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
 
 #: How each check runs.
@@ -300,7 +313,7 @@ _CHECKS: Mapping[Check, _Checker] = {
     Check.ID: lambda p, v, c, s: check_id(v, p.name),
     Check.NEW_ID: lambda p, v, c, s: check_new_id(v, p.name),
     Check.PRODUCT: lambda p, v, c, s: s._spec(check_id(v, p.name)).code,
-    Check.ACTOR: lambda p, v, c, s: check_actor(v, p.name),
+    Check.ACTOR: _actor_of,
     Check.REQUEST_ID: lambda p, v, c, s: check_id(v, p.name),
     Check.COUNTS: _counts,
     Check.INT: lambda p, v, c, s: check_int(v, p.name, minimum=p.minimum, maximum=p.maximum),

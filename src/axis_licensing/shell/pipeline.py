@@ -329,7 +329,9 @@ class Pipeline:
             latest = known[-1]  # the lock read the latest version number: none was added
         else:
             latest = self._refresh_catalogs(tx)[-1]
-        instant, day, catalog = now, now.astimezone(UTC).date(), latest.catalog
+        instant, catalog = now, latest.catalog
+        if command.VENDOR or head is None:
+            day = now.astimezone(UTC).date()
         if isinstance(command, cmd.CreateOrganization):
             day = local_date(now, command.timezone)
         elif head is not None:
