@@ -179,3 +179,20 @@ def test_execute_answers_a_request_an_earlier_release_remembered_as_null(m: Mana
         m.register_system("o", "acs-pro", "s", devices={"core": 2}, actor="u", request_id="old")
         is None
     )
+
+
+def test_the_vendor_module_imports_on_its_own_without_a_cycle() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib; "
+        "importlib.import_module('axis_licensing.vendor'); "
+        "print('axis_licensing.manager' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    # the package re-exports the Manager lazily, and vendor.py never imports manager.py
+    assert done.stderr == ""
+    assert done.stdout.strip() == "False"

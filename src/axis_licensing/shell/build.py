@@ -49,11 +49,6 @@ def _upload_system_file(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str,
     return a["org_id"], command
 
 
-def _publish_catalog(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
-    shell._read(shell._refresh_catalogs)  # the compatibility check wants the latest version
-    return None, cmd.PublishCatalog(catalog=a["catalog"])
-
-
 #: Each declared command's builder, by operation name.
 BUILDERS: Mapping[str, Builder] = {
     "create_organization": lambda s, a, r: (
@@ -98,5 +93,5 @@ BUILDERS: Mapping[str, Builder] = {
         None,
         cmd.ShipHardware(serial=a["serial"], product=a["product"], preloaded=a["preloaded"]),
     ),
-    "vendor.publish_catalog": _publish_catalog,
+    "vendor.publish_catalog": lambda s, a, r: (None, cmd.PublishCatalog(catalog=a["catalog"])),
 }
