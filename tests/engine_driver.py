@@ -22,8 +22,9 @@ from axis_licensing import (
 )
 from axis_licensing.policy import engine, status
 from axis_licensing.policy.state import Fact, OrgState
+from axis_licensing.shell.history import details_of
 
-__all__ = ["Org", "ctx", "d"]
+__all__ = ["Org", "ctx", "d", "details"]
 
 T = TypeVar("T")
 SUB = LicenseKind.SUBSCRIPTION
@@ -31,6 +32,11 @@ SUB = LicenseKind.SUBSCRIPTION
 
 def d(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def details(fact: Fact) -> dict[str, Any]:
+    """The ``details`` the history stores for ``fact``: its typed data through the converter."""
+    return details_of(fact.data)
 
 
 def ctx(day: date, actor: str = "alice") -> engine.Context:

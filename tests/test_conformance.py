@@ -1,9 +1,10 @@
-"""The backend conformance suite on every built-in backend (SPEC §4, §5 "Backends").
+"""The licensing rules end to end on every built-in backend (SPEC §2–§5).
 
-The suite itself lives in :mod:`axis_licensing.testing.conformance`, where a
-third-party backend imports it from; here it runs against ``memory://``,
-``sqlite:///`` (a fresh file per test) and ``postgresql://`` (a fresh schema
-per test on a real server: skipped without one, failed in CI).
+The rule tests live in ``tests/rules_suite.py`` (they were
+``axis_licensing.testing.conformance`` before issue 14, which now holds the
+per-method suite a backend author runs); here they run against
+``memory://``, ``sqlite:///`` (a fresh file per test) and ``postgresql://`` (a
+fresh schema per test on a real server: skipped without one, failed in CI).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-pytest.register_assert_rewrite("axis_licensing.testing.conformance")
+pytest.register_assert_rewrite("rules_suite")
 
 from axis_licensing import EXAMPLE_CATALOG, Catalog, Manager, ManualClock  # noqa: E402
-from axis_licensing.testing.conformance import BackendConformance, MakeManager  # noqa: E402
+from rules_suite import BackendRules, MakeManager  # noqa: E402
 
 
-class TestMemoryConformance(BackendConformance):
+class TestMemoryConformance(BackendRules):
     """``memory://`` is private to the Manager that opened it, so nothing survives a reopen."""
 
     persistent = False
@@ -31,7 +32,7 @@ class TestMemoryConformance(BackendConformance):
         return make
 
 
-class TestSQLiteConformance(BackendConformance):
+class TestSQLiteConformance(BackendRules):
     """``sqlite:///PATH``: one fresh database file per test."""
 
     @pytest.fixture
@@ -45,7 +46,7 @@ class TestSQLiteConformance(BackendConformance):
 
 
 @pytest.mark.postgres
-class TestPostgreSQLConformance(BackendConformance):
+class TestPostgreSQLConformance(BackendRules):
     """``postgresql://``: one fresh schema per test on a real server."""
 
     @pytest.fixture

@@ -1,7 +1,9 @@
-"""The backend contract suite on every built-in backend, and on a broken one (issue 7, SPEC §4).
+"""The backend conformance kit on every built-in backend, and its contract on a broken one.
 
-The suite lives in :mod:`axis_licensing.testing.contract`: it calls each
-method of the backend interface directly. Here it runs against ``memory://``,
+The kit is :mod:`axis_licensing.testing.conformance`: the per-method contract
+of :mod:`axis_licensing.testing.contract` (each method of the backend
+interface called directly) plus a few end-to-end checks through the Manager
+(issue 14, item 6). Here it runs against ``memory://``,
 ``sqlite:///`` (a fresh file per test) and ``postgresql://`` (a fresh schema
 per test). A backend with an off-by-one in ``seq_at`` fails it, and only in
 the tests named after ``seq_at``.
@@ -20,16 +22,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
-pytest.register_assert_rewrite("axis_licensing.testing.contract")
+pytest.register_assert_rewrite(
+    "axis_licensing.testing.contract", "axis_licensing.testing.conformance"
+)
 
 from axis_licensing.backends import Backend, ReadTx, WriteTx  # noqa: E402
 from axis_licensing.backends.memory import MemoryBackend  # noqa: E402
 from axis_licensing.backends.postgresql import PostgreSQLBackend  # noqa: E402
 from axis_licensing.backends.sqlite import SQLiteBackend  # noqa: E402
+from axis_licensing.testing.conformance import BackendConformance  # noqa: E402
 from axis_licensing.testing.contract import BackendContract, MakeBackend  # noqa: E402
 
 
-class TestMemoryContract(BackendContract):
+class TestMemoryContract(BackendConformance):
     """``memory://``: each backend is its own store, and it has no driver to fail."""
 
     shared = False
@@ -39,7 +44,7 @@ class TestMemoryContract(BackendContract):
         return MemoryBackend
 
 
-class TestSQLiteContract(BackendContract):
+class TestSQLiteContract(BackendConformance):
     """``sqlite:///PATH``: one fresh file per test."""
 
     @pytest.fixture
@@ -58,7 +63,7 @@ class TestSQLiteContract(BackendContract):
 
 
 @pytest.mark.postgres
-class TestPostgreSQLContract(BackendContract):
+class TestPostgreSQLContract(BackendConformance):
     """``postgresql://``: one fresh schema per test on a real server."""
 
     @pytest.fixture
@@ -129,7 +134,7 @@ def _outcomes(make: MakeBackend) -> dict[str, str]:
 def test_the_suite_passes_on_a_correct_backend_run_by_hand() -> None:
     outcomes = _outcomes(MemoryBackend)
     assert set(outcomes.values()) <= {"passed", "skipped"}
-    assert len(outcomes) == 30
+    assert len(outcomes) == 34  # issue 14 added catalogs, insert_catalog, lock, org_ids
 
 
 def test_a_backend_with_an_off_by_one_in_seq_at_fails_the_tests_named_after_seq_at() -> None:

@@ -49,6 +49,7 @@ from axis_licensing import (
 )
 from axis_licensing.cli import EXIT_CODES, main
 from axis_licensing.offline import _canonical  # the signed form, to sign odd bodies
+from axis_licensing.shell.operations import OPERATIONS
 from conftest import POSTGRES_URL, _with_params, require_postgres
 from reliability_support import CATALOG, CATALOG_PLUS, START, seed, snapshot
 
@@ -462,7 +463,10 @@ BY_NAME: dict[str, Arg] = {
     "period": arg(st.integers(-2, 8), "any"),
 }
 #: Public methods that are not entry points to fuzz.
-NOT_FUZZED = frozenset({"open", "close", "public_key", "plugin_manager", "catalog", "clock"})
+#: ``execute`` runs the other entry points by name: it has a fuzz of its own below.
+NOT_FUZZED = frozenset(
+    {"open", "close", "public_key", "plugin_manager", "catalog", "clock", "execute"}
+)
 
 
 def introspected_calls(m: Manager) -> dict[str, tuple[str, dict[str, Arg]]]:
@@ -661,6 +665,26 @@ def test_r14_fuzz_public_methods_the_table_does_not_list(store: Store) -> None:
             _call_refused_or_done(store, f"{path}({args!r})", lambda: method(**args), [])
 
         _fuzz(store, _draw_args(spec), check)
+
+
+def test_r14_fuzz_execute_refuses_what_each_method_refuses(store: Store) -> None:
+    """``Manager.execute`` runs each declared entry point with the same checks (issue 14)."""
+    names = sorted(OPERATIONS)
+
+    def draw(name: str) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+        spec = {
+            p.name: BY_NAME.get(p.name, arg(JUNK if p.required else st.just(p.default), "any"))
+            for p in OPERATIONS[name].params
+        }
+        return _draw_args(spec).map(lambda args: (name, args))
+
+    def check(drawn: tuple[str, dict[str, Any]]) -> None:
+        name, args = drawn
+        _call_refused_or_done(
+            store, f"execute({name!r}, {args!r})", lambda: store.manager.execute(name, **args), []
+        )
+
+    _fuzz(store, st.sampled_from(names).flatmap(draw), check)
 
 
 class _Later(Manager):

@@ -26,8 +26,6 @@ from litestar.testing import TestClient
 from axis_licensing import Manager, ManualClock
 from axis_licensing.http import TokenFile, create_app, hash_token
 
-pytestmark = pytest.mark.xfail(strict=True, reason="needs Manager.execute (issue 14)")
-
 ORG = "acme"
 PRODUCT = "acs-pro"
 BASE = f"/v1/organizations/{ORG}"

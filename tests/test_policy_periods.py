@@ -33,7 +33,7 @@ from axis_licensing.policy.periods import (
     period_containing,
     window,
 )
-from engine_driver import d
+from engine_driver import d, details
 
 T = TypeVar("T")
 
@@ -71,12 +71,12 @@ def test_r2_first_start_sets_the_anchor_and_it_never_changes() -> None:
     org.start(d("2031-07-04"), product="five")
     assert org.state.anchor == d("2026-03-10")
     started = [f for f in org.facts if f.action == Action.SUBSCRIPTION_STARTED]
-    assert [f.details["anchor"] for f in started] == ["2026-03-10"] * 3
+    assert [details(f)["anchor"] for f in started] == ["2026-03-10"] * 3
     assert [f.product for f in started] == ["acs-pro", "prod-b", "five"]
-    assert started[0].details["period"] == {"index": 0, "start": "2026-03-10", "end": "2027-03-10"}
-    assert started[1].details["period"] == {"index": 0, "start": "2026-03-10", "end": "2027-03-10"}
+    assert details(started[0])["period"] == {"index": 0, "start": "2026-03-10", "end": "2027-03-10"}
+    assert details(started[1])["period"] == {"index": 0, "start": "2026-03-10", "end": "2027-03-10"}
     # five-year term from the same anchor: [2031-03-10, 2036-03-10) holds 2031-07-04
-    assert started[2].details["period"] == {"index": 1, "start": "2031-03-10", "end": "2036-03-10"}
+    assert details(started[2])["period"] == {"index": 1, "start": "2031-03-10", "end": "2036-03-10"}
 
 
 def test_r2_starting_twice_raises_already_started() -> None:
@@ -268,7 +268,7 @@ def test_r3_trial_window_example() -> None:
     assert after.state is ProductState.UNLICENSED
     assert after.window_ends_on == d("2026-04-09")
     started = [f for f in org.facts if f.action == Action.SUBSCRIPTION_STARTED]
-    assert started[0].details["trial_ends_on"] == "2026-04-09"
+    assert details(started[0])["trial_ends_on"] == "2026-04-09"
 
 
 def test_r3_grace_window_follows_each_renewal() -> None:

@@ -191,6 +191,45 @@ def test_the_static_checks_catch_impure_code() -> None:
     ]
 
 
+#: Names of the storage objects a decision must never see (issue 14: claims are data).
+STORAGE_NAMES = frozenset({"WriteTx", "ReadTx", "Backend", "Connection", "cursor"})
+
+
+@pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_storage_object_is_reachable_from_policy(path: Path) -> None:
+    """No policy module names a transaction or a backend: what it wants claimed, it returns."""
+    found = sorted(
+        {
+            node.id if isinstance(node, ast.Name) else node.attr
+            for node in ast.walk(_tree(path))
+            if isinstance(node, ast.Name | ast.Attribute)
+            and (node.id if isinstance(node, ast.Name) else node.attr) in STORAGE_NAMES
+        }
+    )
+    assert found == [], f"{path.name} refers to storage objects"
+
+
+def test_every_command_is_decided_in_policy() -> None:
+    from axis_licensing.policy import commands, decide
+
+    declared = {
+        cls
+        for cls in vars(commands).values()
+        if isinstance(cls, type) and issubclass(cls, commands.Command) and cls.ACTION
+    }
+    assert set(decide.DECIDERS) == declared
+    assert len(declared) == 13
+
+
+def test_the_import_rules_ban_storage_and_the_shell_from_policy() -> None:
+    import tomllib
+
+    rules = tomllib.loads((POLICY_DIR / "ruff.toml").read_text(encoding="utf-8"))
+    banned = set(rules["lint"]["flake8-tidy-imports"]["banned-api"])
+    assert {"axis_licensing.backends", "axis_licensing.shell", "axis_licensing.manager"} <= banned
+    assert {"sqlite3", "psycopg", "time", "random", "secrets"} <= banned
+
+
 # --- in a fresh interpreter -------------------------------------------------------------------
 
 _PRELUDE = f"""
@@ -346,7 +385,7 @@ def test_engine_runs_with_clocks_randomness_and_io_booby_trapped() -> None:
             "compensation": dict(need.compensation),
             "credit": {t: str(v) for t, v in need.credit.items()},
             "actions": [str(f.action) for f in facts],
-            "expired": [(f.on.isoformat(), f.details["quantity"]) for f in expired],
+            "expired": [(f.on.isoformat(), f.data.quantity) for f in expired],
             "state": st.state.value,
             "to_buy": dict(report.to_buy),
             "wallet": dict(wallet.balance()),

@@ -39,7 +39,7 @@ from axis_licensing.model import (
     ProductState,
 )
 from axis_licensing.policy import engine, status
-from engine_driver import ctx, d
+from engine_driver import ctx, d, details
 
 T = TypeVar("T")
 
@@ -349,17 +349,17 @@ def test_r5_growth_beyond_allowance_records_one_fact_per_period() -> None:
     flag = flags[0]
     assert (flag.on, flag.actor, flag.product) == (d("2026-03-01"), "system", "acs-pro")
     assert flag.at == datetime(2026, 3, 1, 12, tzinfo=UTC)
-    assert flag.details["period"] == {"index": 0, "start": "2026-01-01", "end": "2027-01-01"}
-    assert flag.details["required_now"] == {"core": 1}
-    assert flag.details["devices"] == {"core": 21}
-    assert flag.details["allocated"] == {"core": 10}
+    assert details(flag)["period"] == {"index": 0, "start": "2026-01-01", "end": "2027-01-01"}
+    assert details(flag)["required_now"] == {"core": 1}
+    assert details(flag)["devices"] == {"core": 21}
+    assert details(flag)["allocated"] == {"core": 10}
     # the next period, locked by a top-up, may be flagged once again
     org.allocate(d("2027-01-05"), {"core": 30})
     org.report(d("2027-02-01"), "sys-1", {"core": 61})
     org.report(d("2027-02-02"), "sys-1", {"core": 70})
     flags = org.actions(Action.GROWTH_EXCEEDED)
-    assert [f.details["period"]["index"] for f in flags] == [0, 1]
-    assert flags[1].details["required_now"] == {"core": 1}
+    assert [details(f)["period"]["index"] for f in flags] == [0, 1]
+    assert details(flags[1])["required_now"] == {"core": 1}
     assert org.state.ledger("acs-pro").growth_flagged == {0, 1}
 
 
@@ -421,8 +421,8 @@ def test_r5_advance_allocation_locks_even_when_no_command_ran_for_a_period() -> 
     org.report(d("2028-05-01"), "sys-1", {"core": 25})  # first command since 2026
     assert org.state.ledger("acs-pro").locked == {0, 2}
     flags = org.actions(Action.GROWTH_EXCEEDED)
-    assert [(f.on, f.details["period"]["index"]) for f in flags] == [(d("2028-05-01"), 2)]
-    assert flags[0].details["required_now"] == {"core": 3}
+    assert [(f.on, details(f)["period"]["index"]) for f in flags] == [(d("2028-05-01"), 2)]
+    assert details(flags[0])["required_now"] == {"core": 3}
 
 
 def test_r5_advance_to_an_earlier_day_changes_nothing() -> None:
@@ -524,9 +524,9 @@ def test_r6_expiry_facts_dated_expires_on_with_system_actor() -> None:
             f.on,
             f.actor,
             f.product,
-            f.details["lot_id"],
-            f.details["license_type"],
-            f.details["quantity"],
+            details(f)["lot_id"],
+            details(f)["license_type"],
+            details(f)["quantity"],
         )
         for f in facts
     ]
@@ -538,9 +538,9 @@ def test_r6_expiry_facts_dated_expires_on_with_system_actor() -> None:
         (d("2032-01-01"), "system", "acs-pro", 5, "core", 9),
     ]
     assert all(f.action == Action.LICENSES_EXPIRED and f.at is None for f in facts)
-    assert facts[0].details["expires_on"] == "2031-01-01"
-    assert facts[0].details["acquired_on"] == "2026-01-01"
-    assert facts[0].details["kind"] == "subscription"
+    assert details(facts[0])["expires_on"] == "2031-01-01"
+    assert details(facts[0])["acquired_on"] == "2026-01-01"
+    assert details(facts[0])["kind"] == "subscription"
     assert state.ledger("acs-pro").lots == ()
     assert state.ledger("acs-pro").expired.subscription == {"core": 17, "door": 2}
     assert state.as_of == d("2032-01-01")
@@ -564,7 +564,7 @@ def test_r6_partly_used_lot_expires_its_rest() -> None:
     org.report(d("2030-12-31"), "sys-1", {"core": 4})
     org.report(d("2031-01-02"), "sys-1", {"core": 4})
     expired = org.actions(Action.LICENSES_EXPIRED)
-    assert [(f.on, f.details["quantity"]) for f in expired] == [(d("2031-01-01"), 6)]
+    assert [(f.on, details(f)["quantity"]) for f in expired] == [(d("2031-01-01"), 6)]
     ledger = org.state.ledger("acs-pro")
     assert (ledger.expired.subscription, ledger.balance(SUB)) == (C({"core": 6}), C())
 
@@ -574,7 +574,7 @@ def test_r6_lots_used_earliest_expiry_first() -> None:
     org.redeem(d("2026-06-01"), {"core": 5})  # lot 2, expires 2031-06-01
     org.redeem(d("2026-06-01"), {"core": 5})  # lot 3, same day: lot id breaks the tie
     org.allocate(d("2026-07-01"), {"core": 7}, offset=1)  # no compensation lot
-    used = org.actions(Action.LICENSES_ALLOCATED)[-1].details["lots"]
+    used = details(org.actions(Action.LICENSES_ALLOCATED)[-1])["lots"]
     assert used == [
         {"lot_id": 1, "license_type": "core", "quantity": 5},
         {"lot_id": 2, "license_type": "core", "quantity": 2},
@@ -596,7 +596,7 @@ def test_r6_expiry_ties_use_the_oldest_acquired_lot_first() -> None:
     org.state = attrs.evolve(org.state.with_ledger(ledger), next_lot_id=3)
     assert [lot.lot_id for lot in org.wallet(d("2028-03-01")).lots] == [2, 1, 0]
     org.allocate(d("2028-03-01"), {"core": 3})
-    used = org.actions(Action.LICENSES_ALLOCATED)[-1].details["lots"]
+    used = details(org.actions(Action.LICENSES_ALLOCATED)[-1])["lots"]
     assert [(u["lot_id"], u["quantity"]) for u in used] == [(2, 2), (1, 1)]
 
 
@@ -641,7 +641,7 @@ def test_r6_advance_is_idempotent() -> None:
     assert (earlier, none) == (once, ())
     assert earlier.as_of == d("2031-02-01")
     later, more = engine.advance(once, CATALOG, d("2031-08-01"))
-    assert [f.details["license_type"] for f in more] == ["door"]
+    assert [details(f)["license_type"] for f in more] == ["door"]
     assert engine.advance(org.state, CATALOG, d("2031-08-01")) == (later, (facts[0], more[0]))
 
 
@@ -669,8 +669,8 @@ def test_r7_allocate_moves_licenses_to_one_period() -> None:
     assert org.state.ledger("acs-pro").allocations == {2: {"core": 4, "door": 1}}
     fact = org.actions(Action.LICENSES_ALLOCATED)[-1]
     assert (fact.actor, fact.on, fact.product) == ("alice", d("2026-01-01"), "acs-pro")
-    assert fact.details["quantities"] == {"core": 4, "door": 1}
-    assert fact.details["periods"] == [
+    assert details(fact)["quantities"] == {"core": 4, "door": 1}
+    assert details(fact)["periods"] == [
         {
             "offset": 2,
             "period": {"index": 2, "start": "2028-01-01", "end": "2029-01-01"},
@@ -816,10 +816,10 @@ def test_r8_new_product_mid_period_compensation() -> None:
     ]
     (credited,) = org.actions(Action.COMPENSATION_CREDITED)
     assert (credited.actor, credited.on, credited.product) == ("system", d("2026-07-10"), "prod-b")
-    assert credited.details["quantities"] == {"core": 4}
-    assert credited.details["shares"] == {"core": "364/73"}
-    assert credited.details["credit"] == {"core": "72/73"}
-    assert credited.details["allocated_by"] == "alice"
+    assert details(credited)["quantities"] == {"core": 4}
+    assert details(credited)["shares"] == {"core": "364/73"}
+    assert details(credited)["credit"] == {"core": "72/73"}
+    assert details(credited)["allocated_by"] == "alice"
     # the periods do not move
     assert org.status(d("2026-07-10"), product="prod-b").period == Period(
         0, d("2026-01-01"), d("2027-01-01")
@@ -962,7 +962,7 @@ def test_r8_no_fraction_is_ever_lost(allocations: list[tuple[int, int]]) -> None
     allocated = sum(q for _, q in allocations)
     balance = 10_000 - allocated + ledger.compensated.get("core", 0)
     assert ledger.balance(SUB) == {"core": balance}
-    whole = sum(f.details["quantities"]["core"] for f in org.actions(Action.COMPENSATION_CREDITED))
+    whole = sum(details(f)["quantities"]["core"] for f in org.actions(Action.COMPENSATION_CREDITED))
     assert whole == ledger.compensated.get("core", 0)
 
 
@@ -1092,8 +1092,8 @@ def test_r9_extension_lots_allocation() -> None:
         True,
     )
     fact = org.actions(Action.EXTENSION_ALLOCATED)[-1]
-    assert (fact.system_id, fact.details["serial"]) == ("sys-1", "SN-1")
-    assert fact.details["lots"] == [
+    assert (fact.system_id, details(fact)["serial"]) == ("sys-1", "SN-1")
+    assert details(fact)["lots"] == [
         {"lot_id": 1, "license_type": "core", "quantity": 3},
         {"lot_id": 2, "license_type": "door", "quantity": 1},
         {"lot_id": 3, "license_type": "core", "quantity": 1},
@@ -1119,7 +1119,7 @@ def test_r9_extension_lots_expire_in_the_wallet() -> None:
     org = Org(d("2026-01-01"))
     org.redeem(d("2026-01-01"), {"core": 3}, kind=HW)
     state, facts = engine.advance(org.state, CATALOG, d("2031-01-01"))
-    assert [(f.on, f.details["kind"], f.details["quantity"]) for f in facts] == [
+    assert [(f.on, details(f)["kind"], details(f)["quantity"]) for f in facts] == [
         (d("2031-01-01"), "hardware", 3)
     ]
     assert state.ledger("acs-pro").expired.hardware == {"core": 3}

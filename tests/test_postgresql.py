@@ -783,7 +783,7 @@ def test_r10_conformance_tail_check_with_a_key_whose_fifth_last_symbol_is_6(
     import attrs
 
     from axis_licensing import _keys
-    from axis_licensing.testing.conformance import BackendConformance
+    from rules_suite import BackendRules
 
     keys = iter(
         [
@@ -801,4 +801,4 @@ def test_r10_conformance_tail_check_with_a_key_whose_fifth_last_symbol_is_6(
     assert history[-1]["details"]["key"] == "…TTKR"
     assert "6TTKR" not in json.dumps(history, default=str, ensure_ascii=False).upper()
     # The conformance check, given the next such key (…J6V1DG), calls it a leak.
-    BackendConformance().test_r10_history_holds_at_most_the_last_four_symbols(pg_manager)
+    BackendRules().test_r10_history_holds_at_most_the_last_four_symbols(pg_manager)

@@ -8,6 +8,7 @@ plain objects.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import json
@@ -63,6 +64,9 @@ converter.register_unstructure_hook(frozenset, sorted)
 # StrEnum members are strs: without this hook they would pass through as members (R14, §3).
 converter.register_unstructure_hook(enum.StrEnum, lambda member: member.value)
 converter.register_structure_hook(type(None), lambda value, _: None)
+# bytes (a signed license file, as an upload's remembered result) are base64 text
+converter.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
+converter.register_structure_hook(bytes, lambda value, _: base64.b64decode(value))
 
 
 def to_jsonable(value: object) -> Any:

@@ -135,11 +135,18 @@ class RetryableConflict(Exception):
 
 @attrs.frozen
 class Head:
-    """An organization's latest version: its ``seq`` and the instant it was written at."""
+    """An organization's latest version: its ``seq`` and the instant it was written at.
+
+    ``catalog_version`` is optional: a backend whose :meth:`WriteTx.lock` reads
+    the store's latest catalog version in the same statement returns it, and
+    the Manager then reads the catalog versions only when one was added (R15).
+    None (the default) means it was not read; it never affects equality.
+    """
 
     org_id: str
     seq: int
     at_us: int
+    catalog_version: int | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen

@@ -74,6 +74,7 @@ from axis_licensing.backends import (
     WriteTx,
     prefix_end,
 )
+from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
@@ -143,20 +144,7 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 _VERSION_TABLE = "schema_version"
 
 _COLUMNS = EXPORT_COLUMNS
-_ORDER: dict[str, tuple[str, ...]] = {
-    "meta": ("name",),
-    "catalogs": ("version",),
-    "orgs": ("org_id",),
-    "versions": ("org_id", "seq"),
-    "parts": ("org_id", "part"),
-    "part_history": ("org_id", "part", "seq"),
-    "states": ("org_id", "seq"),
-    "activities": ("id",),
-    "systems": ("system_id",),
-    "shipments": ("serial",),
-    "keys": ("key_hash",),
-    "requests": ("scope", "request_id"),
-}
+_ORDER: dict[str, tuple[str, ...]] = {**TABLE_KEYS, "activities": ("id",)}
 
 #: Tables where a unique violation means a concurrent twin won the race (R13).
 _RACE_TABLES = frozenset({"requests", "keys", "meta", "versions", "part_history", "catalogs"})
@@ -176,11 +164,7 @@ _BEGIN_READ: LiteralString = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 #: The statements of a transaction; ``{s}`` is the schema.
 _STATEMENTS: dict[str, LiteralString] = {
-    "head": "SELECT head, at_us FROM {s}.orgs WHERE org_id = %s",
-    "seq_at": (
-        "SELECT seq FROM {s}.versions WHERE org_id = %s AND at_us <= %s "
-        "ORDER BY at_us DESC, seq DESC LIMIT 1"
-    ),
+    **SHARED,
     "parts": (
         "SELECT part, seq, at_us, value FROM {s}.parts WHERE org_id = %s "
         "AND part = ANY(%s::text[]) ORDER BY part"
@@ -193,32 +177,8 @@ _STATEMENTS: dict[str, LiteralString] = {
         "SELECT part, seq, at_us, value FROM {s}.parts WHERE org_id = %s "
         "AND part > %s AND part < %s ORDER BY part LIMIT %s"
     ),
-    "part_before": (
-        "SELECT seq, at_us, value FROM {s}.part_history WHERE org_id = %s AND part = %s "
-        "AND seq <= %s ORDER BY seq DESC LIMIT 1"
-    ),
-    "legacy_orgs": "SELECT DISTINCT org_id FROM {s}.states ORDER BY org_id",
-    "legacy_states": "SELECT seq, at_us, state FROM {s}.states WHERE org_id = %s ORDER BY seq",
-    "drop_legacy": "DELETE FROM {s}.states WHERE org_id = %s",
-    "key": (
-        "SELECT key_hash, product, kind, quantities, tail, issued_at_us, redeemed_by, "
-        "redeemed_at_us FROM {s}.keys WHERE key_hash = %s"
-    ),
-    "shipment": (
-        "SELECT serial, product, preloaded, shipped_at_us, org_id FROM {s}.shipments "
-        "WHERE serial = %s"
-    ),
-    "system_owner": "SELECT org_id FROM {s}.systems WHERE system_id = %s",
-    "request": (
-        "SELECT scope, request_id, fingerprint, result FROM {s}.requests "
-        "WHERE scope = %s AND request_id = %s"
-    ),
-    "meta": "SELECT value FROM {s}.meta WHERE name = %s",
-    "lock": "SELECT head, at_us FROM {s}.orgs WHERE org_id = %s FOR UPDATE",
+    "lock": LOCK_WITH_CATALOG + " FOR UPDATE",
     "org_exists": "SELECT 1 FROM {s}.orgs WHERE org_id = %s",
-    "create_org": (
-        "INSERT INTO {s}.orgs (org_id, head, at_us) VALUES (%s, 0, 0) ON CONFLICT DO NOTHING"
-    ),
     # One statement, one round trip per command: its sub-statements all read the
     # snapshot from before it, so ``kept`` copies each part's version being replaced.
     "append": (
@@ -242,37 +202,7 @@ _STATEMENTS: dict[str, LiteralString] = {
         "ORDER BY n) "
         "UPDATE {s}.orgs SET head = %(seq)s, at_us = %(at)s WHERE org_id = %(org)s"
     ),
-    "claim_system": (
-        "INSERT INTO {s}.systems (system_id, org_id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-    ),
-    "claim_hardware": ("UPDATE {s}.shipments SET org_id = %s WHERE serial = %s AND org_id IS NULL"),
-    "insert_key": (
-        "INSERT INTO {s}.keys (key_hash, product, kind, quantities, tail, issued_at_us) "
-        "VALUES (%s, %s, %s, %s, %s, %s)"
-    ),
-    "redeem_key": (
-        "UPDATE {s}.keys SET redeemed_by = %s, redeemed_at_us = %s "
-        "WHERE key_hash = %s AND redeemed_by IS NULL"
-    ),
     "shipment_exists": "SELECT 1 FROM {s}.shipments WHERE serial = %s",
-    "insert_shipment": (
-        "INSERT INTO {s}.shipments (serial, product, preloaded, shipped_at_us) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    ),
-    "put_request": (
-        "INSERT INTO {s}.requests (scope, request_id, fingerprint, result) VALUES (%s, %s, %s, %s)"
-    ),
-    "insert_meta": "INSERT INTO {s}.meta (name, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-    "catalogs": (
-        "SELECT version, effective_at_us, catalog FROM {s}.catalogs WHERE version > %s "
-        "ORDER BY version"
-    ),
-    "org_ids": "SELECT org_id FROM {s}.orgs ORDER BY org_id LIMIT %s OFFSET %s",
-    "latest_version_at": "SELECT MAX(at_us) FROM {s}.orgs WHERE head > 0",
-    "insert_catalog": (
-        "INSERT INTO {s}.catalogs (version, effective_at_us, catalog) VALUES (%s, %s, %s) "
-        "ON CONFLICT DO NOTHING"
-    ),
 }
 
 _ACTIVITY_SELECT: LiteralString = (
@@ -586,7 +516,7 @@ class _Tx(WriteTx):
         if locked is None:
             return None
         self._recheck_missed()
-        return Head(org_id, locked[0], locked[1])
+        return Head(org_id, locked[0], locked[1], locked[2])
 
     def _recheck_missed(self) -> None:
         """Run again if a twin remembered our request_id since we looked (R13).

@@ -49,6 +49,7 @@ from axis_licensing.backends import (
     WriteTx,
     prefix_end,
 )
+from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS, for_sqlite
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
@@ -116,20 +117,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 _COLUMNS = EXPORT_COLUMNS
-_ORDER = {
-    "meta": "name",
-    "catalogs": "version",
-    "orgs": "org_id",
-    "versions": "org_id, seq",
-    "parts": "org_id, part",
-    "part_history": "org_id, part, seq",
-    "states": "org_id, seq",
-    "activities": "org_id, id",
-    "systems": "system_id",
-    "shipments": "serial",
-    "keys": "key_hash",
-    "requests": "scope, request_id",
-}
+_ORDER = {table: ", ".join(keys) for table, keys in TABLE_KEYS.items()}
+#: The statements shared with PostgreSQL, in SQLite's spelling.
+_SQL = {name: for_sqlite(text) for name, text in SHARED.items()}
+_LOCK = for_sqlite(LOCK_WITH_CATALOG)
 
 _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
 _INSERT_ACTIVITY = (
@@ -188,15 +179,11 @@ class _Tx(WriteTx):
         return self._c.execute(sql, tuple(params)).fetchone()
 
     def head(self, org_id: str) -> Head | None:
-        row = self._one("SELECT head, at_us FROM orgs WHERE org_id = ?", (org_id,))
+        row = self._one(_SQL["head"], (org_id,))
         return None if row is None else Head(org_id, row[0], row[1])
 
     def seq_at(self, org_id: str, at_us: int) -> int | None:
-        row = self._one(
-            "SELECT seq FROM versions WHERE org_id = ? AND at_us <= ? "
-            "ORDER BY at_us DESC, seq DESC LIMIT 1",
-            (org_id, at_us),
-        )
+        row = self._one(_SQL["seq_at"], (org_id, at_us))
         return None if row is None else int(row[0])
 
     def _as_of(self, org_id: str, rows: list[Any], seq: int | None) -> list[PartRow]:
@@ -204,11 +191,7 @@ class _Tx(WriteTx):
         found: list[PartRow] = []
         for name, row_seq, at_us, value in rows:
             if seq is not None and row_seq > seq:
-                older = self._one(
-                    "SELECT seq, at_us, value FROM part_history "
-                    "WHERE org_id = ? AND part = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
-                    (org_id, name, seq),
-                )
+                older = self._one(_SQL["part_before"], (org_id, name, seq))
                 if older is None:
                     continue
                 row_seq, at_us, value = older
@@ -248,13 +231,11 @@ class _Tx(WriteTx):
         return found if limit is None else found[:limit]
 
     def legacy_orgs(self) -> list[str]:
-        rows = self._c.execute("SELECT DISTINCT org_id FROM states ORDER BY org_id").fetchall()
+        rows = self._c.execute(_SQL["legacy_orgs"]).fetchall()
         return [str(r[0]) for r in rows]
 
     def legacy_states(self, org_id: str) -> list[StateRow]:
-        rows = self._c.execute(
-            "SELECT seq, at_us, state FROM states WHERE org_id = ? ORDER BY seq", (org_id,)
-        ).fetchall()
+        rows = self._c.execute(_SQL["legacy_states"], (org_id,)).fetchall()
         return [StateRow(org_id, r[0], r[1], r[2]) for r in rows]
 
     def history(
@@ -275,70 +256,51 @@ class _Tx(WriteTx):
         )
 
     def key(self, key_hash: str) -> KeyRow | None:
-        row = self._one(
-            f"SELECT {', '.join(_COLUMNS['keys'])} FROM keys WHERE key_hash = ?",  # noqa: S608
-            (key_hash,),
-        )
+        row = self._one(_SQL["key"], (key_hash,))
         return None if row is None else KeyRow(*row)
 
     def shipment(self, serial: str) -> ShipmentRow | None:
-        row = self._one(
-            f"SELECT {', '.join(_COLUMNS['shipments'])} FROM shipments WHERE serial = ?",  # noqa: S608
-            (serial,),
-        )
+        row = self._one(_SQL["shipment"], (serial,))
         return None if row is None else ShipmentRow(*row)
 
     def system_owner(self, system_id: str) -> str | None:
-        row = self._one("SELECT org_id FROM systems WHERE system_id = ?", (system_id,))
+        row = self._one(_SQL["system_owner"], (system_id,))
         return None if row is None else str(row[0])
 
     def request(self, scope: str, request_id: str) -> RequestRow | None:
-        row = self._one(
-            "SELECT scope, request_id, fingerprint, result FROM requests "
-            "WHERE scope = ? AND request_id = ?",
-            (scope, request_id),
-        )
+        row = self._one(_SQL["request"], (scope, request_id))
         return None if row is None else RequestRow(*row)
 
     def meta(self, name: str) -> str | None:
-        row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
+        row = self._one(_SQL["meta"], (name,))
         return None if row is None else str(row[0])
 
     def catalogs(self, after: int = 0) -> list[CatalogRow]:
-        rows = self._c.execute(
-            "SELECT version, effective_at_us, catalog FROM catalogs WHERE version > ? "
-            "ORDER BY version",
-            (after,),
-        ).fetchall()
+        rows = self._c.execute(_SQL["catalogs"], (after,)).fetchall()
         return [CatalogRow(*row) for row in rows]
 
     def org_ids(self, limit: int | None, offset: int) -> list[str]:
-        rows = self._c.execute(
-            "SELECT org_id FROM orgs ORDER BY org_id LIMIT ? OFFSET ?",
-            (-1 if limit is None else limit, offset),
-        ).fetchall()
+        rows = self._c.execute(_SQL["org_ids"], (-1 if limit is None else limit, offset)).fetchall()
         return [str(row[0]) for row in rows]
 
     def latest_version_at_us(self) -> int | None:
-        row = self._one("SELECT MAX(at_us) FROM orgs WHERE head > 0", ())
+        row = self._one(_SQL["latest_version_at"], ())
         return None if row is None or row[0] is None else int(row[0])
 
     def insert_catalog(self, row: CatalogRow) -> bool:
         cursor = self._c.execute(
-            "INSERT INTO catalogs (version, effective_at_us, catalog) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (row.version, row.effective_at_us, row.catalog),
+            _SQL["insert_catalog"], (row.version, row.effective_at_us, row.catalog)
         )
         return cursor.rowcount == 1
 
     def lock(self, org_id: str) -> Head | None:
-        return self.head(org_id)  # BEGIN IMMEDIATE already holds the write lock
+        # BEGIN IMMEDIATE already holds the write lock; one statement also reads the
+        # latest catalog version, so a command reads the catalogs only when one was added
+        row = self._one(_LOCK, (org_id,))
+        return None if row is None else Head(org_id, row[0], row[1], row[2])
 
     def create_org(self, org_id: str) -> bool:
-        cursor = self._c.execute(
-            "INSERT INTO orgs (org_id, head, at_us) VALUES (?, 0, 0) ON CONFLICT DO NOTHING",
-            (org_id,),
-        )
+        cursor = self._c.execute(_SQL["create_org"], (org_id,))
         return cursor.rowcount == 1
 
     def append(
@@ -393,55 +355,41 @@ class _Tx(WriteTx):
             self._c.executemany(_INSERT_ACTIVITY, rows)
 
     def drop_legacy(self, org_id: str) -> None:
-        self._c.execute("DELETE FROM states WHERE org_id = ?", (org_id,))
+        self._c.execute(_SQL["drop_legacy"], (org_id,))
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
-        cursor = self._c.execute(
-            "INSERT INTO systems (system_id, org_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (system_id, org_id),
-        )
+        cursor = self._c.execute(_SQL["claim_system"], (system_id, org_id))
         return cursor.rowcount == 1
 
     def claim_hardware(self, serial: str, org_id: str) -> bool:
-        cursor = self._c.execute(
-            "UPDATE shipments SET org_id = ? WHERE serial = ? AND org_id IS NULL",
-            (org_id, serial),
-        )
+        cursor = self._c.execute(_SQL["claim_hardware"], (org_id, serial))
         return cursor.rowcount == 1
 
     def insert_key(self, row: KeyRow) -> None:
         self._c.execute(
-            "INSERT INTO keys (key_hash, product, kind, quantities, tail, issued_at_us) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            _SQL["insert_key"],
             (row.key_hash, row.product, row.kind, row.quantities, row.tail, row.issued_at_us),
         )
 
     def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
-        cursor = self._c.execute(
-            "UPDATE keys SET redeemed_by = ?, redeemed_at_us = ? "
-            "WHERE key_hash = ? AND redeemed_by IS NULL",
-            (org_id, at_us, key_hash),
-        )
+        cursor = self._c.execute(_SQL["redeem_key"], (org_id, at_us, key_hash))
         return cursor.rowcount == 1
 
     def insert_shipment(self, row: ShipmentRow) -> bool:
         cursor = self._c.execute(
-            "INSERT INTO shipments (serial, product, preloaded, shipped_at_us) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            _SQL["insert_shipment"],
             (row.serial, row.product, row.preloaded, row.shipped_at_us),
         )
         return cursor.rowcount == 1
 
     def put_request(self, row: RequestRow) -> None:
         self._c.execute(
-            "INSERT INTO requests (scope, request_id, fingerprint, result) VALUES (?, ?, ?, ?)",
+            _SQL["put_request"],
             (row.scope, row.request_id, row.fingerprint, row.result),
         )
 
     def insert_meta(self, name: str, value: str) -> bool:
-        cursor = self._c.execute(
-            "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, value)
-        )
+        cursor = self._c.execute(_SQL["insert_meta"], (name, value))
         return cursor.rowcount == 1
 
 
@@ -497,6 +445,8 @@ class SQLiteBackend(Backend):
         self._conn = self._connect()
         #: True after a discarded connection, until the next transaction opens a fresh one.
         self._stale = False
+        #: Whether the connection's busy timeout is SQLite's own (for reads) or 0 (writes).
+        self._waits = True
         try:
             self._prepare()
         except BaseException:
@@ -547,7 +497,7 @@ class SQLiteBackend(Backend):
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
             raise StorageError(f"cannot reopen SQLite database {self.path!r}: {exc}") from exc
-        self._conn, self._stale = conn, False
+        self._conn, self._stale, self._waits = conn, False, True
         return conn
 
     def _prepare(self) -> None:
@@ -615,6 +565,7 @@ class SQLiteBackend(Backend):
                 if begin == _BEGIN_WRITE:
                     self._begin_write(conn)
                 else:
+                    self._wait_in_sqlite(conn, wait=True)
                     conn.execute(begin)
             except sqlite3.OperationalError as exc:
                 self._end_failed(conn)
@@ -647,19 +598,27 @@ class SQLiteBackend(Backend):
         Raises:
             sqlite3.OperationalError: busy after :attr:`busy_timeout`, or another failure.
         """
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            deadline = time.monotonic() + self.busy_timeout
-            while True:
-                try:
-                    conn.execute(_BEGIN_WRITE)
-                    return
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() >= deadline:
-                        raise
-                time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        self._wait_in_sqlite(conn, wait=False)
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute(_BEGIN_WRITE)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
+
+    def _wait_in_sqlite(self, conn: sqlite3.Connection, *, wait: bool) -> None:
+        """Set the connection's busy timeout: SQLite's own waiting for reads, none for writes.
+
+        A write transaction holds the write lock once it began, so it needs no
+        busy handler; only reads do. The pragma runs only when the kind of
+        transaction changes, not for every command.
+        """
+        if self._waits is not wait:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000) if wait else 0}")
+            self._waits = wait
 
     def _end_failed(self, conn: sqlite3.Connection) -> None:
         """Roll back what a failed transaction left; discard the connection if that fails."""

@@ -40,8 +40,6 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
-from axis_licensing._keys import MAX_INPUT_LENGTH as MAX_KEY_INPUT
-from axis_licensing._queries import MAX_HORIZON
 from axis_licensing._time import _iana_names
 from axis_licensing._validate import MAX_ID
 from axis_licensing.catalog import (
@@ -83,6 +81,8 @@ from axis_licensing.model import (
     SystemStatus,
     Wallet,
 )
+from axis_licensing.shell.keys import MAX_INPUT_LENGTH as MAX_KEY_INPUT
+from axis_licensing.shell.operations import MAX_HORIZON
 
 __all__ = [
     "API_ROUTES",

@@ -26,6 +26,7 @@ from datetime import date, datetime
 import attrs
 
 from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
+from axis_licensing.errors import IncompatibleCatalog
 from axis_licensing.policy.periods import current_period
 from axis_licensing.policy.state import OrgState
 
@@ -33,6 +34,7 @@ __all__ = [
     "PERIOD_TERMS",
     "Edition",
     "catalog_for",
+    "check_compatible",
     "differences",
     "incompatibilities",
     "version_at",
@@ -219,3 +221,21 @@ def incompatibilities(old: Catalog, new: Catalog) -> list[str]:
                     f"{becomes} instead of {was}"
                 )
     return reasons
+
+
+def check_compatible(old: Catalog, new: Catalog) -> None:
+    """Refuse a catalog that cannot follow ``old`` (R15).
+
+    Args:
+        old: the store's latest version.
+        new: the catalog to publish.
+
+    Raises:
+        IncompatibleCatalog: it removes a product or a license type, changes a
+            ``term_years`` or what a license type covers; ``.reasons`` lists all.
+    """
+    reasons = incompatibilities(old, new)
+    if reasons:
+        raise IncompatibleCatalog(
+            f"the catalog cannot follow the store's: {'; '.join(reasons)}", reasons
+        )

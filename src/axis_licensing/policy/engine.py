@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
@@ -33,7 +33,6 @@ from axis_licensing.errors import (
     UnknownSystem,
 )
 from axis_licensing.model import (
-    Action,
     Allocation,
     LicenseKind,
     Lot,
@@ -41,6 +40,7 @@ from axis_licensing.model import (
     PeriodAllocation,
     Redemption,
 )
+from axis_licensing.policy import facts
 from axis_licensing.policy import status as readings
 from axis_licensing.policy.compensation import coverage_start, credit_back, overlap_share
 from axis_licensing.policy.lots import expires_on, split_expired, take
@@ -118,12 +118,8 @@ class Shipment:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _period_json(period: Period) -> dict[str, Any]:
-    return {"index": period.index, "start": period.start.isoformat(), "end": period.end.isoformat()}
-
-
-def _fraction_json(values: Mapping[str, Fraction]) -> dict[str, str]:
-    return {t: str(v) for t, v in sorted(values.items())}
+def _sorted(values: Mapping[str, Fraction]) -> dict[str, Fraction]:
+    return dict(sorted(values.items()))
 
 
 def check_types(spec: ProductSpec, counts: Mapping[str, int], what: str) -> None:
@@ -186,8 +182,8 @@ def _ordered(spec: ProductSpec, counts: Mapping[str, int]) -> list[tuple[str, in
     return [(t, counts[t]) for t in spec.type_codes if counts.get(t, 0)]
 
 
-def _used_json(used: Iterable[tuple[int, str, int]]) -> list[dict[str, Any]]:
-    return [{"lot_id": lot_id, "license_type": t, "quantity": n} for lot_id, t, n in used]
+def _used(used: Iterable[tuple[int, str, int]]) -> list[facts.LotUse]:
+    return [facts.LotUse(lot_id, t, n) for lot_id, t, n in used]
 
 
 # -- systems and the subscription devices they add up to (R4, R9) ----------------------------
@@ -256,7 +252,7 @@ def advance(state: OrgState, catalog: Catalog, day: date) -> tuple[OrgState, tup
         # every expiry up to it and settled the locks (no lot expires on the
         # day it is acquired, and the current period cannot change within a day).
         return state, ()
-    facts: list[Fact] = []
+    found: list[Fact] = []
     for code, ledger in sorted(state.products.items()):
         live, gone = split_expired(ledger.lots, day)
         if not gone:
@@ -264,30 +260,34 @@ def advance(state: OrgState, catalog: Catalog, day: date) -> tuple[OrgState, tup
         expired = ledger.expired
         for lot in gone:
             expired = expired.plus(lot.kind, {lot.license_type: lot.quantity})
-            facts.append(
+            found.append(
                 Fact(
-                    action=Action.LICENSES_EXPIRED,
                     on=lot.expires_on,
                     actor=SYSTEM_ACTOR,
                     product=code,
-                    details={
-                        "lot_id": lot.lot_id,
-                        "kind": lot.kind.value,
-                        "license_type": lot.license_type,
-                        "quantity": lot.quantity,
-                        "acquired_on": lot.acquired_on.isoformat(),
-                        "expires_on": lot.expires_on.isoformat(),
-                    },
+                    data=facts.LicensesExpired(
+                        lot_id=lot.lot_id,
+                        kind=lot.kind,
+                        license_type=lot.license_type,
+                        quantity=lot.quantity,
+                        acquired_on=lot.acquired_on,
+                        expires_on=lot.expires_on,
+                    ),
                 )
             )
         state = state.with_ledger(attrs.evolve(ledger, lots=live, expired=expired))
-    facts.sort(key=lambda f: (f.on, f.product or "", f.details["lot_id"]))
+    found.sort(key=_expiry_order)
     if day < state.as_of:
-        return state, tuple(facts)  # time does not run backwards: nothing more to apply
+        return state, tuple(found)  # time does not run backwards: nothing more to apply
     if day > state.as_of:
         state = attrs.evolve(state, as_of=day)
     state, _ = settle(state, catalog, day, report_growth=False, at=None)
-    return state, tuple(facts)
+    return state, tuple(found)
+
+
+def _expiry_order(fact: Fact) -> tuple[date, str, int]:
+    assert isinstance(fact.data, facts.LicensesExpired)
+    return fact.on, fact.product or "", fact.data.lot_id
 
 
 def settle(
@@ -305,7 +305,7 @@ def settle(
     goes past the allowance in a locked period, a ``growth_exceeded`` fact is
     recorded (actor ``system``).
     """
-    facts: list[Fact] = []
+    found: list[Fact] = []
     for code in sorted(state.products):
         ledger = state.products[code]
         if ledger.started_on is None or state.anchor is None or day < ledger.started_on:
@@ -324,31 +324,30 @@ def settle(
             _, required, _ = readings.period_need(ledger, spec, period, devices, current=True)
             if required:
                 ledger = attrs.evolve(ledger, growth_flagged=ledger.growth_flagged | {period.index})
-                facts.append(
+                found.append(
                     Fact(
-                        action=Action.GROWTH_EXCEEDED,
                         on=day,
                         at=at,
                         actor=SYSTEM_ACTOR,
                         product=code,
-                        details={
-                            "period": _period_json(period),
-                            "devices": devices.to_dict(),
-                            "allocated": ledger.allocated(period.index).to_dict(),
-                            "required_now": required.to_dict(),
-                        },
+                        data=facts.GrowthExceeded(
+                            period=period,
+                            devices=devices,
+                            allocated=ledger.allocated(period.index),
+                            required_now=required,
+                        ),
                     )
                 )
         if ledger is not state.products[code]:
             state = state.with_ledger(ledger)
-    return state, tuple(facts)
+    return state, tuple(found)
 
 
 def _finish(
     catalog: Catalog,
     ctx: Context,
     state: OrgState,
-    facts: list[Fact],
+    recorded: list[Fact],
     result: T,
     *,
     devices_grew: bool = False,
@@ -360,11 +359,15 @@ def _finish(
     subscription, and a period locks only when its allocation covers the devices.
     """
     state, more = settle(state, catalog, ctx.on, report_growth=devices_grew, at=ctx.at)
-    return Outcome(state=state, facts=(*facts, *more), result=result)
+    return Outcome(state=state, facts=(*recorded, *more), result=result)
 
 
-def _fact(ctx: Context, action: Action, **fields: Any) -> Fact:
-    return Fact(action=action, on=ctx.on, at=ctx.at, actor=ctx.actor, **fields)
+def _fact(
+    ctx: Context, data: facts.FactData, *, product: str | None = None, system_id: str | None = None
+) -> Fact:
+    return Fact(
+        on=ctx.on, at=ctx.at, actor=ctx.actor, data=data, product=product, system_id=system_id
+    )
 
 
 # -- organizations and systems (R1, R4) --------------------------------------------------------
@@ -373,7 +376,7 @@ def _fact(ctx: Context, action: Action, **fields: Any) -> Fact:
 def create_organization(ctx: Context, *, org_id: str, name: str, timezone: str) -> Outcome[None]:
     """A new, empty organization (R1)."""
     state = OrgState(org_id=org_id, name=name, timezone=timezone, created_on=ctx.on, as_of=ctx.on)
-    fact = _fact(ctx, Action.ORGANIZATION_CREATED, details={"name": name, "timezone": timezone})
+    fact = _fact(ctx, facts.OrganizationCreated(name=name, timezone=timezone))
     return Outcome(state=state, facts=(fact,), result=None)
 
 
@@ -402,13 +405,7 @@ def register_system(
     counts = Counts(devices)
     system = SystemRecord(system_id=system_id, product=product, devices=counts)
     state = put_system(state, catalog, system)
-    fact = _fact(
-        ctx,
-        Action.SYSTEM_REGISTERED,
-        product=product,
-        system_id=system_id,
-        details={"devices": counts.to_dict()},
-    )
+    fact = _fact(ctx, facts.SystemRegistered(devices=counts), product=product, system_id=system_id)
     return _finish(catalog, ctx, state, [fact], None, devices_grew=True)
 
 
@@ -441,10 +438,9 @@ def report_devices(
     state = put_system(state, catalog, attrs.evolve(system, devices=counts))
     fact = _fact(
         ctx,
-        Action.DEVICES_REPORTED,
+        facts.DevicesReported(devices=counts, previous=system.devices),
         product=system.product,
         system_id=system_id,
-        details={"devices": counts.to_dict(), "previous": system.devices.to_dict()},
     )
     return _finish(catalog, ctx, state, [fact], None, devices_grew=True)
 
@@ -473,13 +469,8 @@ def start_subscription(
     _, trial_ends = window(spec, first, ctx.on)
     fact = _fact(
         ctx,
-        Action.SUBSCRIPTION_STARTED,
+        facts.SubscriptionStarted(anchor=anchor, period=first, trial_ends_on=trial_ends),
         product=product,
-        details={
-            "anchor": anchor.isoformat(),
-            "period": _period_json(first),
-            "trial_ends_on": trial_ends.isoformat(),
-        },
     )
     return _finish(catalog, ctx, state, [fact], None)
 
@@ -514,15 +505,14 @@ def redeem(
     result = Redemption(product=product, kind=kind, lots=lots, key_tail=key_tail)
     fact = _fact(
         ctx,
-        Action.KEY_REDEEMED,
+        facts.KeyRedeemed(
+            key=f"…{key_tail}",
+            kind=kind,
+            quantities=Counts(quantities),
+            lots=[lot.lot_id for lot in lots],
+            expires_on=expires_on(ctx.on),
+        ),
         product=product,
-        details={
-            "key": f"…{key_tail}",
-            "kind": kind.value,
-            "quantities": Counts(quantities).to_dict(),
-            "lots": [lot.lot_id for lot in lots],
-            "expires_on": expires_on(ctx.on).isoformat(),
-        },
     )
     return _finish(catalog, ctx, state, [fact], result)
 
@@ -568,19 +558,15 @@ def _allocate_parts(
     allocations = dict(ledger.allocations)
     for period, _, quantities in parts:
         allocations[period.index] = allocations.get(period.index, Counts()) + quantities
-    facts = [
+    recorded = [
         _fact(
             ctx,
-            Action.LICENSES_ALLOCATED,
+            facts.LicensesAllocated(
+                periods=[facts.PeriodPart(offset, period, q) for period, offset, q in parts],
+                quantities=wanted,
+                lots=_used(used),
+            ),
             product=spec.code,
-            details={
-                "periods": [
-                    {"offset": offset, "period": _period_json(period), "quantities": q.to_dict()}
-                    for period, offset, q in parts
-                ],
-                "quantities": wanted.to_dict(),
-                "lots": _used_json(used),
-            },
         )
     ]
     whole = Counts()
@@ -600,21 +586,20 @@ def _allocate_parts(
             state, new_lots = _new_lots(
                 state, LicenseKind.SUBSCRIPTION, _ordered(spec, whole), ctx.on
             )
-            facts.append(
+            recorded.append(
                 Fact(
-                    action=Action.COMPENSATION_CREDITED,
                     on=ctx.on,
                     at=ctx.at,
                     actor=SYSTEM_ACTOR,
                     product=spec.code,
-                    details={
-                        "quantities": whole.to_dict(),
-                        "shares": _fraction_json(shares),
-                        "credit": _fraction_json(credit),
-                        "period": _period_json(period),
-                        "lots": [lot.lot_id for lot in new_lots],
-                        "allocated_by": ctx.actor,
-                    },
+                    data=facts.CompensationCredited(
+                        quantities=whole,
+                        shares=_sorted(shares),
+                        credit=_sorted(credit),
+                        period=period,
+                        lots=[lot.lot_id for lot in new_lots],
+                        allocated_by=ctx.actor,
+                    ),
                 )
             )
     ledger = ledger.allocated_from_wallet(
@@ -630,7 +615,7 @@ def _allocate_parts(
         compensation=whole,
         credit=dict(credit),
     )
-    return Outcome(state=state, facts=tuple(facts), result=result)
+    return Outcome(state=state, facts=tuple(recorded), result=result)
 
 
 def allocate(
@@ -729,10 +714,9 @@ def register_hardware(
     state = _attach(state, catalog, system, shipment)
     fact = _fact(
         ctx,
-        Action.HARDWARE_REGISTERED,
+        facts.HardwareRegistered(serial=shipment.serial, preloaded=shipment.preloaded),
         product=system.product,
         system_id=system_id,
-        details={"serial": shipment.serial, "preloaded": shipment.preloaded.to_dict()},
     )
     return _finish(catalog, ctx, state, [fact], None)
 
@@ -768,10 +752,9 @@ def allocate_to_hardware(
     state = put_system(state, catalog, _system(state, unit.system_id), [unit])
     fact = _fact(
         ctx,
-        Action.EXTENSION_ALLOCATED,
+        facts.ExtensionAllocated(serial=serial, quantities=wanted, lots=_used(used)),
         product=unit.product,
         system_id=unit.system_id,
-        details={"serial": serial, "quantities": wanted.to_dict(), "lots": _used_json(used)},
     )
     return _finish(catalog, ctx, state, [fact], None)
 
@@ -823,13 +806,10 @@ def upload_system(
         state = _attach(state, catalog, state.systems[system_id], shipment)
     fact = _fact(
         ctx,
-        Action.SYSTEM_FILE_UPLOADED,
+        facts.SystemFileUploaded(
+            devices=counts, hardware=sorted(serials), new_system=existing is None
+        ),
         product=product,
         system_id=system_id,
-        details={
-            "devices": counts.to_dict(),
-            "hardware": sorted(serials),
-            "new_system": existing is None,
-        },
     )
     return _finish(catalog, ctx, state, [fact], existing is None, devices_grew=True)

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Any
 
 import attrs
 
 from axis_licensing._counts import Counts
+from axis_licensing._enums import Action
 from axis_licensing.model import LicenseKind, Lot
+from axis_licensing.policy.facts import FactData
 
 __all__ = [
     "Fact",
@@ -223,15 +224,20 @@ class OrgState:
 class Fact:
     """Something that happened, as the policy reports it (R11).
 
-    ``at`` is the command's instant; it is None for facts dated by the rules
-    themselves (lot expiry happens at the start of ``on`` in the organization's
-    zone), which the Manager turns into an instant.
+    ``data`` is its typed details (:mod:`axis_licensing.policy.facts`), whose
+    class names the action. ``at`` is the command's instant; it is None for
+    facts dated by the rules themselves (lot expiry happens at the start of
+    ``on`` in the organization's zone), which the Manager turns into an instant.
     """
 
-    action: str
     on: date
     actor: str
+    data: FactData
     at: datetime | None = None
     product: str | None = None
     system_id: str | None = None
-    details: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def action(self) -> Action:
+        """The activity's action, named by the class of ``data``."""
+        return self.data.ACTION

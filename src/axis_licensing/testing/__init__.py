@@ -7,12 +7,13 @@
   drives a Manager through its public API and checks it against the model
   after every step (SPEC §5).
 - :class:`~axis_licensing.ManualClock`: a clock that moves only when told to.
-- ``axis_licensing.testing.conformance``: the backend conformance suite
-  (SPEC §4). Import it from your ``conftest.py`` after calling
-  ``pytest.register_assert_rewrite("axis_licensing.testing.conformance")``;
-  it is not imported here, so that the rewrite can take effect.
-- ``axis_licensing.testing.contract``: the backend contract suite, which tests
-  each method of the backend interface directly (imported the same way).
+- ``axis_licensing.testing.conformance``: the backend conformance kit
+  (SPEC §4): each method of the backend interface tested directly, plus a few
+  end-to-end checks through the Manager. Import it from your test module after
+  calling ``pytest.register_assert_rewrite("axis_licensing.testing.contract",
+  "axis_licensing.testing.conformance")``; it is not imported here, so that the
+  rewrite can take effect.
+- ``axis_licensing.testing.contract``: the per-method part of the kit alone.
 
 Install the kit with the ``testing`` extra (``pip install
 'axis-licensing[testing]'``: hypothesis and pytest). Only the strategies and

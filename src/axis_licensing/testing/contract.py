@@ -1,9 +1,8 @@
 """The backend contract suite: each method of the backend interface, tested directly.
 
-:mod:`axis_licensing.testing.conformance` drives the whole library end to end;
-a backend that fails it learns that a rule broke, not which of its methods
-did. This suite calls the :class:`~axis_licensing.backends.Backend`,
-:class:`~axis_licensing.backends.ReadTx` and
+A backend author runs it through :mod:`axis_licensing.testing.conformance`,
+which adds a few end-to-end checks through the Manager. This suite calls the
+:class:`~axis_licensing.backends.Backend`, :class:`~axis_licensing.backends.ReadTx` and
 :class:`~axis_licensing.backends.WriteTx` methods themselves, with no
 Manager, and each test is named after the method it checks
 (``test_seq_at_...``, ``test_claim_hardware_...``), so a failure points at
@@ -41,6 +40,7 @@ Ask pytest to rewrite this module's asserts in your ``conftest.py``:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +53,7 @@ from axis_licensing.backends import (
     TABLES,
     ActivityRow,
     Backend,
+    CatalogRow,
     Head,
     HistoryQuery,
     KeyRow,
@@ -369,6 +370,51 @@ class BackendContract:
         assert backend.delete_meta("mark") is False
         with backend.read() as tx:
             assert tx.meta("mark") is None
+
+    # -- the catalog versions and the organization listing (R15, SPEC §3) ---------------------
+
+    def test_insert_catalog_once_per_version_and_catalogs_lists_them_in_order(
+        self, backend: Backend
+    ) -> None:
+        with backend.write() as tx:
+            assert tx.insert_catalog(CatalogRow(2, 200, '{"v":2}')) is True
+            assert tx.insert_catalog(CatalogRow(1, 100, '{"v":1}')) is True
+            assert tx.insert_catalog(CatalogRow(1, 150, '{"v":"other"}')) is False
+        with backend.read() as tx:
+            assert tx.catalogs() == [CatalogRow(1, 100, '{"v":1}'), CatalogRow(2, 200, '{"v":2}')]
+            assert tx.catalogs(1) == [CatalogRow(2, 200, '{"v":2}')]
+            assert tx.catalogs(2) == []
+
+    def test_insert_catalog_rolls_back_with_its_transaction(self, backend: Backend) -> None:
+        with contextlib.suppress(RuntimeError), backend.write() as tx:
+            assert tx.insert_catalog(CatalogRow(1, 100, '{"v":1}')) is True
+            raise RuntimeError("abandon")
+        with backend.read() as tx:
+            assert tx.catalogs() == []
+
+    def test_lock_names_the_latest_catalog_version_or_nothing(self, backend: Backend) -> None:
+        self._org(backend, versions=1)
+        with backend.write() as tx:
+            tx.insert_catalog(CatalogRow(1, 100, '{"v":1}'))
+            tx.insert_catalog(CatalogRow(2, 200, '{"v":2}'))
+        with backend.write() as tx:
+            head = tx.lock(ORG)
+            assert head == Head(ORG, 1, 100)
+            assert head is not None
+            assert head.catalog_version in (None, 2)
+
+    def test_org_ids_lists_every_organization_in_byte_order_paged(self, backend: Backend) -> None:
+        ids = ["b", "a", "Z", "é", "a-1", "a.1"]
+        with backend.write() as tx:
+            for org_id in ids:
+                assert tx.create_org(org_id)
+        expected = sorted(ids, key=lambda text: text.encode())
+        with backend.read() as tx:
+            assert tx.org_ids(None, 0) == expected
+            assert tx.org_ids(2, 1) == expected[1:3]
+            assert tx.org_ids(0, 0) == []
+            assert tx.org_ids(None, 4) == expected[4:]
+            assert tx.org_ids(None, 10) == []
 
     # -- history ------------------------------------------------------------------------------
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from axis_licensing import _parts
 from axis_licensing._convert import loads
 from axis_licensing.backends import Backend, Head, ReadTx
 from axis_licensing.catalog import Catalog
 from axis_licensing.errors import StorageError
 from axis_licensing.policy import engine
 from axis_licensing.policy.state import OrgState
+from axis_licensing.shell import parts as _parts
 
 __all__ = ["StateCache", "all_systems", "upgrade_legacy", "with_named"]
 

@@ -8,17 +8,32 @@ rows back; history queries bound their range with :func:`bound`.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import attrs
 
-from axis_licensing._convert import dumps_data, loads_data
+from axis_licensing._convert import converter, dumps_data, loads_data
 from axis_licensing._time import check_aware, from_us, midnight, to_us
 from axis_licensing.backends import ActivityRow, HistoryQuery
 from axis_licensing.errors import InvalidInput
 from axis_licensing.model import Activity
+from axis_licensing.policy.facts import FactData
 from axis_licensing.policy.state import Fact
 
-__all__ = ["activity_of", "bound", "from_row", "row_of"]
+__all__ = ["activity_of", "bound", "details_of", "from_row", "row_of"]
+
+
+def details_of(data: FactData) -> dict[str, Any]:
+    """The JSON-ready ``details`` of a typed fact: the form the history stores (R11).
+
+    Args:
+        data: the fact's typed details.
+
+    Returns:
+        Its fields as JSON-ready data, exactly the keys and values earlier releases stored.
+    """
+    details: dict[str, Any] = converter.unstructure(data)
+    return details
 
 
 def activity_of(fact: Fact, timezone: str) -> Activity:
@@ -39,7 +54,7 @@ def activity_of(fact: Fact, timezone: str) -> Activity:
         action=str(fact.action),
         product=fact.product,
         system_id=fact.system_id,
-        details=dict(fact.details),
+        details=details_of(fact.data),
     )
 
 

@@ -18,15 +18,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from axis_licensing import _history, _parts
-from axis_licensing._states import StateCache, all_systems, with_named
+from axis_licensing._convert import loads
+from axis_licensing._counts import Counts
 from axis_licensing._time import check_aware, from_us, local_date, to_us
-from axis_licensing._validate import check_id, check_int
+from axis_licensing._validate import check_id
 from axis_licensing.backends import HistoryQuery, ReadTx
 from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
 from axis_licensing.errors import InvalidInput, UnknownOrganization, UnknownSystem
 from axis_licensing.model import (
-    Action,
     Activity,
     Alert,
     NeedReport,
@@ -38,16 +37,15 @@ from axis_licensing.model import (
 from axis_licensing.policy import alerts as alerting
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
-from axis_licensing.policy.state import OrgState
+from axis_licensing.policy.state import HardwareRecord, OrgState
+from axis_licensing.shell import history as _history
+from axis_licensing.shell import parts as _parts
+from axis_licensing.shell.loading import StateCache, all_systems, with_named
+from axis_licensing.shell.operations import MAX_HORIZON, OPERATIONS
 
 __all__ = ["MAX_HORIZON", "Queries"]
 
 T = TypeVar("T")
-
-#: The most periods ``need`` looks ahead.
-MAX_HORIZON = 100
-#: The largest ``limit`` or ``offset`` of a history query (what SQL integers hold).
-_MAX_ROWS = 2**63 - 1
 
 
 @attrs.frozen
@@ -69,6 +67,7 @@ class Queries:
         def _read(self, look: Callable[[ReadTx], T]) -> T: ...
         def _now(self) -> datetime: ...
         def _spec(self, product: str) -> ProductSpec: ...
+        def _check_types(self, product: str, counts: Counts, what: str) -> None: ...
         def _refresh_catalogs(self, tx: ReadTx) -> tuple[CatalogVersion, ...]: ...
         def _catalog_at(self, state: OrgState, instant: datetime, day: date) -> Catalog: ...
 
@@ -137,9 +136,9 @@ class Queries:
             UnknownProduct: the catalog (then) has no such product.
             StorageError: the backend failed.
         """
-        code = self._spec(check_id(product, "product")).code
-        view = self._view(org_id, at)
-        return readings.product_status(view.state, view.catalog.product(code), view.day)
+        a = OPERATIONS["status"].checked(locals(), self)
+        view = self._view(a["org_id"], a["at"])
+        return readings.product_status(view.state, view.catalog.product(a["product"]), view.day)
 
     def need(
         self, org_id: str, product: str, *, at: datetime | None = None, horizon: int = 5
@@ -163,10 +162,10 @@ class Queries:
             SubscriptionNotStarted: the subscription has not started.
             StorageError: the backend failed.
         """
-        code = self._spec(check_id(product, "product")).code
-        horizon = check_int(horizon, "horizon", minimum=0, maximum=MAX_HORIZON)
-        view = self._view(org_id, at)
-        spec = view.catalog.product(code)
+        a = OPERATIONS["need"].checked(locals(), self)
+        horizon = a["horizon"]
+        view = self._view(a["org_id"], a["at"])
+        spec = view.catalog.product(a["product"])
         if view.day.year + (horizon + 2) * spec.term_years > date.max.year:
             raise InvalidInput(
                 f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
@@ -192,9 +191,9 @@ class Queries:
             UnknownProduct: the catalog (then) has no such product.
             StorageError: the backend failed.
         """
-        code = self._spec(check_id(product, "product")).code
-        view = self._view(org_id, at)
-        return readings.wallet_view(view.state, view.catalog.product(code).code, view.day)
+        a = OPERATIONS["wallet"].checked(locals(), self)
+        view = self._view(a["org_id"], a["at"])
+        return readings.wallet_view(view.state, view.catalog.product(a["product"]).code, view.day)
 
     def system_status(
         self, org_id: str, system_id: str, *, at: datetime | None = None
@@ -216,8 +215,9 @@ class Queries:
             UnknownSystem: the organization has no such system (then).
             StorageError: the backend failed.
         """
-        system_id = check_id(system_id, "system_id")
-        view = self._view(org_id, at, systems=[system_id])
+        a = OPERATIONS["system_status"].checked(locals(), self)
+        system_id = a["system_id"]
+        view = self._view(a["org_id"], a["at"], systems=[system_id])
         system = view.state.systems.get(system_id)
         if system is None:
             raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
@@ -241,9 +241,8 @@ class Queries:
             InvalidInput: ``limit`` or ``offset`` is not a non-negative integer.
             StorageError: the backend failed.
         """
-        if limit is not None:
-            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
-        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
+        a = OPERATIONS["organizations"].checked(locals(), self)
+        limit, offset = a["limit"], a["offset"]
 
         def look(tx: ReadTx) -> list[Organization]:
             listed = []
@@ -283,7 +282,8 @@ class Queries:
             UnknownOrganization: no such organization.
             StorageError: the backend failed.
         """
-        view = self._view(org_id, at)
+        a = OPERATIONS["products"].checked(locals(), self)
+        view = self._view(a["org_id"], a["at"])
         return [
             readings.product_status(view.state, spec, view.day) for spec in view.catalog.products
         ]
@@ -315,11 +315,8 @@ class Queries:
             UnknownProduct: the catalog has no such product.
             StorageError: the backend failed.
         """
-        if product is not None:
-            product = self._spec(check_id(product, "product")).code
-        if limit is not None:
-            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
-        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
+        a = OPERATIONS["systems"].checked(locals(), self)
+        product, limit, offset = a["product"], a["limit"], a["offset"]
         chosen: list[str] = []
 
         def page(tx: ReadTx, state: OrgState, seq: int | None) -> OrgState:
@@ -339,7 +336,7 @@ class Queries:
                         chosen.append(system_id)
             return state
 
-        view = self._view(org_id, at, more=page)
+        view = self._view(a["org_id"], a["at"], more=page)
         return [
             readings.system_status(view.state, view.catalog, view.state.systems[s], view.day)
             for s in chosen
@@ -365,12 +362,10 @@ class Queries:
             UnknownOrganization: no such organization.
             StorageError: the backend failed.
         """
-        within_days = check_int(
-            within_days, "within_days", minimum=0, maximum=alerting.MAX_WITHIN_DAYS
-        )
+        a = OPERATIONS["alerts"].checked(locals(), self)
         # SYSTEM_UNLICENSED is about each system: this query reads them all
-        view = self._view(org_id, at, more=all_systems)
-        return alerting.alerts(view.state, view.catalog, view.day, within_days)
+        view = self._view(a["org_id"], a["at"], more=all_systems)
+        return alerting.alerts(view.state, view.catalog, view.day, a["within_days"])
 
     def history(
         self,
@@ -406,34 +401,9 @@ class Queries:
             UnknownProduct: the catalog has no such product.
             StorageError: the backend failed.
         """
-        org_id = check_id(org_id, "org_id")
-        if product is not None:
-            product = self._spec(check_id(product, "product")).code
-        if actor is not None:
-            actor = check_id(actor, "actor")
-        wanted: tuple[str, ...] | None = None
-        if actions is not None:
-            if isinstance(actions, str):
-                actions = [actions]
-            if not isinstance(actions, Iterable) or isinstance(actions, bytes | Mapping):
-                raise InvalidInput(
-                    f"actions must be an action or an iterable of actions, got {actions!r}",
-                    param="actions",
-                )
-            items = list(actions)
-            odd = [a for a in items if not isinstance(a, str)]
-            if odd:
-                raise InvalidInput(f"actions must be strings, got {odd[0]!r}", param="actions")
-            known = {a.value for a in Action}
-            wanted = tuple(str(a) for a in items)
-            unknown = sorted(set(wanted) - known)
-            if unknown:
-                raise InvalidInput(
-                    f"unknown actions {unknown}; known: {sorted(known)}", param="actions"
-                )
-        if limit is not None:
-            limit = check_int(limit, "limit", minimum=0, maximum=_MAX_ROWS)
-        offset = check_int(offset, "offset", minimum=0, maximum=_MAX_ROWS)
+        a = OPERATIONS["history"].checked(locals(), self)
+        org_id, product, actor, wanted = a["org_id"], a["product"], a["actor"], a["actions"]
+        limit, offset = a["limit"], a["offset"]
         query = HistoryQuery(product=product, actor=actor, actions=wanted)
         query = _history.bound(query, since, "since")
         query = _history.bound(query, until, "until")
@@ -466,3 +436,23 @@ class Queries:
         if limit is not None:
             tail = tail[: limit - len(stored)]
         return stored + tail
+
+    def _answer_again(self, name: str, bound: Mapping[str, object]) -> object:
+        """The answer to a replayed request whose first answer an earlier release did not keep."""
+        org_id = str(bound["org_id"])
+        if name == "create_organization":
+            header = self._read(lambda tx: _parts.header(org_id, tx.parts(org_id, [_parts.ORG])))
+            return Organization(
+                org_id=org_id, name=header.name, timezone=header.timezone, anchor=header.anchor
+            )
+        if name == "start_subscription":
+            return self.status(org_id, str(bound["product"]))
+        if name == "allocate_to_hardware":
+            serial = str(bound["serial"])
+            rows = self._read(lambda tx: tx.parts(org_id, [_parts.hardware_part(serial)]))
+            if not rows:
+                raise UnknownOrganization(
+                    f"unknown organization {org_id!r}", details={"org_id": org_id}
+                )
+            return self.system_status(org_id, loads(rows[0].value, HardwareRecord).system_id)
+        return self.system_status(org_id, str(bound["system_id"]))

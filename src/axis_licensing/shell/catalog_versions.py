@@ -14,29 +14,11 @@ from axis_licensing._convert import loads
 from axis_licensing._time import from_us, local_date, midnight
 from axis_licensing.backends import ReadTx
 from axis_licensing.catalog import Catalog, CatalogVersion
-from axis_licensing.errors import IncompatibleCatalog
 from axis_licensing.policy import catalogs as editions
+from axis_licensing.policy.catalogs import check_compatible
 from axis_licensing.policy.state import OrgState
 
 __all__ = ["CatalogVersions", "check_compatible"]
-
-
-def check_compatible(old: Catalog, new: Catalog) -> None:
-    """Refuse a catalog that cannot follow ``old`` (R15).
-
-    Args:
-        old: the store's latest version.
-        new: the catalog to publish.
-
-    Raises:
-        IncompatibleCatalog: it removes a product or a license type, changes a
-            ``term_years`` or what a license type covers; ``.reasons`` lists all.
-    """
-    reasons = editions.incompatibilities(old, new)
-    if reasons:
-        raise IncompatibleCatalog(
-            f"the catalog cannot follow the store's: {'; '.join(reasons)}", reasons
-        )
 
 
 def _first_day(version: CatalogVersion, timezone: str) -> date:

@@ -15,7 +15,7 @@ import hmac
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import _keys
+from axis_licensing.shell import keys as _keys
 
 __all__ = ["KeyDeriver"]
 
@@ -40,7 +40,7 @@ class KeyDeriver:
             request_id: the request id of the ``issue_key`` call.
 
         Returns:
-            ``_keys.RANDOM_BYTES`` bytes for :func:`axis_licensing._keys.generate_key`.
+            ``_keys.RANDOM_BYTES`` bytes for :func:`axis_licensing.shell.keys.generate_key`.
         """
         mac = hmac.new(self._secret, f"issue_key:{request_id}".encode(), hashlib.sha256)
         return mac.digest()[: _keys.RANDOM_BYTES]
