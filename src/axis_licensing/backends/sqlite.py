@@ -50,11 +50,12 @@ from axis_licensing.backends import (
     prefix_end,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
+from axis_licensing.events._sql import EVENT_ORDER_SQL, SQLITE_MIGRATION, SQLiteEventsTx
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -112,6 +113,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at_us INTEGER NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (org_id, part, seq)) WITHOUT ROWID""",
     ),
+    # 4: events out (SPEC §7): webhooks, events, deliveries, sweep_due
+    SQLITE_MIGRATION,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -129,6 +132,7 @@ _ORDER = {
     "shipments": "serial",
     "keys": "key_hash",
     "requests": "scope, request_id",
+    **EVENT_ORDER_SQL,  # events out (SPEC §7)
 }
 
 _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
@@ -175,7 +179,7 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-class _Tx(WriteTx):
+class _Tx(SQLiteEventsTx, WriteTx):  # events out (SPEC §7): SQLiteEventsTx
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
 
