@@ -166,7 +166,9 @@ class EndpointRow:
             endpoint_id=endpoint.endpoint_id,
             scope=VENDOR_SCOPE if endpoint.org_id is None else endpoint.org_id,
             url=endpoint.url,
-            types=None if endpoint.types is None else json.dumps(sorted(endpoint.types)),
+            types=None
+            if endpoint.types is None
+            else json.dumps(sorted(endpoint.types), separators=(",", ":")),
             enabled=int(endpoint.enabled),
             allow_http=int(endpoint.allow_http),
             allow_private=int(endpoint.allow_private),
