@@ -93,7 +93,7 @@ def deliver(
             pass are ``now`` plus the time elapsed since.
         limit: the most deliveries sent in this pass.
         batch: the most deliveries claimed at once.
-        lease: how long a claim lasts (default :func:`lease_for` ``(batch)``).
+        lease: how long a claim lasts (default :func:`lease_for` of the most claimed at once).
         owner: who holds the claims (default: a fresh random id per pass).
         draw: the random source of the backoff's jitter, in ``[0, 1)``.
         elapsed: seconds since the pass started (default: :func:`time.monotonic`);
@@ -111,7 +111,7 @@ def deliver(
     if limit < 1 or batch < 1:
         raise ValueError("limit and batch must be at least 1")
     owner = owner or uuid.uuid4().hex
-    lease_us = to_us(now + (lease or lease_for(batch))) - to_us(now)
+    lease_us = to_us(now + (lease or lease_for(min(batch, limit)))) - to_us(now)
     if elapsed is None:
         started = time.monotonic()
 
