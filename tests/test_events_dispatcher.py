@@ -17,7 +17,7 @@ import attrs
 import pytest
 
 from axis_licensing.backends import Backend
-from axis_licensing.events.dispatcher import deliver, lease_for
+from axis_licensing.events.dispatcher import deliver, deliver_forever, lease_for
 from axis_licensing.events.model import DeliveryReport, DeliveryState, EventDraft
 from axis_licensing.events.signing import new_secret
 from axis_licensing.events.store import to_us
@@ -219,3 +219,28 @@ def test_killing_the_dispatcher_loses_no_event(
     report = run_kill_harness(url, kills=3, events_per_round=8, seed=15)
     assert report.events == report.received == 24
     assert (report.bad_signatures, report.undelivered) == (0, 0)
+
+
+def test_deliver_forever_wakes_on_a_commit_and_stops(tmp_path: Path) -> None:
+    store = open_backend(f"sqlite:///{tmp_path / 'axis.db'}")
+    stop, wake = threading.Event(), threading.Event()
+    with Receiver([SECRET]) as receiver:
+        add_endpoint(store, receiver.url, secret=SECRET)
+        worker = threading.Thread(
+            target=deliver_forever,
+            args=(store, HttpTransport(timeout=2.0), lambda: datetime.now(UTC), stop),
+            kwargs={"interval": 60.0, "wake": wake},
+        )
+        worker.start()
+        ids = commit(store, 2, datetime.now(UTC))
+        wake.set()  # without it, the next poll would be a minute away
+        for _ in range(500):
+            if len(receiver.counts) == 2:
+                break
+            threading.Event().wait(0.01)
+        stop.set()
+        wake.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert receiver.counts == dict.fromkeys(ids, 1)
+    store.close()

@@ -7,7 +7,7 @@ One pass (:func:`deliver`) works in small batches:
 2. send each, outside any transaction, signed with the endpoint's secret(s),
    through the transport (which never raises and never takes longer than its
    timeout);
-3. record each outcome in its own short write transaction: 2xx is delivered;
+3. record the batch's outcomes in one short write transaction: 2xx is delivered;
    anything else is retried after the backoff of :mod:`~axis_licensing.events.retry`,
    or, three days after the delivery's window opened, failed.
 
@@ -129,8 +129,8 @@ def deliver(
         size = min(batch, remaining)
         claims = _write(store, _claimer(to_us(at()), size, owner, lease_us))
         remaining -= len(claims)
-        for claim in claims:
-            state = _send(store, transport, claim, owner, at, draw)
+        outcomes = [(claim.row.delivery_id, _send(transport, claim, at, draw)) for claim in claims]
+        for state in _write(store, _recorder(outcomes, owner)):
             if state is DeliveryState.DELIVERED:
                 sent += 1
             elif state is DeliveryState.FAILED:
@@ -149,16 +149,28 @@ def _claimer(now_us: int, size: int, owner: str, lease_us: int) -> Callable[[obj
     return claim
 
 
-def _send(  # noqa: PLR0917 - the pass's context
-    store: Backend,
+def _recorder(
+    outcomes: list[tuple[str, Outcome]], owner: str
+) -> Callable[[object], list[DeliveryState | None]]:
+    """Record a batch's outcomes in one transaction: one commit (one fsync) per batch."""
+
+    def record(tx: object) -> list[DeliveryState | None]:
+        events = events_of(tx)
+        return [
+            outcome.state if events.finish_delivery(delivery, owner, outcome) else None
+            for delivery, outcome in outcomes
+        ]
+
+    return record
+
+
+def _send(
     transport: Transport,
     claim: Claim,
-    owner: str,
     at: Callable[[], datetime],
     draw: Callable[[], float],
-) -> DeliveryState | None:
-    """Send one claimed delivery and record the outcome; the state recorded, or None
-    when the lease was lost meanwhile (another dispatcher took it over)."""
+) -> Outcome:
+    """Send one claimed delivery, signed; what became of it (not recorded yet)."""
     event, endpoint, row = claim.event, claim.endpoint, claim.row
     body = event.body()
     sending = at()
@@ -166,23 +178,18 @@ def _send(  # noqa: PLR0917 - the pass's context
     attempt = transport.post(endpoint.target(), headers, body)
     ended = to_us(at())
     if attempt.ok:
-        outcome = Outcome(DeliveryState.DELIVERED, ended, status=attempt.status)
-    else:
-        next_at = retry_at(row.window_us, row.attempts + 1, ended, draw())
-        state = DeliveryState.FAILED if next_at is None else DeliveryState.PENDING
-        outcome = Outcome(state, ended, next_at, attempt.status, attempt.error)
-        _log.info(
-            "webhook delivery %s to endpoint %s failed (attempt %d, %s): %s",
-            row.delivery_id,
-            row.endpoint_id,
-            row.attempts + 1,
-            "will retry" if next_at is not None else "giving up",
-            attempt.error,
-        )
-    recorded = _write(
-        store, lambda tx: events_of(tx).finish_delivery(row.delivery_id, owner, outcome)
+        return Outcome(DeliveryState.DELIVERED, ended, status=attempt.status)
+    next_at = retry_at(row.window_us, row.attempts + 1, ended, draw())
+    _log.info(
+        "webhook delivery %s to endpoint %s failed (attempt %d, %s): %s",
+        row.delivery_id,
+        row.endpoint_id,
+        row.attempts + 1,
+        "will retry" if next_at is not None else "giving up",
+        attempt.error,
     )
-    return outcome.state if recorded else None
+    state = DeliveryState.FAILED if next_at is None else DeliveryState.PENDING
+    return Outcome(state, ended, next_at, attempt.status, attempt.error)
 
 
 def deliver_forever(
@@ -193,9 +200,14 @@ def deliver_forever(
     *,
     interval: float = 1.0,
     limit: int = DEFAULT_LIMIT,
+    wake: threading.Event | None = None,
 ) -> None:
     """Run :func:`deliver` until ``stop`` is set: at once again after a full pass,
-    else after ``interval`` seconds. A failing store is logged and tried again.
+    else after ``interval`` seconds, or as soon as ``wake`` is set.
+
+    A host that commits events in this process sets ``wake`` after the commit, so
+    a delivery starts at once rather than at the next poll (set it too when
+    setting ``stop``). A failing store is logged and tried again.
 
     Raises:
         ValueError: a bad ``limit`` (see :func:`deliver`).
@@ -208,7 +220,15 @@ def deliver_forever(
             raise
         except Exception:  # a store failure must not end the dispatcher
             _log.exception("the webhook dispatcher's pass failed; trying again")
-            stop.wait(interval)
+            _idle(stop, wake, interval)
             continue
         if report.sent + report.failed + report.retrying < limit:
-            stop.wait(interval)
+            _idle(stop, wake, interval)
+
+
+def _idle(stop: threading.Event, wake: threading.Event | None, interval: float) -> None:
+    if wake is None:
+        stop.wait(interval)
+    else:
+        wake.wait(interval)
+        wake.clear()
