@@ -59,6 +59,7 @@ __all__ = [
     "events_of",
     "from_us",
     "to_us",
+    "types_json",
 ]
 
 #: The ``scope`` of a vendor-wide endpoint (an organization id is never empty, R14).
@@ -124,6 +125,11 @@ def from_us(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+def types_json(types: Sequence[str] | None) -> str | None:
+    """Subscribed event types as stored: a sorted compact JSON list; None for all."""
+    return None if types is None else json.dumps(sorted(types), separators=(",", ":"))
+
+
 @attrs.frozen
 class EndpointRow:
     """A stored webhook endpoint, secrets included (never shown; see the module docstring).
@@ -166,9 +172,7 @@ class EndpointRow:
             endpoint_id=endpoint.endpoint_id,
             scope=VENDOR_SCOPE if endpoint.org_id is None else endpoint.org_id,
             url=endpoint.url,
-            types=None
-            if endpoint.types is None
-            else json.dumps(sorted(endpoint.types), separators=(",", ":")),
+            types=types_json(endpoint.types),
             enabled=int(endpoint.enabled),
             allow_http=int(endpoint.allow_http),
             allow_private=int(endpoint.allow_private),
