@@ -21,7 +21,14 @@ from axis_licensing import EXAMPLE_CATALOG, Catalog, LicenseKind, LicensingError
 from axis_licensing.model import AlertKind
 from axis_licensing.policy import engine
 from axis_licensing.policy.alerts import AlertKey, alert_key, alerts
-from axis_licensing.policy.horizon import change_dates, next_change, next_change_on
+from axis_licensing.policy.horizon import (
+    alert_changes,
+    alert_details,
+    change_dates,
+    cleared_details,
+    next_change,
+    next_change_on,
+)
 from axis_licensing.policy.state import OrgState
 from engine_driver import Org, d
 
@@ -255,3 +262,37 @@ def test_a_midnight_lost_to_dst_gives_the_instant_the_day_begins() -> None:
     assert at.astimezone(UTC) == datetime(2026, 9, 6, 4, tzinfo=UTC)
     assert (at.date(), at.hour) == (d("2026-09-06"), 1)
     assert kinds(org.state, d("2026-09-05")) == {(AlertKind.TRIAL_ENDING.value, d("2026-09-06"))}
+
+
+def test_a_sweep_records_what_appeared_and_what_cleared_once() -> None:
+    org = Org(d("2026-03-10"), CATALOG)
+    org.start(d("2026-03-10"))
+    org.system(d("2026-03-10"), "s1", {"core": 2})
+    state = engine.advance(org.state, CATALOG, d("2026-03-10"))[0]
+    trial = alerts(state, CATALOG, d("2026-03-10"), WITHIN)
+    raised, cleared = alert_changes([], trial)
+    assert (raised, cleared) == (trial, [])
+    recorded = {alert_key(a) for a in raised}
+    assert alert_changes(recorded, trial) == ([], [])  # idempotent
+    after = engine.advance(org.state, CATALOG, d("2026-04-09"))[0]
+    now = alerts(after, CATALOG, d("2026-04-09"), WITHIN)
+    raised, cleared = alert_changes(recorded, now)
+    assert [(a.kind, a.system_id) for a in raised] == [
+        (AlertKind.UNLICENSED, None),
+        (AlertKind.SYSTEM_UNLICENSED, "s1"),
+    ]
+    assert cleared == [("trial_ending", "acs-pro", None, d("2026-04-09"))]
+    assert alert_details(trial[0]) == {
+        "kind": "trial_ending",
+        "product": "acs-pro",
+        "system_id": None,
+        "on": "2026-04-09",
+        "details": {"days_left": 30, "shortfall": {"core": 2}},
+    }
+    assert cleared_details(cleared[0]) == {
+        "kind": "trial_ending",
+        "product": "acs-pro",
+        "system_id": None,
+        "on": "2026-04-09",
+    }
+    assert cleared_details(alert_key(raised[0]))["on"] is None

@@ -28,19 +28,33 @@ changes nothing), never late, so a sweep that reads an organization once its
 instant is due never misses a change. A new catalog version (R15) changes the
 windows of later periods only, which begin at a period start, a candidate here.
 
+:func:`alert_changes` then says what a sweep records: the alerts that appeared
+since the keys recorded last, and the keys that cleared.
+
 Pure (SPEC §5): no clock, no I/O. The zone is passed in as a ``tzinfo``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 from axis_licensing.catalog import Catalog
+from axis_licensing.model import Alert
+from axis_licensing.policy.alerts import AlertKey, alert_key
 from axis_licensing.policy.lots import live_lots
 from axis_licensing.policy.periods import current_period, window
 from axis_licensing.policy.state import OrgState
 
-__all__ = ["change_dates", "next_change", "next_change_on"]
+__all__ = [
+    "alert_changes",
+    "alert_details",
+    "change_dates",
+    "cleared_details",
+    "next_change",
+    "next_change_on",
+]
 
 
 def change_dates(state: OrgState, catalog: Catalog, day: date, within_days: int) -> set[date]:
@@ -116,3 +130,56 @@ def next_change(
     # in absolute time, the instant the day begins: the round trip through UTC gives
     # it as a real local time
     return datetime(on.year, on.month, on.day, tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def alert_changes(
+    recorded: Iterable[AlertKey], current: Sequence[Alert]
+) -> tuple[list[Alert], list[AlertKey]]:
+    """What a sweep records: the alerts that appeared, and the keys that cleared.
+
+    Args:
+        recorded: the keys of the alerts recorded as raised and not cleared yet.
+        current: the alerts now (:func:`axis_licensing.policy.alerts.alerts`).
+
+    Returns:
+        ``(raised, cleared)``: the current alerts whose key was not recorded, in
+        the alerts' order (soonest first), and the recorded keys no current alert
+        has, sorted. Both are empty when nothing changed, so a second sweep at
+        the same day records nothing (idempotent).
+    """
+    before = set(recorded)
+    now = {alert_key(alert) for alert in current}
+    raised = [alert for alert in current if alert_key(alert) not in before]
+    cleared = sorted(before - now, key=_key_order)
+    return raised, cleared
+
+
+def _key_order(key: AlertKey) -> tuple[str, str, str, date]:
+    kind, product, system_id, on = key
+    return (kind, product or "", system_id or "", on or date.min)
+
+
+def alert_details(alert: Alert) -> dict[str, Any]:
+    """An alert as JSON-ready details of an ``alert_raised`` activity (and its event)."""
+    return {
+        "kind": str(alert.kind),
+        "product": alert.product,
+        "system_id": alert.system_id,
+        "on": None if alert.on is None else alert.on.isoformat(),
+        "details": dict(alert.details),
+    }
+
+
+def cleared_details(key: AlertKey) -> dict[str, Any]:
+    """A cleared alert's key as JSON-ready details of an ``alert_cleared`` activity.
+
+    ``on`` is the date of a dated alert (a window end, a renewal, an expiry), and
+    None for an alert about a state (UNLICENSED, GROWTH_EXCEEDED, SYSTEM_UNLICENSED).
+    """
+    kind, product, system_id, on = key
+    return {
+        "kind": kind,
+        "product": product,
+        "system_id": system_id,
+        "on": None if on is None else on.isoformat(),
+    }
