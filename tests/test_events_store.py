@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import attrs
 import pytest
 
+from axis_licensing._migrate import migrate
 from axis_licensing.backends import EXPORT_COLUMNS, TABLES, Backend
 from axis_licensing.backends.memory import MemoryBackend
 from axis_licensing.events.model import (
@@ -403,3 +405,35 @@ def test_endpoint_rows_round_trip_their_values() -> None:
         False,
         False,
     )
+
+
+@pytest.mark.parametrize(("source", "target"), [("sqlite", "postgresql"), ("postgresql", "sqlite")])
+def test_migrate_carries_the_outbox_between_backends(
+    source: str, target: str, tmp_path: Path, postgres_url: str
+) -> None:
+    urls = {"sqlite": f"sqlite:///{tmp_path / 'axis.db'}", "postgresql": postgres_url}
+    store = open_backend(urls[source])
+    add_endpoint(store, "http://127.0.0.1:9/a")
+    with store.write() as tx:
+        tx_of(tx).append_events("acme", drafts("key_redeemed", ALERT_RAISED))
+        (claim,) = tx_of(tx).claim_deliveries(to_us(T0), 1, "me", US)
+        retry = Outcome(DeliveryState.PENDING, to_us(T0), to_us(T0) + 9, 500, "HTTP 500")
+        tx_of(tx).finish_delivery(claim.row.delivery_id, "me", retry)
+        tx_of(tx).set_sweep_due("acme", 5)
+    before = {t: list(store.export_rows(t)) for t in EVENT_TABLES}
+    copy = open_backend(urls[target])
+    report = migrate(store, copy)
+    assert report.verified
+    assert {t: report.table(t).rows for t in EVENT_TABLES} == {
+        "webhooks": 1,
+        "events": 2,
+        "deliveries": 2,
+        "sweep_due": 1,
+    }
+    assert {t: list(copy.export_rows(t)) for t in EVENT_TABLES} == before
+    with copy.write() as tx:
+        assert tx_of(tx).append_events("acme", drafts("key_redeemed"))[0].seq == 3
+        due = tx_of(tx).claim_deliveries(to_us(T0) + 10, 5, "you", US)
+        assert sorted(c.event.seq for c in due) == [1, 2, 3]
+    store.close()
+    copy.close()
