@@ -75,7 +75,10 @@ POSTGRESQL_MIGRATION: tuple[LiteralString, ...] = (
         last_error TEXT, created_at_us BIGINT NOT NULL, delivered_at_us BIGINT)""",
     # the claim reads the due pending deliveries, /metrics the oldest pending, the
     # owner's page the failed ones: each a range of a partial index
-    "CREATE INDEX deliveries_due ON {s}.deliveries (next_at_us) WHERE state = 'pending'",
+    (
+        "CREATE INDEX deliveries_due ON {s}.deliveries (next_at_us, delivery_id) "
+        "WHERE state = 'pending'"
+    ),
     "CREATE INDEX deliveries_age ON {s}.deliveries (created_at_us) WHERE state = 'pending'",
     "CREATE INDEX deliveries_failed ON {s}.deliveries (created_at_us) WHERE state = 'failed'",
     "CREATE INDEX deliveries_endpoint ON {s}.deliveries (endpoint_id)",
