@@ -76,3 +76,29 @@ def faults(session: nox.Session) -> None:
         *session.posargs,
         env={"FAULT_SWEEP_STRIDE": "1", "FAULT_SWEEP_PG_STRIDE": "1"},
     )
+
+
+@nox.session(python=PYTHON)
+def events_soak(session: nox.Session) -> None:
+    """Kill the webhook dispatcher with SIGKILL at 40 random points, on SQLite and PostgreSQL.
+
+    The long form of tests/test_events_dispatcher.py's kill test (SPEC §7): every
+    committed event must end delivered, each signature verified by the receiver.
+    Arguments go to ``tests/events_kill.py`` (``nox -s events_soak -- --kills 100``).
+    Needs PostgreSQL (AXIS_LICENSING_TEST_POSTGRES_URL); not in the default sessions.
+    """
+    import os
+    import tempfile
+    import uuid
+
+    session.install("-e", ".[test]")
+    postgres = os.environ.get(
+        "AXIS_LICENSING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    joiner = "&" if "?" in postgres else "?"
+    with tempfile.TemporaryDirectory() as directory:
+        for url in (
+            f"sqlite:///{directory}/events-soak.db",
+            f"{postgres}{joiner}schema=events_soak_{uuid.uuid4().hex[:8]}",
+        ):
+            session.run("python", "tests/events_kill.py", "soak", url, *session.posargs)

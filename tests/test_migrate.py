@@ -217,6 +217,11 @@ def test_r13_memory_to_sqlite(tmp_path: Path) -> None:
             "shipments": 0,
             "keys": 1,
             "requests": 1,
+            # events out (SPEC §7): no endpoint, event or delivery yet
+            "webhooks": 0,
+            "events": 0,
+            "deliveries": 0,
+            "sweep_due": 0,
         }
         clock.set(QUERY_NOW)
         with Manager.open(target, catalog=DEMO_CATALOG, clock=clock) as copy:

@@ -237,6 +237,7 @@ def _downgrade_to_schema_1(url: str) -> None:
     from axis_licensing._convert import dumps_fast
     from axis_licensing._parts import stored_versions
     from axis_licensing.backends import builtin
+    from axis_licensing.events.store import EVENT_TABLES
 
     registry = BackendRegistry()
     builtin.axis_licensing_register_backends(registry)
@@ -250,7 +251,8 @@ def _downgrade_to_schema_1(url: str) -> None:
         ]
     finally:
         backend.close()
-    dropped = ("catalogs", "versions", "parts", "part_history")
+    # the tables of schema versions 2 to 4 (4: events out, SPEC §7)
+    dropped = ("catalogs", "versions", "parts", "part_history", *EVENT_TABLES)
     if url.startswith("sqlite:"):
         import sqlite3
 

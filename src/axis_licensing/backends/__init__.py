@@ -44,6 +44,7 @@ from typing import Any, cast
 import attrs
 
 from axis_licensing.errors import InvalidInput
+from axis_licensing.events.store import EVENT_EXPORT_COLUMNS, EVENT_TABLES  # events out (SPEC §7)
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -81,6 +82,7 @@ TABLES = (
     "shipments",
     "keys",
     "requests",
+    *EVENT_TABLES,  # events out (SPEC §7): webhooks, events, deliveries, sweep_due
 )
 
 #: The tables a Manager fills on opening a store, before any data (see ``Backend.is_empty``).
@@ -113,6 +115,7 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
         "redeemed_at_us",
     ),
     "requests": ("scope", "request_id", "fingerprint", "result"),
+    **EVENT_EXPORT_COLUMNS,  # events out (SPEC §7)
 }
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import LiteralString
 
+from axis_licensing.events.store import EVENT_ORDER
+
 __all__ = ["LOCK_WITH_CATALOG", "SHARED", "TABLE_KEYS", "for_sqlite"]
 
 #: Each table's key columns, in the order its rows are exported (``Backend.export_rows``).
@@ -29,6 +31,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "shipments": ("serial",),
     "keys": ("key_hash",),
     "requests": ("scope", "request_id"),
+    **EVENT_ORDER,  # events out (SPEC §7)
 }
 
 #: The head of an organization with the store's latest catalog version, in one round trip

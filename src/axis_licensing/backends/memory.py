@@ -30,6 +30,8 @@ from axis_licensing.backends import (
     WriteTx,
 )
 from axis_licensing.errors import StorageError, StoreNotFound
+from axis_licensing.events._memory import MemoryEventsData, MemoryEventsTx
+from axis_licensing.events.store import EVENT_TABLES
 
 __all__ = ["MemoryBackend"]
 
@@ -48,12 +50,16 @@ class _Store:
         self.shipments: dict[str, ShipmentRow] = {}
         self.keys: dict[str, KeyRow] = {}
         self.requests: dict[tuple[str, str], RequestRow] = {}
+        self.events = MemoryEventsData()  # events out (SPEC §7)
 
 
-class _Tx(WriteTx):
+class _Tx(MemoryEventsTx, WriteTx):  # events out (SPEC §7): MemoryEventsTx
     def __init__(self, store: _Store) -> None:
         self._s = store
         self.undo: list[Callable[[], None]] = []
+
+    def events_data(self) -> MemoryEventsData:  # events out (SPEC §7)
+        return self._s.events
 
     # -- reads
     def head(self, org_id: str) -> Head | None:
@@ -297,13 +303,13 @@ class MemoryBackend(Backend):
         """Nothing to release."""
 
     # -- migrate
-    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
+    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:  # noqa: PLR0912 - one branch per table
         s = self._store
         with self._lock:
-            if table == "meta":
-                rows: list[dict[str, Any]] = [
-                    {"name": k, "value": v} for k, v in sorted(s.meta.items())
-                ]
+            if table in EVENT_TABLES:  # events out (SPEC §7)
+                rows: list[dict[str, Any]] = list(s.events.export(table))
+            elif table == "meta":
+                rows = [{"name": k, "value": v} for k, v in sorted(s.meta.items())]
             elif table == "catalogs":
                 rows = [attrs.asdict(r) for r in s.catalogs]
             elif table == "orgs":
@@ -345,6 +351,8 @@ class MemoryBackend(Backend):
         s = self._store
         count = 0
         with self._lock:
+            if table in EVENT_TABLES:  # events out (SPEC §7)
+                return s.events.import_rows(table, rows)
             for row in rows:
                 count += 1
                 if not (_import_org_row(s, table, row) or _import_plain_row(s, table, row)):
@@ -355,6 +363,8 @@ class MemoryBackend(Backend):
         s = self._store
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
+        if table in EVENT_TABLES:  # events out (SPEC §7)
+            return s.events.count(table)
         sizes = {
             "meta": len(s.meta),
             "catalogs": len(s.catalogs),

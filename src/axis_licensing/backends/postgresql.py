@@ -76,11 +76,13 @@ from axis_licensing.backends import (
 )
 from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
+from axis_licensing.events._postgresql import PostgreSQLEventsTx
+from axis_licensing.events._sql import POSTGRESQL_MIGRATION
 
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
 MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
@@ -138,6 +140,8 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
             seq BIGINT NOT NULL, at_us BIGINT NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (org_id, part, seq))""",
     ),
+    # 4: events out (SPEC §7): webhooks, events, deliveries, sweep_due
+    POSTGRESQL_MIGRATION,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -337,7 +341,7 @@ def _translate(exc: psycopg.Error, *, retry: bool) -> Exception:
 Conn = psycopg.Connection[TupleRow]
 
 
-class _Tx(WriteTx):
+class _Tx(PostgreSQLEventsTx, WriteTx):  # events out (SPEC §7): PostgreSQLEventsTx
     def __init__(
         self, conn: Conn, q: dict[str, sql.Composed], s: sql.Identifier, *, write: bool, retry: bool
     ) -> None:

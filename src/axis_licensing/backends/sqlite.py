@@ -51,11 +51,12 @@ from axis_licensing.backends import (
 )
 from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS, for_sqlite
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
+from axis_licensing.events._sql import SQLITE_MIGRATION, SQLiteEventsTx
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -113,6 +114,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at_us INTEGER NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (org_id, part, seq)) WITHOUT ROWID""",
     ),
+    # 4: events out (SPEC §7): webhooks, events, deliveries, sweep_due
+    SQLITE_MIGRATION,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -166,7 +169,7 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-class _Tx(WriteTx):
+class _Tx(SQLiteEventsTx, WriteTx):  # events out (SPEC §7): SQLiteEventsTx
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
 

@@ -616,6 +616,11 @@ class BackendContract:
             "shipments": 1,
             "keys": 1,
             "requests": 1,
+            # events out (SPEC §7): empty here; tests/test_events_store.py fills them
+            "webhooks": 0,
+            "events": 0,
+            "deliveries": 0,
+            "sweep_due": 0,
         }
         assert exported["orgs"] == [{"org_id": ORG, "head": 3, "at_us": 300}]
         assert exported["part_history"] == [

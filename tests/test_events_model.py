@@ -1,0 +1,62 @@
+"""The values of events out (SPEC §7): the event's JSON form, its id and the event types."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from axis_licensing._enums import Action
+from axis_licensing.events.model import (
+    ALERT_CLEARED,
+    ALERT_RAISED,
+    DeliveryState,
+    Event,
+    EventDraft,
+    event_id,
+    event_types,
+)
+
+
+def test_an_event_is_id_type_org_seq_at_data() -> None:
+    paris = timezone(timedelta(hours=1))
+    event = Event(
+        id=event_id("acme", 7),
+        type="key_redeemed",
+        org_id="acme",
+        seq=7,
+        at=datetime(2026, 3, 1, 13, 30, tzinfo=paris),
+        data={"tail": "WXYZ", "quantities": {"core": 2}},
+    )
+    assert event.at == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    assert event.at.tzinfo is UTC
+    assert event.to_json() == {
+        "id": event_id("acme", 7),
+        "type": "key_redeemed",
+        "org_id": "acme",
+        "seq": 7,
+        "at": "2026-03-01T12:30:00Z",
+        "data": {"tail": "WXYZ", "quantities": {"core": 2}},
+    }
+    assert (
+        event.body()
+        == (
+            '{"at":"2026-03-01T12:30:00Z","data":{"quantities":{"core":2},"tail":"WXYZ"},'
+            f'"id":"{event_id("acme", 7)}","org_id":"acme","seq":7,"type":"key_redeemed"}}'
+        ).encode()
+    )
+    assert json.loads(event.body()) == event.to_json()
+
+
+def test_instants_must_be_aware() -> None:
+    with pytest.raises(ValueError, match="must be timezone-aware"):
+        EventDraft("key_redeemed", datetime(2026, 3, 1))
+
+
+def test_event_types_are_the_actions_and_the_alert_transitions() -> None:
+    types = event_types()
+    assert {str(a) for a in Action} <= types
+    assert {ALERT_RAISED, ALERT_CLEARED} <= types
+    assert len(types) == len(Action) + 2
+    assert [s.value for s in DeliveryState] == ["pending", "delivered", "failed"]
