@@ -44,6 +44,7 @@ from typing import Any, cast
 import attrs
 
 from axis_licensing.errors import InvalidInput
+from axis_licensing.members._tables import MEMBER_COLUMNS, MEMBER_TABLES  # members hook (SPEC §8)
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -81,6 +82,7 @@ TABLES = (
     "shipments",
     "keys",
     "requests",
+    *MEMBER_TABLES,  # members hook (SPEC §8): accounts, memberships, invitations, tokens
 )
 
 #: The tables a Manager fills on opening a store, before any data (see ``Backend.is_empty``).
@@ -113,6 +115,7 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
         "redeemed_at_us",
     ),
     "requests": ("scope", "request_id", "fingerprint", "result"),
+    **MEMBER_COLUMNS,  # members hook (SPEC §8)
 }
 
 

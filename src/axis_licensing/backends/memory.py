@@ -30,6 +30,8 @@ from axis_licensing.backends import (
     WriteTx,
 )
 from axis_licensing.errors import StorageError, StoreNotFound
+from axis_licensing.members._tables import MEMBER_TABLES  # members hook (SPEC §8)
+from axis_licensing.members.store import MemoryMembers, MemoryMembersTx  # members hook (SPEC §8)
 
 __all__ = ["MemoryBackend"]
 
@@ -48,9 +50,10 @@ class _Store:
         self.shipments: dict[str, ShipmentRow] = {}
         self.keys: dict[str, KeyRow] = {}
         self.requests: dict[tuple[str, str], RequestRow] = {}
+        self.members = MemoryMembers()  # members hook (SPEC §8)
 
 
-class _Tx(WriteTx):
+class _Tx(MemoryMembersTx, WriteTx):  # members hook (SPEC §8): MemoryMembersTx
     def __init__(self, store: _Store) -> None:
         self._s = store
         self.undo: list[Callable[[], None]] = []
@@ -297,13 +300,13 @@ class MemoryBackend(Backend):
         """Nothing to release."""
 
     # -- migrate
-    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
+    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:  # noqa: PLR0912 - a table each
         s = self._store
         with self._lock:
-            if table == "meta":
-                rows: list[dict[str, Any]] = [
-                    {"name": k, "value": v} for k, v in sorted(s.meta.items())
-                ]
+            if table in MEMBER_TABLES:  # members hook (SPEC §8)
+                rows: list[dict[str, Any]] = s.members.export_rows(table)
+            elif table == "meta":
+                rows = [{"name": k, "value": v} for k, v in sorted(s.meta.items())]
             elif table == "catalogs":
                 rows = [attrs.asdict(r) for r in s.catalogs]
             elif table == "orgs":
@@ -347,7 +350,9 @@ class MemoryBackend(Backend):
         with self._lock:
             for row in rows:
                 count += 1
-                if not (_import_org_row(s, table, row) or _import_plain_row(s, table, row)):
+                if table in MEMBER_TABLES:  # members hook (SPEC §8)
+                    s.members.import_row(table, row)
+                elif not (_import_org_row(s, table, row) or _import_plain_row(s, table, row)):
                     raise ValueError(f"unknown table {table!r}")
         return count
 
@@ -355,6 +360,8 @@ class MemoryBackend(Backend):
         s = self._store
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
+        if table in MEMBER_TABLES:  # members hook (SPEC §8)
+            return s.members.count_rows(table)
         sizes = {
             "meta": len(s.meta),
             "catalogs": len(s.catalogs),

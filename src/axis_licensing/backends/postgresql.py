@@ -75,11 +75,16 @@ from axis_licensing.backends import (
     prefix_end,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
+from axis_licensing.members._tables import MEMBER_ORDER  # members hook (SPEC §8)
+from axis_licensing.members.store import (  # members hook (SPEC §8)
+    POSTGRESQL_DDL,
+    PostgreSQLMembersTx,
+)
 
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
 MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
@@ -137,6 +142,8 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
             seq BIGINT NOT NULL, at_us BIGINT NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (org_id, part, seq))""",
     ),
+    # 4: accounts, memberships, invitations and API tokens (SPEC §8); members hook
+    POSTGRESQL_DDL,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -156,6 +163,7 @@ _ORDER: dict[str, tuple[str, ...]] = {
     "shipments": ("serial",),
     "keys": ("key_hash",),
     "requests": ("scope", "request_id"),
+    **MEMBER_ORDER,  # members hook (SPEC §8)
 }
 
 #: Tables where a unique violation means a concurrent twin won the race (R13).
@@ -407,7 +415,7 @@ def _translate(exc: psycopg.Error, *, retry: bool) -> Exception:
 Conn = psycopg.Connection[TupleRow]
 
 
-class _Tx(WriteTx):
+class _Tx(PostgreSQLMembersTx, WriteTx):  # members hook (SPEC §8): PostgreSQLMembersTx
     def __init__(
         self, conn: Conn, q: dict[str, sql.Composed], s: sql.Identifier, *, write: bool, retry: bool
     ) -> None:

@@ -50,11 +50,13 @@ from axis_licensing.backends import (
     prefix_end,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
+from axis_licensing.members._tables import MEMBER_ORDER  # members hook (SPEC §8)
+from axis_licensing.members.store import SQLITE_DDL, SQLiteMembersTx  # members hook (SPEC §8)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -112,6 +114,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at_us INTEGER NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (org_id, part, seq)) WITHOUT ROWID""",
     ),
+    # 4: accounts, memberships, invitations and API tokens (SPEC §8); members hook
+    SQLITE_DDL,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -129,6 +133,7 @@ _ORDER = {
     "shipments": "serial",
     "keys": "key_hash",
     "requests": "scope, request_id",
+    **{t: ", ".join(cols) for t, cols in MEMBER_ORDER.items()},  # members hook (SPEC §8)
 }
 
 _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
@@ -175,7 +180,7 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-class _Tx(WriteTx):
+class _Tx(SQLiteMembersTx, WriteTx):  # members hook (SPEC §8): SQLiteMembersTx
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
 
