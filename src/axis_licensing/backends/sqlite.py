@@ -51,7 +51,11 @@ from axis_licensing.backends import (
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 from axis_licensing.members._tables import MEMBER_ORDER  # members hook (SPEC §8)
-from axis_licensing.members.store import SQLITE_DDL, SQLiteMembersTx  # members hook (SPEC §8)
+from axis_licensing.members.store import (  # members hook (SPEC §8)
+    SQLITE_DDL,
+    SQLiteMembersBackend,
+    SQLiteMembersTx,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
@@ -471,7 +475,7 @@ def _file_uri(path: str) -> str:
     return "file:" + urllib.parse.quote(os.path.abspath(path))
 
 
-class SQLiteBackend(Backend):
+class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): the mixin
     """One SQLite file, shared safely by threads and processes."""
 
     scheme = "sqlite"

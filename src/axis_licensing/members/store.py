@@ -44,7 +44,9 @@ __all__ = [
     "MemoryMembers",
     "MemoryMembersTx",
     "PostgreSQLMembersTx",
+    "SQLiteMembersBackend",
     "SQLiteMembersTx",
+    "access_version_now",
     "member_tx",
     "writer",
 ]
@@ -380,6 +382,44 @@ class SQLiteMembersTx(_SQLMembersTx):
 
     def _m_run(self, name: str, params: Sequence[Any]) -> Any:
         return self._c.execute(_SQLITE[name], tuple(params))  # type: ignore[attr-defined]
+
+
+class SQLiteMembersBackend:
+    """A mixin of ``backends.sqlite.SQLiteBackend``: the access version in one statement.
+
+    It uses the backend's lock and connection (``_lock``, ``_connection()``).
+    """
+
+    def access_version_now(self) -> int:
+        """The store-wide access version, read by one statement outside any transaction.
+
+        In autocommit mode one SELECT is its own read transaction: it sees every
+        committed change, and costs a fraction of ``BEGIN … COMMIT``.
+
+        Raises:
+            StorageError: the store failed.
+        """
+        import sqlite3
+
+        with self._lock:  # type: ignore[attr-defined]
+            try:
+                conn = self._connection()  # type: ignore[attr-defined]
+                row = conn.execute(_SQLITE["access_version"], (ACCESS_VERSION,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite failed to read the access version: {exc}") from exc
+        return 0 if row is None else int(row[0])
+
+
+def access_version_now(backend: object) -> int:
+    """The store's access version, by the backend's one-statement read when it has one.
+
+    Raises:
+        StorageError: the store failed, or does not store members.
+    """
+    if isinstance(backend, SQLiteMembersBackend):
+        return backend.access_version_now()
+    with backend.read() as tx:  # type: ignore[attr-defined]
+        return member_tx(tx).access_version()
 
 
 _PG_CACHE: dict[str, dict[str, Any]] = {}
