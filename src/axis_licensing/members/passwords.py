@@ -44,12 +44,29 @@ def hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-@functools.cache
+_DUMMIES: dict[tuple[int, ...], str] = {}
+
+
 def _dummy_hash() -> str:
-    """A hash of a random password, made once per process, for :func:`verify_unknown`."""
+    """A hash of a random password with the current parameters, for :func:`verify_unknown`.
+
+    Made once per process and set of parameters, so it always costs what a
+    stored hash with the current parameters costs.
+    """
     import secrets
 
-    return hasher().hash(secrets.token_urlsafe(24))
+    current = hasher()
+    key = (
+        current.time_cost,
+        current.memory_cost,
+        current.parallelism,
+        current.hash_len,
+        current.salt_len,
+    )
+    found = _DUMMIES.get(key)
+    if found is None:
+        found = _DUMMIES[key] = current.hash(secrets.token_urlsafe(24))
+    return found
 
 
 def check_password_text(password: object, *, param: str = "password") -> str:
