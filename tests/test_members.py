@@ -33,8 +33,10 @@ from axis_licensing import (
 from axis_licensing._migrate import migrate
 from axis_licensing.backends import TABLES
 from axis_licensing.members import Account, Membership, Role, TokenInfo, passwords
+from axis_licensing.members._tables import MembershipRow
 from axis_licensing.members.authorize import RolesPlugin
-from axis_licensing.members.service import Access
+from axis_licensing.members.service import Access, record_creator
+from axis_licensing.members.store import writer
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ALICE_PASSWORD = "correct horse battery"
@@ -400,6 +402,37 @@ def test_an_owner_may_revoke_a_members_token_reaching_the_organization(
         )
     access.tokens.revoke(token.info.token_id, actor="alice")
     assert access.tokens.resolve(token.secret) is None
+
+
+# -- the shell's hooks and transactions ------------------------------------------------------
+
+
+def test_record_creator_makes_the_creating_account_owner_in_its_transaction(
+    manager: Manager, access: Access
+) -> None:
+    manager.create_organization("globex", name="Globex", actor="bob")
+    with manager.backend.write() as tx:
+        made = record_creator(tx, "globex", "bob", START)
+        assert record_creator(tx, "globex", "mallory", START) is None  # not an account
+    assert made == Membership("bob", "globex", Role.OWNER)
+    assert access.members.list("globex") == [made]
+    assert manager.history("globex")[-1].action == "member_joined"
+
+
+def test_a_failed_transaction_leaves_no_member_change(manager: Manager, access: Access) -> None:
+    def fail(tx: Any, now: datetime) -> None:
+        tx.put_membership(MembershipRow("acme", "bob", "owner"))
+        tx.delete_membership("acme", "alice")
+        tx.bump_access_version()
+        raise LastOwner("rolled back")
+
+    version = access.read(lambda tx: tx.access_version())
+    with pytest.raises(LastOwner):
+        access.write(fail)
+    assert access.members.list("acme") == [Membership("alice", "acme", Role.OWNER)]
+    assert access.read(lambda tx: tx.access_version()) == version
+    with manager.backend.write() as tx:
+        assert writer(tx).membership("acme", "bob") is None
 
 
 # -- secrets -------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from axis_licensing.members import tokens as secrets_
 from axis_licensing.members.decide import token_info_of
 from axis_licensing.members.model import Role, TokenInfo
 from axis_licensing.members.store import (
-    MemberReadTx,
+    StoreReadTx,
     access_version_now,
     member_tx,
     writer,
@@ -133,7 +133,7 @@ class RolesPlugin:
         cache = self._cache
         return cache if access_version_now(backend) == cache.version else None
 
-    def _fresh(self, tx: MemberReadTx) -> _Cache:
+    def _fresh(self, tx: StoreReadTx) -> _Cache:
         """The cache for the access version ``tx`` reads (a new one when it moved)."""
         version = tx.access_version()
         with self._lock:
@@ -142,7 +142,7 @@ class RolesPlugin:
             return self._cache
 
     @staticmethod
-    def _vendor(tx: MemberReadTx | None, cache: _Cache, account_id: str) -> bool | None:
+    def _vendor(tx: StoreReadTx | None, cache: _Cache, account_id: str) -> bool | None:
         if account_id not in cache.accounts:
             if tx is None:
                 raise _Miss
@@ -151,7 +151,7 @@ class RolesPlugin:
         return cache.accounts[account_id]
 
     @staticmethod
-    def _role(tx: MemberReadTx | None, cache: _Cache, org_id: str, account_id: str) -> Role | None:
+    def _role(tx: StoreReadTx | None, cache: _Cache, org_id: str, account_id: str) -> Role | None:
         key = (org_id, account_id)
         if key not in cache.roles:
             if tx is None:
@@ -162,7 +162,7 @@ class RolesPlugin:
 
     def _decide(
         self,
-        tx: MemberReadTx | None,
+        tx: StoreReadTx | None,
         cache: _Cache,
         actor: str,
         *,

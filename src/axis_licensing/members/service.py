@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -48,7 +48,7 @@ from axis_licensing.members.model import (
     Role,
     TokenInfo,
 )
-from axis_licensing.members.store import MemberReadTx, MemberWriteTx, member_tx, writer
+from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
 
 if TYPE_CHECKING:
     from axis_licensing.manager import Manager
@@ -98,7 +98,7 @@ def _check_bool(value: object, param: str) -> bool:
 
 
 def record_facts(
-    tx: MemberWriteTx,
+    tx: StoreWriteTx,
     org_id: str,
     actor: str,
     facts: Sequence[MemberFact],
@@ -113,21 +113,20 @@ def record_facts(
         UnknownOrganization: no such organization.
         StorageError: the store failed.
     """
-    wtx: Any = tx
-    head = wtx.lock(org_id)
+    head = tx.lock(org_id)
     if head is None:
         raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
     if not facts:
         return
     instant = max(now, from_us(head.at_us))
-    header = _parts.header(org_id, wtx.parts(org_id, [_parts.ORG]))
+    header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
     on = local_date(instant, header.timezone).isoformat()
     at_us = to_us(instant)
     rows = [
         ActivityRow(org_id, at_us, on, actor, f.ACTION, None, None, dumps_data(f.details()))
         for f in facts
     ]
-    wtx.append(Head(org_id, head.seq + 1, at_us), (), rows)
+    tx.append(Head(org_id, head.seq + 1, at_us), (), rows)
 
 
 def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> Membership | None:
@@ -185,7 +184,7 @@ class Access:
         """
         return check_aware(self.clock.now(), "clock.now()")
 
-    def write(self, body: Callable[[MemberWriteTx, datetime], T]) -> T:
+    def write(self, body: Callable[[StoreWriteTx, datetime], T]) -> T:
         """Run ``body(tx, now)`` in a write transaction, again while it loses races (R13).
 
         Raises:
@@ -206,7 +205,7 @@ class Access:
             details={"attempts": MAX_ATTEMPTS},
         )
 
-    def read(self, body: Callable[[MemberReadTx], T]) -> T:
+    def read(self, body: Callable[[StoreReadTx], T]) -> T:
         """Run ``body(tx)`` in a read transaction.
 
         Raises:
@@ -217,7 +216,7 @@ class Access:
 
     # -- the shell's steps, shared by the three services
     @staticmethod
-    def replayed(tx: MemberReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
+    def replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
         """The remembered result of ``request_id`` in ``scope``, if any (R13).
 
         Raises:
@@ -226,7 +225,7 @@ class Access:
         """
         if request_id is None:
             return None
-        prior = tx.request(scope, request_id)  # type: ignore[attr-defined]
+        prior = tx.request(scope, request_id)
         if prior is None:
             check_new_id(request_id, "request_id")
             return None
@@ -239,21 +238,21 @@ class Access:
 
     @staticmethod
     def remember(
-        tx: MemberWriteTx, scope: str, request_id: str | None, print_: str, result: str
+        tx: StoreWriteTx, scope: str, request_id: str | None, print_: str, result: str
     ) -> None:
         """Remember a result for replays of ``request_id`` (nothing without one)."""
         if request_id is not None:
-            tx.put_request(RequestRow(scope, request_id, print_, result))  # type: ignore[attr-defined]
+            tx.put_request(RequestRow(scope, request_id, print_, result))
 
     @staticmethod
-    def org_role(tx: MemberReadTx, org_id: str, account_id: str) -> Role | None:
+    def org_role(tx: StoreReadTx, org_id: str, account_id: str) -> Role | None:
         """The account's role in the organization, or None."""
         row = tx.membership(org_id, account_id)
         return None if row is None else Role(row.role)
 
     def authorize(
         self,
-        tx: MemberReadTx,
+        tx: StoreReadTx,
         actor: str,
         action: str,
         *,
@@ -278,8 +277,8 @@ class Access:
             )
 
 
-def _org_exists(tx: MemberReadTx, org_id: str) -> None:
-    if tx.head(org_id) is None:  # type: ignore[attr-defined]
+def _org_exists(tx: StoreReadTx, org_id: str) -> None:
+    if tx.head(org_id) is None:
         raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
 
 
@@ -338,7 +337,7 @@ class Accounts:
             "accounts.create", {"account_id": account_id, "name": name, "vendor": vendor}
         )
 
-        def body(tx: MemberWriteTx, now: datetime) -> Account:
+        def body(tx: StoreWriteTx, now: datetime) -> Account:
             prior = self._a.replayed(tx, "accounts", request_id, print_)
             if prior is not None:
                 return loads(prior, Account)
@@ -413,7 +412,7 @@ class Accounts:
         if passwords.needs_rehash(row.password_hash):
             fresh = passwords.hash_password(password)
 
-            def rehash(tx: MemberWriteTx, _now: datetime) -> None:
+            def rehash(tx: StoreWriteTx, _now: datetime) -> None:
                 tx.set_password_hash(account_id, fresh)
 
             self._a.write(rehash)
@@ -436,7 +435,7 @@ class Members:
         """
         org_id = check_id(org_id, "org_id")
 
-        def body(tx: MemberReadTx) -> builtins.list[Membership]:
+        def body(tx: StoreReadTx) -> builtins.list[Membership]:
             _org_exists(tx, org_id)
             return [decide.membership_of(r) for r in tx.org_members(org_id)]
 
@@ -497,16 +496,18 @@ class Members:
             "members.invite", {"org_id": org_id, "account_id": account_id, "role": role}
         )
 
-        def body(tx: MemberWriteTx, now: datetime) -> Invitation:
+        def body(tx: StoreWriteTx, now: datetime) -> Invitation:
             _org_exists(tx, org_id)
             self._a.authorize(tx, actor, "members.invite", org_id=org_id)
             if request_id is None:
                 token = secrets_.new_invitation_token()
             else:
-                key = tx.meta(INVITE_KEY)  # type: ignore[attr-defined]
+                key = tx.meta(INVITE_KEY)
                 if key is None:
                     key = secrets_.new_key()
-                    tx.insert_meta(INVITE_KEY, key)  # type: ignore[attr-defined]
+                    if not tx.insert_meta(INVITE_KEY, key):
+                        key = tx.meta(INVITE_KEY)  # a concurrent first invitation set it
+                        assert key is not None
                 token = secrets_.derived_invitation_token(key, scope, request_id)
             prior = self._a.replayed(tx, scope, request_id, print_)
             if prior is not None:
@@ -550,7 +551,7 @@ class Members:
         account_id = check_id(account_id, "account_id")
         token_hash = secrets_.hash_secret(token)
 
-        def body(tx: MemberWriteTx, now: datetime) -> Membership:
+        def body(tx: StoreWriteTx, now: datetime) -> Membership:
             invitation = tx.invitation(token_hash)
             existing = None
             if invitation is not None:
@@ -607,7 +608,7 @@ class Members:
             "members.set_role", {"org_id": org_id, "account_id": account_id, "role": role}
         )
 
-        def body(tx: MemberWriteTx, now: datetime) -> Membership:
+        def body(tx: StoreWriteTx, now: datetime) -> Membership:
             _org_exists(tx, org_id)
             self._a.authorize(tx, actor, "members.set_role", org_id=org_id)
             prior = self._a.replayed(tx, scope, request_id, print_)
@@ -654,7 +655,7 @@ class Members:
         scope = f"members:{org_id}"
         print_ = fingerprint("members.remove", {"org_id": org_id, "account_id": account_id})
 
-        def body(tx: MemberWriteTx, now: datetime) -> None:
+        def body(tx: StoreWriteTx, now: datetime) -> None:
             _org_exists(tx, org_id)
             if actor != account_id or tx.membership(org_id, actor) is None:
                 self._a.authorize(tx, actor, "members.remove", org_id=org_id)
@@ -687,7 +688,7 @@ class Members:
         org_id = check_id(org_id, "org_id")
         account_id = check_id(account_id, "account_id")
 
-        def body(tx: MemberWriteTx, now: datetime) -> Membership:
+        def body(tx: StoreWriteTx, now: datetime) -> Membership:
             _org_exists(tx, org_id)
             if tx.account(account_id) is None:
                 raise UnknownAccount(
@@ -769,7 +770,7 @@ class Tokens:
         secret, prefix = secrets_.new_token()
         token_id = secrets_.new_token_id()
 
-        def body(tx: MemberWriteTx, now: datetime) -> IssuedToken:
+        def body(tx: StoreWriteTx, now: datetime) -> IssuedToken:
             self._a.authorize(tx, actor, "tokens.create", own=actor == account_id)
             member_of = [r.org_id for r in tx.account_memberships(account_id)]
             row, fact = decide.decide_token(
@@ -802,7 +803,7 @@ class Tokens:
         """
         account_id = check_id(account_id, "account_id")
 
-        def body(tx: MemberReadTx) -> builtins.list[TokenInfo]:
+        def body(tx: StoreReadTx) -> builtins.list[TokenInfo]:
             if tx.account(account_id) is None:
                 raise UnknownAccount(
                     f"no account has the id {account_id!r}", details={"account_id": account_id}
@@ -831,7 +832,7 @@ class Tokens:
         token_id = check_id(token_id, "token_id")
         actor = check_id(actor, "actor")
 
-        def body(tx: MemberWriteTx, now: datetime) -> None:
+        def body(tx: StoreWriteTx, now: datetime) -> None:
             token = tx.token_by_id(token_id)
             owner_of: list[str] = []
             if token is not None and actor != token.account_id:
@@ -888,7 +889,7 @@ class Tokens:
         if row.last_used_at_us is None or row.last_used_at_us < stale_before:
             token_id = row.token_id
 
-            def touch(tx: MemberWriteTx, _now: datetime) -> None:
+            def touch(tx: StoreWriteTx, _now: datetime) -> None:
                 tx.touch_token(token_id, now_us, stale_before)
 
             self._a.write(touch)

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, LiteralString
+from typing import Any, LiteralString, cast
 
 import attrs
 
+from axis_licensing.backends import Backend, ReadTx, WriteTx
 from axis_licensing.errors import StorageError
 from axis_licensing.members._tables import (
     ACCESS_VERSION,
@@ -46,6 +47,8 @@ __all__ = [
     "PostgreSQLMembersTx",
     "SQLiteMembersBackend",
     "SQLiteMembersTx",
+    "StoreReadTx",
+    "StoreWriteTx",
     "access_version_now",
     "member_tx",
     "writer",
@@ -144,7 +147,15 @@ class MemberWriteTx(MemberReadTx):
         """Raise the store-wide access version by one; returns the new version."""
 
 
-def member_tx(tx: object, *, write: bool = False) -> MemberReadTx:
+class StoreReadTx(MemberReadTx, ReadTx):
+    """For typing: a backend's read transaction that also stores members (never instantiated)."""
+
+
+class StoreWriteTx(StoreReadTx, MemberWriteTx, WriteTx):
+    """For typing: a backend's write transaction that also stores members (never instantiated)."""
+
+
+def member_tx(tx: object, *, write: bool = False) -> StoreReadTx:
     """``tx`` as a member transaction.
 
     Args:
@@ -164,18 +175,16 @@ def member_tx(tx: object, *, write: bool = False) -> MemberReadTx:
             f"this storage backend ({type(tx).__module__}) does not store accounts and "
             "memberships (SPEC §8): its transaction lacks axis_licensing.members.store's mixin"
         )
-    return tx
+    return cast(StoreReadTx, tx)
 
 
-def writer(tx: object) -> MemberWriteTx:
+def writer(tx: object) -> StoreWriteTx:
     """``tx`` as a member write transaction.
 
     Raises:
         StorageError: the backend does not store members.
     """
-    found = member_tx(tx, write=True)
-    assert isinstance(found, MemberWriteTx)
-    return found
+    return cast(StoreWriteTx, member_tx(tx, write=True))
 
 
 # -- SQL (SQLite and PostgreSQL) -----------------------------------------------------------------
@@ -410,7 +419,7 @@ class SQLiteMembersBackend:
         return 0 if row is None else int(row[0])
 
 
-def access_version_now(backend: object) -> int:
+def access_version_now(backend: Backend) -> int:
     """The store's access version, by the backend's one-statement read when it has one.
 
     Raises:
@@ -418,7 +427,7 @@ def access_version_now(backend: object) -> int:
     """
     if isinstance(backend, SQLiteMembersBackend):
         return backend.access_version_now()
-    with backend.read() as tx:  # type: ignore[attr-defined]
+    with backend.read() as tx:
         return member_tx(tx).access_version()
 
 
