@@ -32,6 +32,7 @@ from axis_licensing.errors import (
     ConcurrencyConflict,
     IdempotencyConflict,
     InvalidInput,
+    InvitationInvalid,
     PermissionDenied,
     UnknownAccount,
     UnknownOrganization,
@@ -559,8 +560,8 @@ class Members:
             row, fact = decide.decide_accept(
                 invitation, account_id=account_id, existing=existing, at=now
             )
-            assert invitation is not None
-            tx.use_invitation(token_hash, to_us(now))
+            if not tx.use_invitation(token_hash, to_us(now)):  # a concurrent accept won
+                raise InvitationInvalid("this invitation was used, has expired, or does not exist")
             if fact is not None:
                 tx.put_membership(row)
                 tx.bump_access_version()
@@ -846,9 +847,8 @@ class Tokens:
                 if not owner_of:
                     self._a.authorize(tx, actor, "tokens.revoke", own=False)
             row, fact = decide.decide_revoke_token(token, token_id=token_id, at=now)
-            if fact is None:
-                return
-            tx.revoke_token(token_id, to_us(now))
+            if fact is None or not tx.revoke_token(token_id, to_us(now)):
+                return  # revoked already, maybe by a concurrent revoke
             tx.bump_access_version()
             info = decide.token_info_of(row)
             reached = [
