@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--profile] [--only a,b,c,d,e,f,h] [--orgs N] [--postgres-url URL]``.
+"""``python -m bench [--quick] [--profile] [--only a,…,k] [--orgs N] [--postgres-url URL]``.
 
 Prints the command, the machine, then one table per benchmark with its ratio
 against a baseline measured in the same run (see :mod:`bench`).
@@ -15,7 +15,14 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import http_status, org_size, postgres_scaling, sqlite_alloc, status_history
+from bench import (
+    auth_tokens,
+    http_status,
+    org_size,
+    postgres_scaling,
+    sqlite_alloc,
+    status_history,
+)
 from bench._common import Ratio, Settings
 
 __all__ = ["main"]
@@ -37,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
     parser.add_argument("--profile", action="store_true", help="print cProfile of (a) and (b)")
     parser.add_argument(
         "--only",
-        default="a,b,c,d,e,f,h",
-        help="comma-separated benchmarks to run (default a,b,c,d,e,f,h)",
+        default="a,b,c,d,e,f,h,k",
+        help="comma-separated benchmarks to run (default a,b,c,d,e,f,h,k)",
     )
     parser.add_argument(
         "--orgs",
@@ -55,9 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
     )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"a", "b", "c", "d", "e", "f", "h"}
+    unknown = only - {"a", "b", "c", "d", "e", "f", "h", "k"}
     if unknown:
-        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, f, h")
+        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, f, h, k")
     orgs = args.orgs if args.orgs is not None else (5_000 if args.quick else 100_000)
     if orgs < 1:
         parser.error("--orgs must be at least 1")
@@ -89,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
         ratios += http_status.run(settings)
     if "h" in only:
         ratios += org_size.run_h(settings, orgs)
+    if "k" in only:
+        ratios += auth_tokens.run(settings)
     print(f"\nsummary ({time.perf_counter() - started:.0f} s):")
     for ratio in ratios:
         if ratio.target is not None:

@@ -6,6 +6,7 @@ import cProfile
 import io
 import pstats
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -130,3 +131,34 @@ def print_table(title: str, rows: Sequence[tuple[str, str]], ratios: Sequence[Ra
     for ratio in ratios:
         target = "" if ratio.target is None else f"  (target <= {ratio.target:g}: {ratio.verdict})"
         print(f"  {ratio.name:<{width}}  {ratio.value:>14.2f}{target}")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_up(port: int, server: subprocess.Popen[bytes], *, what: str = "the service") -> None:
+    """Wait (30 s at most) until ``server`` listens on ``port``.
+
+    Raises:
+        RuntimeError: it exited first, or did not listen in time.
+    """
+    import socket
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"{what} exited before it listened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen within 30 s")

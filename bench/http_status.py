@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,16 @@ from pathlib import Path
 import attrs
 
 from axis_licensing import Manager, SystemClock
-from bench._common import PRODUCT, Ratio, Settings, open_manager, print_table, setup_org
+from bench._common import (
+    PRODUCT,
+    Ratio,
+    Settings,
+    free_port,
+    open_manager,
+    print_table,
+    setup_org,
+    wait_until_up,
+)
 
 __all__ = ["bare_app", "run"]
 
@@ -62,32 +70,20 @@ def bare_app() -> object:
     return Litestar(route_handlers=[status], openapi_config=None)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _start(factory: str, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     root = Path(__file__).resolve().parent.parent
     path = os.pathsep.join([str(root / "src"), str(root), os.environ.get("PYTHONPATH", "")])
     server = subprocess.Popen(
         [sys.executable, "-c", _SERVER, factory, str(port)],
         env={**os.environ, **env, "PYTHONPATH": path, "PYTHONWARNINGS": "ignore"},
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server of {factory} exited before it listened")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server, port
-        except OSError:
-            time.sleep(0.05)
-    server.terminate()
-    raise RuntimeError(f"the server of {factory} did not listen within 30 s")
+    try:
+        wait_until_up(port, server, what=f"the server of {factory}")
+    except RuntimeError:
+        server.terminate()
+        raise
+    return server, port
 
 
 async def _client(port: int, request: bytes, count: int, samples: list[float]) -> None:

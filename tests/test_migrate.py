@@ -222,6 +222,12 @@ def test_r13_memory_to_sqlite(tmp_path: Path) -> None:
             "events": 0,
             "deliveries": 0,
             "sweep_due": 0,
+            # members and roles (SPEC §8): carried too, none here
+            "accounts": 0,
+            "memberships": 0,
+            "invitations": 0,
+            "api_tokens": 0,
+            "access_version": 0,
         }
         clock.set(QUERY_NOW)
         with Manager.open(target, catalog=DEMO_CATALOG, clock=clock) as copy:

@@ -29,6 +29,7 @@ from axis_licensing import (
 )
 from axis_licensing.backends import Backend, BackendRegistry
 from axis_licensing.backends.memory import MemoryBackend
+from axis_licensing.members._tables import MEMBER_TABLES
 
 POSTGRES_URL = os.environ.get(
     "AXIS_LICENSING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -251,8 +252,8 @@ def _downgrade_to_schema_1(url: str) -> None:
         ]
     finally:
         backend.close()
-    # the tables of schema versions 2 to 4 (4: events out, SPEC §7)
-    dropped = ("catalogs", "versions", "parts", "part_history", *EVENT_TABLES)
+    # the tables of schema versions 2 to 5 (4: events out, SPEC §7; 5: members, SPEC §8)
+    dropped = ("catalogs", "versions", "parts", "part_history", *EVENT_TABLES, *MEMBER_TABLES)
     if url.startswith("sqlite:"):
         import sqlite3
 

@@ -38,8 +38,10 @@ __all__ = [
     "IncompatibleCatalog",
     "InsufficientLicenses",
     "InvalidInput",
+    "InvitationInvalid",
     "KeyAlreadyRedeemed",
     "KeyTypo",
+    "LastOwner",
     "LicenseFileError",
     "LicenseFileExpired",
     "LicenseFileNotYetValid",
@@ -52,6 +54,7 @@ __all__ = [
     "StoreNotFound",
     "SubscriptionNotStarted",
     "TamperedLicenseFile",
+    "UnknownAccount",
     "UnknownHardware",
     "UnknownKey",
     "UnknownOrganization",
@@ -208,6 +211,16 @@ class UnknownKey(NotFound):
     code = "unknown_key"
 
 
+class UnknownAccount(NotFound):
+    """No account has this id, or it is not a member of the organization (SPEC §8).
+
+    ``details["account_id"]`` names the account; ``details["org_id"]`` the
+    organization when the account is not one of its members.
+    """
+
+    code = "unknown_account"
+
+
 class StoreNotFound(NotFound):
     """``Manager.open(..., create=False)`` found no store at the URL (SPEC §3)."""
 
@@ -289,6 +302,29 @@ class PermissionDenied(LicensingError):
     """An ``axis_licensing_authorize`` hook refused the command (SPEC §4)."""
 
     code = "permission_denied"
+
+
+class LastOwner(LicensingError):
+    """The command would leave the organization without an owner (SPEC §8).
+
+    Removing or demoting an organization's last owner is refused; the
+    organization keeps its owner. A conflict with the store's state, as
+    :class:`KeyAlreadyRedeemed` is (HTTP 409). ``details``: ``org_id``, ``account_id``.
+    """
+
+    code = "last_owner"
+
+
+class InvitationInvalid(LicensingError):
+    """An invitation token that was used, has expired, or was never issued (SPEC §8).
+
+    One error for the three cases, so the answer tells nothing about which
+    tokens exist. Like :class:`KeyAlreadyRedeemed`, a conflict with the
+    store's state rather than malformed input (HTTP 409); a token that is not
+    even text is an :class:`InvalidInput`.
+    """
+
+    code = "invitation_invalid"
 
 
 class IdempotencyConflict(LicensingError):

@@ -45,6 +45,7 @@ import attrs
 
 from axis_licensing.errors import InvalidInput
 from axis_licensing.events.store import EVENT_EXPORT_COLUMNS, EVENT_TABLES  # events out (SPEC §7)
+from axis_licensing.members._tables import MEMBER_COLUMNS, MEMBER_TABLES  # members hook (SPEC §8)
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -83,6 +84,7 @@ TABLES = (
     "keys",
     "requests",
     *EVENT_TABLES,  # events out (SPEC §7): webhooks, events, deliveries, sweep_due
+    *MEMBER_TABLES,  # members hook (SPEC §8): accounts, memberships, invitations, tokens
 )
 
 #: The tables a Manager fills on opening a store, before any data (see ``Backend.is_empty``).
@@ -116,6 +118,7 @@ EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "requests": ("scope", "request_id", "fingerprint", "result"),
     **EVENT_EXPORT_COLUMNS,  # events out (SPEC §7)
+    **MEMBER_COLUMNS,  # members hook (SPEC §8)
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import LiteralString
 
 from axis_licensing.events.store import EVENT_ORDER
+from axis_licensing.members._tables import MEMBER_ORDER
 
 __all__ = ["LOCK_WITH_CATALOG", "SHARED", "TABLE_KEYS", "for_sqlite"]
 
@@ -32,6 +33,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "keys": ("key_hash",),
     "requests": ("scope", "request_id"),
     **EVENT_ORDER,  # events out (SPEC §7)
+    **MEMBER_ORDER,  # members (SPEC §8)
 }
 
 #: The head of an organization with the store's latest catalog version, in one round trip

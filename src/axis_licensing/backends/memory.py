@@ -32,6 +32,8 @@ from axis_licensing.backends import (
 from axis_licensing.errors import StorageError, StoreNotFound
 from axis_licensing.events._memory import MemoryEventsData, MemoryEventsTx
 from axis_licensing.events.store import EVENT_TABLES
+from axis_licensing.members._tables import MEMBER_TABLES  # members hook (SPEC §8)
+from axis_licensing.members.store import MemoryMembers, MemoryMembersTx  # members hook (SPEC §8)
 
 __all__ = ["MemoryBackend"]
 
@@ -51,9 +53,10 @@ class _Store:
         self.keys: dict[str, KeyRow] = {}
         self.requests: dict[tuple[str, str], RequestRow] = {}
         self.events = MemoryEventsData()  # events out (SPEC §7)
+        self.members = MemoryMembers()  # members (SPEC §8)
 
 
-class _Tx(MemoryEventsTx, WriteTx):  # events out (SPEC §7): MemoryEventsTx
+class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), members (SPEC §8)
     def __init__(self, store: _Store) -> None:
         self._s = store
         self.undo: list[Callable[[], None]] = []
@@ -308,6 +311,8 @@ class MemoryBackend(Backend):
         with self._lock:
             if table in EVENT_TABLES:  # events out (SPEC §7)
                 rows: list[dict[str, Any]] = list(s.events.export(table))
+            elif table in MEMBER_TABLES:  # members hook (SPEC §8)
+                rows = s.members.export_rows(table)
             elif table == "meta":
                 rows = [{"name": k, "value": v} for k, v in sorted(s.meta.items())]
             elif table == "catalogs":
@@ -355,7 +360,9 @@ class MemoryBackend(Backend):
                 return s.events.import_rows(table, rows)
             for row in rows:
                 count += 1
-                if not (_import_org_row(s, table, row) or _import_plain_row(s, table, row)):
+                if table in MEMBER_TABLES:  # members hook (SPEC §8)
+                    s.members.import_row(table, row)
+                elif not (_import_org_row(s, table, row) or _import_plain_row(s, table, row)):
                     raise ValueError(f"unknown table {table!r}")
         return count
 
@@ -365,6 +372,8 @@ class MemoryBackend(Backend):
             raise ValueError(f"unknown table {table!r}")
         if table in EVENT_TABLES:  # events out (SPEC §7)
             return s.events.count(table)
+        if table in MEMBER_TABLES:  # members hook (SPEC §8)
+            return s.members.count_rows(table)
         sizes = {
             "meta": len(s.meta),
             "catalogs": len(s.catalogs),

@@ -78,11 +78,15 @@ from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 from axis_licensing.events._postgresql import PostgreSQLEventsTx
 from axis_licensing.events._sql import POSTGRESQL_MIGRATION
+from axis_licensing.members.store import (  # members hook (SPEC §8)
+    POSTGRESQL_DDL,
+    PostgreSQLMembersTx,
+)
 
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
 MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
@@ -142,6 +146,8 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
     ),
     # 4: events out (SPEC §7): webhooks, events, deliveries, sweep_due
     POSTGRESQL_MIGRATION,
+    # 5: accounts, memberships, invitations and API tokens (SPEC §8)
+    POSTGRESQL_DDL,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -341,7 +347,7 @@ def _translate(exc: psycopg.Error, *, retry: bool) -> Exception:
 Conn = psycopg.Connection[TupleRow]
 
 
-class _Tx(PostgreSQLEventsTx, WriteTx):  # events out (SPEC §7): PostgreSQLEventsTx
+class _Tx(PostgreSQLEventsTx, PostgreSQLMembersTx, WriteTx):  # SPEC §7, §8 storage
     def __init__(
         self, conn: Conn, q: dict[str, sql.Composed], s: sql.Identifier, *, write: bool, retry: bool
     ) -> None:

@@ -52,11 +52,16 @@ from axis_licensing.backends import (
 from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS, for_sqlite
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 from axis_licensing.events._sql import SQLITE_MIGRATION, SQLiteEventsTx
+from axis_licensing.members.store import (  # members hook (SPEC §8)
+    SQLITE_DDL,
+    SQLiteMembersBackend,
+    SQLiteMembersTx,
+)
 
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -116,6 +121,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: events out (SPEC §7): webhooks, events, deliveries, sweep_due
     SQLITE_MIGRATION,
+    # 5: accounts, memberships, invitations and API tokens (SPEC §8)
+    SQLITE_DDL,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -169,7 +176,7 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-class _Tx(SQLiteEventsTx, WriteTx):  # events out (SPEC §7): SQLiteEventsTx
+class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
 
@@ -417,7 +424,7 @@ def _file_uri(path: str) -> str:
     return "file:" + urllib.parse.quote(os.path.abspath(path))
 
 
-class SQLiteBackend(Backend):
+class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): the mixin
     """One SQLite file, shared safely by threads and processes."""
 
     scheme = "sqlite"

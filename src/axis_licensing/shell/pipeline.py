@@ -9,8 +9,11 @@ while it loses races:
    and the inputs it declares (:meth:`~axis_licensing.policy.commands.Command.needs`):
    the key's row, the shipments, the latest catalog version, a new key;
 3. check what needs the store (license types of the product a system or unit
-   has), then ask the authorize hook, once, with that product (§4), before
-   anything changes;
+   has). The authorize hook is asked once, with the command's product (§4),
+   outside any transaction, so that a host's hook may read the store or take
+   its time without holding the write lock: before the transaction when the
+   command names its product, else once the transaction has read it (the
+   transaction is then rolled back, the hook asked, and the command run again);
 4. replay a remembered ``request_id`` (its first result) or refuse it with
    other arguments (R13);
 5. :func:`~axis_licensing.policy.decide.decide`; apply its claims (a lost
@@ -153,6 +156,18 @@ class _Call:
     authorized: set[str | None] = attrs.field(factory=set)
 
 
+class _AskFirst(Exception):
+    """The command's product is known only now: ask the authorize hook outside the transaction."""
+
+    def __init__(self, product: str | None) -> None:
+        super().__init__(product)
+        self.product = product
+
+
+#: Commands whose product the store says (the system's, the unit's, the key's).
+_PRODUCT_STORED = (cmd.RedeemKey, cmd.ReportDevices, cmd.RegisterHardware, cmd.AllocateToHardware)
+
+
 @attrs.frozen
 class _Loaded:
     """What one attempt loaded: the head and state, when the command runs, and its inputs."""
@@ -229,6 +244,14 @@ class Pipeline:
             latest = self._read(self._refresh_catalogs)[-1].catalog
             engine.check_types(latest.product(product), counts, what)
 
+    def _authorize_call(self, call: _Call, product: str | None) -> None:
+        """Ask the authorize hook about ``call`` with ``product``, once per product (§4)."""
+        if product in call.authorized:
+            return
+        org_id = None if call.command.VENDOR else call.org_id
+        self._authorize(call.actor, org_id, call.command.ACTION, product)
+        call.authorized.add(product)
+
     def _authorize(self, actor: str, org_id: str | None, action: str, product: str | None) -> None:
         if not self._plugins.authorize(actor, org_id, action, product):
             raise PermissionDenied(
@@ -290,6 +313,10 @@ class Pipeline:
             fingerprint=cmd.fingerprint(command) if request_id is not None else "",
         )
 
+        if not isinstance(command, _PRODUCT_STORED):
+            named = getattr(command, "product", None)
+            self._authorize_call(call, named if isinstance(named, str) and named else None)
+
         def attempt() -> _Ran:
             now = self._now()
             with self.backend.write() as tx:
@@ -305,7 +332,14 @@ class Pipeline:
                 self._states.remember(org_id, *ran.written)
             return ran
 
-        ran = self._retrying(attempt)
+        def authorized_attempt() -> _Ran:
+            while True:
+                try:
+                    return attempt()
+                except _AskFirst as ask:  # rolled back: nothing was written
+                    self._authorize_call(call, ask.product)
+
+        ran = self._retrying(authorized_attempt)
         if isinstance(command, cmd.PublishCatalog):
             # The version is committed: a store that fails now must not turn that into an
             # error (R13). Every later command reads the versions again in its transaction.
@@ -361,9 +395,7 @@ class Pipeline:
             # so only a new request is checked against the latest version here
             check_compatible(latest, command.catalog)
         if product not in call.authorized:
-            org_id = None if command.VENDOR else call.org_id
-            self._authorize(call.actor, org_id, command.ACTION, product)
-            call.authorized.add(product)
+            raise _AskFirst(product)  # asked outside the transaction, then run again
         if request_id is None:
             return None
         if prior is None:  # a new request id: R14's id rule (an old one still replays)

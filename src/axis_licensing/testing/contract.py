@@ -621,6 +621,12 @@ class BackendContract:
             "events": 0,
             "deliveries": 0,
             "sweep_due": 0,
+            # members and roles (SPEC §8): the tables exist, empty here
+            "accounts": 0,
+            "memberships": 0,
+            "invitations": 0,
+            "api_tokens": 0,
+            "access_version": 0,
         }
         assert exported["orgs"] == [{"org_id": ORG, "head": 3, "at_us": 300}]
         assert exported["part_history"] == [

@@ -1,0 +1,897 @@
+"""Accounts, members and API tokens over a backend (SPEC §8), until the Manager's shell runs them.
+
+:class:`Access` bundles :class:`Accounts`, :class:`Members` and :class:`Tokens`
+(the SPEC's ``manager.accounts``, ``manager.members`` and ``manager.tokens``)
+over one backend and clock. Each command runs the shell's sequence in its own
+write transaction: check the input, authorize (:mod:`.roles`), replay a known
+``request_id``, read, decide (:mod:`.decide`), write the rows, record the facts
+in the history (R11) and raise the store's access version, then commit. A
+transaction that lost a race runs again.
+
+Nothing secret is stored, logged or recorded: passwords as Argon2id hashes,
+token and invitation secrets as SHA-256; idempotent results leave them out.
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
+
+import attrs
+
+from axis_licensing import _parts
+from axis_licensing._convert import dumps, dumps_data, fingerprint, loads
+from axis_licensing._time import Clock, SystemClock, check_aware, from_us, local_date, to_us
+from axis_licensing._validate import check_id, check_new_id, check_text
+from axis_licensing.backends import ActivityRow, Backend, Head, RequestRow, RetryableConflict
+from axis_licensing.errors import (
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InvalidInput,
+    InvitationInvalid,
+    PermissionDenied,
+    UnknownAccount,
+    UnknownOrganization,
+)
+from axis_licensing.members import decide, passwords, roles
+from axis_licensing.members import tokens as secrets_
+from axis_licensing.members._tables import AccountRow
+from axis_licensing.members.facts import MemberFact
+from axis_licensing.members.model import (
+    Account,
+    Invitation,
+    IssuedToken,
+    Membership,
+    Role,
+    TokenInfo,
+)
+from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
+
+if TYPE_CHECKING:
+    from axis_licensing.manager import Manager
+
+__all__ = [
+    "TOUCH_INTERVAL",
+    "Access",
+    "Accounts",
+    "Members",
+    "Tokens",
+    "check_role",
+    "record_creator",
+    "record_facts",
+]
+
+T = TypeVar("T")
+
+#: A token's last use is written at most this often (so authenticating stays a read).
+TOUCH_INTERVAL = timedelta(minutes=1)
+#: The ``meta`` setting that keys invitation secrets derived from request ids.
+INVITE_KEY = "members.invite_key"
+#: Write attempts before a command that keeps losing races is given up (R13).
+MAX_ATTEMPTS = 20
+
+
+def check_role(value: object, param: str = "role") -> Role:
+    """``value`` as a :class:`Role`: a member or its value (``"viewer"``, ``"admin"``, ``"owner"``).
+
+    Raises:
+        InvalidInput: anything else.
+    """
+    if isinstance(value, Role):
+        return value
+    if isinstance(value, str):
+        try:
+            return Role(value)
+        except ValueError:
+            pass
+    choices = ", ".join(r.value for r in Role)
+    raise InvalidInput(f"{param} must be one of {choices}, got {value!r}", param=param)
+
+
+def _check_bool(value: object, param: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{param} must be True or False, got {value!r}", param=param)
+    return value
+
+
+def record_facts(
+    tx: StoreWriteTx,
+    org_id: str,
+    actor: str,
+    facts: Sequence[MemberFact],
+    now: datetime,
+) -> None:
+    """Append ``facts`` to ``org_id``'s history as one new version (no part changes).
+
+    The version's instant never goes back before the organization's latest
+    (as the Manager's commands do). ``tx`` must be a backend write transaction.
+
+    Raises:
+        UnknownOrganization: no such organization.
+        StorageError: the store failed.
+    """
+    head = tx.lock(org_id)
+    if head is None:
+        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
+    if not facts:
+        return
+    instant = max(now, from_us(head.at_us))
+    header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
+    on = local_date(instant, header.timezone).isoformat()
+    at_us = to_us(instant)
+    rows = [
+        ActivityRow(org_id, at_us, on, actor, f.ACTION, None, None, dumps_data(f.details()))
+        for f in facts
+    ]
+    tx.append(Head(org_id, head.seq + 1, at_us), (), rows)
+
+
+def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> Membership | None:
+    """Make the account that created ``org_id`` its owner, in the creating transaction (SPEC §8).
+
+    For the shell's ``create_organization``: call it in the same write
+    transaction, after the organization exists. It does nothing (None) when the
+    store has no accounts, or ``actor`` is not an account.
+
+    Raises:
+        StorageError: the store failed, or does not store members.
+    """
+    mtx = writer(tx)
+    if not mtx.has_accounts() or mtx.account(actor) is None:
+        return None
+    row, fact = decide.decide_creator(mtx.org_members(org_id), org_id=org_id, account_id=actor)
+    mtx.put_membership(row)
+    mtx.bump_access_version()
+    record_facts(mtx, org_id, actor, [fact], now)
+    return decide.membership_of(row)
+
+
+class Access:
+    """Accounts, members and tokens of one store (SPEC §8).
+
+    Attributes:
+        accounts: :class:`Accounts`.
+        members: :class:`Members`.
+        tokens: :class:`Tokens`.
+    """
+
+    def __init__(self, backend: Backend, clock: Clock | None = None) -> None:
+        """Serve the store of ``backend``, telling time by ``clock`` (default: the system's).
+
+        Args:
+            backend: an open backend whose transactions store members.
+            clock: an object with ``now()``.
+        """
+        self.backend = backend
+        self.clock: Clock = clock or SystemClock()
+        self.accounts = Accounts(self)
+        self.members = Members(self)
+        self.tokens = Tokens(self)
+
+    @classmethod
+    def of(cls, manager: Manager) -> Access:
+        """The members of ``manager``'s store, on its backend and clock."""
+        return cls(manager.backend, manager.clock)
+
+    def now(self) -> datetime:
+        """The clock's instant.
+
+        Raises:
+            InvalidInput: the clock gave a naive datetime.
+        """
+        return check_aware(self.clock.now(), "clock.now()")
+
+    def write(self, body: Callable[[StoreWriteTx, datetime], T]) -> T:
+        """Run ``body(tx, now)`` in a write transaction, again while it loses races (R13).
+
+        Raises:
+            ConcurrencyConflict: it lost :data:`MAX_ATTEMPTS` races.
+            StorageError: the store failed, or does not store members.
+        """
+        delay = 0.005
+        for _ in range(MAX_ATTEMPTS):
+            now = self.now()
+            try:
+                with self.backend.write() as tx:
+                    return body(writer(tx), now)
+            except RetryableConflict:
+                time.sleep(delay * random.random())
+                delay = min(delay * 2, 0.5)
+        raise ConcurrencyConflict(
+            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied",
+            details={"attempts": MAX_ATTEMPTS},
+        )
+
+    def read(self, body: Callable[[StoreReadTx], T]) -> T:
+        """Run ``body(tx)`` in a read transaction.
+
+        Raises:
+            StorageError: the store failed, or does not store members.
+        """
+        with self.backend.read() as tx:
+            return body(member_tx(tx))
+
+    # -- the shell's steps, shared by the three services
+    @staticmethod
+    def replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
+        """The remembered result of ``request_id`` in ``scope``, if any (R13).
+
+        Raises:
+            InvalidInput: a new ``request_id`` that is not a valid new id.
+            IdempotencyConflict: the id was used with other arguments.
+        """
+        if request_id is None:
+            return None
+        prior = tx.request(scope, request_id)
+        if prior is None:
+            check_new_id(request_id, "request_id")
+            return None
+        if prior.fingerprint != print_:
+            raise IdempotencyConflict(
+                f"request_id {request_id!r} was used with other arguments",
+                details={"request_id": request_id},
+            )
+        return str(prior.result)
+
+    @staticmethod
+    def remember(
+        tx: StoreWriteTx, scope: str, request_id: str | None, print_: str, result: str
+    ) -> None:
+        """Remember a result for replays of ``request_id`` (nothing without one)."""
+        if request_id is not None:
+            tx.put_request(RequestRow(scope, request_id, print_, result))
+
+    @staticmethod
+    def org_role(tx: StoreReadTx, org_id: str, account_id: str) -> Role | None:
+        """The account's role in the organization, or None."""
+        row = tx.membership(org_id, account_id)
+        return None if row is None else Role(row.role)
+
+    def authorize(
+        self,
+        tx: StoreReadTx,
+        actor: str,
+        action: str,
+        *,
+        org_id: str | None = None,
+        own: bool = False,
+    ) -> None:
+        """Refuse ``actor`` when the decision table does (``system`` is always allowed).
+
+        Raises:
+            PermissionDenied: the actor is not an account, or its role may not.
+        """
+        if actor == roles.SYSTEM_ACTOR:
+            return
+        account = tx.account(actor)
+        role = None if account is None or org_id is None else self.org_role(tx, org_id, actor)
+        if account is None or not roles.allowed(
+            action, role=role, vendor=bool(account.vendor), own=own
+        ):
+            raise PermissionDenied(
+                f"{actor!r} may not run {action}",
+                details={"actor": actor, "action": action},
+            )
+
+
+def _org_exists(tx: StoreReadTx, org_id: str) -> None:
+    if tx.head(org_id) is None:
+        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
+
+
+class Accounts:
+    """``manager.accounts`` (SPEC §8): create accounts, check passwords."""
+
+    def __init__(self, access: Access) -> None:
+        self._a = access
+
+    def create(
+        self,
+        account_id: str,
+        *,
+        name: str,
+        password: str | None = None,
+        vendor: bool = False,
+        actor: str,
+        request_id: str | None = None,
+    ) -> Account:
+        """Create an account (no rights until it is invited, SPEC §8).
+
+        The store's first account may be created by anyone (the bootstrap);
+        later ones by an existing account. A vendor account only by a vendor
+        account (or the first, or ``system``). The password is not part of the
+        idempotency fingerprint, so it is never stored, even as a fast hash.
+
+        Args:
+            account_id: a new id (R14); not ``system``.
+            name: the name shown to people.
+            password: for signing in; None for an account that signs in
+                through the host's own ``axis_licensing_authenticate``.
+            vendor: whether it may run the vendor's commands.
+            actor: who creates it.
+            request_id: makes the command idempotent (R13).
+
+        Returns:
+            The account.
+
+        Raises:
+            InvalidInput: a bad id, name, password, flag or actor.
+            AlreadyExists: the id is taken.
+            PermissionDenied: the actor may not create accounts (or vendor ones).
+            IdempotencyConflict: ``request_id`` was used with other arguments.
+            StorageError: the store failed.
+        """
+        account_id = check_new_id(account_id, "account_id")
+        if account_id == roles.SYSTEM_ACTOR:
+            raise InvalidInput("the account id 'system' is the library's own", param="account_id")
+        name = check_text(name, "name")
+        vendor = _check_bool(vendor, "vendor")
+        actor = check_id(actor, "actor")
+        hashed = None
+        if password is not None:
+            hashed = passwords.hash_password(passwords.check_password_text(password))
+        print_ = fingerprint(
+            "accounts.create", {"account_id": account_id, "name": name, "vendor": vendor}
+        )
+
+        def body(tx: StoreWriteTx, now: datetime) -> Account:
+            prior = self._a.replayed(tx, "accounts", request_id, print_)
+            if prior is not None:
+                return loads(prior, Account)
+            if tx.has_accounts() and actor != roles.SYSTEM_ACTOR:
+                creator = tx.account(actor)
+                if creator is None or (vendor and not creator.vendor):
+                    what = "vendor accounts" if creator is not None else "accounts"
+                    raise PermissionDenied(
+                        f"{actor!r} may not create {what}",
+                        details={"actor": actor, "action": "accounts.create"},
+                    )
+            row, _fact = decide.decide_create_account(
+                tx.account(account_id),
+                account_id=account_id,
+                name=name,
+                password_hash=hashed,
+                vendor=vendor,
+                at=now,
+            )
+            tx.insert_account(row)
+            tx.bump_access_version()
+            account = decide.account_of(row)
+            self._a.remember(tx, "accounts", request_id, print_, dumps(account))
+            return account
+
+        return self._a.write(body)
+
+    def get(self, account_id: str) -> Account:
+        """An account by id.
+
+        Raises:
+            InvalidInput: a bad id.
+            UnknownAccount: no account has this id.
+            StorageError: the store failed.
+        """
+        account_id = check_id(account_id, "account_id")
+        row = self._a.read(lambda tx: tx.account(account_id))
+        if row is None:
+            raise UnknownAccount(
+                f"no account has the id {account_id!r}", details={"account_id": account_id}
+            )
+        return decide.account_of(row)
+
+    def check_password(self, account_id: str, password: str) -> Account | None:
+        """The account when ``password`` is its password; None otherwise (SPEC §8).
+
+        One answer, and the same work, for an unknown account, an account
+        without a password and a wrong password: an Argon2id verification
+        (against a dummy hash when there is no stored one). A password that
+        verifies against a hash made with older parameters is hashed again.
+
+        Args:
+            account_id: the account.
+            password: the password given.
+
+        Returns:
+            The account, or None.
+
+        Raises:
+            StorageError: the store failed.
+        """
+        if not isinstance(account_id, str) or not isinstance(password, str):
+            return None
+        row: AccountRow | None = None
+        if account_id and len(account_id) <= 128:
+            row = self._a.read(lambda tx: tx.account(account_id))
+        if row is None or row.password_hash is None or len(password) > passwords.MAX_PASSWORD:
+            passwords.verify_unknown(password[: passwords.MAX_PASSWORD])
+            return None
+        if not passwords.verify_password(row.password_hash, password):
+            return None
+        if passwords.needs_rehash(row.password_hash):
+            fresh = passwords.hash_password(password)
+
+            def rehash(tx: StoreWriteTx, _now: datetime) -> None:
+                tx.set_password_hash(account_id, fresh)
+
+            self._a.write(rehash)
+        return decide.account_of(row)
+
+
+class Members:
+    """``manager.members`` (SPEC §8): list, invite, accept, change roles, remove."""
+
+    def __init__(self, access: Access) -> None:
+        self._a = access
+
+    def list(self, org_id: str) -> builtins.list[Membership]:
+        """The organization's members, by account id.
+
+        Raises:
+            InvalidInput: a bad id.
+            UnknownOrganization: no such organization.
+            StorageError: the store failed.
+        """
+        org_id = check_id(org_id, "org_id")
+
+        def body(tx: StoreReadTx) -> builtins.list[Membership]:
+            _org_exists(tx, org_id)
+            return [decide.membership_of(r) for r in tx.org_members(org_id)]
+
+        return self._a.read(body)
+
+    def of_account(self, account_id: str) -> builtins.list[Membership]:
+        """The account's memberships, by organization id (the portal's organization switch).
+
+        Raises:
+            InvalidInput: a bad id.
+            StorageError: the store failed.
+        """
+        account_id = check_id(account_id, "account_id")
+        return self._a.read(
+            lambda tx: [decide.membership_of(r) for r in tx.account_memberships(account_id)]
+        )
+
+    def invite(
+        self,
+        org_id: str,
+        account_id: str,
+        *,
+        role: Role | str,
+        actor: str,
+        request_id: str | None = None,
+    ) -> Invitation:
+        """Invite an account into the organization; the link works once, for 7 days.
+
+        A replay of ``request_id`` answers the same invitation, its token
+        included: the token is derived from the request (see :mod:`.tokens`),
+        never stored.
+
+        Args:
+            org_id: the organization.
+            account_id: the account invited.
+            role: the role it gets on accepting.
+            actor: an owner of the organization.
+            request_id: makes the command idempotent (R13).
+
+        Returns:
+            The invitation; ``.token`` is its secret, shown here only.
+
+        Raises:
+            InvalidInput: bad ids or role.
+            UnknownOrganization: no such organization.
+            PermissionDenied: the actor is not an owner of the organization.
+            UnknownAccount: no account has this id.
+            AlreadyExists: the account is already a member.
+            IdempotencyConflict: ``request_id`` was used with other arguments.
+            StorageError: the store failed.
+        """
+        org_id = check_id(org_id, "org_id")
+        account_id = check_id(account_id, "account_id")
+        role = check_role(role)
+        actor = check_id(actor, "actor")
+        scope = f"members:{org_id}"
+        print_ = fingerprint(
+            "members.invite", {"org_id": org_id, "account_id": account_id, "role": role}
+        )
+
+        def body(tx: StoreWriteTx, now: datetime) -> Invitation:
+            _org_exists(tx, org_id)
+            self._a.authorize(tx, actor, "members.invite", org_id=org_id)
+            if request_id is None:
+                token = secrets_.new_invitation_token()
+            else:
+                key = tx.meta(INVITE_KEY)
+                if key is None:
+                    key = secrets_.new_key()
+                    if not tx.insert_meta(INVITE_KEY, key):
+                        key = tx.meta(INVITE_KEY)  # a concurrent first invitation set it
+                        assert key is not None
+                token = secrets_.derived_invitation_token(key, scope, request_id)
+            prior = self._a.replayed(tx, scope, request_id, print_)
+            if prior is not None:
+                return _with_token(loads(prior, Invitation), token)
+            row, fact = decide.decide_invite(
+                org_id=org_id,
+                account=tx.account(account_id),
+                account_id=account_id,
+                existing=tx.membership(org_id, account_id),
+                role=role,
+                token_hash=secrets_.hash_secret(token),
+                invited_by=actor,
+                at=now,
+            )
+            tx.insert_invitation(row)
+            record_facts(tx, org_id, actor, [fact], now)
+            invitation = Invitation(token, org_id, account_id, role, fact.expires_at)
+            self._a.remember(tx, scope, request_id, print_, dumps(_with_token(invitation, "")))
+            return invitation
+
+        return self._a.write(body)
+
+    def accept(self, token: str, *, account_id: str) -> Membership:
+        """Accept an invitation: the account becomes a member with the invited role.
+
+        Args:
+            token: the invitation's secret.
+            account_id: the account accepting; it must be the one invited.
+
+        Returns:
+            The membership.
+
+        Raises:
+            InvalidInput: the token is not text, or a bad account id.
+            InvitationInvalid: the invitation was used, has expired, does not
+                exist, or was made for another account.
+            StorageError: the store failed.
+        """
+        if not isinstance(token, str) or not token:
+            raise InvalidInput("an invitation token must be non-empty text", param="token")
+        account_id = check_id(account_id, "account_id")
+        token_hash = secrets_.hash_secret(token)
+
+        def body(tx: StoreWriteTx, now: datetime) -> Membership:
+            invitation = tx.invitation(token_hash)
+            existing = None
+            if invitation is not None:
+                existing = tx.membership(invitation.org_id, account_id)
+            row, fact = decide.decide_accept(
+                invitation, account_id=account_id, existing=existing, at=now
+            )
+            if not tx.use_invitation(token_hash, to_us(now)):  # a concurrent accept won
+                raise InvitationInvalid("this invitation was used, has expired, or does not exist")
+            if fact is not None:
+                tx.put_membership(row)
+                tx.bump_access_version()
+                record_facts(tx, row.org_id, account_id, [fact], now)
+            return decide.membership_of(row)
+
+        return self._a.write(body)
+
+    def set_role(
+        self,
+        org_id: str,
+        account_id: str,
+        role: Role | str,
+        *,
+        actor: str,
+        request_id: str | None = None,
+    ) -> Membership:
+        """Change a member's role.
+
+        Args:
+            org_id: the organization.
+            account_id: the member.
+            role: its new role.
+            actor: an owner of the organization.
+            request_id: makes the command idempotent (R13).
+
+        Returns:
+            The membership.
+
+        Raises:
+            InvalidInput: bad ids or role.
+            UnknownOrganization: no such organization.
+            PermissionDenied: the actor is not an owner of the organization.
+            UnknownAccount: the account is not a member.
+            LastOwner: it is the last owner, and ``role`` is not owner.
+            IdempotencyConflict: ``request_id`` was used with other arguments.
+            StorageError: the store failed.
+        """
+        org_id = check_id(org_id, "org_id")
+        account_id = check_id(account_id, "account_id")
+        role = check_role(role)
+        actor = check_id(actor, "actor")
+        scope = f"members:{org_id}"
+        print_ = fingerprint(
+            "members.set_role", {"org_id": org_id, "account_id": account_id, "role": role}
+        )
+
+        def body(tx: StoreWriteTx, now: datetime) -> Membership:
+            _org_exists(tx, org_id)
+            self._a.authorize(tx, actor, "members.set_role", org_id=org_id)
+            prior = self._a.replayed(tx, scope, request_id, print_)
+            if prior is not None:
+                return loads(prior, Membership)
+            row, fact = decide.decide_set_role(
+                tx.org_members(org_id), org_id=org_id, account_id=account_id, role=role
+            )
+            if fact is not None:
+                tx.put_membership(row)
+                tx.bump_access_version()
+                record_facts(tx, org_id, actor, [fact], now)
+            membership = decide.membership_of(row)
+            self._a.remember(tx, scope, request_id, print_, dumps(membership))
+            return membership
+
+        return self._a.write(body)
+
+    def remove(
+        self, org_id: str, account_id: str, *, actor: str, request_id: str | None = None
+    ) -> None:
+        """Remove a member; its sessions and tokens lose the organization at once.
+
+        An owner may remove anyone; any member may remove itself (leave).
+
+        Args:
+            org_id: the organization.
+            account_id: the member.
+            actor: an owner of the organization, or the member itself.
+            request_id: makes the command idempotent (R13).
+
+        Raises:
+            InvalidInput: bad ids.
+            UnknownOrganization: no such organization.
+            PermissionDenied: the actor is neither an owner nor the member.
+            UnknownAccount: the account is not a member.
+            LastOwner: it is the last owner.
+            IdempotencyConflict: ``request_id`` was used with other arguments.
+            StorageError: the store failed.
+        """
+        org_id = check_id(org_id, "org_id")
+        account_id = check_id(account_id, "account_id")
+        actor = check_id(actor, "actor")
+        scope = f"members:{org_id}"
+        print_ = fingerprint("members.remove", {"org_id": org_id, "account_id": account_id})
+
+        def body(tx: StoreWriteTx, now: datetime) -> None:
+            _org_exists(tx, org_id)
+            if actor != account_id or tx.membership(org_id, actor) is None:
+                self._a.authorize(tx, actor, "members.remove", org_id=org_id)
+            if self._a.replayed(tx, scope, request_id, print_) is not None:
+                return
+            row, fact = decide.decide_remove(
+                tx.org_members(org_id), org_id=org_id, account_id=account_id
+            )
+            tx.delete_membership(row.org_id, row.account_id)
+            tx.bump_access_version()
+            record_facts(tx, org_id, actor, [fact], now)
+            self._a.remember(tx, scope, request_id, print_, "null")
+
+        self._a.write(body)
+
+    def add_creator(self, org_id: str, account_id: str) -> Membership:
+        """Make ``account_id`` the owner of ``org_id``, which has no members yet.
+
+        For the shell until ``create_organization`` calls :func:`record_creator`
+        in its own transaction, and for organizations made before the store had
+        accounts (seeding from a tokens file).
+
+        Raises:
+            InvalidInput: bad ids.
+            UnknownOrganization: no such organization.
+            UnknownAccount: no account has this id.
+            AlreadyExists: the organization has members already.
+            StorageError: the store failed.
+        """
+        org_id = check_id(org_id, "org_id")
+        account_id = check_id(account_id, "account_id")
+
+        def body(tx: StoreWriteTx, now: datetime) -> Membership:
+            _org_exists(tx, org_id)
+            if tx.account(account_id) is None:
+                raise UnknownAccount(
+                    f"no account has the id {account_id!r}", details={"account_id": account_id}
+                )
+            row, fact = decide.decide_creator(
+                tx.org_members(org_id), org_id=org_id, account_id=account_id
+            )
+            tx.put_membership(row)
+            tx.bump_access_version()
+            record_facts(tx, org_id, account_id, [fact], now)
+            return decide.membership_of(row)
+
+        return self._a.write(body)
+
+
+def _with_token(invitation: Invitation, token: str) -> Invitation:
+    return Invitation(
+        token, invitation.org_id, invitation.account_id, invitation.role, invitation.expires_at
+    )
+
+
+def _check_orgs(orgs: object) -> tuple[str, ...] | None:
+    if orgs is None:
+        return None
+    if isinstance(orgs, str | bytes) or not isinstance(orgs, Iterable):
+        raise InvalidInput(
+            f"orgs must be None or a list of organization ids, got {orgs!r}", param="orgs"
+        )
+    checked = tuple(sorted({check_id(o, "orgs") for o in orgs}))
+    if not checked:
+        raise InvalidInput("orgs must name at least one organization (or be None)", param="orgs")
+    return checked
+
+
+class Tokens:
+    """``manager.tokens`` (SPEC §8): create, list, revoke and resolve API tokens."""
+
+    def __init__(self, access: Access) -> None:
+        self._a = access
+
+    def create(
+        self,
+        account_id: str,
+        *,
+        orgs: Iterable[str] | None = None,
+        read_only: bool = False,
+        expires_at: datetime | None = None,
+        actor: str,
+    ) -> IssuedToken:
+        """Create an API token for an account; its secret is shown this once.
+
+        Recorded as ``token_created`` in the history of every organization the
+        token reaches.
+
+        Args:
+            account_id: the account it acts for.
+            orgs: limit it to these organizations (the account's own); None: all of them.
+            read_only: allow queries only.
+            expires_at: when it stops working (aware), or None for never.
+            actor: the account itself.
+
+        Returns:
+            The secret and the token's description.
+
+        Raises:
+            InvalidInput: bad ids, flags or instant; ``orgs`` outside the
+                account's organizations; ``expires_at`` not in the future.
+            PermissionDenied: the actor is not the account.
+            UnknownAccount: no account has this id.
+            StorageError: the store failed.
+        """
+        account_id = check_id(account_id, "account_id")
+        limited = _check_orgs(orgs)
+        read_only = _check_bool(read_only, "read_only")
+        if expires_at is not None:
+            expires_at = check_aware(expires_at, "expires_at")
+        actor = check_id(actor, "actor")
+        secret, prefix = secrets_.new_token()
+        token_id = secrets_.new_token_id()
+
+        def body(tx: StoreWriteTx, now: datetime) -> IssuedToken:
+            self._a.authorize(tx, actor, "tokens.create", own=actor == account_id)
+            member_of = [r.org_id for r in tx.account_memberships(account_id)]
+            row, fact = decide.decide_token(
+                account=tx.account(account_id),
+                account_id=account_id,
+                member_of=member_of,
+                orgs=limited,
+                read_only=read_only,
+                expires_at=expires_at,
+                token_id=token_id,
+                token_hash=secrets_.hash_secret(secret),
+                prefix=prefix,
+                at=now,
+            )
+            tx.insert_token(row)
+            tx.bump_access_version()
+            for org_id in member_of if limited is None else limited:
+                record_facts(tx, org_id, actor, [fact], now)
+            return IssuedToken(secret, decide.token_info_of(row))
+
+        return self._a.write(body)
+
+    def list(self, account_id: str) -> list[TokenInfo]:
+        """The account's tokens, oldest first, revoked ones included; never their secrets.
+
+        Raises:
+            InvalidInput: a bad id.
+            UnknownAccount: no account has this id.
+            StorageError: the store failed.
+        """
+        account_id = check_id(account_id, "account_id")
+
+        def body(tx: StoreReadTx) -> builtins.list[TokenInfo]:
+            if tx.account(account_id) is None:
+                raise UnknownAccount(
+                    f"no account has the id {account_id!r}", details={"account_id": account_id}
+                )
+            return [decide.token_info_of(r) for r in tx.account_tokens(account_id)]
+
+        return self._a.read(body)
+
+    def revoke(self, token_id: str, *, actor: str) -> None:
+        """Revoke a token: it stops working at once, in every process.
+
+        Revoking a revoked token changes nothing. The token's account may
+        revoke it; so may an owner of an organization the token reaches where
+        its account is a member.
+
+        Args:
+            token_id: the token.
+            actor: its account, or such an owner.
+
+        Raises:
+            InvalidInput: bad ids.
+            NotFound: no token has this id.
+            PermissionDenied: the actor may not revoke it.
+            StorageError: the store failed.
+        """
+        token_id = check_id(token_id, "token_id")
+        actor = check_id(actor, "actor")
+
+        def body(tx: StoreWriteTx, now: datetime) -> None:
+            token = tx.token_by_id(token_id)
+            owner_of: list[str] = []
+            if token is not None and actor != token.account_id:
+                info = decide.token_info_of(token)
+                owner_of = [
+                    r.org_id
+                    for r in tx.account_memberships(token.account_id)
+                    if info.reaches(r.org_id)
+                    and self._a.org_role(tx, r.org_id, actor) is Role.OWNER
+                ]
+                if not owner_of:
+                    self._a.authorize(tx, actor, "tokens.revoke", own=False)
+            row, fact = decide.decide_revoke_token(token, token_id=token_id, at=now)
+            if fact is None or not tx.revoke_token(token_id, to_us(now)):
+                return  # revoked already, maybe by a concurrent revoke
+            tx.bump_access_version()
+            info = decide.token_info_of(row)
+            reached = [
+                r.org_id for r in tx.account_memberships(row.account_id) if info.reaches(r.org_id)
+            ]
+            for org_id in reached:
+                record_facts(tx, org_id, actor, [fact], now)
+
+        self._a.write(body)
+
+    def resolve(self, secret: str) -> TokenInfo | None:
+        """The token whose secret this is, or None (unknown, revoked or expired).
+
+        One indexed read by the secret's SHA-256: a revocation is seen at once
+        by every process. The token's last use is written when it is older than
+        :data:`TOUCH_INTERVAL` (a conditional update, at most once a minute per token).
+
+        Args:
+            secret: a bearer token.
+
+        Returns:
+            The token's description, or None.
+
+        Raises:
+            StorageError: the store failed.
+        """
+        if not secrets_.is_token_secret(secret):
+            return None
+        digest = secrets_.hash_secret(secret)
+        row = self._a.read(lambda tx: tx.token(digest))
+        if row is None or row.revoked_at_us is not None:
+            return None
+        now = self._a.now()
+        now_us = to_us(now)
+        if row.expires_at_us is not None and now_us >= row.expires_at_us:
+            return None
+        stale_before = to_us(now - TOUCH_INTERVAL)
+        if row.last_used_at_us is None or row.last_used_at_us < stale_before:
+            token_id = row.token_id
+
+            def touch(tx: StoreWriteTx, _now: datetime) -> None:
+                tx.touch_token(token_id, now_us, stale_before)
+
+            self._a.write(touch)
+            row = attrs.evolve(row, last_used_at_us=now_us)
+        return decide.token_info_of(row)

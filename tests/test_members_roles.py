@@ -1,0 +1,268 @@
+"""Who may do what (SPEC §8): the role table, and the built-in authorize plugin in a Manager.
+
+The matrix states the expected answer of every role for every action name
+here, independently of :mod:`axis_licensing.members.roles`, so a change to the
+table fails a test. The plugin then runs in real Managers on the three backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from axis_licensing import (
+    EXAMPLE_CATALOG,
+    InvalidInput,
+    Manager,
+    ManualClock,
+    PermissionDenied,
+    hookimpl,
+    offline,
+)
+from axis_licensing.backends import TABLES
+from axis_licensing.members import Role, passwords, roles
+from axis_licensing.members._tables import MembershipRow
+from axis_licensing.members.authorize import RolesPlugin
+from axis_licensing.members.decide import decide_set_role
+from axis_licensing.members.service import Access
+
+PRODUCT = "acs-pro"
+
+#: The commands of an organization, as SPEC §3 names the Manager's methods.
+ORG_COMMANDS = (
+    "register_system",
+    "report_devices",
+    "start_subscription",
+    "redeem_key",
+    "allocate",
+    "allocate_need",
+    "register_hardware",
+    "allocate_to_hardware",
+    "upload_system_file",
+)
+ORG_QUERIES = (
+    "status",
+    "need",
+    "wallet",
+    "system_status",
+    "history",
+    "products",
+    "systems",
+    "alerts",
+    "events",
+    "members.list",
+    "webhooks.list",
+    "webhooks.failed",
+)
+OWNER_ACTIONS = (
+    "members.invite",
+    "members.set_role",
+    "members.remove",
+    "webhooks.add",
+    "webhooks.rotate_secret",
+    "webhooks.remove",
+    "webhooks.redeliver",
+    "tokens.revoke_member",
+)
+VENDOR_ACTIONS = (
+    "vendor.issue_key",
+    "vendor.ship_hardware",
+    "vendor.publish_catalog",
+    "vendor.webhooks",
+)
+SELF_ACTIONS = ("tokens.create", "tokens.revoke", "members.accept", "tokens.list")
+EVERY_ACTION = (
+    *ORG_COMMANDS,
+    *ORG_QUERIES,
+    *OWNER_ACTIONS,
+    *VENDOR_ACTIONS,
+    *SELF_ACTIONS,
+    "create_organization",
+)
+
+#: What each role may do in its organization (vendor flag and self-service aside).
+MAY: dict[Role | None, frozenset[str]] = {
+    None: frozenset({"create_organization"}),
+    Role.VIEWER: frozenset({*ORG_QUERIES, "create_organization"}),
+    Role.ADMIN: frozenset({*ORG_QUERIES, *ORG_COMMANDS, "create_organization"}),
+    Role.OWNER: frozenset({*ORG_QUERIES, *ORG_COMMANDS, *OWNER_ACTIONS, "create_organization"}),
+}
+
+
+def test_the_table_knows_exactly_these_actions() -> None:
+    assert set(roles.ACTIONS) == set(EVERY_ACTION)
+    for name in (*ORG_COMMANDS, "create_organization"):
+        assert callable(getattr(Manager, name))
+    assert roles.allowed("sweep", role=Role.OWNER, vendor=True, own=True) is False
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION)
+@pytest.mark.parametrize("role", [None, Role.VIEWER, Role.ADMIN, Role.OWNER])
+def test_role_matrix(role: Role | None, action: str) -> None:
+    plain = roles.allowed(action, role=role)
+    assert plain is (action in MAY[role])
+    # a vendor account may also run the vendor's commands, and nothing else more
+    assert roles.allowed(action, role=role, vendor=True) is (
+        action in MAY[role] or action in VENDOR_ACTIONS
+    )
+    # an account acting on itself may manage its own tokens and accept its invitation
+    assert roles.allowed(action, role=role, own=True) is (
+        action in MAY[role] or action in SELF_ACTIONS
+    )
+    # a read-only token keeps the queries only
+    assert roles.allowed(action, role=role, vendor=True, own=True, read_only=True) is (
+        (action in MAY[role] and action in ORG_QUERIES) or action == "tokens.list"
+    )
+
+
+def test_setting_the_same_role_records_nothing() -> None:
+    members = [MembershipRow("acme", "alice", "owner")]
+    row, fact = decide_set_role(members, org_id="acme", account_id="alice", role=Role.OWNER)
+    assert (row, fact) == (members[0], None)
+
+
+def test_passwords_use_argon2id_with_the_current_defaults() -> None:
+    encoded = passwords.hash_password("correct horse battery")
+    assert encoded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert passwords.verify_password(encoded, "correct horse battery")
+    assert not passwords.verify_password(encoded, "correct horse battery!")
+    assert not passwords.verify_password("not a hash", "correct horse battery")
+    assert passwords.verify_unknown("correct horse battery") is False
+    assert not passwords.needs_rehash(encoded)
+    cheaper = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("x" * 8)
+    assert passwords.needs_rehash(cheaper)
+    for bad in (None, "short", "x" * 1025, "nul\x00in password"):
+        with pytest.raises(InvalidInput) as caught:
+            passwords.check_password_text(bad)
+        assert caught.value.details == {"param": "password"}
+
+
+# -- the plugin in a Manager -----------------------------------------------------------------
+
+
+def _store(manager: Manager) -> dict[str, list[dict[str, Any]]]:
+    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
+
+
+class RefuseAllocate:
+    """A host's own authorizer: it refuses every allocation."""
+
+    @hookimpl
+    def axis_licensing_authorize(
+        self, actor: str, org_id: str | None, action: str, product: str | None
+    ) -> bool | None:
+        """Refuse ``allocate``."""
+        return False if action == "allocate" else None
+
+
+def test_the_plugin_enforces_roles_for_every_command(
+    backend_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        passwords, "hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    plugin = RolesPlugin()
+    with Manager.open(backend_url, catalog=EXAMPLE_CATALOG, clock=clock, plugins=[plugin]) as m:
+        plugin.bind(m.backend, m.clock)
+        access = Access.of(m)
+        m.create_organization("early", name="Early", actor="anyone")  # no accounts: no opinion
+        access.accounts.create("owner", name="Owner", actor="setup")
+        for name in ("admin", "viewer", "stranger"):
+            access.accounts.create(name, name=name.title(), actor="owner")
+        access.accounts.create("seller", name="Seller", vendor=True, actor="system")
+        with pytest.raises(PermissionDenied):  # now every actor must be an account
+            m.create_organization("rogue", name="Rogue", actor="mallory")
+        m.create_organization("acme", name="Acme", actor="owner")
+        access.members.add_creator("acme", "owner")
+        for name in ("admin", "viewer"):
+            invitation = access.members.invite("acme", name, role=name, actor="owner")
+            access.members.accept(invitation.token, account_id=name)
+        with pytest.raises(PermissionDenied):
+            m.vendor.issue_key(PRODUCT, quantities={"core": 10}, actor="owner")
+        keys = [m.vendor.issue_key(PRODUCT, quantities={"core": 10}, actor="seller") for _ in "ab"]
+        m.vendor.ship_hardware("SER-1", PRODUCT, actor="seller")
+        m.start_subscription("acme", PRODUCT, actor="admin")
+        m.redeem_key("acme", keys[0], actor="admin")
+        m.register_system("acme", PRODUCT, "srv-1", devices={"core": 2}, actor="admin")
+        system_file = offline.describe_system(
+            system_id="srv-1", product=PRODUCT, devices={"core": 3}, now=clock.now()
+        )
+        writes: dict[str, Callable[[str], object]] = {
+            "register_system": lambda a: m.register_system(
+                "acme", PRODUCT, "srv-2", devices={"core": 1}, actor=a
+            ),
+            "report_devices": lambda a: m.report_devices("acme", "srv-1", {"core": 3}, actor=a),
+            "start_subscription": lambda a: m.start_subscription("acme", PRODUCT, actor=a),
+            "redeem_key": lambda a: m.redeem_key("acme", keys[1], actor=a),
+            "allocate": lambda a: m.allocate("acme", PRODUCT, {"core": 2}, actor=a),
+            "allocate_need": lambda a: m.allocate_need("acme", PRODUCT, actor=a),
+            "register_hardware": lambda a: m.register_hardware("acme", "srv-1", "SER-1", actor=a),
+            "allocate_to_hardware": lambda a: m.allocate_to_hardware(
+                "acme", "SER-1", {"core": 1}, actor=a
+            ),
+            "upload_system_file": lambda a: m.upload_system_file("acme", system_file, actor=a),
+        }
+        assert sorted(writes) == sorted(ORG_COMMANDS)
+        before = _store(m)
+        for actor in ("viewer", "stranger", "mallory", "seller"):
+            for name, write in writes.items():
+                with pytest.raises(PermissionDenied):
+                    write(actor)
+                assert _store(m) == before, (actor, name)
+        assert m.allocate("acme", PRODUCT, {"core": 2}, actor="admin").quantities == {"core": 2}
+        m.create_organization("beta", name="Beta", actor="viewer")  # any account may create
+        # promoted, the viewer may allocate at once; removed, it may not
+        access.members.set_role("acme", "viewer", "admin", actor="owner")
+        assert m.allocate("acme", PRODUCT, {"core": 1}, actor="viewer").quantities == {"core": 1}
+        access.members.remove("acme", "viewer", actor="owner")
+        with pytest.raises(PermissionDenied):
+            m.allocate("acme", PRODUCT, {"core": 1}, actor="viewer")
+        assert plugin.permits("viewer", "acme", "status") is False
+        assert plugin.permits("admin", "acme", "status") is True
+        assert plugin.permits("system", "acme", "allocate") is True
+
+
+def test_a_hosts_own_authorizer_is_still_asked(clock: ManualClock) -> None:
+    plugin = RolesPlugin()
+    with Manager.open(
+        "memory://", catalog=EXAMPLE_CATALOG, clock=clock, plugins=[plugin, RefuseAllocate()]
+    ) as m:
+        plugin.bind(m.backend, m.clock)
+        access = Access.of(m)
+        access.accounts.create("owner", name="Owner", actor="setup")
+        m.create_organization("acme", name="Acme", actor="owner")
+        access.members.add_creator("acme", "owner")
+        m.start_subscription("acme", PRODUCT, actor="owner")
+        with pytest.raises(PermissionDenied):
+            m.allocate("acme", PRODUCT, {"core": 1}, actor="owner")
+
+
+def test_an_unbound_plugin_fails_closed(clock: ManualClock) -> None:
+    plugin = RolesPlugin()
+    assert plugin.axis_licensing_authorize("owner", "acme", "status", None) is False
+    assert plugin.permits("owner", "acme", "status") is False
+    assert plugin.axis_licensing_authenticate("axl_" + "x" * 52) is None
+    grant = plugin.authenticate("axl_" + "x" * 52, "acme", "status", now=datetime.now(UTC))
+    assert (grant.token, grant.allowed) == (None, False)
+
+
+def test_limited_tokens_are_not_answered_by_the_authenticate_hook(clock: ManualClock) -> None:
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        access = Access.of(m)
+        access.accounts.create("owner", name="Owner", actor="setup")
+        m.create_organization("acme", name="Acme", actor="owner")
+        access.members.add_creator("acme", "owner")
+        plugin = RolesPlugin(m.backend, m.clock)
+        full = access.tokens.create("owner", actor="owner").secret
+        reading = access.tokens.create("owner", read_only=True, actor="owner").secret
+        assert plugin.axis_licensing_authenticate(full) == "owner"
+        assert plugin.axis_licensing_authenticate(reading) is None
+        now = clock.now()
+        assert plugin.authenticate(reading, "acme", "status", now=now).allowed is True
+        assert plugin.authenticate(reading, "acme", "allocate", now=now).allowed is False
+        assert plugin.authenticate(full, "acme", "allocate", now=now).allowed is True
+        assert plugin.authenticate(full, "globex", "status", now=now).allowed is False
