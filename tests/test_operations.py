@@ -196,3 +196,20 @@ def test_the_vendor_module_imports_on_its_own_without_a_cycle() -> None:
     # the package re-exports the Manager lazily, and vendor.py never imports manager.py
     assert done.stderr == ""
     assert done.stdout.strip() == "False"
+
+
+def test_organization_reads_one_organization_as_listed(m: Manager) -> None:
+    m.create_organization("o", name="O", timezone="Europe/Stockholm", actor="u")
+    m.start_subscription("o", "acs-pro", actor="u")
+    assert m.organization("o") == m.organizations()[0]
+    assert m.organization("o") == Organization(
+        org_id="o", name="O", timezone="Europe/Stockholm", anchor=m.organizations()[0].anchor
+    )
+    assert m.organization("o").anchor is not None
+    assert m.execute("organization", org_id="o") == m.organization("o")
+    with pytest.raises(UnknownOrganization) as unknown:
+        m.organization("nobody")
+    assert unknown.value.details == {"org_id": "nobody"}
+    with pytest.raises(InvalidInput) as bad:
+        m.organization("")
+    assert bad.value.details["param"] == "org_id"

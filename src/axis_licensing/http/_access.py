@@ -9,65 +9,25 @@ are known, and only those are read; otherwise the store is walked in pages,
 filtering, until the page is full.
 
 A page that shows one organization reads that one directly
-(:func:`organization`); it never looks for it in a page of them.
+(:meth:`~axis_licensing.Manager.organization`); it never looks for it in a page of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 from axis_licensing.errors import UnknownOrganization
 from axis_licensing.http._auth import TokenFile
 from axis_licensing.manager import Manager
-from axis_licensing.model import Action, Organization
+from axis_licensing.model import Organization
 
-__all__ = ["LISTING_ACTION", "organization", "visible_organizations"]
+__all__ = ["LISTING_ACTION", "visible_organizations"]
 
 #: The action the authorize hook is asked with for seeing an organization in a list.
 LISTING_ACTION = "organizations"
 
 #: How many organizations one read of the store walks when filtering.
 _WALK_PAGE = 500
-
-
-def organization(manager: Manager, org_id: str) -> Organization:
-    """One organization, read by its id (its name, zone and anchor, as listed).
-
-    The Manager has no query for one organization's header, so it is read from
-    the two history entries that set it: ``organization_created`` (name and
-    zone) and the first ``subscription_started`` (the anchor, R2). Both are
-    found through the history's own index, whatever the number of
-    organizations.
-
-    Args:
-        manager: the Manager.
-        org_id: the organization's id.
-
-    Returns:
-        The organization.
-
-    Raises:
-        InvalidInput: a malformed id.
-        UnknownOrganization: no such organization.
-        StorageError: the backend failed.
-    """
-    found = manager.history(
-        org_id,
-        actions=[Action.ORGANIZATION_CREATED, Action.SUBSCRIPTION_STARTED],
-        limit=2,
-    )
-    created = next((a for a in found if a.action == Action.ORGANIZATION_CREATED), None)
-    if created is None:  # reserved by a command still running: not there yet
-        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
-    started = next((a for a in found if a.action == Action.SUBSCRIPTION_STARTED), None)
-    anchor = started.details.get("anchor") if started is not None else None
-    return Organization(
-        org_id=org_id,
-        name=str(created.details.get("name", org_id)),
-        timezone=str(created.details.get("timezone", "UTC")),
-        anchor=date.fromisoformat(anchor) if isinstance(anchor, str) else None,
-    )
 
 
 def visible_organizations(
@@ -112,7 +72,7 @@ def _candidates(manager: Manager, actor: str, *, wanted: int) -> Iterator[Organi
     if known is not None:
         for org_id in sorted(known):  # code point order is UTF-8 byte order
             try:
-                yield organization(manager, org_id)
+                yield manager.organization(org_id)
             except UnknownOrganization:
                 continue
         return

@@ -46,7 +46,7 @@ from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
 from axis_licensing.http import _i18n
-from axis_licensing.http._access import organization, visible_organizations
+from axis_licensing.http._access import visible_organizations
 from axis_licensing.http._api import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
@@ -428,7 +428,7 @@ class _Page:
     def context(self, **more: Any) -> dict[str, Any]:
         orgs = _orgs_of(self.manager, self.actor)
         # the current organization is read by its id, never looked for in a page of them
-        current = None if self.org_id is None else organization(self.manager, self.org_id)
+        current = None if self.org_id is None else self.manager.organization(self.org_id)
         if current is not None and current not in orgs:
             orgs = sorted([*orgs, current], key=lambda o: o.org_id)
         return {"actor": self.actor, "orgs": orgs, "org": current, **more}

@@ -878,6 +878,13 @@ _DECLARED: tuple[Operation, ...] = (
         scope=Scope.STORE,
     ),
     _query(
+        "organization",
+        [_ORG],
+        Organization,
+        [UnknownOrganization],
+        "One organization: its id, name, zone and anchor (an addition to SPEC §3).",
+    ),
+    _query(
         "products",
         [_ORG, _AT],
         list[ProductStatus],

@@ -245,27 +245,49 @@ class Queries:
         limit, offset = a["limit"], a["offset"]
 
         def look(tx: ReadTx) -> list[Organization]:
-            listed = []
-            for org_id in tx.org_ids(limit, offset):
-                head = tx.head(org_id)
-                if head is None or head.seq == 0:  # reserved by a command still running
-                    continue
-                cached = self._states.get(org_id)
-                if cached is not None and cached[0] == head.seq:
-                    header = _parts.OrgHeader.of(cached[1])
-                else:  # the header part alone
-                    header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
-                listed.append(
-                    Organization(
-                        org_id=org_id,
-                        name=header.name,
-                        timezone=header.timezone,
-                        anchor=header.anchor,
-                    )
-                )
-            return listed
+            found = (self._organization(tx, org_id) for org_id in tx.org_ids(limit, offset))
+            return [org for org in found if org is not None]
 
         return self._read(look)
+
+    def organization(self, org_id: str) -> Organization:
+        """One organization: its id, name, zone and anchor, as :meth:`organizations` lists it.
+
+        An addition to SPEC §3. Only that organization's header is read, whatever
+        the number of organizations.
+
+        Args:
+            org_id: the organization.
+
+        Returns:
+            The organization.
+
+        Raises:
+            InvalidInput: a malformed id.
+            UnknownOrganization: no such organization.
+            StorageError: the backend failed.
+        """
+        org_id = OPERATIONS["organization"].checked(locals(), self)["org_id"]
+        found = self._read(lambda tx: self._organization(tx, org_id))
+        if found is None:
+            raise UnknownOrganization(
+                f"unknown organization {org_id!r}", details={"org_id": org_id}
+            )
+        return found
+
+    def _organization(self, tx: ReadTx, org_id: str) -> Organization | None:
+        """The header of ``org_id``, or None (no such organization, or one still being created)."""
+        head = tx.head(org_id)
+        if head is None or head.seq == 0:  # reserved by a command still running
+            return None
+        cached = self._states.get(org_id)
+        if cached is not None and cached[0] == head.seq:
+            header = _parts.OrgHeader.of(cached[1])
+        else:  # the header part alone
+            header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
+        return Organization(
+            org_id=org_id, name=header.name, timezone=header.timezone, anchor=header.anchor
+        )
 
     def products(self, org_id: str, *, at: datetime | None = None) -> list[ProductStatus]:
         """The status of every product of the catalog, NOT_STARTED included, in catalog order.
