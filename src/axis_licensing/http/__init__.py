@@ -34,8 +34,9 @@ from litestar.types import Message, Scope
 
 from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
-from axis_licensing.http._api import API_ROUTES, MAX_BODY, dependencies, head_as_get
+from axis_licensing.http._api import API_ROUTES
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
+from axis_licensing.http._edge import MAX_BODY, dependencies, head_as_get
 from axis_licensing.http._metrics import Metrics
 from axis_licensing.http._ops import (
     OPS_PATHS,

@@ -1,65 +1,89 @@
-"""The JSON API under ``/v1``: one controller per resource (SPEC §3, §6).
+"""The JSON API under ``/v1``, drawn from the operations' declarations (SPEC §3, §6, §6.1).
 
-Each handler checks who is asking, asks the authorize hook about the
-organization (queries included, so a token never reads another
-organization), calls one Manager method and returns its value. Request
-bodies are the small attrs classes below; responses are the library's own
-values. The OpenAPI schema is generated from both.
+Every command and query of :data:`~axis_licensing.shell.operations.OPERATIONS`
+is an endpoint. Its declaration gives the parameters with their checks and
+bounds, the OpenAPI schema, the problem statuses (from its declared errors),
+the authorize action and the result's type; the table :data:`ENDPOINTS` adds
+only what a declaration cannot say: the path and method, the resource's tag,
+the name of the body's schema, and the few answers shaped for HTTP (a key in
+an object, a history page, 204 for a command that answers nothing). An
+operation the table lacks gets :func:`default_endpoint`.
+
+Each endpoint asks the authorize hook about the organization (queries
+included, so a token never reads another organization), then runs the
+operation through :meth:`~axis_licensing.Manager.execute`, with the token's
+actor and the ``Idempotency-Key`` as the request id: the same checks as the
+library, and a replay answers the first answer (SPEC §6.1).
+
+A body's fields take the JSON values as they came (nothing is coerced, so
+``"3"`` and ``3.0`` reach the library as they are); the library checks them
+(R14) and refuses with its own message, code and ``param``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import inspect
 import re
-import typing
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import anyio
 import attrs
-from litestar import Controller, Request, Response, Router, get, post, put
-from litestar.di import NamedDependency, Provide
-from litestar.enums import ScopeType
-from litestar.exceptions import (
-    ClientException,
-    HTTPException,
-    NotAuthorizedException,
-    SerializationException,
-)
-from litestar.openapi import ResponseSpec
+from litestar import Request, Response, Router, get, post, route
+from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIType,
-    Operation,
     RequestBody,
     Schema,
 )
-from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from litestar.openapi.spec import (
+    Operation as OpenAPIOperation,
+)
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.types import ControllerRouterHandler
 
 from axis_licensing._time import _iana_names
-from axis_licensing._validate import MAX_ID
+from axis_licensing._validate import MAX_QUANTITY
 from axis_licensing.catalog import (
     MAX_GROWTH_RATE,
     MAX_TERM_YEARS,
     MAX_WINDOW_DAYS,
     Catalog,
-    CatalogVersion,
     LicenseType,
     ProductSpec,
 )
-from axis_licensing.errors import InvalidInput, PermissionDenied
 from axis_licensing.http._access import visible_organizations
-from axis_licensing.http._problems import PROBLEM_JSON, Problem
+from axis_licensing.http._edge import (
+    MAX_BODY,
+    MAX_DEPTH,
+    MAX_OFFSET,
+    MAX_PAGE,
+    MAX_UPLOAD,
+    REF,
+    ActorDep,
+    At,
+    Bound,
+    ManagerDep,
+    RequestIdDep,
+    allow,
+    bearer_actor,
+    check_body,
+    dependencies,
+    head_as_get,
+    json_depth,
+    license_response,
+    parse_at,
+    parse_bound,
+    problems,
+)
+from axis_licensing.http._problems import family_status
 from axis_licensing.http._schema import (
-    BODY_TYPES,
-    NEW_ID_PATTERN,
-    REF_PATTERN,
     body,
-    body_fields,
     counts_schema,
     extra,
     id_schema,
@@ -68,411 +92,44 @@ from axis_licensing.http._schema import (
     text_schema,
 )
 from axis_licensing.manager import Manager
-from axis_licensing.model import (
-    Action,
-    Activity,
-    Alert,
-    Allocation,
-    LicenseKind,
-    NeedReport,
-    Organization,
-    ProductStatus,
-    Redemption,
-    SystemStatus,
-    Wallet,
-)
+from axis_licensing.model import Action, Activity, LicenseKind
 from axis_licensing.shell.keys import MAX_INPUT_LENGTH as MAX_KEY_INPUT
-from axis_licensing.shell.operations import MAX_HORIZON
+from axis_licensing.shell.operations import (
+    MAX_NAME,
+    OPERATIONS,
+    Check,
+    Kind,
+    Operation,
+    Param,
+    Scope,
+)
 
 __all__ = [
     "API_ROUTES",
+    "ENDPOINTS",
     "MAX_BODY",
     "MAX_DEPTH",
     "MAX_UPLOAD",
+    "Endpoint",
+    "allow",
     "bearer_actor",
+    "body_type",
     "check_body",
+    "default_endpoint",
     "dependencies",
-    "first_answer",
+    "endpoint",
     "head_as_get",
     "json_depth",
+    "license_response",
+    "parse_at",
+    "parse_bound",
 ]
 
-#: System description files are small; anything above this is refused with 413 (SPEC §6).
-MAX_UPLOAD = 1024 * 1024
+#: The parameters every command takes from the request itself, not from its path or body.
+_FROM_REQUEST = ("actor", "request_id")
 
-#: The largest JSON request body accepted, in bytes (SPEC §6.1); larger is 413.
-MAX_BODY = 64 * 1024
 
-#: How deep a JSON request body may nest arrays and objects (SPEC §6.1); deeper is 400.
-MAX_DEPTH = 32
-
-#: The most entries (organizations, systems, history) one page holds.
-MAX_PAGE = 1000
-
-#: The largest ``offset`` of a listing.
-MAX_OFFSET = 10_000_000
-
-#: The longest display name (of an organization or a product), as the library checks it.
-MAX_NAME = 200
-
-#: The longest ``within_days`` of the alerts.
-MAX_WITHIN_DAYS = 3660
-
-
-def _problems(*statuses: int) -> dict[int, ResponseSpec]:
-    return {
-        status: ResponseSpec(Problem, description="An RFC 9457 problem", media_type=PROBLEM_JSON)
-        for status in (400, 401, 403, 503, *statuses)
-    }
-
-
-def _body_problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """The problems of an operation with a JSON body: also too large (413) and not JSON (415)."""
-    return _problems(413, 415, *statuses)
-
-
-ManagerDep = NamedDependency[Manager]
-ActorDep = NamedDependency[str]
-RequestIdDep = NamedDependency[str | None]
-
-
-# -- who is asking -------------------------------------------------------------------------------
-
-
-def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
-    """The actor of an ``Authorization: Bearer <token>`` header, or None (SPEC §6)."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 4096:
-        return None
-    return manager.plugin_manager.authenticate(token)
-
-
-def _provide_actor(request: Request[Any, Any, Any], manager: ManagerDep) -> str:
-    actor = bearer_actor(manager, request.headers.get("authorization"))
-    if actor is None:
-        raise NotAuthorizedException("a valid bearer token is required")
-    return actor
-
-
-def _provide_request_id(
-    idempotency_key: Annotated[
-        str | None,
-        HeaderParameter(
-            name="Idempotency-Key",
-            required=False,
-            description=(
-                "Makes the command idempotent (R13): the Manager's request_id, a new id "
-                "(R14) the first time it is used. The pattern states its ASCII part."
-            ),
-            schema_extra={"min_length": 1, "max_length": MAX_ID, "pattern": NEW_ID_PATTERN},
-        ),
-    ] = None,
-) -> str | None:
-    return idempotency_key
-
-
-def head_as_get(app: ASGIApp) -> ASGIApp:
-    """Answer ``HEAD`` as ``GET`` without the body (RFC 9110 §9.3.2), on every route.
-
-    Litestar routes ``HEAD`` only to handlers declared for it; this middleware
-    lets every ``GET`` route answer it with the same status and headers.
-    """
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
-            await app(scope, receive, send)
-            return
-
-        async def send_headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if message.get("more_body", False):
-                    return
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
-            await send(message)
-
-        await app({**scope, "method": "GET"}, receive, send_headers_only)
-
-    return middleware
-
-
-# -- the body's edge: media type, size, depth, shape (SPEC §6.1) -------------------------------
-
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def json_depth(raw: bytes) -> int:
-    """How deep ``raw`` (JSON text) nests arrays and objects; brackets in strings do not count."""
-    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    depth = deepest = 0
-    for byte in brackets:
-        if byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-def _json_type(value: object) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "null" if value is None else "a number"
-
-
-def check_shape(value: object, cls: type, where: str = "") -> None:
-    """A body's shape: an object with the fields of ``cls``, no others, the required ones present.
-
-    The values themselves are the library's to check (R14).
-
-    Raises:
-        InvalidInput: another shape; ``param`` names the field.
-    """
-    label = where or "the body"
-    if not isinstance(value, dict):
-        raise InvalidInput(
-            f"{label} must be a JSON object, got {_json_type(value)}", param=where or "body"
-        )
-    hints, required = body_fields(cls)
-    unknown = sorted(set(value) - set(hints))
-    if unknown:
-        raise InvalidInput(
-            f"{label} has an unknown field {unknown[0]!r}; its fields are {', '.join(hints)}",
-            param=where + "." + unknown[0] if where else unknown[0],
-        )
-    missing = sorted(required - set(value))
-    if missing:
-        name = where + "." + missing[0] if where else missing[0]
-        raise InvalidInput(f"{name} is required", param=name)
-    for name, hint in hints.items():
-        args = typing.get_args(hint)
-        if name not in value or typing.get_origin(hint) is not list or args[0] not in BODY_TYPES:
-            continue
-        items = value[name]
-        path = where + "." + name if where else name
-        if not isinstance(items, list):
-            raise InvalidInput(f"{path} must be an array, got {_json_type(items)}", param=path)
-        for index, item in enumerate(items):
-            check_shape(item, args[0], f"{path}[{index}]")
-
-
-def _is_json(content_type: str) -> bool:
-    media, _, params = content_type.partition(";")
-    if media.strip().lower() != "application/json":
-        return False
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
-            "utf-8",
-            "utf8",
-        ):
-            return False
-    return True
-
-
-async def check_body(request: Request[Any, Any, Any]) -> None:
-    """The edge of a JSON body (SPEC §6.1), before anything decodes it.
-
-    Only ``application/json`` (UTF-8) is taken (415 otherwise), at most
-    :data:`MAX_BODY` bytes (413), nested at most :data:`MAX_DEPTH` deep and
-    shaped as the handler's body class (400 ``invalid_input``). Handlers
-    without a body are left alone.
-
-    Raises:
-        HTTPException: 415 for another media type, 413 for a body too large.
-        ClientException: 400 for text that is not JSON.
-        InvalidInput: a body nested too deep, or of another shape.
-    """
-    data = request.route_handler.parsed_fn_signature.parameters.get("data")
-    if data is None:
-        return
-    content_type = request.headers.get("content-type", "")
-    if not _is_json(content_type):
-        raise HTTPException(
-            status_code=415,
-            detail=f"the body must be application/json, got {content_type or 'no content type'!r}",
-        )
-    raw = await request.body()
-    if json_depth(raw) > MAX_DEPTH:
-        raise InvalidInput(f"the body is nested more than {MAX_DEPTH} deep", param="body")
-    try:
-        value = await request.json()
-    except SerializationException:
-        raise ClientException("the body is not valid JSON") from None
-    if data.annotation in BODY_TYPES:
-        check_shape(value, data.annotation)
-
-
-def dependencies(manager: Manager) -> dict[str, Provide]:
-    """The dependencies every API handler may ask for: the manager, the actor, the request id."""
-
-    def provide_manager() -> Manager:
-        return manager
-
-    return {
-        "manager": Provide(provide_manager, sync_to_thread=False, use_cache=True),
-        "actor": Provide(_provide_actor, sync_to_thread=False),
-        "request_id": Provide(_provide_request_id, sync_to_thread=False),
-    }
-
-
-def allow(
-    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
-) -> None:
-    """Ask the authorize hook (SPEC §4) before any read or write of ``org_id``.
-
-    Raises:
-        PermissionDenied: a plugin refused; the message says nothing about the organization.
-    """
-    if not manager.plugin_manager.authorize(actor, org_id, action, product):
-        raise PermissionDenied(f"actor {actor!r} may not {action} here")
-
-
-def first_answer(manager: Manager, name: str, **params: object) -> object | None:
-    """Run command ``name`` through ``Manager.execute`` where the Manager has it (issue 14).
-
-    ``execute`` answers a command with its full result, kept with the request
-    id, so a replay answers the first answer even after the state moved on
-    (SPEC §6.1). Without it (a Manager before issue 14) this returns None and
-    the handler runs the command's method and reads the state after it.
-
-    Raises:
-        LicensingError: what the command raises.
-    """
-    execute = getattr(manager, "execute", None)
-    if execute is None:
-        return None
-    answer: object = execute(name, **params)
-    return answer
-
-
-# -- request bodies ------------------------------------------------------------------------------
-#
-# A body's fields take the JSON values as they came (``Any``: nothing is coerced, so
-# ``"3"`` and ``3.0`` reach the library as they are); the library checks them (R14)
-# and refuses with its own message, code and ``param``. Each field declares its
-# schema beside it, from the library's constants (``_schema``).
-
-_COUNT_TEXT = "Counts per license type: JSON integers"
-
-
-@body
-@attrs.frozen
-class NewOrganization:
-    """Create an organization."""
-
-    org_id: Any = spec(new_id_schema("The new organization's id"))
-    name: Any = spec(text_schema("Its display name", MAX_NAME))
-    timezone: Any = spec(
-        Schema(
-            type=OpenAPIType.STRING,
-            enum=sorted(_iana_names()),
-            description="An IANA time zone, such as Europe/Stockholm (the names the server knows)",
-        ),
-        default="UTC",
-    )
-
-
-@body
-@attrs.frozen
-class NewSystem:
-    """Register a system of a product, with its device counts per license type."""
-
-    system_id: Any = spec(new_id_schema("The new system's id"))
-    product: Any = spec(id_schema("The product's code"))
-    devices: Any = spec(
-        counts_schema(f"{_COUNT_TEXT} from 0", allow_zero=True, allow_empty=True),
-        factory=dict,
-    )
-
-
-@body
-@attrs.frozen
-class DeviceReport:
-    """A system's device counts per license type; types left out become 0 (R1)."""
-
-    devices: Any = spec(counts_schema(f"{_COUNT_TEXT} from 0", allow_zero=True, allow_empty=True))
-
-
-@body
-@attrs.frozen
-class NewHardware:
-    """Register a shipped hardware unit to a system (R9)."""
-
-    serial: Any = spec(new_id_schema("The hardware unit's serial"))
-
-
-@body
-@attrs.frozen
-class Quantities:
-    """Licenses per license type, for an extension allocation to hardware (R9)."""
-
-    quantities: Any = spec(
-        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=False)
-    )
-
-
-@body
-@attrs.frozen
-class AllocationRequest:
-    """Allocate licenses from the wallet to a period: 0 is the current one (R7)."""
-
-    quantities: Any = spec(
-        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=False)
-    )
-    period: Any = spec(
-        Schema(
-            type=OpenAPIType.INTEGER,
-            description="The period's offset from the current one (0); a JSON integer",
-        ),
-        default=0,
-    )
-
-
-@body
-@attrs.frozen
-class NeedAllocationRequest:
-    """Allocate what the periods up to ``through`` still need (R7)."""
-
-    through: Any = spec(
-        Schema(
-            type=OpenAPIType.INTEGER,
-            description="The last period's offset from the current one (0); a JSON integer",
-        ),
-        default=0,
-    )
-
-
-@body
-@attrs.frozen
-class KeyRedemption:
-    """A license key to redeem into the organization's wallets (R6, R10)."""
-
-    key: Any = spec(text_schema("The license key, as typed or pasted", MAX_KEY_INPUT))
-
-
-@body
-@attrs.frozen
-class KeyOrder:
-    """The vendor issues a key for a product, a kind and quantities (R10)."""
-
-    product: Any = spec(id_schema("The product's code"))
-    quantities: Any = spec(
-        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=False)
-    )
-    kind: Any = spec(
-        Schema(type=OpenAPIType.STRING, enum=[k.value for k in LicenseKind]),
-        default=LicenseKind.SUBSCRIPTION.value,
-    )
+# -- answers shaped for HTTP, and the catalog's body ---------------------------------------------
 
 
 @attrs.frozen
@@ -480,19 +137,6 @@ class IssuedKey:
     """A key the vendor issued."""
 
     key: str
-
-
-@body
-@attrs.frozen
-class Shipment:
-    """The vendor ships a hardware unit with preloaded licenses (R9)."""
-
-    serial: Any = spec(new_id_schema("The hardware unit's serial"))
-    product: Any = spec(id_schema("The product's code"))
-    preloaded: Any = spec(
-        counts_schema(f"{_COUNT_TEXT} from 1", allow_zero=False, allow_empty=True),
-        factory=dict,
-    )
 
 
 @attrs.frozen
@@ -565,6 +209,14 @@ class CatalogBody:
 
     products: list[ProductBody] = extra(min_items=1)
 
+    def params(self) -> dict[str, object]:
+        """The parameters of ``vendor.publish_catalog``: the library's Catalog.
+
+        Raises:
+            InvalidInput: a catalog the library refuses.
+        """
+        return {"catalog": self.to_catalog()}
+
     def to_catalog(self) -> Catalog:
         """The library's Catalog, checked by the library.
 
@@ -601,475 +253,446 @@ class PublicKey:
     pem: str
 
 
-# -- query parameters ----------------------------------------------------------------------------
+# -- what a declaration cannot say -------------------------------------------------------------
 
-#: The years an instant or a day may fall in: the library's supported range is 1900-01-01
-#: to 9000-01-01, and a year inside it whatever the offset keeps a request valid.
-_YEARS = r"^(19(0[1-9]|[1-9][0-9])|[2-8][0-9]{3})-"
-_At = Annotated[
-    str | None,
-    QueryParameter(
-        description="An aware ISO 8601 instant, from 1901 to 8999; default: now (SPEC §1)",
-        required=False,
-        format="date-time",
-        schema_extra={"pattern": _YEARS, "max_length": 64},
+Run = Callable[[Manager, str, dict[str, Any]], object]
+
+
+@attrs.frozen
+class Endpoint:
+    """Where an operation lives in the API, and how it answers (the rest is its declaration).
+
+    Attributes:
+        method: ``GET``, ``POST`` or ``PUT``.
+        path: the URL path; each ``{name}`` is a parameter of the operation read from it.
+            A query's other parameters come from the query string; a command's from
+            the JSON body, except ``actor`` (the token's) and ``request_id``
+            (the ``Idempotency-Key`` header).
+        tag: the OpenAPI tag: the resource.
+        body: the OpenAPI name of the body's schema, derived from the declaration; or a
+            body class of its own with ``params() -> dict`` (the catalog); None: no body.
+        status: the status of a success; None: 200 for ``GET`` and ``PUT``, 201 for ``POST``.
+        answer: the response body made from the operation's result; None: the result.
+        answer_type: the type ``answer`` returns (None for no content).
+        page: for a listing, the API's default ``limit`` (it pages every listing:
+            ``limit`` 1 to :data:`MAX_PAGE`, ``offset`` up to :data:`MAX_OFFSET`).
+        query_names: a parameter's name in the query string, where it differs.
+        run: runs the operation with its checked-at-the-edge values, where
+            :meth:`Manager.execute` alone does not answer (a filtered listing, a page).
+    """
+
+    method: str
+    path: str
+    tag: str
+    body: str | type | None = None
+    status: int | None = None
+    answer: Callable[[Any], object] | None = None
+    answer_type: Any = None
+    page: int | None = None
+    query_names: Mapping[str, str] = attrs.field(factory=dict)
+    run: Run | None = None
+
+    @property
+    def success(self) -> int:
+        """The status of a success."""
+        if self.status is not None:
+            return self.status
+        return 201 if self.method == "POST" else 200
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """The names the path reads, in order."""
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+
+def _visible(manager: Manager, actor: str, values: dict[str, Any]) -> object:
+    return visible_organizations(manager, actor, limit=values["limit"], offset=values["offset"])
+
+
+def _history_page(manager: Manager, actor: str, values: dict[str, Any]) -> object:
+    limit, offset = values["limit"], values["offset"]
+    items = manager.execute("history", **{**values, "limit": limit + 1})
+    assert isinstance(items, list)
+    more = len(items) > limit
+    return HistoryPage(
+        items=items[:limit],
+        offset=offset,
+        limit=limit,
+        next_offset=offset + limit if more else None,
+    )
+
+
+_ORG = "/v1/organizations/{org_id}"
+_PRODUCT = _ORG + "/products/{product}"
+_SYSTEMS = _ORG + "/systems"
+
+#: Each operation's place in the API.
+ENDPOINTS: Mapping[str, Endpoint] = {
+    "vendor.publish_catalog": Endpoint(
+        "POST",
+        "/v1/catalog/versions",
+        "catalog",
+        body=CatalogBody,
+        answer=PublishedCatalog,
+        answer_type=PublishedCatalog,
     ),
-]
-_Bound = Annotated[
-    str | None,
-    QueryParameter(
-        description=(
-            "A local date (YYYY-MM-DD), from 1901 to 8999; an aware ISO 8601 instant is "
-            "taken too (the schema states the date, which every validator reads alike)"
-        ),
-        required=False,
-        format="date",
-        schema_extra={"pattern": _YEARS, "max_length": 64},
+    "vendor.issue_key": Endpoint(
+        "POST",
+        "/v1/vendor/keys",
+        "vendor",
+        body="KeyOrder",
+        answer=IssuedKey,
+        answer_type=IssuedKey,
     ),
-]
-#: An id in a path refers to one that exists: the library takes any id it once created
-#: (R14), so the schema states its check (1 to 128 characters, no control characters,
-#: not only spaces) and leaves checking to it.
-_REF = {"min_length": 1, "max_length": MAX_ID, "pattern": REF_PATTERN}
-OrgPath = Annotated[str, PathParameter(description="The organization's id", schema_extra=_REF)]
-ProductPath = Annotated[str, PathParameter(description="The product's code", schema_extra=_REF)]
-SystemPath = Annotated[str, PathParameter(description="The system's id", schema_extra=_REF)]
-SerialPath = Annotated[
-    str, PathParameter(description="The hardware unit's serial", schema_extra=_REF)
-]
-_Filter = Annotated[str | None, QueryParameter(required=False, schema_extra=_REF)]
-_Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="At most this many")]
-_Offset = Annotated[
-    int, QueryParameter(ge=0, le=MAX_OFFSET, description="Skip this many first (after filtering)")
-]
+    "vendor.ship_hardware": Endpoint(
+        "POST", "/v1/vendor/hardware", "vendor", body="Shipment", status=204
+    ),
+    "create_organization": Endpoint(
+        "POST", "/v1/organizations", "organizations", body="NewOrganization"
+    ),
+    "register_system": Endpoint("POST", _SYSTEMS, "systems", body="NewSystem"),
+    "report_devices": Endpoint(
+        "PUT", _SYSTEMS + "/{system_id}/devices", "systems", body="DeviceReport"
+    ),
+    "start_subscription": Endpoint("POST", _PRODUCT + "/subscription", "products"),
+    "redeem_key": Endpoint("POST", _ORG + "/keys", "wallet", body="KeyRedemption"),
+    "allocate": Endpoint("POST", _PRODUCT + "/allocations", "products", body="AllocationRequest"),
+    "allocate_need": Endpoint(
+        "POST", _PRODUCT + "/allocations/need", "products", body="NeedAllocationRequest"
+    ),
+    "register_hardware": Endpoint(
+        "POST", _SYSTEMS + "/{system_id}/hardware", "systems", body="NewHardware"
+    ),
+    "allocate_to_hardware": Endpoint(
+        "POST",
+        _ORG + "/hardware/{serial}/allocations",
+        "systems",
+        body="Quantities",
+        status=204,
+    ),
+    "upload_system_file": Endpoint("POST", _ORG + "/system-files", "systems", status=200),
+    "catalog_versions": Endpoint("GET", "/v1/catalog/versions", "catalog"),
+    "status": Endpoint("GET", _PRODUCT, "products"),
+    "need": Endpoint("GET", _PRODUCT + "/need", "products"),
+    "wallet": Endpoint("GET", _PRODUCT + "/wallet", "products"),
+    "system_status": Endpoint("GET", _SYSTEMS + "/{system_id}", "systems"),
+    "history": Endpoint(
+        "GET",
+        _ORG + "/history",
+        "history",
+        page=50,
+        query_names={"actions": "action"},
+        run=_history_page,
+        answer_type=HistoryPage,
+    ),
+    "organizations": Endpoint("GET", "/v1/organizations", "organizations", page=100, run=_visible),
+    "organization": Endpoint("GET", _ORG, "organizations"),
+    "products": Endpoint("GET", _ORG + "/products", "organizations"),
+    "systems": Endpoint("GET", _SYSTEMS, "systems", page=100),
+    "alerts": Endpoint("GET", _ORG + "/alerts", "organizations"),
+}
 
 
-def parse_at(value: str | None) -> datetime | None:
-    """The ``at`` of a query: an ISO 8601 instant (the Manager refuses a naive one).
+def default_endpoint(op: Operation) -> Endpoint:
+    """The endpoint of an operation :data:`ENDPOINTS` does not list.
 
-    Litestar would read ``at=415`` as 415 seconds after the epoch; the schema says
-    an ISO 8601 string, so that is what is accepted.
+    Under ``/v1/organizations/{org_id}`` when the operation acts on one
+    organization, else under ``/v1``. A dotted name is a resource and a verb:
+    ``webhooks.add`` is ``POST .../webhooks``, ``webhooks.list`` is
+    ``GET .../webhooks``, and any other verb is its own path below the resource
+    (``POST .../webhooks/rotate-secret``, ``GET .../webhooks/failed``). An
+    undotted name is its own path (``POST .../sweep``). Queries are ``GET``,
+    commands ``POST``; the tag is the resource.
+    """
+    names = {p.name for p in op.params}
+    base = _ORG if op.scope is Scope.ORGANIZATION and "org_id" in names else "/v1"
+    *resource, verb = op.name.replace("_", "-").split(".")
+    if resource and verb in ("add", "create", "list"):
+        path = "/".join([base, *resource])
+    else:
+        path = "/".join([base, *resource, verb])
+    method = "GET" if op.kind is Kind.QUERY else "POST"
+    has_body = (
+        any(p.name not in (*_FROM_REQUEST, "org_id") for p in op.params) and op.kind is Kind.COMMAND
+    )
+    body_name = "".join(w.capitalize() for w in re.split(r"[._]", op.name)) + "Request"
+    return Endpoint(method, path, (resource or [verb])[0], body=body_name if has_body else None)
+
+
+def endpoint(op: Operation) -> Endpoint:
+    """The endpoint of ``op``: its entry in :data:`ENDPOINTS`, or :func:`default_endpoint`."""
+    return ENDPOINTS.get(op.name) or default_endpoint(op)
+
+
+# -- the body, from the declaration ---------------------------------------------------------------
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _counts_schema(p: Param, doc: str) -> Schema:
+    least = 0 if p.allow_zero else 1
+    return counts_schema(
+        f"{doc}; JSON integers from {least} to {MAX_QUANTITY:,}",
+        allow_zero=p.allow_zero,
+        allow_empty=p.allow_empty,
+    )
+
+
+def _int_schema(p: Param, doc: str) -> Schema:
+    return Schema(
+        type=OpenAPIType.INTEGER,
+        minimum=p.minimum,
+        maximum=p.maximum,
+        description=f"{doc}; a JSON integer",
+    )
+
+
+def _zone_schema(p: Param, doc: str) -> Schema:
+    return Schema(
+        type=OpenAPIType.STRING,
+        enum=sorted(_iana_names()),
+        description=f"{doc}: an IANA time zone (the names the server knows)",
+    )
+
+
+def _enum_schema(p: Param, doc: str) -> Schema:
+    assert p.choices is not None
+    return Schema(type=OpenAPIType.STRING, enum=[c.value for c in p.choices], description=doc)
+
+
+#: The schema of a body field, by its check: the bounds the check enforces.
+_FIELD_SCHEMAS: Mapping[Check, Callable[[Param, str], Schema]] = {
+    Check.ID: lambda p, doc: id_schema(doc),
+    Check.PRODUCT: lambda p, doc: id_schema(doc),
+    Check.NEW_ID: lambda p, doc: new_id_schema(doc),
+    Check.COUNTS: _counts_schema,
+    Check.INT: _int_schema,
+    Check.TEXT: lambda p, doc: text_schema(doc, p.max_length or MAX_NAME),
+    Check.KEY: lambda p, doc: text_schema(doc, MAX_KEY_INPUT),
+    Check.ZONE: _zone_schema,
+    Check.ENUM: _enum_schema,
+}
+
+
+def field_schema(p: Param) -> Schema:
+    """The OpenAPI schema of parameter ``p`` in a JSON body: the bounds its check enforces.
 
     Raises:
-        InvalidInput: not an ISO 8601 date and time.
+        TypeError: a check that a JSON body cannot carry (a bug in the table).
     """
-    if value is None:
+    make = _FIELD_SCHEMAS.get(p.check)
+    if make is None:
+        raise TypeError(f"parameter {p.name} ({p.check}) cannot be a JSON body field")
+    return make(p, _capital(p.doc))
+
+
+def body_required(p: Param) -> bool:
+    """Whether a body must carry ``p``: it has no default, or its default fails its check."""
+    return p.required or (p.check is Check.COUNTS and not p.allow_empty)
+
+
+def _body_field(p: Param) -> Any:
+    if body_required(p):
+        return spec(field_schema(p))
+    if p.check is Check.COUNTS and p.default is None:
+        return spec(field_schema(p), factory=dict)
+    default = p.default.value if isinstance(p.default, LicenseKind) else p.default
+    return spec(field_schema(p), default=default)
+
+
+def body_params(op: Operation, at: Endpoint) -> tuple[Param, ...]:
+    """The parameters of ``op`` its JSON body carries."""
+    if op.kind is Kind.QUERY or at.method == "GET":
+        return ()
+    skip = {*_FROM_REQUEST, *at.path_params}
+    return tuple(p for p in op.params if p.name not in skip)
+
+
+def body_type(op: Operation, at: Endpoint) -> type | None:
+    """The body class of ``op``'s endpoint: its own, or one made from the declaration."""
+    if at.body is None or isinstance(at.body, type):
+        return at.body
+    params = body_params(op, at)
+    namespace: dict[str, Any] = {
+        "__annotations__": {p.name: Any for p in params},
+        "__doc__": op.summary,
+        "__module__": __name__,
+        "__qualname__": at.body,
+    }
+    # required fields first, as attrs wants them
+    ordered = sorted(params, key=lambda p: not body_required(p))
+    namespace.update({p.name: _body_field(p) for p in ordered})
+    namespace["__annotations__"] = {p.name: Any for p in ordered}
+    return body(attrs.frozen(type(at.body, (), namespace)))
+
+
+# -- the query string, from the declaration --------------------------------------------------------
+
+
+def _paging(p: Param, at: Endpoint) -> tuple[Any, object] | None:
+    """The API's own bounds of a listing's ``limit`` and ``offset``; None for other parameters."""
+    if at.page is None or p.name not in ("limit", "offset"):
         return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"at must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, got {value!r}",
-            details={"param": "at"},
-        ) from None
+    if p.name == "limit":
+        limit = QueryParameter(ge=1, le=MAX_PAGE, description="At most this many")
+        return Annotated[int, limit], at.page
+    offset = QueryParameter(
+        ge=0, le=MAX_OFFSET, description="Skip this many first (after filtering)"
+    )
+    return Annotated[int, offset], 0
 
 
-def parse_bound(value: str | None, which: str) -> date | datetime | None:
-    """A history bound: a local date (``2026-03-10``) or an aware instant.
+def _query_annotation(p: Param, at: Endpoint) -> tuple[Any, object]:
+    """The Litestar annotation and default of query parameter ``p``.
 
     Raises:
-        InvalidInput: neither.
+        TypeError: a check that a query string cannot carry (a bug in the table).
     """
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"{which} must be a date (YYYY-MM-DD) or an aware ISO 8601 instant, got {value!r}",
-            param=which,
-        ) from None
+    paged = _paging(p, at)
+    if paged is not None:
+        return paged
+    name = at.query_names.get(p.name, p.name)
+    doc = _capital(p.doc)
+    annotated: tuple[Any, object]
+    match p.check:
+        case Check.DATETIME:
+            annotated = At, None
+        case Check.DATE_OR_DATETIME:
+            annotated = Bound, None
+        case Check.INT:
+            bounded = QueryParameter(name=name, ge=p.minimum, le=p.maximum, description=doc)
+            annotated = Annotated[int, bounded], p.default
+        case Check.ACTIONS:
+            items = Schema(type=OpenAPIType.STRING, enum=list(Action))
+            listed = QueryParameter(
+                name=name, required=False, description=doc, schema_extra={"items": items}
+            )
+            annotated = Annotated[list[str] | None, listed], None
+        case Check.ID | Check.PRODUCT | Check.NEW_ID if p.required:
+            text = QueryParameter(name=name, description=doc, schema_extra=REF)
+            annotated = Annotated[str, text], inspect.Parameter.empty
+        case Check.ID | Check.PRODUCT | Check.NEW_ID:
+            text = QueryParameter(name=name, required=False, description=doc, schema_extra=REF)
+            annotated = Annotated[str | None, text], None
+        case _:
+            raise TypeError(f"parameter {p.name} ({p.check}) cannot be a query parameter")
+    return annotated
 
 
-# -- controllers ---------------------------------------------------------------------------------
+def _query_value(p: Param, value: object) -> object:
+    if p.check is Check.DATETIME:
+        return parse_at(value)  # type: ignore[arg-type]  # a str or None, as annotated
+    if p.check is Check.DATE_OR_DATETIME:
+        return parse_bound(value, p.name)  # type: ignore[arg-type]
+    return value
 
 
-class ApiController(Controller):
-    """A controller of the API (the router runs :func:`check_body` before each handler)."""
+# -- the handlers ----------------------------------------------------------------------------------
+
+#: Keyword names a handler takes from its dependencies; a parameter with one of these
+#: names (history's ``actor`` filter) gets another keyword in the handler.
+_RESERVED = frozenset({"manager", "actor", "request_id", "data", "request"})
 
 
-class OrganizationController(ApiController):
-    """Organizations (R1)."""
-
-    path = "/v1/organizations"
-    tags = ("organizations",)
-
-    @post("/", responses=_body_problems(409), sync_to_thread=True, status_code=HTTP_201_CREATED)
-    def create_organization(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        data: JSONBody[NewOrganization],
-    ) -> Organization:
-        """Create an organization (R1); its time zone is IANA, ``UTC`` by default."""
-        allow(manager, actor, data.org_id, "create_organization")
-        manager.create_organization(
-            data.org_id,
-            name=data.name,
-            timezone=data.timezone,
-            actor=actor,
-            request_id=request_id,
-        )
-        return Organization(data.org_id, data.name, data.timezone, anchor=None)
-
-    @get("/", responses=_problems(), sync_to_thread=True)
-    def organizations(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        limit: _Limit = 100,
-        offset: _Offset = 0,
-    ) -> list[Organization]:
-        """The organizations this token may use, by id, filtered and then paged (R1, SPEC §6.1)."""
-        return visible_organizations(manager, actor, limit=limit, offset=offset)
-
-    @get("/{org_id:str}/products", responses=_problems(404), sync_to_thread=True)
-    def products(
-        self, *, manager: ManagerDep, actor: ActorDep, org_id: OrgPath, at: _At = None
-    ) -> list[ProductStatus]:
-        """Every product of the catalog with its status, NOT_STARTED included (R5)."""
-        allow(manager, actor, org_id, "products")
-        return manager.products(org_id, at=parse_at(at))
-
-    @get("/{org_id:str}/alerts", responses=_problems(404), sync_to_thread=True)
-    def alerts(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        at: _At = None,
-        within_days: Annotated[int, QueryParameter(ge=0, le=MAX_WITHIN_DAYS)] = 60,
-    ) -> list[Alert]:
-        """What the organization should act on soon, soonest first."""
-        allow(manager, actor, org_id, "alerts")
-        return manager.alerts(org_id, at=parse_at(at), within_days=within_days)
+def _keyword(p: Param) -> str:
+    return f"{p.name}_filter" if p.name in _RESERVED else p.name
 
 
-class ProductController(ApiController):
-    """A product of an organization: status, subscription, need, wallet and allocations."""
+def _responses(op: Operation, at: Endpoint, has_body: bool) -> dict[int, Any]:
+    statuses = {family_status(error) for error in op.errors}
+    return problems(*statuses, *((413, 415) if has_body else ()))
 
-    path = "/v1/organizations/{org_id:str}/products/{product:str}"
-    tags = ("products",)
 
-    @get("/", responses=_problems(404), sync_to_thread=True)
-    def status(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        product: ProductPath,
-        at: _At = None,
-    ) -> ProductStatus:
-        """The product's license status (R3, R5)."""
-        allow(manager, actor, org_id, "status", product)
-        return manager.status(org_id, product, at=parse_at(at))
+def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, object]) -> None:
+    """Ask the authorize hook before the operation reads or writes an organization."""
+    if op.scope is Scope.STORE:
+        return
+    org_id = raw.get("org_id") if op.scope is Scope.ORGANIZATION else None
+    if op.scope is Scope.ORGANIZATION and not isinstance(org_id, str):
+        return  # an org_id the library refuses (R14) before it asks the hook itself
+    assert org_id is None or isinstance(org_id, str)
+    product = raw.get("product")
+    allow(
+        manager, actor, org_id, op.action or op.name, product if isinstance(product, str) else None
+    )
 
-    @post(
-        "/subscription",
-        responses=_problems(404, 409),
+
+#: ``JSONBody``, applied to body classes made at run time (which no type checker sees).
+_JSON_BODY: Any = JSONBody
+
+
+def handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
+    """The Litestar handler of ``op`` at ``at``, drawn from the declaration.
+
+    Raises:
+        TypeError: a parameter the endpoint cannot carry where the table puts it.
+    """
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    signature = [
+        inspect.Parameter("manager", keyword, annotation=ManagerDep),
+        inspect.Parameter("actor", keyword, annotation=ActorDep),
+    ]
+    if op.kind is Kind.COMMAND:
+        signature.append(inspect.Parameter("request_id", keyword, annotation=RequestIdDep))
+    in_path = [op.param(name) for name in at.path_params]
+    for p in in_path:
+        described = PathParameter(description=_capital(p.doc), schema_extra=REF)
+        signature.append(inspect.Parameter(p.name, keyword, annotation=Annotated[str, described]))
+    in_query: list[Param] = []
+    if op.kind is Kind.QUERY:
+        in_query = [p for p in op.params if p.name not in at.path_params]
+        for p in in_query:
+            annotation, default = _query_annotation(p, at)
+            signature.append(
+                inspect.Parameter(_keyword(p), keyword, annotation=annotation, default=default)
+            )
+    data = body_type(op, at)
+    if data is not None:
+        signature.append(inspect.Parameter("data", keyword, annotation=_JSON_BODY[data]))
+
+    def handle(**given: Any) -> object:
+        manager: Manager = given["manager"]
+        actor: str = given["actor"]
+        raw: dict[str, object] = {p.name: given[p.name] for p in in_path}
+        raw.update({p.name: given[_keyword(p)] for p in in_query})
+        sent = given.get("data")
+        if sent is not None:
+            raw.update(
+                sent.params() if hasattr(sent, "params") else attrs.asdict(sent, recurse=False)
+            )
+        _authorize(manager, actor, op, raw)
+        values = {
+            p.name: _query_value(p, raw[p.name]) if p in in_query else raw[p.name]
+            for p in op.params
+            if p.name in raw
+        }
+        if op.kind is Kind.COMMAND:
+            values.update(actor=actor, request_id=given["request_id"])
+        result = at.run(manager, actor, values) if at.run else manager.execute(op.name, **values)
+        if at.success == 204:
+            return None
+        return at.answer(result) if at.answer else result
+
+    returns = None if at.success == 204 else (at.answer_type or op.result)
+    handle.__signature__ = inspect.Signature(signature, return_annotation=returns)  # type: ignore[attr-defined]
+    handle.__annotations__ = {p.name: p.annotation for p in signature} | {"return": returns}
+    handle.__name__ = handle.__qualname__ = op.name.replace(".", "_")
+    handle.__doc__ = op.summary
+    return route(
+        re.sub(r"\{(\w+)\}", r"{\1:str}", at.path),
+        http_method=[HttpMethod(at.method)],
+        status_code=at.success,
+        responses=_responses(op, at, data is not None),
         sync_to_thread=True,
-        status_code=HTTP_201_CREATED,
-    )
-    def start_subscription(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        product: ProductPath,
-    ) -> ProductStatus:
-        """Start the product's subscription (R2); the trial begins (R3)."""
-        allow(manager, actor, org_id, "start_subscription", product)
-        answer = first_answer(
-            manager,
-            "start_subscription",
-            org_id=org_id,
-            product=product,
-            actor=actor,
-            request_id=request_id,
-        )
-        if isinstance(answer, ProductStatus):
-            return answer
-        manager.start_subscription(org_id, product, actor=actor, request_id=request_id)
-        return manager.status(org_id, product)
-
-    @get("/need", responses=_problems(404, 409), sync_to_thread=True)
-    def need(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        product: ProductPath,
-        at: _At = None,
-        horizon: Annotated[
-            int, QueryParameter(ge=0, le=MAX_HORIZON, description="Periods ahead")
-        ] = 5,
-    ) -> NeedReport:
-        """The need of the current and coming periods, and what to buy (R4, R7)."""
-        allow(manager, actor, org_id, "need", product)
-        return manager.need(org_id, product, at=parse_at(at), horizon=horizon)
-
-    @get("/wallet", responses=_problems(404), sync_to_thread=True)
-    def wallet(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        product: ProductPath,
-        at: _At = None,
-    ) -> Wallet:
-        """The product's wallet: live lots with their expiry, and the credit (R6, R8)."""
-        allow(manager, actor, org_id, "wallet", product)
-        return manager.wallet(org_id, product, at=parse_at(at))
-
-    @post(
-        "/allocations",
-        responses=_body_problems(404, 409, 422),
-        sync_to_thread=True,
-        status_code=HTTP_201_CREATED,
-    )
-    def allocate(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        product: ProductPath,
-        data: JSONBody[AllocationRequest],
-    ) -> Allocation:
-        """Allocate licenses from the wallet to a period (R7, R8)."""
-        allow(manager, actor, org_id, "allocate", product)
-        return manager.allocate(
-            org_id,
-            product,
-            data.quantities,
-            period=data.period,
-            actor=actor,
-            request_id=request_id,
-        )
-
-    @post(
-        "/allocations/need",
-        responses=_body_problems(404, 409, 422),
-        sync_to_thread=True,
-        status_code=HTTP_201_CREATED,
-    )
-    def allocate_need(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        product: ProductPath,
-        data: JSONBody[NeedAllocationRequest],
-    ) -> Allocation:
-        """Allocate what the periods up to ``through`` still need (R7)."""
-        allow(manager, actor, org_id, "allocate_need", product)
-        return manager.allocate_need(
-            org_id, product, through=data.through, actor=actor, request_id=request_id
-        )
-
-
-class KeyController(ApiController):
-    """License keys redeemed into an organization's wallets (R6, R10)."""
-
-    path = "/v1/organizations/{org_id:str}/keys"
-    tags = ("wallet",)
-
-    @post(
-        "/", responses=_body_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED
-    )
-    def redeem_key(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        data: JSONBody[KeyRedemption],
-    ) -> Redemption:
-        """Redeem a license key: one lot per license type it carries (R6, R10)."""
-        allow(manager, actor, org_id, "redeem_key")
-        return manager.redeem_key(org_id, data.key, actor=actor, request_id=request_id)
-
-
-class SystemController(ApiController):
-    """An organization's systems, their devices and hardware (R1, R9, R12)."""
-
-    path = "/v1/organizations/{org_id:str}/systems"
-    tags = ("systems",)
-
-    @post(
-        "/", responses=_body_problems(404, 409), sync_to_thread=True, status_code=HTTP_201_CREATED
-    )
-    def register_system(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        data: JSONBody[NewSystem],
-    ) -> SystemStatus:
-        """Register a system of a product with its devices (R1)."""
-        allow(manager, actor, org_id, "register_system", data.product)
-        answer = first_answer(
-            manager,
-            "register_system",
-            org_id=org_id,
-            product=data.product,
-            system_id=data.system_id,
-            devices=data.devices,
-            actor=actor,
-            request_id=request_id,
-        )
-        if isinstance(answer, SystemStatus):
-            return answer
-        manager.register_system(
-            org_id,
-            data.product,
-            data.system_id,
-            devices=data.devices,
-            actor=actor,
-            request_id=request_id,
-        )
-        return manager.system_status(org_id, data.system_id)
-
-    @get("/", responses=_problems(404), sync_to_thread=True)
-    def systems(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        product: _Filter = None,
-        at: _At = None,
-        limit: _Limit = 100,
-        offset: _Offset = 0,
-    ) -> list[SystemStatus]:
-        """The organization's systems with their status, by id, paged (R9)."""
-        allow(manager, actor, org_id, "systems", product)
-        return manager.systems(org_id, product=product, at=parse_at(at), limit=limit, offset=offset)
-
-    @get("/{system_id:str}", responses=_problems(404), sync_to_thread=True)
-    def system_status(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        system_id: SystemPath,
-        at: _At = None,
-    ) -> SystemStatus:
-        """A system's devices, hardware coverage and whether it is licensed (R9)."""
-        allow(manager, actor, org_id, "system_status")
-        return manager.system_status(org_id, system_id, at=parse_at(at))
-
-    @put("/{system_id:str}/devices", responses=_body_problems(404, 409), sync_to_thread=True)
-    def report_devices(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        system_id: SystemPath,
-        data: JSONBody[DeviceReport],
-    ) -> SystemStatus:
-        """Replace the system's device counts; types left out become 0 (R1, R4)."""
-        allow(manager, actor, org_id, "report_devices")
-        answer = first_answer(
-            manager,
-            "report_devices",
-            org_id=org_id,
-            system_id=system_id,
-            devices=data.devices,
-            actor=actor,
-            request_id=request_id,
-        )
-        if isinstance(answer, SystemStatus):
-            return answer
-        manager.report_devices(
-            org_id, system_id, devices=data.devices, actor=actor, request_id=request_id
-        )
-        return manager.system_status(org_id, system_id)
-
-    @post(
-        "/{system_id:str}/hardware",
-        responses=_body_problems(404, 409),
-        sync_to_thread=True,
-        status_code=HTTP_201_CREATED,
-    )
-    def register_hardware(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        system_id: SystemPath,
-        data: JSONBody[NewHardware],
-    ) -> SystemStatus:
-        """Attach a shipped hardware unit to the system; its licenses come with it (R9)."""
-        allow(manager, actor, org_id, "register_hardware")
-        answer = first_answer(
-            manager,
-            "register_hardware",
-            org_id=org_id,
-            system_id=system_id,
-            serial=data.serial,
-            actor=actor,
-            request_id=request_id,
-        )
-        if isinstance(answer, SystemStatus):
-            return answer
-        manager.register_hardware(
-            org_id, system_id, data.serial, actor=actor, request_id=request_id
-        )
-        return manager.system_status(org_id, system_id)
-
-
-class HardwareController(ApiController):
-    """Hardware units of an organization: extension licenses (R9)."""
-
-    path = "/v1/organizations/{org_id:str}/hardware"
-    tags = ("systems",)
-
-    @post(
-        "/{serial:str}/allocations",
-        responses=_body_problems(404, 409, 422),
-        sync_to_thread=True,
-        status_code=HTTP_204_NO_CONTENT,
-    )
-    def allocate_to_hardware(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        org_id: OrgPath,
-        serial: SerialPath,
-        data: JSONBody[Quantities],
-    ) -> None:
-        """Allocate extension (hardware-kind) licenses from the wallet to a unit (R9)."""
-        allow(manager, actor, org_id, "allocate_to_hardware")
-        manager.allocate_to_hardware(
-            org_id, serial, data.quantities, actor=actor, request_id=request_id
-        )
+        tags=[at.tag],
+        description=op.summary,
+    )(handle)
 
 
 @dataclasses.dataclass
-class _RawUpload(Operation):
+class _RawUpload(OpenAPIOperation):
     """The OpenAPI operation of a raw upload: the body is the file's bytes."""
 
     def __post_init__(self) -> None:
@@ -1084,31 +707,17 @@ class _RawUpload(Operation):
         )
 
 
-class SystemFileController(ApiController):
-    """Offline systems: a system description file in, a signed license file out (R12)."""
+def _upload_handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
+    """The system-file upload: the body is the file's bytes, the answer the license file."""
 
-    path = "/v1/organizations/{org_id:str}/system-files"
-    tags = ("systems",)
-
-    @post(
-        "/",
-        responses=_problems(404, 409, 413, 415),
-        status_code=HTTP_200_OK,
-        request_max_body_size=MAX_UPLOAD,
-        media_type="application/octet-stream",
-        response_description="The signed license file (canonical JSON) for the system",
-        operation_class=_RawUpload,
-    )
     async def upload_system_file(
-        self,
         *,
         request: Request[Any, Any, Any],
         manager: ManagerDep,
         actor: ActorDep,
         request_id: RequestIdDep,
-        org_id: OrgPath,
+        org_id: Annotated[str, PathParameter(description="The organization", schema_extra=REF)],
     ) -> Response[bytes]:
-        """Upload a system description file (at most 1 MiB); answer its license file (R12)."""
         content_type = request.headers.get("content-type", "")
         if content_type.partition(";")[0].strip().lower() != "application/octet-stream":
             raise HTTPException(
@@ -1118,161 +727,49 @@ class SystemFileController(ApiController):
                     f"got {content_type or 'no content type'!r}"
                 ),
             )
-        allow(manager, actor, org_id, "upload_system_file")
+        _authorize(manager, actor, op, {"org_id": org_id})
         data = await request.body()
         license_file = await anyio.to_thread.run_sync(
-            functools.partial(
-                manager.upload_system_file, org_id, data, actor=actor, request_id=request_id
+            lambda: manager.execute(
+                op.name, org_id=org_id, data=data, actor=actor, request_id=request_id
             )
         )
+        assert isinstance(license_file, bytes)
         return license_response(license_file)
 
-
-def license_response(license_file: bytes) -> Response[bytes]:
-    """A license file as a download."""
-    return Response(
-        license_file,
+    upload_system_file.__doc__ = op.summary + " At most 1 MiB; the answer is its license file."
+    return post(
+        re.sub(r"\{(\w+)\}", r"{\1:str}", at.path),
+        responses=_responses(op, at, True),
+        status_code=at.success,
+        request_max_body_size=MAX_UPLOAD,
         media_type="application/octet-stream",
-        headers={"Content-Disposition": 'attachment; filename="axis-license.json"'},
-    )
+        response_description="The signed license file (canonical JSON) for the system",
+        operation_class=_RawUpload,
+        tags=[at.tag],
+    )(upload_system_file)
 
 
-class HistoryController(ApiController):
-    """The organization's activity history (R11)."""
-
-    path = "/v1/organizations/{org_id:str}/history"
-    tags = ("history",)
-
-    @get("/", responses=_problems(404), sync_to_thread=True)
-    def history(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        org_id: OrgPath,
-        product: _Filter = None,
-        by: Annotated[
-            str | None, QueryParameter(name="actor", required=False, schema_extra=_REF)
-        ] = None,
-        action: Annotated[
-            list[str] | None,
-            QueryParameter(
-                required=False,
-                schema_extra={"items": Schema(type=OpenAPIType.STRING, enum=list(Action))},
-            ),
-        ] = None,
-        since: _Bound = None,
-        until: _Bound = None,
-        limit: _Limit = 50,
-        offset: _Offset = 0,
-    ) -> HistoryPage:
-        """The activities, oldest first, filtered and paged (R11)."""
-        allow(manager, actor, org_id, "history", product)
-        items = manager.history(
-            org_id,
-            product=product,
-            actor=by,
-            actions=action,
-            since=parse_bound(since, "since"),
-            until=parse_bound(until, "until"),
-            limit=limit + 1,
-            offset=offset,
-        )
-        more = len(items) > limit
-        return HistoryPage(
-            items=items[:limit],
-            offset=offset,
-            limit=limit,
-            next_offset=offset + limit if more else None,
-        )
+#: Operations whose bytes in or out a JSON endpoint cannot carry.
+_OWN_HANDLERS: Mapping[str, Callable[[Operation, Endpoint], HTTPRouteHandler]] = {
+    "upload_system_file": _upload_handler,
+}
 
 
-class VendorController(ApiController):
-    """The vendor's commands: keys and hardware (R9, R10)."""
-
-    path = "/v1/vendor"
-    tags = ("vendor",)
-
-    @post(
-        "/keys",
-        responses=_body_problems(404, 409),
-        sync_to_thread=True,
-        status_code=HTTP_201_CREATED,
-    )
-    def issue_key(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        data: JSONBody[KeyOrder],
-    ) -> IssuedKey:
-        """Issue a license key (R10)."""
-        allow(manager, actor, None, "vendor.issue_key", data.product)
-        key = manager.vendor.issue_key(
-            data.product, data.kind, data.quantities, actor=actor, request_id=request_id
-        )
-        return IssuedKey(key)
-
-    @post(
-        "/hardware",
-        responses=_body_problems(404, 409),
-        sync_to_thread=True,
-        status_code=HTTP_204_NO_CONTENT,
-    )
-    def ship_hardware(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        data: JSONBody[Shipment],
-    ) -> None:
-        """Ship a hardware unit with preloaded licenses (R9)."""
-        allow(manager, actor, None, "vendor.ship_hardware", data.product)
-        manager.vendor.ship_hardware(
-            data.serial, data.product, data.preloaded, actor=actor, request_id=request_id
-        )
-
-
-class CatalogController(ApiController):
-    """The store's catalog and its versions (R15)."""
-
-    path = "/v1/catalog"
-    tags = ("catalog",)
-
-    @get("/versions", responses=_problems(), sync_to_thread=True)
-    def catalog_versions(self, *, manager: ManagerDep, actor: ActorDep) -> list[CatalogVersion]:
-        """Every recorded version of the catalog, oldest first (R15)."""
-        return manager.catalog_versions()
-
-    @post(
-        "/versions",
-        responses=_body_problems(409),
-        sync_to_thread=True,
-        status_code=HTTP_201_CREATED,
-    )
-    def publish_catalog(
-        self,
-        *,
-        manager: ManagerDep,
-        actor: ActorDep,
-        request_id: RequestIdDep,
-        data: JSONBody[CatalogBody],
-    ) -> PublishedCatalog:
-        """Publish a new catalog version, in effect from now (R15); a vendor command."""
-        allow(manager, actor, None, "vendor.publish_catalog")
-        version = manager.vendor.publish_catalog(
-            data.to_catalog(), actor=actor, request_id=request_id
-        )
-        return PublishedCatalog(version)
+def handlers() -> list[HTTPRouteHandler]:
+    """One handler per declared operation, in declaration order."""
+    made = []
+    for op in OPERATIONS.values():
+        make = _OWN_HANDLERS.get(op.name, handler)
+        made.append(make(op, endpoint(op)))
+    return made
 
 
 @get(
     "/v1/public-key",
     tags=["keys"],
     sync_to_thread=False,
-    responses=_problems(),
+    responses=problems(),
     security=[{}],
 )
 def public_key(manager: ManagerDep) -> PublicKey:
@@ -1282,20 +779,5 @@ def public_key(manager: ManagerDep) -> PublicKey:
 
 #: The API: every JSON body passes :func:`check_body` before anything decodes it.
 API_ROUTES: list[ControllerRouterHandler] = [
-    Router(
-        path="/",
-        route_handlers=[
-            OrganizationController,
-            ProductController,
-            KeyController,
-            SystemController,
-            HardwareController,
-            SystemFileController,
-            HistoryController,
-            VendorController,
-            CatalogController,
-            public_key,
-        ],
-        before_request=check_body,
-    )
+    Router(path="/", route_handlers=[*handlers(), public_key], before_request=check_body)
 ]

@@ -47,7 +47,7 @@ from litestar.utils.scope.state import ScopeState
 from axis_licensing import errors
 from axis_licensing.http import _i18n
 from axis_licensing.http._access import visible_organizations
-from axis_licensing.http._api import MAX_UPLOAD, allow, license_response, parse_bound
+from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
 from axis_licensing.model import Action, LicenseKind, Organization, Period

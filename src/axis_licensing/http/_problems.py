@@ -19,7 +19,15 @@ from litestar.exceptions import HTTPException, ValidationException
 from axis_licensing import errors
 from axis_licensing._convert import to_jsonable
 
-__all__ = ["PROBLEM_JSON", "Problem", "error_code", "error_details", "problem_of", "status_of"]
+__all__ = [
+    "PROBLEM_JSON",
+    "Problem",
+    "error_code",
+    "error_details",
+    "family_status",
+    "problem_of",
+    "status_of",
+]
 
 log = logging.getLogger("axis_licensing.http")
 
@@ -83,8 +91,13 @@ def error_details(exc: errors.LicensingError) -> dict[str, Any]:
 
 def status_of(exc: errors.LicensingError) -> int:
     """The HTTP status of a library error's family (SPEC §6); other conflicts are 409."""
+    return family_status(type(exc))
+
+
+def family_status(error: type[errors.LicensingError]) -> int:
+    """The HTTP status of an error class's family (SPEC §6); other conflicts are 409."""
     for cls, status in _STATUS:
-        if isinstance(exc, cls):
+        if issubclass(error, cls):
             return status
     return 409
 
