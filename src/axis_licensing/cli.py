@@ -48,6 +48,7 @@ Exit codes, one per error family:
 
 from __future__ import annotations
 
+import enum
 import getpass
 import importlib
 import json
@@ -66,6 +67,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
 
+import attrs
 import cattrs
 import click
 from rich import box
@@ -101,8 +103,9 @@ from axis_licensing.model import (
     SystemStatus,
     Wallet,
 )
+from axis_licensing.shell.operations import OPERATIONS, Check, Operation, Param
 
-__all__ = ["EXIT_CODES", "exit_code_of", "main"]
+__all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "main"]
 
 #: The default store, in the working directory.
 DEFAULT_DB = "axis-licensing.db"
@@ -1039,264 +1042,207 @@ def _done(as_json: bool, result: object, text: Callable[[], RenderableType]) -> 
         _show(text())
 
 
-@main.command(name="create-organization")
-@_write_options
-@click.option("--name", required=True, help="The organization's display name.")
-@click.option(
-    "--timezone",
-    default="UTC",
-    show_default=True,
-    help="The IANA zone whose calendar days the rules count.",
-)
-@_json_option
-@click.argument("org")
-def create_organization(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    name: str,
-    timezone: str,
-    as_json: bool,
-    org: str,
-) -> None:
-    """Create an organization, the owner of licenses (R1)."""
-    with _store(db, catalog=catalog) as manager:
-        manager.create_organization(
-            org, name=name, timezone=timezone, actor=actor, request_id=request_id
+# -- the commands, drawn from their declarations --------------------------------------------------
+
+
+@main.group(cls=_Group)
+def vendor() -> None:
+    """The vendor: keys, hardware, the catalog."""
+
+
+#: How a parameter is named on the command line, where its own name would read oddly.
+_METAVARS = {"org_id": "ORG", "system_id": "SYSTEM"}
+
+Shown = Callable[[Any, Mapping[str, Any]], RenderableType]
+
+
+@attrs.frozen
+class Verb:
+    """What a command's declaration cannot say about its CLI form; the rest is drawn from it.
+
+    Attributes:
+        name: the command's name (under ``vendor`` for the vendor's commands).
+        arguments: the parameters given as positional arguments, in order; a
+            ``COUNTS`` one takes ``TYPE=N``...; the others are ``--options``.
+        more: help text after the summary.
+        show: the text shown for the result, given the values passed.
+        document: the ``--json`` document; None: the result itself.
+    """
+
+    name: str
+    arguments: tuple[str, ...]
+    show: Shown
+    more: str = ""
+    document: Callable[[Any, Mapping[str, Any]], object] | None = None
+
+
+_SYSTEM_SHOWN: Shown = lambda result, values: _system_table([result])  # noqa: E731
+
+#: The commands drawn from their declarations, by operation name.
+VERBS: Mapping[str, Verb] = {
+    "create_organization": Verb(
+        "create-organization",
+        ("org_id",),
+        lambda org, v: Text(f"created organization {org.org_id} ({org.name}, {org.timezone})"),
+        document=lambda org, v: {"org_id": org.org_id, "name": org.name, "timezone": org.timezone},
+    ),
+    "register_system": Verb(
+        "register-system",
+        ("org_id", "product", "system_id", "devices"),
+        _SYSTEM_SHOWN,
+        more="Device counts are TYPE=N, such as core=8 door=2.",
+    ),
+    "report_devices": Verb(
+        "report-devices",
+        ("org_id", "system_id", "devices"),
+        _SYSTEM_SHOWN,
+        more="Counts are TYPE=N; types left out become 0.",
+    ),
+    "start_subscription": Verb(
+        "start",
+        ("org_id", "product"),
+        lambda status, v: _status_fields(status),
+        more="Its trial begins; the first product started sets the organization's anchor.",
+    ),
+    "redeem_key": Verb(
+        "redeem",
+        ("org_id", "key"),
+        lambda redemption, v: _redemption_block(redemption),
+        more="Case, spaces, dashes and I/L/O are forgiven; one lot per type.",
+    ),
+    "allocate": Verb(
+        "allocate",
+        ("org_id", "product", "quantities"),
+        lambda allocation, v: _allocation_block(allocation),
+        more="Counts are TYPE=N, such as core=8; overlap compensation is credited back.",
+    ),
+    "allocate_need": Verb(
+        "allocate-need",
+        ("org_id", "product"),
+        lambda allocation, v: _allocation_block(allocation),
+        more='Exactly the shortfall of the periods up to --through: "Confirm allocation".',
+    ),
+    "register_hardware": Verb(
+        "register-hardware", ("org_id", "system_id", "serial"), _SYSTEM_SHOWN
+    ),
+    "allocate_to_hardware": Verb(
+        "allocate-to-hardware",
+        ("org_id", "serial", "quantities"),
+        _SYSTEM_SHOWN,
+        more="From the wallet onto a registered unit, for the unit's lifetime. Shows\n"
+        "the system the unit is attached to.",
+    ),
+    "vendor.issue_key": Verb(
+        "issue-key",
+        ("product", "quantities"),
+        lambda key, v: Text(key),
+        more="It carries licenses per type, TYPE=N, such as core=10 door=2.",
+        document=lambda key, v: {
+            "key": key,
+            "product": v["product"],
+            "kind": v["kind"],
+            "quantities": v["quantities"],
+        },
+    ),
+    "vendor.ship_hardware": Verb(
+        "ship-hardware",
+        ("serial", "product", "preloaded"),
+        lambda _, v: Text(f"shipped {v['serial']} for {v['product']}: {_counts(v['preloaded'])}"),
+        more="With its preloaded hardware licenses, TYPE=N.",
+        document=lambda _, v: {
+            "serial": v["serial"],
+            "product": v["product"],
+            "preloaded": v["preloaded"],
+        },
+    ),
+}
+
+
+def _help_of(p: Param) -> str:
+    return p.doc[:1].upper() + p.doc[1:] + "."
+
+
+def _cli_name(p: Param, verb: Verb) -> str:
+    """The name of ``p``'s click parameter: ``counts`` for the ``TYPE=N`` arguments."""
+    return "counts" if p.check is Check.COUNTS and p.name in verb.arguments else p.name
+
+
+def _cli_param(p: Param, verb: Verb) -> click.Parameter:
+    """The click argument or option of ``p``: what the library checks, it checks (R14)."""
+    if p.name in verb.arguments:
+        if p.check is Check.COUNTS:
+            return click.Argument(
+                [_cli_name(p, verb)], nargs=-1, callback=_parse_counts, metavar="[TYPE=N]..."
+            )
+        return click.Argument([p.name], metavar=_METAVARS.get(p.name, p.name.upper()))
+    flag = "--" + p.name.replace("_", "-")
+    if p.check is Check.ENUM:
+        assert p.choices is not None
+        default = p.default.value if isinstance(p.default, enum.Enum) else p.default
+        choice = click.Choice([c.value for c in p.choices])
+        return click.Option(
+            [flag], type=choice, default=default, show_default=True, help=_help_of(p)
         )
-    result = {"org_id": org, "name": name, "timezone": timezone}
-    _done(as_json, result, lambda: Text(f"created organization {org} ({name}, {timezone})"))
-
-
-@main.command(name="register-system")
-@_write_options
-@_json_option
-@click.argument("org")
-@click.argument("product")
-@click.argument("system")
-@_counts_argument
-def register_system(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    org: str,
-    product: str,
-    system: str,
-    counts: dict[str, int],
-) -> None:
-    """Register a system with its devices (R1, R4).
-
-    Device counts are TYPE=N, such as core=8 door=2.
-    """
-    with _store(db, catalog=catalog) as manager:
-        manager.register_system(
-            org, product, system, devices=counts, actor=actor, request_id=request_id
+    if p.check is Check.COUNTS:
+        return click.Option(
+            [flag], multiple=True, callback=_parse_counts, metavar="TYPE=N", help=_help_of(p)
         )
-        result = manager.system_status(org, system)
-    _done(as_json, result, lambda: _system_table([result]))
+    kind = click.INT if p.check is Check.INT else click.STRING
+    if p.required:
+        return click.Option([flag], type=kind, required=True, help=_help_of(p))
+    return click.Option([flag], type=kind, default=p.default, show_default=True, help=_help_of(p))
 
 
-@main.command(name="report-devices")
-@_write_options
-@_json_option
-@click.argument("org")
-@click.argument("system")
-@_counts_argument
-def report_devices(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    org: str,
-    system: str,
-    counts: dict[str, int],
-) -> None:
-    """Set a system's device counts (R4, R5).
+def _params_of(
+    decorator: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> list[click.Parameter]:
+    """The click parameters a decorator such as :func:`_write_options` adds, in help order."""
 
-    Counts are TYPE=N; types left out become 0.
+    def probe() -> None: ...
+
+    decorator(probe)
+    return list(reversed(probe.__click_params__))  # type: ignore[attr-defined]
+
+
+def derived_command(op: Operation, verb: Verb) -> click.Command:
+    """The click command of the declared command ``op``.
+
+    Its arguments and options are the declaration's parameters (``--actor`` and
+    ``--request-id`` with them, and ``--db``, ``--catalog`` and ``--json``); it
+    runs :meth:`Manager.execute`, so the library checks every value, and an
+    error exits with its family's code.
     """
-    with _store(db, catalog=catalog) as manager:
-        manager.report_devices(org, system, counts, actor=actor, request_id=request_id)
-        result = manager.system_status(org, system)
-    _done(as_json, result, lambda: _system_table([result]))
+    own = [p for p in op.params if p.name not in ("actor", "request_id")]
+
+    def run(**given: Any) -> None:
+        values = {p.name: given[_cli_name(p, verb)] for p in own}
+        with _store(given["db"], catalog=given["catalog"]) as manager:
+            result = manager.execute(
+                op.name, **values, actor=given["actor"], request_id=given["request_id"]
+            )
+        document = verb.document(result, values) if verb.document else result
+        _done(given["as_json"], document, lambda: verb.show(result, values))
+
+    options = [p for p in own if p.name not in verb.arguments]
+    arguments = sorted(
+        (p for p in own if p.name in verb.arguments), key=lambda p: verb.arguments.index(p.name)
+    )
+    command = click.Command(
+        verb.name,
+        callback=run,
+        params=[*(_cli_param(p, verb) for p in options)],
+        help=op.summary + ("\n\n" + verb.more if verb.more else ""),
+    )
+    command.params[:0] = _params_of(_write_options)
+    command.params.append(*_params_of(_json_option))
+    command.params.extend(_cli_param(p, verb) for p in arguments)
+    return command
 
 
-@main.command(name="start")
-@_write_options
-@_json_option
-@click.argument("org")
-@click.argument("product")
-def start(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    org: str,
-    product: str,
-) -> None:
-    """Start a product's subscription (R2, R3).
-
-    Its trial begins; the first product started sets the organization's anchor.
-    """
-    with _store(db, catalog=catalog) as manager:
-        manager.start_subscription(org, product, actor=actor, request_id=request_id)
-        result = manager.status(org, product)
-    _done(as_json, result, lambda: _status_fields(result))
-
-
-@main.command()
-@_write_options
-@_json_option
-@click.argument("org")
-@click.argument("key")
-def redeem(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    org: str,
-    key: str,
-) -> None:
-    """Redeem a license key into a wallet (R6, R10).
-
-    Case, spaces, dashes and I/L/O are forgiven; one lot per type.
-    """
-    with _store(db, catalog=catalog) as manager:
-        result = manager.redeem_key(org, key, actor=actor, request_id=request_id)
-    _done(as_json, result, lambda: _redemption_block(result))
-
-
-@main.command()
-@_write_options
-@click.option(
-    "--period",
-    type=int,
-    default=0,
-    show_default=True,
-    help="The period, counted from the current one (0).",
-)
-@_json_option
-@click.argument("org")
-@click.argument("product")
-@_counts_argument
-def allocate(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    period: int,
-    as_json: bool,
-    org: str,
-    product: str,
-    counts: dict[str, int],
-) -> None:
-    """Allocate wallet licenses to a period (R7, R8).
-
-    Counts are TYPE=N, such as core=8; overlap compensation is credited back.
-    """
-    with _store(db, catalog=catalog) as manager:
-        result = manager.allocate(
-            org, product, counts, period=period, actor=actor, request_id=request_id
-        )
-    _done(as_json, result, lambda: _allocation_block(result))
-
-
-@main.command(name="allocate-need")
-@_write_options
-@click.option(
-    "--through",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Cover the periods up to this one, counted from the current one (0).",
-)
-@_json_option
-@click.argument("org")
-@click.argument("product")
-def allocate_need(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    through: int,
-    as_json: bool,
-    org: str,
-    product: str,
-) -> None:
-    """Allocate what the periods lack (R7).
-
-    Exactly the shortfall of the periods up to --through: "Confirm allocation".
-    """
-    with _store(db, catalog=catalog) as manager:
-        result = manager.allocate_need(
-            org, product, through=through, actor=actor, request_id=request_id
-        )
-    _done(as_json, result, lambda: _allocation_block(result))
-
-
-@main.command(name="register-hardware")
-@_write_options
-@_json_option
-@click.argument("org")
-@click.argument("system")
-@click.argument("serial")
-def register_hardware(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    org: str,
-    system: str,
-    serial: str,
-) -> None:
-    """Attach a shipped hardware unit to a system (R9)."""
-    with _store(db, catalog=catalog) as manager:
-        manager.register_hardware(org, system, serial, actor=actor, request_id=request_id)
-        result = manager.system_status(org, system)
-    _done(as_json, result, lambda: _system_table([result]))
-
-
-@main.command(name="allocate-to-hardware")
-@_write_options
-@_json_option
-@click.argument("org")
-@click.argument("serial")
-@_counts_argument
-def allocate_to_hardware(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    org: str,
-    serial: str,
-    counts: dict[str, int],
-) -> None:
-    """Move hardware licenses onto a unit (R9).
-
-    From the wallet onto a registered unit, for the unit's lifetime. Shows
-    the system the unit is attached to.
-    """
-    with _store(db, catalog=catalog) as manager:
-        manager.allocate_to_hardware(org, serial, counts, actor=actor, request_id=request_id)
-        holders = [s for s in manager.systems(org) if serial in s.hardware]
-    _done(as_json, holders[0], lambda: _system_table(holders))
+for _name, _verb in VERBS.items():
+    (vendor if _name.startswith("vendor.") else main).add_command(
+        derived_command(OPERATIONS[_name], _verb)
+    )
 
 
 @main.command(name="upload-system-file")
@@ -1345,78 +1291,6 @@ def upload_system_file(
         _fail(f"cannot write {output!r}: {exc.strerror}")
     result = {"output": output, "bytes": len(license_file)}
     _done(as_json, result, lambda: Text(f"wrote the license file to {output}"))
-
-
-# -- the vendor ------------------------------------------------------------------------------
-
-
-@main.group(cls=_Group)
-def vendor() -> None:
-    """The vendor: keys, hardware, the catalog."""
-
-
-@vendor.command(name="issue-key")
-@_write_options
-@click.option(
-    "--kind",
-    type=click.Choice([k.value for k in LicenseKind]),
-    default=LicenseKind.SUBSCRIPTION.value,
-    show_default=True,
-    help="Subscription licenses, or hardware (extension) licenses.",
-)
-@_json_option
-@click.argument("product")
-@_counts_argument
-def issue_key(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    kind: str,
-    as_json: bool,
-    product: str,
-    counts: dict[str, int],
-) -> None:
-    """Issue a license key (R10).
-
-    It carries licenses per type, TYPE=N, such as core=10 door=2.
-    """
-    with _store(db, catalog=catalog) as manager:
-        key = manager.vendor.issue_key(
-            product, LicenseKind(kind), counts, actor=actor, request_id=request_id
-        )
-    if as_json:
-        _emit_json({"key": key, "product": product, "kind": kind, "quantities": counts})
-        return
-    click.echo(key)
-
-
-@vendor.command(name="ship-hardware")
-@_write_options
-@_json_option
-@click.argument("serial")
-@click.argument("product")
-@_counts_argument
-def ship_hardware(
-    *,
-    db: str,
-    catalog: str | None,
-    actor: str,
-    request_id: str | None,
-    as_json: bool,
-    serial: str,
-    product: str,
-    counts: dict[str, int],
-) -> None:
-    """Record a shipped hardware unit (R9).
-
-    With its preloaded hardware licenses, TYPE=N.
-    """
-    with _store(db, catalog=catalog) as manager:
-        manager.vendor.ship_hardware(serial, product, counts, actor=actor, request_id=request_id)
-    result = {"serial": serial, "product": product, "preloaded": counts}
-    _done(as_json, result, lambda: Text(f"shipped {serial} for {product}: {_counts(counts)}"))
 
 
 # -- queries ---------------------------------------------------------------------------------
