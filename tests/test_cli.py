@@ -853,7 +853,6 @@ def test_r14_the_key_of_another_organization_conflicts(store: str) -> None:
         (("allocate", "acme", "acs-pro", "core=1", "core=2"), "counts"),
         (("status", "acme", "acs-pro", "--at", "2031-01-20"), "at"),
         (("status", "acme", "acs-pro", "--at", "soon"), "at"),
-        (("need", "acme", "acs-pro", "--horizon", "-1"), "horizon"),
     ],
 )
 def test_usage_errors_exit_2_and_are_json_under_json(
@@ -866,6 +865,14 @@ def test_usage_errors_exit_2_and_are_json_under_json(
     plain = invoke(*args)
     assert plain.exit_code == 2
     assert "Usage: " in plain.stderr
+
+
+def test_a_value_out_of_bounds_is_refused_as_the_library_refuses_it(store: str) -> None:
+    """SPEC §6.1: the CLI answers as the library does (it was a click usage error)."""
+    result = invoke("need", "acme", "acs-pro", "--horizon", "-1", "--json")
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.stderr)
+    assert (error["code"], error["details"]["param"]) == ("invalid_input", "horizon")
 
 
 def test_r14_naive_at_names_the_fix(store: str) -> None:

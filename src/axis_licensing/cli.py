@@ -89,7 +89,7 @@ from axis_licensing._migrate import (
 from axis_licensing._plugins import Plugins
 from axis_licensing._time import SystemClock
 from axis_licensing._timeline import build_timeline, render_timeline, save_timeline_svg
-from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog
+from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, CatalogVersion
 from axis_licensing.manager import Manager
 from axis_licensing.model import (
     Activity,
@@ -98,12 +98,13 @@ from axis_licensing.model import (
     LicenseKind,
     Lot,
     NeedReport,
+    Organization,
     ProductStatus,
     Redemption,
     SystemStatus,
     Wallet,
 )
-from axis_licensing.shell.operations import OPERATIONS, Check, Operation, Param
+from axis_licensing.shell.operations import OPERATIONS, Check, Kind, Operation, Param
 
 __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "main"]
 
@@ -1042,6 +1043,51 @@ def _done(as_json: bool, result: object, text: Callable[[], RenderableType]) -> 
         _show(text())
 
 
+def _alert_table(alerts: Sequence[Alert]) -> Table:
+    rows = [
+        [
+            _opt(a.on),
+            a.kind.value,
+            _opt(a.product),
+            _opt(a.system_id),
+            ", ".join(f"{k} {_counts_text(v)}" for k, v in sorted(a.details.items())) or "-",
+        ]
+        for a in alerts
+    ]
+    return _table(["on", "alert", "product", "system", "details"], rows)
+
+
+def _organizations_table(organizations: Sequence[Organization]) -> RenderableType:
+    rows = [[o.org_id, o.name, o.timezone, _opt(o.anchor)] for o in organizations]
+    if not rows:
+        return Text("(no organizations)")
+    return _table(["organization", "name", "time zone", "anchor"], rows)
+
+
+def _catalog_versions_table(versions: Sequence[CatalogVersion]) -> Table:
+    rows = [
+        [
+            str(v.version),
+            v.effective_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            ", ".join(
+                f"{p.code} ({', '.join(t.code for t in p.license_types)})"
+                for p in v.catalog.products
+            ),
+        ]
+        for v in versions
+    ]
+    return _table(
+        ["version", "effective (UTC)", "products (license types)"], rows, right=["version"]
+    )
+
+
+def _wallet_document(wallet: Wallet, values: Mapping[str, Any]) -> object:
+    """The wallet as JSON, with its balance per kind."""
+    data = to_jsonable(wallet)
+    data["balance"] = {kind.value: to_jsonable(wallet.balance(kind)) for kind in LicenseKind}
+    return data
+
+
 # -- the commands, drawn from their declarations --------------------------------------------------
 
 
@@ -1155,6 +1201,49 @@ VERBS: Mapping[str, Verb] = {
             "preloaded": v["preloaded"],
         },
     ),
+    "need": Verb(
+        "need",
+        ("org_id", "product"),
+        lambda need, v: _need_block(need),
+        more="What each period needs, holds and lacks, and what to buy.",
+    ),
+    "wallet": Verb(
+        "wallet",
+        ("org_id", "product"),
+        lambda wallet, v: _wallet_block(wallet),
+        more="Its live lots, earliest expiry first (the order allocation uses them in),\n"
+        "and its fractional credit. With --json, the result also holds the\n"
+        "balance per kind.",
+        document=_wallet_document,
+    ),
+    "system_status": Verb(
+        "system-status", ("org_id", "system_id"), lambda s, v: _system_table([s])
+    ),
+    "history": Verb(
+        "history",
+        ("org_id",),
+        lambda found, v: _history_table(found) if found else Text("(no activities)"),
+        more="--since and --until take a local date (inclusive) or an instant with a\nUTC offset.",
+    ),
+    "organizations": Verb("organizations", (), lambda found, v: _organizations_table(found)),
+    "organization": Verb("organization", ("org_id",), lambda org, v: _organizations_table([org])),
+    "products": Verb("products", ("org_id",), lambda found, v: _status_table(found)),
+    "systems": Verb(
+        "systems",
+        ("org_id",),
+        lambda found, v: _system_table(found) if found else Text("(no systems)"),
+    ),
+    "alerts": Verb(
+        "alerts",
+        ("org_id",),
+        lambda found, v: _alert_table(found) if found else Text("(no alerts)"),
+    ),
+    "catalog_versions": Verb(
+        "catalog-versions",
+        (),
+        lambda found, v: _catalog_versions_table(found),
+        more="With --json, each version holds its whole catalog.",
+    ),
 }
 
 
@@ -1167,8 +1256,49 @@ def _cli_name(p: Param, verb: Verb) -> str:
     return "counts" if p.check is Check.COUNTS and p.name in verb.arguments else p.name
 
 
+def _enum_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    assert p.choices is not None
+    default = p.default.value if isinstance(p.default, enum.Enum) else p.default
+    choice = click.Choice([c.value for c in p.choices])
+    return click.Option([flag], type=choice, **{**shown, "default": default})
+
+
+def _counts_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    return click.Option(
+        [flag], multiple=True, callback=_parse_counts, metavar="TYPE=N", help=shown["help"]
+    )
+
+
+def _at_option_of(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    help_text = "An instant with a UTC offset (default: now)."
+    return click.Option([flag], callback=_parse_at, metavar="ISO", help=help_text)
+
+
+def _bound_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    return click.Option([flag], callback=_parse_bound, metavar="DATE|ISO", help=shown["help"])
+
+
+def _actions_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    help_text = shown["help"] + " Repeatable."
+    return click.Option([flag.removesuffix("s"), p.name], multiple=True, help=help_text)
+
+
+#: The click option of a parameter, by its check; any other is text (``--product``).
+_OPTIONS: Mapping[Check, Callable[[Param, str, dict[str, Any]], click.Option]] = {
+    Check.ENUM: _enum_option,
+    Check.COUNTS: _counts_option,
+    Check.DATETIME: _at_option_of,
+    Check.DATE_OR_DATETIME: _bound_option,
+    Check.ACTIONS: _actions_option,
+    Check.INT: lambda p, flag, shown: click.Option([flag], type=click.INT, **shown),
+}
+
+
 def _cli_param(p: Param, verb: Verb) -> click.Parameter:
-    """The click argument or option of ``p``: what the library checks, it checks (R14)."""
+    """The click argument or option of ``p``; the library checks its value (R14).
+
+    Only the form of a value is the CLI's: ``TYPE=N``, an integer, an instant.
+    """
     if p.name in verb.arguments:
         if p.check is Check.COUNTS:
             return click.Argument(
@@ -1176,21 +1306,14 @@ def _cli_param(p: Param, verb: Verb) -> click.Parameter:
             )
         return click.Argument([p.name], metavar=_METAVARS.get(p.name, p.name.upper()))
     flag = "--" + p.name.replace("_", "-")
-    if p.check is Check.ENUM:
-        assert p.choices is not None
-        default = p.default.value if isinstance(p.default, enum.Enum) else p.default
-        choice = click.Choice([c.value for c in p.choices])
-        return click.Option(
-            [flag], type=choice, default=default, show_default=True, help=_help_of(p)
-        )
-    if p.check is Check.COUNTS:
-        return click.Option(
-            [flag], multiple=True, callback=_parse_counts, metavar="TYPE=N", help=_help_of(p)
-        )
-    kind = click.INT if p.check is Check.INT else click.STRING
+    shown: dict[str, Any] = {"default": p.default, "show_default": p.default is not None}
     if p.required:
-        return click.Option([flag], type=kind, required=True, help=_help_of(p))
-    return click.Option([flag], type=kind, default=p.default, show_default=True, help=_help_of(p))
+        shown = {"required": True}
+    shown["help"] = _help_of(p)
+    make = _OPTIONS.get(p.check)
+    if make is not None:
+        return make(p, flag, shown)
+    return click.Option([flag], type=click.STRING, **shown)
 
 
 def _params_of(
@@ -1205,21 +1328,25 @@ def _params_of(
 
 
 def derived_command(op: Operation, verb: Verb) -> click.Command:
-    """The click command of the declared command ``op``.
+    """The click command of the declared command or query ``op``.
 
-    Its arguments and options are the declaration's parameters (``--actor`` and
-    ``--request-id`` with them, and ``--db``, ``--catalog`` and ``--json``); it
-    runs :meth:`Manager.execute`, so the library checks every value, and an
-    error exits with its family's code.
+    Its arguments and options are the declaration's parameters, with
+    ``--db`` and ``--json`` (and ``--catalog``, ``--actor`` and ``--request-id``
+    for a command); it runs :meth:`Manager.execute`, so the library checks
+    every value, and an error exits with its family's code.
     """
-    own = [p for p in op.params if p.name not in ("actor", "request_id")]
+    command_kind = op.kind is Kind.COMMAND
+    own = [p for p in op.params if not (command_kind and p.name in ("actor", "request_id"))]
 
     def run(**given: Any) -> None:
         values = {p.name: given[_cli_name(p, verb)] for p in own}
-        with _store(given["db"], catalog=given["catalog"]) as manager:
-            result = manager.execute(
-                op.name, **values, actor=given["actor"], request_id=given["request_id"]
-            )
+        for p in own:
+            if p.check is Check.ACTIONS:  # none given: every action
+                values[p.name] = values[p.name] or None
+        if command_kind:
+            values.update(actor=given["actor"], request_id=given["request_id"])
+        with _store(given["db"], catalog=given.get("catalog")) as manager:
+            result = manager.execute(op.name, **values)
         document = verb.document(result, values) if verb.document else result
         _done(given["as_json"], document, lambda: verb.show(result, values))
 
@@ -1227,22 +1354,68 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
     arguments = sorted(
         (p for p in own if p.name in verb.arguments), key=lambda p: verb.arguments.index(p.name)
     )
-    command = click.Command(
+    return click.Command(
         verb.name,
         callback=run,
-        params=[*(_cli_param(p, verb) for p in options)],
+        params=[
+            *_params_of(_write_options if command_kind else _db_option),
+            *(_cli_param(p, verb) for p in options),
+            *_params_of(_json_option),
+            *(_cli_param(p, verb) for p in arguments),
+        ],
         help=op.summary + ("\n\n" + verb.more if verb.more else ""),
     )
-    command.params[:0] = _params_of(_write_options)
-    command.params.append(*_params_of(_json_option))
-    command.params.extend(_cli_param(p, verb) for p in arguments)
-    return command
 
 
-for _name, _verb in VERBS.items():
-    (vendor if _name.startswith("vendor.") else main).add_command(
-        derived_command(OPERATIONS[_name], _verb)
+def default_verb(op: Operation) -> Verb:
+    """The CLI form of an operation :data:`VERBS` does not list.
+
+    Its name is the operation's last part with dashes (``webhooks.rotate_secret``
+    is ``webhooks rotate-secret``); its required ids (``org_id``, ...) and counts
+    are positional arguments, the rest options; it shows its result as JSON.
+    """
+    positional = (Check.ID, Check.NEW_ID, Check.PRODUCT, Check.KEY, Check.TEXT, Check.COUNTS)
+    arguments = tuple(
+        p.name
+        for p in op.params
+        if p.required and p.check in positional and p.name not in ("actor", "request_id")
     )
+    return Verb(
+        op.path[-1].replace("_", "-"),
+        arguments,
+        lambda result, values: Text(json.dumps(to_jsonable(result), indent=2, sort_keys=True)),
+    )
+
+
+def verb_of(op: Operation) -> Verb:
+    """The CLI form of ``op``: its entry in :data:`VERBS`, or :func:`default_verb`."""
+    return VERBS.get(op.name) or default_verb(op)
+
+
+#: Operations whose CLI command is written by hand: bytes in and out, a catalog file, a
+#: timeline.
+OWN_COMMANDS = {
+    "upload_system_file": "upload-system-file",
+    "vendor.publish_catalog": "vendor publish-catalog",
+    "status": "status",
+}
+
+
+def _group_of(op: Operation) -> click.Group:
+    """The group a command joins: ``main``, or one per dotted prefix (``vendor``, ...)."""
+    group: click.Group = main
+    for part in op.path[:-1]:
+        found = group.commands.get(part)
+        if not isinstance(found, click.Group):
+            found = _Group(part, help=f"The {part} commands.")
+            group.add_command(found)
+        group = found
+    return group
+
+
+for _op in OPERATIONS.values():
+    if _op.name not in OWN_COMMANDS:
+        _group_of(_op).add_command(derived_command(_op, verb_of(_op)))
 
 
 @main.command(name="upload-system-file")
@@ -1354,118 +1527,6 @@ def status(
         click.echo(f"wrote {svg}", err=True)
 
 
-@main.command()
-@_db_option
-@_at_option
-@click.option(
-    "--horizon",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Periods ahead of the current one.",
-)
-@_json_option
-@click.argument("org")
-@click.argument("product")
-def need(
-    *, db: str, at: datetime | None, horizon: int, as_json: bool, org: str, product: str
-) -> None:
-    """Show each period's need and shortfall (R5, R7).
-
-    What each period needs, holds and lacks, and what to buy.
-    """
-    with _store(db) as manager:
-        result = manager.need(org, product, at=at, horizon=horizon)
-    _done(as_json, result, lambda: _need_block(result))
-
-
-@main.command()
-@_db_option
-@_at_option
-@_json_option
-@click.argument("org")
-@click.argument("product")
-def wallet(*, db: str, at: datetime | None, as_json: bool, org: str, product: str) -> None:
-    """Show a product's wallet (R6, R8).
-
-    Its live lots, earliest expiry first (the order allocation uses them in),
-    and its fractional credit. With --json, the result also holds the
-    balance per kind.
-    """
-    with _store(db) as manager:
-        result = manager.wallet(org, product, at=at)
-    if as_json:
-        data = to_jsonable(result)
-        data["balance"] = {kind.value: to_jsonable(result.balance(kind)) for kind in LicenseKind}
-        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
-        return
-    _show(_wallet_block(result))
-
-
-@main.command(name="system-status")
-@_db_option
-@_at_option
-@_json_option
-@click.argument("org")
-@click.argument("system")
-def system_status(*, db: str, at: datetime | None, as_json: bool, org: str, system: str) -> None:
-    """Show how a system's devices are licensed (R4, R9)."""
-    with _store(db) as manager:
-        result = manager.system_status(org, system, at=at)
-    _done(as_json, result, lambda: _system_table([result]))
-
-
-@main.command()
-@_db_option
-@click.option("--product", default=None, help="Only this product's activities.")
-@click.option("--actor", default=None, help="Only this actor's activities.")
-@click.option("--action", "actions", multiple=True, help="Only these actions (repeatable).")
-@click.option(
-    "--since", callback=_parse_bound, metavar="DATE|ISO", help="From this local date or instant."
-)
-@click.option(
-    "--until", callback=_parse_bound, metavar="DATE|ISO", help="Through this date or instant."
-)
-@_limit_option
-@_offset_option
-@_json_option
-@click.argument("org")
-def history(
-    *,
-    db: str,
-    product: str | None,
-    actor: str | None,
-    actions: tuple[str, ...],
-    since: date | datetime | None,
-    until: date | datetime | None,
-    limit: int | None,
-    offset: int,
-    as_json: bool,
-    org: str,
-) -> None:
-    """Show an organization's history (R11).
-
-    Activities oldest first. --since and --until take a local date
-    (inclusive) or an instant with a UTC offset.
-    """
-    with _store(db) as manager:
-        result = manager.history(
-            org,
-            product=product,
-            actor=actor,
-            actions=actions or None,
-            since=since,
-            until=until,
-            limit=limit,
-            offset=offset,
-        )
-    _done(
-        as_json,
-        result,
-        lambda: _history_table(result) if result else Text("(no activities)"),
-    )
-
-
 @vendor.command(name="publish-catalog")
 @_write_options
 @_json_option
@@ -1489,130 +1550,6 @@ def publish_catalog(
         number = manager.vendor.publish_catalog(new, actor=actor, request_id=request_id)
     result = {"version": number}
     _done(as_json, result, lambda: Text(f"the store's catalog is version {number}"))
-
-
-@main.command()
-@_db_option
-@_limit_option
-@_offset_option
-@_json_option
-def organizations(*, db: str, limit: int | None, offset: int, as_json: bool) -> None:
-    """List the organizations, by id (R1)."""
-    with _store(db) as manager:
-        result = manager.organizations(limit=limit, offset=offset)
-    rows = [[o.org_id, o.name, o.timezone, _opt(o.anchor)] for o in result]
-    _done(
-        as_json,
-        result,
-        lambda: (
-            _table(["organization", "name", "time zone", "anchor"], rows)
-            if rows
-            else Text("(no organizations)")
-        ),
-    )
-
-
-@main.command()
-@_db_option
-@_at_option
-@_json_option
-@click.argument("org")
-def products(*, db: str, at: datetime | None, as_json: bool, org: str) -> None:
-    """Show every catalog product's status in an organization (R2, R3)."""
-    with _store(db) as manager:
-        result = manager.products(org, at=at)
-    _done(as_json, result, lambda: _status_table(result))
-
-
-@main.command()
-@_db_option
-@click.option("--product", default=None, help="Only this product's systems.")
-@_at_option
-@_limit_option
-@_offset_option
-@_json_option
-@click.argument("org")
-def systems(
-    *,
-    db: str,
-    product: str | None,
-    at: datetime | None,
-    limit: int | None,
-    offset: int,
-    as_json: bool,
-    org: str,
-) -> None:
-    """List an organization's systems and how they are licensed (R4, R9)."""
-    with _store(db) as manager:
-        result = manager.systems(org, product=product, at=at, limit=limit, offset=offset)
-    _done(
-        as_json,
-        result,
-        lambda: _system_table(result) if result else Text("(no systems)"),
-    )
-
-
-def _alert_table(alerts: Sequence[Alert]) -> Table:
-    rows = [
-        [
-            _opt(a.on),
-            a.kind.value,
-            _opt(a.product),
-            _opt(a.system_id),
-            ", ".join(f"{k} {_counts_text(v)}" for k, v in sorted(a.details.items())) or "-",
-        ]
-        for a in alerts
-    ]
-    return _table(["on", "alert", "product", "system", "details"], rows)
-
-
-@main.command()
-@_db_option
-@_at_option
-@click.option(
-    "--within-days",
-    type=int,
-    default=60,
-    show_default=True,
-    help="How far ahead dated alerts look.",
-)
-@_json_option
-@click.argument("org")
-def alerts(*, db: str, at: datetime | None, within_days: int, as_json: bool, org: str) -> None:
-    """Show what an organization should act on, soonest first."""
-    with _store(db) as manager:
-        result = manager.alerts(org, at=at, within_days=within_days)
-    _done(as_json, result, lambda: _alert_table(result) if result else Text("(no alerts)"))
-
-
-@main.command(name="catalog-versions")
-@_db_option
-@_json_option
-def catalog_versions(*, db: str, as_json: bool) -> None:
-    """List the versions of the store's catalog, oldest first (R15).
-
-    With --json, each version holds its whole catalog.
-    """
-    with _store(db) as manager:
-        result = manager.catalog_versions()
-    rows = [
-        [
-            str(v.version),
-            v.effective_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-            ", ".join(
-                f"{p.code} ({', '.join(t.code for t in p.license_types)})"
-                for p in v.catalog.products
-            ),
-        ]
-        for v in result
-    ]
-    _done(
-        as_json,
-        result,
-        lambda: _table(
-            ["version", "effective (UTC)", "products (license types)"], rows, right=["version"]
-        ),
-    )
 
 
 @main.command(name="public-key")
