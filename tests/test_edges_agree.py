@@ -138,7 +138,8 @@ def test_the_openapi_schema_states_the_librarys_bounds(name: str, openapi: dict[
         schema = _schema_of(openapi, op, p)
         if p.check is Check.INT and p.name in ("limit", "offset") and at.page is not None:
             # the API pages: its bounds lie within the library's
-            assert p.minimum is not None and p.maximum is not None
+            assert p.minimum is not None
+            assert p.maximum is not None
             assert p.minimum <= schema["minimum"] <= schema["maximum"] <= p.maximum
         elif p.check is Check.INT:
             assert (schema.get("minimum"), schema.get("maximum")) == (p.minimum, p.maximum), name
