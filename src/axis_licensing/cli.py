@@ -1633,20 +1633,7 @@ def public_key(*, db: str, as_json: bool) -> None:
     help="A bearer token that opens GET /metrics to any client (prefer the variable "
     "$AXIS_LICENSING_METRICS_TOKEN); without it /metrics answers loopback clients only.",
 )
-def serve(
-    *,
-    db: str,
-    catalog: str | None,
-    host: str,
-    port: int,
-    tokens: str | None,
-    workers: int,
-    session_secret_file: str | None,
-    state_dir: str | None,
-    forwarded_allow_ips: str | None,
-    secure_cookies: bool,
-    metrics_token: str | None,
-) -> None:
+def serve(*, workers: int, **options: Any) -> None:
     """Serve the JSON API (/v1, /openapi.json, /docs) and the portal with uvicorn (SPEC §6).
 
     Also GET /healthz (the process is up), GET /readyz (the store answers) and
@@ -1657,19 +1644,7 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="axis-licensing-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        _serve(
-            db=db,
-            catalog=catalog,
-            host=host,
-            port=port,
-            tokens=tokens,
-            workers=workers,
-            session_secret_file=session_secret_file,
-            state_dir=state_dir,
-            forwarded_allow_ips=forwarded_allow_ips,
-            secure_cookies=secure_cookies,
-            metrics_token=metrics_token,
-        )
+        _serve(workers=workers, **options)
     finally:
         if metrics_dir is not None:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -51,6 +51,7 @@ from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
 from axis_licensing.model import Action, LicenseKind, Organization, Period
+from axis_licensing.shell.operations import OPERATIONS, Check, Param
 
 __all__ = [
     "ROUTES",
@@ -370,12 +371,17 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
     return Response(html, status_code=http_status, media_type="text/html")
 
 
-def _counts_from(form: Mapping[str, Any], prefix: str) -> dict[str, int]:
-    """Counts from form fields ``<prefix><type>``; empty fields are 0.
+#: The prefix of a counts parameter's form fields: ``q_core``, ``d_door``.
+_COUNT_PREFIXES = {"quantities": "q_", "devices": "d_", "preloaded": "p_"}
+
+
+def _counts_from(form: Mapping[str, Any], param: str) -> dict[str, int]:
+    """Counts for parameter ``param`` from form fields ``<prefix><type>``; empty fields are 0.
 
     Raises:
         InvalidInput: a field that is not a whole number.
     """
+    prefix = _COUNT_PREFIXES[param]
     counts: dict[str, int] = {}
     for name, raw in form.items():
         if not name.startswith(prefix):
@@ -386,7 +392,7 @@ def _counts_from(form: Mapping[str, Any], prefix: str) -> dict[str, int]:
         if not text.isdigit() or len(text) > 9:
             raise errors.InvalidInput(
                 f"{name[len(prefix) :]} must be a whole number of at most 9 digits, got {text!r}",
-                param="quantities" if prefix == "q_" else "devices",
+                param=param,
             )
         if int(text):
             counts[name[len(prefix) :]] = int(text)
@@ -411,6 +417,36 @@ def _int_field(form: Mapping[str, Any], name: str, default: int = 0) -> int:
     if not text.lstrip("-").isdigit() or len(text) > 9:
         raise errors.InvalidInput(f"{name} must be a whole number, got {text!r}", param=name)
     return int(text)
+
+
+def _form_value(p: Param, form: Mapping[str, Any]) -> object:
+    """The value of ``p`` as a form sends it: counts from their fields, integers, text."""
+    if p.check is Check.COUNTS:
+        return _counts_from(form, p.name)
+    if p.check is Check.INT:
+        return _int_field(form, p.name, p.default if isinstance(p.default, int) else 0)
+    text = str(form.get(p.name, "")).strip()
+    return p.default if not text and not p.required else text
+
+
+def run_form(page: _Page, name: str, form: Mapping[str, Any], **fixed: object) -> Any:
+    """Run the declared command ``name`` with the values a form posted (SPEC §6.1).
+
+    The fields are the declaration's parameters, read by their names (counts from
+    ``q_``/``d_``/``p_`` fields); ``fixed`` gives those the page's path holds. The
+    library checks them all, as for any caller, and the form's request id makes a
+    double submit apply once.
+
+    Raises:
+        LicensingError: what the command raises.
+    """
+    op = OPERATIONS[name]
+    values = {
+        p.name: fixed[p.name] if p.name in fixed else _form_value(p, form)
+        for p in op.params
+        if p.name not in ("actor", "request_id")
+    }
+    return page.manager.execute(name, **values, actor=page.actor, request_id=_request_id(form))
 
 
 class _Page:
@@ -526,13 +562,7 @@ def create_organization(
     org_id = str(data.get("org_id", "")).strip()
     try:
         allow(page.manager, page.actor, org_id, "create_organization")
-        page.manager.create_organization(
-            org_id,
-            name=str(data.get("name", "")).strip(),
-            timezone=str(data.get("timezone", "") or "UTC").strip(),
-            actor=page.actor,
-            request_id=_request_id(data),
-        )
+        run_form(page, "create_organization", data)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path="/orgs")
@@ -595,9 +625,7 @@ def start_subscription(
     """Start the subscription (R2); the trial begins (R3)."""
     page = _Page(request, org_id, "start_subscription", product)
     try:
-        page.manager.start_subscription(
-            org_id, product, actor=page.actor, request_id=_request_id(data)
-        )
+        run_form(page, "start_subscription", data, org_id=org_id, product=product)
         _flash(request, "success", "Subscription started.")
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -648,9 +676,7 @@ def redeem_key(
     page = _Page(request, org_id, "redeem_key")
     target = _org_url(org_id, "products", product, "wallet")
     try:
-        done = page.manager.redeem_key(
-            org_id, str(data.get("key", "")), actor=page.actor, request_id=_request_id(data)
-        )
+        done = run_form(page, "redeem_key", data, org_id=org_id)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=target)
@@ -726,7 +752,7 @@ def review_allocation(
             plan: dict[str, Any] = {"mode": "need", "through": through}
         else:
             period = _int_field(data, "period")
-            quantities = _counts_from(data, "q_")
+            quantities = _counts_from(data, "quantities")
             if not quantities:
                 raise errors.InvalidInput(
                     "enter at least one license to allocate", param="quantities"
@@ -778,23 +804,8 @@ def allocate(
     page = _Page(request, org_id, "allocate", product)
     back = _org_url(org_id, "products", product, "licensing")
     try:
-        if data.get("mode") == "need":
-            done = page.manager.allocate_need(
-                org_id,
-                product,
-                through=_int_field(data, "through"),
-                actor=page.actor,
-                request_id=_request_id(data),
-            )
-        else:
-            done = page.manager.allocate(
-                org_id,
-                product,
-                _counts_from(data, "q_"),
-                period=_int_field(data, "period"),
-                actor=page.actor,
-                request_id=_request_id(data),
-            )
+        name = "allocate_need" if data.get("mode") == "need" else "allocate"
+        done = run_form(page, name, data, org_id=org_id, product=product)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=back)
@@ -841,14 +852,7 @@ def register_system(
     page = _Page(request, org_id, "register_system", product)
     system_id = str(data.get("system_id", "")).strip()
     try:
-        page.manager.register_system(
-            org_id,
-            product,
-            system_id,
-            devices=_counts_from(data, "d_"),
-            actor=page.actor,
-            request_id=_request_id(data),
-        )
+        run_form(page, "register_system", data, org_id=org_id)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path=_org_url(org_id, "systems"))
@@ -927,28 +931,17 @@ def system_command(
     if what not in actions:
         raise NotFoundException()
     page = _Page(request, org_id, actions[what])
-    m = page.manager
-    request_id = _request_id(data)
+    serial = str(data.get("serial", "")).strip()
     try:
+        if what == "extension":  # the unit says which system: the form's serial
+            run_form(page, actions[what], data, org_id=org_id)
+        else:
+            run_form(page, actions[what], data, org_id=org_id, system_id=system_id)
         if what == "devices":
-            m.report_devices(
-                org_id,
-                system_id,
-                devices=_counts_from(data, "d_"),
-                actor=page.actor,
-                request_id=request_id,
-            )
             _flash(request, "success", "Devices reported.")
         elif what == "hardware":
-            serial = str(data.get("serial", "")).strip()
-            m.register_hardware(org_id, system_id, serial, actor=page.actor, request_id=request_id)
             _flash(request, "success", "Hardware %(serial)s registered.", serial=serial)
         else:
-            serial = str(data.get("serial", "")).strip()
-            quantities = _counts_from(data, "q_")
-            m.allocate_to_hardware(
-                org_id, serial, quantities, actor=page.actor, request_id=request_id
-            )
             _flash(request, "success", "Extension licenses allocated to %(serial)s.", serial=serial)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
