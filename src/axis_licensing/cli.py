@@ -1122,127 +1122,124 @@ class Verb:
     document: Callable[[Any, Mapping[str, Any]], object] | None = None
 
 
-_SYSTEM_SHOWN: Shown = lambda result, values: _system_table([result])  # noqa: E731
+def _shows(render: Callable[[Any], RenderableType], empty: str = "") -> Shown:
+    """Show a result with ``render``; an empty listing as ``empty``."""
+    return lambda result, values: render(result) if result or not empty else Text(empty)
+
+
+def _system(status: SystemStatus) -> Table:
+    return _system_table([status])
+
+
+def _issued(key: str, v: Mapping[str, Any]) -> object:
+    return {"key": key, "product": v["product"], "kind": v["kind"], "quantities": v["quantities"]}
+
+
+def _shipped(_: None, v: Mapping[str, Any]) -> object:
+    return {"serial": v["serial"], "product": v["product"], "preloaded": v["preloaded"]}
+
+
+def _shipped_text(_: None, v: Mapping[str, Any]) -> Text:
+    return Text(f"shipped {v['serial']} for {v['product']}: {_counts(v['preloaded'])}")
+
+
+def _created(org: Organization, v: Mapping[str, Any]) -> object:
+    return {"org_id": org.org_id, "name": org.name, "timezone": org.timezone}
+
+
+def _created_text(org: Organization, v: Mapping[str, Any]) -> Text:
+    return Text(f"created organization {org.org_id} ({org.name}, {org.timezone})")
+
+
+_ORG, _PRODUCT, _SYS = "org_id", "product", "system_id"
+_TYPES = "Counts are TYPE=N, such as core=8 door=2"
 
 #: The commands drawn from their declarations, by operation name.
 VERBS: Mapping[str, Verb] = {
-    "create_organization": Verb(
-        "create-organization",
-        ("org_id",),
-        lambda org, v: Text(f"created organization {org.org_id} ({org.name}, {org.timezone})"),
-        document=lambda org, v: {"org_id": org.org_id, "name": org.name, "timezone": org.timezone},
-    ),
+    "create_organization": Verb("create-organization", (_ORG,), _created_text, document=_created),
     "register_system": Verb(
-        "register-system",
-        ("org_id", "product", "system_id", "devices"),
-        _SYSTEM_SHOWN,
-        more="Device counts are TYPE=N, such as core=8 door=2.",
+        "register-system", (_ORG, _PRODUCT, _SYS, "devices"), _shows(_system), f"{_TYPES}."
     ),
     "report_devices": Verb(
         "report-devices",
-        ("org_id", "system_id", "devices"),
-        _SYSTEM_SHOWN,
-        more="Counts are TYPE=N; types left out become 0.",
+        (_ORG, _SYS, "devices"),
+        _shows(_system),
+        f"{_TYPES}; types left out become 0.",
     ),
     "start_subscription": Verb(
         "start",
-        ("org_id", "product"),
-        lambda status, v: _status_fields(status),
-        more="Its trial begins; the first product started sets the organization's anchor.",
+        (_ORG, _PRODUCT),
+        _shows(_status_fields),
+        "Its trial begins; the first product started sets the organization's anchor.",
     ),
     "redeem_key": Verb(
         "redeem",
-        ("org_id", "key"),
-        lambda redemption, v: _redemption_block(redemption),
-        more="Case, spaces, dashes and I/L/O are forgiven; one lot per type.",
+        (_ORG, "key"),
+        _shows(_redemption_block),
+        "Case, spaces, dashes and I/L/O are forgiven; one lot per type.",
     ),
     "allocate": Verb(
         "allocate",
-        ("org_id", "product", "quantities"),
-        lambda allocation, v: _allocation_block(allocation),
-        more="Counts are TYPE=N, such as core=8; overlap compensation is credited back.",
+        (_ORG, _PRODUCT, "quantities"),
+        _shows(_allocation_block),
+        f"{_TYPES}; overlap compensation is credited back.",
     ),
     "allocate_need": Verb(
         "allocate-need",
-        ("org_id", "product"),
-        lambda allocation, v: _allocation_block(allocation),
-        more='Exactly the shortfall of the periods up to --through: "Confirm allocation".',
+        (_ORG, _PRODUCT),
+        _shows(_allocation_block),
+        'Exactly the shortfall of the periods up to --through: "Confirm allocation".',
     ),
-    "register_hardware": Verb(
-        "register-hardware", ("org_id", "system_id", "serial"), _SYSTEM_SHOWN
-    ),
+    "register_hardware": Verb("register-hardware", (_ORG, _SYS, "serial"), _shows(_system)),
     "allocate_to_hardware": Verb(
         "allocate-to-hardware",
-        ("org_id", "serial", "quantities"),
-        _SYSTEM_SHOWN,
-        more="From the wallet onto a registered unit, for the unit's lifetime. Shows\n"
-        "the system the unit is attached to.",
+        (_ORG, "serial", "quantities"),
+        _shows(_system),
+        f"{_TYPES}. From the wallet onto a registered unit, for the unit's lifetime;\n"
+        "shows the system the unit is attached to.",
     ),
     "vendor.issue_key": Verb(
-        "issue-key",
-        ("product", "quantities"),
-        lambda key, v: Text(key),
-        more="It carries licenses per type, TYPE=N, such as core=10 door=2.",
-        document=lambda key, v: {
-            "key": key,
-            "product": v["product"],
-            "kind": v["kind"],
-            "quantities": v["quantities"],
-        },
+        "issue-key", (_PRODUCT, "quantities"), _shows(Text), f"{_TYPES}.", document=_issued
     ),
     "vendor.ship_hardware": Verb(
         "ship-hardware",
-        ("serial", "product", "preloaded"),
-        lambda _, v: Text(f"shipped {v['serial']} for {v['product']}: {_counts(v['preloaded'])}"),
-        more="With its preloaded hardware licenses, TYPE=N.",
-        document=lambda _, v: {
-            "serial": v["serial"],
-            "product": v["product"],
-            "preloaded": v["preloaded"],
-        },
+        ("serial", _PRODUCT, "preloaded"),
+        _shipped_text,
+        f"{_TYPES}: its preloaded hardware licenses.",
+        document=_shipped,
     ),
     "need": Verb(
         "need",
-        ("org_id", "product"),
-        lambda need, v: _need_block(need),
-        more="What each period needs, holds and lacks, and what to buy.",
+        (_ORG, _PRODUCT),
+        _shows(_need_block),
+        "What each period needs, holds and lacks, and what to buy.",
     ),
     "wallet": Verb(
         "wallet",
-        ("org_id", "product"),
-        lambda wallet, v: _wallet_block(wallet),
-        more="Its live lots, earliest expiry first (the order allocation uses them in),\n"
+        (_ORG, _PRODUCT),
+        _shows(_wallet_block),
+        "Its live lots, earliest expiry first (the order allocation uses them in),\n"
         "and its fractional credit. With --json, the result also holds the\n"
         "balance per kind.",
         document=_wallet_document,
     ),
-    "system_status": Verb(
-        "system-status", ("org_id", "system_id"), lambda s, v: _system_table([s])
-    ),
+    "system_status": Verb("system-status", (_ORG, _SYS), _shows(_system)),
     "history": Verb(
         "history",
-        ("org_id",),
-        lambda found, v: _history_table(found) if found else Text("(no activities)"),
-        more="--since and --until take a local date (inclusive) or an instant with a\nUTC offset.",
+        (_ORG,),
+        _shows(_history_table, "(no activities)"),
+        "--since and --until take a local date (inclusive) or an instant with a\nUTC offset.",
     ),
-    "organizations": Verb("organizations", (), lambda found, v: _organizations_table(found)),
-    "organization": Verb("organization", ("org_id",), lambda org, v: _organizations_table([org])),
-    "products": Verb("products", ("org_id",), lambda found, v: _status_table(found)),
-    "systems": Verb(
-        "systems",
-        ("org_id",),
-        lambda found, v: _system_table(found) if found else Text("(no systems)"),
-    ),
-    "alerts": Verb(
-        "alerts",
-        ("org_id",),
-        lambda found, v: _alert_table(found) if found else Text("(no alerts)"),
-    ),
+    "organizations": Verb("organizations", (), _shows(_organizations_table)),
+    "organization": Verb("organization", (_ORG,), _shows(lambda o: _organizations_table([o]))),
+    "products": Verb("products", (_ORG,), _shows(_status_table)),
+    "systems": Verb("systems", (_ORG,), _shows(_system_table, "(no systems)")),
+    "alerts": Verb("alerts", (_ORG,), _shows(_alert_table, "(no alerts)")),
     "catalog_versions": Verb(
         "catalog-versions",
         (),
-        lambda found, v: _catalog_versions_table(found),
-        more="With --json, each version holds its whole catalog.",
+        _shows(_catalog_versions_table),
+        "With --json, each version holds its whole catalog.",
     ),
 }
 
