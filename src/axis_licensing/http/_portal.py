@@ -69,6 +69,16 @@ HISTORY_PAGE = 20
 HORIZON = 5
 
 Req = Request[Any, Any, Any]
+#: A form's fields, as the browser posts them.
+Form = URLEncodedBody[dict[str, str]]
+#: A path segment.
+Seg = FromPath[str]
+
+
+def _form_post(path: str) -> post:
+    """The route of a form a signed-in page posts (not in the API's schema)."""
+    return post(path, include_in_schema=False, sync_to_thread=True)
+
 
 #: The name of the Litestar store that holds the portal's sessions.
 SESSION_STORE = "axis_sessions"
@@ -502,10 +512,7 @@ def signin_page(request: Req) -> Response[str]:
 
 
 @post("/signin", sync_to_thread=False, include_in_schema=False)
-def signin(
-    request: Req,
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+def signin(request: Req, data: Form) -> Response[Any]:
     """Check the token through the authenticate hook and open a session."""
     token = str(data.get("token", "")).strip()
     actor = _manager(request).plugin_manager.authenticate(token) if token else None
@@ -526,7 +533,7 @@ def signout(request: Req) -> Response[Any]:
 
 
 @get("/lang/{code:str}", sync_to_thread=False, include_in_schema=False)
-def switch_language(request: Req, code: FromPath[str]) -> Response[Any]:
+def switch_language(request: Req, code: Seg) -> Response[Any]:
     """Choose the portal's language (the switch in the top bar)."""
     target = request.query_params.get("next")
     if code not in _i18n.LANGUAGES:
@@ -552,11 +559,8 @@ def switch_organization(request: Req) -> Response[Any]:
     return Redirect(path=_org_url(org, "products") if org else "/orgs")
 
 
-@post("/orgs/new", include_in_schema=False, sync_to_thread=True)
-def create_organization(
-    request: Req,
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+@_form_post("/orgs/new")
+def create_organization(request: Req, data: Form) -> Response[Any]:
     """Create an organization (R1)."""
     page = _Page(request, None, "organizations")
     org_id = str(data.get("org_id", "")).strip()
@@ -574,7 +578,7 @@ def create_organization(
 
 
 @get("/orgs/{org_id:str}/products", sync_to_thread=True, include_in_schema=False)
-def products(request: Req, org_id: FromPath[str]) -> Response[Any]:
+def products(request: Req, org_id: Seg) -> Response[Any]:
     """The product list: license state and trial end, with the alerts (manual: product list)."""
     page = _Page(request, org_id, "products")
     statuses = page.manager.products(org_id)
@@ -592,16 +596,14 @@ def _missing(wanted: Mapping[str, int], held: Mapping[str, int]) -> dict[str, in
     return {t: n - held.get(t, 0) for t, n in wanted.items() if n > held.get(t, 0)}
 
 
-def _product_page(
-    request: Req, org_id: FromPath[str], product: FromPath[str], action: str
-) -> tuple[_Page, Any]:
+def _product_page(request: Req, org_id: Seg, product: Seg, action: str) -> tuple[_Page, Any]:
     page = _Page(request, org_id, action, product)
     spec = page.manager.catalog.product(product)
     return page, spec
 
 
 @get("/orgs/{org_id:str}/products/{product:str}", sync_to_thread=True, include_in_schema=False)
-def product_overview(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
+def product_overview(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
     """A product's overview: its license state, and "Start subscription"."""
     page, spec = _product_page(request, org_id, product, "status")
     status = page.manager.status(org_id, spec.code)
@@ -613,15 +615,8 @@ def product_overview(request: Req, org_id: FromPath[str], product: FromPath[str]
     )
 
 
-@post(
-    "/orgs/{org_id:str}/products/{product:str}/start", include_in_schema=False, sync_to_thread=True
-)
-def start_subscription(
-    request: Req,
-    org_id: FromPath[str],
-    product: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/products/{product:str}/start")
+def start_subscription(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Start the subscription (R2); the trial begins (R3)."""
     page = _Page(request, org_id, "start_subscription", product)
     try:
@@ -637,7 +632,7 @@ def start_subscription(
     sync_to_thread=True,
     include_in_schema=False,
 )
-def wallet(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
+def wallet(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
     """The product wallet: redeem a key; lots with their expiry (R6)."""
     page, spec = _product_page(request, org_id, product, "wallet")
     held = page.manager.wallet(org_id, spec.code)
@@ -661,17 +656,8 @@ def wallet(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Respo
     )
 
 
-@post(
-    "/orgs/{org_id:str}/products/{product:str}/wallet/redeem",
-    include_in_schema=False,
-    sync_to_thread=True,
-)
-def redeem_key(
-    request: Req,
-    org_id: FromPath[str],
-    product: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/products/{product:str}/wallet/redeem")
+def redeem_key(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Redeem a license key into the wallet (R6, R10)."""
     page = _Page(request, org_id, "redeem_key")
     target = _org_url(org_id, "products", product, "wallet")
@@ -695,7 +681,7 @@ def redeem_key(
     sync_to_thread=True,
     include_in_schema=False,
 )
-def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Response[Any]:
+def licensing(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
     """Product licensing: the need per year and the allocation form (R4, R7)."""
     page, spec = _product_page(request, org_id, product, "need")
     status = page.manager.status(org_id, spec.code)
@@ -727,17 +713,8 @@ def licensing(request: Req, org_id: FromPath[str], product: FromPath[str]) -> Re
     )
 
 
-@post(
-    "/orgs/{org_id:str}/products/{product:str}/licensing/review",
-    include_in_schema=False,
-    sync_to_thread=True,
-)
-def review_allocation(
-    request: Req,
-    org_id: FromPath[str],
-    product: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/products/{product:str}/licensing/review")
+def review_allocation(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """The confirmation step of "Confirm allocation": what goes to which period."""
     page, spec = _product_page(request, org_id, product, "allocate")
     back = _org_url(org_id, "products", spec.code, "licensing")
@@ -789,17 +766,8 @@ def review_allocation(
     )
 
 
-@post(
-    "/orgs/{org_id:str}/products/{product:str}/licensing/allocate",
-    include_in_schema=False,
-    sync_to_thread=True,
-)
-def allocate(
-    request: Req,
-    org_id: FromPath[str],
-    product: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/products/{product:str}/licensing/allocate")
+def allocate(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Allocate, once confirmed (R7, R8)."""
     page = _Page(request, org_id, "allocate", product)
     back = _org_url(org_id, "products", product, "licensing")
@@ -822,7 +790,7 @@ def allocate(
 
 
 @get("/orgs/{org_id:str}/systems", sync_to_thread=True, include_in_schema=False)
-def systems(request: Req, org_id: FromPath[str]) -> Response[Any]:
+def systems(request: Req, org_id: Seg) -> Response[Any]:
     """Systems: register one, upload a system file, see which are licensed (R9, R12)."""
     page = _Page(request, org_id, "systems")
     listed = page.manager.systems(org_id, limit=500)
@@ -841,12 +809,8 @@ def systems(request: Req, org_id: FromPath[str]) -> Response[Any]:
     )
 
 
-@post("/orgs/{org_id:str}/systems/new", include_in_schema=False, sync_to_thread=True)
-def register_system(
-    request: Req,
-    org_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/systems/new")
+def register_system(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     """Register a system with its devices (R1)."""
     product = str(data.get("product", ""))
     page = _Page(request, org_id, "register_system", product)
@@ -869,7 +833,7 @@ def register_system(
 )
 def upload_system_file(
     request: Req,
-    org_id: FromPath[str],
+    org_id: Seg,
     data: MultipartBody[dict[str, Any]],
 ) -> Response[Any]:
     """Upload a system file; the answer is the license file to download (R12)."""
@@ -891,7 +855,7 @@ def upload_system_file(
 
 
 @get("/orgs/{org_id:str}/systems/{system_id:str}", sync_to_thread=True, include_in_schema=False)
-def system(request: Req, org_id: FromPath[str], system_id: FromPath[str]) -> Response[Any]:
+def system(request: Req, org_id: Seg, system_id: Seg) -> Response[Any]:
     """One system: devices, hardware, extension licenses (R9)."""
     page = _Page(request, org_id, "system_status")
     status = page.manager.system_status(org_id, system_id)
@@ -910,17 +874,9 @@ def system(request: Req, org_id: FromPath[str], system_id: FromPath[str]) -> Res
     )
 
 
-@post(
-    "/orgs/{org_id:str}/systems/{system_id:str}/{what:str}",
-    include_in_schema=False,
-    sync_to_thread=True,
-)
+@_form_post("/orgs/{org_id:str}/systems/{system_id:str}/{what:str}")
 def system_command(
-    request: Req,
-    org_id: FromPath[str],
-    system_id: FromPath[str],
-    what: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
+    request: Req, org_id: Seg, system_id: Seg, what: Seg, data: Form
 ) -> Response[Any]:
     """A system's forms: report devices, register hardware, allocate extension licenses."""
     actions = {
@@ -952,7 +908,7 @@ def system_command(
 
 
 @get("/orgs/{org_id:str}/history", sync_to_thread=True, include_in_schema=False)
-def history(request: Req, org_id: FromPath[str]) -> Response[Any]:
+def history(request: Req, org_id: Seg) -> Response[Any]:
     """The history, filtered and paged; htmx swaps only the table (R11)."""
     page = _Page(request, org_id, "history")
     q = request.query_params
