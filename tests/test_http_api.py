@@ -19,31 +19,11 @@ from litestar.testing import TestClient
 
 from axis_licensing import Manager, ManualClock, hookimpl, offline
 from axis_licensing.backends import TABLES
-from axis_licensing.http import MAX_BODY, TokenFile, create_app, hash_token
+from axis_licensing.http import MAX_BODY, TokenFile, create_app
+from http_support import ALICE, ORG, PRODUCT, VENDOR, bearer, tokens
 
-ORG = "acme"
-PRODUCT = "acs-pro"
-
-TOKENS = """
-[[tokens]]
-token = "alice-0123456789abcdef"
-actor = "alice"
-organizations = ["*"]
-
-[[tokens]]
-token = "bob-0123456789abcdef"
-actor = "bob"
-organizations = ["globex"]
-
-[[tokens]]
-sha256 = "{vendor_hash}"
-actor = "vendor-bot"
-vendor = true
-""".replace("{vendor_hash}", hash_token("vendor-0123456789abcdef"))
-
-ALICE = {"Authorization": "Bearer alice-0123456789abcdef"}
-BOB = {"Authorization": "Bearer bob-0123456789abcdef"}
-VENDOR = {"Authorization": "Bearer vendor-0123456789abcdef"}
+TOKENS = tokens(bob=["globex"])
+BOB = bearer("bob")
 
 
 @pytest.fixture

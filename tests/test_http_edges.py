@@ -26,33 +26,14 @@ from litestar.testing import TestClient
 from axis_licensing import EXAMPLE_CATALOG, InvalidInput, Manager, ManualClock, hookimpl
 from axis_licensing._convert import converter
 from axis_licensing.backends import TABLES
-from axis_licensing.http import TokenFile, create_app, hash_token
+from axis_licensing.http import TokenFile, create_app
 from axis_licensing.http._api import MAX_BODY, MAX_DEPTH, json_depth
+from http_support import ALICE, ORG, PRODUCT, VENDOR, bearer, tokens
 
-ORG = "acme"
-PRODUCT = "acs-pro"
 LATE = "zz-late"  # sorts after every crowded organization
 
-TOKENS = """
-[[tokens]]
-token = "alice-0123456789abcdef"
-actor = "alice"
-organizations = ["*"]
-
-[[tokens]]
-token = "zed-0123456789abcdef"
-actor = "zed"
-organizations = ["zz-late", "no-such-org"]
-
-[[tokens]]
-sha256 = "{vendor_hash}"
-actor = "vendor-bot"
-vendor = true
-""".replace("{vendor_hash}", hash_token("vendor-0123456789abcdef"))
-
-ALICE = {"Authorization": "Bearer alice-0123456789abcdef"}
-ZED = {"Authorization": "Bearer zed-0123456789abcdef"}
-VENDOR = {"Authorization": "Bearer vendor-0123456789abcdef"}
+TOKENS = tokens(zed=[LATE, "no-such-org"])
+ZED = bearer("zed")
 
 
 @pytest.fixture

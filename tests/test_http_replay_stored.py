@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -24,40 +23,12 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from axis_licensing import Manager, ManualClock, offline
-from axis_licensing.http import TokenFile, create_app, hash_token
-
-ORG = "acme"
-PRODUCT = "acs-pro"
-BASE = f"/v1/organizations/{ORG}"
-TOKENS = """
-[[tokens]]
-token = "alice-0123456789abcdef"
-actor = "alice"
-organizations = ["*"]
-
-[[tokens]]
-sha256 = "{vendor_hash}"
-actor = "vendor-bot"
-vendor = true
-""".replace("{vendor_hash}", hash_token("vendor-0123456789abcdef"))
-ALICE = {"Authorization": "Bearer alice-0123456789abcdef"}
-
-
-def key(request_id: str) -> dict[str, str]:
-    return {**ALICE, "Idempotency-Key": request_id}
+from http_support import ALICE, BASE, ORG, PRODUCT, key, replay_client, same_answer
 
 
 @pytest.fixture
 def client(manager: Manager) -> Iterator[TestClient[Litestar]]:
-    manager.create_organization(ORG, name="Acme", actor="setup")
-    manager.register_system(ORG, PRODUCT, "srv-1", devices={"core": 2}, actor="setup")
-    with TestClient(create_app(manager, tokens=TokenFile.parse(TOKENS))) as c:
-        yield c
-
-
-def same_answer(first: Any, again: Any) -> None:
-    assert again.status_code == first.status_code, again.text
-    assert again.json() == first.json()
+    yield from replay_client(manager)
 
 
 def licensed(manager: Manager, cores: int = 50) -> None:
