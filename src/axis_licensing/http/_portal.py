@@ -80,6 +80,11 @@ def _form_post(path: str) -> post:
     return post(path, include_in_schema=False, sync_to_thread=True)
 
 
+def _page_get(path: str) -> get:
+    """The route of a signed-in page that reads the store (not in the API's schema)."""
+    return get(path, sync_to_thread=True, include_in_schema=False)
+
+
 #: The name of the Litestar store that holds the portal's sessions.
 SESSION_STORE = "axis_sessions"
 #: How long a session lasts without a new sign-in.
@@ -493,7 +498,7 @@ def favicon() -> None:
 # -- sign in, language, organizations ------------------------------------------------------------
 
 
-@get("/", sync_to_thread=True, include_in_schema=False)
+@_page_get("/")
 def home(request: Req) -> Response[Any]:
     """The organization last used, or the list of organizations."""
     page = _Page(request, None, "organizations")
@@ -545,7 +550,7 @@ def switch_language(request: Req, code: Seg) -> Response[Any]:
     return Redirect(path=_local_path(target, "/"), cookies=[chosen])
 
 
-@get("/orgs", sync_to_thread=True, include_in_schema=False)
+@_page_get("/orgs")
 def organizations(request: Req) -> Response[Any]:
     """The organizations this actor may use, and a form to create one."""
     page = _Page(request, None, "organizations")
@@ -577,7 +582,7 @@ def create_organization(request: Req, data: Form) -> Response[Any]:
 # -- products --------------------------------------------------------------------------------------
 
 
-@get("/orgs/{org_id:str}/products", sync_to_thread=True, include_in_schema=False)
+@_page_get("/orgs/{org_id:str}/products")
 def products(request: Req, org_id: Seg) -> Response[Any]:
     """The product list: license state and trial end, with the alerts (manual: product list)."""
     page = _Page(request, org_id, "products")
@@ -602,7 +607,7 @@ def _product_page(request: Req, org_id: Seg, product: Seg, action: str) -> tuple
     return page, spec
 
 
-@get("/orgs/{org_id:str}/products/{product:str}", sync_to_thread=True, include_in_schema=False)
+@_page_get("/orgs/{org_id:str}/products/{product:str}")
 def product_overview(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
     """A product's overview: its license state, and "Start subscription"."""
     page, spec = _product_page(request, org_id, product, "status")
@@ -627,11 +632,7 @@ def start_subscription(request: Req, org_id: Seg, product: Seg, data: Form) -> R
     return Redirect(path=_org_url(org_id, "products", product))
 
 
-@get(
-    "/orgs/{org_id:str}/products/{product:str}/wallet",
-    sync_to_thread=True,
-    include_in_schema=False,
-)
+@_page_get("/orgs/{org_id:str}/products/{product:str}/wallet")
 def wallet(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
     """The product wallet: redeem a key; lots with their expiry (R6)."""
     page, spec = _product_page(request, org_id, product, "wallet")
@@ -676,11 +677,7 @@ def redeem_key(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[
     return Redirect(path=_org_url(org_id, "products", done.product, "wallet"))
 
 
-@get(
-    "/orgs/{org_id:str}/products/{product:str}/licensing",
-    sync_to_thread=True,
-    include_in_schema=False,
-)
+@_page_get("/orgs/{org_id:str}/products/{product:str}/licensing")
 def licensing(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
     """Product licensing: the need per year and the allocation form (R4, R7)."""
     page, spec = _product_page(request, org_id, product, "need")
@@ -789,7 +786,7 @@ def allocate(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[An
 # -- systems ---------------------------------------------------------------------------------------
 
 
-@get("/orgs/{org_id:str}/systems", sync_to_thread=True, include_in_schema=False)
+@_page_get("/orgs/{org_id:str}/systems")
 def systems(request: Req, org_id: Seg) -> Response[Any]:
     """Systems: register one, upload a system file, see which are licensed (R9, R12)."""
     page = _Page(request, org_id, "systems")
@@ -854,7 +851,7 @@ def upload_system_file(
     return license_response(license_file)
 
 
-@get("/orgs/{org_id:str}/systems/{system_id:str}", sync_to_thread=True, include_in_schema=False)
+@_page_get("/orgs/{org_id:str}/systems/{system_id:str}")
 def system(request: Req, org_id: Seg, system_id: Seg) -> Response[Any]:
     """One system: devices, hardware, extension licenses (R9)."""
     page = _Page(request, org_id, "system_status")
@@ -907,7 +904,7 @@ def system_command(
 # -- history ---------------------------------------------------------------------------------------
 
 
-@get("/orgs/{org_id:str}/history", sync_to_thread=True, include_in_schema=False)
+@_page_get("/orgs/{org_id:str}/history")
 def history(request: Req, org_id: Seg) -> Response[Any]:
     """The history, filtered and paged; htmx swaps only the table (R11)."""
     page = _Page(request, org_id, "history")
