@@ -28,8 +28,8 @@ from litestar.testing import TestClient
 
 from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
 from axis_licensing.backends import TABLES
-from axis_licensing.http import TokenFile, _i18n, create_app
 from axis_licensing.events.model import delivery_id
+from axis_licensing.http import TokenFile, _i18n, create_app
 from axis_licensing.model import Action
 
 HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"

@@ -351,7 +351,14 @@ def app_from_env() -> Litestar:
     # events out (SPEC §7): a sweep every minute and a dispatcher, in this worker
     if env.get(ENV_EVENTS, "1") not in ("0", "false", "no"):
         background = Background(manager)
-        app.on_startup.append(background.start)
-        app.on_shutdown.append(background.stop)
+
+        def start_events() -> None:
+            background.start()
+
+        def stop_events() -> None:
+            background.stop()
+
+        app.on_startup.append(start_events)
+        app.on_shutdown.append(stop_events)
     app.on_shutdown.append(manager.close)
     return app

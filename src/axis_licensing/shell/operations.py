@@ -975,11 +975,16 @@ _TYPES = Param(
     keyword_only=True,
     optional=True,
 )
-_WEBHOOK_ERRORS = (UnknownOrganization, UnknownWebhook)
 
 
 def _webhook_command(
-    name: str, params: Iterable[Param], result: Any, summary: str, *, returns: Any = None
+    name: str,
+    params: Iterable[Param],
+    result: Any,
+    summary: str,
+    *,
+    returns: Any = None,
+    errors: Iterable[type[LicensingError]] = (UnknownWebhook,),
 ) -> Operation:
     """A ``manager.webhooks`` command; its action is its name, or ``"vendor.webhooks"``
     for a vendor-wide endpoint (decided by the endpoint, so the scope is the store)."""
@@ -994,7 +999,7 @@ def _webhook_command(
         params=(*head, _actor(), _REQUEST_ID, *tail),
         result=result,
         returns=returns,
-        errors=(*_COMMAND_ERRORS, *_WEBHOOK_ERRORS),
+        errors=(*_COMMAND_ERRORS, *errors),
         summary=summary,
     )
 
@@ -1083,6 +1088,7 @@ _EVENTS_OUT: tuple[Operation, ...] = (
         WebhookEndpoint,
         "Add a webhook endpoint; its secret is shown in this answer only (SPEC §7).",
         returns=WebhookEndpoint,
+        errors=(UnknownOrganization,),
     ),
     _query(
         "webhooks.list",
