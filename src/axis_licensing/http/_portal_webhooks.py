@@ -130,7 +130,10 @@ def change_webhook(
         else:
             enabled = change == "enable"
             hooks.update(endpoint_id, enabled=enabled, actor=page.actor, request_id=rid)
-            _flash(request, "success", "Webhook enabled." if enabled else "Webhook disabled.")
+            if enabled:
+                _flash(request, "success", "Webhook enabled.")
+            else:
+                _flash(request, "success", "Webhook disabled.")
     except errors.LicensingError as exc:
         _error_flash(request, exc)
     return Redirect(path=_org_url(org_id, "webhooks"))
