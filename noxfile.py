@@ -102,3 +102,7 @@ def events_soak(session: nox.Session) -> None:
             f"{postgres}{joiner}schema=events_soak_{uuid.uuid4().hex[:8]}",
         ):
             session.run("python", "tests/events_kill.py", "soak", url, *session.posargs)
+    # the concurrent sweeps (SPEC §7) in their long form: more organizations and processes
+    session.run(
+        "pytest", "tests/test_events_wiring.py", "-k", "concurrent", env={"EVENTS_SOAK": "1"}
+    )

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from bench import (
     auth_tokens,
+    events_delivery,
+    events_sweep,
     http_status,
     org_size,
     postgres_scaling,
@@ -37,15 +39,15 @@ def _machine() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch per benchmark
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915  one branch per benchmark
     """Run the benchmarks; the exit status is 0 even when a target is missed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short run (a few minutes)")
     parser.add_argument("--profile", action="store_true", help="print cProfile of (a) and (b)")
     parser.add_argument(
         "--only",
-        default="a,b,c,d,e,f,h,k",
-        help="comma-separated benchmarks to run (default a,b,c,d,e,f,h,k)",
+        default="a,b,c,d,e,f,h,i,j,k",
+        help="comma-separated benchmarks to run (default a,b,c,d,e,f,h,i,j,k)",
     )
     parser.add_argument(
         "--orgs",
@@ -62,9 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
     )
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    unknown = only - {"a", "b", "c", "d", "e", "f", "h", "k"}
+    unknown = only - {"a", "b", "c", "d", "e", "f", "h", "i", "j", "k"}
     if unknown:
-        parser.error(f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, f, h, k")
+        parser.error(
+            f"unknown benchmarks {sorted(unknown)}; choose from a, b, c, d, e, f, h, i, j, k"
+        )
     orgs = args.orgs if args.orgs is not None else (5_000 if args.quick else 100_000)
     if orgs < 1:
         parser.error("--orgs must be at least 1")
@@ -96,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912  one branch
         ratios += http_status.run(settings)
     if "h" in only:
         ratios += org_size.run_h(settings, orgs)
+    if "i" in only:
+        ratios += events_delivery.run(settings)
+    if "j" in only:
+        ratios += events_sweep.run(settings)
     if "k" in only:
         ratios += auth_tokens.run(settings)
     print(f"\nsummary ({time.perf_counter() - started:.0f} s):")

@@ -62,6 +62,7 @@ def test_docs_pages_are_listed_in_the_nav() -> None:
         "concepts.md",
         "decisions.md",
         "errors.md",
+        "events.md",
         "index.md",
         "offline.md",
         "performance.md",

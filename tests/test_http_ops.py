@@ -6,6 +6,7 @@ import base64
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ pytest.importorskip("prometheus_client", reason="the server extra is not install
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import EXAMPLE_CATALOG, InvalidInput, Manager
+from axis_licensing import EXAMPLE_CATALOG, InvalidInput, Manager, ManualClock
 from axis_licensing.http import Metrics, TokenEntry, TokenFile, app_from_env, create_app, hash_token
 from axis_licensing.http import _ops as ops
 from conftest import POSTGRES_URL
@@ -80,7 +81,9 @@ def test_readyz_answers_503_when_the_store_is_gone(postgres_url: str) -> None:
         assert client.get("/healthz").status_code == 200
 
 
-def test_metrics_count_requests_commands_and_the_outbox(manager: Manager) -> None:
+def test_metrics_count_requests_commands_and_the_outbox() -> None:
+    clock = ManualClock(datetime.now(UTC))
+    manager = Manager.open("memory://", catalog=EXAMPLE_CATALOG, clock=clock)
     metrics = Metrics()
     app = create_app(manager, tokens=_tokens(), metrics=metrics, metrics_token=METRICS_TOKEN)
     with TestClient(app) as client:
@@ -98,7 +101,11 @@ def test_metrics_count_requests_commands_and_the_outbox(manager: Manager) -> Non
         assert client.get("/v1/organizations/acme/products/acs-pro").status_code == 401
         assert client.get("/no/such/page").status_code == 404
         assert client.request("BREW", "/healthz").status_code == 405
-        metrics.set_outbox(3, 12.5)
+        # the outbox gauges come from the store (SPEC §7): one pending delivery, just written
+        manager.webhooks.add(
+            "acme", "http://127.0.0.1:9/h", actor="ops", allow_http=True, allow_private=True
+        )
+        clock.advance(timedelta(seconds=12.5))
         assert client.get("/metrics").status_code == 403  # not loopback, no token
         r = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 200
@@ -128,10 +135,11 @@ def test_metrics_count_requests_commands_and_the_outbox(manager: Manager) -> Non
     latency = "axis_licensing_http_request_duration_seconds"
     assert found[f'{latency}_count{{method="GET",route="{status}"}}'] == 2.0
     assert found[f'{latency}_bucket{{le="+Inf",method="GET",route="/healthz"}}'] == 2.0
-    assert found["axis_licensing_webhook_outbox_depth"] == 3.0
+    assert found["axis_licensing_webhook_outbox_depth"] == 1.0
     assert found["axis_licensing_webhook_outbox_oldest_age_seconds"] == 12.5
     with pytest.raises(ValueError, match="cannot be negative"):
         metrics.set_outbox(-1, 0)
+    manager.close()
 
 
 def test_metrics_refuse_a_wrong_token(manager: Manager) -> None:

@@ -28,6 +28,7 @@ from litestar.testing import TestClient
 
 from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
 from axis_licensing.backends import TABLES
+from axis_licensing.events.model import delivery_id
 from axis_licensing.http import TokenFile, _i18n, create_app
 from axis_licensing.model import Action
 
@@ -664,6 +665,7 @@ def french_faults(html: str, english: set[str]) -> list[str]:
     faults: list[str] = []
     for text in parser.texts:
         text = text.replace("axis-licensing", "")  # the project's name
+        text = re.sub(r"https?://\S+", "", text)  # a webhook's URL is data, not prose (§7)
         for word in re.findall(r"[A-Za-zÀ-ÿ]{4,}", text):
             if word.lower() in english:
                 faults.append(f"English word {word!r} in {text.strip()!r}")
@@ -716,8 +718,19 @@ def test_i13_item13_every_page_in_french_speaks_french(
     clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
     m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
+    # events out (SPEC §7): the sweep's alerts and the webhook commands are activities too
+    m.sweep()  # alert_raised: the trial ends
+    ep = m.webhooks.add(
+        "nord", "http://127.0.0.1:9/h", actor="alice", allow_http=True, allow_private=True
+    )
+    m.webhooks.update(ep.endpoint_id, enabled=False, actor="alice")
+    m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
+    added = next(e for e in m.events("nord") if e.type == "webhook_added")
+    m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
+    m.webhooks.remove(ep.endpoint_id, actor="alice")
     clock.set(datetime(2031, 1, 3, 12, 0, tzinfo=UTC))
     m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="alice")  # + expiry
+    m.sweep()  # alert_cleared
     actions = {a.action for a in m.history("nord", limit=500)}
     assert actions == {a.value for a in Action}
 

@@ -219,9 +219,9 @@ def test_r13_memory_to_sqlite(tmp_path: Path) -> None:
             "requests": 1,
             # events out (SPEC §7): no endpoint, event or delivery yet
             "webhooks": 0,
-            "events": 0,
+            "events": 6,  # SPEC §7: every activity is an event
             "deliveries": 0,
-            "sweep_due": 0,
+            "sweep_due": 1,  # the organization is due for the next sweep
             # members and roles (SPEC §8): carried too, none here
             "accounts": 0,
             "memberships": 0,
@@ -295,7 +295,8 @@ def test_refuses_a_non_empty_target_and_leaves_it_alone(
         m.create_organization("other", name="Other", actor="x")
     before = counts(target)
     with pytest.raises(
-        MigrationRefused, match=r"is not empty \(orgs 1, versions 1, parts 1, activities 1\)"
+        MigrationRefused,
+        match=r"is not empty \(orgs 1, versions 1, parts 1, activities 1, events 1, sweep_due 1\)",
     ):
         migrate(url, target)
     assert counts(target) == before

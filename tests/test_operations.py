@@ -30,6 +30,7 @@ from axis_licensing.errors import KeyTypo, LicensingError, UnknownOrganization
 from axis_licensing.manager import Manager
 from axis_licensing.shell.operations import OPERATIONS, REQUIRED, Check, Kind, Scope
 from axis_licensing.shell.pipeline import org_scope
+from axis_licensing.shell.webhooks import Webhooks
 from axis_licensing.vendor import Vendor
 
 #: Public callables of the Manager that are not operations.
@@ -38,7 +39,7 @@ NOT_OPERATIONS = {"open", "close", "execute"}
 
 def _public_methods() -> dict[str, inspect.Signature]:
     found = {}
-    for owner, prefix in ((Manager, ""), (Vendor, "vendor.")):
+    for owner, prefix in ((Manager, ""), (Vendor, "vendor."), (Webhooks, "webhooks.")):
         for name, member in inspect.getmembers(owner, inspect.isfunction):
             if name.startswith("_") or name in NOT_OPERATIONS:
                 continue
@@ -49,7 +50,7 @@ def _public_methods() -> dict[str, inspect.Signature]:
 def test_every_public_command_and_query_is_declared_once() -> None:
     assert sorted(OPERATIONS) == sorted(_public_methods())
     commands = sorted(n for n, op in OPERATIONS.items() if op.kind is Kind.COMMAND)
-    assert commands == [
+    assert [c for c in commands if c not in _EVENTS_OUT_COMMANDS] == [
         "allocate",
         "allocate_need",
         "allocate_to_hardware",
@@ -64,6 +65,20 @@ def test_every_public_command_and_query_is_declared_once() -> None:
         "vendor.publish_catalog",
         "vendor.ship_hardware",
     ]
+    assert set(commands) >= _EVENTS_OUT_COMMANDS
+
+
+#: SPEC §7's commands: the store-wide jobs (no actor, no authorize action) and the
+#: webhook commands (the endpoint decides whom they act on; ``webhooks.add`` takes its
+#: flags after ``request_id``, as SPEC §7 writes it).
+_JOBS = {"sweep", "deliver"}
+_EVENTS_OUT_COMMANDS = _JOBS | {
+    "webhooks.add",
+    "webhooks.update",
+    "webhooks.rotate_secret",
+    "webhooks.remove",
+    "webhooks.redeliver",
+}
 
 
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
@@ -81,7 +96,16 @@ def test_a_declaration_equals_its_method_signature(name: str) -> None:
         assert declared.doc, (name, declared.name)
     assert op.summary.endswith(".")
     assert all(issubclass(e, LicensingError) for e in op.errors)
-    if op.kind is Kind.COMMAND:
+    if op.kind is Kind.COMMAND and name in _JOBS:
+        assert (op.action, op.scope) == (None, Scope.STORE)
+        assert [p.check for p in op.params if p.check is Check.ACTOR] == []
+    elif op.kind is Kind.COMMAND and name.startswith("webhooks."):
+        assert (op.action, op.scope) == (name, Scope.STORE)
+        names = [p.name for p in op.params]
+        tail = names[names.index("actor") :]
+        assert tail[:2] == ["actor", "request_id"]
+        assert set(tail[2:]) <= {"allow_http", "allow_private"}
+    elif op.kind is Kind.COMMAND:
         assert op.action == name
         assert op.params[-2].check is Check.ACTOR
         assert op.params[-1].name == "request_id"
@@ -92,7 +116,7 @@ def test_a_declaration_equals_its_method_signature(name: str) -> None:
 
 def test_declared_errors_are_in_each_methods_raises_contract() -> None:
     for name, op in OPERATIONS.items():
-        owner = Vendor if name.startswith("vendor.") else Manager
+        owner = {"vendor": Vendor, "webhooks": Webhooks}.get(op.path[0], Manager)
         doc = inspect.getdoc(getattr(owner, op.path[-1])) or ""
         raises = doc.split("Raises:", 1)[1]
         for error in op.errors:

@@ -1131,6 +1131,14 @@ def test_r11_enumerations_are_str_enums_with_lower_case_values() -> None:
         "extension_allocated",
         "system_file_uploaded",
         "growth_exceeded",
+        # SPEC §7: alerts recorded by a sweep, and the webhook endpoint commands
+        "alert_raised",
+        "alert_cleared",
+        "webhook_added",
+        "webhook_changed",
+        "webhook_secret_rotated",
+        "webhook_removed",
+        "webhook_redelivered",
     }
     assert len(AlertKind) == 7
 

@@ -54,6 +54,7 @@ from axis_licensing.errors import (
     UnknownOrganization,
     UnknownProduct,
     UnknownSystem,
+    UnknownWebhook,
     WrongSystem,
 )
 
@@ -67,6 +68,14 @@ if TYPE_CHECKING:
         CatalogVersion,
         LicenseType,
         ProductSpec,
+    )
+    from axis_licensing.events.model import (
+        Delivery,
+        DeliveryReport,
+        DeliveryState,
+        Event,
+        SweepReport,
+        WebhookEndpoint,
     )
     from axis_licensing.hookspecs import hookimpl, hookspec
     from axis_licensing.manager import Manager
@@ -116,6 +125,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Redemption": ("axis_licensing.model", "Redemption"),
     "SystemStatus": ("axis_licensing.model", "SystemStatus"),
     "Wallet": ("axis_licensing.model", "Wallet"),
+    # events out (SPEC §7)
+    "Delivery": ("axis_licensing.events.model", "Delivery"),
+    "DeliveryReport": ("axis_licensing.events.model", "DeliveryReport"),
+    "DeliveryState": ("axis_licensing.events.model", "DeliveryState"),
+    "Event": ("axis_licensing.events.model", "Event"),
+    "SweepReport": ("axis_licensing.events.model", "SweepReport"),
+    "WebhookEndpoint": ("axis_licensing.events.model", "WebhookEndpoint"),
 }
 
 
@@ -159,7 +175,11 @@ __all__ = [
     "Clock",
     "ConcurrencyConflict",
     "Counts",
+    "Delivery",
+    "DeliveryReport",
+    "DeliveryState",
     "Entitlement",
+    "Event",
     "IdempotencyConflict",
     "IncompatibleCatalog",
     "InsufficientLicenses",
@@ -193,6 +213,7 @@ __all__ = [
     "StorageError",
     "StoreNotFound",
     "SubscriptionNotStarted",
+    "SweepReport",
     "SystemClock",
     "SystemStatus",
     "TamperedLicenseFile",
@@ -202,8 +223,10 @@ __all__ = [
     "UnknownOrganization",
     "UnknownProduct",
     "UnknownSystem",
+    "UnknownWebhook",
     "Vendor",
     "Wallet",
+    "WebhookEndpoint",
     "WrongSystem",
     "__version__",
     "errors",

@@ -74,6 +74,14 @@ class Action(enum.StrEnum):
     EXTENSION_ALLOCATED = "extension_allocated"
     SYSTEM_FILE_UPLOADED = "system_file_uploaded"
     GROWTH_EXCEEDED = "growth_exceeded"
+    # -- events out (SPEC §7): alerts recorded by a sweep, and the webhook commands
+    ALERT_RAISED = "alert_raised"
+    ALERT_CLEARED = "alert_cleared"
+    WEBHOOK_ADDED = "webhook_added"
+    WEBHOOK_CHANGED = "webhook_changed"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"  # noqa: S105 - an action, no secret
+    WEBHOOK_REMOVED = "webhook_removed"
+    WEBHOOK_REDELIVERED = "webhook_redelivered"
 
 
 class AlertKind(enum.StrEnum):

@@ -77,7 +77,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from axis_licensing import __version__, errors
+from axis_licensing import __version__, cli_events, errors
 from axis_licensing._convert import converter, to_jsonable
 from axis_licensing._demo import DEMO_CATALOG, DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
 from axis_licensing._migrate import (
@@ -1390,11 +1390,14 @@ def verb_of(op: Operation) -> Verb:
 
 
 #: Operations whose CLI command is written by hand: bytes in and out, a catalog file, a
-#: timeline.
+#: timeline, and the loops of events out (``deliver --forever``, ``sweep --every``,
+#: in :mod:`axis_licensing.cli_events`).
 OWN_COMMANDS = {
     "upload_system_file": "upload-system-file",
     "vendor.publish_catalog": "vendor publish-catalog",
     "status": "status",
+    "deliver": "deliver",
+    "sweep": "sweep",
 }
 
 
@@ -1413,6 +1416,8 @@ def _group_of(op: Operation) -> click.Group:
 for _op in OPERATIONS.values():
     if _op.name not in OWN_COMMANDS:
         _group_of(_op).add_command(derived_command(_op, verb_of(_op)))
+main.add_command(cli_events.deliver)
+main.add_command(cli_events.sweep)
 
 
 @main.command(name="upload-system-file")

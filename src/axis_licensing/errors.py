@@ -60,6 +60,7 @@ __all__ = [
     "UnknownOrganization",
     "UnknownProduct",
     "UnknownSystem",
+    "UnknownWebhook",
     "WrongSystem",
     "error_jsonable",
 ]
@@ -219,6 +220,15 @@ class UnknownAccount(NotFound):
     """
 
     code = "unknown_account"
+
+
+class UnknownWebhook(NotFound):
+    """No webhook endpoint (or delivery) has this id (SPEC §7).
+
+    ``details["endpoint_id"]`` or ``details["delivery_id"]`` names it.
+    """
+
+    code = "unknown_webhook"
 
 
 class StoreNotFound(NotFound):

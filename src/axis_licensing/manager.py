@@ -15,8 +15,10 @@ and reuses the cache when it is current (SPEC §5).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from types import TracebackType
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -27,8 +29,10 @@ from axis_licensing.errors import (
     InvalidInput,
 )
 from axis_licensing.model import Allocation, Redemption
+from axis_licensing.shell.build import BUILDERS
 from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.derive import KeyDeriver
+from axis_licensing.shell.events_out import EventsOut
 from axis_licensing.shell.loading import StateCache
 from axis_licensing.shell.opening import MIGRATION_INCOMPLETE, Opening
 from axis_licensing.shell.operations import Kind, documented, operation
@@ -41,7 +45,7 @@ from axis_licensing.vendor import Vendor
 __all__ = ["MAX_ATTEMPTS", "MIGRATION_INCOMPLETE", "Manager", "Vendor"]
 
 
-class Manager(Opening, Queries):
+class Manager(Opening, Queries, EventsOut):
     """License management for many organizations over one storage backend (SPEC §3).
 
     Open one with :meth:`open`; close it with :meth:`close` or use it as a
@@ -75,6 +79,9 @@ class Manager(Opening, Queries):
         self._create = create
         self._states = StateCache()
         self._versions = CatalogVersions()
+        # set after each commit that wrote events (SPEC §7): pass it as the ``wake`` of an
+        # in-process dispatcher (deliver_forever) so it sends them at once
+        self._wake = threading.Event()
         self._refuse_incomplete()
         self._open_catalog(catalog)
         self._upgrade_legacy()
@@ -477,9 +484,11 @@ class Manager(Opening, Queries):
         """
         op = operation(name)
         bound = op.bind(params)
-        if op.kind is Kind.QUERY:
-            query = getattr(self, name)
-            return query(**bound)
+        if op.kind is Kind.QUERY or name not in BUILDERS:  # queries; events out (SPEC §7)
+            method: Any = self
+            for part in op.path:
+                method = getattr(method, part)
+            return method(**bound)
         result = self._execute(name, bound)
         if result is None and op.result is not type(None):
             return self._answer_again(name, bound)

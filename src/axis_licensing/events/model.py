@@ -40,6 +40,7 @@ __all__ = [
     "WebhookEndpoint",
     "check_event_types",
     "event_id",
+    "event_type",
     "event_types",
 ]
 
@@ -68,9 +69,23 @@ def delivery_id(event: str, endpoint_id: str) -> str:
     return "dlv_" + uuid.uuid5(_EVENT_NAMESPACE, name).hex
 
 
+#: The event type of the actions whose type is not their own name (SPEC §7).
+_RENAMED = {Action.ALERT_RAISED: ALERT_RAISED, Action.ALERT_CLEARED: ALERT_CLEARED}
+
+
+def event_type(action: str) -> str:
+    """The event type of an activity's ``action``: the action itself, except
+    ``alert_raised`` → ``alert.raised`` and ``alert_cleared`` → ``alert.cleared``."""
+    return _RENAMED.get(Action(action), action) if action in _ACTIONS else action
+
+
+_ACTIONS = frozenset(a.value for a in Action)
+
+
 def event_types() -> frozenset[str]:
-    """Every event type: each activity action (R11), ``alert.raised`` and ``alert.cleared``."""
-    return frozenset({str(a) for a in Action} | {ALERT_RAISED, ALERT_CLEARED})
+    """Every event type: each activity action (R11), the alert actions as
+    ``alert.raised`` and ``alert.cleared``."""
+    return frozenset(event_type(a) for a in Action)
 
 
 def check_event_types(types: Iterable[str] | None) -> tuple[str, ...] | None:

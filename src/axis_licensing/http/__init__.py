@@ -140,7 +140,7 @@ def create_app(
         InvalidInput: a malformed tokens file or secret, or a session directory
             that cannot be created.
     """
-    from axis_licensing.http import _portal
+    from axis_licensing.http import _portal, _portal_webhooks
 
     pm = manager.plugin_manager.manager
     extra = list(plugins)
@@ -166,6 +166,7 @@ def create_app(
         route_handlers=[
             *API_ROUTES,
             *_portal.ROUTES,
+            *_portal_webhooks.ROUTES,  # SPEC §7
             static,
             openapi_json,
             *ops_routes(manager, metrics, metrics_token),

@@ -32,6 +32,8 @@ from litestar.types import Message, Scope
 
 from axis_licensing._convert import to_jsonable
 from axis_licensing.errors import ConcurrencyConflict, InvalidInput, StorageError
+from axis_licensing.events.background import Background
+from axis_licensing.events.store import events_of
 from axis_licensing.http._metrics import CONTENT_TYPE, Metrics
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
 from axis_licensing.manager import Manager
@@ -64,6 +66,8 @@ ENV_SECRET_FILE = "AXIS_LICENSING_SESSION_SECRET_FILE"  # noqa: S105
 ENV_STATE_DIR = "AXIS_LICENSING_STATE_DIR"
 ENV_SECURE_COOKIES = "AXIS_LICENSING_SECURE_COOKIES"
 ENV_METRICS_TOKEN = "AXIS_LICENSING_METRICS_TOKEN"  # noqa: S105
+#: "0" turns off the sweeper and dispatcher threads of each worker (SPEC §7); on by default.
+ENV_EVENTS = "AXIS_LICENSING_EVENTS"
 #: The SHA-256 of the one-time admin token ``serve`` prints when it has no tokens file.
 ENV_ADMIN_SHA256 = "AXIS_LICENSING_SERVE_ADMIN_SHA256"
 
@@ -77,6 +81,16 @@ _SECRET_SIZES = (16, 24, 32)
 
 
 # -- health, readiness, metrics ------------------------------------------------------------------
+
+
+def _fill_outbox(manager: Manager, metrics: Metrics) -> None:
+    """Set the outbox gauges from the store (SPEC §7); a failing store leaves them as they were."""
+    try:
+        with manager.backend.read() as tx:
+            stats = events_of(tx).outbox_stats()
+    except (StorageError, TypeError):  # TypeError: a backend that stores no events
+        return
+    metrics.set_outbox(stats.depth, stats.oldest_age_seconds(manager.clock.now()))
 
 
 def _problem(status: int, title: str, detail: str, code: str) -> Response[Any]:
@@ -138,6 +152,7 @@ def ops_routes(manager: Manager, metrics: Metrics, metrics_token: str | None = N
                 "metrics are for loopback clients or the metrics token",
                 "permission_denied",
             )
+        _fill_outbox(manager, metrics)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return [healthz, readyz, metrics_text]
@@ -333,5 +348,17 @@ def app_from_env() -> Litestar:
     except BaseException:
         manager.close()
         raise
+    # events out (SPEC §7): a sweep every minute and a dispatcher, in this worker
+    if env.get(ENV_EVENTS, "1") not in ("0", "false", "no"):
+        background = Background(manager)
+
+        def start_events() -> None:
+            background.start()
+
+        def stop_events() -> None:
+            background.stop()
+
+        app.on_startup.append(start_events)
+        app.on_shutdown.append(stop_events)
     app.on_shutdown.append(manager.close)
     return app

@@ -18,16 +18,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from fractions import Fraction
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
 from axis_licensing._counts import Counts
-from axis_licensing._enums import Action, LicenseKind
+from axis_licensing._enums import Action, AlertKind, LicenseKind
 from axis_licensing.model import Period
 
 __all__ = [
     "FACT_TYPES",
+    "AlertCleared",
+    "AlertRaised",
     "CompensationCredited",
     "DevicesReported",
     "ExtensionAllocated",
@@ -43,6 +45,11 @@ __all__ = [
     "SubscriptionStarted",
     "SystemFileUploaded",
     "SystemRegistered",
+    "WebhookAdded",
+    "WebhookChanged",
+    "WebhookRedelivered",
+    "WebhookRemoved",
+    "WebhookSecretRotated",
 ]
 
 
@@ -238,6 +245,108 @@ class GrowthExceeded(FactData):
     required_now: Counts
 
 
+# -- events out (SPEC §7) ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class AlertRaised(FactData):
+    """``alert_raised`` (SPEC §7): a sweep found an alert that was not recorded yet.
+
+    Its event's type is ``alert.raised``. The fields are the alert's
+    (:class:`~axis_licensing.Alert`), so a receiver needs no other call.
+    """
+
+    ACTION: ClassVar[Action] = Action.ALERT_RAISED
+    #: What the alert warns about.
+    kind: AlertKind
+    #: The product it is about, if any.
+    product: str | None
+    #: The system it is about, if any.
+    system_id: str | None
+    #: The date it is about (a window end, a renewal, an expiry); None for a state.
+    on: date | None
+    #: The alert's own details (days left, shortfall, …), JSON-ready.
+    details: Mapping[str, Any]
+
+
+@attrs.frozen
+class AlertCleared(FactData):
+    """``alert_cleared`` (SPEC §7): an alert recorded as raised is gone.
+
+    Its event's type is ``alert.cleared``. The fields are the alert's key.
+    """
+
+    ACTION: ClassVar[Action] = Action.ALERT_CLEARED
+    #: What the alert warned about.
+    kind: AlertKind
+    #: The product it was about, if any.
+    product: str | None
+    #: The system it was about, if any.
+    system_id: str | None
+    #: The date it was about; None for a state.
+    on: date | None
+
+
+@attrs.frozen
+class WebhookFields(FactData):
+    """An organization's webhook endpoint as the history records it: never its secret."""
+
+    #: The endpoint.
+    endpoint_id: str
+    #: Where events are POSTed.
+    url: str
+    #: The event types it receives, sorted; None is every type.
+    types: list[str] | None
+    #: Whether deliveries to it go out.
+    enabled: bool
+    #: Plain http allowed (loopback testing).
+    allow_http: bool
+    #: Private, loopback and link-local addresses allowed.
+    allow_private: bool
+
+
+@attrs.frozen
+class WebhookAdded(WebhookFields):
+    """``webhook_added`` (SPEC §7): an endpoint was added (its secret only in the answer)."""
+
+    ACTION: ClassVar[Action] = Action.WEBHOOK_ADDED
+
+
+@attrs.frozen
+class WebhookChanged(WebhookFields):
+    """``webhook_changed`` (SPEC §7): an endpoint's URL, types or enabled flag changed."""
+
+    ACTION: ClassVar[Action] = Action.WEBHOOK_CHANGED
+
+
+@attrs.frozen
+class WebhookSecretRotated(WebhookFields):
+    """``webhook_secret_rotated`` (SPEC §7): an endpoint got a new secret; the old one
+    still signs for a day (both signatures are sent)."""
+
+    ACTION: ClassVar[Action] = Action.WEBHOOK_SECRET_ROTATED
+
+
+@attrs.frozen
+class WebhookRemoved(WebhookFields):
+    """``webhook_removed`` (SPEC §7): an endpoint and its undelivered deliveries were removed."""
+
+    ACTION: ClassVar[Action] = Action.WEBHOOK_REMOVED
+
+
+@attrs.frozen
+class WebhookRedelivered(FactData):
+    """``webhook_redelivered`` (SPEC §7): a delivery was made due again by hand."""
+
+    ACTION: ClassVar[Action] = Action.WEBHOOK_REDELIVERED
+    #: The delivery.
+    delivery_id: str
+    #: Its event.
+    event_id: str
+    #: Its endpoint.
+    endpoint_id: str
+
+
 #: Each action's class.
 FACT_TYPES: Mapping[Action, type[FactData]] = {
     cls.ACTION: cls
@@ -254,6 +363,13 @@ FACT_TYPES: Mapping[Action, type[FactData]] = {
         ExtensionAllocated,
         SystemFileUploaded,
         GrowthExceeded,
+        AlertRaised,
+        AlertCleared,
+        WebhookAdded,
+        WebhookChanged,
+        WebhookSecretRotated,
+        WebhookRemoved,
+        WebhookRedelivered,
     )
 }
 assert set(FACT_TYPES) == set(Action)

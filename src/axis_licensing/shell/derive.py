@@ -44,3 +44,11 @@ class KeyDeriver:
         """
         mac = hmac.new(self._secret, f"issue_key:{request_id}".encode(), hashlib.sha256)
         return mac.digest()[: _keys.RANDOM_BYTES]
+
+    def derived(self, label: str, size: int = 32) -> bytes:
+        """``size`` bytes derived from the signing key for ``label`` (at most 32).
+
+        Used for secrets a replay must show again without storing them: a
+        webhook endpoint's secret added or rotated with a ``request_id`` (SPEC §7).
+        """
+        return hmac.new(self._secret, label.encode(), hashlib.sha256).digest()[:size]

@@ -64,6 +64,15 @@ from axis_licensing.errors import (
     UnknownOrganization,
     UnknownProduct,
     UnknownSystem,
+    UnknownWebhook,
+)
+from axis_licensing.events.model import (
+    Delivery,
+    DeliveryReport,
+    Event,
+    SweepReport,
+    WebhookEndpoint,
+    check_event_types,
 )
 from axis_licensing.model import (
     Action,
@@ -102,6 +111,8 @@ MAX_HORIZON = 100
 MAX_ROWS = 2**63 - 1
 #: The longest organization name.
 MAX_NAME = 200
+#: The longest webhook URL.
+MAX_URL = 2048
 
 
 class _Required(enum.Enum):
@@ -162,6 +173,14 @@ class Check(enum.StrEnum):
     CATALOG = "catalog"
     #: One history action, or several.
     ACTIONS = "actions"
+    # -- events out (SPEC §7)
+    #: A webhook URL (text up to 2,048 characters; its scheme and address are
+    #: checked by the command, against the endpoint's allowances).
+    URL = "url"
+    #: True or False (a bool, not a truthy value).
+    FLAG = "flag"
+    #: Event types (SPEC §7): a list of known types, not empty, not one string.
+    EVENT_TYPES = "event_types"
 
 
 class Resolver(Protocol):
@@ -306,6 +325,12 @@ def _actor_of(p: Param, value: object, checked: Mapping[str, object], shell: Res
     return check_actor(value, p.name)
 
 
+def _flag(p: Param, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{p.name} must be True or False, got {value!r}", param=p.name)
+    return value
+
+
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
 
 #: How each check runs.
@@ -326,6 +351,9 @@ _CHECKS: Mapping[Check, _Checker] = {
     Check.ENUM: lambda p, v, c, s: LicenseKind.of(v),
     Check.CATALOG: _catalog,
     Check.ACTIONS: _actions,
+    Check.URL: lambda p, v, c, s: check_text(v, p.name, max_length=p.max_length or MAX_URL),
+    Check.FLAG: lambda p, v, c, s: _flag(p, v),
+    Check.EVENT_TYPES: lambda p, v, c, s: check_event_types(v),  # type: ignore[arg-type]
 }
 
 
@@ -934,8 +962,208 @@ _DECLARED: tuple[Operation, ...] = (
     ),
 )
 
+# -- events out (SPEC §7) -------------------------------------------------------------------------
+
+_OPTIONAL_ORG = Param(
+    "org_id",
+    str | None,
+    Check.ID,
+    "the organization; none: every organization (vendor-wide)",
+    default=None,
+    optional=True,
+)
+_ENDPOINT = Param("endpoint_id", str, Check.ID, "the webhook endpoint")
+_TYPES = Param(
+    "types",
+    Iterable[str] | None,
+    Check.EVENT_TYPES,
+    "the event types it receives (none: every type)",
+    default=None,
+    keyword_only=True,
+    optional=True,
+)
+
+
+def _webhook_command(
+    name: str,
+    params: Iterable[Param],
+    result: Any,
+    summary: str,
+    *,
+    returns: Any = None,
+    errors: Iterable[type[LicensingError]] = (UnknownWebhook,),
+) -> Operation:
+    """A ``manager.webhooks`` command; its action is its name, or ``"vendor.webhooks"``
+    for a vendor-wide endpoint (decided by the endpoint, so the scope is the store)."""
+    declared = tuple(params)
+    tail = tuple(p for p in declared if p.name in _AFTER_REQUEST)
+    head = tuple(p for p in declared if p.name not in _AFTER_REQUEST)
+    return Operation(
+        name=name,
+        kind=Kind.COMMAND,
+        scope=Scope.STORE,
+        action=name,
+        params=(*head, _actor(), _REQUEST_ID, *tail),
+        result=result,
+        returns=returns,
+        errors=(*_COMMAND_ERRORS, *errors),
+        summary=summary,
+    )
+
+
+#: The flags that follow ``request_id`` in ``webhooks.add``'s signature (SPEC §7).
+_AFTER_REQUEST = ("allow_http", "allow_private")
+
+_EVENTS_OUT: tuple[Operation, ...] = (
+    _query(
+        "events",
+        [
+            _ORG,
+            Param(
+                "after_seq",
+                int | None,
+                Check.INT,
+                "only events after this seq (none: from the first)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+                minimum=0,
+                maximum=MAX_ROWS,
+            ),
+            _LIMIT,
+        ],
+        list[Event],
+        [UnknownOrganization],
+        "The organization's events (SPEC §7), by seq.",
+    ),
+    Operation(
+        name="sweep",
+        kind=Kind.COMMAND,
+        scope=Scope.STORE,
+        action=None,
+        params=(
+            Param(
+                "at",
+                datetime | None,
+                Check.DATETIME,
+                "the instant to sweep at (aware); none: now",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            attrs.evolve(_LIMIT, doc="at most this many organizations (none: every one due)"),
+        ),
+        result=SweepReport,
+        returns=SweepReport,
+        errors=(InvalidInput, ConcurrencyConflict, StorageError),
+        summary="Record the alerts that appeared or cleared with time (SPEC §7).",
+    ),
+    Operation(
+        name="deliver",
+        kind=Kind.COMMAND,
+        scope=Scope.STORE,
+        action=None,
+        params=(attrs.evolve(_LIMIT, doc="at most this many deliveries (none: 100)"),),
+        result=DeliveryReport,
+        returns=DeliveryReport,
+        errors=(InvalidInput, StorageError),
+        summary="One pass of the webhook dispatcher: send the due deliveries (SPEC §7).",
+    ),
+    _webhook_command(
+        "webhooks.add",
+        [
+            attrs.evolve(_OPTIONAL_ORG, default=REQUIRED),
+            Param("url", str, Check.URL, "where events are POSTed (https, a public address)"),
+            _TYPES,
+            Param(
+                "allow_http",
+                bool,
+                Check.FLAG,
+                "allow plain http (loopback testing)",
+                default=False,
+                keyword_only=True,
+            ),
+            Param(
+                "allow_private",
+                bool,
+                Check.FLAG,
+                "allow private, loopback and link-local addresses",
+                default=False,
+                keyword_only=True,
+            ),
+        ],
+        WebhookEndpoint,
+        "Add a webhook endpoint; its secret is shown in this answer only (SPEC §7).",
+        returns=WebhookEndpoint,
+        errors=(UnknownOrganization,),
+    ),
+    _query(
+        "webhooks.list",
+        [_OPTIONAL_ORG],
+        list[WebhookEndpoint],
+        [],
+        "The webhook endpoints, secrets left out (SPEC §7).",
+        scope=Scope.STORE,
+    ),
+    _webhook_command(
+        "webhooks.update",
+        [
+            _ENDPOINT,
+            Param(
+                "url",
+                str | None,
+                Check.URL,
+                "the new URL (none: kept)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            attrs.evolve(_TYPES, doc="the new event types (none: kept)"),
+            Param(
+                "enabled",
+                bool | None,
+                Check.FLAG,
+                "false disables, true enables (none: kept)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+        ],
+        WebhookEndpoint,
+        "Change a webhook endpoint's URL or types, or disable or enable it (SPEC §7).",
+        returns=WebhookEndpoint,
+    ),
+    _webhook_command(
+        "webhooks.rotate_secret",
+        [_ENDPOINT],
+        WebhookEndpoint,
+        "Give an endpoint a new secret, shown once; the old one signs 24 more hours (SPEC §7).",
+        returns=WebhookEndpoint,
+    ),
+    _webhook_command(
+        "webhooks.remove",
+        [_ENDPOINT],
+        type(None),
+        "Remove a webhook endpoint and its undelivered deliveries (SPEC §7).",
+    ),
+    _query(
+        "webhooks.failed",
+        [attrs.evolve(_OPTIONAL_ORG, doc="only this organization's events (none: all)")],
+        list[Delivery],
+        [],
+        "The deliveries that failed for good, oldest first (SPEC §7).",
+        scope=Scope.STORE,
+    ),
+    _webhook_command(
+        "webhooks.redeliver",
+        [Param("delivery_id", str, Check.ID, "the failed delivery")],
+        type(None),
+        "Send a delivery again, with a fresh three-day window (SPEC §7).",
+    ),
+)
+
 #: Every public command and query, by name.
-OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _DECLARED}
+OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (*_DECLARED, *_EVENTS_OUT)}
 
 
 F = TypeVar("F", bound=Callable[..., object])

@@ -20,7 +20,9 @@ while it loses races:
    claim is the documented error); append the changed parts and the
    activities; sign an upload's license file from the decision; remember the
    result under the ``request_id``; commit;
-6. tell the activity and alert observers.
+   the command's events are written in the same transaction (the outbox,
+   :mod:`~axis_licensing.shell.outbox`, SPEC §7);
+6. set the wake of an in-process dispatcher; tell the activity and alert observers.
 
 Results are stored through the one converter; a result stored as ``null`` by
 an earlier release replays as None.
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -88,6 +91,7 @@ from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.derive import KeyDeriver
 from axis_licensing.shell.loading import StateCache, all_systems, with_named
 from axis_licensing.shell.operations import OPERATIONS
+from axis_licensing.shell.outbox import write_events
 from axis_licensing.shell.plugins import Plugins
 from axis_licensing.shell.signing import Signer
 
@@ -190,6 +194,8 @@ class Pipeline:
     _versions: CatalogVersions
     _signer: Signer
     _deriver: KeyDeriver
+    #: Set after every commit that wrote events: wakes an in-process dispatcher (SPEC §7).
+    _wake: threading.Event
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -345,6 +351,8 @@ class Pipeline:
             # error (R13). Every later command reads the versions again in its transaction.
             with contextlib.suppress(StorageError, ConcurrencyConflict):
                 self._read(self._refresh_catalogs)
+        if ran.activities:
+            self._wake.set()  # the events are committed: an in-process dispatcher sends them now
         self._notify(ran.activities)
         if ran.change is not None and org_id is not None:
             self._notify_alerts(org_id, ran.change)
@@ -457,6 +465,8 @@ class Pipeline:
             changed,
             [_history.row_of(org_id, a) for a in activities],
         )
+        # the outbox (SPEC §7): its events, in this transaction; the next sweep reads the org
+        write_events(tx, org_id, activities, instant)
         change = None
         if head is not None and before is not None:  # recorded: compare its alerts
             change = Change(before, from_us(head.at_us), after, instant, seq)

@@ -1,0 +1,168 @@
+"""The portal's webhooks page (SPEC §7): an organization's endpoints and failed deliveries.
+
+``/orgs/{org}/webhooks`` lists the organization's endpoints (never a secret)
+and its failed deliveries, with forms to add an endpoint, rotate its secret,
+disable or enable it, remove it, and send a failed delivery again. Each form
+carries the CSRF token and a fresh request id (SPEC §6.1), so a double submit
+applies once.
+
+A secret is shown once: adding an endpoint and rotating its secret answer
+with the page itself (no redirect), the secret in it. A reload sends the same
+request id, and the library answers with the same (derived) secret, so it
+never has to be kept in the session. Every command goes through
+``manager.webhooks``, which asks the authorize hook (action ``webhooks.add``,
+…), so who may manage webhooks is the host's roles' decision (the owner's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
+
+from axis_licensing import errors
+from axis_licensing.events.model import WebhookEndpoint, event_types
+from axis_licensing.http._portal import (
+    Req,
+    _error_flash,
+    _flash,
+    _org_url,
+    _Page,
+    _request_id,
+    render,
+)
+
+__all__ = ["ROUTES"]
+
+
+def _page(request: Req, org_id: str, *, shown: WebhookEndpoint | None = None) -> Response[Any]:
+    page = _Page(request, org_id, "webhooks.list")
+    hooks = page.manager.webhooks
+    return render(
+        request,
+        "webhooks.html",
+        **page.context(
+            endpoints=hooks.list(org_id),
+            failed=hooks.failed(org_id),
+            shown=shown,
+            event_types=sorted(event_types()),
+            tab="webhooks",
+        ),
+    )
+
+
+def _own(request: Req, org_id: str, endpoint_id: str, action: str) -> _Page:
+    """The page of a command on ``endpoint_id``, refused unless it is this organization's.
+
+    Raises:
+        UnknownWebhook: no such endpoint here (another organization's is unknown too).
+    """
+    page = _Page(request, org_id, action)
+    if endpoint_id not in {e.endpoint_id for e in page.manager.webhooks.list(org_id)}:
+        raise errors.UnknownWebhook(
+            "unknown webhook endpoint", details={"endpoint_id": endpoint_id}
+        )
+    return page
+
+
+@get("/orgs/{org_id:str}/webhooks", sync_to_thread=True, include_in_schema=False)
+def webhooks(request: Req, org_id: FromPath[str]) -> Response[Any]:
+    """The organization's webhook endpoints and failed deliveries."""
+    return _page(request, org_id)
+
+
+@post("/orgs/{org_id:str}/webhooks/new", sync_to_thread=True, include_in_schema=False)
+def add_webhook(
+    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, Any]]
+) -> Response[Any]:
+    """Add an endpoint; the answer shows its secret, once."""
+    page = _Page(request, org_id, "webhooks.add")
+    chosen = data.get("types")
+    types = None if not chosen else [chosen] if isinstance(chosen, str) else list(chosen)
+    try:
+        added = page.manager.webhooks.add(
+            org_id,
+            str(data.get("url", "")).strip(),
+            types=types,
+            actor=page.actor,
+            request_id=_request_id(data),
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_org_url(org_id, "webhooks"))
+    return _page(request, org_id, shown=added)
+
+
+@post(
+    "/orgs/{org_id:str}/webhooks/{endpoint_id:str}/{change:str}",
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def change_webhook(
+    request: Req,
+    org_id: FromPath[str],
+    endpoint_id: FromPath[str],
+    change: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Rotate the secret (the answer shows it, once), disable, enable or remove an endpoint."""
+    actions = {
+        "rotate": "webhooks.rotate_secret",
+        "disable": "webhooks.update",
+        "enable": "webhooks.update",
+        "remove": "webhooks.remove",
+    }
+    if change not in actions:
+        raise errors.UnknownWebhook("unknown change", details={"endpoint_id": endpoint_id})
+    rid = _request_id(data)
+    try:
+        page = _own(request, org_id, endpoint_id, actions[change])
+        hooks = page.manager.webhooks
+        if change == "rotate":
+            rotated = hooks.rotate_secret(endpoint_id, actor=page.actor, request_id=rid)
+            return _page(request, org_id, shown=rotated)
+        if change == "remove":
+            hooks.remove(endpoint_id, actor=page.actor, request_id=rid)
+            _flash(request, "success", "Webhook removed.")
+        else:
+            enabled = change == "enable"
+            hooks.update(endpoint_id, enabled=enabled, actor=page.actor, request_id=rid)
+            if enabled:
+                _flash(request, "success", "Webhook enabled.")
+            else:
+                _flash(request, "success", "Webhook disabled.")
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+    return Redirect(path=_org_url(org_id, "webhooks"))
+
+
+@post(
+    "/orgs/{org_id:str}/deliveries/{delivery_id:str}/redeliver",
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def redeliver(
+    request: Req,
+    org_id: FromPath[str],
+    delivery_id: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[Any]:
+    """Send a failed delivery of this organization again."""
+    page = _Page(request, org_id, "webhooks.redeliver")
+    try:
+        if delivery_id not in {d.delivery_id for d in page.manager.webhooks.failed(org_id)}:
+            raise errors.UnknownWebhook(
+                "unknown webhook delivery", details={"delivery_id": delivery_id}
+            )
+        page.manager.webhooks.redeliver(delivery_id, actor=page.actor, request_id=_request_id(data))
+        _flash(request, "success", "The delivery will be sent again.")
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+    return Redirect(path=_org_url(org_id, "webhooks"))
+
+
+#: The routes of this page, registered by :func:`axis_licensing.http.create_app`.
+ROUTES: list[ControllerRouterHandler] = [webhooks, add_webhook, change_webhook, redeliver]

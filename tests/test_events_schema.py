@@ -1,0 +1,91 @@
+"""The JSON Schema of every event type (SPEC §7): generated, published, complete, and true."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from axis_licensing import EXAMPLE_CATALOG, LicenseKind, Manager, ManualClock, offline
+from axis_licensing.events.model import delivery_id, event_types
+from axis_licensing.events.schema import events_schema
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_the_published_schema_is_the_generated_one() -> None:
+    published = json.loads((DOCS / "events.schema.json").read_text(encoding="utf-8"))
+    assert published == events_schema(), (
+        "regenerate it: python -m axis_licensing.events.schema > docs/events.schema.json"
+    )
+
+
+def test_every_event_type_has_a_schema_and_the_docs_name_it() -> None:
+    schema = events_schema()
+    assert set(schema["$defs"]) == event_types()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    page = (DOCS / "events.md").read_text(encoding="utf-8")
+    for name in event_types():
+        assert f"`{name}`" in page
+
+
+@pytest.fixture(scope="module")
+def every_event() -> list[dict[str, object]]:
+    """A real event of every type, from one organization's life (memory backend)."""
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    clock = ManualClock(start)
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("nord", name="Nord", timezone="Europe/Stockholm", actor="alice")
+        m.register_system("nord", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="a")
+        m.start_subscription("nord", "acs-pro", actor="alice")
+        m.sweep()  # alert.raised: the trial ends
+        key = m.vendor.issue_key("acs-pro", quantities={"core": 20, "door": 2})
+        m.redeem_key("nord", key, actor="alice")
+        m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 2})
+        m.register_hardware("nord", "srv-1", "SN-1", actor="alice")
+        hw = m.vendor.issue_key("acs-pro", LicenseKind.HARDWARE, {"core": 3})
+        m.redeem_key("nord", hw, actor="alice")
+        m.allocate_to_hardware("nord", "SN-1", {"core": 1}, actor="alice")
+        m.upload_system_file(
+            "nord",
+            offline.describe_system(
+                system_id="off-1", product="acs-pro", devices={"core": 1}, now=clock.now()
+            ),
+            actor="alice",
+        )
+        clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+        m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
+        m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
+        m.sweep()  # alert.cleared: the trial's alert
+        ep = m.webhooks.add(
+            "nord", "http://127.0.0.1:9/h", actor="a", allow_http=True, allow_private=True
+        )
+        m.webhooks.update(ep.endpoint_id, types=["key_redeemed"], actor="alice")
+        m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
+        added = next(e for e in m.events("nord") if e.type == "webhook_added")
+        m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
+        m.webhooks.remove(ep.endpoint_id, actor="alice")
+        clock.set(datetime(2031, 2, 3, 12, 0, tzinfo=UTC))
+        m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="a")  # + expiry
+        return [e.to_json() for e in m.events("nord")]
+
+
+def test_a_real_event_of_every_type_validates(every_event: list[dict[str, object]]) -> None:
+    assert {e["type"] for e in every_event} == event_types()
+    validator = jsonschema.Draft202012Validator(
+        events_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for event in every_event:
+        errors = [e.message for e in validator.iter_errors(event)]
+        assert errors == [], (event["type"], errors)
+
+
+def test_the_schema_refuses_a_wrong_event(every_event: list[dict[str, object]]) -> None:
+    validator = jsonschema.Draft202012Validator(events_schema())
+    event = dict(every_event[0])
+    event["data"] = {"name": 3}
+    assert not validator.is_valid(event)
+    assert not validator.is_valid({**every_event[0], "type": "no_such_type"})
