@@ -74,6 +74,13 @@ class Action(enum.StrEnum):
     EXTENSION_ALLOCATED = "extension_allocated"
     SYSTEM_FILE_UPLOADED = "system_file_uploaded"
     GROWTH_EXCEEDED = "growth_exceeded"
+    # -- members and tokens (SPEC §8): recorded in the organization's history, never a secret
+    MEMBER_INVITED = "member_invited"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_ROLE_CHANGED = "member_role_changed"
+    MEMBER_REMOVED = "member_removed"
+    TOKEN_CREATED = "token_created"  # noqa: S105 - an action, not a secret
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action, not a secret
 
 
 class AlertKind(enum.StrEnum):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import TracebackType
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -26,6 +27,9 @@ from axis_licensing.catalog import Catalog, CatalogVersion
 from axis_licensing.errors import (
     InvalidInput,
 )
+from axis_licensing.members.authorize import RolesPlugin
+from axis_licensing.members.service import Access, Accounts, Members, Tokens
+from axis_licensing.members.store import MemberReadTx
 from axis_licensing.model import Allocation, Redemption
 from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.derive import KeyDeriver
@@ -39,6 +43,9 @@ from axis_licensing.shell.signing import Signer
 from axis_licensing.vendor import Vendor
 
 __all__ = ["MAX_ATTEMPTS", "MIGRATION_INCOMPLETE", "Manager", "Vendor"]
+
+#: The facades of SPEC §8, whose commands run in their own services (``members/service.py``).
+_MEMBERS = frozenset({"accounts", "members", "tokens"})
 
 
 class Manager(Opening, Queries):
@@ -80,6 +87,30 @@ class Manager(Opening, Queries):
         self._upgrade_legacy()
         self._signer = Signer.load(signing_key, backend, create=create, retrying=self._retrying)
         self._deriver = KeyDeriver(self._signer.key)
+        # -- members and roles (SPEC §8)
+        access = Access(backend, self.clock, self._notify)
+        self.accounts: Accounts = access.accounts
+        self.members: Members = access.members
+        self.tokens: Tokens = access.tokens
+        self.roles: RolesPlugin | None = self._bind_roles()
+
+    def _bind_roles(self) -> RolesPlugin | None:
+        """Register (or bind) the built-in roles plugin when the store keeps members (SPEC §8).
+
+        It has no opinion while the store has no account, and enforces the
+        roles from the first account on, in every process at once.
+        """
+        with self.backend.read() as tx:
+            if not isinstance(tx, MemberReadTx):
+                return None  # a backend of a plugin without members: the host authorizes
+        for plugin in self._plugins.plugins():
+            if isinstance(plugin, RolesPlugin):
+                if plugin.backend is None:
+                    plugin.bind(self.backend, self.clock)
+                return plugin
+        roles = RolesPlugin(self.backend, self.clock)
+        self._plugins.add(roles)
+        return roles
 
     @classmethod
     def open(
@@ -477,9 +508,11 @@ class Manager(Opening, Queries):
         """
         op = operation(name)
         bound = op.bind(params)
-        if op.kind is Kind.QUERY:
-            query = getattr(self, name)
-            return query(**bound)
+        if op.kind is Kind.QUERY or op.path[0] in _MEMBERS:
+            method: Any = self
+            for part in op.path:
+                method = getattr(method, part)
+            return method(**bound)
         result = self._execute(name, bound)
         if result is None and op.result is not type(None):
             return self._answer_again(name, bound)
