@@ -718,6 +718,17 @@ def test_i13_item13_every_page_in_french_speaks_french(
     m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
     clock.set(datetime(2031, 1, 3, 12, 0, tzinfo=UTC))
     m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="alice")  # + expiry
+    # members and tokens (SPEC §8): alice, seeded as the owner, invites bob, and so on
+    m.accounts.create("alice", name="Alice", actor="alice")
+    m.accounts.create("bob", name="Bob", actor="alice")
+    m.members.add_creator("nord", "alice")
+    m.members.accept(
+        m.members.invite("nord", "bob", role="viewer", actor="alice").token, account_id="bob"
+    )
+    m.members.set_role("nord", "bob", "admin", actor="alice")
+    issued = m.tokens.create("bob", actor="bob")
+    m.tokens.revoke(issued.info.token_id, actor="bob")
+    m.members.remove("nord", "bob", actor="alice")
     actions = {a.action for a in m.history("nord", limit=500)}
     assert actions == {a.value for a in Action}
 

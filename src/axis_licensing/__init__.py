@@ -70,6 +70,14 @@ if TYPE_CHECKING:
     )
     from axis_licensing.hookspecs import hookimpl, hookspec
     from axis_licensing.manager import Manager
+    from axis_licensing.members.model import (
+        Account,
+        Invitation,
+        IssuedToken,
+        Membership,
+        Role,
+        TokenInfo,
+    )
     from axis_licensing.model import (
         Activity,
         Alert,
@@ -116,6 +124,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Redemption": ("axis_licensing.model", "Redemption"),
     "SystemStatus": ("axis_licensing.model", "SystemStatus"),
     "Wallet": ("axis_licensing.model", "Wallet"),
+    # -- members and roles (SPEC §8)
+    "Account": ("axis_licensing.members.model", "Account"),
+    "Invitation": ("axis_licensing.members.model", "Invitation"),
+    "IssuedToken": ("axis_licensing.members.model", "IssuedToken"),
+    "Membership": ("axis_licensing.members.model", "Membership"),
+    "Role": ("axis_licensing.members.model", "Role"),
+    "TokenInfo": ("axis_licensing.members.model", "TokenInfo"),
 }
 
 
@@ -143,6 +158,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EXAMPLE_CATALOG",
+    "Account",
     "Action",
     "Activity",
     "Alert",
@@ -164,7 +180,9 @@ __all__ = [
     "IncompatibleCatalog",
     "InsufficientLicenses",
     "InvalidInput",
+    "Invitation",
     "InvitationInvalid",
+    "IssuedToken",
     "KeyAlreadyRedeemed",
     "KeyTypo",
     "LastOwner",
@@ -178,6 +196,7 @@ __all__ = [
     "MalformedSystemFile",
     "Manager",
     "ManualClock",
+    "Membership",
     "NeedReport",
     "NotFound",
     "Organization",
@@ -190,12 +209,14 @@ __all__ = [
     "ProductState",
     "ProductStatus",
     "Redemption",
+    "Role",
     "StorageError",
     "StoreNotFound",
     "SubscriptionNotStarted",
     "SystemClock",
     "SystemStatus",
     "TamperedLicenseFile",
+    "TokenInfo",
     "UnknownAccount",
     "UnknownHardware",
     "UnknownKey",

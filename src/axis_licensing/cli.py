@@ -125,6 +125,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.IdempotencyConflict, 4),
     (errors.ConcurrencyConflict, 4),
     (errors.CatalogMismatch, 4),
+    (errors.LastOwner, 4),  # SPEC §8
+    (errors.InvitationInvalid, 4),  # SPEC §8
     (errors.InsufficientLicenses, 5),
     (errors.OutsideAllocationWindow, 5),
     (errors.SubscriptionNotStarted, 5),

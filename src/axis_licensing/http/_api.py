@@ -51,7 +51,8 @@ from axis_licensing.catalog import (
     LicenseType,
     ProductSpec,
 )
-from axis_licensing.errors import InvalidInput, PermissionDenied
+from axis_licensing.errors import InvalidInput
+from axis_licensing.http import _access, _auth
 from axis_licensing.http._access import visible_organizations
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
 from axis_licensing.http._schema import (
@@ -140,14 +141,8 @@ RequestIdDep = NamedDependency[str | None]
 
 
 def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
-    """The actor of an ``Authorization: Bearer <token>`` header, or None (SPEC §6)."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 4096:
-        return None
-    return manager.plugin_manager.authenticate(token)
+    """The actor of an ``Authorization: Bearer <token>`` header, or None (SPEC §6, §8)."""
+    return _auth.bearer_actor(manager, authorization)
 
 
 def _provide_actor(request: Request[Any, Any, Any], manager: ManagerDep) -> str:
@@ -328,13 +323,12 @@ def dependencies(manager: Manager) -> dict[str, Provide]:
 def allow(
     manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
 ) -> None:
-    """Ask the authorize hook (SPEC §4) before any read or write of ``org_id``.
+    """Check the request before any read or write of ``org_id`` (SPEC §4, §8).
 
     Raises:
-        PermissionDenied: a plugin refused; the message says nothing about the organization.
+        PermissionDenied: refused; the message says nothing about the organization.
     """
-    if not manager.plugin_manager.authorize(actor, org_id, action, product):
-        raise PermissionDenied(f"actor {actor!r} may not {action} here")
+    _access.allow(manager, actor, org_id, action, product)
 
 
 def first_answer(manager: Manager, name: str, **params: object) -> object | None:

@@ -302,6 +302,37 @@ class RolesPlugin:
             found.info = attrs.evolve(found.info, last_used_at=from_us(now_us))
         return found, cache
 
+    def token_of(self, secret: str, *, now: datetime) -> TokenInfo | None:
+        """The live stored token of a bearer ``secret``, or None (unknown, revoked or expired).
+
+        As :meth:`authenticate` resolves it (one small read while the access
+        version is unchanged); its limits are applied by :meth:`permits`
+        with ``token=``.
+
+        Raises:
+            StorageError: the store failed, or does not store members.
+        """
+        backend = self.backend
+        if backend is None:
+            return None
+        got = self._token(backend, secret, to_us(now))
+        return None if got is None else got[0].info
+
+    def has_accounts(self) -> bool:
+        """Whether the store has an account (then every actor must be one, SPEC §8).
+
+        Raises:
+            StorageError: the store failed, or does not store members.
+        """
+        backend = self.backend
+        if backend is None:
+            return False
+        cache = self._current(backend)
+        if cache is None:
+            with backend.read() as tx:
+                cache = self._fresh(member_tx(tx))
+        return cache.has_accounts
+
     def authenticate(self, secret: str, org_id: str | None, action: str, *, now: datetime) -> Grant:
         """Resolve a bearer token and check it, with its limits, for one action.
 

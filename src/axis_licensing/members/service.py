@@ -372,6 +372,7 @@ class Accounts:
             AlreadyExists: the id is taken.
             PermissionDenied: the actor may not create accounts (or vendor ones).
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         account_id = check_new_id(account_id, "account_id")
@@ -535,6 +536,7 @@ class Members:
             UnknownAccount: no account has this id.
             AlreadyExists: the account is already a member.
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -594,6 +596,7 @@ class Members:
             InvalidInput: the token is not text, or a bad account id.
             InvitationInvalid: the invitation was used, has expired, does not
                 exist, or was made for another account.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         if not isinstance(token, str) or not token:
@@ -647,6 +650,7 @@ class Members:
             UnknownAccount: the account is not a member.
             LastOwner: it is the last owner, and ``role`` is not owner.
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -697,6 +701,7 @@ class Members:
             UnknownAccount: the account is not a member.
             LastOwner: it is the last owner.
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -733,6 +738,7 @@ class Members:
             UnknownOrganization: no such organization.
             UnknownAccount: no account has this id.
             AlreadyExists: the organization has members already.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -809,6 +815,7 @@ class Tokens:
                 account's organizations; ``expires_at`` not in the future.
             PermissionDenied: the actor is not the account.
             UnknownAccount: no account has this id.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         account_id = check_id(account_id, "account_id")
@@ -877,6 +884,7 @@ class Tokens:
             InvalidInput: bad ids.
             NotFound: no token has this id.
             PermissionDenied: the actor may not revoke it.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         token_id = check_id(token_id, "token_id")

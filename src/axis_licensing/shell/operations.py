@@ -51,19 +51,31 @@ from axis_licensing.errors import (
     IncompatibleCatalog,
     InsufficientLicenses,
     InvalidInput,
+    InvitationInvalid,
     KeyAlreadyRedeemed,
     KeyTypo,
+    LastOwner,
     LicensingError,
     MalformedSystemFile,
+    NotFound,
     OutsideAllocationWindow,
     PermissionDenied,
     StorageError,
     SubscriptionNotStarted,
+    UnknownAccount,
     UnknownHardware,
     UnknownKey,
     UnknownOrganization,
     UnknownProduct,
     UnknownSystem,
+)
+from axis_licensing.members.model import (
+    Account,
+    Invitation,
+    IssuedToken,
+    Membership,
+    Role,
+    TokenInfo,
 )
 from axis_licensing.model import (
     Action,
@@ -162,6 +174,15 @@ class Check(enum.StrEnum):
     CATALOG = "catalog"
     #: One history action, or several.
     ACTIONS = "actions"
+    # -- members (SPEC §8)
+    #: True or False.
+    BOOL = "bool"
+    #: A list of ids (at least one; duplicates merged, sorted).
+    IDS = "ids"
+    #: A password: 8–1024 characters, no NUL; never logged, stored or recorded.
+    PASSWORD = "password"  # noqa: S105 - a check's name
+    #: A secret (an invitation token): non-empty text, never logged or recorded.
+    SECRET = "secret"  # noqa: S105 - a check's name
 
 
 class Resolver(Protocol):
@@ -306,6 +327,47 @@ def _actor_of(p: Param, value: object, checked: Mapping[str, object], shell: Res
     return check_actor(value, p.name)
 
 
+def _enum(p: Param, value: object) -> enum.Enum:
+    if p.choices is None or p.choices is LicenseKind:
+        return LicenseKind.of(value)
+    if isinstance(value, p.choices):
+        return value
+    try:
+        return p.choices(value)
+    except ValueError:
+        choices = ", ".join(str(c.value) for c in p.choices)
+        raise InvalidInput(
+            f"{p.name} must be one of {choices}, got {value!r}", param=p.name
+        ) from None
+
+
+def _bool(p: Param, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{p.name} must be True or False, got {value!r}", param=p.name)
+    return value
+
+
+def _ids(p: Param, value: object) -> tuple[str, ...]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidInput(f"{p.name} must be a list of ids, got {value!r}", param=p.name)
+    checked = tuple(sorted({check_id(v, p.name) for v in value}))
+    if not checked:
+        raise InvalidInput(f"{p.name} must name at least one id (or be none)", param=p.name)
+    return checked
+
+
+def _password(p: Param, value: object) -> str:
+    from axis_licensing.members.passwords import check_password_text
+
+    return check_password_text(value, param=p.name)
+
+
+def _secret(p: Param, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{p.name} must be non-empty text", param=p.name)
+    return value
+
+
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
 
 #: How each check runs.
@@ -323,9 +385,13 @@ _CHECKS: Mapping[Check, _Checker] = {
     Check.SYSTEM_FILE: _system_file,
     Check.DATETIME: lambda p, v, c, s: check_aware(v, p.name),
     Check.DATE_OR_DATETIME: _date_or_datetime,
-    Check.ENUM: lambda p, v, c, s: LicenseKind.of(v),
+    Check.ENUM: lambda p, v, c, s: _enum(p, v),
     Check.CATALOG: _catalog,
     Check.ACTIONS: _actions,
+    Check.BOOL: lambda p, v, c, s: _bool(p, v),
+    Check.IDS: lambda p, v, c, s: _ids(p, v),
+    Check.PASSWORD: lambda p, v, c, s: _password(p, v),
+    Check.SECRET: lambda p, v, c, s: _secret(p, v),
 }
 
 
@@ -927,8 +993,191 @@ _DECLARED: tuple[Operation, ...] = (
     ),
 )
 
+# -- members and roles (SPEC §8): ``manager.accounts``, ``manager.members``, ``manager.tokens`` --
+
+_ACCOUNT = Param("account_id", str, Check.ID, "the account")
+_ROLE = Param(
+    "role", Role, Check.ENUM, "viewer (queries only), admin (commands) or owner", choices=Role
+)
+_MEMBER_ERRORS: tuple[type[LicensingError], ...] = (
+    InvalidInput,
+    ConcurrencyConflict,
+    StorageError,
+)
+
+
+def _member(
+    name: str,
+    params: Iterable[Param],
+    result: Any,
+    errors: Iterable[type[LicensingError]],
+    summary: str,
+    *,
+    kind: Kind = Kind.COMMAND,
+    scope: Scope = Scope.ORGANIZATION,
+    returns: Any = None,
+) -> Operation:
+    """A declaration of SPEC §8, whose parameters are exactly its signature's."""
+    command = kind is Kind.COMMAND
+    return Operation(
+        name=name,
+        kind=kind,
+        scope=scope,
+        action=name if command else None,
+        params=tuple(params),
+        result=result,
+        returns=returns if command else result,
+        errors=(*(_MEMBER_ERRORS if command else _QUERY_ERRORS), *errors),
+        summary=summary,
+    )
+
+
+_MEMBERS: tuple[Operation, ...] = (
+    _member(
+        "accounts.create",
+        [
+            Param("account_id", str, Check.NEW_ID, "the new account's id (never 'system')"),
+            Param("name", str, Check.TEXT, "the name shown to people", keyword_only=True),
+            Param(
+                "password",
+                str | None,
+                Check.PASSWORD,
+                "its password, 8 to 1024 characters (none: it signs in through the host's hook)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            Param(
+                "vendor",
+                bool,
+                Check.BOOL,
+                "whether it may run the vendor's commands",
+                default=False,
+                keyword_only=True,
+            ),
+            _actor(),
+            _REQUEST_ID,
+        ],
+        Account,
+        [PermissionDenied, IdempotencyConflict, AlreadyExists],
+        "Create an account; it has no rights until it is invited (SPEC §8).",
+        scope=Scope.STORE,
+        returns=Account,
+    ),
+    _member(
+        "members.list",
+        [_ORG],
+        list[Membership],
+        [UnknownOrganization],
+        "The organization's members and their roles, by account id (SPEC §8).",
+        kind=Kind.QUERY,
+    ),
+    _member(
+        "members.invite",
+        [
+            _ORG,
+            _ACCOUNT,
+            attrs.evolve(_ROLE, keyword_only=True),
+            _actor(),
+            _REQUEST_ID,
+        ],
+        Invitation,
+        [
+            UnknownOrganization,
+            PermissionDenied,
+            UnknownAccount,
+            AlreadyExists,
+            IdempotencyConflict,
+        ],
+        "Invite an account with a role: a one-time link that expires in 7 days (SPEC §8).",
+        returns=Invitation,
+    ),
+    _member(
+        "members.accept",
+        [
+            Param("token", str, Check.SECRET, "the invitation's secret (from its link)"),
+            Param("account_id", str, Check.ID, "the account invited, accepting", keyword_only=True),
+        ],
+        Membership,
+        [InvitationInvalid],
+        "Accept an invitation: the account becomes a member with the role invited (SPEC §8).",
+        scope=Scope.STORE,
+        returns=Membership,
+    ),
+    _member(
+        "members.set_role",
+        [_ORG, _ACCOUNT, _ROLE, _actor(), _REQUEST_ID],
+        Membership,
+        [UnknownOrganization, PermissionDenied, UnknownAccount, LastOwner, IdempotencyConflict],
+        "Change a member's role; the last owner stays an owner (SPEC §8).",
+        returns=Membership,
+    ),
+    _member(
+        "members.remove",
+        [_ORG, _ACCOUNT, _actor(), _REQUEST_ID],
+        type(None),
+        [UnknownOrganization, PermissionDenied, UnknownAccount, LastOwner, IdempotencyConflict],
+        "Remove a member (or leave); its sessions and tokens lose the organization at once.",
+    ),
+    _member(
+        "tokens.create",
+        [
+            _ACCOUNT,
+            Param(
+                "orgs",
+                Iterable[str] | None,
+                Check.IDS,
+                "limit it to these organizations of the account (none: all of them)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            Param(
+                "read_only",
+                bool,
+                Check.BOOL,
+                "allow queries only",
+                default=False,
+                keyword_only=True,
+            ),
+            Param(
+                "expires_at",
+                datetime | None,
+                Check.DATETIME,
+                "when it stops working (aware; none: never)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            _actor(),
+        ],
+        IssuedToken,
+        [PermissionDenied, UnknownAccount],
+        "Create an API token for an account; its secret is shown this once (SPEC §8).",
+        scope=Scope.STORE,
+        returns=IssuedToken,
+    ),
+    _member(
+        "tokens.list",
+        [_ACCOUNT],
+        list[TokenInfo],
+        [UnknownAccount],
+        "The account's API tokens with their prefix and last use, never their secrets.",
+        kind=Kind.QUERY,
+        scope=Scope.STORE,
+    ),
+    _member(
+        "tokens.revoke",
+        [Param("token_id", str, Check.ID, "the token"), _actor()],
+        type(None),
+        [PermissionDenied, NotFound],
+        "Revoke an API token: it stops working at once, in every process (SPEC §8).",
+        scope=Scope.STORE,
+    ),
+)
+
 #: Every public command and query, by name.
-OPERATIONS: Mapping[str, Operation] = {op.name: op for op in _DECLARED}
+OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (*_DECLARED, *_MEMBERS)}
 
 
 F = TypeVar("F", bound=Callable[..., object])
