@@ -810,7 +810,9 @@ def test_i13_item13_every_page_in_french_speaks_french(
         "malformed_system_file",
         "unknown_system",
         "unknown_product",
-        "unknown_organization",
+        # with accounts (SPEC §8), an organization one is not a member of, existing or not,
+        # reads the same: not allowed
+        "permission_denied",
         "not_found",
     }
     assert [what for what, html in pages.items() if '<html lang="fr">' not in html] == []

@@ -45,6 +45,7 @@ ORG_COMMANDS = (
     "upload_system_file",
 )
 ORG_QUERIES = (
+    "organizations",
     "status",
     "need",
     "wallet",
