@@ -89,8 +89,6 @@ def test_every_public_command_and_query_is_declared_once() -> None:
             "vendor.issue_key",
             "vendor.publish_catalog",
             "vendor.ship_hardware",
-        ]
-        + [
             "accounts.create",
             "members.accept",
             "members.invite",
