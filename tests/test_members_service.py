@@ -243,6 +243,7 @@ def test_journey_owner_invites_a_viewer_who_allocates_once_promoted(
         assert manager.history("acme", actions=["licenses_allocated"])[-1].actor == "vera"
         history = owner.get("/orgs/acme/history").text
         assert ("Rôle d'un membre modifié" if lang == "fr" else "Member's role changed") in history
+        assert "<td>Olga Owner</td>" in history  # account names, not ids
         # removed, her session stops at once
         page = owner.get("/orgs/acme/members").text
         owner.post(

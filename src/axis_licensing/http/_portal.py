@@ -352,6 +352,12 @@ def _orgs_of(manager: Manager, actor: str) -> list[Organization]:
     return visible_organizations(manager, actor, limit=SWITCH_SIZE)
 
 
+def _account_names(request: Req) -> Callable[[str], str]:
+    from axis_licensing.http._portal_members import account_names
+
+    return account_names(_manager(request))
+
+
 def render(request: Req, template: str, *, http_status: int = 200, **context: Any) -> Response[str]:
     """Render a page in the visitor's language, with the top bar's context."""
     lang = _lang(request)
@@ -369,6 +375,7 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
         "last_day": _last_day,
         "new_request_id": new_request_id,
         "system_actor": SYSTEM_ACTOR,
+        "account_name": _account_names(request),  # SPEC §8: the history shows account names
         "htmx": request.headers.get("hx-request") == "true",
         "actor": None,
         "org": None,

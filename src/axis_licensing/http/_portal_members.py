@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,9 +43,10 @@ from axis_licensing.http._portal import (
     _request_id,
     render,
 )
+from axis_licensing.manager import Manager
 from axis_licensing.members.model import Role
 
-__all__ = ["ROUTES", "SETUP_KEY", "SignInLimiter", "setup_link"]
+__all__ = ["ROUTES", "SETUP_KEY", "SignInLimiter", "account_names", "setup_link"]
 
 #: The app state key of the one-time setup secret (a store without accounts).
 SETUP_KEY = "members.setup_secret"
@@ -116,6 +118,21 @@ def password_signin(request: Req, account_id: str, password: str) -> str | None:
         return None
     limiter.succeeded(account_id)
     return account.account_id
+
+
+def account_names(manager: Manager) -> Callable[[str], str]:
+    """For a page: an actor's account name (read once per actor), or the actor itself."""
+    known: dict[str, str] = {}
+
+    def name(actor: str) -> str:
+        if actor not in known:
+            try:
+                known[actor] = manager.accounts.get(actor).name
+            except errors.LicensingError:  # not an account (a file actor, ``system``)
+                known[actor] = actor
+        return known[actor]
+
+    return name
 
 
 def setup_link(base_url: str, secret: str) -> str:
