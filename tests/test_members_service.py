@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager, Role
+from axis_licensing import EXAMPLE_CATALOG, Manager, Role
 from axis_licensing.backends import TABLES
 from axis_licensing.http import create_app, setup_secret
 from axis_licensing.members import passwords
@@ -288,3 +288,25 @@ def test_the_setup_link_creates_the_first_owner_once(manager: Manager) -> None:
         assert r.url.path == "/orgs"
         assert manager.accounts.get("root").vendor is True
         assert client.get(path).status_code == 404
+
+
+def test_set_password_from_the_shell_without_echo(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from axis_licensing.cli_accounts import set_password
+
+    db = tmp_path / "store.db"
+    with Manager.open(f"sqlite:///{db}", catalog=EXAMPLE_CATALOG) as m:
+        m.accounts.create("ann", name="Ann", actor="setup")
+    runner = CliRunner()
+    result = runner.invoke(
+        set_password, ["ann", "--db", str(db)], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    result = runner.invoke(
+        set_password, ["nobody", "--db", str(db), "--password-stdin"], input=f"{PASSWORD}\n"
+    )
+    assert result.exit_code == 3
+    with Manager.open(f"sqlite:///{db}") as m:
+        assert m.accounts.check_password("ann", PASSWORD) is not None

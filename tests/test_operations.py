@@ -42,6 +42,7 @@ NOT_OPERATIONS = {
     "execute",
     "accounts.check_password",
     "accounts.get",
+    "accounts.set_password",
     "members.of_account",
     "members.add_creator",
     "tokens.resolve",

@@ -469,6 +469,42 @@ class Accounts:
             self._a.write(rehash)
         return decide.account_of(row)
 
+    def set_password(self, account_id: str, password: str, *, actor: str) -> None:
+        """Set an account's password (the account itself, or ``system``: the shell's tools).
+
+        Not recorded in any history (an account belongs to none), and never
+        logged; only the Argon2id hash is stored.
+
+        Args:
+            account_id: the account.
+            password: its new password.
+            actor: the account itself, or ``system``.
+
+        Raises:
+            InvalidInput: a bad id, password or actor.
+            PermissionDenied: the actor is another account.
+            UnknownAccount: no account has this id.
+            ConcurrencyConflict: the command kept losing races.
+            StorageError: the store failed.
+        """
+        account_id = check_id(account_id, "account_id")
+        actor = check_id(actor, "actor")
+        hashed = passwords.hash_password(passwords.check_password_text(password))
+        if actor not in (account_id, roles.SYSTEM_ACTOR):
+            raise PermissionDenied(
+                f"{actor!r} may not set another account's password",
+                details={"actor": actor, "action": "accounts.set_password"},
+            )
+
+        def body(tx: StoreWriteTx, _now: datetime) -> None:
+            if tx.account(account_id) is None:
+                raise UnknownAccount(
+                    f"no account has the id {account_id!r}", details={"account_id": account_id}
+                )
+            tx.set_password_hash(account_id, hashed)
+
+        self._a.write(body)
+
 
 class Members:
     """``manager.members`` (SPEC §8): list, invite, accept, change roles, remove."""
