@@ -33,6 +33,21 @@ __all__ = ["LISTING_ACTION", "allow", "may", "organization", "visible_organizati
 #: The action the authorize hook is asked with for seeing an organization in a list.
 LISTING_ACTION = "organizations"
 
+#: Actions on one's own account or on the store, which the library itself checks
+#: (an account's own tokens and invitations, creating accounts; SPEC §8): a request
+#: is only refused here when a read-only token would write.
+_OWN_ACTIONS = frozenset(
+    {
+        "tokens.create",
+        "tokens.list",
+        "tokens.revoke",
+        "members.accept",
+        "accounts.create",
+        "catalog_versions",
+    }
+)
+_OWN_QUERIES = frozenset({"tokens.list", "catalog_versions"})
+
 #: How many organizations one read of the store walks when filtering.
 _WALK_PAGE = 500
 
@@ -91,6 +106,8 @@ def may(
     """
     roles = manager.roles
     token = request_token()
+    if action in _OWN_ACTIONS:  # the library checks who acts on whom (SPEC §8)
+        return token is None or not token.read_only or action in _OWN_QUERIES
     if (
         token is not None
         and roles is not None

@@ -50,6 +50,7 @@ __all__ = [
     "TokenEntry",
     "TokenFile",
     "bearer_actor",
+    "forget_request_token",
     "hash_token",
     "request_token",
     "seed_accounts",
@@ -100,6 +101,11 @@ def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
         _REQUEST_TOKEN.set(info)
         return info.account_id
     return manager.plugin_manager.authenticate(token)
+
+
+def forget_request_token() -> None:
+    """The current request came without a stored token (a portal session of an account)."""
+    _REQUEST_TOKEN.set(None)
 
 
 def request_token() -> TokenInfo | None:

@@ -259,6 +259,7 @@ def _actor(request: Req) -> str:
 
 def _signed_in_account(request: Req, account_id: str) -> str:
     """The session's account while it exists; its roles are checked on every page (SPEC §8)."""
+    _auth.forget_request_token()
     try:
         _manager(request).accounts.get(account_id)
     except errors.NotFound:
