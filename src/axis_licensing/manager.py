@@ -88,11 +88,16 @@ class Manager(Opening, Queries):
         self._signer = Signer.load(signing_key, backend, create=create, retrying=self._retrying)
         self._deriver = KeyDeriver(self._signer.key)
         # -- members and roles (SPEC §8)
-        access = Access(backend, self.clock, self._notify)
+        self.roles: RolesPlugin | None = self._bind_roles()
+        access = Access(backend, self.clock, self._notify, self._access_changed)
         self.accounts: Accounts = access.accounts
         self.members: Members = access.members
         self.tokens: Tokens = access.tokens
-        self.roles: RolesPlugin | None = self._bind_roles()
+
+    def _access_changed(self) -> None:
+        """This process changed accounts, members or tokens: the roles read them again."""
+        if self.roles is not None:
+            self.roles.forget()
 
     def _bind_roles(self) -> RolesPlugin | None:
         """Register (or bind) the built-in roles plugin when the store keeps members (SPEC §8).
@@ -100,16 +105,17 @@ class Manager(Opening, Queries):
         It has no opinion while the store has no account, and enforces the
         roles from the first account on, in every process at once.
         """
+        found = [p for p in self._plugins.plugins() if isinstance(p, RolesPlugin)]
+        roles = found[0] if found else RolesPlugin(self.backend, self.clock)
         with self.backend.read() as tx:
             if not isinstance(tx, MemberReadTx):
                 return None  # a backend of a plugin without members: the host authorizes
-        for plugin in self._plugins.plugins():
-            if isinstance(plugin, RolesPlugin):
-                if plugin.backend is None:
-                    plugin.bind(self.backend, self.clock)
-                return plugin
-        roles = RolesPlugin(self.backend, self.clock)
-        self._plugins.add(roles)
+            if roles.backend is None:
+                roles.bind(self.backend, self.clock)
+            if roles.backend is self.backend:
+                roles.prime(tx)
+        if not found:
+            self._plugins.add(roles)
         return roles
 
     @classmethod

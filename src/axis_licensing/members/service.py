@@ -198,6 +198,7 @@ class Access:
         backend: Backend,
         clock: Clock | None = None,
         notify: Callable[[Sequence[Activity]], None] | None = None,
+        changed: Callable[[], None] | None = None,
     ) -> None:
         """Serve the store of ``backend``, telling time by ``clock`` (default: the system's).
 
@@ -206,10 +207,12 @@ class Access:
             clock: an object with ``now()``.
             notify: told the activities of each command once it committed
                 (the Manager's ``axis_licensing_activity`` observers).
+            changed: called after each committed write (the roles plugin's cache).
         """
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
         self._notify = notify
+        self._changed = changed
         self.accounts = Accounts(self)
         self.members = Members(self)
         self.tokens = Tokens(self)
@@ -217,7 +220,7 @@ class Access:
     @classmethod
     def of(cls, manager: Manager) -> Access:
         """The members of ``manager``'s store, on its backend and clock."""
-        return cls(manager.backend, manager.clock, manager._notify)
+        return cls(manager.backend, manager.clock, manager._notify, manager._access_changed)
 
     def now(self) -> datetime:
         """The clock's instant.
@@ -242,6 +245,8 @@ class Access:
             try:
                 with self.backend.write() as tx:
                     result = body(writer(tx), now)
+                if self._changed is not None:
+                    self._changed()
                 if recorded and self._notify is not None:
                     self._notify(recorded)  # committed: observers hear of it (§4)
                 return result
