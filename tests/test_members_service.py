@@ -329,3 +329,23 @@ def test_own_actions_are_left_to_the_library_but_a_read_only_token_only_reads(
     assert _auth.bearer_actor(manager, None) is None  # a session: no token, the roles alone
     assert _access.may(manager, "owner", "acme", "members.invite") is True
     assert _auth.bearer_actor(manager, "Bearer axl_unknown") is None
+
+
+def test_a_first_account_made_elsewhere_is_enforced_here_after_the_recheck(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from axis_licensing import PermissionDenied
+    from axis_licensing.members import authorize
+
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    with (
+        Manager.open(url, catalog=EXAMPLE_CATALOG) as first,
+        Manager.open(url, catalog=EXAMPLE_CATALOG) as second,
+    ):
+        second.create_organization("early", name="Early", actor="anyone")  # no accounts yet
+        first.accounts.create("root", name="Root", actor="setup")
+        monkeypatch.setattr(authorize, "EMPTY_RECHECK", 0.0)  # the second looks again now
+        with pytest.raises(PermissionDenied):
+            second.create_organization("late", name="Late", actor="anyone")
+        second.create_organization("late", name="Late", actor="root")
+        assert second.members.list("late") == [Membership("root", "late", Role.OWNER)]
