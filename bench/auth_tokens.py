@@ -5,9 +5,9 @@ viewer account whose API token is stored hashed. Two services run on it
 (uvicorn, one worker each, loopback), the same but for how they authenticate:
 
 - **file token** (the baseline, §6): :class:`~axis_licensing.http.TokenFile`;
-- **stored token**: :class:`~axis_licensing.members.authorize.RolesPlugin`,
-  which answers both hooks (``axis_licensing_authenticate`` and
-  ``axis_licensing_authorize``) from the store.
+- **stored token**: the final wiring: ``Manager.open`` registers the built-in
+  :class:`~axis_licensing.members.authorize.RolesPlugin`, the service resolves
+  the ``axl_`` token through it (with its limits) and checks the role.
 
 The client sends ``GET /v1/organizations/{org}/products/{product}`` with the
 bearer token, one request at a time, alternating request by request between
@@ -70,12 +70,13 @@ _SERVER = textwrap.dedent(
     from axis_licensing.members.authorize import RolesPlugin
 
     url, port, kind, org, token = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
-    manager = Manager.open(url, catalog=EXAMPLE_CATALOG)
-    if kind == "file":
-        plugin = TokenFile([TokenEntry(hash_token(token), "viewer", frozenset({org}))])
-    else:
-        plugin = RolesPlugin(manager.backend, manager.clock)
-    app = create_app(manager, plugins=[plugin])
+    manager = Manager.open(url, catalog=EXAMPLE_CATALOG)  # the roles plugin, built in (SPEC §8)
+    plugins = []
+    if kind == "file":  # today's baseline: a tokens file, and no roles
+        manager.plugin_manager.manager.unregister(manager.roles)
+        manager.roles = None
+        plugins = [TokenFile([TokenEntry(hash_token(token), "viewer", frozenset({org}))])]
+    app = create_app(manager, plugins=plugins)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                 workers=1, ws="none", lifespan="on")
     """

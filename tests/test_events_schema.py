@@ -70,6 +70,16 @@ def every_event() -> list[dict[str, object]]:
         m.webhooks.remove(ep.endpoint_id, actor="alice")
         clock.set(datetime(2031, 2, 3, 12, 0, tzinfo=UTC))
         m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="a")  # + expiry
+        # members and tokens (SPEC §8): their activities are events too
+        m.accounts.create("alice", name="Alice", actor="alice")
+        m.accounts.create("bob", name="Bob", actor="alice")
+        m.members.add_creator("nord", "alice")
+        invited = m.members.invite("nord", "bob", role="viewer", actor="alice")
+        m.members.accept(invited.token, account_id="bob")
+        m.members.set_role("nord", "bob", "admin", actor="alice")
+        issued = m.tokens.create("bob", actor="bob")
+        m.tokens.revoke(issued.info.token_id, actor="bob")
+        m.members.remove("nord", "bob", actor="alice")
         return [e.to_json() for e in m.events("nord")]
 
 

@@ -163,7 +163,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     expect(page).to_have_url(re.compile(r"/signin$"))
     shots.take(page, "signin")
     page.get_by_label("Access token").fill(TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("form:has(#token) button").click()  # SPEC §8: the password form comes first
     expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
 
     # create an organization
@@ -299,12 +299,12 @@ def test_portal_speaks_french_to_a_french_browser(
     manager.create_organization("globex", name="Globex", actor="setup")
     page = _new_page(browser, locale="fr-FR")
     page.goto(server.url + "/signin")
-    expect(page.get_by_role("heading", name="Se connecter")).to_be_visible()
+    expect(page.get_by_role("heading", name="Se connecter", exact=True)).to_be_visible()
     page.get_by_label("Jeton d'accès").fill("not-a-token-at-all")
-    page.get_by_role("button", name="Se connecter").click()
+    page.locator("form:has(#token) button").click()
     expect(page.locator(".flash.error")).to_have_text("Ce jeton d'accès n'est pas valide.")
     page.get_by_label("Jeton d'accès").fill(TOKEN)
-    page.get_by_role("button", name="Se connecter").click()
+    page.locator("form:has(#token) button").click()
     expect(page.get_by_role("heading", name="Organisations")).to_be_visible()
     page.locator("#org-switch").select_option("globex")
     page.get_by_role("button", name="Ouvrir").click()

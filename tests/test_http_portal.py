@@ -731,6 +731,17 @@ def test_i13_item13_every_page_in_french_speaks_french(
     clock.set(datetime(2031, 1, 3, 12, 0, tzinfo=UTC))
     m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="alice")  # + expiry
     m.sweep()  # alert_cleared
+    # members and tokens (SPEC §8): alice, seeded as the owner, invites bob, and so on
+    m.accounts.create("alice", name="Alice", actor="alice")
+    m.accounts.create("bob", name="Bob", actor="alice")
+    m.members.add_creator("nord", "alice")
+    m.members.accept(
+        m.members.invite("nord", "bob", role="viewer", actor="alice").token, account_id="bob"
+    )
+    m.members.set_role("nord", "bob", "admin", actor="alice")
+    issued = m.tokens.create("bob", actor="bob")
+    m.tokens.revoke(issued.info.token_id, actor="bob")
+    m.members.remove("nord", "bob", actor="alice")
     actions = {a.action for a in m.history("nord", limit=500)}
     assert actions == {a.value for a in Action}
 
@@ -812,7 +823,9 @@ def test_i13_item13_every_page_in_french_speaks_french(
         "malformed_system_file",
         "unknown_system",
         "unknown_product",
-        "unknown_organization",
+        # with accounts (SPEC §8), an organization one is not a member of, existing or not,
+        # reads the same: not allowed
+        "permission_denied",
         "not_found",
     }
     assert [what for what, html in pages.items() if '<html lang="fr">' not in html] == []

@@ -60,7 +60,6 @@ def access(manager: Manager) -> Access:
     found.accounts.create("alice", name="Alice", password=ALICE_PASSWORD, actor="setup")
     found.accounts.create("bob", name="Bob", password=BOB_PASSWORD, actor="alice")
     manager.create_organization("acme", name="Acme", actor="alice")
-    found.members.add_creator("acme", "alice")
     return found
 
 
@@ -407,16 +406,19 @@ def test_an_owner_may_revoke_a_members_token_reaching_the_organization(
 # -- the shell's hooks and transactions ------------------------------------------------------
 
 
-def test_record_creator_makes_the_creating_account_owner_in_its_transaction(
+def test_create_organization_makes_its_creating_account_owner_in_its_transaction(
     manager: Manager, access: Access
 ) -> None:
+    # SPEC §8 wired: the creator is the owner from the creating command on
     manager.create_organization("globex", name="Globex", actor="bob")
+    assert access.members.list("globex") == [Membership("bob", "globex", Role.OWNER)]
+    history = manager.history("globex")
+    assert [(a.actor, a.action, a.details) for a in history] == [
+        ("bob", "organization_created", {"name": "Globex", "timezone": "UTC"}),
+        ("bob", "member_joined", {"account_id": "bob", "role": "owner"}),
+    ]
     with manager.backend.write() as tx:
-        made = record_creator(tx, "globex", "bob", START)
         assert record_creator(tx, "globex", "mallory", START) is None  # not an account
-    assert made == Membership("bob", "globex", Role.OWNER)
-    assert access.members.list("globex") == [made]
-    assert manager.history("globex")[-1].action == "member_joined"
 
 
 def test_a_failed_transaction_leaves_no_member_change(manager: Manager, access: Access) -> None:
@@ -476,7 +478,6 @@ def test_a_revocation_and_a_removal_are_seen_at_once_by_another_instance(tmp_pat
         access.accounts.create("alice", name="Alice", actor="setup")
         access.accounts.create("bob", name="Bob", actor="alice")
         first.create_organization("acme", name="Acme", actor="alice")
-        access.members.add_creator("acme", "alice")
         _join(access, "acme", "bob", "admin")
         token = access.tokens.create("bob", actor="bob")
         other = RolesPlugin(second.backend, clock)
@@ -502,7 +503,6 @@ def test_migrate_carries_members(tmp_path: Path, clock: ManualClock) -> None:
         access.accounts.create("alice", name="Alice", password=ALICE_PASSWORD, actor="setup")
         access.accounts.create("bob", name="Bob", actor="alice")
         m.create_organization("acme", name="Acme", actor="alice")
-        access.members.add_creator("acme", "alice")
         _join(access, "acme", "bob", "viewer")
         secret = access.tokens.create("bob", actor="bob").secret
     report = migrate(source, target)

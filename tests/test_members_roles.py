@@ -45,6 +45,7 @@ ORG_COMMANDS = (
     "upload_system_file",
 )
 ORG_QUERIES = (
+    "organizations",
     "status",
     "need",
     "wallet",
@@ -177,7 +178,6 @@ def test_the_plugin_enforces_roles_for_every_command(
         with pytest.raises(PermissionDenied):  # now every actor must be an account
             m.create_organization("rogue", name="Rogue", actor="mallory")
         m.create_organization("acme", name="Acme", actor="owner")
-        access.members.add_creator("acme", "owner")
         for name in ("admin", "viewer"):
             invitation = access.members.invite("acme", name, role=name, actor="owner")
             access.members.accept(invitation.token, account_id=name)
@@ -235,7 +235,6 @@ def test_a_hosts_own_authorizer_is_still_asked(clock: ManualClock) -> None:
         access = Access.of(m)
         access.accounts.create("owner", name="Owner", actor="setup")
         m.create_organization("acme", name="Acme", actor="owner")
-        access.members.add_creator("acme", "owner")
         m.start_subscription("acme", PRODUCT, actor="owner")
         with pytest.raises(PermissionDenied):
             m.allocate("acme", PRODUCT, {"core": 1}, actor="owner")
@@ -255,7 +254,6 @@ def test_limited_tokens_are_not_answered_by_the_authenticate_hook(clock: ManualC
         access = Access.of(m)
         access.accounts.create("owner", name="Owner", actor="setup")
         m.create_organization("acme", name="Acme", actor="owner")
-        access.members.add_creator("acme", "owner")
         plugin = RolesPlugin(m.backend, m.clock)
         full = access.tokens.create("owner", actor="owner").secret
         reading = access.tokens.create("owner", read_only=True, actor="owner").secret

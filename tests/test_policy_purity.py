@@ -56,6 +56,8 @@ PURE_PACKAGE = frozenset(
     {f"axis_licensing.{name}" for name in SUPPORT_MODULES}
     | {"axis_licensing.policy"}
     | {f"axis_licensing.policy.{path.stem}" for path in POLICY_FILES if path.stem != "__init__"}
+    # SPEC §8: the members' facts are typed facts of the history (attrs values, no I/O)
+    | {"axis_licensing.members", "axis_licensing.members.facts", "axis_licensing.members.model"}
 )
 
 #: Calls that read a clock, draw randomness or do I/O, by the called attribute or name.

@@ -1139,6 +1139,13 @@ def test_r11_enumerations_are_str_enums_with_lower_case_values() -> None:
         "webhook_secret_rotated",
         "webhook_removed",
         "webhook_redelivered",
+        # SPEC §8: membership and token changes are recorded in the history
+        "member_invited",
+        "member_joined",
+        "member_role_changed",
+        "member_removed",
+        "token_created",
+        "token_revoked",
     }
     assert len(AlertKind) == 7
 

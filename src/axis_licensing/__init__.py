@@ -79,6 +79,14 @@ if TYPE_CHECKING:
     )
     from axis_licensing.hookspecs import hookimpl, hookspec
     from axis_licensing.manager import Manager
+    from axis_licensing.members.model import (
+        Account,
+        Invitation,
+        IssuedToken,
+        Membership,
+        Role,
+        TokenInfo,
+    )
     from axis_licensing.model import (
         Activity,
         Alert,
@@ -132,6 +140,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Event": ("axis_licensing.events.model", "Event"),
     "SweepReport": ("axis_licensing.events.model", "SweepReport"),
     "WebhookEndpoint": ("axis_licensing.events.model", "WebhookEndpoint"),
+    # -- members and roles (SPEC §8)
+    "Account": ("axis_licensing.members.model", "Account"),
+    "Invitation": ("axis_licensing.members.model", "Invitation"),
+    "IssuedToken": ("axis_licensing.members.model", "IssuedToken"),
+    "Membership": ("axis_licensing.members.model", "Membership"),
+    "Role": ("axis_licensing.members.model", "Role"),
+    "TokenInfo": ("axis_licensing.members.model", "TokenInfo"),
 }
 
 
@@ -159,6 +174,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EXAMPLE_CATALOG",
+    "Account",
     "Action",
     "Activity",
     "Alert",
@@ -184,7 +200,9 @@ __all__ = [
     "IncompatibleCatalog",
     "InsufficientLicenses",
     "InvalidInput",
+    "Invitation",
     "InvitationInvalid",
+    "IssuedToken",
     "KeyAlreadyRedeemed",
     "KeyTypo",
     "LastOwner",
@@ -198,6 +216,7 @@ __all__ = [
     "MalformedSystemFile",
     "Manager",
     "ManualClock",
+    "Membership",
     "NeedReport",
     "NotFound",
     "Organization",
@@ -210,6 +229,7 @@ __all__ = [
     "ProductState",
     "ProductStatus",
     "Redemption",
+    "Role",
     "StorageError",
     "StoreNotFound",
     "SubscriptionNotStarted",
@@ -217,6 +237,7 @@ __all__ = [
     "SystemClock",
     "SystemStatus",
     "TamperedLicenseFile",
+    "TokenInfo",
     "UnknownAccount",
     "UnknownHardware",
     "UnknownKey",

@@ -82,6 +82,13 @@ class Action(enum.StrEnum):
     WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"  # noqa: S105 - an action, no secret
     WEBHOOK_REMOVED = "webhook_removed"
     WEBHOOK_REDELIVERED = "webhook_redelivered"
+    # -- members and tokens (SPEC §8): recorded in the organization's history, never a secret
+    MEMBER_INVITED = "member_invited"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_ROLE_CHANGED = "member_role_changed"
+    MEMBER_REMOVED = "member_removed"
+    TOKEN_CREATED = "token_created"  # noqa: S105 - an action, not a secret
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action, not a secret
 
 
 class AlertKind(enum.StrEnum):

@@ -77,7 +77,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from axis_licensing import __version__, cli_events, errors
+from axis_licensing import __version__, cli_accounts, cli_events, errors
 from axis_licensing._convert import converter, to_jsonable
 from axis_licensing._demo import DEMO_CATALOG, DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
 from axis_licensing._migrate import (
@@ -129,6 +129,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.IdempotencyConflict, 4),
     (errors.ConcurrencyConflict, 4),
     (errors.CatalogMismatch, 4),
+    (errors.LastOwner, 4),  # SPEC §8
+    (errors.InvitationInvalid, 4),  # SPEC §8
     (errors.InsufficientLicenses, 5),
     (errors.OutsideAllocationWindow, 5),
     (errors.SubscriptionNotStarted, 5),
@@ -1418,6 +1420,7 @@ for _op in OPERATIONS.values():
         _group_of(_op).add_command(derived_command(_op, verb_of(_op)))
 main.add_command(cli_events.deliver)
 main.add_command(cli_events.sweep)
+main.add_command(cli_accounts.set_password)
 
 
 @main.command(name="upload-system-file")

@@ -28,6 +28,9 @@ from axis_licensing.catalog import Catalog, CatalogVersion
 from axis_licensing.errors import (
     InvalidInput,
 )
+from axis_licensing.members.authorize import RolesPlugin
+from axis_licensing.members.service import Access, Accounts, Members, Tokens
+from axis_licensing.members.store import MemberReadTx
 from axis_licensing.model import Allocation, Redemption
 from axis_licensing.shell.build import BUILDERS
 from axis_licensing.shell.catalog_versions import CatalogVersions
@@ -87,6 +90,36 @@ class Manager(Opening, Queries, EventsOut):
         self._upgrade_legacy()
         self._signer = Signer.load(signing_key, backend, create=create, retrying=self._retrying)
         self._deriver = KeyDeriver(self._signer.key)
+        # -- members and roles (SPEC §8)
+        self.roles: RolesPlugin | None = self._bind_roles()
+        access = Access(backend, self.clock, self._notify, self._access_changed)
+        self.accounts: Accounts = access.accounts
+        self.members: Members = access.members
+        self.tokens: Tokens = access.tokens
+
+    def _access_changed(self) -> None:
+        """This process changed accounts, members or tokens: the roles read them again."""
+        if self.roles is not None:
+            self.roles.forget()
+
+    def _bind_roles(self) -> RolesPlugin | None:
+        """Register (or bind) the built-in roles plugin when the store keeps members (SPEC §8).
+
+        It has no opinion while the store has no account, and enforces the
+        roles from the first account on, in every process at once.
+        """
+        found = [p for p in self._plugins.plugins() if isinstance(p, RolesPlugin)]
+        roles = found[0] if found else RolesPlugin(self.backend, self.clock)
+        with self.backend.read() as tx:
+            if not isinstance(tx, MemberReadTx):
+                return None  # a backend of a plugin without members: the host authorizes
+            if roles.backend is None:
+                roles.bind(self.backend, self.clock)
+            if roles.backend is self.backend:
+                roles.prime(tx)
+        if not found:
+            self._plugins.add(roles)
+        return roles
 
     @classmethod
     def open(

@@ -27,7 +27,7 @@ import attrs
 
 from axis_licensing._counts import Counts
 from axis_licensing.events.model import event_type
-from axis_licensing.policy.facts import FACT_TYPES, FactData
+from axis_licensing.policy.facts import FACT_TYPES
 
 __all__ = ["data_schema", "events_schema", "main"]
 
@@ -82,7 +82,7 @@ def _object(cls: type) -> dict[str, Any]:
     }
 
 
-def data_schema(cls: type[FactData]) -> dict[str, Any]:
+def data_schema(cls: type[Any]) -> dict[str, Any]:
     """The schema of an event's ``data`` for the fact class ``cls``.
 
     Raises:

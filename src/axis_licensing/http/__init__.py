@@ -9,6 +9,9 @@ about licensing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterable
@@ -35,7 +38,7 @@ from litestar.types import Message, Scope
 from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
 from axis_licensing.http._api import API_ROUTES
-from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token
+from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token, seed_accounts
 from axis_licensing.http._edge import MAX_BODY, dependencies, head_as_get
 from axis_licensing.http._metrics import Metrics
 from axis_licensing.http._ops import (
@@ -57,9 +60,28 @@ __all__ = [
     "app_from_env",
     "create_app",
     "hash_token",
+    "seed_accounts",
+    "setup_secret",
 ]
 
 HERE = Path(__file__).resolve().parent
+
+
+def setup_secret(session_secret: bytes) -> str:
+    """The secret of the one-time link that creates a store's first owner account (SPEC §8).
+
+    Derived from the session secret, so every worker of ``serve`` (which share
+    it, §6.1) answers the same link, at ``/setup/<secret>``; it stops working
+    once the store has an account.
+
+    Args:
+        session_secret: the service's session secret.
+
+    Returns:
+        The link's secret (URL-safe text).
+    """
+    digest = hmac.new(session_secret, b"axis-licensing setup link", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _openapi_json(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -140,7 +162,7 @@ def create_app(
         InvalidInput: a malformed tokens file or secret, or a session directory
             that cannot be created.
     """
-    from axis_licensing.http import _portal, _portal_webhooks
+    from axis_licensing.http import _portal, _portal_members, _portal_webhooks
 
     pm = manager.plugin_manager.manager
     extra = list(plugins)
@@ -167,6 +189,7 @@ def create_app(
             *API_ROUTES,
             *_portal.ROUTES,
             *_portal_webhooks.ROUTES,  # SPEC §7
+            *_portal_members.ROUTES,  # SPEC §8
             static,
             openapi_json,
             *ops_routes(manager, metrics, metrics_token),
@@ -211,6 +234,7 @@ def create_app(
         before_send=[_allow_every_method, _portal.security_headers, secure_cookies_over_https],
         debug=debug,
     )
+    app.state[_portal_members.SETUP_KEY] = setup_secret(key)  # SPEC §8: the first owner
     # HEAD as GET on every route, before routing; metrics see every request
     app.asgi_handler = metrics.middleware(head_as_get(app.asgi_handler))
     return app

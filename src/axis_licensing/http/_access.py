@@ -10,24 +10,84 @@ filtering, until the page is full.
 
 A page that shows one organization reads that one directly
 (:meth:`~axis_licensing.Manager.organization`); it never looks for it in a page of them.
+
+:func:`allow` is every request's check (SPEC §4, §8): the request's stored
+token limits (some organizations, read-only) and the roles of the store,
+then the authorize hooks. Once the store has accounts, an account's
+organizations are its memberships, and only those are read for a listing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from axis_licensing.errors import UnknownOrganization
-from axis_licensing.http._auth import TokenFile
+from axis_licensing.errors import InvalidInput, PermissionDenied, UnknownOrganization
+from axis_licensing.http._auth import TokenFile, request_token
 from axis_licensing.manager import Manager
+from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.model import Organization
 
-__all__ = ["LISTING_ACTION", "visible_organizations"]
+__all__ = ["LISTING_ACTION", "allow", "may", "visible_organizations"]
 
 #: The action the authorize hook is asked with for seeing an organization in a list.
 LISTING_ACTION = "organizations"
 
+#: Actions on one's own account or on the store, which the library itself checks
+#: (an account's own tokens and invitations, creating accounts; SPEC §8): a request
+#: is only refused here when a read-only token would write.
+_OWN_ACTIONS = frozenset(
+    {
+        "tokens.create",
+        "tokens.list",
+        "tokens.revoke",
+        "members.accept",
+        "accounts.create",
+        "catalog_versions",
+    }
+)
+_OWN_QUERIES = frozenset({"tokens.list", "catalog_versions"})
+
 #: How many organizations one read of the store walks when filtering.
 _WALK_PAGE = 500
+
+
+def may(
+    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
+) -> bool:
+    """Whether ``actor`` may run ``action`` (a command, a query or a listing) on ``org_id``.
+
+    The stored token of the request (if any) limits it to its organizations
+    and, when read-only, to queries; the store's roles apply to queries too
+    (SPEC §8: a viewer queries, an admin also commands, an owner also manages
+    members, tokens and webhooks); then every authorize hook is asked (§4).
+
+    Raises:
+        StorageError: the store failed.
+    """
+    roles = manager.roles
+    token = request_token()
+    if action in _OWN_ACTIONS:  # the library checks who acts on whom (SPEC §8)
+        return token is None or not token.read_only or action in _OWN_QUERIES
+    if (
+        token is not None
+        and roles is not None
+        and not roles.permits(actor, org_id, action, token=token)
+    ):
+        return False
+    return manager.plugin_manager.authorize(actor, org_id, action, product)
+
+
+def allow(
+    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
+) -> None:
+    """Refuse, before any read or write of ``org_id``, what :func:`may` refuses.
+
+    Raises:
+        PermissionDenied: refused; the message says nothing about the organization.
+        StorageError: the store failed.
+    """
+    if not may(manager, actor, org_id, action, product):
+        raise PermissionDenied(f"actor {actor!r} may not {action} here")
 
 
 def visible_organizations(
@@ -50,7 +110,7 @@ def visible_organizations(
     found: list[Organization] = []
     skip = offset
     for org in _candidates(manager, actor, wanted=offset + limit):
-        if not manager.plugin_manager.authorize(actor, org.org_id, LISTING_ACTION, None):
+        if not may(manager, actor, org.org_id, LISTING_ACTION):
             continue
         if skip:
             skip -= 1
@@ -89,14 +149,27 @@ def _candidates(manager: Manager, actor: str, *, wanted: int) -> Iterator[Organi
 def _known_organizations(manager: Manager, actor: str) -> frozenset[str] | None:
     """The only organizations ``actor`` can be allowed, when the plugins say so; else None.
 
-    That is when every authorize plugin is a tokens file (which never allows
-    what another refuses) and at least one of them limits this actor.
+    That is when the store has accounts (an account's memberships, within its
+    token's organizations), or when every authorize plugin is a tokens file
+    (which never allows what another refuses) and one of them limits this actor.
     """
     impls = manager.plugin_manager.manager.hook.axis_licensing_authorize.get_hookimpls()
     plugins = [impl.plugin for impl in impls]
-    if not plugins or not all(isinstance(p, TokenFile) for p in plugins):
-        return None
     bound: frozenset[str] | None = None
+    roles = [p for p in plugins if isinstance(p, RolesPlugin)]
+    if roles and roles[0].has_accounts():  # SPEC §8: an account sees its memberships only
+        try:
+            bound = frozenset(m.org_id for m in manager.members.of_account(actor))
+        except InvalidInput:  # no account can have this id
+            return frozenset()
+        token = request_token()
+        if token is not None and token.orgs is not None:
+            bound &= frozenset(token.orgs)
+    plugins = [p for p in plugins if not isinstance(p, RolesPlugin)]
+    if bound is None and (not plugins or not all(isinstance(p, TokenFile) for p in plugins)):
+        return None
+    if bound is not None and not all(isinstance(p, TokenFile) for p in plugins):
+        return bound  # the other plugins may refuse more: each is still asked
     for plugin in plugins:
         assert isinstance(plugin, TokenFile)
         orgs = plugin.organizations_of(actor)

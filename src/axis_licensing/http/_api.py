@@ -390,6 +390,7 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     "products": Endpoint("GET", _ORG + "/products", "organizations"),
     "systems": Endpoint("GET", _SYSTEMS, "systems", page=100),
     "alerts": Endpoint("GET", _ORG + "/alerts", "organizations"),
+    "events": Endpoint("GET", _ORG + "/events", "events", page=100),
 }
 
 

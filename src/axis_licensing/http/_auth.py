@@ -18,16 +18,23 @@ use (``"*"`` for every one) and whether it may run the vendor's commands::
 Only the SHA-256 of each token is kept in memory. The plugin answers
 ``axis_licensing_authenticate`` for its tokens and ``axis_licensing_authorize``
 for its actors; it has no opinion on actors that other plugins know.
+
+Once the store has accounts (SPEC §8), bearer tokens are the store's own API
+tokens (``axl_…``): :func:`bearer_actor` resolves them through the Manager's
+roles plugin and keeps the token of the request (its organizations and
+read-only limits) for :func:`axis_licensing.http._access.allow`. A tokens file
+then only seeds accounts (:func:`seed_accounts`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -35,7 +42,118 @@ from axis_licensing._validate import check_id
 from axis_licensing.errors import InvalidInput
 from axis_licensing.hookspecs import hookimpl
 
-__all__ = ["TokenEntry", "TokenFile", "hash_token"]
+if TYPE_CHECKING:
+    from axis_licensing.manager import Manager
+    from axis_licensing.members.model import TokenInfo
+
+__all__ = [
+    "TokenEntry",
+    "TokenFile",
+    "bearer_actor",
+    "forget_request_token",
+    "hash_token",
+    "request_token",
+    "seed_accounts",
+]
+
+#: The stored API token the current request came with (SPEC §8), for its limits.
+_REQUEST_TOKEN: contextvars.ContextVar[TokenInfo | None] = contextvars.ContextVar(
+    "axis_licensing_request_token", default=None
+)
+#: The longest bearer token read.
+_MAX_TOKEN = 4096
+
+
+def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
+    """The actor of an ``Authorization: Bearer <token>`` header, or None (SPEC §6, §8).
+
+    A stored API token (``axl_…``) resolves to its account through the
+    Manager's roles plugin, live (a revoked or expired one is None at once),
+    and is kept for this request's checks (:func:`request_token`). Any other
+    token is asked of the ``axis_licensing_authenticate`` hooks (a tokens file,
+    a host's single sign-on).
+
+    Args:
+        manager: the Manager.
+        authorization: the header's value.
+
+    Returns:
+        The actor, or None.
+
+    Raises:
+        StorageError: the store failed.
+    """
+    from axis_licensing._time import check_aware
+    from axis_licensing.members.tokens import is_token_secret
+
+    _REQUEST_TOKEN.set(None)
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > _MAX_TOKEN:
+        return None
+    roles = manager.roles
+    if roles is not None and is_token_secret(token):
+        info = roles.token_of(token, now=check_aware(manager.clock.now(), "clock.now()"))
+        if info is None:
+            return None
+        _REQUEST_TOKEN.set(info)
+        return info.account_id
+    return manager.plugin_manager.authenticate(token)
+
+
+def forget_request_token() -> None:
+    """The current request came without a stored token (a portal session of an account)."""
+    _REQUEST_TOKEN.set(None)
+
+
+def request_token() -> TokenInfo | None:
+    """The stored API token of the current request, set by :func:`bearer_actor`, or None."""
+    return _REQUEST_TOKEN.get()
+
+
+def seed_accounts(manager: Manager, tokens: TokenFile) -> list[str]:
+    """Seed accounts from a tokens file on a store without accounts (SPEC §8).
+
+    Each actor of the file becomes an account (no password: it signs in by
+    its token until it sets one), the owner of each organization the file
+    names for it that exists and has no members yet, and a vendor account
+    when the file says ``vendor = true``. Nothing happens when the store has
+    an account already: the file is then only a seed, never the store.
+
+    Args:
+        manager: the Manager.
+        tokens: the tokens file.
+
+    Returns:
+        The accounts created, sorted.
+
+    Raises:
+        StorageError: the store failed.
+    """
+    roles = manager.roles
+    if roles is None or roles.has_accounts():
+        return []
+    from axis_licensing.errors import AlreadyExists, UnknownOrganization
+
+    made: list[str] = []
+    for actor in sorted(tokens.actors()):
+        try:
+            manager.accounts.create(
+                actor, name=actor, vendor=tokens.is_vendor(actor), actor="system"
+            )
+        except (AlreadyExists, InvalidInput):
+            continue  # an actor that is no valid account id stays a file actor
+        made.append(actor)
+    for actor in made:
+        for org_id in sorted(tokens.organizations_of(actor) or ()):
+            try:
+                manager.members.add_creator(org_id, actor)
+            except (AlreadyExists, UnknownOrganization, InvalidInput):
+                continue
+    return made
+
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -164,6 +282,14 @@ class TokenFile:
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"cannot read the tokens file {str(path)!r}: {exc}") from None
         return cls.parse(text, f"tokens file {str(path)!r}")
+
+    def actors(self) -> frozenset[str]:
+        """Every actor this file names."""
+        return frozenset(self._orgs)
+
+    def is_vendor(self, actor: str) -> bool:
+        """Whether this file lets ``actor`` run the vendor's commands."""
+        return actor in self._vendors
 
     def organizations_of(self, actor: str) -> frozenset[str] | None:
         """The organizations this file lets ``actor`` use; None when it does not limit them.

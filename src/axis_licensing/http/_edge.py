@@ -33,7 +33,9 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from axis_licensing._validate import MAX_ID
-from axis_licensing.errors import InvalidInput, PermissionDenied
+from axis_licensing.errors import InvalidInput
+from axis_licensing.http._access import allow
+from axis_licensing.http._auth import bearer_actor
 from axis_licensing.http._problems import PROBLEM_JSON, Problem
 from axis_licensing.http._schema import BODY_TYPES, NEW_ID_PATTERN, REF_PATTERN, body_fields
 from axis_licensing.manager import Manager
@@ -92,17 +94,6 @@ RequestIdDep = NamedDependency[str | None]
 
 
 # -- who is asking -------------------------------------------------------------------------------
-
-
-def bearer_actor(manager: Manager, authorization: str | None) -> str | None:
-    """The actor of an ``Authorization: Bearer <token>`` header, or None (SPEC §6)."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 4096:
-        return None
-    return manager.plugin_manager.authenticate(token)
 
 
 def _provide_actor(request: Request[Any, Any, Any], manager: ManagerDep) -> str:
@@ -278,18 +269,6 @@ def dependencies(manager: Manager) -> dict[str, Provide]:
         "actor": Provide(_provide_actor, sync_to_thread=False),
         "request_id": Provide(_provide_request_id, sync_to_thread=False),
     }
-
-
-def allow(
-    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
-) -> None:
-    """Ask the authorize hook (SPEC §4) before any read or write of ``org_id``.
-
-    Raises:
-        PermissionDenied: a plugin refused; the message says nothing about the organization.
-    """
-    if not manager.plugin_manager.authorize(actor, org_id, action, product):
-        raise PermissionDenied(f"actor {actor!r} may not {action} here")
 
 
 # -- query parameters ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import os
 import secrets
+import sys
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -361,4 +362,29 @@ def app_from_env() -> Litestar:
         app.on_startup.append(start_events)
         app.on_shutdown.append(stop_events)
     app.on_shutdown.append(manager.close)
+    _members_first_start(manager, tokens if env.get(ENV_TOKENS) else None, secret)
     return app
+
+
+def _members_first_start(manager: Manager, tokens: Any, secret: bytes) -> None:
+    """SPEC §8 on a store without accounts: seed them from a tokens file, or print the setup link.
+
+    Every worker answers the same link (derived from the shared session
+    secret); it works once, until the first account exists.
+    """
+    from axis_licensing.http import seed_accounts, setup_secret
+
+    roles = manager.roles
+    if roles is None or roles.has_accounts():
+        return
+    if tokens is not None:
+        seeded = seed_accounts(manager, tokens)
+        print(
+            f"axis-licensing: seeded {len(seeded)} account(s) from the tokens file", file=sys.stderr
+        )
+        return
+    print(
+        "axis-licensing: no account yet; create the first owner at the portal's "
+        f"/setup/{setup_secret(secret)} (this link works once)",
+        file=sys.stderr,
+    )

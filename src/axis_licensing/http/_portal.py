@@ -45,7 +45,7 @@ from litestar.types import (
 from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
-from axis_licensing.http import _i18n
+from axis_licensing.http import _auth, _i18n
 from axis_licensing.http._access import visible_organizations
 from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
@@ -260,14 +260,28 @@ def _lang(request: Req) -> str:
 
 
 def _actor(request: Req) -> str:
+    account = request.session.get("account")  # signed in with a password (SPEC §8)
+    if isinstance(account, str):
+        return _signed_in_account(request, account)
     token = request.session.get("token")
     if not isinstance(token, str):
         raise _SignIn
-    actor = _manager(request).plugin_manager.authenticate(token)
+    actor = _auth.bearer_actor(_manager(request), f"Bearer {token}")
     if actor is None:
         request.clear_session()
         raise _SignIn
     return actor
+
+
+def _signed_in_account(request: Req, account_id: str) -> str:
+    """The session's account while it exists; its roles are checked on every page (SPEC §8)."""
+    _auth.forget_request_token()
+    try:
+        _manager(request).accounts.get(account_id)
+    except errors.NotFound:
+        request.clear_session()
+        raise _SignIn from None
+    return account_id
 
 
 def _csrf(request: Req) -> str:
@@ -355,6 +369,12 @@ def _orgs_of(manager: Manager, actor: str) -> list[Organization]:
     return visible_organizations(manager, actor, limit=SWITCH_SIZE)
 
 
+def _account_names(request: Req) -> Callable[[str], str]:
+    from axis_licensing.http._portal_members import account_names
+
+    return account_names(_manager(request))
+
+
 def render(request: Req, template: str, *, http_status: int = 200, **context: Any) -> Response[str]:
     """Render a page in the visitor's language, with the top bar's context."""
     lang = _lang(request)
@@ -372,6 +392,7 @@ def render(request: Req, template: str, *, http_status: int = 200, **context: An
         "last_day": _last_day,
         "new_request_id": new_request_id,
         "system_actor": SYSTEM_ACTOR,
+        "account_name": _account_names(request),  # SPEC §8: the history shows account names
         "htmx": request.headers.get("hx-request") == "true",
         "actor": None,
         "org": None,
@@ -518,15 +539,26 @@ def signin_page(request: Req) -> Response[str]:
 
 @post("/signin", sync_to_thread=False, include_in_schema=False)
 def signin(request: Req, data: Form) -> Response[Any]:
-    """Check the token through the authenticate hook and open a session."""
-    token = str(data.get("token", "")).strip()
-    actor = _manager(request).plugin_manager.authenticate(token) if token else None
-    if actor is None:
-        _flash(request, "error", "This access token is not valid.")
-        return Redirect(path="/signin")
+    """Check an account's password (SPEC §8) or a token (the authenticate hook); open a session."""
+    account_id = str(data.get("account_id", "")).strip()
+    if account_id or "password" in data:
+        from axis_licensing.http._portal_members import password_signin
+
+        signed = password_signin(request, account_id, str(data.get("password", "")))
+        if signed is None:  # one answer, whatever was wrong
+            _flash(request, "error", "This account and password do not match.")
+            return Redirect(path="/signin")
+        session: dict[str, Any] = {"account": signed}
+    else:
+        token = str(data.get("token", "")).strip()
+        actor = _auth.bearer_actor(_manager(request), f"Bearer {token}") if token else None
+        if actor is None:
+            _flash(request, "error", "This access token is not valid.")
+            return Redirect(path="/signin")
+        session = {"token": token}
     lang = request.session.get("lang")
     cast(dict[str, Any], request.scope).setdefault("state", {})[_NEW_SESSION] = True
-    request.set_session({"token": token, **({"lang": lang} if lang else {})})
+    request.set_session({**session, **({"lang": lang} if lang else {})})
     return Redirect(path="/")
 
 

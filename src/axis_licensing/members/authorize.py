@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from datetime import datetime
 
 import attrs
@@ -40,6 +41,8 @@ from axis_licensing.members.store import (
     writer,
 )
 
+#: While the store has no account, whether one appeared is read at most this often (seconds).
+EMPTY_RECHECK = 1.0
 #: A token's last use is written at most this often, in microseconds (one minute).
 _TOUCH_US = 60_000_000
 
@@ -76,6 +79,8 @@ class _Token:
 class _Cache:
     version: int = -1
     has_accounts: bool = False
+    #: when (monotonic seconds) the store was last seen without accounts
+    seen_empty_at: float = -1e9
     #: account id -> its vendor flag, or None for no such account
     accounts: dict[str, bool | None] = attrs.Factory(dict)
     #: (org id, account id) -> role, or None for not a member
@@ -131,7 +136,11 @@ class RolesPlugin:
     def _current(self, backend: Backend) -> _Cache | None:
         """The cache, if it is that of the store's current access version (one cheap read)."""
         cache = self._cache
-        return cache if access_version_now(backend) == cache.version else None
+        if access_version_now(backend) != cache.version:
+            return None
+        if not cache.has_accounts:
+            cache.seen_empty_at = time.monotonic()
+        return cache
 
     def _fresh(self, tx: StoreReadTx) -> _Cache:
         """The cache for the access version ``tx`` reads (a new one when it moved)."""
@@ -139,7 +148,33 @@ class RolesPlugin:
         with self._lock:
             if self._cache.version != version:
                 self._cache = _Cache(version, tx.has_accounts())
+            if not self._cache.has_accounts:
+                self._cache.seen_empty_at = time.monotonic()
             return self._cache
+
+    def _still_empty(self) -> bool:
+        """Whether the store had no account when last read, under :data:`EMPTY_RECHECK` ago.
+
+        Until the first account exists the plugin has no opinion; it reads
+        whether one appeared (in another process) at most this often, so a
+        store without accounts pays no read per command. From the first
+        account on, every check reads the access version.
+        """
+        cache = self._cache
+        return not cache.has_accounts and time.monotonic() - cache.seen_empty_at < EMPTY_RECHECK
+
+    def prime(self, tx: object) -> None:
+        """Read the store's access version and whether it has accounts, in ``tx``.
+
+        Raises:
+            StorageError: the store failed, or does not store members.
+        """
+        self._fresh(member_tx(tx))
+
+    def forget(self) -> None:
+        """Drop the cache: this process changed accounts, members or tokens."""
+        with self._lock:
+            self._cache = _Cache()
 
     @staticmethod
     def _vendor(tx: StoreReadTx | None, cache: _Cache, account_id: str) -> bool | None:
@@ -210,6 +245,8 @@ class RolesPlugin:
         backend = self.backend
         if backend is None:
             return False
+        if self._still_empty():
+            return None
         cache = self._current(backend)
         if cache is not None:
             try:
@@ -301,6 +338,37 @@ class RolesPlugin:
             found.last_used_us = now_us
             found.info = attrs.evolve(found.info, last_used_at=from_us(now_us))
         return found, cache
+
+    def token_of(self, secret: str, *, now: datetime) -> TokenInfo | None:
+        """The live stored token of a bearer ``secret``, or None (unknown, revoked or expired).
+
+        As :meth:`authenticate` resolves it (one small read while the access
+        version is unchanged); its limits are applied by :meth:`permits`
+        with ``token=``.
+
+        Raises:
+            StorageError: the store failed, or does not store members.
+        """
+        backend = self.backend
+        if backend is None:
+            return None
+        got = self._token(backend, secret, to_us(now))
+        return None if got is None else got[0].info
+
+    def has_accounts(self) -> bool:
+        """Whether the store has an account (then every actor must be one, SPEC §8).
+
+        Raises:
+            StorageError: the store failed, or does not store members.
+        """
+        backend = self.backend
+        if backend is None:
+            return False
+        cache = self._current(backend)
+        if cache is None:
+            with backend.read() as tx:
+                cache = self._fresh(member_tx(tx))
+        return cache.has_accounts
 
     def authenticate(self, secret: str, org_id: str | None, action: str, *, now: datetime) -> Grant:
         """Resolve a bearer token and check it, with its limits, for one action.

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from axis_licensing._enums import Action
 from axis_licensing.members.model import Role
 
 __all__ = [
@@ -69,7 +70,7 @@ class AccountCreated(MemberFact):
 class MemberInvited(MemberFact):
     """An account was invited into the organization with a role, until ``expires_at``."""
 
-    ACTION: ClassVar[str] = "member_invited"
+    ACTION: ClassVar[str] = Action.MEMBER_INVITED
 
     account_id: str
     role: Role
@@ -80,7 +81,7 @@ class MemberInvited(MemberFact):
 class MemberJoined(MemberFact):
     """An account became a member (it accepted an invitation, or created the organization)."""
 
-    ACTION: ClassVar[str] = "member_joined"
+    ACTION: ClassVar[str] = Action.MEMBER_JOINED
 
     account_id: str
     role: Role
@@ -90,7 +91,7 @@ class MemberJoined(MemberFact):
 class MemberRoleChanged(MemberFact):
     """A member's role changed from ``previous`` to ``role``."""
 
-    ACTION: ClassVar[str] = "member_role_changed"
+    ACTION: ClassVar[str] = Action.MEMBER_ROLE_CHANGED
 
     account_id: str
     role: Role
@@ -101,7 +102,7 @@ class MemberRoleChanged(MemberFact):
 class MemberRemoved(MemberFact):
     """A member was removed (it had the role ``previous``)."""
 
-    ACTION: ClassVar[str] = "member_removed"
+    ACTION: ClassVar[str] = Action.MEMBER_REMOVED
 
     account_id: str
     previous: Role
@@ -111,7 +112,7 @@ class MemberRemoved(MemberFact):
 class TokenCreated(MemberFact):
     """An API token was created for an account (named by id and prefix, never its secret)."""
 
-    ACTION: ClassVar[str] = "token_created"
+    ACTION: ClassVar[str] = Action.TOKEN_CREATED
 
     token_id: str
     account_id: str
@@ -125,7 +126,7 @@ class TokenCreated(MemberFact):
 class TokenRevoked(MemberFact):
     """An API token was revoked."""
 
-    ACTION: ClassVar[str] = "token_revoked"
+    ACTION: ClassVar[str] = Action.TOKEN_REVOKED
 
     token_id: str
     account_id: str

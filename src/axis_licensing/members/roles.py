@@ -71,8 +71,9 @@ COMMANDS: tuple[str, ...] = (
     "upload_system_file",
 )
 
-#: The queries of an organization (SPEC §3, §7, §8).
+#: The queries of an organization (SPEC §3, §7, §8); ``organizations``: seeing it listed.
 QUERIES: tuple[str, ...] = (
+    "organizations",
     "status",
     "need",
     "wallet",

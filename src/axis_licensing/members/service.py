@@ -15,10 +15,11 @@ token and invitation secrets as SHA-256; idempotent results leave them out.
 from __future__ import annotations
 
 import builtins
+import contextvars
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
@@ -50,6 +51,8 @@ from axis_licensing.members.model import (
     TokenInfo,
 )
 from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
+from axis_licensing.model import Activity
+from axis_licensing.shell.outbox import write_events
 
 if TYPE_CHECKING:
     from axis_licensing.manager import Manager
@@ -63,6 +66,7 @@ __all__ = [
     "check_role",
     "record_creator",
     "record_facts",
+    "record_owner",
 ]
 
 T = TypeVar("T")
@@ -73,6 +77,10 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 INVITE_KEY = "members.invite_key"
 #: Write attempts before a command that keeps losing races is given up (R13).
 MAX_ATTEMPTS = 20
+#: The activities the running write transaction recorded, told to observers once it commits.
+_RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.ContextVar(
+    "axis_licensing_members_recorded", default=None
+)
 
 
 def check_role(value: object, param: str = "role") -> Role:
@@ -104,11 +112,16 @@ def record_facts(
     actor: str,
     facts: Sequence[MemberFact],
     now: datetime,
-) -> None:
+) -> builtins.list[Activity]:
     """Append ``facts`` to ``org_id``'s history as one new version (no part changes).
+
+    Their events are written in the same transaction (the outbox, SPEC §7).
 
     The version's instant never goes back before the organization's latest
     (as the Manager's commands do). ``tx`` must be a backend write transaction.
+
+    Returns:
+        The activities recorded (told to observers once the transaction commits).
 
     Raises:
         UnknownOrganization: no such organization.
@@ -118,16 +131,29 @@ def record_facts(
     if head is None:
         raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
     if not facts:
-        return
+        return []
     instant = max(now, from_us(head.at_us))
     header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
     on = local_date(instant, header.timezone).isoformat()
     at_us = to_us(instant)
     rows = [
-        ActivityRow(org_id, at_us, on, actor, f.ACTION, None, None, dumps_data(f.details()))
+        ActivityRow(org_id, at_us, on, actor, str(f.ACTION), None, None, dumps_data(f.details()))
         for f in facts
     ]
     tx.append(Head(org_id, head.seq + 1, at_us), (), rows)
+    activities = [
+        Activity(instant, date_of(on), actor, str(f.ACTION), None, None, f.details()) for f in facts
+    ]
+    write_events(tx, org_id, activities, None)  # every activity is an event (SPEC §7)
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.extend(activities)
+    return activities
+
+
+def date_of(text: str) -> date:
+    """The local date of an ISO ``text``."""
+    return date.fromisoformat(text)
 
 
 def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> Membership | None:
@@ -140,14 +166,26 @@ def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> Member
     Raises:
         StorageError: the store failed, or does not store members.
     """
+    made = record_owner(tx, org_id, actor, now)
+    return None if made is None else made[0]
+
+
+def record_owner(
+    tx: object, org_id: str, actor: str, now: datetime
+) -> tuple[Membership, builtins.list[Activity]] | None:
+    """:func:`record_creator`, with the activities it recorded (for the shell to notify).
+
+    Raises:
+        StorageError: the store failed, or does not store members.
+    """
     mtx = writer(tx)
     if not mtx.has_accounts() or mtx.account(actor) is None:
         return None
     row, fact = decide.decide_creator(mtx.org_members(org_id), org_id=org_id, account_id=actor)
     mtx.put_membership(row)
     mtx.bump_access_version()
-    record_facts(mtx, org_id, actor, [fact], now)
-    return decide.membership_of(row)
+    activities = record_facts(mtx, org_id, actor, [fact], now)
+    return decide.membership_of(row), activities
 
 
 class Access:
@@ -159,15 +197,26 @@ class Access:
         tokens: :class:`Tokens`.
     """
 
-    def __init__(self, backend: Backend, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        clock: Clock | None = None,
+        notify: Callable[[Sequence[Activity]], None] | None = None,
+        changed: Callable[[], None] | None = None,
+    ) -> None:
         """Serve the store of ``backend``, telling time by ``clock`` (default: the system's).
 
         Args:
             backend: an open backend whose transactions store members.
             clock: an object with ``now()``.
+            notify: told the activities of each command once it committed
+                (the Manager's ``axis_licensing_activity`` observers).
+            changed: called after each committed write (the roles plugin's cache).
         """
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
+        self._notify = notify
+        self._changed = changed
         self.accounts = Accounts(self)
         self.members = Members(self)
         self.tokens = Tokens(self)
@@ -175,7 +224,7 @@ class Access:
     @classmethod
     def of(cls, manager: Manager) -> Access:
         """The members of ``manager``'s store, on its backend and clock."""
-        return cls(manager.backend, manager.clock)
+        return cls(manager.backend, manager.clock, manager._notify, manager._access_changed)
 
     def now(self) -> datetime:
         """The clock's instant.
@@ -195,12 +244,21 @@ class Access:
         delay = 0.005
         for _ in range(MAX_ATTEMPTS):
             now = self.now()
+            recorded: builtins.list[Activity] = []
+            reset = _RECORDED.set(recorded)
             try:
                 with self.backend.write() as tx:
-                    return body(writer(tx), now)
+                    result = body(writer(tx), now)
+                if self._changed is not None:
+                    self._changed()
+                if recorded and self._notify is not None:
+                    self._notify(recorded)  # committed: observers hear of it (§4)
+                return result
             except RetryableConflict:
                 time.sleep(delay * random.random())
                 delay = min(delay * 2, 0.5)
+            finally:
+                _RECORDED.reset(reset)
         raise ConcurrencyConflict(
             f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied",
             details={"attempts": MAX_ATTEMPTS},
@@ -323,6 +381,7 @@ class Accounts:
             AlreadyExists: the id is taken.
             PermissionDenied: the actor may not create accounts (or vendor ones).
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         account_id = check_new_id(account_id, "account_id")
@@ -419,6 +478,42 @@ class Accounts:
             self._a.write(rehash)
         return decide.account_of(row)
 
+    def set_password(self, account_id: str, password: str, *, actor: str) -> None:
+        """Set an account's password (the account itself, or ``system``: the shell's tools).
+
+        Not recorded in any history (an account belongs to none), and never
+        logged; only the Argon2id hash is stored.
+
+        Args:
+            account_id: the account.
+            password: its new password.
+            actor: the account itself, or ``system``.
+
+        Raises:
+            InvalidInput: a bad id, password or actor.
+            PermissionDenied: the actor is another account.
+            UnknownAccount: no account has this id.
+            ConcurrencyConflict: the command kept losing races.
+            StorageError: the store failed.
+        """
+        account_id = check_id(account_id, "account_id")
+        actor = check_id(actor, "actor")
+        hashed = passwords.hash_password(passwords.check_password_text(password))
+        if actor not in (account_id, roles.SYSTEM_ACTOR):
+            raise PermissionDenied(
+                f"{actor!r} may not set another account's password",
+                details={"actor": actor, "action": "accounts.set_password"},
+            )
+
+        def body(tx: StoreWriteTx, _now: datetime) -> None:
+            if tx.account(account_id) is None:
+                raise UnknownAccount(
+                    f"no account has the id {account_id!r}", details={"account_id": account_id}
+                )
+            tx.set_password_hash(account_id, hashed)
+
+        self._a.write(body)
+
 
 class Members:
     """``manager.members`` (SPEC §8): list, invite, accept, change roles, remove."""
@@ -486,6 +581,7 @@ class Members:
             UnknownAccount: no account has this id.
             AlreadyExists: the account is already a member.
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -545,6 +641,7 @@ class Members:
             InvalidInput: the token is not text, or a bad account id.
             InvitationInvalid: the invitation was used, has expired, does not
                 exist, or was made for another account.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         if not isinstance(token, str) or not token:
@@ -598,6 +695,7 @@ class Members:
             UnknownAccount: the account is not a member.
             LastOwner: it is the last owner, and ``role`` is not owner.
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -648,6 +746,7 @@ class Members:
             UnknownAccount: the account is not a member.
             LastOwner: it is the last owner.
             IdempotencyConflict: ``request_id`` was used with other arguments.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -684,6 +783,7 @@ class Members:
             UnknownOrganization: no such organization.
             UnknownAccount: no account has this id.
             AlreadyExists: the organization has members already.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         org_id = check_id(org_id, "org_id")
@@ -760,6 +860,7 @@ class Tokens:
                 account's organizations; ``expires_at`` not in the future.
             PermissionDenied: the actor is not the account.
             UnknownAccount: no account has this id.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         account_id = check_id(account_id, "account_id")
@@ -828,6 +929,7 @@ class Tokens:
             InvalidInput: bad ids.
             NotFound: no token has this id.
             PermissionDenied: the actor may not revoke it.
+            ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         token_id = check_id(token_id, "token_id")

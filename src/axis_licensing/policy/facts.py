@@ -24,6 +24,7 @@ import attrs
 
 from axis_licensing._counts import Counts
 from axis_licensing._enums import Action, AlertKind, LicenseKind
+from axis_licensing.members import facts as _members
 from axis_licensing.model import Period
 
 __all__ = [
@@ -347,9 +348,9 @@ class WebhookRedelivered(FactData):
     endpoint_id: str
 
 
-#: Each action's class.
-FACT_TYPES: Mapping[Action, type[FactData]] = {
-    cls.ACTION: cls
+#: Each action's class (the members' facts of SPEC §8 are :mod:`axis_licensing.members.facts`).
+FACT_TYPES: Mapping[Action, type[FactData] | type[_members.MemberFact]] = {
+    Action(cls.ACTION): cls
     for cls in (
         OrganizationCreated,
         SystemRegistered,
@@ -370,6 +371,12 @@ FACT_TYPES: Mapping[Action, type[FactData]] = {
         WebhookSecretRotated,
         WebhookRemoved,
         WebhookRedelivered,
+        _members.MemberInvited,
+        _members.MemberJoined,
+        _members.MemberRoleChanged,
+        _members.MemberRemoved,
+        _members.TokenCreated,
+        _members.TokenRevoked,
     )
 }
 assert set(FACT_TYPES) == set(Action)

@@ -51,14 +51,18 @@ from axis_licensing.errors import (
     IncompatibleCatalog,
     InsufficientLicenses,
     InvalidInput,
+    InvitationInvalid,
     KeyAlreadyRedeemed,
     KeyTypo,
+    LastOwner,
     LicensingError,
     MalformedSystemFile,
+    NotFound,
     OutsideAllocationWindow,
     PermissionDenied,
     StorageError,
     SubscriptionNotStarted,
+    UnknownAccount,
     UnknownHardware,
     UnknownKey,
     UnknownOrganization,
@@ -73,6 +77,14 @@ from axis_licensing.events.model import (
     SweepReport,
     WebhookEndpoint,
     check_event_types,
+)
+from axis_licensing.members.model import (
+    Account,
+    Invitation,
+    IssuedToken,
+    Membership,
+    Role,
+    TokenInfo,
 )
 from axis_licensing.model import (
     Action,
@@ -109,6 +121,8 @@ __all__ = [
 MAX_HORIZON = 100
 #: The largest ``limit`` or ``offset`` of a listing (what SQL integers hold).
 MAX_ROWS = 2**63 - 1
+#: The largest event ``seq`` asked after: the largest integer a JSON number holds exactly.
+MAX_SEQ = 2**53 - 1
 #: The longest organization name.
 MAX_NAME = 200
 #: The longest webhook URL.
@@ -181,6 +195,13 @@ class Check(enum.StrEnum):
     FLAG = "flag"
     #: Event types (SPEC §7): a list of known types, not empty, not one string.
     EVENT_TYPES = "event_types"
+    # -- members (SPEC §8)
+    #: A list of ids (at least one; duplicates merged, sorted).
+    IDS = "ids"
+    #: A password: 8–1024 characters, no NUL; never logged, stored or recorded.
+    PASSWORD = "password"  # noqa: S105 - a check's name
+    #: A secret (an invitation token): non-empty text, never logged or recorded.
+    SECRET = "secret"  # noqa: S105 - a check's name
 
 
 class Resolver(Protocol):
@@ -331,6 +352,41 @@ def _flag(p: Param, value: object) -> bool:
     return value
 
 
+def _enum(p: Param, value: object) -> enum.Enum:
+    if p.choices is None or p.choices is LicenseKind:
+        return LicenseKind.of(value)
+    if isinstance(value, p.choices):
+        return value
+    try:
+        return p.choices(value)
+    except ValueError:
+        choices = ", ".join(str(c.value) for c in p.choices)
+        raise InvalidInput(
+            f"{p.name} must be one of {choices}, got {value!r}", param=p.name
+        ) from None
+
+
+def _ids(p: Param, value: object) -> tuple[str, ...]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidInput(f"{p.name} must be a list of ids, got {value!r}", param=p.name)
+    checked = tuple(sorted({check_id(v, p.name) for v in value}))
+    if not checked:
+        raise InvalidInput(f"{p.name} must name at least one id (or be none)", param=p.name)
+    return checked
+
+
+def _password(p: Param, value: object) -> str:
+    from axis_licensing.members.passwords import check_password_text
+
+    return check_password_text(value, param=p.name)
+
+
+def _secret(p: Param, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{p.name} must be non-empty text", param=p.name)
+    return value
+
+
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
 
 #: How each check runs.
@@ -348,12 +404,15 @@ _CHECKS: Mapping[Check, _Checker] = {
     Check.SYSTEM_FILE: _system_file,
     Check.DATETIME: lambda p, v, c, s: check_aware(v, p.name),
     Check.DATE_OR_DATETIME: _date_or_datetime,
-    Check.ENUM: lambda p, v, c, s: LicenseKind.of(v),
+    Check.ENUM: lambda p, v, c, s: _enum(p, v),
     Check.CATALOG: _catalog,
     Check.ACTIONS: _actions,
     Check.URL: lambda p, v, c, s: check_text(v, p.name, max_length=p.max_length or MAX_URL),
     Check.FLAG: lambda p, v, c, s: _flag(p, v),
     Check.EVENT_TYPES: lambda p, v, c, s: check_event_types(v),  # type: ignore[arg-type]
+    Check.IDS: lambda p, v, c, s: _ids(p, v),
+    Check.PASSWORD: lambda p, v, c, s: _password(p, v),
+    Check.SECRET: lambda p, v, c, s: _secret(p, v),
 }
 
 
@@ -1028,7 +1087,7 @@ _EVENTS_OUT: tuple[Operation, ...] = (
                 keyword_only=True,
                 optional=True,
                 minimum=0,
-                maximum=MAX_ROWS,
+                maximum=MAX_SEQ,
             ),
             _LIMIT,
         ],
@@ -1162,8 +1221,198 @@ _EVENTS_OUT: tuple[Operation, ...] = (
     ),
 )
 
+# -- members and roles (SPEC §8): ``manager.accounts``, ``manager.members``, ``manager.tokens`` --
+
+_ACCOUNT = Param("account_id", str, Check.ID, "the account")
+_ROLE = Param(
+    "role", Role, Check.ENUM, "viewer (queries only), admin (commands) or owner", choices=Role
+)
+_MEMBER_ERRORS: tuple[type[LicensingError], ...] = (
+    InvalidInput,
+    ConcurrencyConflict,
+    StorageError,
+)
+
+
+def _member(
+    name: str,
+    params: Iterable[Param],
+    result: Any,
+    errors: Iterable[type[LicensingError]],
+    summary: str,
+    *,
+    kind: Kind = Kind.COMMAND,
+    scope: Scope = Scope.ORGANIZATION,
+    returns: Any = None,
+) -> Operation:
+    """A declaration of SPEC §8, whose parameters are exactly its signature's."""
+    command = kind is Kind.COMMAND
+    return Operation(
+        name=name,
+        kind=kind,
+        scope=scope,
+        action=name if command else None,
+        params=tuple(params),
+        result=result,
+        returns=returns if command else result,
+        errors=(*(_MEMBER_ERRORS if command else _QUERY_ERRORS), *errors),
+        summary=summary,
+    )
+
+
+_MEMBERS: tuple[Operation, ...] = (
+    _member(
+        "accounts.create",
+        [
+            Param("account_id", str, Check.NEW_ID, "the new account's id (never 'system')"),
+            Param(
+                "name",
+                str,
+                Check.TEXT,
+                "the name shown to people",
+                keyword_only=True,
+                max_length=MAX_ID,
+            ),
+            Param(
+                "password",
+                str | None,
+                Check.PASSWORD,
+                "its password, 8 to 1024 characters (none: it signs in through the host's hook)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            Param(
+                "vendor",
+                bool,
+                Check.FLAG,
+                "whether it may run the vendor's commands",
+                default=False,
+                keyword_only=True,
+            ),
+            _actor(),
+            _REQUEST_ID,
+        ],
+        Account,
+        [PermissionDenied, IdempotencyConflict, AlreadyExists],
+        "Create an account; it has no rights until it is invited (SPEC §8).",
+        scope=Scope.STORE,
+        returns=Account,
+    ),
+    _member(
+        "members.list",
+        [_ORG],
+        list[Membership],
+        [UnknownOrganization],
+        "The organization's members and their roles, by account id (SPEC §8).",
+        kind=Kind.QUERY,
+    ),
+    _member(
+        "members.invite",
+        [
+            _ORG,
+            _ACCOUNT,
+            attrs.evolve(_ROLE, keyword_only=True),
+            _actor(),
+            _REQUEST_ID,
+        ],
+        Invitation,
+        [
+            UnknownOrganization,
+            PermissionDenied,
+            UnknownAccount,
+            AlreadyExists,
+            IdempotencyConflict,
+        ],
+        "Invite an account with a role: a one-time link that expires in 7 days (SPEC §8).",
+        returns=Invitation,
+    ),
+    _member(
+        "members.accept",
+        [
+            Param("token", str, Check.SECRET, "the invitation's secret (from its link)"),
+            Param("account_id", str, Check.ID, "the account invited, accepting", keyword_only=True),
+        ],
+        Membership,
+        [InvitationInvalid],
+        "Accept an invitation: the account becomes a member with the role invited (SPEC §8).",
+        scope=Scope.STORE,
+        returns=Membership,
+    ),
+    _member(
+        "members.set_role",
+        [_ORG, _ACCOUNT, _ROLE, _actor(), _REQUEST_ID],
+        Membership,
+        [UnknownOrganization, PermissionDenied, UnknownAccount, LastOwner, IdempotencyConflict],
+        "Change a member's role; the last owner stays an owner (SPEC §8).",
+        returns=Membership,
+    ),
+    _member(
+        "members.remove",
+        [_ORG, _ACCOUNT, _actor(), _REQUEST_ID],
+        type(None),
+        [UnknownOrganization, PermissionDenied, UnknownAccount, LastOwner, IdempotencyConflict],
+        "Remove a member (or leave); its sessions and tokens lose the organization at once.",
+    ),
+    _member(
+        "tokens.create",
+        [
+            _ACCOUNT,
+            Param(
+                "orgs",
+                Iterable[str] | None,
+                Check.IDS,
+                "limit it to these organizations of the account (none: all of them)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            Param(
+                "read_only",
+                bool,
+                Check.FLAG,
+                "allow queries only",
+                default=False,
+                keyword_only=True,
+            ),
+            Param(
+                "expires_at",
+                datetime | None,
+                Check.DATETIME,
+                "when it stops working (aware; none: never)",
+                default=None,
+                keyword_only=True,
+                optional=True,
+            ),
+            _actor(),
+        ],
+        IssuedToken,
+        [PermissionDenied, UnknownAccount],
+        "Create an API token for an account; its secret is shown this once (SPEC §8).",
+        scope=Scope.STORE,
+        returns=IssuedToken,
+    ),
+    _member(
+        "tokens.list",
+        [_ACCOUNT],
+        list[TokenInfo],
+        [UnknownAccount],
+        "The account's API tokens with their prefix and last use, never their secrets.",
+        kind=Kind.QUERY,
+        scope=Scope.STORE,
+    ),
+    _member(
+        "tokens.revoke",
+        [Param("token_id", str, Check.ID, "the token"), _actor()],
+        type(None),
+        [PermissionDenied, NotFound],
+        "Revoke an API token: it stops working at once, in every process (SPEC §8).",
+        scope=Scope.STORE,
+    ),
+)
+
 #: Every public command and query, by name.
-OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (*_DECLARED, *_EVENTS_OUT)}
+OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (*_DECLARED, *_EVENTS_OUT, *_MEMBERS)}
 
 
 F = TypeVar("F", bound=Callable[..., object])

@@ -431,6 +431,8 @@ class Pipeline:
         ran = _Ran(decision.result)
         if decision.state is not None:
             ran = self._append(tx, str(org_id), loaded.head, loaded.state, decision, ctx.at)
+        if isinstance(command, cmd.CreateOrganization):  # its creator is its owner (SPEC §8)
+            ran = _with_owner(tx, ran, str(org_id), call.actor, ctx.at)
         if isinstance(ran.result, decisions.SignLicenseFile):
             assert decision.state is not None
             signed = self._signer.license_file(
@@ -564,6 +566,20 @@ class Pipeline:
             lambda state, seq: self._read(lambda tx: all_systems(tx, state, seq)),
         ):
             self._plugins.alert(org_id, alert)
+
+
+# -- members (SPEC §8): the account that creates an organization owns it, in the same transaction
+
+
+def _with_owner(tx: WriteTx, ran: _Ran, org_id: str, actor: str, at: datetime) -> _Ran:
+    """``ran`` with its creator made owner (when the store has accounts), and that activity."""
+    from axis_licensing.members.service import record_owner
+    from axis_licensing.members.store import MemberWriteTx
+
+    made = None if not isinstance(tx, MemberWriteTx) else record_owner(tx, org_id, actor, at)
+    if made is None:
+        return ran
+    return attrs.evolve(ran, activities=[*ran.activities, *made[1]])
 
 
 # -- claims: applied in the command's transaction; a lost one is the documented error -----------

@@ -56,6 +56,22 @@ class Plugins:
         """The underlying pluggy ``PluginManager``."""
         return self._pm
 
+    def add(self, plugin: object) -> None:
+        """Register one more plugin (the Manager's built-in roles, SPEC §8).
+
+        Raises:
+            InvalidInput: it implements a hook wrongly, or is registered already.
+        """
+        try:
+            self._pm.register(plugin)
+            self._pm.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise InvalidInput(f"invalid axis-licensing plugin: {exc}") from exc
+
+    def plugins(self) -> list[object]:
+        """Every registered plugin object."""
+        return list(self._pm.get_plugins())
+
     def backends(self) -> BackendRegistry:
         """Ask every plugin to register its backends, and return the registry."""
         registry = BackendRegistry()

@@ -1,0 +1,386 @@
+"""The portal's pages for members and roles (SPEC §8): members, invitations, API tokens, setup.
+
+- ``/orgs/{org}/members``: the organization's members and their roles; an
+  owner invites (the one-time link is shown once), changes roles and removes;
+- ``/invitations/{token}``: the invited account accepts, signed in;
+- ``/account/tokens``: one's own API tokens (the secret shown once, then the
+  prefix and last use), created and revoked;
+- ``/setup/{secret}``: on a store without accounts, the one-time page that
+  creates the first owner account (``serve`` prints its link).
+
+Sign-in with an account and a password is rate-limited by
+:class:`SignInLimiter`, per account and per client address, with one answer
+whatever the reason (unknown account, wrong password, too many attempts).
+Every form carries the CSRF token and a fresh request id; texts are gettext
+messages of the page's language.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+import urllib.parse
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Response, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect
+from litestar.types import ControllerRouterHandler
+
+from axis_licensing import errors
+from axis_licensing.http._access import allow
+from axis_licensing.http._portal import (
+    Req,
+    _error_flash,
+    _flash,
+    _manager,
+    _Page,
+    _request_id,
+    render,
+)
+from axis_licensing.manager import Manager
+from axis_licensing.members.model import Role
+
+__all__ = ["ROUTES", "SETUP_KEY", "SignInLimiter", "account_names", "setup_link"]
+
+#: The app state key of the one-time setup secret (a store without accounts).
+SETUP_KEY = "members.setup_secret"
+
+
+class SignInLimiter:
+    """Failed password attempts, per account and per client address, in a sliding window.
+
+    After ``limit`` failures within ``window`` for the account or for the
+    address, attempts are refused without checking the password (the same
+    answer as a wrong one). Kept per process; a success clears the account's.
+    """
+
+    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
+        """Allow ``limit`` failures per ``window``."""
+        self.limit = limit
+        self.window = window.total_seconds()
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        found = self._failures.setdefault(key, deque())
+        while found and found[0] <= now - self.window:
+            found.popleft()
+        return found
+
+    def blocked(self, account_id: str, address: str) -> bool:
+        """Whether the account or the address used up its attempts."""
+        now = time.monotonic()
+        with self._lock:
+            return any(
+                len(self._recent(k, now)) >= self.limit
+                for k in (f"account:{account_id}", f"address:{address}")
+            )
+
+    def failed(self, account_id: str, address: str) -> None:
+        """Count a failure for both."""
+        now = time.monotonic()
+        with self._lock:
+            for key in (f"account:{account_id}", f"address:{address}"):
+                self._recent(key, now).append(now)
+
+    def succeeded(self, account_id: str) -> None:
+        """Forget the account's failures."""
+        with self._lock:
+            self._failures.pop(f"account:{account_id}", None)
+
+
+def password_signin(request: Req, account_id: str, password: str) -> str | None:
+    """The account signed in with ``password``, or None (one answer for every failure).
+
+    Raises:
+        StorageError: the store failed.
+    """
+    from axis_licensing.members import passwords
+
+    limiter: SignInLimiter = request.app.state.setdefault("members.limiter", SignInLimiter())
+    address = request.client.host if request.client is not None else "-"
+    if limiter.blocked(account_id, address):
+        passwords.verify_unknown(password)  # the same work as a real check
+        return None
+    try:
+        account = _manager(request).accounts.check_password(account_id, password)
+    except errors.InvalidInput:
+        passwords.verify_unknown(password)
+        account = None
+    if account is None:
+        limiter.failed(account_id, address)
+        return None
+    limiter.succeeded(account_id)
+    return account.account_id
+
+
+def account_names(manager: Manager) -> Callable[[str], str]:
+    """For a page: an actor's account name (read once per actor), or the actor itself."""
+    known: dict[str, str] = {}
+
+    def name(actor: str) -> str:
+        if actor not in known:
+            try:
+                known[actor] = manager.accounts.get(actor).name
+            except errors.LicensingError:  # not an account (a file actor, ``system``)
+                known[actor] = actor
+        return known[actor]
+
+    return name
+
+
+def setup_link(base_url: str, secret: str) -> str:
+    """The one-time link that creates the first owner account."""
+    return f"{base_url.rstrip('/')}/setup/{urllib.parse.quote(secret, safe='')}"
+
+
+def _members_url(org_id: str) -> str:
+    return f"/orgs/{urllib.parse.quote(org_id, safe='')}/members"
+
+
+# -- members -------------------------------------------------------------------------------------
+
+
+@get("/orgs/{org_id:str}/members", sync_to_thread=True, include_in_schema=False)
+def members(request: Req, org_id: FromPath[str]) -> Response[Any]:
+    """The organization's members; an owner's forms to invite, change roles and remove."""
+    page = _Page(request, org_id, "members.list")
+    listed = page.manager.members.list(org_id)
+    names = _names(page, [m.account_id for m in listed])
+    owner = page.manager.roles is None or page.manager.roles.permits(
+        page.actor, org_id, "members.invite"
+    )
+    link = request.session.pop("invitation_link", None)
+    return render(
+        request,
+        "members.html",
+        **page.context(
+            members=listed, names=names, owner=owner, roles=list(Role), link=link, tab="members"
+        ),
+    )
+
+
+def _names(page: _Page, account_ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for account_id in account_ids:
+        try:
+            found[account_id] = page.manager.accounts.get(account_id).name
+        except errors.LicensingError:
+            found[account_id] = account_id
+    return found
+
+
+@post("/orgs/{org_id:str}/members/invite", sync_to_thread=True, include_in_schema=False)
+def invite(
+    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    """Invite an account; the one-time link is shown once, on the members page."""
+    page = _Page(request, org_id, "members.list")
+    try:
+        allow(page.manager, page.actor, org_id, "members.invite")
+        invitation = page.manager.members.invite(
+            org_id,
+            str(data.get("account_id", "")).strip(),
+            role=str(data.get("role", "")),
+            actor=page.actor,
+            request_id=_request_id(data),
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_members_url(org_id))
+    base = str(request.base_url).rstrip("/")
+    token = urllib.parse.quote(invitation.token, safe="")
+    request.session["invitation_link"] = f"{base}/invitations/{token}"
+    _flash(request, "success", "Invitation created for %(account)s.", account=invitation.account_id)
+    return Redirect(path=_members_url(org_id))
+
+
+@post("/orgs/{org_id:str}/members/role", sync_to_thread=True, include_in_schema=False)
+def set_role(
+    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    """Change a member's role."""
+    page = _Page(request, org_id, "members.list")
+    account_id = str(data.get("account_id", "")).strip()
+    try:
+        allow(page.manager, page.actor, org_id, "members.set_role")
+        page.manager.members.set_role(
+            org_id,
+            account_id,
+            str(data.get("role", "")),
+            actor=page.actor,
+            request_id=_request_id(data),
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_members_url(org_id))
+    _flash(request, "success", "The role of %(account)s was changed.", account=account_id)
+    return Redirect(path=_members_url(org_id))
+
+
+@post("/orgs/{org_id:str}/members/remove", sync_to_thread=True, include_in_schema=False)
+def remove(
+    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    """Remove a member."""
+    page = _Page(request, org_id, "members.list")
+    account_id = str(data.get("account_id", "")).strip()
+    try:
+        allow(page.manager, page.actor, org_id, "members.remove")
+        page.manager.members.remove(
+            org_id, account_id, actor=page.actor, request_id=_request_id(data)
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_members_url(org_id))
+    _flash(request, "success", "%(account)s was removed.", account=account_id)
+    if account_id == page.actor:
+        return Redirect(path="/orgs")
+    return Redirect(path=_members_url(org_id))
+
+
+# -- invitations -----------------------------------------------------------------------------------
+
+
+@get("/invitations/{link:str}", sync_to_thread=False, include_in_schema=False)
+def invitation_page(request: Req, link: FromPath[str]) -> Response[Any]:
+    """The accept page of an invitation (signed in as the account invited)."""
+    page = _Page(request, None, "members.accept")
+    return render(request, "accept.html", **page.context(link=link))
+
+
+@post("/invitations/{link:str}", sync_to_thread=True, include_in_schema=False)
+def accept(
+    request: Req, link: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    """Accept the invitation: the signed-in account joins with the role invited."""
+    page = _Page(request, None, "members.accept")
+    try:
+        membership = page.manager.members.accept(link, account_id=page.actor)
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path="/orgs")
+    _flash(request, "success", "You joined %(org)s.", org=membership.org_id)
+    return Redirect(path=f"/orgs/{urllib.parse.quote(membership.org_id, safe='')}/products")
+
+
+# -- one's own API tokens -----------------------------------------------------------------------
+
+
+@get("/account/tokens", sync_to_thread=True, include_in_schema=False)
+def tokens(request: Req) -> Response[Any]:
+    """One's own API tokens: prefix, limits, last use; the new secret once."""
+    page = _Page(request, None, "tokens.list")
+    listed = page.manager.tokens.list(page.actor) if _is_account(page) else []
+    secret = request.session.pop("token_secret", None)
+    return render(request, "tokens.html", **page.context(tokens=listed, secret=secret))
+
+
+def _is_account(page: _Page) -> bool:
+    try:
+        page.manager.accounts.get(page.actor)
+    except errors.LicensingError:
+        return False
+    return True
+
+
+@post("/account/tokens/new", sync_to_thread=True, include_in_schema=False)
+def create_token(request: Req, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
+    """Create a token; its secret is shown once."""
+    page = _Page(request, None, "tokens.create")
+    days = str(data.get("days", "")).strip()
+    orgs = [o for o in str(data.get("orgs", "")).replace(",", " ").split() if o]
+    try:
+        if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
+            raise errors.InvalidInput("days must be a whole number from 1 to 3650", param="days")
+        expires = datetime.now(UTC) + timedelta(days=int(days)) if days else None
+        issued = page.manager.tokens.create(
+            page.actor,
+            orgs=orgs or None,
+            read_only=data.get("read_only") == "on",
+            expires_at=expires,
+            actor=page.actor,
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path="/account/tokens")
+    request.session["token_secret"] = issued.secret
+    return Redirect(path="/account/tokens")
+
+
+@post("/account/tokens/revoke", sync_to_thread=True, include_in_schema=False)
+def revoke_token(request: Req, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
+    """Revoke one of one's tokens: it stops working at once."""
+    page = _Page(request, None, "tokens.revoke")
+    try:
+        page.manager.tokens.revoke(str(data.get("token_id", "")).strip(), actor=page.actor)
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path="/account/tokens")
+    _flash(request, "success", "The token was revoked.")
+    return Redirect(path="/account/tokens")
+
+
+# -- bootstrap ---------------------------------------------------------------------------------
+
+
+def _setup_secret(request: Req, given: str) -> bool:
+    expected = request.app.state.get(SETUP_KEY)
+    roles = _manager(request).roles
+    if not isinstance(expected, str) or roles is None or roles.has_accounts():
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+@get("/setup/{secret:str}", sync_to_thread=False, include_in_schema=False)
+def setup_page(request: Req, secret: FromPath[str]) -> Response[Any]:
+    """Create the first owner account (works once, on a store without accounts)."""
+    if not _setup_secret(request, secret):
+        return render(request, "setup.html", http_status=404, secret=None)
+    return render(request, "setup.html", secret=secret)
+
+
+@post("/setup/{secret:str}", sync_to_thread=True, include_in_schema=False)
+def setup(
+    request: Req, secret: FromPath[str], data: URLEncodedBody[dict[str, str]]
+) -> Response[Any]:
+    """Create the first account, a vendor account, and sign it in."""
+    if not _setup_secret(request, secret):
+        return render(request, "setup.html", http_status=404, secret=None)
+    manager = _manager(request)
+    account_id = str(data.get("account_id", "")).strip()
+    try:
+        manager.accounts.create(
+            account_id,
+            name=str(data.get("name", "")).strip() or account_id,
+            password=str(data.get("password", "")),
+            vendor=True,
+            actor="system",
+        )
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=f"/setup/{urllib.parse.quote(secret, safe='')}")
+    request.app.state[SETUP_KEY] = secrets.token_urlsafe(32)  # used: never again
+    request.set_session({"account": account_id})
+    return Redirect(path="/orgs")
+
+
+ROUTES: list[ControllerRouterHandler] = [
+    members,
+    invite,
+    set_role,
+    remove,
+    invitation_page,
+    accept,
+    tokens,
+    create_token,
+    revoke_token,
+    setup_page,
+    setup,
+]
