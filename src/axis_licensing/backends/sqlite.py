@@ -10,7 +10,8 @@
   replaced, so one storage fault never wedges the Manager.
 - A schema version in ``PRAGMA user_version`` with forward migrations; a file
   with a newer schema is refused before anything is written.
-- Reads cost O(1) in history length: the head is one row of ``orgs``, each
+- Reads cost O(1) in history length: the head is one row of ``orgs`` (read
+  by :meth:`SQLiteBackend.peek` in one statement, with no BEGIN), each
   part's latest version one row of ``parts``; a past version of a part is one
   indexed row of ``part_history``.
 
@@ -647,6 +648,26 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
 
     def read(self) -> contextlib.AbstractContextManager[ReadTx]:
         return self._transaction("BEGIN")
+
+    def peek(self, org_id: str) -> Head | None:
+        # One statement in autocommit mode is its own read transaction (one WAL
+        # snapshot): no BEGIN and COMMIT around a one-row read. fetchall() steps it
+        # to its end, so it ends that read at once.
+        with self._lock:
+            conn = self._connection()
+            try:
+                self._wait_in_sqlite(conn, wait=True)
+                rows = conn.execute(_LOCK, (org_id,)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    raise RetryableConflict(str(exc)) from exc
+                raise StorageError(f"SQLite failed: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite failed: {exc}") from exc
+        if not rows:
+            return None
+        head, at_us, catalog = rows[0]
+        return Head(org_id, head, at_us, catalog)
 
     def close(self) -> None:
         with self._lock:
