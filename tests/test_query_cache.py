@@ -12,6 +12,7 @@ must equal the one a third Manager works out with every cache emptied, at
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -205,6 +206,20 @@ def test_spec5_a_clock_behind_the_latest_command_answers_at_that_command(world: 
     assert world.cached.status(ORG, PRO) == world.cached.status(
         ORG, PRO, at=START + timedelta(days=3)
     )
+
+
+def test_spec5_a_kept_answer_is_read_while_a_command_of_the_same_manager_holds_the_store(
+    world: World,
+) -> None:
+    world.run(("start", 0))
+    first = world.cached.status(ORG, PRO)
+    got: list[object] = []
+    asking = threading.Thread(target=lambda: got.append(world.cached.status(ORG, PRO)))
+    with world.cached.backend.write():  # as a command holds it, until it commits
+        asking.start()
+        asking.join(timeout=30)
+        assert got == [first]  # answered meanwhile: the head is read on its own connection
+    asking.join()
 
 
 STEPS = st.one_of(
