@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axis_licensing import (
+    EXAMPLE_CATALOG,
     Catalog,
     LicenseType,
     LicensingError,
@@ -31,6 +32,8 @@ from axis_licensing import (
     ProductSpec,
     ProductState,
 )
+from axis_licensing.backends import Backend, Head
+from axis_licensing.backends.memory import MemoryBackend
 
 ORG = "org-c"
 PRO = "acs-pro"
@@ -220,6 +223,31 @@ def test_spec5_a_kept_answer_is_read_while_a_command_of_the_same_manager_holds_t
         asking.join(timeout=30)
         assert got == [first]  # answered meanwhile: the head is read on its own connection
     asking.join()
+
+
+class _DefaultPeek(MemoryBackend):
+    """A backend whose ``peek`` is the interface's default, as a third-party one's may be."""
+
+    def peek(self, org_id: str) -> Head | None:
+        return Backend.peek(self, org_id)
+
+
+def test_spec5_a_backend_without_its_own_peek_reads_in_full_and_keeps_answers() -> None:
+    clock = ManualClock(START)
+    with Manager(_DefaultPeek(), catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization(ORG, name="Plain", actor="a")
+        m.start_subscription(ORG, PRO, actor="a")
+        first = m.status(ORG, PRO)
+        assert m.status(ORG, PRO) is first  # kept, found after the full read
+        assert m._peeks is False
+        m.register_system(ORG, PRO, "srv-1", devices={"core": 2}, actor="a")
+        second = m.status(ORG, PRO)
+        assert second.devices == {"core": 2}
+        clock.advance(days=40)  # past the trial: another local date
+        later = m.status(ORG, PRO)
+        assert later.state is not second.state
+        m._states.clear()
+        assert m.status(ORG, PRO) == later
 
 
 STEPS = st.one_of(
