@@ -34,6 +34,7 @@ from axis_licensing import (
 )
 from axis_licensing.backends import Backend, Head
 from axis_licensing.backends.memory import MemoryBackend
+from axis_licensing.shell.loading import ANSWERS_PER_ORG, StateCache
 
 ORG = "org-c"
 PRO = "acs-pro"
@@ -223,6 +224,28 @@ def test_spec5_a_kept_answer_is_read_while_a_command_of_the_same_manager_holds_t
         asking.join(timeout=30)
         assert got == [first]  # answered meanwhile: the head is read on its own connection
     asking.join()
+
+
+def test_spec5_the_kept_answers_are_bounded_and_an_older_version_never_replaces_a_newer() -> None:
+    cache = StateCache(size=2)
+    day = START.date()
+    for n in range(ANSWERS_PER_ORG + 5):
+        cache.keep_answer("a", (3, 1, day), ("status", n), n)
+    asked = range(ANSWERS_PER_ORG + 5)
+    kept = [n for n in asked if cache.answer("a", (3, 1, day), ("status", n)) is not None]
+    assert kept == list(range(5, ANSWERS_PER_ORG + 5))  # the oldest questions dropped
+    cache.keep_answer("a", (2, 1, day), ("status", 0), "older")  # a slower query's
+    assert cache.answer("a", (2, 1, day), ("status", 0)) is None
+    assert cache.answer("a", (3, 1, day), ("status", 9)) == 9
+    cache.keep_answer("a", (4, 1, day), ("status", 0), "newer")  # a new head drops the rest
+    assert cache.answer("a", (3, 1, day), ("status", 9)) is None
+    assert cache.answer("a", (4, 1, day), ("status", 0)) == "newer"
+    for org_id in ("b", "c"):  # two organizations at most: the first kept goes
+        cache.keep_answer(org_id, (1, 1, day), ("status",), org_id)
+    assert cache.answer("a", (4, 1, day), ("status", 0)) is None
+    assert [cache.answer(o, (1, 1, day), ("status",)) for o in ("b", "c")] == ["b", "c"]
+    cache.clear()
+    assert cache.answer("c", (1, 1, day), ("status",)) is None
 
 
 class _DefaultPeek(MemoryBackend):

@@ -31,7 +31,7 @@ __all__ = ["Stamp", "StateCache", "all_systems", "upgrade_legacy", "with_named"]
 #: How many organizations the cache holds.
 CACHE_SIZE = 1024
 #: How many answers the cache keeps per organization (about one version, date and catalog).
-ANSWERS_PER_ORG = 256
+ANSWERS_PER_ORG = 64
 
 #: What a query's answer at or after the head depends on besides its question: the
 #: organization's head version, the catalog version in effect at the query's instant,
