@@ -26,7 +26,7 @@ pytest.register_assert_rewrite(
     "axis_licensing.testing.contract", "axis_licensing.testing.conformance"
 )
 
-from axis_licensing.backends import Backend, ReadTx, WriteTx  # noqa: E402
+from axis_licensing.backends import Backend, Head, ReadTx, WriteTx  # noqa: E402
 from axis_licensing.backends.memory import MemoryBackend  # noqa: E402
 from axis_licensing.backends.postgresql import PostgreSQLBackend  # noqa: E402
 from axis_licensing.backends.sqlite import SQLiteBackend  # noqa: E402
@@ -134,7 +134,7 @@ def _outcomes(make: MakeBackend) -> dict[str, str]:
 def test_the_suite_passes_on_a_correct_backend_run_by_hand() -> None:
     outcomes = _outcomes(MemoryBackend)
     assert set(outcomes.values()) <= {"passed", "skipped"}
-    assert len(outcomes) == 34  # issue 14 added catalogs, insert_catalog, lock, org_ids
+    assert len(outcomes) == 35  # issue 14 added catalogs, insert_catalog, lock, org_ids; peek
 
 
 def test_a_backend_with_an_off_by_one_in_seq_at_fails_the_tests_named_after_seq_at() -> None:
@@ -176,3 +176,17 @@ def test_r15_the_default_latest_version_at_us_passes_the_suite() -> None:
         "passed"
     )
     assert set(outcomes.values()) <= {"passed", "skipped"}
+
+
+class DefaultPeekBackend(MemoryBackend):
+    """The memory backend without its own ``peek`` (a third-party backend)."""
+
+    def peek(self, org_id: str) -> Head | None:
+        return Backend.peek(self, org_id)
+
+
+def test_spec5_the_default_peek_passes_the_suite() -> None:
+    outcomes = _outcomes(DefaultPeekBackend)
+    assert outcomes["test_peek_reads_the_head_and_the_latest_catalog_version_or_nothing"] == (
+        "passed"
+    )

@@ -464,8 +464,33 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/vendor/keys"): {"product": PRODUCT, "quantities": {"core": 1}},
     ("post", "/v1/vendor/hardware"): {"serial": "fresh", "product": PRODUCT},
     ("post", "/v1/catalog/versions"): converter.unstructure(EXAMPLE_CATALOG),
+    # events out (SPEC §7)
+    ("post", "/v1/sweep"): {},
+    ("post", "/v1/deliver"): {"limit": 10},
+    ("post", "/v1/webhooks"): {
+        "org_id": ORG,
+        "url": "http://127.0.0.1:9/hook",
+        "allow_http": True,
+        "allow_private": True,
+    },
+    ("patch", "/v1/webhooks/{endpoint_id}"): {"enabled": True},
+    # members and roles (SPEC §8)
+    ("post", "/v1/accounts"): {"account_id": "fresh", "name": "Fresh"},
+    ("post", "/v1/organizations/{org_id}/invitations"): {"account_id": "fresh", "role": "viewer"},
+    ("post", "/v1/invitations/accept"): {"token": "axi_unknown", "account_id": "fresh"},
+    ("put", "/v1/organizations/{org_id}/members/{account_id}"): {"role": "owner"},
+    ("post", "/v1/accounts/{account_id}/tokens"): {},
 }
-PATH_VALUES = {"org_id": ORG, "product": PRODUCT, "system_id": "srv-1", "serial": "HW-1"}
+PATH_VALUES = {
+    "org_id": ORG,
+    "product": PRODUCT,
+    "system_id": "srv-1",
+    "serial": "HW-1",
+    "endpoint_id": "no-such-endpoint",
+    "delivery_id": "no-such-delivery",
+    "account_id": "alice",
+    "token_id": "no-such-token",
+}
 
 
 def _bound_probes(schema: dict[str, Any], valid: object) -> list[tuple[object, bool]]:
@@ -473,9 +498,13 @@ def _bound_probes(schema: dict[str, Any], valid: object) -> list[tuple[object, b
     probes: list[tuple[object, bool]] = []
     if "format" in schema:  # a date-time: only its length bound, from outside
         return [("x" * (schema["maxLength"] + 1), False)] if "maxLength" in schema else []
-    if schema.get("type") == "string" or "maxLength" in schema:
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "string" in types or "maxLength" in schema:
         if "maxLength" in schema:
-            probes += [("x" * schema["maxLength"], True), ("x" * (schema["maxLength"] + 1), False)]
+            longest = "x" * schema["maxLength"]
+            fits = "pattern" not in schema or re.search(schema["pattern"], longest) is not None
+            probes += [(longest, fits), ("x" * (schema["maxLength"] + 1), False)]
         if schema.get("minLength") == 1:
             probes.append(("", False))
         if "pattern" in schema:
@@ -491,7 +520,7 @@ def _bound_probes(schema: dict[str, Any], valid: object) -> list[tuple[object, b
                 "\t",
             ):
                 probes.append((text, re.search(schema["pattern"], text) is not None))
-    if schema.get("type") == "integer":
+    if "integer" in types:
         for bound, step in (("minimum", -1), ("maximum", 1)):
             if bound in schema:
                 edge = int(schema[bound])
@@ -545,6 +574,10 @@ def test_i13_item14_schema_bounds_are_where_the_server_refuses(
     client: TestClient[Litestar], manager: Manager
 ) -> None:
     populate(manager)
+    # accounts (SPEC §8), made first, so that creating more while probing changes no right
+    manager.accounts.create("vendor-bot", name="Vendor", vendor=True, actor="vendor-bot")
+    manager.accounts.create("alice", name="Alice", actor="vendor-bot")
+    manager.members.add_creator(ORG, "alice")
     doc = client.get("/openapi.json").json()
     checked: list[str] = []
     for template, operations in doc["paths"].items():

@@ -146,6 +146,8 @@ SEMANTIC = (
     ("quantities", "license type"),
     ("preloaded", "license type"),
     ("horizon", "past the calendar"),
+    # a webhook URL's host, address and parts are checked when it is saved (SPEC §7)
+    ("url", "webhook URL"),
     # a catalog's rules between its fields (R5, R15)
     (None, "covers unknown types"),
     (None, "duplicate license types"),

@@ -19,8 +19,11 @@ from axis_licensing import errors
 
 __all__ = ["set_password"]
 
+#: The same help options as the rest of the CLI, however the command is invoked.
+HELP = {"help_option_names": ["-h", "--help"]}
 
-@click.command("set-password")
+
+@click.command("set-password", context_settings=HELP)
 @click.argument("account_id")
 @click.option(
     "--db",

@@ -37,6 +37,9 @@ from axis_licensing.manager import Manager
 
 __all__ = ["deliver", "sweep"]
 
+#: The same help options as the rest of the CLI, however the command is invoked.
+HELP = {"help_option_names": ["-h", "--help"]}
+
 _DB = click.option(
     "--db",
     default="axis-licensing.db",
@@ -88,7 +91,7 @@ def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return instant
 
 
-@click.command(name="deliver")
+@click.command(name="deliver", context_settings=HELP)
 @_DB
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="At most this many in one pass."
@@ -130,7 +133,7 @@ def deliver(db: str, limit: int | None, forever: bool, poll: float, as_json: boo
             background.stop()
 
 
-@click.command(name="sweep")
+@click.command(name="sweep", context_settings=HELP)
 @_DB
 @click.option("--at", callback=_parse_at, default=None, help="The instant (ISO 8601 with offset).")
 @click.option(

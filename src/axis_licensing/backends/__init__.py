@@ -143,10 +143,11 @@ class RetryableConflict(Exception):
 class Head:
     """An organization's latest version: its ``seq`` and the instant it was written at.
 
-    ``catalog_version`` is optional: a backend whose :meth:`WriteTx.lock` reads
-    the store's latest catalog version in the same statement returns it, and
-    the Manager then reads the catalog versions only when one was added (R15).
-    None (the default) means it was not read; it never affects equality.
+    ``catalog_version`` is optional: a backend whose :meth:`WriteTx.lock` (or
+    :meth:`Backend.peek`) reads the store's latest catalog version in the same
+    statement returns it, and the Manager then reads the catalog versions only
+    when one was added (R15). None (the default) means it was not read; it
+    never affects equality.
     """
 
     org_id: str
@@ -455,6 +456,28 @@ class Backend(abc.ABC):
         Raises:
             StorageError: the store failed.
         """
+
+    def peek(self, org_id: str) -> Head | None:
+        """The organization's head and the store's latest catalog version, read at once.
+
+        A query whose answer about that head is cached reads nothing more
+        (SPEC §5), so backends answer this in one statement outside any
+        transaction, with ``catalog_version`` set. This default reads the head
+        in a read transaction and leaves ``catalog_version`` None: the
+        Manager then reads through :meth:`read` instead.
+
+        Args:
+            org_id: the organization.
+
+        Returns:
+            Its head, or None if it does not exist.
+
+        Raises:
+            RetryableConflict: the store was busy; the read may be run again.
+            StorageError: the store failed.
+        """
+        with self.read() as tx:
+            return tx.head(org_id)
 
     @abc.abstractmethod
     def close(self) -> None:

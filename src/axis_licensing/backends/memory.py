@@ -302,6 +302,14 @@ class MemoryBackend(Backend):
         with self._lock:
             yield _Tx(self._store)
 
+    def peek(self, org_id: str) -> Head | None:
+        with self._lock:
+            found = self._store.orgs.get(org_id)
+            if found is None:
+                return None
+            catalogs = self._store.catalogs
+            return Head(org_id, *found, catalogs[-1].version if catalogs else None)
+
     def close(self) -> None:
         """Nothing to release."""
 

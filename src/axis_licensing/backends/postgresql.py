@@ -188,6 +188,7 @@ _STATEMENTS: dict[str, LiteralString] = {
         "AND part > %s AND part < %s ORDER BY part LIMIT %s"
     ),
     "lock": LOCK_WITH_CATALOG + " FOR UPDATE",
+    "peek": LOCK_WITH_CATALOG,
     "org_exists": "SELECT 1 FROM {s}.orgs WHERE org_id = %s",
     # One statement, one round trip per command: its sub-statements all read the
     # snapshot from before it, so ``kept`` copies each part's version being replaced.
@@ -803,6 +804,22 @@ class PostgreSQLBackend(Backend):
 
     def read(self) -> contextlib.AbstractContextManager[ReadTx]:
         return self._transaction(write=False, retry=True)
+
+    def peek(self, org_id: str) -> Head | None:
+        # One statement in autocommit mode sees one snapshot: one round trip, no
+        # BEGIN and COMMIT (psycopg prepares it after a few runs on a connection).
+        try:
+            conn = self._pool.getconn()
+        except psycopg.Error as exc:
+            raise StorageError(f"no PostgreSQL connection to {self.settings.where}: {exc}") from exc
+        try:
+            row = conn.execute(self._q["peek"], (org_id,)).fetchone()
+        except psycopg.Error as exc:
+            self._end_failed(conn)
+            raise _translate(exc, retry=True) from exc
+        finally:
+            self._pool.putconn(conn)
+        return None if row is None else Head(org_id, row[0], row[1], row[2])
 
     def close(self) -> None:
         self._pool.close()

@@ -10,7 +10,9 @@
   replaced, so one storage fault never wedges the Manager.
 - A schema version in ``PRAGMA user_version`` with forward migrations; a file
   with a newer schema is refused before anything is written.
-- Reads cost O(1) in history length: the head is one row of ``orgs``, each
+- Reads cost O(1) in history length: the head is one row of ``orgs`` (read
+  by :meth:`SQLiteBackend.peek` in one statement, with no BEGIN, on a
+  connection of its own that never waits for this process's commands), each
   part's latest version one row of ``parts``; a past version of a part is one
   indexed row of ``part_history``.
 
@@ -450,6 +452,9 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
         self.path = _path_of(url)
         self.create = create
         self._lock = threading.RLock()
+        #: The connection :meth:`peek` reads on, opened at its first use.
+        self._reader: sqlite3.Connection | None = None
+        self._peek_lock = threading.Lock()
         if not create and not os.path.isfile(self.path):
             raise StoreNotFound(f"no SQLite database at {self.path!r}")
         self._conn = self._connect()
@@ -648,9 +653,36 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
     def read(self) -> contextlib.AbstractContextManager[ReadTx]:
         return self._transaction("BEGIN")
 
+    def peek(self, org_id: str) -> Head | None:
+        # On a connection of its own, so a query never waits for this process's
+        # commands (WAL readers never wait for a writer). One statement in autocommit
+        # mode is its own read transaction, one snapshot: no BEGIN and COMMIT around
+        # a one-row read; fetchall() steps it to its end, which ends that read at once.
+        with self._peek_lock:
+            try:
+                if self._reader is None:
+                    self._reader = self._connect()
+                rows = self._reader.execute(_LOCK, (org_id,)).fetchall()
+            except sqlite3.Error as exc:
+                reader, self._reader = self._reader, None  # opened afresh next time
+                if reader is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        reader.close()
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise RetryableConflict(str(exc)) from exc
+                raise StorageError(f"SQLite failed: {exc}") from exc
+        if not rows:
+            return None
+        head, at_us, catalog = rows[0]
+        return Head(org_id, head, at_us, catalog)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._peek_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     # -- migrate
     def _check(self, table: str) -> tuple[str, ...]:

@@ -57,6 +57,8 @@ from axis_licensing.catalog import (
     LicenseType,
     ProductSpec,
 )
+from axis_licensing.events.model import event_types
+from axis_licensing.events.transport import MAX_URL_LENGTH
 from axis_licensing.http._access import visible_organizations
 from axis_licensing.http._edge import (
     MAX_BODY,
@@ -65,6 +67,7 @@ from axis_licensing.http._edge import (
     MAX_PAGE,
     MAX_UPLOAD,
     REF,
+    YEARS,
     ActorDep,
     At,
     Bound,
@@ -92,6 +95,7 @@ from axis_licensing.http._schema import (
     text_schema,
 )
 from axis_licensing.manager import Manager
+from axis_licensing.members.passwords import MAX_PASSWORD, MIN_PASSWORD
 from axis_licensing.model import Action, Activity, LicenseKind
 from axis_licensing.shell.keys import MAX_INPUT_LENGTH as MAX_KEY_INPUT
 from axis_licensing.shell.operations import (
@@ -263,7 +267,7 @@ class Endpoint:
     """Where an operation lives in the API, and how it answers (the rest is its declaration).
 
     Attributes:
-        method: ``GET``, ``POST`` or ``PUT``.
+        method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
         path: the URL path; each ``{name}`` is a parameter of the operation read from it.
             A query's other parameters come from the query string; a command's from
             the JSON body, except ``actor`` (the token's) and ``request_id``
@@ -391,6 +395,37 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     "systems": Endpoint("GET", _SYSTEMS, "systems", page=100),
     "alerts": Endpoint("GET", _ORG + "/alerts", "organizations"),
     "events": Endpoint("GET", _ORG + "/events", "events", page=100),
+    # events out (SPEC §7): the jobs, endpoints and deliveries as resources
+    "sweep": Endpoint("POST", "/v1/sweep", "events", body="SweepRequest", status=200),
+    "deliver": Endpoint("POST", "/v1/deliver", "events", body="DeliverRequest", status=200),
+    "webhooks.add": Endpoint("POST", "/v1/webhooks", "webhooks", body="NewWebhook"),
+    "webhooks.list": Endpoint("GET", "/v1/webhooks", "webhooks"),
+    "webhooks.update": Endpoint(
+        "PATCH", "/v1/webhooks/{endpoint_id}", "webhooks", body="WebhookChange", status=200
+    ),
+    "webhooks.rotate_secret": Endpoint(
+        "POST", "/v1/webhooks/{endpoint_id}/secret", "webhooks", status=200
+    ),
+    "webhooks.remove": Endpoint("DELETE", "/v1/webhooks/{endpoint_id}", "webhooks", status=204),
+    "webhooks.failed": Endpoint("GET", "/v1/deliveries/failed", "webhooks"),
+    "webhooks.redeliver": Endpoint(
+        "POST", "/v1/deliveries/{delivery_id}/redeliver", "webhooks", status=204
+    ),
+    # members and roles (SPEC §8)
+    "accounts.create": Endpoint("POST", "/v1/accounts", "members", body="NewAccount"),
+    "members.invite": Endpoint("POST", _ORG + "/invitations", "members", body="NewInvitation"),
+    "members.accept": Endpoint(
+        "POST", "/v1/invitations/accept", "members", body="InvitationAcceptance", status=200
+    ),
+    "members.set_role": Endpoint(
+        "PUT", _ORG + "/members/{account_id}", "members", body="RoleChange"
+    ),
+    "members.remove": Endpoint("DELETE", _ORG + "/members/{account_id}", "members", status=204),
+    "tokens.create": Endpoint(
+        "POST", "/v1/accounts/{account_id}/tokens", "tokens", body="NewToken"
+    ),
+    "tokens.list": Endpoint("GET", "/v1/accounts/{account_id}/tokens", "tokens"),
+    "tokens.revoke": Endpoint("DELETE", "/v1/tokens/{token_id}", "tokens", status=204),
 }
 
 
@@ -463,6 +498,53 @@ def _enum_schema(p: Param, doc: str) -> Schema:
     return Schema(type=OpenAPIType.STRING, enum=[c.value for c in p.choices], description=doc)
 
 
+def _url_schema(p: Param, doc: str) -> Schema:
+    return Schema(
+        type=OpenAPIType.STRING,
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        pattern=r"^https?://[!-~]+$",
+        description=f"{doc}; its address is checked when the endpoint is saved (SPEC §7)",
+    )
+
+
+def _datetime_schema(p: Param, doc: str) -> Schema:
+    return Schema(
+        type=OpenAPIType.STRING,
+        format=OpenAPIFormat.DATE_TIME,
+        pattern=YEARS,
+        max_length=64,
+        description=f"{doc}; an aware ISO 8601 instant, from 1901 to 8999",
+    )
+
+
+def _flag_schema(p: Param, doc: str) -> Schema:
+    return Schema(type=OpenAPIType.BOOLEAN, description=doc)
+
+
+def _event_types_schema(p: Param, doc: str) -> Schema:
+    items = Schema(type=OpenAPIType.STRING, enum=sorted(event_types()))
+    return Schema(type=OpenAPIType.ARRAY, items=items, min_items=1, description=doc)
+
+
+def _ids_schema(p: Param, doc: str) -> Schema:
+    return Schema(type=OpenAPIType.ARRAY, items=id_schema("An id"), min_items=1, description=doc)
+
+
+def _password_schema(p: Param, doc: str) -> Schema:
+    return Schema(
+        type=OpenAPIType.STRING,
+        min_length=MIN_PASSWORD,
+        max_length=MAX_PASSWORD,
+        pattern=r"^[^\u0000]*$",
+        description=doc,
+    )
+
+
+def _secret_schema(p: Param, doc: str) -> Schema:
+    return Schema(type=OpenAPIType.STRING, min_length=1, description=doc)
+
+
 #: The schema of a body field, by its check: the bounds the check enforces.
 _FIELD_SCHEMAS: Mapping[Check, Callable[[Param, str], Schema]] = {
     Check.ID: lambda p, doc: id_schema(doc),
@@ -474,6 +556,13 @@ _FIELD_SCHEMAS: Mapping[Check, Callable[[Param, str], Schema]] = {
     Check.KEY: lambda p, doc: text_schema(doc, MAX_KEY_INPUT),
     Check.ZONE: _zone_schema,
     Check.ENUM: _enum_schema,
+    Check.DATETIME: _datetime_schema,
+    Check.URL: _url_schema,
+    Check.FLAG: _flag_schema,
+    Check.EVENT_TYPES: _event_types_schema,
+    Check.IDS: _ids_schema,
+    Check.PASSWORD: _password_schema,
+    Check.SECRET: _secret_schema,
 }
 
 
@@ -501,7 +590,10 @@ def _body_field(p: Param) -> Any:
     if p.check is Check.COUNTS and p.default is None:
         return spec(field_schema(p), factory=dict)
     default = p.default.value if isinstance(p.default, LicenseKind) else p.default
-    return spec(field_schema(p), default=default)
+    schema = field_schema(p)
+    if default is None and isinstance(schema.type, OpenAPIType):  # null: the default, none
+        schema = dataclasses.replace(schema, type=[schema.type, OpenAPIType.NULL])
+    return spec(schema, default=default)
 
 
 def body_params(op: Operation, at: Endpoint) -> tuple[Param, ...]:
@@ -559,6 +651,17 @@ def _query_annotation(p: Param, at: Endpoint) -> tuple[Any, object]:
             annotated = At, None
         case Check.DATE_OR_DATETIME:
             annotated = Bound, None
+        case Check.INT if p.default is None:  # optional: absent means none
+            bounded = QueryParameter(
+                name=name,
+                ge=p.minimum,
+                le=p.maximum,
+                required=False,
+                description=doc,
+                # Litestar leaves out a minimum of 0 beside the null type: state it
+                schema_extra={} if p.minimum is None else {"minimum": p.minimum},
+            )
+            annotated = Annotated[int | None, bounded], None
         case Check.INT:
             bounded = QueryParameter(name=name, ge=p.minimum, le=p.maximum, description=doc)
             annotated = Annotated[int, bounded], p.default
@@ -582,8 +685,9 @@ def _query_annotation(p: Param, at: Endpoint) -> tuple[Any, object]:
 
 
 def _query_value(p: Param, value: object) -> object:
+    """A query value, or a body's instant, as the library takes it: instants parsed."""
     if p.check is Check.DATETIME:
-        return parse_at(value)  # type: ignore[arg-type]  # a str or None, as annotated
+        return parse_at(value) if isinstance(value, str) else value
     if p.check is Check.DATE_OR_DATETIME:
         return parse_bound(value, p.name)  # type: ignore[arg-type]
     return value
@@ -634,7 +738,7 @@ def handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
         inspect.Parameter("manager", keyword, annotation=ManagerDep),
         inspect.Parameter("actor", keyword, annotation=ActorDep),
     ]
-    if op.kind is Kind.COMMAND:
+    if op.kind is Kind.COMMAND and any(p.name == "request_id" for p in op.params):
         signature.append(inspect.Parameter("request_id", keyword, annotation=RequestIdDep))
     in_path = [op.param(name) for name in at.path_params]
     for p in in_path:
@@ -662,14 +766,26 @@ def handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
             raw.update(
                 sent.params() if hasattr(sent, "params") else attrs.asdict(sent, recurse=False)
             )
+        for p in in_path:  # a malformed id is refused as such, before whom it concerns (§4)
+            if p.check in (Check.ID, Check.NEW_ID):
+                p.validate(raw[p.name], {}, manager)
         _authorize(manager, actor, op, raw)
         values = {
-            p.name: _query_value(p, raw[p.name]) if p in in_query else raw[p.name]
+            p.name: _query_value(p, raw[p.name])
+            if p in in_query or p.check is Check.DATETIME
+            else raw[p.name]
             for p in op.params
             if p.name in raw
         }
-        if op.kind is Kind.COMMAND:
-            values.update(actor=actor, request_id=given["request_id"])
+        if op.kind is Kind.COMMAND:  # who asks and the request id, where it declares them
+            declared = {p.name for p in op.params}
+            values.update(
+                {
+                    name: value
+                    for name, value in (("actor", actor), ("request_id", given.get("request_id")))
+                    if name in declared
+                }
+            )
         result = at.run(manager, actor, values) if at.run else manager.execute(op.name, **values)
         if at.success == 204:
             return None

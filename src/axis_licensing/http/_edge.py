@@ -275,14 +275,14 @@ def dependencies(manager: Manager) -> dict[str, Provide]:
 
 #: The years an instant or a day may fall in: the library's supported range is 1900-01-01
 #: to 9000-01-01, and a year inside it whatever the offset keeps a request valid.
-_YEARS = r"^(19(0[1-9]|[1-9][0-9])|[2-8][0-9]{3})-"
+YEARS = r"^(19(0[1-9]|[1-9][0-9])|[2-8][0-9]{3})-"
 At = Annotated[
     str | None,
     QueryParameter(
         description="An aware ISO 8601 instant, from 1901 to 8999; default: now (SPEC §1)",
         required=False,
         format="date-time",
-        schema_extra={"pattern": _YEARS, "max_length": 64},
+        schema_extra={"pattern": YEARS, "max_length": 64},
     ),
 ]
 Bound = Annotated[
@@ -294,7 +294,7 @@ Bound = Annotated[
         ),
         required=False,
         format="date",
-        schema_extra={"pattern": _YEARS, "max_length": 64},
+        schema_extra={"pattern": YEARS, "max_length": 64},
     ),
 ]
 #: An id in a path refers to one that exists: the library takes any id it once created

@@ -78,9 +78,18 @@ class CatalogVersions:
             The version in effect at ``instant``, each period under the terms of
             the version in effect at its start.
         """
+        return self.in_effect(state, instant, day)[1]
+
+    def in_effect(self, state: OrgState, instant: datetime, day: date) -> tuple[int, Catalog]:
+        """The number of the version in effect at ``instant``, and :meth:`at`'s catalog.
+
+        The catalog is a function of the state, the day and that number alone
+        (versions never change once recorded), so a query's answer may be
+        kept under it.
+        """
         versions = self.known
         if len(versions) == 1:
-            return versions[0].catalog
+            return versions[0].version, versions[0].catalog
         now = editions.version_at(versions, instant)
         key = (state.timezone, now.version)
         known = self._editions.get(key)
@@ -94,4 +103,4 @@ class CatalogVersions:
                 for v in versions[: now.version]
             )
             self._editions[key] = known
-        return editions.catalog_for(state, day, known)
+        return now.version, editions.catalog_for(state, day, known)

@@ -5,12 +5,18 @@ per organization, keyed by the version they were read or written at: a
 command or query reads the head version (one small row) and reuses the cache
 when it is current (SPEC §5). Systems and hardware units are loaded by name,
 or all of them, as a command or query needs them.
+
+The same cache keeps the queries' answers about an organization's latest
+version (:class:`Stamp`): a query that asks again about the same version, on
+the same local date, under the same catalog version, reads the head and
+nothing more.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from datetime import date
 
 from axis_licensing._convert import loads
 from axis_licensing.backends import Backend, Head, ReadTx
@@ -20,10 +26,17 @@ from axis_licensing.policy import engine
 from axis_licensing.policy.state import OrgState
 from axis_licensing.shell import parts as _parts
 
-__all__ = ["StateCache", "all_systems", "upgrade_legacy", "with_named"]
+__all__ = ["Stamp", "StateCache", "all_systems", "upgrade_legacy", "with_named"]
 
 #: How many organizations the cache holds.
 CACHE_SIZE = 1024
+#: How many answers the cache keeps per organization (about one version, date and catalog).
+ANSWERS_PER_ORG = 64
+
+#: What a query's answer at or after the head depends on besides its question: the
+#: organization's head version, the catalog version in effect at the query's instant,
+#: and the instant's local date (time acts on whole local days only: R3, R5, R6).
+Stamp = tuple[int, int, date]
 
 
 class StateCache:
@@ -32,12 +45,51 @@ class StateCache:
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._states: dict[str, tuple[int, OrgState]] = {}
+        self._answers: dict[str, tuple[Stamp, dict[Hashable, object]]] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget every cached state, as when other processes wrote last (the cold benchmarks)."""
         with self._lock:
             self._states.clear()
+            self._answers.clear()
+
+    def answer(self, org_id: str, stamp: Stamp, question: Hashable) -> object | None:
+        """The answer kept for ``question`` about ``org_id`` at ``stamp``, if any.
+
+        Args:
+            org_id: the organization.
+            stamp: its head version, the catalog version in effect and the local date.
+            question: the query and its arguments, such as ``("status", "acs-pro")``.
+
+        Returns:
+            The answer, or None.
+        """
+        kept = self._answers.get(org_id)
+        if kept is None or kept[0] != stamp:
+            return None
+        return kept[1].get(question)
+
+    def keep_answer(self, org_id: str, stamp: Stamp, question: Hashable, answer: object) -> None:
+        """Keep ``answer`` to ``question`` about ``org_id`` at ``stamp``.
+
+        An organization's answers at another stamp are dropped: only the
+        latest version's answers on one date are worth keeping. The answer
+        must be immutable, as the query returns it to every caller.
+        """
+        with self._lock:
+            kept = self._answers.get(org_id)
+            if kept is not None and kept[0] != stamp and kept[0][0] > stamp[0]:
+                return  # a slower query about an older version: keep the newer answers
+            if kept is None or kept[0] != stamp:
+                if kept is None and len(self._answers) >= self._size:
+                    self._answers.pop(next(iter(self._answers)))
+                kept = (stamp, {})
+                self._answers[org_id] = kept
+            answers = kept[1]
+            if question not in answers and len(answers) >= ANSWERS_PER_ORG:
+                answers.pop(next(iter(answers)))
+            answers[question] = answer
 
     def get(self, org_id: str) -> tuple[int, OrgState] | None:
         """The cached ``(version, state)`` of ``org_id``, if any."""

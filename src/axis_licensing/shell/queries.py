@@ -6,15 +6,22 @@ query loads the organization's parts in force at ``at`` (its own parts from the
 cache when current, plus the systems it names) and projects them forward with
 the same policy as the commands (R3–R9).
 
+At or after the latest command, an answer is a pure function of the question,
+the organization's head version, the catalog version in effect at the instant,
+and the instant's local date (a :data:`~axis_licensing.shell.loading.Stamp`):
+``status``, ``products``, ``need``, ``wallet`` and ``system_status`` keep their
+answers under it, so asking again costs one read of the head (SPEC §5). An
+answer at a past ``at`` is always worked out again from the parts in force then.
+
 :class:`Queries` is a base of :class:`~axis_licensing.manager.Manager`, which
 provides the plumbing it declares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
@@ -22,7 +29,7 @@ from axis_licensing._convert import loads
 from axis_licensing._counts import Counts
 from axis_licensing._time import check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_id
-from axis_licensing.backends import HistoryQuery, ReadTx
+from axis_licensing.backends import Backend, Head, HistoryQuery, ReadTx
 from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
 from axis_licensing.errors import InvalidInput, UnknownOrganization, UnknownSystem
 from axis_licensing.model import (
@@ -35,12 +42,14 @@ from axis_licensing.model import (
     Wallet,
 )
 from axis_licensing.policy import alerts as alerting
+from axis_licensing.policy import catalogs as editions
 from axis_licensing.policy import engine
 from axis_licensing.policy import status as readings
 from axis_licensing.policy.state import HardwareRecord, OrgState
 from axis_licensing.shell import history as _history
 from axis_licensing.shell import parts as _parts
-from axis_licensing.shell.loading import StateCache, all_systems, with_named
+from axis_licensing.shell.catalog_versions import CatalogVersions
+from axis_licensing.shell.loading import Stamp, StateCache, all_systems, with_named
 from axis_licensing.shell.operations import MAX_HORIZON, OPERATIONS
 
 __all__ = ["MAX_HORIZON", "Queries"]
@@ -50,21 +59,32 @@ T = TypeVar("T")
 
 @attrs.frozen
 class _View:
-    """An organization as a query sees it: state, local date, instant and catalog."""
+    """An organization as a query sees it: state, local date, instant and catalog.
+
+    ``stamp`` is what the answer depends on besides the question, when the
+    state is the head's (``at`` at or after the latest command); None at a past ``at``.
+    """
 
     state: OrgState
     day: date
     instant: datetime
     catalog: Catalog
+    stamp: Stamp | None = None
 
 
 class Queries:
     """The Manager's queries; they read the store and never write it."""
 
+    #: Whether the backend's ``peek`` reads the catalog version too (learnt on the first query).
+    _peeks: bool = True
+
     if TYPE_CHECKING:  # provided by the Manager
+        backend: Backend
         _states: StateCache
+        _versions: CatalogVersions
 
         def _read(self, look: Callable[[ReadTx], T]) -> T: ...
+        def _retrying(self, attempt: Callable[[], T]) -> T: ...
         def _now(self) -> datetime: ...
         def _spec(self, product: str) -> ProductSpec: ...
         def _check_types(self, product: str, counts: Counts, what: str) -> None: ...
@@ -88,11 +108,25 @@ class Queries:
         organization's own parts and the named systems and units; ``more`` may
         load more parts in the same read, as at the version read (None: the head).
         """
+        view = self._loaded(org_id, at, systems=systems, serials=serials, more=more)
+        state, _ = engine.advance(view.state, view.catalog, view.day)
+        return attrs.evolve(view, state=state)
+
+    def _loaded(
+        self,
+        org_id: object,
+        at: object,
+        *,
+        systems: Sequence[str] = (),
+        serials: Sequence[str] = (),
+        more: Callable[[ReadTx, OrgState, int | None], OrgState] | None = None,
+    ) -> _View:
+        """:meth:`_view` before time is applied: the state as stored, and the answer's stamp."""
         org_id = check_id(org_id, "org_id")
         asked = None if at is None else check_aware(at, "at")
         now = self._now() if asked is None else asked
 
-        def look(tx: ReadTx) -> tuple[OrgState, datetime]:
+        def look(tx: ReadTx) -> tuple[OrgState, datetime, int | None]:
             head = tx.head(org_id)
             if head is None:
                 raise UnknownOrganization(
@@ -106,16 +140,85 @@ class Queries:
             else:
                 seq = tx.seq_at(org_id, to_us(instant))
                 if seq is None:  # before the organization existed: nothing was recorded yet
-                    return self._states.core(tx, head).as_created(), instant
+                    return self._states.core(tx, head).as_created(), instant, None
                 state = _parts.assemble(org_id, tx.parts_prefixed(org_id, _parts.ORG, seq=seq))
             state = with_named(tx, state, seq, systems, serials)
-            return (state if more is None else more(tx, state, seq)), instant
+            state = state if more is None else more(tx, state, seq)
+            return state, instant, head.seq if seq is None else None
 
-        state, instant = self._read(look)
+        state, instant, at_head = self._read(look)
         day = local_date(instant, state.timezone)
-        catalog = self._catalog_at(state, instant, day)
-        state, _ = engine.advance(state, catalog, day)
-        return _View(state, day, instant, catalog)
+        version, catalog = self._versions.in_effect(state, instant, day)
+        stamp = None if at_head is None else (at_head, version, day)
+        return _View(state, day, instant, catalog, stamp)
+
+    def _answered(
+        self,
+        question: tuple[Hashable, ...],
+        org_id: str,
+        at: datetime | None,
+        reading: Callable[[_View], T],
+        *,
+        system_id: str | None = None,
+    ) -> T:
+        """``reading`` of the organization's view at ``at``, kept for its head (SPEC §5).
+
+        The answer at or after the latest command depends on the question and
+        the :data:`Stamp` alone, so it is kept under both: asking again reads
+        the head (one statement, :meth:`Backend.peek`) and returns it. The
+        answer must be immutable (copy mutable parts in the caller). At a past
+        ``at``, or on a miss, it is worked out from the store.
+
+        Args:
+            question: the query's name and every other argument it depends on.
+            org_id: the organization (checked).
+            at: the instant asked about (checked); None is ``max(now, latest command)``.
+            reading: the pure reading of the view.
+            system_id: a system to load with the state.
+
+        Returns:
+            The answer.
+
+        Raises:
+            LicensingError: as the query raises.
+        """
+        now = self._now() if at is None else at
+        if self._peeks and type(self.backend).peek is Backend.peek:
+            self._peeks = False  # the interface's default reads through read(): no cheaper
+        if self._peeks:
+            head = self._retrying(lambda: self.backend.peek(org_id))
+            if head is not None:
+                if head.catalog_version is None:  # the backend cannot say: read in full
+                    self._peeks = False
+                else:
+                    kept = self._kept_answer(head, now, at is None, question)
+                    if kept is not None:
+                        return cast("T", kept)
+        view = self._loaded(org_id, at, systems=() if system_id is None else (system_id,))
+        if view.stamp is not None:
+            kept = self._states.answer(org_id, view.stamp, question)
+            if kept is not None:
+                return cast("T", kept)
+        state, _ = engine.advance(view.state, view.catalog, view.day)
+        answer = reading(attrs.evolve(view, state=state))
+        if view.stamp is not None:
+            self._states.keep_answer(org_id, view.stamp, question, answer)
+        return answer
+
+    def _kept_answer(
+        self, head: Head, now: datetime, coherent: bool, question: tuple[Hashable, ...]
+    ) -> object | None:
+        """The answer kept for ``question`` about ``head``, at ``now``; None if there is none."""
+        known = self._versions.known
+        cached = self._states.get(head.org_id)
+        if cached is None or cached[0] != head.seq or known[-1].version != head.catalog_version:
+            return None  # another version, or a catalog this Manager has not read yet
+        instant = max(now, from_us(head.at_us)) if coherent else now
+        if to_us(instant) < head.at_us:
+            return None  # a past instant: worked out from the parts in force then
+        day = local_date(instant, cached[1].timezone)
+        stamp = (head.seq, editions.version_at(known, instant).version, day)
+        return self._states.answer(head.org_id, stamp, question)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -137,8 +240,12 @@ class Queries:
             StorageError: the backend failed.
         """
         a = OPERATIONS["status"].checked(locals(), self)
-        view = self._view(a["org_id"], a["at"])
-        return readings.product_status(view.state, view.catalog.product(a["product"]), view.day)
+        product = a["product"]
+
+        def reading(view: _View) -> ProductStatus:
+            return readings.product_status(view.state, view.catalog.product(product), view.day)
+
+        return self._answered(("status", product), a["org_id"], a["at"], reading)
 
     def need(
         self, org_id: str, product: str, *, at: datetime | None = None, horizon: int = 5
@@ -163,16 +270,19 @@ class Queries:
             StorageError: the backend failed.
         """
         a = OPERATIONS["need"].checked(locals(), self)
-        horizon = a["horizon"]
-        view = self._view(a["org_id"], a["at"])
-        spec = view.catalog.product(a["product"])
-        if view.day.year + (horizon + 2) * spec.term_years > date.max.year:
-            raise InvalidInput(
-                f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
-                f"{view.day.isoformat()} reach past the calendar (year {date.max.year})",
-                param="horizon",
-            )
-        return readings.need_report(view.state, spec, view.day, horizon)
+        product, horizon = a["product"], a["horizon"]
+
+        def reading(view: _View) -> NeedReport:
+            spec = view.catalog.product(product)
+            if view.day.year + (horizon + 2) * spec.term_years > date.max.year:
+                raise InvalidInput(
+                    f"horizon {horizon}: {horizon} periods of {spec.term_years} years after "
+                    f"{view.day.isoformat()} reach past the calendar (year {date.max.year})",
+                    param="horizon",
+                )
+            return readings.need_report(view.state, spec, view.day, horizon)
+
+        return self._answered(("need", product, horizon), a["org_id"], a["at"], reading)
 
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
         """The product's wallet at ``at``: live lots and the credit (R6, R8).
@@ -192,8 +302,14 @@ class Queries:
             StorageError: the backend failed.
         """
         a = OPERATIONS["wallet"].checked(locals(), self)
-        view = self._view(a["org_id"], a["at"])
-        return readings.wallet_view(view.state, view.catalog.product(a["product"]).code, view.day)
+        product = a["product"]
+
+        def reading(view: _View) -> Wallet:
+            return readings.wallet_view(view.state, view.catalog.product(product).code, view.day)
+
+        kept = self._answered(("wallet", product), a["org_id"], a["at"], reading)
+        # its credit is a dict: each caller gets its own
+        return Wallet(product=kept.product, lots=kept.lots, credit=kept.credit)
 
     def system_status(
         self, org_id: str, system_id: str, *, at: datetime | None = None
@@ -217,11 +333,18 @@ class Queries:
         """
         a = OPERATIONS["system_status"].checked(locals(), self)
         system_id = a["system_id"]
-        view = self._view(a["org_id"], a["at"], systems=[system_id])
-        system = view.state.systems.get(system_id)
-        if system is None:
-            raise UnknownSystem(f"unknown system {system_id!r}", details={"system_id": system_id})
-        return readings.system_status(view.state, view.catalog, system, view.day)
+
+        def reading(view: _View) -> SystemStatus:
+            system = view.state.systems.get(system_id)
+            if system is None:
+                raise UnknownSystem(
+                    f"unknown system {system_id!r}", details={"system_id": system_id}
+                )
+            return readings.system_status(view.state, view.catalog, system, view.day)
+
+        return self._answered(
+            ("system_status", system_id), a["org_id"], a["at"], reading, system_id=system_id
+        )
 
     # -- listings and alerts (SPEC §3) -------------------------------------------------------------
 
@@ -305,10 +428,14 @@ class Queries:
             StorageError: the backend failed.
         """
         a = OPERATIONS["products"].checked(locals(), self)
-        view = self._view(a["org_id"], a["at"])
-        return [
-            readings.product_status(view.state, spec, view.day) for spec in view.catalog.products
-        ]
+
+        def reading(view: _View) -> tuple[ProductStatus, ...]:
+            return tuple(
+                readings.product_status(view.state, spec, view.day)
+                for spec in view.catalog.products
+            )
+
+        return list(self._answered(("products",), a["org_id"], a["at"], reading))
 
     def systems(
         self,

@@ -403,6 +403,27 @@ class BackendContract:
             assert head is not None
             assert head.catalog_version in (None, 2)
 
+    def test_peek_reads_the_head_and_the_latest_catalog_version_or_nothing(
+        self, backend: Backend
+    ) -> None:
+        assert backend.peek(ORG) is None
+        self._org(backend, versions=1)
+        with backend.write() as tx:
+            tx.insert_catalog(CatalogRow(1, 100, '{"v":1}'))
+        head = backend.peek(ORG)
+        assert head == Head(ORG, 1, 100)
+        assert head is not None
+        assert head.catalog_version in (None, 1)
+        with backend.write() as tx:
+            tx.insert_catalog(CatalogRow(2, 200, '{"v":2}'))
+            assert tx.lock(ORG) is not None
+            tx.append(Head(ORG, 2, 300), [("org", "o2")], [])
+        head = backend.peek(ORG)
+        assert head == Head(ORG, 2, 300)
+        assert head is not None
+        assert head.catalog_version in (None, 2)
+        assert backend.peek(OTHER) is None
+
     def test_org_ids_lists_every_organization_in_byte_order_paged(self, backend: Backend) -> None:
         ids = ["b", "a", "Z", "é", "a-1", "a.1"]
         with backend.write() as tx:
