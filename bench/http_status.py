@@ -151,7 +151,7 @@ def run(settings: Settings) -> list[Ratio]:
             m.register_system(ORG, PRODUCT, "srv-1", devices={"core": 5}, actor="bench")
         tokens = Path(tmp) / "tokens.toml"
         tokens.write_text(
-            f'[[tokens]]\ntoken = "{TOKEN}"\nactor = "bench"\norganizations = ["*"]\n',
+            f'[[tokens]]\ntoken = "{TOKEN}"\nactor = "bench"\norganizations = ["{ORG}"]\n',
             encoding="utf-8",
         )
         ours_env = {

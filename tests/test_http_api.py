@@ -6,6 +6,7 @@ values the Manager returns, as JSON, and RFC 9457 problems with their codes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -653,3 +654,34 @@ def test_api_asks_the_authorize_hook_before_queries_too(manager: Manager) -> Non
         )
         r = client.get(f"/v1/organizations/{ORG}/products/{PRODUCT}", headers=ALICE)
         assert r.status_code == 200
+
+
+class WhereAsked:
+    """A host's authorize plugin that notes, per action, whether it ran on the event loop."""
+
+    def __init__(self) -> None:
+        self.on_loop: dict[str, bool] = {}
+
+    @hookimpl
+    def axis_licensing_authorize(
+        self, actor: str, org_id: str | None, action: str, product: str | None
+    ) -> bool | None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.on_loop[action] = False
+        else:
+            self.on_loop[action] = True
+        return None
+
+
+def test_api_queries_on_a_local_store_answer_on_the_event_loop(manager: Manager) -> None:
+    where = WhereAsked()
+    app = create_app(manager, tokens=TokenFile.parse(TOKENS), plugins=[where])
+    with TestClient(app) as client:
+        setup_org(client)
+        r = client.get(f"/v1/organizations/{ORG}/products/{PRODUCT}", headers=ALICE)
+        assert r.status_code == 200
+    local = manager.backend.scheme in ("sqlite", "memory")
+    assert where.on_loop["status"] is local  # PostgreSQL reads in a worker thread
+    assert where.on_loop["create_organization"] is False  # a command always runs in a worker thread

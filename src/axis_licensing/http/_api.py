@@ -31,6 +31,7 @@ from typing import Annotated, Any
 import anyio
 import attrs
 from litestar import Request, Response, Router, get, post, route
+from litestar.concurrency import sync_to_thread
 from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
@@ -49,6 +50,8 @@ from litestar.types import ControllerRouterHandler
 
 from axis_licensing._time import _iana_names
 from axis_licensing._validate import MAX_QUANTITY
+from axis_licensing.backends.memory import MemoryBackend
+from axis_licensing.backends.sqlite import SQLiteBackend
 from axis_licensing.catalog import (
     MAX_GROWTH_RATE,
     MAX_TERM_YEARS,
@@ -723,6 +726,19 @@ def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, ob
     )
 
 
+#: The stores whose queries run on the event loop: a query answers from the
+#: library's cache (microseconds), which a thread hop costs more than; on a
+#: cache miss a query reads the local file (or memory) on the loop, and waits
+#: there for the store's lock while a command writes, which is short on these
+#: stores. PostgreSQL, and any other backend (a plugin's), reads in a thread.
+_LOOP_BACKENDS: tuple[type, ...] = (SQLiteBackend, MemoryBackend)
+
+
+def _on_loop(manager: Manager) -> bool:
+    """Whether a query of ``manager`` runs on the event loop (its store is local and quick)."""
+    return type(manager.backend) in _LOOP_BACKENDS
+
+
 #: ``JSONBody``, applied to body classes made at run time (which no type checker sees).
 _JSON_BODY: Any = JSONBody
 
@@ -791,20 +807,29 @@ def handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
             return None
         return at.answer(result) if at.answer else result
 
+    target: Callable[..., object] = handle
+    if op.kind is Kind.QUERY:  # a query on a local store answers on the event loop (_on_loop)
+
+        async def query(**given: Any) -> object:
+            if _on_loop(given["manager"]):
+                return handle(**given)
+            return await sync_to_thread(handle, **given)
+
+        target = query
     returns = None if at.success == 204 else (at.answer_type or op.result)
-    handle.__signature__ = inspect.Signature(signature, return_annotation=returns)  # type: ignore[attr-defined]
-    handle.__annotations__ = {p.name: p.annotation for p in signature} | {"return": returns}
-    handle.__name__ = handle.__qualname__ = op.name.replace(".", "_")
-    handle.__doc__ = op.summary
+    target.__signature__ = inspect.Signature(signature, return_annotation=returns)  # type: ignore[attr-defined]
+    target.__annotations__ = {p.name: p.annotation for p in signature} | {"return": returns}
+    target.__name__ = target.__qualname__ = op.name.replace(".", "_")
+    target.__doc__ = op.summary
     return route(
         re.sub(r"\{(\w+)\}", r"{\1:str}", at.path),
         http_method=[HttpMethod(at.method)],
         status_code=at.success,
         responses=_responses(op, at, data is not None),
-        sync_to_thread=True,
+        sync_to_thread=None if op.kind is Kind.QUERY else True,  # a command waits in a thread
         tags=[at.tag],
         description=op.summary,
-    )(handle)
+    )(target)
 
 
 @dataclasses.dataclass
