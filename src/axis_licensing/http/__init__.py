@@ -40,6 +40,7 @@ from axis_licensing.errors import InvalidInput
 from axis_licensing.http._api import API_ROUTES
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token, seed_accounts
 from axis_licensing.http._edge import MAX_BODY, dependencies, head_as_get
+from axis_licensing.http._fast import kept_answers
 from axis_licensing.http._metrics import Metrics
 from axis_licensing.http._ops import (
     OPS_PATHS,
@@ -236,5 +237,6 @@ def create_app(
     )
     app.state[_portal_members.SETUP_KEY] = setup_secret(key)  # SPEC §8: the first owner
     # HEAD as GET on every route, before routing; metrics see every request
-    app.asgi_handler = metrics.middleware(head_as_get(app.asgi_handler))
+    # kept answers: a successful plain query skips Litestar's request machinery (see _fast)
+    app.asgi_handler = metrics.middleware(head_as_get(kept_answers(app, manager, app.asgi_handler)))
     return app

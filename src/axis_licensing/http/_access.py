@@ -26,8 +26,9 @@ from axis_licensing.http._auth import TokenFile, request_token
 from axis_licensing.manager import Manager
 from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.model import Organization
+from axis_licensing.shell.build import BUILDERS
 
-__all__ = ["LISTING_ACTION", "allow", "may", "visible_organizations"]
+__all__ = ["LISTING_ACTION", "allow", "manager_asks", "may", "visible_organizations"]
 
 #: The action the authorize hook is asked with for seeing an organization in a list.
 LISTING_ACTION = "organizations"
@@ -51,15 +52,32 @@ _OWN_QUERIES = frozenset({"tokens.list", "catalog_versions"})
 _WALK_PAGE = 500
 
 
+def manager_asks(name: str) -> bool:
+    """Whether the Manager asks the authorize hooks itself when it runs command ``name`` (§4).
+
+    The pipeline's commands (:data:`~axis_licensing.shell.build.BUILDERS`) and
+    the webhook commands do, once, after checking their input.
+    """
+    return name in BUILDERS or name.startswith("webhooks.")
+
+
 def may(
-    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
+    manager: Manager,
+    actor: str,
+    org_id: str | None,
+    action: str,
+    product: str | None = None,
+    *,
+    hook: bool = True,
 ) -> bool:
     """Whether ``actor`` may run ``action`` (a command, a query or a listing) on ``org_id``.
 
     The stored token of the request (if any) limits it to its organizations
     and, when read-only, to queries; the store's roles apply to queries too
     (SPEC §8: a viewer queries, an admin also commands, an owner also manages
-    members, tokens and webhooks); then every authorize hook is asked (§4).
+    members, tokens and webhooks); then every authorize hook is asked (§4),
+    unless ``hook`` is false: a command the Manager runs asks the hooks itself,
+    once, after it has checked its input.
 
     Raises:
         StorageError: the store failed.
@@ -74,11 +92,17 @@ def may(
         and not roles.permits(actor, org_id, action, token=token)
     ):
         return False
-    return manager.plugin_manager.authorize(actor, org_id, action, product)
+    return not hook or manager.plugin_manager.authorize(actor, org_id, action, product)
 
 
 def allow(
-    manager: Manager, actor: str, org_id: str | None, action: str, product: str | None = None
+    manager: Manager,
+    actor: str,
+    org_id: str | None,
+    action: str,
+    product: str | None = None,
+    *,
+    hook: bool = True,
 ) -> None:
     """Refuse, before any read or write of ``org_id``, what :func:`may` refuses.
 
@@ -86,7 +110,7 @@ def allow(
         PermissionDenied: refused; the message says nothing about the organization.
         StorageError: the store failed.
     """
-    if not may(manager, actor, org_id, action, product):
+    if not may(manager, actor, org_id, action, product, hook=hook):
         raise PermissionDenied(f"actor {actor!r} may not {action} here")
 
 

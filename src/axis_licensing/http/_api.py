@@ -62,7 +62,7 @@ from axis_licensing.catalog import (
 )
 from axis_licensing.events.model import event_types
 from axis_licensing.events.transport import MAX_URL_LENGTH
-from axis_licensing.http._access import visible_organizations
+from axis_licensing.http._access import manager_asks, visible_organizations
 from axis_licensing.http._edge import (
     MAX_BODY,
     MAX_DEPTH,
@@ -117,7 +117,9 @@ __all__ = [
     "MAX_BODY",
     "MAX_DEPTH",
     "MAX_UPLOAD",
+    "PLAIN_QUERIES",
     "Endpoint",
+    "PlainQuery",
     "allow",
     "bearer_actor",
     "body_type",
@@ -128,6 +130,7 @@ __all__ = [
     "head_as_get",
     "json_depth",
     "license_response",
+    "on_loop",
     "parse_at",
     "parse_bound",
 ]
@@ -713,7 +716,13 @@ def _responses(op: Operation, at: Endpoint, has_body: bool) -> dict[int, Any]:
 
 
 def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, object]) -> None:
-    """Ask the authorize hook before the operation reads or writes an organization."""
+    """Refuse, before the operation reads or writes an organization, what the caller may not.
+
+    A query is asked of the authorize hooks here (the library's queries take no
+    actor, SPEC §8). A command that the Manager runs is asked of them by the
+    Manager, once, after its input is checked (§4): here only the request's own
+    limits apply (a stored token's organizations and read-only flag).
+    """
     if op.scope is Scope.STORE:
         return
     org_id = raw.get("org_id") if op.scope is Scope.ORGANIZATION else None
@@ -722,7 +731,12 @@ def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, ob
     assert org_id is None or isinstance(org_id, str)
     product = raw.get("product")
     allow(
-        manager, actor, org_id, op.action or op.name, product if isinstance(product, str) else None
+        manager,
+        actor,
+        org_id,
+        op.action or op.name,
+        product if isinstance(product, str) else None,
+        hook=op.kind is Kind.QUERY or not manager_asks(op.name),
     )
 
 
@@ -734,9 +748,26 @@ def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, ob
 _LOOP_BACKENDS: tuple[type, ...] = (SQLiteBackend, MemoryBackend)
 
 
-def _on_loop(manager: Manager) -> bool:
+def on_loop(manager: Manager) -> bool:
     """Whether a query of ``manager`` runs on the event loop (its store is local and quick)."""
     return type(manager.backend) in _LOOP_BACKENDS
+
+
+@attrs.frozen
+class PlainQuery:
+    """A query's handler as a plain call, which the kept-answer path runs (:mod:`._fast`).
+
+    ``handle`` takes the handler's keywords (``manager``, ``actor``, the path's
+    parameters and the query's); ``defaults`` are the query's keywords and the
+    values they take when the query string is empty.
+    """
+
+    handle: Callable[..., object]
+    defaults: Mapping[str, object]
+
+
+#: The ``GET`` query handlers that can answer without their query string, by handler name.
+PLAIN_QUERIES: dict[str, PlainQuery] = {}
 
 
 #: ``JSONBody``, applied to body classes made at run time (which no type checker sees).
@@ -808,10 +839,16 @@ def handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
         return at.answer(result) if at.answer else result
 
     target: Callable[..., object] = handle
-    if op.kind is Kind.QUERY:  # a query on a local store answers on the event loop (_on_loop)
+    if op.kind is Kind.QUERY and at.method == "GET":
+        defaults = {
+            _keyword(p): default for p in in_query for default in (_query_annotation(p, at)[1],)
+        }
+        if inspect.Parameter.empty not in defaults.values():
+            PLAIN_QUERIES[op.name.replace(".", "_")] = PlainQuery(handle, defaults)
+    if op.kind is Kind.QUERY:  # a query on a local store answers on the event loop (on_loop)
 
         async def query(**given: Any) -> object:
-            if _on_loop(given["manager"]):
+            if on_loop(given["manager"]):
                 return handle(**given)
             return await sync_to_thread(handle, **given)
 

@@ -46,7 +46,7 @@ from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
 from axis_licensing.http import _auth, _i18n
-from axis_licensing.http._access import visible_organizations
+from axis_licensing.http._access import manager_asks, visible_organizations
 from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
@@ -493,8 +493,8 @@ class _Page:
         self.manager = _manager(request)
         self.actor = _actor(request)
         self.org_id = org_id
-        if org_id is not None:
-            allow(self.manager, self.actor, org_id, action, product)
+        if org_id is not None:  # a command the Manager runs asks the hooks itself (§4)
+            allow(self.manager, self.actor, org_id, action, product, hook=not manager_asks(action))
             request.session["org"] = org_id
 
     def context(self, **more: Any) -> dict[str, Any]:
@@ -602,7 +602,7 @@ def create_organization(request: Req, data: Form) -> Response[Any]:
     page = _Page(request, None, "organizations")
     org_id = str(data.get("org_id", "")).strip()
     try:
-        allow(page.manager, page.actor, org_id, "create_organization")
+        allow(page.manager, page.actor, org_id, "create_organization", hook=False)
         run_form(page, "create_organization", data)
     except errors.LicensingError as exc:
         _error_flash(request, exc)

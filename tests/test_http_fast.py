@@ -1,0 +1,194 @@
+"""Kept answers (``http._fast``) answer exactly as the routed application would (SPEC §6).
+
+A successful plain query is answered without Litestar's request machinery;
+every other request goes on to the application. The answers must be the same,
+byte for byte, status and headers included, whichever path a request takes:
+each request here is sent twice, once with the kept-answer path and once with
+it switched off, on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("litestar", reason="the server extra is not installed")
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from axis_licensing import Manager, ManualClock, hookimpl
+from axis_licensing.http import TokenFile, _api, _fast, create_app
+from http_support import ALICE, BASE, ORG, PRODUCT, VENDOR, bearer, tokens
+
+BOB = bearer("bob")  # limited to globex
+PATHS = (
+    f"{BASE}/products/{PRODUCT}",
+    f"{BASE}/products/{PRODUCT}/",
+    f"{BASE}/products/{PRODUCT}?at=2026-01-02T00:00:00%2B00:00",
+    f"{BASE}/products/no-such-product",
+    "/v1/organizations/nobody/products/acs-pro",
+    "/v1/organizations/globex/products/acs-pro",
+    f"{BASE}/products",
+    f"{BASE}/products/{PRODUCT}/wallet",
+    f"{BASE}/products/{PRODUCT}/need",
+    f"{BASE}/systems",
+    f"{BASE}/systems/srv-1",
+    f"{BASE}/systems/srv-9",
+    f"{BASE}/history",
+    "/v1/organizations",
+    "/v1/public-key",
+    "/v1/nowhere",
+)
+HEADERS: dict[str, dict[str, str]] = {
+    "alice": ALICE,
+    "bob": BOB,
+    "vendor": VENDOR,
+    "unknown token": bearer("mallory"),
+    "basic": {"Authorization": "Basic YWxpY2U6c2VjcmV0"},
+    "none": {},
+    "odd host": {**ALICE, "Host": "exa mple"},
+}
+
+
+@pytest.fixture
+def app(manager: Manager) -> Litestar:
+    manager.create_organization(ORG, name="Acme", actor="setup")
+    manager.create_organization("globex", name="Globex", actor="setup")
+    manager.register_system(ORG, PRODUCT, "srv-1", devices={"core": 2}, actor="setup")
+    return create_app(manager, tokens=TokenFile.parse(tokens(bob=["globex"])))
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The plain queries the kept-answer path answered, by name, in order."""
+    calls: list[str] = []
+    for name, plain in list(_api.PLAIN_QUERIES.items()):
+
+        def counted(*, _name: str = name, _handle: Any = plain.handle, **given: Any) -> object:
+            answer = _handle(**given)
+            calls.append(_name)  # answered: a refusal or an error goes on to the application
+            return answer
+
+        monkeypatch.setitem(_api.PLAIN_QUERIES, name, _api.PlainQuery(counted, plain.defaults))
+    return calls
+
+
+def _answer(client: TestClient[Litestar], method: str, path: str, headers: dict[str, str]) -> Any:
+    r = client.request(method, path, headers=headers)
+    return r.status_code, sorted(r.headers.multi_items()), r.content
+
+
+def test_kept_answers_equal_the_routed_ones(
+    client: TestClient[Litestar],
+    manager: Manager,
+    monkeypatch: pytest.MonkeyPatch,
+    fast_calls: list[str],
+) -> None:
+    asked = [(method, path, who) for method in ("GET", "HEAD") for path in PATHS for who in HEADERS]
+    kept = [_answer(client, method, path, HEADERS[who]) for method, path, who in asked]
+    with monkeypatch.context() as off:
+        off.setattr(_fast, "PLAIN_QUERIES", {})
+        routed = [_answer(client, method, path, HEADERS[who]) for method, path, who in asked]
+    for request, one, other in zip(asked, kept, routed, strict=True):
+        assert one == other, request
+    # the kept-answer path answered what it can, and only on a local store
+    local = manager.backend.scheme in ("memory", "sqlite")
+    answered = {  # per method: alice's queries, and bob's on globex; the listing for all three
+        "status": 4,  # acme (also with a trailing slash) and globex for alice, globex for bob
+        "products": 1,
+        "wallet": 1,
+        "systems": 1,
+        "system_status": 1,
+        "history": 1,
+        "organizations": 3,
+    }
+    expected = sorted(name for name, times in answered.items() for _ in range(2 * times))
+    assert sorted(fast_calls) == (expected if local else [])
+    statuses = {(m, p, w): a[0] for (m, p, w), a in zip(asked, kept, strict=True)}
+    assert statuses["GET", PATHS[0], "alice"] == 200
+    assert statuses["GET", PATHS[0], "bob"] == 403
+    assert statuses["GET", PATHS[0], "none"] == 401
+    assert statuses["GET", PATHS[3], "alice"] == 404
+    assert statuses["GET", PATHS[0], "odd host"] == 400
+
+
+def test_a_kept_answer_follows_the_store(
+    client: TestClient[Litestar], manager: Manager, clock: ManualClock, fast_calls: list[str]
+) -> None:
+    path = f"{BASE}/products/{PRODUCT}"
+    manager.start_subscription(ORG, PRODUCT, actor="setup")
+    first = client.get(path, headers=ALICE).json()
+    assert first["devices"] == {"core": 2}
+    assert first["required_now"] == {"core": 2}
+    manager.report_devices(ORG, "srv-1", {"core": 5}, actor="setup")
+    again = client.get(path, headers=ALICE).json()
+    assert again["devices"] == {"core": 5}
+    assert again["required_now"] == {"core": 5}
+    clock.advance(days=40)  # past the trial's 30 days: the same head, another day
+    later = client.get(path, headers=ALICE).json()
+    assert (first["state"], later["state"]) == ("trial", "unlicensed")
+    local = manager.backend.scheme in ("memory", "sqlite")
+    assert fast_calls == (["status"] * 3 if local else [])
+
+
+class _Asked:
+    """An authorize plugin that records what it is asked and refuses one action."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.asked: list[tuple[str, str | None, str, str | None]] = []
+        self.refuse = refuse
+
+    @hookimpl
+    def axis_licensing_authorize(
+        self, actor: str, org_id: str | None, action: str, product: str | None
+    ) -> bool | None:
+        self.asked.append((actor, org_id, action, product))
+        return False if action == self.refuse else None
+
+
+def test_a_command_over_http_asks_the_hook_once_after_its_input_is_checked(
+    manager: Manager,
+) -> None:
+    """SPEC §4: asked before every command, after its input is checked; once."""
+    manager.create_organization(ORG, name="Acme", actor="setup")
+    asked = _Asked()
+    app = create_app(manager, tokens=TokenFile.parse(tokens()), plugins=[asked])
+    with TestClient(app) as client:
+        r = client.post(f"{BASE}/products/{PRODUCT}/subscription", headers=ALICE, json={})
+        assert r.status_code == 201, r.text
+        assert asked.asked == [("alice", ORG, "start_subscription", PRODUCT)]
+        asked.asked.clear()
+        bad = client.post(
+            f"{BASE}/products/{PRODUCT}/allocations",
+            headers=ALICE,
+            json={"quantities": {"core": "3"}},
+        )
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["code"] == "invalid_input"
+        assert asked.asked == []  # refused for its input: the hook was never asked
+        ok = client.get(f"{BASE}/products/{PRODUCT}", headers=ALICE)
+        assert ok.status_code == 200
+        assert asked.asked == [("alice", ORG, "status", PRODUCT)]  # the service asks for queries
+
+
+def test_a_refusing_hook_refuses_a_command_over_http_and_changes_nothing(
+    manager: Manager,
+) -> None:
+    manager.create_organization(ORG, name="Acme", actor="setup")
+    asked = _Asked(refuse="start_subscription")
+    app = create_app(manager, tokens=TokenFile.parse(tokens()), plugins=[asked])
+    with TestClient(app) as client:
+        r = client.post(f"{BASE}/products/{PRODUCT}/subscription", headers=ALICE, json={})
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "permission_denied"
+        assert asked.asked == [("alice", ORG, "start_subscription", PRODUCT)]
+    assert manager.status(ORG, PRODUCT).state == "not_started"
