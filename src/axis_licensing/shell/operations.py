@@ -1418,11 +1418,22 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (*_DECLARED, *_EVEN
 F = TypeVar("F", bound=Callable[..., object])
 
 
+#: What every command may raise, as its ``Raises:`` section says it (the pipeline's errors).
+_PIPELINE_RAISES: Mapping[type[LicensingError], str] = {
+    PermissionDenied: "the authorize hook refused.",
+    IdempotencyConflict: "``request_id`` was used with other arguments.",
+    ConcurrencyConflict: "the command kept losing races.",
+    StorageError: "the backend failed.",
+}
+
+
 def documented(name: str) -> Callable[[F], F]:
     """A decorator: the method's ``Args:`` section, written from the declaration of ``name``.
 
     The parameters are documented once, here; the method's own docstring says
-    what it does, returns and raises.
+    what it does, returns and raises. A command's ``Raises:`` section, which
+    comes last, is completed with the pipeline's errors it leaves out
+    (:data:`_PIPELINE_RAISES`), in that order.
 
     Raises:
         KeyError: no operation has that name (a bug in the decorated module).
@@ -1431,6 +1442,13 @@ def documented(name: str) -> Callable[[F], F]:
 
     def apply(method: F) -> F:
         doc = inspect.cleandoc(method.__doc__ or "")
+        raises = doc.partition("\nRaises:\n")[2]
+        if op.kind is Kind.COMMAND and raises:
+            doc += "".join(
+                f"\n    {error.__name__}: {text}"
+                for error, text in _PIPELINE_RAISES.items()
+                if error in op.errors and f"    {error.__name__}:" not in raises
+            )
         args = (
             "Args:\n" + "\n".join(f"    {p.name}: {p.doc.rstrip('.')}." for p in op.params) + "\n\n"
         )
