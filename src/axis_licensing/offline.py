@@ -37,7 +37,7 @@ import hashlib
 import json
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, NoReturn, TypeAlias
 
@@ -477,22 +477,14 @@ def load_signing_key(key: bytes | str | Ed25519PrivateKey) -> Ed25519PrivateKey:
     Raises:
         InvalidInput: ``key`` is not an unencrypted Ed25519 private key.
     """
-    if isinstance(key, Ed25519PrivateKey):
-        return key
-    if isinstance(key, str):
-        key = key.encode("utf-8", "replace")
-    if not isinstance(key, bytes):
-        raise InvalidInput(
-            f"a signing key must be PEM bytes or str or an Ed25519PrivateKey, "
-            f"got {type(key).__name__}"
-        )
-    try:
-        loaded = serialization.load_pem_private_key(key, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise InvalidInput("the signing key is not an unencrypted PEM private key") from exc
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise InvalidInput(f"the signing key must be an Ed25519 key, got {type(loaded).__name__}")
-    return loaded
+    private: Ed25519PrivateKey = _load_pem(
+        key,
+        Ed25519PrivateKey,
+        lambda pem: serialization.load_pem_private_key(pem, password=None),
+        "signing key",
+        "an unencrypted PEM private key",
+    )
+    return private
 
 
 def load_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
@@ -507,21 +499,32 @@ def load_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
     Raises:
         InvalidInput: ``key`` is not an Ed25519 public key.
     """
-    if isinstance(key, Ed25519PublicKey):
+    public: Ed25519PublicKey = _load_pem(
+        key, Ed25519PublicKey, serialization.load_pem_public_key, "public key", "a PEM public key"
+    )
+    return public
+
+
+def _load_pem(key: object, cls: type, load: Callable[[bytes], object], what: str, pem: str) -> Any:
+    """``key`` itself if it is a ``cls``, else the ``cls`` its PEM text holds.
+
+    Raises:
+        InvalidInput: ``key`` is neither, or its PEM holds another kind of key.
+    """
+    if isinstance(key, cls):
         return key
     if isinstance(key, str):
         key = key.encode("utf-8", "replace")
     if not isinstance(key, bytes):
         raise InvalidInput(
-            f"a public key must be PEM bytes or str or an Ed25519PublicKey, "
-            f"got {type(key).__name__}"
+            f"a {what} must be PEM bytes or str or an {cls.__name__}, got {type(key).__name__}"
         )
     try:
-        loaded = serialization.load_pem_public_key(key)
+        loaded = load(key)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise InvalidInput("the public key is not a PEM public key") from exc
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise InvalidInput(f"the public key must be an Ed25519 key, got {type(loaded).__name__}")
+        raise InvalidInput(f"the {what} is not {pem}") from exc
+    if not isinstance(loaded, cls):
+        raise InvalidInput(f"the {what} must be an Ed25519 key, got {type(loaded).__name__}")
     return loaded
 
 
