@@ -1427,13 +1427,14 @@ _PIPELINE_RAISES: Mapping[type[LicensingError], str] = {
 }
 
 
-def documented(name: str) -> Callable[[F], F]:
+def documented(name: str, *, args: bool = True) -> Callable[[F], F]:
     """A decorator: the method's ``Args:`` section, written from the declaration of ``name``.
 
     The parameters are documented once, here; the method's own docstring says
     what it does, returns and raises. A command's ``Raises:`` section, which
     comes last, is completed with the pipeline's errors it leaves out
-    (:data:`_PIPELINE_RAISES`), in that order.
+    (:data:`_PIPELINE_RAISES`), in that order. With ``args=False`` the
+    method's docstring keeps its own ``Args:`` section.
 
     Raises:
         KeyError: no operation has that name (a bug in the decorated module).
@@ -1449,14 +1450,14 @@ def documented(name: str) -> Callable[[F], F]:
                 for error, text in _PIPELINE_RAISES.items()
                 if error in op.errors and f"    {error.__name__}:" not in raises
             )
-        args = (
-            "Args:\n" + "\n".join(f"    {p.name}: {p.doc.rstrip('.')}." for p in op.params) + "\n\n"
-        )
-        cut = min(
-            (i for i in (doc.find("\nReturns:"), doc.find("\nRaises:")) if i >= 0),
-            default=len(doc),
-        )
-        method.__doc__ = doc[: cut + 1] + args + doc[cut + 1 :]
+        if args:
+            section = "".join(f"    {p.name}: {p.doc.rstrip('.')}.\n" for p in op.params)
+            cut = min(
+                (i for i in (doc.find("\nReturns:"), doc.find("\nRaises:")) if i >= 0),
+                default=len(doc),
+            )
+            doc = doc[: cut + 1] + "Args:\n" + section + "\n" + doc[cut + 1 :]
+        method.__doc__ = doc
         return method
 
     return apply
