@@ -566,6 +566,16 @@ _COMMAND_ERRORS: tuple[type[LicensingError], ...] = (
 _QUERY_ERRORS: tuple[type[LicensingError], ...] = (InvalidInput, StorageError)
 
 
+#: What allocating into periods may refuse (R7).
+_ALLOCATION_ERRORS: tuple[type[LicensingError], ...] = (
+    UnknownOrganization,
+    UnknownProduct,
+    SubscriptionNotStarted,
+    OutsideAllocationWindow,
+    InsufficientLicenses,
+)
+
+
 def _command(
     name: str,
     params: Iterable[Param],
@@ -773,13 +783,7 @@ _DECLARED: tuple[Operation, ...] = (
             ),
         ],
         Allocation,
-        [
-            UnknownOrganization,
-            UnknownProduct,
-            SubscriptionNotStarted,
-            OutsideAllocationWindow,
-            InsufficientLicenses,
-        ],
+        _ALLOCATION_ERRORS,
         "Move licenses from the wallet to one period (R7), with overlap compensation (R8).",
         returns=Allocation,
     ),
@@ -798,13 +802,7 @@ _DECLARED: tuple[Operation, ...] = (
             ),
         ],
         Allocation,
-        [
-            UnknownOrganization,
-            UnknownProduct,
-            SubscriptionNotStarted,
-            OutsideAllocationWindow,
-            InsufficientLicenses,
-        ],
+        _ALLOCATION_ERRORS,
         "Allocate the exact shortfall of periods 0..through at once (R7).",
         returns=Allocation,
     ),
