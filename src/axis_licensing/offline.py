@@ -265,6 +265,26 @@ def _field_set_problem(found: Iterable[str], expected: frozenset[str]) -> str | 
     return "; ".join(parts) or None
 
 
+def _json_object(
+    content: object,
+    expected: frozenset[str],
+    fail: Callable[[str], Exception],
+    not_object: str,
+    has: str,
+) -> dict[str, Any]:
+    """``content`` if it is a JSON object with exactly the ``expected`` fields.
+
+    Raises:
+        Exception: ``fail(not_object)``, or ``fail(has + what is missing or unexpected)``.
+    """
+    if not isinstance(content, dict):
+        raise fail(not_object)
+    problem = _field_set_problem(content, expected)
+    if problem is not None:
+        raise fail(has + problem)
+    return content
+
+
 # --------------------------------------------------------------------------- system files
 
 
@@ -371,11 +391,13 @@ def parse_system_file(data: bytes | bytearray | memoryview) -> SystemDescription
         content = _loads(text)
     except ValueError as exc:
         raise MalformedSystemFile(f"the system file is not valid JSON: {exc}") from exc
-    if not isinstance(content, dict):
-        raise MalformedSystemFile("the system file must hold a JSON object")
-    problem = _field_set_problem(content, _SYSTEM_FIELDS)
-    if problem is not None:
-        raise MalformedSystemFile(f"the system file has {problem}")
+    content = _json_object(
+        content,
+        _SYSTEM_FIELDS,
+        MalformedSystemFile,
+        "the system file must hold a JSON object",
+        "the system file has ",
+    )
     version = content["format_version"]
     if type(version) is not int or version != SYSTEM_FILE_FORMAT_VERSION:
         raise MalformedSystemFile(
@@ -781,11 +803,9 @@ def _parse_license_form(raw: bytes) -> tuple[dict[str, Any], bytes]:
         raise _tampered(f"it is not ASCII JSON ({exc})") from None
     if _canonical(content) != raw:
         raise _tampered("it is not in canonical form")
-    if not isinstance(content, dict):
-        raise _tampered("it is not a JSON object")
-    problem = _field_set_problem(content, _LICENSE_FIELDS)
-    if problem is not None:
-        raise _tampered(f"it has {problem}")
+    content = _json_object(
+        content, _LICENSE_FIELDS, _tampered, "it is not a JSON object", "it has "
+    )
     body = content["body"]
     if not isinstance(body, dict):
         raise _tampered("its body is not a JSON object")
