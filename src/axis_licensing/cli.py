@@ -78,6 +78,13 @@ from rich.table import Table
 from rich.text import Text
 
 from axis_licensing import __version__, cli_accounts, cli_events, errors
+from axis_licensing._cli_options import (
+    HELP,
+    db_option,
+    instant_callback,
+    json_option,
+    ranged_option,
+)
 from axis_licensing._convert import converter, to_jsonable
 from axis_licensing._demo import DEMO_CATALOG, DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
 from axis_licensing._migrate import (
@@ -108,8 +115,6 @@ from axis_licensing.shell.operations import OPERATIONS, Check, Kind, Operation, 
 
 __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "main"]
 
-#: The default store, in the working directory.
-DEFAULT_DB = "axis-licensing.db"
 #: The demo's default SQLite file, in the working directory.
 DEMO_DB = "axis-licensing-demo.db"
 
@@ -677,20 +682,10 @@ def _store(db: str, *, catalog: str | None = None) -> Iterator[Manager]:
         manager.close()
 
 
-def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 instant, such as 2027-01-10T12:00:00+00:00"
-        ) from None
-    if instant.tzinfo is None:
-        raise click.BadParameter(
-            f"{value!r} has no UTC offset; add one, such as {instant.isoformat()}Z"
-        )
-    return instant
+_parse_at = instant_callback(
+    "{value!r} is not an ISO 8601 instant, such as 2027-01-10T12:00:00+00:00",
+    "{value!r} has no UTC offset; add one, such as {iso}Z",
+)
 
 
 def _parse_bound(
@@ -735,18 +730,6 @@ def _default_actor() -> str:
 # -- options ---------------------------------------------------------------------------------
 
 
-def _db_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--db",
-        default=DEFAULT_DB,
-        envvar="AXIS_LICENSING_DB",
-        show_default=True,
-        show_envvar=True,
-        metavar="URL",
-        help="The store: sqlite:///PATH, postgresql://…, or a path to an SQLite file.",
-    )(command)
-
-
 def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--request-id",
@@ -770,10 +753,9 @@ def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "'demo', 'example', a JSON file or MODULE:ATTRIBUTE. An existing store must "
         "hold the same catalog.",
     )(command)
-    return _db_option(command)
+    return db_option(command)
 
 
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 _at_option = click.option(
     "--at", callback=_parse_at, metavar="ISO", help="An instant with a UTC offset (default: now)."
 )
@@ -789,7 +771,7 @@ _offset_option = click.option(
 # -- the group -------------------------------------------------------------------------------
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings=HELP)
 @click.version_option(__version__, prog_name="axis-licensing")
 def main() -> None:
     """Subscription and hardware-bound license management, after AXIS License Manager.
@@ -803,7 +785,7 @@ def main() -> None:
 
 
 @main.command()
-@_json_option
+@json_option
 def version(*, as_json: bool) -> None:
     """Print the version and the backends installed."""
     schemes = list(Plugins().backends().schemes)
@@ -896,7 +878,7 @@ def _prepare_demo_store(db: str, fresh: bool) -> str:
     metavar="PATH",
     help="The SQLite file to write (or a backend URL of an empty store).",
 )
-@_json_option
+@json_option
 @click.option(
     "--fresh/--keep",
     default=True,
@@ -994,14 +976,8 @@ def _report_table(report: MigrationReport) -> Table:
     is_flag=True,
     help="Clear a non-empty target, or one left incomplete by a failed migration, first.",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Rows per insert.",
-)
-@_json_option
+@ranged_option("--batch-size", click.IntRange(min=1), 1000, "Rows per insert.")
+@json_option
 def migrate_command(
     *, source: str, target: str, force: bool, batch_size: int, as_json: bool
 ) -> None:
@@ -1357,9 +1333,9 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
         verb.name,
         callback=run,
         params=[
-            *_params_of(_write_options if command_kind else _db_option),
+            *_params_of(_write_options if command_kind else db_option),
             *(_cli_param(p, verb) for p in options),
-            *_params_of(_json_option),
+            *_params_of(json_option),
             *(_cli_param(p, verb) for p in arguments),
         ],
         help=op.summary + ("\n\n" + verb.more if verb.more else ""),
@@ -1433,7 +1409,7 @@ main.add_command(cli_accounts.set_password)
     metavar="PATH",
     help="Where to write the signed license file ('-': stdout).",
 )
-@_json_option
+@json_option
 @click.argument("org")
 @click.argument("file", metavar="FILE|-")
 def upload_system_file(
@@ -1475,7 +1451,7 @@ def upload_system_file(
 
 
 @main.command()
-@_db_option
+@db_option
 @_at_option
 @click.option(
     "--timeline",
@@ -1483,14 +1459,10 @@ def upload_system_file(
     help="Draw the periods, windows, allocations, licensed-through date and lot expiries.",
 )
 @click.option("--svg", metavar="PATH", default=None, help="Also write the timeline as an SVG file.")
-@click.option(
-    "--horizon",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Periods ahead of the current one on the timeline.",
+@ranged_option(
+    "--horizon", click.IntRange(min=0), 5, "Periods ahead of the current one on the timeline."
 )
-@_json_option
+@json_option
 @click.argument("org")
 @click.argument("product")
 def status(
@@ -1534,7 +1506,7 @@ def status(
 
 @vendor.command(name="publish-catalog")
 @_write_options
-@_json_option
+@json_option
 @click.argument("file", metavar="FILE|-")
 def publish_catalog(
     *,
@@ -1558,8 +1530,8 @@ def publish_catalog(
 
 
 @main.command(name="public-key")
-@_db_option
-@_json_option
+@db_option
+@json_option
 def public_key(*, db: str, as_json: bool) -> None:
     """Print the key that verifies license files (R12).
 
@@ -1574,7 +1546,7 @@ def public_key(*, db: str, as_json: bool) -> None:
 
 
 @main.command()
-@_db_option
+@db_option
 @click.option(
     "--catalog",
     default=None,
