@@ -120,28 +120,31 @@ DEMO_DB = "axis-licensing-demo.db"
 
 _CATALOGS: dict[str, Catalog] = {"demo": DEMO_CATALOG, "example": EXAMPLE_CATALOG}
 
-#: Exit code per error family, most specific first (see the module docstring).
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (MigrationFailed, 1),
-    (MigrationRefused, 2),
-    (errors.InvalidInput, 2),
-    (errors.CatalogRequired, 2),
-    (errors.NotFound, 3),
-    (errors.AlreadyExists, 4),
-    (errors.AlreadyRegistered, 4),
-    (errors.AlreadyStarted, 4),
-    (errors.KeyAlreadyRedeemed, 4),
-    (errors.IdempotencyConflict, 4),
-    (errors.ConcurrencyConflict, 4),
-    (errors.CatalogMismatch, 4),
-    (errors.LastOwner, 4),  # SPEC §8
-    (errors.InvitationInvalid, 4),  # SPEC §8
-    (errors.InsufficientLicenses, 5),
-    (errors.OutsideAllocationWindow, 5),
-    (errors.SubscriptionNotStarted, 5),
-    (errors.PermissionDenied, 6),
-    (errors.StorageError, 7),
-    (errors.LicenseFileError, 8),
+#: The error families of each exit code (see the module docstring).
+_EXIT_FAMILIES: dict[int, tuple[type[BaseException], ...]] = {
+    1: (MigrationFailed,),
+    2: (MigrationRefused, errors.InvalidInput, errors.CatalogRequired),
+    3: (errors.NotFound,),
+    4: (
+        errors.AlreadyExists,
+        errors.AlreadyRegistered,
+        errors.AlreadyStarted,
+        errors.KeyAlreadyRedeemed,
+        errors.IdempotencyConflict,
+        errors.ConcurrencyConflict,
+        errors.CatalogMismatch,
+        errors.LastOwner,  # SPEC §8
+        errors.InvitationInvalid,  # SPEC §8
+    ),
+    5: (errors.InsufficientLicenses, errors.OutsideAllocationWindow, errors.SubscriptionNotStarted),
+    6: (errors.PermissionDenied,),
+    7: (errors.StorageError,),
+    8: (errors.LicenseFileError,),
+}
+
+#: Exit code per error family, the lowest code first: an error in two families gets the lower.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = tuple(
+    (family, code) for code, families in _EXIT_FAMILIES.items() for family in families
 )
 
 
@@ -730,29 +733,36 @@ def _default_actor() -> str:
 # -- options ---------------------------------------------------------------------------------
 
 
-def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--request-id",
-        default=None,
-        metavar="ID",
-        help="Makes the command idempotent: a retry with the same id changes nothing (R13).",
-    )(command)
-    command = click.option(
-        "--actor",
-        default=_default_actor,
-        envvar="AXIS_LICENSING_ACTOR",
-        show_default="$AXIS_LICENSING_ACTOR, else the OS user",
-        metavar="NAME",
-        help="Who runs the command, as recorded in the history (R11).",
-    )(command)
-    command = click.option(
+#: The options of every write command, after ``--db``, in the order ``--help`` lists them.
+_WRITE_OPTIONS = (
+    click.option(
         "--catalog",
         default=None,
         metavar="NAME|FILE",
         help="Create the store if it does not exist, with this catalog as version 1 (R15): "
         "'demo', 'example', a JSON file or MODULE:ATTRIBUTE. An existing store must "
         "hold the same catalog.",
-    )(command)
+    ),
+    click.option(
+        "--actor",
+        default=_default_actor,
+        envvar="AXIS_LICENSING_ACTOR",
+        show_default="$AXIS_LICENSING_ACTOR, else the OS user",
+        metavar="NAME",
+        help="Who runs the command, as recorded in the history (R11).",
+    ),
+    click.option(
+        "--request-id",
+        default=None,
+        metavar="ID",
+        help="Makes the command idempotent: a retry with the same id changes nothing (R13).",
+    ),
+)
+
+
+def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_WRITE_OPTIONS):
+        command = option(command)
     return db_option(command)
 
 
