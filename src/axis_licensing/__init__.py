@@ -12,10 +12,9 @@ load at once (standard library only), everything else on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from axis_licensing import errors
+from axis_licensing import _lazy, errors
 from axis_licensing._counts import Counts
 from axis_licensing._entitlement import Entitlement
 from axis_licensing._enums import Action, AlertKind, LicenseKind, ProductState
@@ -120,14 +119,7 @@ def __getattr__(name: str) -> object:
     Raises:
         AttributeError: ``name`` is not a public name of the package.
     """
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'axis_licensing' has no attribute {name!r}") from None
-    module = importlib.import_module(module_name)
-    value = getattr(module, attribute) if attribute else module
-    globals()[name] = value
-    return value
+    return _lazy.load("axis_licensing", _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:
