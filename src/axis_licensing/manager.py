@@ -6,7 +6,11 @@ Its commands check their input by their declarations
 inputs, decide (:mod:`axis_licensing.policy.decide`), apply claims, append,
 commit, notify. Its queries (:mod:`axis_licensing.shell.queries`) load the parts in
 force at ``at`` and project them forward with the same policy.
-:meth:`Manager.execute` runs any declared operation by name.
+:meth:`Manager.execute` runs any declared operation by name. Each command's
+docstring says what is its own; :func:`~axis_licensing.shell.operations.documented`
+adds its ``Args:`` from the declaration and the ``Raises:`` lines every command
+shares (``PermissionDenied``, ``IdempotencyConflict``, ``ConcurrencyConflict``,
+``StorageError``).
 
 The organization's own parts are cached per organization, keyed by the version
 they were read or written at: a query reads the head version (one small row)

@@ -7,7 +7,9 @@ the way the pipeline runs the others: checked by their declarations
 transaction, then in one write transaction: lock the organization, judge the
 ``request_id`` (R13), change the store, append the activity (``webhook_added``,
 …, never a secret) and its event, remember the result, commit; then wake the
-dispatcher and tell the activity observers.
+dispatcher and tell the activity observers. Their docstrings leave out the
+``Raises:`` lines every command shares;
+:func:`~axis_licensing.shell.operations.documented` adds them.
 
 **Where they are recorded.** An organization's endpoint commands are activities
 of that organization's history (and so events). Vendor-wide endpoints (``org_id``
