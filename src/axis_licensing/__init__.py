@@ -12,51 +12,14 @@ load at once (standard library only), everything else on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from axis_licensing import errors
+from axis_licensing import _lazy, errors
 from axis_licensing._counts import Counts
 from axis_licensing._entitlement import Entitlement
 from axis_licensing._enums import Action, AlertKind, LicenseKind, ProductState
 from axis_licensing._time import Clock, ManualClock, SystemClock
-from axis_licensing.errors import (
-    AlreadyExists,
-    AlreadyRegistered,
-    AlreadyStarted,
-    CatalogError,
-    CatalogMismatch,
-    CatalogRequired,
-    ConcurrencyConflict,
-    IdempotencyConflict,
-    IncompatibleCatalog,
-    InsufficientLicenses,
-    InvalidInput,
-    InvitationInvalid,
-    KeyAlreadyRedeemed,
-    KeyTypo,
-    LastOwner,
-    LicenseFileError,
-    LicenseFileExpired,
-    LicenseFileNotYetValid,
-    LicensingError,
-    MalformedSystemFile,
-    NotFound,
-    OutsideAllocationWindow,
-    PermissionDenied,
-    StorageError,
-    StoreNotFound,
-    SubscriptionNotStarted,
-    TamperedLicenseFile,
-    UnknownAccount,
-    UnknownHardware,
-    UnknownKey,
-    UnknownOrganization,
-    UnknownProduct,
-    UnknownSystem,
-    UnknownWebhook,
-    WrongSystem,
-)
+from axis_licensing.errors import *  # noqa: F403 (the exception tree, SPEC §3)
 
 if TYPE_CHECKING:
     from axis_licensing import offline
@@ -156,14 +119,7 @@ def __getattr__(name: str) -> object:
     Raises:
         AttributeError: ``name`` is not a public name of the package.
     """
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'axis_licensing' has no attribute {name!r}") from None
-    module = importlib.import_module(module_name)
-    value = getattr(module, attribute) if attribute else module
-    globals()[name] = value
-    return value
+    return _lazy.load("axis_licensing", _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:
@@ -180,75 +136,40 @@ __all__ = [
     "Alert",
     "AlertKind",
     "Allocation",
-    "AlreadyExists",
-    "AlreadyRegistered",
-    "AlreadyStarted",
     "Catalog",
-    "CatalogError",
-    "CatalogMismatch",
-    "CatalogRequired",
     "CatalogVersion",
     "Clock",
-    "ConcurrencyConflict",
     "Counts",
     "Delivery",
     "DeliveryReport",
     "DeliveryState",
     "Entitlement",
     "Event",
-    "IdempotencyConflict",
-    "IncompatibleCatalog",
-    "InsufficientLicenses",
-    "InvalidInput",
     "Invitation",
-    "InvitationInvalid",
     "IssuedToken",
-    "KeyAlreadyRedeemed",
-    "KeyTypo",
-    "LastOwner",
-    "LicenseFileError",
-    "LicenseFileExpired",
-    "LicenseFileNotYetValid",
     "LicenseKind",
     "LicenseType",
-    "LicensingError",
     "Lot",
-    "MalformedSystemFile",
     "Manager",
     "ManualClock",
     "Membership",
     "NeedReport",
-    "NotFound",
     "Organization",
-    "OutsideAllocationWindow",
     "Period",
     "PeriodAllocation",
     "PeriodNeed",
-    "PermissionDenied",
     "ProductSpec",
     "ProductState",
     "ProductStatus",
     "Redemption",
     "Role",
-    "StorageError",
-    "StoreNotFound",
-    "SubscriptionNotStarted",
     "SweepReport",
     "SystemClock",
     "SystemStatus",
-    "TamperedLicenseFile",
     "TokenInfo",
-    "UnknownAccount",
-    "UnknownHardware",
-    "UnknownKey",
-    "UnknownOrganization",
-    "UnknownProduct",
-    "UnknownSystem",
-    "UnknownWebhook",
     "Vendor",
     "Wallet",
     "WebhookEndpoint",
-    "WrongSystem",
     "__version__",
     "errors",
     "hookimpl",
@@ -257,3 +178,4 @@ __all__ = [
     "to_json",
     "to_jsonable",
 ]
+__all__ += errors.__all__  # the exception tree

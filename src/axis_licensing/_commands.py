@@ -14,44 +14,13 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from axis_licensing._convert import converter
 from axis_licensing._convert import fingerprint as _fingerprint
-from axis_licensing.policy.commands import (
-    Allocate,
-    AllocateNeed,
-    AllocateToHardware,
-    Command,
-    CreateOrganization,
-    IssueKey,
-    Needs,
-    PublishCatalog,
-    RedeemKey,
-    RegisterHardware,
-    RegisterSystem,
-    ReportDevices,
-    ShipHardware,
-    StartSubscription,
-    UploadSystemFile,
-)
+from axis_licensing.policy import commands as _values
+from axis_licensing.policy.commands import *  # noqa: F403 (the command values, under their old path)
 
-__all__ = [
-    "Allocate",
-    "AllocateNeed",
-    "AllocateToHardware",
-    "Command",
-    "CreateOrganization",
-    "IssueKey",
-    "Needs",
-    "PublishCatalog",
-    "RedeemKey",
-    "RegisterHardware",
-    "RegisterSystem",
-    "ReportDevices",
-    "ShipHardware",
-    "StartSubscription",
-    "UploadSystemFile",
-    "fingerprint",
-]
+__all__ = ["fingerprint"]
+__all__ += _values.__all__
 
-for _cls in (RedeemKey, UploadSystemFile):
+for _cls in (_values.RedeemKey, _values.UploadSystemFile):
     _omit = {
         f.name: override(omit=True)
         for f in attrs.fields(_cls)
@@ -63,7 +32,7 @@ for _cls in (RedeemKey, UploadSystemFile):
     )
 
 
-def fingerprint(command: Command) -> str:
+def fingerprint(command: _values.Command) -> str:
     """The idempotency fingerprint of ``command``: a SHA-256 of its action and converter form (R13).
 
     Args:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
@@ -157,7 +158,9 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
     clock = ManualClock(DEMO_START)
     steps: list[DemoStep] = []
 
-    def emit(step: DemoStep) -> None:
+    def emit(key: str, title: str, **shown: Any) -> None:
+        """Record the step ``key``, at the clock's instant, with what it shows."""
+        step = DemoStep(key=key, title=title, at=clock.now(), **shown)
         steps.append(step)
         if on_step is not None:
             on_step(step)
@@ -174,57 +177,47 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         m.start_subscription(org, _PRO, actor=_ACTOR)
         trial = m.status(org, _PRO)
         emit(
-            DemoStep(
-                key="trial",
-                title="acs-pro starts: a 30-day trial (R2, R3)",
-                at=clock.now(),
-                notes=(
-                    "The vendor issues three keys. Demo AB (Europe/Stockholm) registers vms-1 "
-                    "with 8 core and 2 door devices and starts acs-pro on 2026-01-01.",
-                    "That sets the organization's anchor: periods run 1 January to 1 January.",
-                    f"The trial window ends on {trial.window_ends_on} (the first day outside it).",
-                ),
-                statuses=(trial,),
-            )
+            "trial",
+            "acs-pro starts: a 30-day trial (R2, R3)",
+            notes=(
+                "The vendor issues three keys. Demo AB (Europe/Stockholm) registers vms-1 "
+                "with 8 core and 2 door devices and starts acs-pro on 2026-01-01.",
+                "That sets the organization's anchor: periods run 1 January to 1 January.",
+                f"The trial window ends on {trial.window_ends_on} (the first day outside it).",
+            ),
+            statuses=(trial,),
         )
 
         # 2. redeem ----------------------------------------------------------------------
         clock.set(_at(2026, 1, 15))
         redemption = m.redeem_key(org, first_key, actor=_ACTOR)
         emit(
-            DemoStep(
-                key="redeem",
-                title="A key goes into the wallet (R6, R10)",
-                at=clock.now(),
-                notes=(
-                    f"The key ending in {redemption.key_tail} adds one lot per license type.",
-                    "Each lot expires five years after the redemption date, on "
-                    f"{redemption.lots[0].expires_on}.",
-                ),
-                redemptions=(redemption,),
-                wallets=(m.wallet(org, _PRO),),
-                wallets_at=(clock.now(),),
-            )
+            "redeem",
+            "A key goes into the wallet (R6, R10)",
+            notes=(
+                f"The key ending in {redemption.key_tail} adds one lot per license type.",
+                "Each lot expires five years after the redemption date, on "
+                f"{redemption.lots[0].expires_on}.",
+            ),
+            redemptions=(redemption,),
+            wallets=(m.wallet(org, _PRO),),
+            wallets_at=(clock.now(),),
         )
 
         # 3. allocate --------------------------------------------------------------------
         allocation = m.allocate_need(org, _PRO, actor=_ACTOR)
         licensed = m.status(org, _PRO)
         emit(
-            DemoStep(
-                key="allocate",
-                title="Confirm allocation: the period is licensed (R5, R7)",
-                at=clock.now(),
-                notes=(
-                    "allocate_need moves the exact shortfall, 8 core and 2 door, to the current "
-                    "period. It covers the devices, so the period locks.",
-                    "The trial began with the period, so the overlap is 0 days: no compensation.",
-                    f"acs-pro is {licensed.state.name}, licensed through "
-                    f"{licensed.licensed_through}.",
-                ),
-                allocations=(allocation,),
-                statuses=(licensed,),
-            )
+            "allocate",
+            "Confirm allocation: the period is licensed (R5, R7)",
+            notes=(
+                "allocate_need moves the exact shortfall, 8 core and 2 door, to the current "
+                "period. It covers the devices, so the period locks.",
+                "The trial began with the period, so the overlap is 0 days: no compensation.",
+                f"acs-pro is {licensed.state.name}, licensed through {licensed.licensed_through}.",
+            ),
+            allocations=(allocation,),
+            statuses=(licensed,),
         )
 
         # 4. growth ----------------------------------------------------------------------
@@ -233,22 +226,19 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         grown = m.status(org, _PRO)
         warnings = m.history(org, actions=["growth_exceeded"])
         emit(
-            DemoStep(
-                key="growth",
-                title="Devices grow beyond the allowance: a warning (R4, R5)",
-                at=clock.now(),
-                notes=(
-                    "vms-1 now reports 20 core devices. A locked period allows growth up to "
-                    "(1 + 100 %) x 8 = 16 core without new licenses.",
-                    f"20 is more: growth_exceeded is {grown.growth_exceeded} and required_now "
-                    f"is ceil(20 / 2) - 8 = {grown.required_now.get('core')} core. The status "
-                    f"stays {grown.state.name}.",
-                    "The need of the next periods is the 20 core devices of today.",
-                ),
-                statuses=(grown,),
-                need=m.need(org, _PRO, horizon=2),
-                activities=tuple(warnings),
-            )
+            "growth",
+            "Devices grow beyond the allowance: a warning (R4, R5)",
+            notes=(
+                "vms-1 now reports 20 core devices. A locked period allows growth up to "
+                "(1 + 100 %) x 8 = 16 core without new licenses.",
+                f"20 is more: growth_exceeded is {grown.growth_exceeded} and required_now "
+                f"is ceil(20 / 2) - 8 = {grown.required_now.get('core')} core. The status "
+                f"stays {grown.state.name}.",
+                "The need of the next periods is the 20 core devices of today.",
+            ),
+            statuses=(grown,),
+            need=m.need(org, _PRO, horizon=2),
+            activities=tuple(warnings),
         )
 
         # 5. second product --------------------------------------------------------------
@@ -257,18 +247,15 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         m.start_subscription(org, _ANALYTICS, actor=_ACTOR)
         second = m.status(org, _ANALYTICS)
         emit(
-            DemoStep(
-                key="second-product",
-                title="A second product starts mid-period (R2, R3)",
-                at=clock.now(),
-                notes=(
-                    "acs-analytics starts on 2026-07-02, 182 days into the organization's "
-                    "period 2026-01-01 to 2027-01-01. Period dates never move: its first "
-                    "period is partial.",
-                    f"Its trial runs from its start date and ends on {second.window_ends_on}.",
-                ),
-                statuses=(second,),
-            )
+            "second-product",
+            "A second product starts mid-period (R2, R3)",
+            notes=(
+                "acs-analytics starts on 2026-07-02, 182 days into the organization's "
+                "period 2026-01-01 to 2027-01-01. Period dates never move: its first "
+                "period is partial.",
+                f"Its trial runs from its start date and ends on {second.window_ends_on}.",
+            ),
+            statuses=(second,),
         )
 
         # 6. compensation ----------------------------------------------------------------
@@ -276,41 +263,35 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         analytics_lots = m.redeem_key(org, analytics_key, actor=_ACTOR)
         compensated = m.allocate(org, _ANALYTICS, {"core": 10}, actor=_ACTOR)
         emit(
-            DemoStep(
-                key="compensation",
-                title="Compensation for the overlap (R8)",
-                at=clock.now(),
-                notes=(
-                    "10 core licenses are allocated on 2026-07-10, inside the trial, so coverage "
-                    "counts from the start date 2026-07-02.",
-                    "The 182 days before it are paid back: 10 x 182 / 365 = 4 + 72/73.",
-                    f"{compensated.compensation.get('core')} whole core licenses return to the "
-                    f"wallet as a new lot; {compensated.credit['core']} stays as credit.",
-                ),
-                redemptions=(analytics_lots,),
-                allocations=(compensated,),
-                wallets=(m.wallet(org, _ANALYTICS),),
-                wallets_at=(clock.now(),),
-                statuses=(m.status(org, _ANALYTICS),),
-            )
+            "compensation",
+            "Compensation for the overlap (R8)",
+            notes=(
+                "10 core licenses are allocated on 2026-07-10, inside the trial, so coverage "
+                "counts from the start date 2026-07-02.",
+                "The 182 days before it are paid back: 10 x 182 / 365 = 4 + 72/73.",
+                f"{compensated.compensation.get('core')} whole core licenses return to the "
+                f"wallet as a new lot; {compensated.credit['core']} stays as credit.",
+            ),
+            redemptions=(analytics_lots,),
+            allocations=(compensated,),
+            wallets=(m.wallet(org, _ANALYTICS),),
+            wallets_at=(clock.now(),),
+            statuses=(m.status(org, _ANALYTICS),),
         )
 
         # 7. grace -----------------------------------------------------------------------
         clock.set(_at(2027, 1, 10))
         grace = m.status(org, _PRO)
         emit(
-            DemoStep(
-                key="grace",
-                title="The next period starts in grace (R3, R4)",
-                at=clock.now(),
-                notes=(
-                    "On 2027-01-01 a new period began with nothing allocated to it. For 30 days "
-                    f"the product is in GRACE; the window ends on {grace.window_ends_on}.",
-                    "The need is the current 20 core and 2 door devices, for every period.",
-                ),
-                statuses=(grace,),
-                need=m.need(org, _PRO, horizon=2),
-            )
+            "grace",
+            "The next period starts in grace (R3, R4)",
+            notes=(
+                "On 2027-01-01 a new period began with nothing allocated to it. For 30 days "
+                f"the product is in GRACE; the window ends on {grace.window_ends_on}.",
+                "The need is the current 20 core and 2 door devices, for every period.",
+            ),
+            statuses=(grace,),
+            need=m.need(org, _PRO, horizon=2),
         )
 
         # 8. renewal ---------------------------------------------------------------------
@@ -318,21 +299,17 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         renewal = m.allocate_need(org, _PRO, actor=_ACTOR)
         renewed = m.status(org, _PRO)
         emit(
-            DemoStep(
-                key="renewal",
-                title="Renewal: a new key, then allocate the need (R6, R7)",
-                at=clock.now(),
-                notes=(
-                    "allocate_need takes 20 core and 2 door, from the lots that expire first "
-                    "(the 2026 key's).",
-                    "Inside the grace window coverage counts from the period start: "
-                    "no compensation.",
-                    f"acs-pro is {renewed.state.name} through {renewed.licensed_through}.",
-                ),
-                redemptions=(renewal_lots,),
-                allocations=(renewal,),
-                statuses=(renewed,),
-            )
+            "renewal",
+            "Renewal: a new key, then allocate the need (R6, R7)",
+            notes=(
+                "allocate_need takes 20 core and 2 door, from the lots that expire first "
+                "(the 2026 key's).",
+                "Inside the grace window coverage counts from the period start: no compensation.",
+                f"acs-pro is {renewed.state.name} through {renewed.licensed_through}.",
+            ),
+            redemptions=(renewal_lots,),
+            allocations=(renewal,),
+            statuses=(renewed,),
         )
 
         # 9. advance ---------------------------------------------------------------------
@@ -340,22 +317,19 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         advance = m.allocate_need(org, _PRO, through=2, actor=_ACTOR)
         ahead = m.status(org, _PRO)
         emit(
-            DemoStep(
-                key="advance",
-                title="Renewal in advance: two more periods (R5, R7)",
-                at=clock.now(),
-                notes=(
-                    "allocate_need(through=2) covers the periods at offsets 1 and 2: "
-                    "2028 and 2029, 20 core and 2 door each.",
-                    f"licensed_through moves from {renewed.licensed_through} to "
-                    f"{ahead.licensed_through}.",
-                    "Allocations to future periods get no compensation.",
-                ),
-                allocations=(advance,),
-                statuses=(ahead,),
-                wallets=(m.wallet(org, _PRO),),
-                wallets_at=(clock.now(),),
-            )
+            "advance",
+            "Renewal in advance: two more periods (R5, R7)",
+            notes=(
+                "allocate_need(through=2) covers the periods at offsets 1 and 2: "
+                "2028 and 2029, 20 core and 2 door each.",
+                f"licensed_through moves from {renewed.licensed_through} to "
+                f"{ahead.licensed_through}.",
+                "Allocations to future periods get no compensation.",
+            ),
+            allocations=(advance,),
+            statuses=(ahead,),
+            wallets=(m.wallet(org, _PRO),),
+            wallets_at=(clock.now(),),
         )
 
         # 10. expiry ---------------------------------------------------------------------
@@ -363,33 +337,25 @@ def run_demo(url: str, *, on_step: Callable[[DemoStep], None] | None = None) -> 
         clock.set(_at(2031, 1, 20))
         expired = m.history(org, actions=["licenses_expired"])
         emit(
-            DemoStep(
-                key="expiry",
-                title="Five years on: unused lots expire (R6)",
-                at=clock.now(),
-                notes=(
-                    "The clock jumps to 2031-01-20. The 2026 key's lots were usable through "
-                    "2031-01-14 and expired on 2031-01-15 (local midnight in Stockholm, "
-                    "23:00 UTC the day before): 5 universal and 2 door.",
-                    "No command ran since; queries and the history still show the expiry.",
-                    "Wallet on 2031-01-14, then today:",
-                ),
-                wallets=(m.wallet(org, _PRO, at=before), m.wallet(org, _PRO)),
-                wallets_at=(before, clock.now()),
-                activities=tuple(expired),
-            )
+            "expiry",
+            "Five years on: unused lots expire (R6)",
+            notes=(
+                "The clock jumps to 2031-01-20. The 2026 key's lots were usable through "
+                "2031-01-14 and expired on 2031-01-15 (local midnight in Stockholm, "
+                "23:00 UTC the day before): 5 universal and 2 door.",
+                "No command ran since; queries and the history still show the expiry.",
+                "Wallet on 2031-01-14, then today:",
+            ),
+            wallets=(m.wallet(org, _PRO, at=before), m.wallet(org, _PRO)),
+            wallets_at=(before, clock.now()),
+            activities=tuple(expired),
         )
 
         # 11. history --------------------------------------------------------------------
         emit(
-            DemoStep(
-                key="history",
-                title="The activity history (R11)",
-                at=clock.now(),
-                notes=(
-                    "Every change, oldest first; 'system' marks expiry, compensation and growth.",
-                ),
-                activities=tuple(m.history(org)),
-            )
+            "history",
+            "The activity history (R11)",
+            notes=("Every change, oldest first; 'system' marks expiry, compensation and growth.",),
+            activities=tuple(m.history(org)),
         )
     return DemoRun(url=url, org_id=org, steps=tuple(steps))

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from fractions import Fraction
+from typing import TypeVar
 
 import attrs
 
@@ -74,20 +75,32 @@ class LicenseType:
         return frozenset((self.code, *self.covers))
 
 
-def _license_types(value: Iterable[LicenseType]) -> tuple[LicenseType, ...]:
+_Item = TypeVar("_Item")
+
+
+def _tuple_of(
+    value: Iterable[_Item], cls: type[_Item], param: str, hint: str = ""
+) -> tuple[_Item, ...]:
+    """``value`` as a tuple of ``cls`` objects; ``hint`` is said after a wrong item.
+
+    Raises:
+        InvalidInput: ``value`` is not a list, or holds something else.
+    """
     if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
-        raise InvalidInput(
-            f"license_types must be a list of LicenseType, got {value!r}", param="license_types"
-        )
-    types = tuple(value)
-    for item in types:
-        if not isinstance(item, LicenseType):
+        raise InvalidInput(f"{param} must be a list of {cls.__name__}, got {value!r}", param=param)
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, cls):
             raise InvalidInput(
-                f"license_types must hold LicenseType objects, got {type(item).__name__} "
-                f"({item!r}); write LicenseType({item!r})",
-                param="license_types",
+                f"{param} must hold {cls.__name__} objects, got {type(item).__name__} "
+                f"({item!r}){hint.format(item=item)}",
+                param=param,
             )
-    return types
+    return items
+
+
+def _license_types(value: Iterable[LicenseType]) -> tuple[LicenseType, ...]:
+    return _tuple_of(value, LicenseType, "license_types", "; write LicenseType({item!r})")
 
 
 def _to_fraction(value: Fraction | int | float | str) -> Fraction:
@@ -203,18 +216,7 @@ class ProductSpec:
 
 
 def _products(value: Iterable[ProductSpec]) -> tuple[ProductSpec, ...]:
-    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
-        raise InvalidInput(
-            f"products must be a list of ProductSpec, got {value!r}", param="products"
-        )
-    products = tuple(value)
-    for item in products:
-        if not isinstance(item, ProductSpec):
-            raise InvalidInput(
-                f"products must hold ProductSpec objects, got {type(item).__name__} ({item!r})",
-                param="products",
-            )
-    return products
+    return _tuple_of(value, ProductSpec, "products")
 
 
 @attrs.frozen

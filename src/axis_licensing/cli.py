@@ -78,6 +78,13 @@ from rich.table import Table
 from rich.text import Text
 
 from axis_licensing import __version__, cli_accounts, cli_events, errors
+from axis_licensing._cli_options import (
+    HELP,
+    db_option,
+    instant_callback,
+    json_option,
+    ranged_option,
+)
 from axis_licensing._convert import converter, to_jsonable
 from axis_licensing._demo import DEMO_CATALOG, DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
 from axis_licensing._migrate import (
@@ -108,35 +115,36 @@ from axis_licensing.shell.operations import OPERATIONS, Check, Kind, Operation, 
 
 __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "main"]
 
-#: The default store, in the working directory.
-DEFAULT_DB = "axis-licensing.db"
 #: The demo's default SQLite file, in the working directory.
 DEMO_DB = "axis-licensing-demo.db"
 
 _CATALOGS: dict[str, Catalog] = {"demo": DEMO_CATALOG, "example": EXAMPLE_CATALOG}
 
-#: Exit code per error family, most specific first (see the module docstring).
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (MigrationFailed, 1),
-    (MigrationRefused, 2),
-    (errors.InvalidInput, 2),
-    (errors.CatalogRequired, 2),
-    (errors.NotFound, 3),
-    (errors.AlreadyExists, 4),
-    (errors.AlreadyRegistered, 4),
-    (errors.AlreadyStarted, 4),
-    (errors.KeyAlreadyRedeemed, 4),
-    (errors.IdempotencyConflict, 4),
-    (errors.ConcurrencyConflict, 4),
-    (errors.CatalogMismatch, 4),
-    (errors.LastOwner, 4),  # SPEC §8
-    (errors.InvitationInvalid, 4),  # SPEC §8
-    (errors.InsufficientLicenses, 5),
-    (errors.OutsideAllocationWindow, 5),
-    (errors.SubscriptionNotStarted, 5),
-    (errors.PermissionDenied, 6),
-    (errors.StorageError, 7),
-    (errors.LicenseFileError, 8),
+#: The error families of each exit code (see the module docstring).
+_EXIT_FAMILIES: dict[int, tuple[type[BaseException], ...]] = {
+    1: (MigrationFailed,),
+    2: (MigrationRefused, errors.InvalidInput, errors.CatalogRequired),
+    3: (errors.NotFound,),
+    4: (
+        errors.AlreadyExists,
+        errors.AlreadyRegistered,
+        errors.AlreadyStarted,
+        errors.KeyAlreadyRedeemed,
+        errors.IdempotencyConflict,
+        errors.ConcurrencyConflict,
+        errors.CatalogMismatch,
+        errors.LastOwner,  # SPEC §8
+        errors.InvitationInvalid,  # SPEC §8
+    ),
+    5: (errors.InsufficientLicenses, errors.OutsideAllocationWindow, errors.SubscriptionNotStarted),
+    6: (errors.PermissionDenied,),
+    7: (errors.StorageError,),
+    8: (errors.LicenseFileError,),
+}
+
+#: Exit code per error family, the lowest code first: an error in two families gets the lower.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = tuple(
+    (family, code) for code, families in _EXIT_FAMILIES.items() for family in families
 )
 
 
@@ -677,20 +685,10 @@ def _store(db: str, *, catalog: str | None = None) -> Iterator[Manager]:
         manager.close()
 
 
-def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 instant, such as 2027-01-10T12:00:00+00:00"
-        ) from None
-    if instant.tzinfo is None:
-        raise click.BadParameter(
-            f"{value!r} has no UTC offset; add one, such as {instant.isoformat()}Z"
-        )
-    return instant
+_parse_at = instant_callback(
+    "{value!r} is not an ISO 8601 instant, such as 2027-01-10T12:00:00+00:00",
+    "{value!r} has no UTC offset; add one, such as {iso}Z",
+)
 
 
 def _parse_bound(
@@ -735,45 +733,39 @@ def _default_actor() -> str:
 # -- options ---------------------------------------------------------------------------------
 
 
-def _db_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--db",
-        default=DEFAULT_DB,
-        envvar="AXIS_LICENSING_DB",
-        show_default=True,
-        show_envvar=True,
-        metavar="URL",
-        help="The store: sqlite:///PATH, postgresql://…, or a path to an SQLite file.",
-    )(command)
-
-
-def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--request-id",
-        default=None,
-        metavar="ID",
-        help="Makes the command idempotent: a retry with the same id changes nothing (R13).",
-    )(command)
-    command = click.option(
-        "--actor",
-        default=_default_actor,
-        envvar="AXIS_LICENSING_ACTOR",
-        show_default="$AXIS_LICENSING_ACTOR, else the OS user",
-        metavar="NAME",
-        help="Who runs the command, as recorded in the history (R11).",
-    )(command)
-    command = click.option(
+#: The options of every write command, after ``--db``, in the order ``--help`` lists them.
+_WRITE_OPTIONS = (
+    click.option(
         "--catalog",
         default=None,
         metavar="NAME|FILE",
         help="Create the store if it does not exist, with this catalog as version 1 (R15): "
         "'demo', 'example', a JSON file or MODULE:ATTRIBUTE. An existing store must "
         "hold the same catalog.",
-    )(command)
-    return _db_option(command)
+    ),
+    click.option(
+        "--actor",
+        default=_default_actor,
+        envvar="AXIS_LICENSING_ACTOR",
+        show_default="$AXIS_LICENSING_ACTOR, else the OS user",
+        metavar="NAME",
+        help="Who runs the command, as recorded in the history (R11).",
+    ),
+    click.option(
+        "--request-id",
+        default=None,
+        metavar="ID",
+        help="Makes the command idempotent: a retry with the same id changes nothing (R13).",
+    ),
+)
 
 
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_WRITE_OPTIONS):
+        command = option(command)
+    return db_option(command)
+
+
 _at_option = click.option(
     "--at", callback=_parse_at, metavar="ISO", help="An instant with a UTC offset (default: now)."
 )
@@ -789,7 +781,7 @@ _offset_option = click.option(
 # -- the group -------------------------------------------------------------------------------
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings=HELP)
 @click.version_option(__version__, prog_name="axis-licensing")
 def main() -> None:
     """Subscription and hardware-bound license management, after AXIS License Manager.
@@ -803,7 +795,7 @@ def main() -> None:
 
 
 @main.command()
-@_json_option
+@json_option
 def version(*, as_json: bool) -> None:
     """Print the version and the backends installed."""
     schemes = list(Plugins().backends().schemes)
@@ -896,7 +888,7 @@ def _prepare_demo_store(db: str, fresh: bool) -> str:
     metavar="PATH",
     help="The SQLite file to write (or a backend URL of an empty store).",
 )
-@_json_option
+@json_option
 @click.option(
     "--fresh/--keep",
     default=True,
@@ -994,14 +986,8 @@ def _report_table(report: MigrationReport) -> Table:
     is_flag=True,
     help="Clear a non-empty target, or one left incomplete by a failed migration, first.",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Rows per insert.",
-)
-@_json_option
+@ranged_option("--batch-size", click.IntRange(min=1), 1000, "Rows per insert.")
+@json_option
 def migrate_command(
     *, source: str, target: str, force: bool, batch_size: int, as_json: bool
 ) -> None:
@@ -1357,9 +1343,9 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
         verb.name,
         callback=run,
         params=[
-            *_params_of(_write_options if command_kind else _db_option),
+            *_params_of(_write_options if command_kind else db_option),
             *(_cli_param(p, verb) for p in options),
-            *_params_of(_json_option),
+            *_params_of(json_option),
             *(_cli_param(p, verb) for p in arguments),
         ],
         help=op.summary + ("\n\n" + verb.more if verb.more else ""),
@@ -1433,7 +1419,7 @@ main.add_command(cli_accounts.set_password)
     metavar="PATH",
     help="Where to write the signed license file ('-': stdout).",
 )
-@_json_option
+@json_option
 @click.argument("org")
 @click.argument("file", metavar="FILE|-")
 def upload_system_file(
@@ -1475,7 +1461,7 @@ def upload_system_file(
 
 
 @main.command()
-@_db_option
+@db_option
 @_at_option
 @click.option(
     "--timeline",
@@ -1483,14 +1469,10 @@ def upload_system_file(
     help="Draw the periods, windows, allocations, licensed-through date and lot expiries.",
 )
 @click.option("--svg", metavar="PATH", default=None, help="Also write the timeline as an SVG file.")
-@click.option(
-    "--horizon",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Periods ahead of the current one on the timeline.",
+@ranged_option(
+    "--horizon", click.IntRange(min=0), 5, "Periods ahead of the current one on the timeline."
 )
-@_json_option
+@json_option
 @click.argument("org")
 @click.argument("product")
 def status(
@@ -1534,7 +1516,7 @@ def status(
 
 @vendor.command(name="publish-catalog")
 @_write_options
-@_json_option
+@json_option
 @click.argument("file", metavar="FILE|-")
 def publish_catalog(
     *,
@@ -1558,8 +1540,8 @@ def publish_catalog(
 
 
 @main.command(name="public-key")
-@_db_option
-@_json_option
+@db_option
+@json_option
 def public_key(*, db: str, as_json: bool) -> None:
     """Print the key that verifies license files (R12).
 
@@ -1574,7 +1556,7 @@ def public_key(*, db: str, as_json: bool) -> None:
 
 
 @main.command()
-@_db_option
+@db_option
 @click.option(
     "--catalog",
     default=None,

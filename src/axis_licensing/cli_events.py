@@ -31,25 +31,22 @@ from types import FrameType
 
 import click
 
+from axis_licensing._cli_options import (
+    HELP,
+    db_option,
+    instant_callback,
+    json_option,
+    ranged_option,
+)
 from axis_licensing._time import SystemClock
 from axis_licensing.events.background import Background
 from axis_licensing.manager import Manager
 
 __all__ = ["deliver", "sweep"]
 
-#: The same help options as the rest of the CLI, however the command is invoked.
-HELP = {"help_option_names": ["-h", "--help"]}
-
-_DB = click.option(
-    "--db",
-    default="axis-licensing.db",
-    envvar="AXIS_LICENSING_DB",
-    show_default=True,
-    show_envvar=True,
-    metavar="URL",
-    help="The store: sqlite:///PATH, postgresql://…, or a path to an SQLite file.",
+_parse_at = instant_callback(
+    "{value!r} is not an ISO 8601 instant", "{value!r} has no UTC offset; add one, such as +00:00"
 )
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
 @contextmanager
@@ -79,32 +76,16 @@ def _until_signalled() -> Iterator[threading.Event]:
             signal.signal(s, h)
 
 
-def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 instant") from None
-    if instant.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset; add one, such as +00:00")
-    return instant
-
-
 @click.command(name="deliver", context_settings=HELP)
-@_DB
+@db_option
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="At most this many in one pass."
 )
 @click.option("--forever", is_flag=True, help="Keep delivering until SIGINT or SIGTERM.")
-@click.option(
-    "--poll",
-    type=click.FloatRange(min=0.05),
-    default=1.0,
-    show_default=True,
-    help="With --forever: seconds between polls when idle.",
+@ranged_option(
+    "--poll", click.FloatRange(min=0.05), 1.0, "With --forever: seconds between polls when idle."
 )
-@_JSON
+@json_option
 def deliver(db: str, limit: int | None, forever: bool, poll: float, as_json: bool) -> None:
     """Send the due webhook deliveries: one pass, or --forever (SPEC §7).
 
@@ -134,7 +115,7 @@ def deliver(db: str, limit: int | None, forever: bool, poll: float, as_json: boo
 
 
 @click.command(name="sweep", context_settings=HELP)
-@_DB
+@db_option
 @click.option("--at", callback=_parse_at, default=None, help="The instant (ISO 8601 with offset).")
 @click.option(
     "--limit", type=click.IntRange(min=0), default=None, help="At most this many organizations."
@@ -146,7 +127,7 @@ def deliver(db: str, limit: int | None, forever: bool, poll: float, as_json: boo
     metavar="SECONDS",
     help="Sweep again every SECONDS until SIGINT or SIGTERM.",
 )
-@_JSON
+@json_option
 def sweep(
     db: str, at: datetime | None, limit: int | None, every: float | None, as_json: bool
 ) -> None:

@@ -62,7 +62,6 @@ __all__ = [
     "UnknownSystem",
     "UnknownWebhook",
     "WrongSystem",
-    "error_jsonable",
 ]
 
 

@@ -6,7 +6,11 @@ Its commands check their input by their declarations
 inputs, decide (:mod:`axis_licensing.policy.decide`), apply claims, append,
 commit, notify. Its queries (:mod:`axis_licensing.shell.queries`) load the parts in
 force at ``at`` and project them forward with the same policy.
-:meth:`Manager.execute` runs any declared operation by name.
+:meth:`Manager.execute` runs any declared operation by name. Each command's
+docstring says what is its own; :func:`~axis_licensing.shell.operations.documented`
+adds its ``Args:`` from the declaration and the ``Raises:`` lines every command
+shares (``PermissionDenied``, ``IdempotencyConflict``, ``ConcurrencyConflict``,
+``StorageError``).
 
 The organization's own parts are cached per organization, keyed by the version
 they were read or written at: a query reads the head version (one small row)
@@ -25,19 +29,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from axis_licensing._time import Clock, SystemClock
 from axis_licensing.backends import Backend
 from axis_licensing.catalog import Catalog, CatalogVersion
-from axis_licensing.errors import (
-    InvalidInput,
-)
 from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.members.service import Access, Accounts, Members, Tokens
-from axis_licensing.members.store import MemberReadTx
 from axis_licensing.model import Allocation, Redemption
 from axis_licensing.shell.build import BUILDERS
 from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.derive import KeyDeriver
 from axis_licensing.shell.events_out import EventsOut
 from axis_licensing.shell.loading import StateCache
-from axis_licensing.shell.opening import MIGRATION_INCOMPLETE, Opening
+from axis_licensing.shell.opening import MIGRATION_INCOMPLETE, Opening, check_open_arguments
 from axis_licensing.shell.operations import Kind, documented, operation
 from axis_licensing.shell.pipeline import MAX_ATTEMPTS
 from axis_licensing.shell.plugins import Plugins
@@ -65,16 +65,7 @@ class Manager(Opening, Queries, EventsOut):
         plugins: Plugins | None = None,
         create: bool = True,
     ) -> None:
-        if catalog is not None and not isinstance(catalog, Catalog):
-            raise InvalidInput(
-                f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
-            )
-        if clock is not None and not callable(getattr(clock, "now", None)):
-            raise InvalidInput(
-                "clock must have a now() method returning an aware datetime", param="clock"
-            )
-        if not isinstance(create, bool):
-            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
+        check_open_arguments(catalog, clock, create=create)
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
         self._plugins = plugins or Plugins()
@@ -96,30 +87,6 @@ class Manager(Opening, Queries, EventsOut):
         self.accounts: Accounts = access.accounts
         self.members: Members = access.members
         self.tokens: Tokens = access.tokens
-
-    def _access_changed(self) -> None:
-        """This process changed accounts, members or tokens: the roles read them again."""
-        if self.roles is not None:
-            self.roles.forget()
-
-    def _bind_roles(self) -> RolesPlugin | None:
-        """Register (or bind) the built-in roles plugin when the store keeps members (SPEC §8).
-
-        It has no opinion while the store has no account, and enforces the
-        roles from the first account on, in every process at once.
-        """
-        found = [p for p in self._plugins.plugins() if isinstance(p, RolesPlugin)]
-        roles = found[0] if found else RolesPlugin(self.backend, self.clock)
-        with self.backend.read() as tx:
-            if not isinstance(tx, MemberReadTx):
-                return None  # a backend of a plugin without members: the host authorizes
-            if roles.backend is None:
-                roles.bind(self.backend, self.clock)
-            if roles.backend is self.backend:
-                roles.prime(tx)
-        if not found:
-            self._plugins.add(roles)
-        return roles
 
     @classmethod
     def open(
@@ -166,8 +133,7 @@ class Manager(Opening, Queries, EventsOut):
             StorageError: the backend cannot be opened, or an interrupted
                 ``migrate`` left it incomplete.
         """
-        if not isinstance(create, bool):
-            raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
+        check_open_arguments(create=create)
         registry = Plugins(plugins)
         backend = registry.backends().open(url, create=create)
         try:
@@ -238,10 +204,6 @@ class Manager(Opening, Queries, EventsOut):
         Raises:
             InvalidInput: a bad id, name, zone, actor or request id.
             AlreadyExists: the id is taken.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._execute("create_organization", locals())
 
@@ -263,10 +225,6 @@ class Manager(Opening, Queries, EventsOut):
             UnknownOrganization: no such organization.
             UnknownProduct: the catalog has no such product.
             AlreadyRegistered: the system id is registered, here or elsewhere.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._execute("register_system", locals())
 
@@ -286,10 +244,6 @@ class Manager(Opening, Queries, EventsOut):
             InvalidInput: bad ids or counts, or an unknown license type.
             UnknownOrganization: no such organization.
             UnknownSystem: the organization has no such system.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._execute("report_devices", locals())
 
@@ -304,10 +258,6 @@ class Manager(Opening, Queries, EventsOut):
             UnknownOrganization: no such organization.
             UnknownProduct: the catalog has no such product.
             AlreadyStarted: the subscription already started.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._execute("start_subscription", locals())
 
@@ -329,10 +279,6 @@ class Manager(Opening, Queries, EventsOut):
             UnknownProduct: the product involved is no longer in the catalog.
             UnknownKey: a well-formed key that was never issued.
             KeyAlreadyRedeemed: the key was redeemed, here or elsewhere.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         result: Redemption = self._execute("redeem_key", locals())
         return result
@@ -362,10 +308,6 @@ class Manager(Opening, Queries, EventsOut):
             OutsideAllocationWindow: a negative offset, or a period starting
                 more than five years ahead.
             InsufficientLicenses: the wallet lacks part of it (``.shortfall``).
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         result: Allocation = self._execute("allocate", locals())
         return result
@@ -395,10 +337,6 @@ class Manager(Opening, Queries, EventsOut):
             OutsideAllocationWindow: a negative ``through``, or its period
                 starts more than five years ahead.
             InsufficientLicenses: the wallet cannot cover all of it.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         result: Allocation = self._execute("allocate_need", locals())
         return result
@@ -423,10 +361,6 @@ class Manager(Opening, Queries, EventsOut):
             UnknownSystem: the organization has no such system.
             UnknownHardware: the vendor never shipped this serial.
             AlreadyRegistered: the unit is registered, here or elsewhere.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._execute("register_hardware", locals())
 
@@ -448,10 +382,6 @@ class Manager(Opening, Queries, EventsOut):
             UnknownProduct: the product involved is no longer in the catalog.
             UnknownHardware: the organization has no such unit.
             InsufficientLicenses: the wallet lacks hardware licenses (``.shortfall``).
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._execute("allocate_to_hardware", locals())
 
@@ -479,10 +409,6 @@ class Manager(Opening, Queries, EventsOut):
             UnknownProduct: the catalog has no such product.
             UnknownHardware: a serial the vendor never shipped.
             AlreadyRegistered: the system or a serial is held elsewhere.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         result: bytes = self._execute("upload_system_file", locals())
         return result

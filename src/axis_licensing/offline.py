@@ -37,7 +37,7 @@ import hashlib
 import json
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, NoReturn, TypeAlias
 
@@ -265,6 +265,26 @@ def _field_set_problem(found: Iterable[str], expected: frozenset[str]) -> str | 
     return "; ".join(parts) or None
 
 
+def _json_object(
+    content: object,
+    expected: frozenset[str],
+    fail: Callable[[str], Exception],
+    not_object: str,
+    has: str,
+) -> dict[str, Any]:
+    """``content`` if it is a JSON object with exactly the ``expected`` fields.
+
+    Raises:
+        Exception: ``fail(not_object)``, or ``fail(has + what is missing or unexpected)``.
+    """
+    if not isinstance(content, dict):
+        raise fail(not_object)
+    problem = _field_set_problem(content, expected)
+    if problem is not None:
+        raise fail(has + problem)
+    return content
+
+
 # --------------------------------------------------------------------------- system files
 
 
@@ -371,11 +391,13 @@ def parse_system_file(data: bytes | bytearray | memoryview) -> SystemDescription
         content = _loads(text)
     except ValueError as exc:
         raise MalformedSystemFile(f"the system file is not valid JSON: {exc}") from exc
-    if not isinstance(content, dict):
-        raise MalformedSystemFile("the system file must hold a JSON object")
-    problem = _field_set_problem(content, _SYSTEM_FIELDS)
-    if problem is not None:
-        raise MalformedSystemFile(f"the system file has {problem}")
+    content = _json_object(
+        content,
+        _SYSTEM_FIELDS,
+        MalformedSystemFile,
+        "the system file must hold a JSON object",
+        "the system file has ",
+    )
     version = content["format_version"]
     if type(version) is not int or version != SYSTEM_FILE_FORMAT_VERSION:
         raise MalformedSystemFile(
@@ -477,22 +499,14 @@ def load_signing_key(key: bytes | str | Ed25519PrivateKey) -> Ed25519PrivateKey:
     Raises:
         InvalidInput: ``key`` is not an unencrypted Ed25519 private key.
     """
-    if isinstance(key, Ed25519PrivateKey):
-        return key
-    if isinstance(key, str):
-        key = key.encode("utf-8", "replace")
-    if not isinstance(key, bytes):
-        raise InvalidInput(
-            f"a signing key must be PEM bytes or str or an Ed25519PrivateKey, "
-            f"got {type(key).__name__}"
-        )
-    try:
-        loaded = serialization.load_pem_private_key(key, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise InvalidInput("the signing key is not an unencrypted PEM private key") from exc
-    if not isinstance(loaded, Ed25519PrivateKey):
-        raise InvalidInput(f"the signing key must be an Ed25519 key, got {type(loaded).__name__}")
-    return loaded
+    private: Ed25519PrivateKey = _load_pem(
+        key,
+        Ed25519PrivateKey,
+        lambda pem: serialization.load_pem_private_key(pem, password=None),
+        "signing key",
+        "an unencrypted PEM private key",
+    )
+    return private
 
 
 def load_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
@@ -507,21 +521,32 @@ def load_public_key(key: PublicKeyLike) -> Ed25519PublicKey:
     Raises:
         InvalidInput: ``key`` is not an Ed25519 public key.
     """
-    if isinstance(key, Ed25519PublicKey):
+    public: Ed25519PublicKey = _load_pem(
+        key, Ed25519PublicKey, serialization.load_pem_public_key, "public key", "a PEM public key"
+    )
+    return public
+
+
+def _load_pem(key: object, cls: type, load: Callable[[bytes], object], what: str, pem: str) -> Any:
+    """``key`` itself if it is a ``cls``, else the ``cls`` its PEM text holds.
+
+    Raises:
+        InvalidInput: ``key`` is neither, or its PEM holds another kind of key.
+    """
+    if isinstance(key, cls):
         return key
     if isinstance(key, str):
         key = key.encode("utf-8", "replace")
     if not isinstance(key, bytes):
         raise InvalidInput(
-            f"a public key must be PEM bytes or str or an Ed25519PublicKey, "
-            f"got {type(key).__name__}"
+            f"a {what} must be PEM bytes or str or an {cls.__name__}, got {type(key).__name__}"
         )
     try:
-        loaded = serialization.load_pem_public_key(key)
+        loaded = load(key)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise InvalidInput("the public key is not a PEM public key") from exc
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise InvalidInput(f"the public key must be an Ed25519 key, got {type(loaded).__name__}")
+        raise InvalidInput(f"the {what} is not {pem}") from exc
+    if not isinstance(loaded, cls):
+        raise InvalidInput(f"the {what} must be an Ed25519 key, got {type(loaded).__name__}")
     return loaded
 
 
@@ -778,11 +803,9 @@ def _parse_license_form(raw: bytes) -> tuple[dict[str, Any], bytes]:
         raise _tampered(f"it is not ASCII JSON ({exc})") from None
     if _canonical(content) != raw:
         raise _tampered("it is not in canonical form")
-    if not isinstance(content, dict):
-        raise _tampered("it is not a JSON object")
-    problem = _field_set_problem(content, _LICENSE_FIELDS)
-    if problem is not None:
-        raise _tampered(f"it has {problem}")
+    content = _json_object(
+        content, _LICENSE_FIELDS, _tampered, "it is not a JSON object", "it has "
+    )
     body = content["body"]
     if not isinstance(body, dict):
         raise _tampered("its body is not a JSON object")

@@ -75,10 +75,6 @@ class Vendor:
             InvalidInput: bad serial, counts, actor or request id, or an unknown license type.
             UnknownProduct: the catalog has no such product.
             AlreadyExists: the serial was shipped before.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         self._shell._execute("vendor.ship_hardware", locals())
 
@@ -105,10 +101,6 @@ class Vendor:
             IncompatibleCatalog: it removes a product or a license type, changes
                 a ``term_years`` or what a license type covers; ``.reasons``
                 lists every reason.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         result: int = self._shell._execute("vendor.publish_catalog", locals())
         return result

@@ -8,32 +8,8 @@ about licensing. The pure part, when an organization's alerts can next change, i
 
 from __future__ import annotations
 
-from axis_licensing.events.model import (
-    ALERT_CLEARED,
-    ALERT_RAISED,
-    Delivery,
-    DeliveryReport,
-    DeliveryState,
-    Event,
-    EventDraft,
-    OutboxStats,
-    SweepReport,
-    WebhookEndpoint,
-    event_id,
-    event_types,
-)
+from axis_licensing.events import model as _model
+from axis_licensing.events.model import *  # noqa: F403 (the event values, by the package's name)
 
-__all__ = [
-    "ALERT_CLEARED",
-    "ALERT_RAISED",
-    "Delivery",
-    "DeliveryReport",
-    "DeliveryState",
-    "Event",
-    "EventDraft",
-    "OutboxStats",
-    "SweepReport",
-    "WebhookEndpoint",
-    "event_id",
-    "event_types",
-]
+__all__: list[str] = []
+__all__ += _model.__all__

@@ -26,6 +26,7 @@ Manager tells observers about an alert once, when it first appears.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 from axis_licensing._counts import Counts
@@ -88,6 +89,7 @@ def alerts(state: OrgState, catalog: Catalog, day: date, within_days: int) -> li
     for spec in catalog.products:
         status = readings.product_status(state, spec, day)
         ledger = state.ledger(spec.code)
+        about = functools.partial(Alert, product=spec.code)
         if status.state is ProductState.TRIAL or status.state is ProductState.GRACE:
             assert status.window_ends_on is not None
             if status.window_ends_on <= horizon:
@@ -96,56 +98,30 @@ def alerts(state: OrgState, catalog: Catalog, day: date, within_days: int) -> li
                     if status.state is ProductState.TRIAL
                     else AlertKind.GRACE_ENDING
                 )
-                found.append(
-                    Alert(
-                        kind=kind,
-                        product=spec.code,
-                        on=status.window_ends_on,
-                        details={
-                            "days_left": (status.window_ends_on - day).days,
-                            "shortfall": coverage.shortfall(
-                                spec, status.allocated, status.devices
-                            ).to_dict(),
-                        },
-                    )
-                )
+                details = {
+                    "days_left": (status.window_ends_on - day).days,
+                    "shortfall": coverage.shortfall(
+                        spec, status.allocated, status.devices
+                    ).to_dict(),
+                }
+                found.append(about(kind=kind, on=status.window_ends_on, details=details))
         elif status.state is ProductState.UNLICENSED:
-            found.append(
-                Alert(
-                    kind=AlertKind.UNLICENSED,
-                    product=spec.code,
-                    on=day,
-                    details={
-                        "since": status.window_ends_on.isoformat()
-                        if status.window_ends_on
-                        else None,
-                        "shortfall": coverage.shortfall(
-                            spec, status.allocated, status.devices
-                        ).to_dict(),
-                    },
-                )
-            )
+            details = {
+                "since": status.window_ends_on.isoformat() if status.window_ends_on else None,
+                "shortfall": coverage.shortfall(spec, status.allocated, status.devices).to_dict(),
+            }
+            found.append(about(kind=AlertKind.UNLICENSED, on=day, details=details))
         if status.growth_exceeded:
-            found.append(
-                Alert(
-                    kind=AlertKind.GROWTH_EXCEEDED,
-                    product=spec.code,
-                    on=day,
-                    details={"required_now": status.required_now.to_dict()},
-                )
-            )
+            details = {"required_now": status.required_now.to_dict()}
+            found.append(about(kind=AlertKind.GROWTH_EXCEEDED, on=day, details=details))
         if status.period is not None and state.anchor is not None:
             upcoming = period_at(state.anchor, spec.term_years, status.period.index + 1)
             if upcoming.start <= horizon:
                 short = coverage.shortfall(spec, ledger.allocated(upcoming.index), status.devices)
                 if short:
+                    details = {"period": upcoming.index, "shortfall": short.to_dict()}
                     found.append(
-                        Alert(
-                            kind=AlertKind.RENEWAL_UNCOVERED,
-                            product=spec.code,
-                            on=upcoming.start,
-                            details={"period": upcoming.index, "shortfall": short.to_dict()},
-                        )
+                        about(kind=AlertKind.RENEWAL_UNCOVERED, on=upcoming.start, details=details)
                     )
         found.extend(_expiring(state, spec.code, day, horizon))
         if status.state in (ProductState.UNLICENSED, ProductState.NOT_STARTED):
@@ -153,9 +129,8 @@ def alerts(state: OrgState, catalog: Catalog, day: date, within_days: int) -> li
                 rest = readings.hardware_view(state, spec, system)[2]
                 if rest:
                     found.append(
-                        Alert(
+                        about(
                             kind=AlertKind.SYSTEM_UNLICENSED,
-                            product=spec.code,
                             system_id=system.system_id,
                             on=day,
                             details={"unlicensed_devices": rest.to_dict()},

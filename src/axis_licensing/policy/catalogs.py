@@ -20,7 +20,7 @@ the first local day from which each is in effect (:class:`Edition`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 import attrs
@@ -151,12 +151,7 @@ def differences(old: Catalog, new: Catalog) -> list[str]:
         Texts such as ``"product 'acs-pro': growth_rate 1 -> 1/2"``; empty when equal.
     """
     found: list[str] = []
-    new_codes = set(new.product_codes)
-    for spec in old.products:
-        if spec.code not in new_codes:
-            found.append(f"product {spec.code!r} is left out")
-            continue
-        other = new.product(spec.code)
+    for spec, other in _kept_products(old, new, found, "left out"):
         before, after = _describe(spec), _describe(other)
         for name, value in before.items():
             if after[name] != value:
@@ -170,6 +165,21 @@ def differences(old: Catalog, new: Catalog) -> list[str]:
     if not found and old != new:
         found.append("the product order differs")
     return found
+
+
+def _kept_products(
+    old: Catalog, new: Catalog, texts: list[str], gone: str
+) -> Iterator[tuple[ProductSpec, ProductSpec]]:
+    """Each product of ``old`` with its version in ``new``, in ``old``'s order.
+
+    A product ``new`` lacks adds ``"product 'code' is <gone>"`` to ``texts`` instead.
+    """
+    new_codes = set(new.product_codes)
+    for spec in old.products:
+        if spec.code in new_codes:
+            yield spec, new.product(spec.code)
+        else:
+            texts.append(f"product {spec.code!r} is {gone}")
 
 
 def _types_text(spec: ProductSpec) -> str:
@@ -196,12 +206,7 @@ def incompatibilities(old: Catalog, new: Catalog) -> list[str]:
         The reasons, in catalog order.
     """
     reasons: list[str] = []
-    new_codes = set(new.product_codes)
-    for spec in old.products:
-        if spec.code not in new_codes:
-            reasons.append(f"product {spec.code!r} is removed")
-            continue
-        other = new.product(spec.code)
+    for spec, other in _kept_products(old, new, reasons, "removed"):
         if other.term_years != spec.term_years:
             reasons.append(
                 f"product {spec.code!r}: term_years changes from {spec.term_years} "

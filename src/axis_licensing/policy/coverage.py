@@ -56,34 +56,35 @@ def _coverers(spec: ProductSpec) -> dict[str, int]:
     return {t: sum(t in covered for covered in relation.values()) for t in spec.type_codes}
 
 
+def _by_coverers(spec: ProductSpec, sign: int) -> tuple[str, ...]:
+    """The type codes of ``spec`` sorted by how many license types cover them, times ``sign``.
+
+    Ties keep catalog order (sorted is stable).
+    """
+    coverers = _coverers(spec)
+    return tuple(sorted(spec.type_codes, key=lambda t: sign * coverers[t]))
+
+
 @functools.lru_cache(maxsize=256)
 def hardness_order(spec: ProductSpec) -> tuple[str, ...]:
     """The device types of ``spec``, hardest to cover first.
-
-    Args:
-        spec: the product whose license types are ordered.
 
     Returns:
         The type codes sorted by how many license types cover them (fewest
         first); ties keep catalog order.
     """
-    coverers = _coverers(spec)
-    return tuple(sorted(spec.type_codes, key=lambda t: coverers[t]))  # sorted is stable
+    return _by_coverers(spec, 1)
 
 
 @functools.lru_cache(maxsize=256)
 def narrowness_order(spec: ProductSpec) -> tuple[str, ...]:
     """The license types of ``spec``, narrowest first: the tie-break of R5's smallest shortfall.
 
-    Args:
-        spec: the product whose license types are ordered.
-
     Returns:
-        The type codes sorted by how many license types cover them (most
-        first); ties keep catalog order.
+        The type codes covered by the most license types first; ties keep
+        catalog order.
     """
-    coverers = _coverers(spec)
-    return tuple(sorted(spec.type_codes, key=lambda t: -coverers[t]))  # sorted is stable
+    return _by_coverers(spec, -1)
 
 
 def _check(spec: ProductSpec, licenses: Mapping[str, int], devices: Mapping[str, int]) -> None:
@@ -221,13 +222,7 @@ def uncovered(
     devices: Mapping[str, int],
     multiplier: Fraction = _ONE,
 ) -> dict[str, Fraction]:
-    """The devices left uncovered per type, ``U_t`` of R5.
-
-    Args:
-        spec: the product.
-        licenses: licenses per license type.
-        devices: devices per device type.
-        multiplier: how many devices each license counts for.
+    """The devices left uncovered per type, ``U_t`` of R5; the arguments are :func:`assign`'s.
 
     Returns:
         ``{t: devices_t - covered_t}`` for the types with a positive remainder.
@@ -310,11 +305,7 @@ def smallest_extra(
     Example (SPEC R5): allocated core 3 + universal 8, devices core 17 +
     universal 19, ``multiplier = 2`` gives ``{universal: 2, core: 5}``.
 
-    Args:
-        spec: the product.
-        licenses: licenses per license type (the allocation).
-        devices: devices per device type.
-        multiplier: how many devices each license counts for.
+    The arguments are :func:`assign`'s, ``licenses`` being the allocation.
 
     Returns:
         The extra licenses per type; empty when the licenses already cover.

@@ -265,14 +265,7 @@ def advance(state: OrgState, catalog: Catalog, day: date) -> tuple[OrgState, tup
                     on=lot.expires_on,
                     actor=SYSTEM_ACTOR,
                     product=code,
-                    data=facts.LicensesExpired(
-                        lot_id=lot.lot_id,
-                        kind=lot.kind,
-                        license_type=lot.license_type,
-                        quantity=lot.quantity,
-                        acquired_on=lot.acquired_on,
-                        expires_on=lot.expires_on,
-                    ),
+                    data=facts.LicensesExpired(**attrs.asdict(lot, recurse=False)),
                 )
             )
         state = state.with_ledger(attrs.evolve(ledger, lots=live, expired=expired))

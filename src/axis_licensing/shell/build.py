@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from axis_licensing import _commands as cmd
 from axis_licensing._counts import Counts
 from axis_licensing.offline import SystemDescription
@@ -49,49 +51,29 @@ def _upload_system_file(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str,
     return a["org_id"], command
 
 
+def _by_name(command: type[cmd.Command]) -> Builder:
+    """The builder of a ``command`` whose fields are the checked parameters of the same names."""
+    names = tuple(field.name for field in attrs.fields(command))
+
+    def build(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
+        return None if command.VENDOR else a["org_id"], command(**{n: a[n] for n in names})
+
+    return build
+
+
 #: Each declared command's builder, by operation name.
 BUILDERS: Mapping[str, Builder] = {
-    "create_organization": lambda s, a, r: (
-        a["org_id"],
-        cmd.CreateOrganization(org_id=a["org_id"], name=a["name"], timezone=a["timezone"]),
-    ),
-    "register_system": lambda s, a, r: (
-        a["org_id"],
-        cmd.RegisterSystem(product=a["product"], system_id=a["system_id"], devices=a["devices"]),
-    ),
-    "report_devices": lambda s, a, r: (
-        a["org_id"],
-        cmd.ReportDevices(system_id=a["system_id"], devices=a["devices"]),
-    ),
-    "start_subscription": lambda s, a, r: (
-        a["org_id"],
-        cmd.StartSubscription(product=a["product"]),
-    ),
+    "create_organization": _by_name(cmd.CreateOrganization),
+    "register_system": _by_name(cmd.RegisterSystem),
+    "report_devices": _by_name(cmd.ReportDevices),
+    "start_subscription": _by_name(cmd.StartSubscription),
     "redeem_key": _redeem_key,
-    "allocate": lambda s, a, r: (
-        a["org_id"],
-        cmd.Allocate(product=a["product"], quantities=a["quantities"], period=a["period"]),
-    ),
-    "allocate_need": lambda s, a, r: (
-        a["org_id"],
-        cmd.AllocateNeed(product=a["product"], through=a["through"]),
-    ),
-    "register_hardware": lambda s, a, r: (
-        a["org_id"],
-        cmd.RegisterHardware(system_id=a["system_id"], serial=a["serial"]),
-    ),
-    "allocate_to_hardware": lambda s, a, r: (
-        a["org_id"],
-        cmd.AllocateToHardware(serial=a["serial"], quantities=a["quantities"]),
-    ),
+    "allocate": _by_name(cmd.Allocate),
+    "allocate_need": _by_name(cmd.AllocateNeed),
+    "register_hardware": _by_name(cmd.RegisterHardware),
+    "allocate_to_hardware": _by_name(cmd.AllocateToHardware),
     "upload_system_file": _upload_system_file,
-    "vendor.issue_key": lambda s, a, r: (
-        None,
-        cmd.IssueKey(product=a["product"], kind=a["kind"], quantities=a["quantities"]),
-    ),
-    "vendor.ship_hardware": lambda s, a, r: (
-        None,
-        cmd.ShipHardware(serial=a["serial"], product=a["product"], preloaded=a["preloaded"]),
-    ),
-    "vendor.publish_catalog": lambda s, a, r: (None, cmd.PublishCatalog(catalog=a["catalog"])),
+    "vendor.issue_key": _by_name(cmd.IssueKey),
+    "vendor.ship_hardware": _by_name(cmd.ShipHardware),
+    "vendor.publish_catalog": _by_name(cmd.PublishCatalog),
 }

@@ -1,7 +1,9 @@
 """Opening a store: an interrupted migration refused, the catalog recorded or checked (R15).
 
 :class:`Opening` is a base of the Manager: what its constructor runs before
-the first command, over the pipeline's plumbing.
+the first command, over the pipeline's plumbing, the built-in roles plugin
+bound (SPEC §8) included. :func:`check_open_arguments` checks what
+``Manager.open`` and the constructor are given.
 """
 
 from __future__ import annotations
@@ -10,21 +12,69 @@ from axis_licensing._convert import dumps
 from axis_licensing._time import to_us
 from axis_licensing.backends import CatalogRow
 from axis_licensing.catalog import Catalog
-from axis_licensing.errors import CatalogMismatch, CatalogRequired, StorageError
+from axis_licensing.errors import CatalogMismatch, CatalogRequired, InvalidInput, StorageError
+from axis_licensing.members.authorize import RolesPlugin
+from axis_licensing.members.store import MemberReadTx
 from axis_licensing.policy import catalogs as editions
 from axis_licensing.shell.loading import upgrade_legacy
 from axis_licensing.shell.pipeline import Pipeline
 
-__all__ = ["MIGRATION_INCOMPLETE", "Opening"]
+__all__ = ["MIGRATION_INCOMPLETE", "Opening", "check_open_arguments"]
 
 #: The meta row ``migrate`` keeps on a target until it is complete and verified.
 MIGRATION_INCOMPLETE = "migration_incomplete"
+
+
+def check_open_arguments(
+    catalog: object = None, clock: object = None, *, create: object = True
+) -> None:
+    """Check the arguments of ``Manager.open`` and of the Manager's constructor.
+
+    Raises:
+        InvalidInput: ``catalog`` is not a Catalog, ``clock`` has no ``now()``
+            method, or ``create`` is not a bool.
+    """
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise InvalidInput(
+            f"catalog must be a Catalog, got {type(catalog).__name__}", param="catalog"
+        )
+    if clock is not None and not callable(getattr(clock, "now", None)):
+        raise InvalidInput(
+            "clock must have a now() method returning an aware datetime", param="clock"
+        )
+    if not isinstance(create, bool):
+        raise InvalidInput(f"create must be True or False, got {create!r}", param="create")
 
 
 class Opening(Pipeline):
     """The steps of opening a store, run once by the Manager's constructor."""
 
     _create: bool
+    roles: RolesPlugin | None
+
+    def _bind_roles(self) -> RolesPlugin | None:
+        """Register (or bind) the built-in roles plugin when the store keeps members (SPEC §8).
+
+        It has no opinion while the store has no account, and enforces the
+        roles from the first account on, in every process at once.
+        """
+        found = [p for p in self._plugins.plugins() if isinstance(p, RolesPlugin)]
+        roles = found[0] if found else RolesPlugin(self.backend, self.clock)
+        with self.backend.read() as tx:
+            if not isinstance(tx, MemberReadTx):
+                return None  # a backend of a plugin without members: the host authorizes
+            if roles.backend is None:
+                roles.bind(self.backend, self.clock)
+            if roles.backend is self.backend:
+                roles.prime(tx)
+        if not found:
+            self._plugins.add(roles)
+        return roles
+
+    def _access_changed(self) -> None:
+        """This process changed accounts, members or tokens: the roles read them again."""
+        if self.roles is not None:
+            self.roles.forget()
 
     def _upgrade_legacy(self) -> None:
         """Convert organizations stored in the first format, unless this Manager creates nothing."""

@@ -566,6 +566,16 @@ _COMMAND_ERRORS: tuple[type[LicensingError], ...] = (
 _QUERY_ERRORS: tuple[type[LicensingError], ...] = (InvalidInput, StorageError)
 
 
+#: What allocating into periods may refuse (R7).
+_ALLOCATION_ERRORS: tuple[type[LicensingError], ...] = (
+    UnknownOrganization,
+    UnknownProduct,
+    SubscriptionNotStarted,
+    OutsideAllocationWindow,
+    InsufficientLicenses,
+)
+
+
 def _command(
     name: str,
     params: Iterable[Param],
@@ -773,13 +783,7 @@ _DECLARED: tuple[Operation, ...] = (
             ),
         ],
         Allocation,
-        [
-            UnknownOrganization,
-            UnknownProduct,
-            SubscriptionNotStarted,
-            OutsideAllocationWindow,
-            InsufficientLicenses,
-        ],
+        _ALLOCATION_ERRORS,
         "Move licenses from the wallet to one period (R7), with overlap compensation (R8).",
         returns=Allocation,
     ),
@@ -798,13 +802,7 @@ _DECLARED: tuple[Operation, ...] = (
             ),
         ],
         Allocation,
-        [
-            UnknownOrganization,
-            UnknownProduct,
-            SubscriptionNotStarted,
-            OutsideAllocationWindow,
-            InsufficientLicenses,
-        ],
+        _ALLOCATION_ERRORS,
         "Allocate the exact shortfall of periods 0..through at once (R7).",
         returns=Allocation,
     ),
@@ -1418,11 +1416,23 @@ OPERATIONS: Mapping[str, Operation] = {op.name: op for op in (*_DECLARED, *_EVEN
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def documented(name: str) -> Callable[[F], F]:
+#: What every command may raise, as its ``Raises:`` section says it (the pipeline's errors).
+_PIPELINE_RAISES: Mapping[type[LicensingError], str] = {
+    PermissionDenied: "the authorize hook refused.",
+    IdempotencyConflict: "``request_id`` was used with other arguments.",
+    ConcurrencyConflict: "the command kept losing races.",
+    StorageError: "the backend failed.",
+}
+
+
+def documented(name: str, *, args: bool = True) -> Callable[[F], F]:
     """A decorator: the method's ``Args:`` section, written from the declaration of ``name``.
 
     The parameters are documented once, here; the method's own docstring says
-    what it does, returns and raises.
+    what it does, returns and raises. A command's ``Raises:`` section, which
+    comes last, is completed with the pipeline's errors it leaves out
+    (:data:`_PIPELINE_RAISES`), in that order. With ``args=False`` the
+    method's docstring keeps its own ``Args:`` section.
 
     Raises:
         KeyError: no operation has that name (a bug in the decorated module).
@@ -1431,14 +1441,21 @@ def documented(name: str) -> Callable[[F], F]:
 
     def apply(method: F) -> F:
         doc = inspect.cleandoc(method.__doc__ or "")
-        args = (
-            "Args:\n" + "\n".join(f"    {p.name}: {p.doc.rstrip('.')}." for p in op.params) + "\n\n"
-        )
-        cut = min(
-            (i for i in (doc.find("\nReturns:"), doc.find("\nRaises:")) if i >= 0),
-            default=len(doc),
-        )
-        method.__doc__ = doc[: cut + 1] + args + doc[cut + 1 :]
+        raises = doc.partition("\nRaises:\n")[2]
+        if op.kind is Kind.COMMAND and raises:
+            doc += "".join(
+                f"\n    {error.__name__}: {text}"
+                for error, text in _PIPELINE_RAISES.items()
+                if error in op.errors and f"    {error.__name__}:" not in raises
+            )
+        if args:
+            section = "".join(f"    {p.name}: {p.doc.rstrip('.')}.\n" for p in op.params)
+            cut = min(
+                (i for i in (doc.find("\nReturns:"), doc.find("\nRaises:")) if i >= 0),
+                default=len(doc),
+            )
+            doc = doc[: cut + 1] + "Args:\n" + section + "\n" + doc[cut + 1 :]
+        method.__doc__ = doc
         return method
 
     return apply

@@ -74,16 +74,8 @@ class OrgHeader:
 
     @classmethod
     def of(cls, state: OrgState) -> OrgHeader:
-        """The header of ``state``."""
-        return cls(
-            org_id=state.org_id,
-            name=state.name,
-            timezone=state.timezone,
-            created_on=state.created_on,
-            as_of=state.as_of,
-            anchor=state.anchor,
-            next_lot_id=state.next_lot_id,
-        )
+        """The header of ``state``: its fields of the same names."""
+        return cls(**{field.name: getattr(state, field.name) for field in attrs.fields(cls)})
 
 
 def _changed_values(
@@ -135,7 +127,11 @@ def header(org_id: str, rows: Iterable[PartRow]) -> OrgHeader:
     for row in rows:
         if row.part == ORG:
             return loads(row.value, OrgHeader)
-    raise StorageError(
+    raise _no_header(org_id)
+
+
+def _no_header(org_id: str) -> StorageError:
+    return StorageError(
         f"the store holds no header part for organization {org_id!r}",
         details={"org_id": org_id},
     )
@@ -158,21 +154,8 @@ def assemble(org_id: str, rows: Iterable[PartRow]) -> OrgState:
         elif row.part.startswith(_DEVICES):
             devices[row.part[len(_DEVICES) :]] = loads(row.value, Counts)
     if header is None:
-        raise StorageError(
-            f"the store holds no header part for organization {org_id!r}",
-            details={"org_id": org_id},
-        )
-    return OrgState(
-        org_id=header.org_id,
-        name=header.name,
-        timezone=header.timezone,
-        created_on=header.created_on,
-        as_of=header.as_of,
-        anchor=header.anchor,
-        products=products,
-        next_lot_id=header.next_lot_id,
-        devices=devices,
-    )
+        raise _no_header(org_id)
+    return OrgState(**attrs.asdict(header, recurse=False), products=products, devices=devices)
 
 
 def stored_versions(backend: Backend, org_id: str) -> list[tuple[int, OrgState]]:

@@ -96,19 +96,17 @@ class Queries:
         org_id: object,
         at: object,
         *,
-        systems: Sequence[str] = (),
-        serials: Sequence[str] = (),
-        more: Callable[[ReadTx, OrgState, int | None], OrgState] | None = None,
+        more: Callable[[ReadTx, OrgState, int | None], OrgState],
     ) -> _View:
         """The organization's state in force at ``at``, projected to its local date.
 
         ``at=None`` is one coherent instant: ``max(clock now, the organization's
         latest recorded command)`` (SPEC §1), so a clock that is behind, or set
         back, never mixes "now" with later facts. The state holds the
-        organization's own parts and the named systems and units; ``more`` may
-        load more parts in the same read, as at the version read (None: the head).
+        organization's own parts and what ``more`` loads in the same read, as at
+        the version read (None: the head).
         """
-        view = self._loaded(org_id, at, systems=systems, serials=serials, more=more)
+        view = self._loaded(org_id, at, more=more)
         state, _ = engine.advance(view.state, view.catalog, view.day)
         return attrs.evolve(view, state=state)
 
@@ -205,6 +203,24 @@ class Queries:
             self._states.keep_answer(org_id, view.stamp, question, answer)
         return answer
 
+    def _product_reading(
+        self,
+        name: str,
+        values: Mapping[str, object],
+        reading: Callable[[OrgState, ProductSpec, date], T],
+    ) -> T:
+        """The query ``name`` about one product at ``values["at"]``: what ``reading`` makes of it.
+
+        It checks ``values`` and raises as :meth:`status` and :meth:`wallet` say.
+        """
+        a = OPERATIONS[name].checked(values, self)
+        product = a["product"]
+
+        def read(view: _View) -> T:
+            return reading(view.state, view.catalog.product(product), view.day)
+
+        return self._answered((name, product), a["org_id"], a["at"], read)
+
     def _kept_answer(
         self, head: Head, now: datetime, coherent: bool, question: tuple[Hashable, ...]
     ) -> object | None:
@@ -239,13 +255,7 @@ class Queries:
             UnknownProduct: the catalog (then) has no such product.
             StorageError: the backend failed.
         """
-        a = OPERATIONS["status"].checked(locals(), self)
-        product = a["product"]
-
-        def reading(view: _View) -> ProductStatus:
-            return readings.product_status(view.state, view.catalog.product(product), view.day)
-
-        return self._answered(("status", product), a["org_id"], a["at"], reading)
+        return self._product_reading("status", locals(), readings.product_status)
 
     def need(
         self, org_id: str, product: str, *, at: datetime | None = None, horizon: int = 5
@@ -301,13 +311,9 @@ class Queries:
             UnknownProduct: the catalog (then) has no such product.
             StorageError: the backend failed.
         """
-        a = OPERATIONS["wallet"].checked(locals(), self)
-        product = a["product"]
-
-        def reading(view: _View) -> Wallet:
-            return readings.wallet_view(view.state, view.catalog.product(product).code, view.day)
-
-        kept = self._answered(("wallet", product), a["org_id"], a["at"], reading)
+        kept = self._product_reading(
+            "wallet", locals(), lambda state, spec, day: readings.wallet_view(state, spec.code, day)
+        )
         # its credit is a dict: each caller gets its own
         return Wallet(product=kept.product, lots=kept.lots, credit=kept.credit)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from axis_licensing import offline
@@ -132,12 +133,8 @@ class Signer:
         return offline.sign_license_file(
             signing_key=self.key,
             org_id=state.org_id,
-            product=terms.product,
             system_id=system_id,
             issued_at=ctx.at,
-            licensed=terms.licensed,
-            state=terms.state,
-            devices=terms.devices,
-            valid_until=terms.valid_until,
             timezone=state.timezone,
+            **attrs.asdict(terms, recurse=False),  # product, licensed, state, devices, valid_until
         )

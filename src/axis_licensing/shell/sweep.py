@@ -89,13 +89,8 @@ def _load_keys(value: str) -> list[AlertKey]:
 
 
 def _raised(alert: Alert) -> AlertRaised:
-    return AlertRaised(
-        kind=alert.kind,
-        product=alert.product,
-        system_id=alert.system_id,
-        on=alert.on,
-        details=dict(alert.details),
-    )
+    fields = attrs.asdict(alert, recurse=False)  # the fact's fields are the alert's
+    return AlertRaised(**{**fields, "details": dict(alert.details)})
 
 
 def _cleared(key: AlertKey) -> AlertCleared:

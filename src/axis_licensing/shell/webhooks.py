@@ -7,7 +7,9 @@ the way the pipeline runs the others: checked by their declarations
 transaction, then in one write transaction: lock the organization, judge the
 ``request_id`` (R13), change the store, append the activity (``webhook_added``,
 …, never a secret) and its event, remember the result, commit; then wake the
-dispatcher and tell the activity observers.
+dispatcher and tell the activity observers. Their docstrings leave out the
+``Raises:`` lines every command shares;
+:func:`~axis_licensing.shell.operations.documented` adds them.
 
 **Where they are recorded.** An organization's endpoint commands are activities
 of that organization's history (and so events). Vendor-wide endpoints (``org_id``
@@ -65,7 +67,7 @@ from axis_licensing.policy.facts import (
     WebhookSecretRotated,
 )
 from axis_licensing.shell import history as _history
-from axis_licensing.shell.operations import OPERATIONS
+from axis_licensing.shell.operations import OPERATIONS, documented
 from axis_licensing.shell.outbox import write_events
 
 if TYPE_CHECKING:
@@ -141,6 +143,7 @@ class Webhooks:
 
     # -- commands -------------------------------------------------------------------------------
 
+    @documented("webhooks.add", args=False)
     def add(
         self,
         org_id: str | None,
@@ -172,10 +175,6 @@ class Webhooks:
                 URL this organization (or the vendor) already has, a bad flag, id,
                 actor or request id.
             UnknownOrganization: no such organization.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.add"].checked(locals(), self._shell)
         org = a["org_id"]
@@ -204,6 +203,7 @@ class Webhooks:
         endpoint: WebhookEndpoint = self._command("webhooks.add", org, a, work, replay)
         return endpoint
 
+    @documented("webhooks.update", args=False)
     def update(
         self,
         endpoint_id: str,
@@ -233,10 +233,6 @@ class Webhooks:
             InvalidInput: a bad URL, scheme or address, an unknown event type, a
                 URL the endpoint's scope already has, a bad flag, id, actor or request id.
             UnknownWebhook: no such endpoint.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.update"].checked(locals(), self._shell)
         changes = {k: a[k] for k in ("url", "types", "enabled") if a[k] is not None}
@@ -256,6 +252,7 @@ class Webhooks:
         )
         return changed
 
+    @documented("webhooks.rotate_secret", args=False)
     def rotate_secret(
         self, endpoint_id: str, *, actor: str, request_id: str | None = None
     ) -> WebhookEndpoint:
@@ -275,10 +272,6 @@ class Webhooks:
         Raises:
             InvalidInput: a bad id, actor or request id.
             UnknownWebhook: no such endpoint.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.rotate_secret"].checked(locals(), self._shell)
         org = self._scope_of(a["endpoint_id"])
@@ -301,6 +294,7 @@ class Webhooks:
         rotated: WebhookEndpoint = self._command("webhooks.rotate_secret", org, a, work, replay)
         return rotated
 
+    @documented("webhooks.remove", args=False)
     def remove(self, endpoint_id: str, *, actor: str, request_id: str | None = None) -> None:
         """Remove an endpoint, and its deliveries not delivered yet.
 
@@ -312,10 +306,6 @@ class Webhooks:
         Raises:
             InvalidInput: a bad id, actor or request id.
             UnknownWebhook: no such endpoint.
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.remove"].checked(locals(), self._shell)
 
@@ -327,6 +317,7 @@ class Webhooks:
         org = self._scope_of(a["endpoint_id"])
         self._command("webhooks.remove", org, a, work, lambda s: None)
 
+    @documented("webhooks.redeliver", args=False)
     def redeliver(self, delivery_id: str, *, actor: str, request_id: str | None = None) -> None:
         """Make a delivery due again now, with a fresh three-day window of retries.
 
@@ -340,10 +331,6 @@ class Webhooks:
         Raises:
             InvalidInput: a bad id, actor or request id.
             UnknownWebhook: no such delivery (``details["delivery_id"]``).
-            PermissionDenied: the authorize hook refused.
-            IdempotencyConflict: ``request_id`` was used with other arguments.
-            ConcurrencyConflict: the command kept losing races.
-            StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.redeliver"].checked(locals(), self._shell)
         delivery_id = a["delivery_id"]

@@ -24,9 +24,9 @@ without it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from axis_licensing import _lazy
 from axis_licensing._time import ManualClock
 from axis_licensing.testing.model import LedgerModel
 
@@ -50,9 +50,10 @@ __all__ = [
 #: The names that need hypothesis, loaded on first use: each maps to its module and name.
 _LAZY: dict[str, tuple[str, str]] = {
     "strategies": ("axis_licensing.testing.strategies", ""),
-    "LedgerInvariantError": ("axis_licensing.testing.machine", "LedgerInvariantError"),
-    "LedgerMachine": ("axis_licensing.testing.machine", "LedgerMachine"),
-    "make_ledger_machine": ("axis_licensing.testing.machine", "make_ledger_machine"),
+    **{
+        name: ("axis_licensing.testing.machine", name)
+        for name in ("LedgerInvariantError", "LedgerMachine", "make_ledger_machine")
+    },
 }
 
 
@@ -64,11 +65,7 @@ def __getattr__(name: str) -> object:
         ImportError: hypothesis is not installed; the message names the extra.
     """
     try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'axis_licensing.testing' has no attribute {name!r}") from None
-    try:
-        module = importlib.import_module(module_name)
+        return _lazy.load("axis_licensing.testing", _LAZY, globals(), name)
     except ModuleNotFoundError as exc:
         if exc.name != "hypothesis":
             raise
@@ -77,9 +74,6 @@ def __getattr__(name: str) -> object:
             "pip install 'axis-licensing[testing]'",
             name=exc.name,
         ) from exc
-    value = getattr(module, attribute) if attribute else module
-    globals()[name] = value
-    return value
 
 
 def __dir__() -> list[str]:
