@@ -268,10 +268,15 @@ class RolesPlugin:
     ) -> bool | None:
         """Refuse a command the actor's role does not allow (``None`` otherwise).
 
+        The member commands ask their ``self`` actions (``tokens.create``,
+        ``tokens.revoke``, ``members.accept``, ``accounts.set_password``) only
+        when the actor acts on its own account (:mod:`.roles`), so here they
+        are the actor's own.
+
         Raises:
             StorageError: the store failed, or does not store members.
         """
-        answer = self._answer(actor, org_id, action, None, own=False)
+        answer = self._answer(actor, org_id, action, None, own=True)
         return None if answer is None or answer else False
 
     def permits(

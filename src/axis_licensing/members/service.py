@@ -2,11 +2,13 @@
 
 :class:`Access` bundles :class:`Accounts`, :class:`Members` and :class:`Tokens`
 (the SPEC's ``manager.accounts``, ``manager.members`` and ``manager.tokens``)
-over one backend and clock. Each command runs the shell's sequence in its own
-write transaction: check the input, authorize (:mod:`.roles`), replay a known
-``request_id``, read, decide (:mod:`.decide`), write the rows, record the facts
-in the history (R11) and raise the store's access version, then commit. A
-transaction that lost a race runs again.
+over one backend and clock. Each command checks its input, then asks the
+Manager's ``axis_licensing_authorize`` hook once, outside any transaction, as
+the command pipeline does (SPEC §4; the built-in roles plugin answers by the
+table of :mod:`.roles`, under the action names listed there); then, in its own
+write transaction: replay a known ``request_id``, read, decide (:mod:`.decide`),
+write the rows, record the facts in the history (R11) and raise the store's
+access version, then commit. A transaction that lost a race runs again.
 
 Nothing secret is stored, logged or recorded: passwords as Argon2id hashes,
 token and invitation secrets as SHA-256; idempotent results leave them out.
@@ -77,6 +79,8 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 INVITE_KEY = "members.invite_key"
 #: Write attempts before a command that keeps losing races is given up (R13).
 MAX_ATTEMPTS = 20
+#: Asks the authorize hook ``(actor, org_id, action, product)``; raises PermissionDenied if refused.
+Authorize = Callable[[str, str | None, str, str | None], None]
 #: The activities the running write transaction recorded, told to observers once it commits.
 _RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.ContextVar(
     "axis_licensing_members_recorded", default=None
@@ -203,6 +207,8 @@ class Access:
         clock: Clock | None = None,
         notify: Callable[[Sequence[Activity]], None] | None = None,
         changed: Callable[[], None] | None = None,
+        *,
+        authorize: Authorize,
     ) -> None:
         """Serve the store of ``backend``, telling time by ``clock`` (default: the system's).
 
@@ -212,11 +218,14 @@ class Access:
             notify: told the activities of each command once it committed
                 (the Manager's ``axis_licensing_activity`` observers).
             changed: called after each committed write (the roles plugin's cache).
+            authorize: asks the authorize hook before each command (the
+                Manager's, SPEC §4); raises PermissionDenied when it refuses.
         """
         self.backend = backend
         self.clock: Clock = clock or SystemClock()
         self._notify = notify
         self._changed = changed
+        self._authorize = authorize
         self.accounts = Accounts(self)
         self.members = Members(self)
         self.tokens = Tokens(self)
@@ -224,7 +233,13 @@ class Access:
     @classmethod
     def of(cls, manager: Manager) -> Access:
         """The members of ``manager``'s store, on its backend and clock."""
-        return cls(manager.backend, manager.clock, manager._notify, manager._access_changed)
+        return cls(
+            manager.backend,
+            manager.clock,
+            manager._notify,
+            manager._access_changed,
+            authorize=manager._authorize,
+        )
 
     def now(self) -> datetime:
         """The clock's instant.
@@ -309,29 +324,28 @@ class Access:
         row = tx.membership(org_id, account_id)
         return None if row is None else Role(row.role)
 
-    def authorize(
-        self,
-        tx: StoreReadTx,
-        actor: str,
-        action: str,
-        *,
-        org_id: str | None = None,
-        own: bool = False,
-    ) -> None:
-        """Refuse ``actor`` when the decision table does (``system`` is always allowed).
+    def ask(self, actor: str, org_id: str | None, action: str) -> None:
+        """Ask the authorize hook about a member command, outside any transaction (SPEC §4).
 
         Raises:
-            PermissionDenied: the actor is not an account, or its role may not.
+            PermissionDenied: a plugin refused.
+            StorageError: the store failed (a plugin reading it).
         """
-        if actor == roles.SYSTEM_ACTOR:
-            return
-        account = tx.account(actor)
-        role = None if account is None or org_id is None else self.org_role(tx, org_id, actor)
-        if account is None or not roles.allowed(
-            action, role=role, vendor=bool(account.vendor), own=own
-        ):
+        self._authorize(actor, org_id, action, None)
+
+    @staticmethod
+    def own(actor: str, account_id: str, action: str) -> None:
+        """Refuse ``actor`` acting on another account than its own, unless it is ``system``.
+
+        Only an account itself may run these (:data:`.roles.Scope.SELF`): no
+        role allows them on another account, so the hook is then not asked.
+
+        Raises:
+            PermissionDenied: ``actor`` is another account.
+        """
+        if actor not in (account_id, roles.SYSTEM_ACTOR):
             raise PermissionDenied(
-                f"{actor!r} may not run {action}",
+                f"{actor!r} may not {action} for another account",
                 details={"actor": actor, "action": action},
             )
 
@@ -361,8 +375,10 @@ class Accounts:
 
         The store's first account may be created by anyone (the bootstrap);
         later ones by an existing account. A vendor account only by a vendor
-        account (or the first, or ``system``). The password is not part of the
-        idempotency fingerprint, so it is never stored, even as a fast hash.
+        account (or the first, or ``system``). The authorize hook is asked
+        ``accounts.create`` (``accounts.create_vendor`` for a vendor account)
+        with ``org_id=None``. The password is not part of the idempotency
+        fingerprint, so it is never stored, even as a fast hash.
 
         Args:
             account_id: a new id (R14); not ``system``.
@@ -379,7 +395,8 @@ class Accounts:
         Raises:
             InvalidInput: a bad id, name, password, flag or actor.
             AlreadyExists: the id is taken.
-            PermissionDenied: the actor may not create accounts (or vendor ones).
+            PermissionDenied: the actor may not create accounts (or vendor ones),
+                or the authorize hook refused.
             IdempotencyConflict: ``request_id`` was used with other arguments.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
@@ -390,25 +407,25 @@ class Accounts:
         name = check_text(name, "name")
         vendor = _check_bool(vendor, "vendor")
         actor = check_id(actor, "actor")
-        hashed = None
         if password is not None:
-            hashed = passwords.hash_password(passwords.check_password_text(password))
+            password = passwords.check_password_text(password)
         print_ = fingerprint(
             "accounts.create", {"account_id": account_id, "name": name, "vendor": vendor}
         )
+        self._a.ask(actor, None, "accounts.create_vendor" if vendor else "accounts.create")
+        hashed = None if password is None else passwords.hash_password(password)
 
         def body(tx: StoreWriteTx, now: datetime) -> Account:
             prior = self._a.replayed(tx, "accounts", request_id, print_)
             if prior is not None:
                 return loads(prior, Account)
-            if tx.has_accounts() and actor != roles.SYSTEM_ACTOR:
-                creator = tx.account(actor)
-                if creator is None or (vendor and not creator.vendor):
-                    what = "vendor accounts" if creator is not None else "accounts"
-                    raise PermissionDenied(
-                        f"{actor!r} may not create {what}",
-                        details={"actor": actor, "action": "accounts.create"},
-                    )
+            if actor != roles.SYSTEM_ACTOR and tx.account(actor) is None and tx.has_accounts():
+                # only the first account is anyone's to create: a store that gained its
+                # first account since the hook was asked (in another process) refuses
+                raise PermissionDenied(
+                    f"{actor!r} may not accounts.create",
+                    details={"actor": actor, "action": "accounts.create"},
+                )
             row, _fact = decide.decide_create_account(
                 tx.account(account_id),
                 account_id=account_id,
@@ -491,19 +508,17 @@ class Accounts:
 
         Raises:
             InvalidInput: a bad id, password or actor.
-            PermissionDenied: the actor is another account.
+            PermissionDenied: the actor is another account, or the authorize hook refused.
             UnknownAccount: no account has this id.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         account_id = check_id(account_id, "account_id")
         actor = check_id(actor, "actor")
-        hashed = passwords.hash_password(passwords.check_password_text(password))
-        if actor not in (account_id, roles.SYSTEM_ACTOR):
-            raise PermissionDenied(
-                f"{actor!r} may not set another account's password",
-                details={"actor": actor, "action": "accounts.set_password"},
-            )
+        password = passwords.check_password_text(password)
+        self._a.own(actor, account_id, "accounts.set_password")
+        self._a.ask(actor, None, "accounts.set_password")
+        hashed = passwords.hash_password(password)
 
         def body(tx: StoreWriteTx, _now: datetime) -> None:
             if tx.account(account_id) is None:
@@ -520,6 +535,29 @@ class Members:
 
     def __init__(self, access: Access) -> None:
         self._a = access
+
+    def _asked(
+        self, action: str, org_id: str, account_id: str, actor: str, **more: object
+    ) -> tuple[str, str, str, str, str]:
+        """Check a member command's ids and ask the authorize hook with ``org_id``.
+
+        Removing oneself (leaving) is asked as ``members.leave``.
+
+        Returns:
+            The checked ``org_id``, ``account_id`` and ``actor``, the idempotency
+            scope, and the fingerprint of the arguments and ``more``.
+
+        Raises:
+            InvalidInput: bad ids.
+            PermissionDenied: the hook refused.
+        """
+        org_id = check_id(org_id, "org_id")
+        account_id = check_id(account_id, "account_id")
+        actor = check_id(actor, "actor")
+        asked = "members.leave" if action == "members.remove" and actor == account_id else action
+        self._a.ask(actor, org_id, asked)
+        print_ = fingerprint(action, {"org_id": org_id, "account_id": account_id, **more})
+        return org_id, account_id, actor, f"members:{org_id}", print_
 
     def list(self, org_id: str) -> builtins.list[Membership]:
         """The organization's members, by account id.
@@ -584,18 +622,13 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        org_id = check_id(org_id, "org_id")
-        account_id = check_id(account_id, "account_id")
         role = check_role(role)
-        actor = check_id(actor, "actor")
-        scope = f"members:{org_id}"
-        print_ = fingerprint(
-            "members.invite", {"org_id": org_id, "account_id": account_id, "role": role}
+        org_id, account_id, actor, scope, print_ = self._asked(
+            "members.invite", org_id, account_id, actor, role=role
         )
 
         def body(tx: StoreWriteTx, now: datetime) -> Invitation:
             _org_exists(tx, org_id)
-            self._a.authorize(tx, actor, "members.invite", org_id=org_id)
             if request_id is None:
                 token = secrets_.new_invitation_token()
             else:
@@ -630,6 +663,9 @@ class Members:
     def accept(self, token: str, *, account_id: str) -> Membership:
         """Accept an invitation: the account becomes a member with the invited role.
 
+        The account is the actor: the authorize hook is asked ``members.accept``
+        by it, with the invitation's organization (None for an unknown token).
+
         Args:
             token: the invitation's secret.
             account_id: the account accepting; it must be the one invited.
@@ -641,6 +677,8 @@ class Members:
             InvalidInput: the token is not text, or a bad account id.
             InvitationInvalid: the invitation was used, has expired, does not
                 exist, or was made for another account.
+            PermissionDenied: the authorize hook refused (the store has
+                accounts, and ``account_id`` is none of them).
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
@@ -648,6 +686,8 @@ class Members:
             raise InvalidInput("an invitation token must be non-empty text", param="token")
         account_id = check_id(account_id, "account_id")
         token_hash = secrets_.hash_secret(token)
+        found = self._a.read(lambda tx: tx.invitation(token_hash))
+        self._a.ask(account_id, None if found is None else found.org_id, "members.accept")
 
         def body(tx: StoreWriteTx, now: datetime) -> Membership:
             invitation = tx.invitation(token_hash)
@@ -698,18 +738,13 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        org_id = check_id(org_id, "org_id")
-        account_id = check_id(account_id, "account_id")
         role = check_role(role)
-        actor = check_id(actor, "actor")
-        scope = f"members:{org_id}"
-        print_ = fingerprint(
-            "members.set_role", {"org_id": org_id, "account_id": account_id, "role": role}
+        org_id, account_id, actor, scope, print_ = self._asked(
+            "members.set_role", org_id, account_id, actor, role=role
         )
 
         def body(tx: StoreWriteTx, now: datetime) -> Membership:
             _org_exists(tx, org_id)
-            self._a.authorize(tx, actor, "members.set_role", org_id=org_id)
             prior = self._a.replayed(tx, scope, request_id, print_)
             if prior is not None:
                 return loads(prior, Membership)
@@ -749,16 +784,12 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        org_id = check_id(org_id, "org_id")
-        account_id = check_id(account_id, "account_id")
-        actor = check_id(actor, "actor")
-        scope = f"members:{org_id}"
-        print_ = fingerprint("members.remove", {"org_id": org_id, "account_id": account_id})
+        org_id, account_id, actor, scope, print_ = self._asked(
+            "members.remove", org_id, account_id, actor
+        )
 
         def body(tx: StoreWriteTx, now: datetime) -> None:
             _org_exists(tx, org_id)
-            if actor != account_id or tx.membership(org_id, actor) is None:
-                self._a.authorize(tx, actor, "members.remove", org_id=org_id)
             if self._a.replayed(tx, scope, request_id, print_) is not None:
                 return
             row, fact = decide.decide_remove(
@@ -825,6 +856,24 @@ def _check_orgs(orgs: object) -> tuple[str, ...] | None:
     return checked
 
 
+def _revoking(tx: StoreReadTx, token_id: str, actor: str) -> tuple[str | None, str]:
+    """What revoking ``token_id`` asks the authorize hook: the organization and the action.
+
+    The token's own account (or an unknown token) asks ``tokens.revoke``
+    without an organization. Another actor asks ``tokens.revoke_member`` in an
+    organization the token reaches where its account is a member: the first
+    where the actor is an owner, else the first (which the roles refuse), else
+    none.
+    """
+    token = tx.token_by_id(token_id)
+    if token is None or actor == token.account_id:
+        return None, "tokens.revoke"
+    info = decide.token_info_of(token)
+    reached = [r.org_id for r in tx.account_memberships(token.account_id) if info.reaches(r.org_id)]
+    owner_of = [o for o in reached if Access.org_role(tx, o, actor) is Role.OWNER]
+    return next(iter(owner_of or reached), None), "tokens.revoke_member"
+
+
 class Tokens:
     """``manager.tokens`` (SPEC §8): create, list, revoke and resolve API tokens."""
 
@@ -858,7 +907,7 @@ class Tokens:
         Raises:
             InvalidInput: bad ids, flags or instant; ``orgs`` outside the
                 account's organizations; ``expires_at`` not in the future.
-            PermissionDenied: the actor is not the account.
+            PermissionDenied: the actor is not the account, or the authorize hook refused.
             UnknownAccount: no account has this id.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
@@ -869,11 +918,12 @@ class Tokens:
         if expires_at is not None:
             expires_at = check_aware(expires_at, "expires_at")
         actor = check_id(actor, "actor")
+        self._a.own(actor, account_id, "tokens.create")
+        self._a.ask(actor, None, "tokens.create")
         secret, prefix = secrets_.new_token()
         token_id = secrets_.new_token_id()
 
         def body(tx: StoreWriteTx, now: datetime) -> IssuedToken:
-            self._a.authorize(tx, actor, "tokens.create", own=actor == account_id)
             member_of = [r.org_id for r in tx.account_memberships(account_id)]
             row, fact = decide.decide_token(
                 account=tx.account(account_id),
@@ -918,8 +968,10 @@ class Tokens:
         """Revoke a token: it stops working at once, in every process.
 
         Revoking a revoked token changes nothing. The token's account may
-        revoke it; so may an owner of an organization the token reaches where
-        its account is a member.
+        revoke it (the authorize hook is asked ``tokens.revoke``, with
+        ``org_id=None``); so may an owner of an organization the token reaches
+        where its account is a member (asked ``tokens.revoke_member`` with that
+        organization: one where the actor is an owner, if any).
 
         Args:
             token_id: the token.
@@ -928,26 +980,16 @@ class Tokens:
         Raises:
             InvalidInput: bad ids.
             NotFound: no token has this id.
-            PermissionDenied: the actor may not revoke it.
+            PermissionDenied: the actor may not revoke it, or the authorize hook refused.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         token_id = check_id(token_id, "token_id")
         actor = check_id(actor, "actor")
+        self._a.ask(actor, *self._a.read(lambda tx: _revoking(tx, token_id, actor)))
 
         def body(tx: StoreWriteTx, now: datetime) -> None:
             token = tx.token_by_id(token_id)
-            owner_of: list[str] = []
-            if token is not None and actor != token.account_id:
-                info = decide.token_info_of(token)
-                owner_of = [
-                    r.org_id
-                    for r in tx.account_memberships(token.account_id)
-                    if info.reaches(r.org_id)
-                    and self._a.org_role(tx, r.org_id, actor) is Role.OWNER
-                ]
-                if not owner_of:
-                    self._a.authorize(tx, actor, "tokens.revoke", own=False)
             row, fact = decide.decide_revoke_token(token, token_id=token_id, at=now)
             if fact is None or not tx.revoke_token(token_id, to_us(now)):
                 return  # revoked already, maybe by a concurrent revoke
