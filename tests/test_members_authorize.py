@@ -126,7 +126,7 @@ def test_every_member_command_asks_the_hook_once_with_its_action(
         [("system", None, "accounts.create_vendor", None)],
         [("carol", None, "accounts.set_password", None)],
         [("alice", "acme", "members.invite", None)],
-        [("carol", "acme", "members.accept", None)],
+        [("carol", None, "members.accept", None)],
         [("alice", "acme", "members.set_role", None)],
         [("carol", None, "tokens.create", None)],
         [("alice", "acme", "tokens.revoke_member", None)],

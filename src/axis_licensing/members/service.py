@@ -663,8 +663,10 @@ class Members:
     def accept(self, token: str, *, account_id: str) -> Membership:
         """Accept an invitation: the account becomes a member with the invited role.
 
-        The account is the actor: the authorize hook is asked ``members.accept``
-        by it, with the invitation's organization (None for an unknown token).
+        The account is the actor, acting on itself: the authorize hook is asked
+        ``members.accept`` by it with ``org_id=None``, as the other commands on
+        one's own account are (the owner who invited was asked with the
+        organization).
 
         Args:
             token: the invitation's secret.
@@ -685,9 +687,8 @@ class Members:
         if not isinstance(token, str) or not token:
             raise InvalidInput("an invitation token must be non-empty text", param="token")
         account_id = check_id(account_id, "account_id")
+        self._a.ask(account_id, None, "members.accept")
         token_hash = secrets_.hash_secret(token)
-        found = self._a.read(lambda tx: tx.invitation(token_hash))
-        self._a.ask(account_id, None if found is None else found.org_id, "members.accept")
 
         def body(tx: StoreWriteTx, now: datetime) -> Membership:
             invitation = tx.invitation(token_hash)
