@@ -225,3 +225,24 @@ def test_a_host_plugin_cannot_allow_what_the_roles_refuse(m: Manager, host: Reco
     with pytest.raises(PermissionDenied):
         m.tokens.create("alice", actor="bob")
     assert host.taken() == []
+
+
+def test_a_tokens_file_leaves_an_accounts_own_commands_to_the_roles(
+    backend_url: str, clock: ManualClock
+) -> None:
+    """Without an organization, the tokens file refuses non-vendors the vendor's commands only."""
+    from axis_licensing.http import TokenFile
+    from axis_licensing.http._auth import TokenEntry
+
+    tokens = TokenFile([TokenEntry("0" * 64, "alice", frozenset({"acme"}))])
+    assert tokens.axis_licensing_authorize("alice", None, "tokens.create", None) is None
+    assert tokens.axis_licensing_authorize("alice", None, "vendor.issue_key", "acs-pro") is False
+    with Manager.open(backend_url, catalog=EXAMPLE_CATALOG, clock=clock, plugins=[tokens]) as m:
+        m.accounts.create("alice", name="Alice", actor="alice")
+        m.create_organization("acme", name="Acme", actor="alice")
+        m.accounts.create("bob", name="Bob", actor="alice")
+        assert m.tokens.create("alice", actor="alice").info.account_id == "alice"
+        with pytest.raises(PermissionDenied):
+            m.vendor.issue_key("acs-pro", quantities={"core": 1}, actor="alice")
+        with pytest.raises(PermissionDenied):  # outside its organizations
+            m.create_organization("globex", name="Globex", actor="alice")
