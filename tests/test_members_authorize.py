@@ -246,3 +246,37 @@ def test_a_tokens_file_leaves_an_accounts_own_commands_to_the_roles(
             m.vendor.issue_key("acs-pro", quantities={"core": 1}, actor="alice")
         with pytest.raises(PermissionDenied):  # outside its organizations
             m.create_organization("globex", name="Globex", actor="alice")
+
+
+def test_member_requests_are_remembered_as_before_and_replay(m: Manager) -> None:
+    """The remembered results keep their stored text (old stores replay), and never a secret."""
+    account = m.accounts.create("carol", name="Carol", actor="alice", request_id="a-1")
+    invitation = m.members.invite("acme", "carol", role="viewer", actor="alice", request_id="i-1")
+    m.members.accept(invitation.token, account_id="carol")
+    changed = m.members.set_role("acme", "carol", "admin", actor="alice", request_id="s-1")
+    m.members.remove("acme", "carol", actor="alice", request_id="r-1")
+    rows = {
+        (r["scope"], r["request_id"]): r["result"]
+        for r in m.backend.export_rows("requests")
+        if r["request_id"] in ("a-1", "i-1", "s-1", "r-1")
+    }
+    created_at = account.created_at.isoformat()
+    expires_at = invitation.expires_at.isoformat()
+    assert rows == {
+        ("accounts", "a-1"): (
+            f'{{"account_id":"carol","created_at":"{created_at}","name":"Carol","vendor":false}}'
+        ),
+        ("members:acme", "i-1"): (
+            f'{{"account_id":"carol","expires_at":"{expires_at}","org_id":"acme",'
+            '"role":"viewer","token":""}'
+        ),
+        ("members:acme", "s-1"): '{"account_id":"carol","org_id":"acme","role":"admin"}',
+        ("members:acme", "r-1"): "null",
+    }
+    # replays answer the first results, the invitation's secret derived again
+    assert m.accounts.create("carol", name="Carol", actor="alice", request_id="a-1") == account
+    again = m.members.invite("acme", "carol", role="viewer", actor="alice", request_id="i-1")
+    assert again == invitation
+    assert again.token == invitation.token != ""
+    assert m.members.set_role("acme", "carol", "admin", actor="alice", request_id="s-1") == changed
+    assert m.members.remove("acme", "carol", actor="alice", request_id="r-1") is None  # type: ignore[func-returns-value]

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
@@ -289,34 +289,57 @@ class Access:
             return body(member_tx(tx))
 
     # -- the shell's steps, shared by the three services
-    @staticmethod
-    def replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
-        """The remembered result of ``request_id`` in ``scope``, if any (R13).
+    def once(
+        self,
+        scope: str,
+        request_id: str | None,
+        print_: str,
+        kind: type[T],
+        run: Callable[[StoreWriteTx, datetime], T],
+        *,
+        org_id: str | None = None,
+        replay: Callable[[StoreWriteTx, T], T] | None = None,
+        stored: Callable[[T], object] | None = None,
+    ) -> T:
+        """Run ``run`` in a write transaction, once per ``request_id`` in ``scope`` (R13).
+
+        A remembered ``request_id`` answers its first result (a ``kind``,
+        passed through ``replay``); a new one runs, and its result is
+        remembered (as ``stored`` makes it: never a secret).
+
+        Args:
+            scope: the request ids' scope.
+            request_id: the caller's id, or None (not remembered).
+            print_: the arguments' fingerprint.
+            kind: the result's type.
+            run: writes the command and returns its result.
+            org_id: the organization the command acts in, checked first.
+            replay: the answer for a remembered result (default: itself).
+            stored: what is remembered of a result (default: itself).
 
         Raises:
             InvalidInput: a new ``request_id`` that is not a valid new id.
+            UnknownOrganization: no organization has the id ``org_id``.
             IdempotencyConflict: the id was used with other arguments.
+            ConcurrencyConflict: it lost :data:`MAX_ATTEMPTS` races.
+            StorageError: the store failed.
         """
-        if request_id is None:
-            return None
-        prior = tx.request(scope, request_id)
-        if prior is None:
-            check_new_id(request_id, "request_id")
-            return None
-        if prior.fingerprint != print_:
-            raise IdempotencyConflict(
-                f"request_id {request_id!r} was used with other arguments",
-                details={"request_id": request_id},
-            )
-        return str(prior.result)
 
-    @staticmethod
-    def remember(
-        tx: StoreWriteTx, scope: str, request_id: str | None, print_: str, result: str
-    ) -> None:
-        """Remember a result for replays of ``request_id`` (nothing without one)."""
-        if request_id is not None:
-            tx.put_request(RequestRow(scope, request_id, print_, result))
+        def body(tx: StoreWriteTx, now: datetime) -> T:
+            if org_id is not None:
+                _org_exists(tx, org_id)
+            prior = _replayed(tx, scope, request_id, print_)
+            if prior is not None:
+                value = None if prior == "null" else loads(prior, kind)
+                value = cast("T", value)
+                return value if replay is None else replay(tx, value)
+            result = run(tx, now)
+            if request_id is not None:
+                kept = result if stored is None else stored(result)
+                tx.put_request(RequestRow(scope, request_id, print_, dumps(kept)))
+            return result
+
+        return self.write(body)
 
     @staticmethod
     def org_role(tx: StoreReadTx, org_id: str, account_id: str) -> Role | None:
@@ -348,6 +371,27 @@ class Access:
                 f"{actor!r} may not {action} for another account",
                 details={"actor": actor, "action": action},
             )
+
+
+def _replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
+    """The remembered result of ``request_id`` in ``scope``, if any (R13).
+
+    Raises:
+        InvalidInput: a new ``request_id`` that is not a valid new id.
+        IdempotencyConflict: the id was used with other arguments.
+    """
+    if request_id is None:
+        return None
+    prior = tx.request(scope, request_id)
+    if prior is None:
+        check_new_id(request_id, "request_id")
+        return None
+    if prior.fingerprint != print_:
+        raise IdempotencyConflict(
+            f"request_id {request_id!r} was used with other arguments",
+            details={"request_id": request_id},
+        )
+    return str(prior.result)
 
 
 def _org_exists(tx: StoreReadTx, org_id: str) -> None:
@@ -415,10 +459,7 @@ class Accounts:
         self._a.ask(actor, None, "accounts.create_vendor" if vendor else "accounts.create")
         hashed = None if password is None else passwords.hash_password(password)
 
-        def body(tx: StoreWriteTx, now: datetime) -> Account:
-            prior = self._a.replayed(tx, "accounts", request_id, print_)
-            if prior is not None:
-                return loads(prior, Account)
+        def run(tx: StoreWriteTx, now: datetime) -> Account:
             if actor != roles.SYSTEM_ACTOR and tx.account(actor) is None and tx.has_accounts():
                 # only the first account is anyone's to create: a store that gained its
                 # first account since the hook was asked (in another process) refuses
@@ -436,11 +477,9 @@ class Accounts:
             )
             tx.insert_account(row)
             tx.bump_access_version()
-            account = decide.account_of(row)
-            self._a.remember(tx, "accounts", request_id, print_, dumps(account))
-            return account
+            return decide.account_of(row)
 
-        return self._a.write(body)
+        return self._a.once("accounts", request_id, print_, Account, run)
 
     def get(self, account_id: str) -> Account:
         """An account by id.
@@ -627,21 +666,8 @@ class Members:
             "members.invite", org_id, account_id, actor, role=role
         )
 
-        def body(tx: StoreWriteTx, now: datetime) -> Invitation:
-            _org_exists(tx, org_id)
-            if request_id is None:
-                token = secrets_.new_invitation_token()
-            else:
-                key = tx.meta(INVITE_KEY)
-                if key is None:
-                    key = secrets_.new_key()
-                    if not tx.insert_meta(INVITE_KEY, key):
-                        key = tx.meta(INVITE_KEY)  # a concurrent first invitation set it
-                        assert key is not None
-                token = secrets_.derived_invitation_token(key, scope, request_id)
-            prior = self._a.replayed(tx, scope, request_id, print_)
-            if prior is not None:
-                return _with_token(loads(prior, Invitation), token)
+        def run(tx: StoreWriteTx, now: datetime) -> Invitation:
+            token = _invitation_token(tx, scope, request_id)
             row, fact = decide.decide_invite(
                 org_id=org_id,
                 account=tx.account(account_id),
@@ -654,11 +680,18 @@ class Members:
             )
             tx.insert_invitation(row)
             record_facts(tx, org_id, actor, [fact], now)
-            invitation = Invitation(token, org_id, account_id, role, fact.expires_at)
-            self._a.remember(tx, scope, request_id, print_, dumps(_with_token(invitation, "")))
-            return invitation
+            return Invitation(token, org_id, account_id, role, fact.expires_at)
 
-        return self._a.write(body)
+        return self._a.once(
+            scope,
+            request_id,
+            print_,
+            Invitation,
+            run,
+            org_id=org_id,
+            replay=lambda tx, known: _with_token(known, _invitation_token(tx, scope, request_id)),
+            stored=lambda invitation: _with_token(invitation, ""),
+        )
 
     def accept(self, token: str, *, account_id: str) -> Membership:
         """Accept an invitation: the account becomes a member with the invited role.
@@ -744,11 +777,7 @@ class Members:
             "members.set_role", org_id, account_id, actor, role=role
         )
 
-        def body(tx: StoreWriteTx, now: datetime) -> Membership:
-            _org_exists(tx, org_id)
-            prior = self._a.replayed(tx, scope, request_id, print_)
-            if prior is not None:
-                return loads(prior, Membership)
+        def run(tx: StoreWriteTx, now: datetime) -> Membership:
             row, fact = decide.decide_set_role(
                 tx.org_members(org_id), org_id=org_id, account_id=account_id, role=role
             )
@@ -756,11 +785,9 @@ class Members:
                 tx.put_membership(row)
                 tx.bump_access_version()
                 record_facts(tx, org_id, actor, [fact], now)
-            membership = decide.membership_of(row)
-            self._a.remember(tx, scope, request_id, print_, dumps(membership))
-            return membership
+            return decide.membership_of(row)
 
-        return self._a.write(body)
+        return self._a.once(scope, request_id, print_, Membership, run, org_id=org_id)
 
     def remove(
         self, org_id: str, account_id: str, *, actor: str, request_id: str | None = None
@@ -789,19 +816,15 @@ class Members:
             "members.remove", org_id, account_id, actor
         )
 
-        def body(tx: StoreWriteTx, now: datetime) -> None:
-            _org_exists(tx, org_id)
-            if self._a.replayed(tx, scope, request_id, print_) is not None:
-                return
+        def run(tx: StoreWriteTx, now: datetime) -> None:
             row, fact = decide.decide_remove(
                 tx.org_members(org_id), org_id=org_id, account_id=account_id
             )
             tx.delete_membership(row.org_id, row.account_id)
             tx.bump_access_version()
             record_facts(tx, org_id, actor, [fact], now)
-            self._a.remember(tx, scope, request_id, print_, "null")
 
-        self._a.write(body)
+        self._a.once(scope, request_id, print_, type(None), run, org_id=org_id)
 
     def add_creator(self, org_id: str, account_id: str) -> Membership:
         """Make ``account_id`` the owner of ``org_id``, which has no members yet.
@@ -836,6 +859,22 @@ class Members:
             return decide.membership_of(row)
 
         return self._a.write(body)
+
+
+def _invitation_token(tx: StoreWriteTx, scope: str, request_id: str | None) -> str:
+    """A new invitation's secret: random, or derived from ``request_id`` (so a replay shows it).
+
+    The key it is derived with is made by the store's first such invitation.
+    """
+    if request_id is None:
+        return secrets_.new_invitation_token()
+    key = tx.meta(INVITE_KEY)
+    if key is None:
+        key = secrets_.new_key()
+        if not tx.insert_meta(INVITE_KEY, key):
+            key = tx.meta(INVITE_KEY)  # a concurrent first invitation set it
+            assert key is not None
+    return secrets_.derived_invitation_token(key, scope, request_id)
 
 
 def _with_token(invitation: Invitation, token: str) -> Invitation:
