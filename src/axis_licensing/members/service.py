@@ -42,7 +42,7 @@ from axis_licensing.errors import (
 )
 from axis_licensing.members import decide, passwords, roles
 from axis_licensing.members import tokens as secrets_
-from axis_licensing.members._tables import AccountRow
+from axis_licensing.members._tables import AccountRow, TokenRow
 from axis_licensing.members.facts import MemberFact
 from axis_licensing.members.model import (
     Account,
@@ -896,6 +896,12 @@ def _check_orgs(orgs: object) -> tuple[str, ...] | None:
     return checked
 
 
+def _reached(tx: StoreReadTx, token: TokenRow) -> builtins.list[str]:
+    """The organizations ``token`` reaches where its account is a member, by id."""
+    info = decide.token_info_of(token)
+    return [r.org_id for r in tx.account_memberships(token.account_id) if info.reaches(r.org_id)]
+
+
 def _revoking(tx: StoreReadTx, token_id: str, actor: str) -> tuple[str | None, str]:
     """What revoking ``token_id`` asks the authorize hook: the organization and the action.
 
@@ -908,8 +914,7 @@ def _revoking(tx: StoreReadTx, token_id: str, actor: str) -> tuple[str | None, s
     token = tx.token_by_id(token_id)
     if token is None or actor == token.account_id:
         return None, "tokens.revoke"
-    info = decide.token_info_of(token)
-    reached = [r.org_id for r in tx.account_memberships(token.account_id) if info.reaches(r.org_id)]
+    reached = _reached(tx, token)
     owner_of = [o for o in reached if Access.org_role(tx, o, actor) is Role.OWNER]
     return next(iter(owner_of or reached), None), "tokens.revoke_member"
 
@@ -1034,11 +1039,7 @@ class Tokens:
             if fact is None or not tx.revoke_token(token_id, to_us(now)):
                 return  # revoked already, maybe by a concurrent revoke
             tx.bump_access_version()
-            info = decide.token_info_of(row)
-            reached = [
-                r.org_id for r in tx.account_memberships(row.account_id) if info.reaches(r.org_id)
-            ]
-            for org_id in reached:
+            for org_id in _reached(tx, row):
                 record_facts(tx, org_id, actor, [fact], now)
 
         self._a.write(body)
