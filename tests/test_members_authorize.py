@@ -280,3 +280,14 @@ def test_member_requests_are_remembered_as_before_and_replay(m: Manager) -> None
     assert again.token == invitation.token != ""
     assert m.members.set_role("acme", "carol", "admin", actor="alice", request_id="s-1") == changed
     assert m.members.remove("acme", "carol", actor="alice", request_id="r-1") is None  # type: ignore[func-returns-value]
+
+
+def test_a_member_command_wakes_an_in_process_dispatcher(m: Manager) -> None:
+    """Its activities are events in the outbox (SPEC §7), sent at once as the pipeline's are."""
+    wake = m.events_wake
+    wake.clear()
+    m.accounts.create("carol", name="Carol", actor="alice")
+    assert not wake.is_set()  # an account belongs to no organization: nothing recorded
+    m.members.invite("acme", "bob", role="viewer", actor="alice")
+    assert wake.is_set()
+    assert [e.type for e in m.events("acme")][-1] == "member_invited"

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import builtins
 import contextvars
-import random
-import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -28,11 +26,10 @@ import attrs
 
 from axis_licensing import _parts
 from axis_licensing._convert import dumps, dumps_data, fingerprint, loads
-from axis_licensing._time import Clock, SystemClock, check_aware, from_us, local_date, to_us
+from axis_licensing._time import check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_id, check_new_id, check_text
-from axis_licensing.backends import ActivityRow, Backend, Head, RequestRow, RetryableConflict
+from axis_licensing.backends import ActivityRow, Head, RequestRow
 from axis_licensing.errors import (
-    ConcurrencyConflict,
     IdempotencyConflict,
     InvalidInput,
     InvitationInvalid,
@@ -58,6 +55,7 @@ from axis_licensing.shell.outbox import write_events
 
 if TYPE_CHECKING:
     from axis_licensing.manager import Manager
+    from axis_licensing.shell.pipeline import Pipeline
 
 __all__ = [
     "TOUCH_INTERVAL",
@@ -77,10 +75,6 @@ T = TypeVar("T")
 TOUCH_INTERVAL = timedelta(minutes=1)
 #: The ``meta`` setting that keys invitation secrets derived from request ids.
 INVITE_KEY = "members.invite_key"
-#: Write attempts before a command that keeps losing races is given up (R13).
-MAX_ATTEMPTS = 20
-#: Asks the authorize hook ``(actor, org_id, action, product)``; raises PermissionDenied if refused.
-Authorize = Callable[[str, str | None, str, str | None], None]
 #: The activities the running write transaction recorded, told to observers once it commits.
 _RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.ContextVar(
     "axis_licensing_members_recorded", default=None
@@ -201,45 +195,28 @@ class Access:
         tokens: :class:`Tokens`.
     """
 
-    def __init__(
-        self,
-        backend: Backend,
-        clock: Clock | None = None,
-        notify: Callable[[Sequence[Activity]], None] | None = None,
-        changed: Callable[[], None] | None = None,
-        *,
-        authorize: Authorize,
-    ) -> None:
-        """Serve the store of ``backend``, telling time by ``clock`` (default: the system's).
+    def __init__(self, shell: Pipeline, changed: Callable[[], None] | None = None) -> None:
+        """Serve the store of ``shell`` (the Manager), on the command pipeline's plumbing.
+
+        Its clock, its authorize hook (asked before each command, SPEC §4), its
+        retries of a transaction that lost a race (R13), and its observers and
+        in-process dispatcher, told of each command's activities once it
+        committed (§4, §7).
 
         Args:
-            backend: an open backend whose transactions store members.
-            clock: an object with ``now()``.
-            notify: told the activities of each command once it committed
-                (the Manager's ``axis_licensing_activity`` observers).
+            shell: the Manager.
             changed: called after each committed write (the roles plugin's cache).
-            authorize: asks the authorize hook before each command (the
-                Manager's, SPEC §4); raises PermissionDenied when it refuses.
         """
-        self.backend = backend
-        self.clock: Clock = clock or SystemClock()
-        self._notify = notify
+        self._shell = shell
         self._changed = changed
-        self._authorize = authorize
         self.accounts = Accounts(self)
         self.members = Members(self)
         self.tokens = Tokens(self)
 
     @classmethod
     def of(cls, manager: Manager) -> Access:
-        """The members of ``manager``'s store, on its backend and clock."""
-        return cls(
-            manager.backend,
-            manager.clock,
-            manager._notify,
-            manager._access_changed,
-            authorize=manager._authorize,
-        )
+        """The members of ``manager``'s store, on its plumbing."""
+        return cls(manager, manager._access_changed)
 
     def now(self) -> datetime:
         """The clock's instant.
@@ -247,46 +224,45 @@ class Access:
         Raises:
             InvalidInput: the clock gave a naive datetime.
         """
-        return check_aware(self.clock.now(), "clock.now()")
+        return self._shell._now()
 
     def write(self, body: Callable[[StoreWriteTx, datetime], T]) -> T:
         """Run ``body(tx, now)`` in a write transaction, again while it loses races (R13).
 
+        Once it committed, the roles' cache is dropped, and the activities it
+        recorded wake an in-process dispatcher and are told to observers.
+
         Raises:
-            ConcurrencyConflict: it lost :data:`MAX_ATTEMPTS` races.
+            ConcurrencyConflict: it kept losing races.
             StorageError: the store failed, or does not store members.
         """
-        delay = 0.005
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> tuple[T, builtins.list[Activity]]:
             now = self.now()
             recorded: builtins.list[Activity] = []
             reset = _RECORDED.set(recorded)
             try:
-                with self.backend.write() as tx:
-                    result = body(writer(tx), now)
-                if self._changed is not None:
-                    self._changed()
-                if recorded and self._notify is not None:
-                    self._notify(recorded)  # committed: observers hear of it (§4)
-                return result
-            except RetryableConflict:
-                time.sleep(delay * random.random())
-                delay = min(delay * 2, 0.5)
+                with self._shell.backend.write() as tx:
+                    return body(writer(tx), now), recorded
             finally:
                 _RECORDED.reset(reset)
-        raise ConcurrencyConflict(
-            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied",
-            details={"attempts": MAX_ATTEMPTS},
-        )
+
+        result, recorded = self._shell._retrying(attempt)
+        if self._changed is not None:
+            self._changed()
+        if recorded:  # committed: its events are in the outbox, observers hear of it (§4, §7)
+            self._shell._wake.set()
+            self._shell._notify(recorded)
+        return result
 
     def read(self, body: Callable[[StoreReadTx], T]) -> T:
-        """Run ``body(tx)`` in a read transaction.
+        """Run ``body(tx)`` in a read transaction, again if the store was busy.
 
         Raises:
+            ConcurrencyConflict: the store stayed busy.
             StorageError: the store failed, or does not store members.
         """
-        with self.backend.read() as tx:
-            return body(member_tx(tx))
+        return self._shell._read(lambda tx: body(member_tx(tx)))
 
     # -- the shell's steps, shared by the three services
     def once(
@@ -321,7 +297,7 @@ class Access:
             InvalidInput: a new ``request_id`` that is not a valid new id.
             UnknownOrganization: no organization has the id ``org_id``.
             IdempotencyConflict: the id was used with other arguments.
-            ConcurrencyConflict: it lost :data:`MAX_ATTEMPTS` races.
+            ConcurrencyConflict: it kept losing races.
             StorageError: the store failed.
         """
 
@@ -354,7 +330,7 @@ class Access:
             PermissionDenied: a plugin refused.
             StorageError: the store failed (a plugin reading it).
         """
-        self._authorize(actor, org_id, action, None)
+        self._shell._authorize(actor, org_id, action, None)
 
     @staticmethod
     def own(actor: str, account_id: str, action: str) -> None:
