@@ -236,8 +236,10 @@ def test_invite_is_for_owners_and_known_non_members(manager: Manager, access: Ac
         access.members.invite("acme", "nobody", role="viewer", actor="alice")
     with pytest.raises(AlreadyExists):
         access.members.invite("acme", "bob", role="viewer", actor="alice")
-    with pytest.raises(UnknownOrganization):
+    with pytest.raises(PermissionDenied):  # asked first, as every command (§4): no role there
         access.members.invite("globex", "carol", role="viewer", actor="alice")
+    with pytest.raises(UnknownOrganization):
+        access.members.invite("globex", "carol", role="viewer", actor="system")
     with pytest.raises(InvalidInput) as caught:
         access.members.invite("acme", "carol", role="god", actor="alice")
     assert caught.value.details == {"param": "role"}

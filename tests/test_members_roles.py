@@ -74,23 +74,35 @@ VENDOR_ACTIONS = (
     "vendor.ship_hardware",
     "vendor.publish_catalog",
     "vendor.webhooks",
+    "accounts.create_vendor",
 )
-SELF_ACTIONS = ("tokens.create", "tokens.revoke", "members.accept", "tokens.list")
+SELF_ACTIONS = (
+    "tokens.create",
+    "tokens.revoke",
+    "members.accept",
+    "accounts.set_password",
+    "tokens.list",
+)
+#: Any account may run these (the store's first account: anyone, as the plugin has no opinion).
+ANY_ACCOUNT = ("create_organization", "accounts.create")
 EVERY_ACTION = (
     *ORG_COMMANDS,
     *ORG_QUERIES,
     *OWNER_ACTIONS,
     *VENDOR_ACTIONS,
     *SELF_ACTIONS,
-    "create_organization",
+    *ANY_ACCOUNT,
+    "members.leave",
 )
 
 #: What each role may do in its organization (vendor flag and self-service aside).
 MAY: dict[Role | None, frozenset[str]] = {
-    None: frozenset({"create_organization"}),
-    Role.VIEWER: frozenset({*ORG_QUERIES, "create_organization"}),
-    Role.ADMIN: frozenset({*ORG_QUERIES, *ORG_COMMANDS, "create_organization"}),
-    Role.OWNER: frozenset({*ORG_QUERIES, *ORG_COMMANDS, *OWNER_ACTIONS, "create_organization"}),
+    None: frozenset(ANY_ACCOUNT),
+    Role.VIEWER: frozenset({*ORG_QUERIES, *ANY_ACCOUNT, "members.leave"}),
+    Role.ADMIN: frozenset({*ORG_QUERIES, *ORG_COMMANDS, *ANY_ACCOUNT, "members.leave"}),
+    Role.OWNER: frozenset(
+        {*ORG_QUERIES, *ORG_COMMANDS, *OWNER_ACTIONS, *ANY_ACCOUNT, "members.leave"}
+    ),
 }
 
 

@@ -83,7 +83,7 @@ class Manager(Opening, Queries, EventsOut):
         self._deriver = KeyDeriver(self._signer.key)
         # -- members and roles (SPEC §8)
         self.roles: RolesPlugin | None = self._bind_roles()
-        access = Access(backend, self.clock, self._notify, self._access_changed)
+        access = Access.of(self)
         self.accounts: Accounts = access.accounts
         self.members: Members = access.members
         self.tokens: Tokens = access.tokens

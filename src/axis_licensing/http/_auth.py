@@ -314,10 +314,16 @@ class TokenFile:
     def axis_licensing_authorize(
         self, actor: str, org_id: str | None, action: str, product: str | None
     ) -> bool | None:
-        """Refuse this file's actors outside their organizations, and non-vendors vendor work."""
+        """Refuse this file's actors outside their organizations, and non-vendors vendor work.
+
+        Without an organization, only the vendor's commands (``vendor.*``) are
+        refused to non-vendors; an account's own commands (``tokens.create``,
+        ``accounts.create``, …, SPEC §8) are left to the roles.
+        """
         orgs = self._orgs.get(actor)
         if orgs is None:
             return None
         if org_id is None:
-            return None if actor in self._vendors else False
+            vendor_work = action.startswith("vendor.")
+            return None if actor in self._vendors or not vendor_work else False
         return None if ("*" in orgs or org_id in orgs) else False

@@ -89,6 +89,20 @@ class _Cache:
     tokens: dict[str, _Token] = attrs.Factory(dict)
 
 
+@attrs.frozen
+class _Asked:
+    """One question: may ``actor`` run ``action`` in ``org_id`` (with ``token``'s limits)?
+
+    ``own``: for the ``self`` scopes, whether the actor acts on its own account.
+    """
+
+    actor: str
+    org_id: str | None
+    action: str
+    token: TokenInfo | None = None
+    own: bool = False
+
+
 class _Miss(Exception):
     """The cache lacks an answer: read the store."""
 
@@ -195,23 +209,14 @@ class RolesPlugin:
             cache.roles[key] = None if row is None else Role(row.role)
         return cache.roles[key]
 
-    def _decide(
-        self,
-        tx: StoreReadTx | None,
-        cache: _Cache,
-        actor: str,
-        *,
-        org_id: str | None,
-        action: str,
-        token: TokenInfo | None,
-        own: bool,
-    ) -> bool | None:
+    def _decide(self, tx: StoreReadTx | None, cache: _Cache, asked: _Asked) -> bool | None:
         """True/False by the table; None when the store has no accounts (no opinion).
 
         With ``tx`` None it answers from the cache alone, or raises ``_Miss``.
         """
         if not cache.has_accounts:
             return None
+        actor, org_id, token = asked.actor, asked.org_id, asked.token
         vendor = self._vendor(tx, cache, actor)
         if vendor is None:
             return False
@@ -220,47 +225,37 @@ class RolesPlugin:
         ):
             return False
         role = None
-        if org_id is not None and roles.scope_of(action) is not roles.Scope.CREATE:
+        if org_id is not None and roles.scope_of(asked.action) is not roles.Scope.CREATE:
             role = self._role(tx, cache, org_id, actor)
         return roles.allowed(
-            action,
+            asked.action,
             role=role,
             vendor=vendor,
             read_only=token is not None and token.read_only,
-            own=own,
+            own=asked.own,
         )
 
-    def _answer(
-        self,
-        actor: str,
-        org_id: str | None,
-        action: str,
-        token: TokenInfo | None,
-        *,
-        own: bool,
-    ) -> bool | None:
+    def _decide_read(self, backend: Backend, cache: _Cache | None, asked: _Asked) -> bool | None:
+        """:meth:`_decide` from ``cache`` when it holds the answer, else in one read transaction."""
+        if cache is not None:
+            try:
+                return self._decide(None, cache, asked)
+            except _Miss:
+                pass
+        with backend.read() as tx:
+            mtx = member_tx(tx)
+            return self._decide(mtx, self._fresh(mtx), asked)
+
+    def _answer(self, asked: _Asked) -> bool | None:
         """:meth:`_decide`, from the cache when it is current, else from one read transaction."""
-        if actor == roles.SYSTEM_ACTOR:
+        if asked.actor == roles.SYSTEM_ACTOR:
             return None
         backend = self.backend
         if backend is None:
             return False
         if self._still_empty():
             return None
-        cache = self._current(backend)
-        if cache is not None:
-            try:
-                return self._decide(
-                    None, cache, actor, org_id=org_id, action=action, token=token, own=own
-                )
-            except _Miss:
-                pass
-        with backend.read() as tx:
-            mtx = member_tx(tx)
-            cache = self._fresh(mtx)
-            return self._decide(
-                mtx, cache, actor, org_id=org_id, action=action, token=token, own=own
-            )
+        return self._decide_read(backend, self._current(backend), asked)
 
     @hookimpl
     def axis_licensing_authorize(
@@ -268,10 +263,15 @@ class RolesPlugin:
     ) -> bool | None:
         """Refuse a command the actor's role does not allow (``None`` otherwise).
 
+        The member commands ask their ``self`` actions (``tokens.create``,
+        ``tokens.revoke``, ``members.accept``, ``accounts.set_password``) only
+        when the actor acts on its own account (:mod:`.roles`), so here they
+        are the actor's own.
+
         Raises:
             StorageError: the store failed, or does not store members.
         """
-        answer = self._answer(actor, org_id, action, None, own=False)
+        answer = self._answer(_Asked(actor, org_id, action, own=True))
         return None if answer is None or answer else False
 
     def permits(
@@ -304,7 +304,7 @@ class RolesPlugin:
         Raises:
             StorageError: the store failed, or does not store members.
         """
-        return self._answer(actor, org_id, action, token, own=own) is not False
+        return self._answer(_Asked(actor, org_id, action, token, own)) is not False
 
     def _token(self, backend: Backend, secret: str, now_us: int) -> tuple[_Token, _Cache] | None:
         """The live token of ``secret`` and the cache it is in, or None; writes its last use.
@@ -400,22 +400,7 @@ class RolesPlugin:
             return Grant(None, False)
         found, cache = got
         info = found.info
-        try:
-            answer = self._decide(
-                None, cache, info.account_id, org_id=org_id, action=action, token=info, own=False
-            )
-        except _Miss:
-            with backend.read() as tx:
-                mtx = member_tx(tx)
-                answer = self._decide(
-                    mtx,
-                    self._fresh(mtx),
-                    info.account_id,
-                    org_id=org_id,
-                    action=action,
-                    token=info,
-                    own=False,
-                )
+        answer = self._decide_read(backend, cache, _Asked(info.account_id, org_id, action, info))
         return Grant(info, answer is not False)
 
     @hookimpl

@@ -4,7 +4,9 @@ Each ``decide_*`` takes what the shell read from the store, the checked
 arguments and the instant, and returns the rows to write and the facts that
 happened, or raises. Nothing here reads a clock, touches storage or draws
 random numbers: secrets and ids are made by the shell and passed in, hashed.
-Who may run a command is the shell's authorize step (:mod:`.roles`), before.
+Who may run a command is asked before, outside the transaction, of the
+``axis_licensing_authorize`` hook (the built-in roles plugin answers by
+:mod:`.roles`).
 
 The rule of owners: an organization always keeps at least one owner, so
 removing or demoting its last owner raises :class:`~axis_licensing.errors.LastOwner`.

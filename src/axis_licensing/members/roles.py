@@ -4,20 +4,31 @@ Pure: no I/O, no clock. Each action name (the Manager method's name, as the
 ``axis_licensing_authorize`` hook is asked it, §4, or the query's name) has a
 *scope*; the scope says which role (or flag) it needs:
 
-============== ==================================================== ===========================
-scope          actions                                              needs
-============== ==================================================== ===========================
-``query``      every query of an organization, ``members.list``,    any role (``viewer`` up)
-               ``webhooks.list``, ``webhooks.failed``
-``command``    every command of an organization                     ``admin`` or ``owner``
-``owner``      ``members.invite/set_role/remove``, ``webhooks.*``   ``owner``
-               writes, ``tokens.revoke`` of a member's token
-``vendor``     ``vendor.*``                                         the account's vendor flag
-``create``     ``create_organization``                              any account (it becomes owner)
-``self``       ``tokens.create``, ``tokens.revoke`` of one's own,   the account itself
-               ``members.accept``
-``self_query`` ``tokens.list`` of one's own                         the account itself
-============== ==================================================== ===========================
+=============== =================================================== ===========================
+scope           actions                                             needs
+=============== =================================================== ===========================
+``query``       every query of an organization, ``members.list``,   any role (``viewer`` up)
+                ``webhooks.list``, ``webhooks.failed``
+``command``     every command of an organization                    ``admin`` or ``owner``
+``owner``       ``members.invite/set_role/remove``, ``webhooks.*``  ``owner``
+                writes, ``tokens.revoke_member`` (a member's token)
+``member``      ``members.leave`` (removing oneself)                any role (``viewer`` up)
+``vendor``      ``vendor.*``, ``accounts.create_vendor``            the account's vendor flag
+``create``      ``create_organization``, ``accounts.create``        any account (the first
+                                                                    account: anyone, below)
+``self``        ``tokens.create``, ``tokens.revoke`` of one's own,  the account itself
+                ``members.accept``, ``accounts.set_password``
+``self_query``  ``tokens.list`` of one's own                        the account itself
+=============== =================================================== ===========================
+
+The member commands ask the ``axis_licensing_authorize`` hook with these
+names (SPEC §4, §8): a ``self`` action is asked only when the actor acts on
+its own account (or is ``system``), so through the hook it is the actor's
+own; removing oneself is asked as ``members.leave``, another member as
+``members.remove``; revoking another account's token as
+``tokens.revoke_member`` in an organization it reaches; creating a vendor
+account as ``accounts.create_vendor``. While the store has no account the
+built-in plugin has no opinion, so anyone may create the first (the bootstrap).
 
 A read-only token allows the ``query`` and ``self_query`` scopes only. An
 action this table does not know is refused (a new command must be added here
@@ -52,6 +63,7 @@ class Scope(enum.StrEnum):
     QUERY = "query"
     COMMAND = "command"
     OWNER = "owner"
+    MEMBER = "member"
     VENDOR = "vendor"
     CREATE = "create"
     SELF = "self"
@@ -93,6 +105,8 @@ ACTIONS: dict[str, Scope] = {
     **dict.fromkeys(QUERIES, Scope.QUERY),
     **dict.fromkeys(COMMANDS, Scope.COMMAND),
     "create_organization": Scope.CREATE,
+    "accounts.create": Scope.CREATE,
+    "members.leave": Scope.MEMBER,
     **dict.fromkeys(
         (
             "members.invite",
@@ -112,15 +126,23 @@ ACTIONS: dict[str, Scope] = {
             "vendor.ship_hardware",
             "vendor.publish_catalog",
             "vendor.webhooks",
+            "accounts.create_vendor",
         ),
         Scope.VENDOR,
     ),
-    **dict.fromkeys(("tokens.create", "tokens.revoke", "members.accept"), Scope.SELF),
+    **dict.fromkeys(
+        ("tokens.create", "tokens.revoke", "members.accept", "accounts.set_password"), Scope.SELF
+    ),
     "tokens.list": Scope.SELF_QUERY,
 }
 
 _RANK = {Role.VIEWER: 1, Role.ADMIN: 2, Role.OWNER: 3}
-_NEEDS = {Scope.QUERY: Role.VIEWER, Scope.COMMAND: Role.ADMIN, Scope.OWNER: Role.OWNER}
+_NEEDS = {
+    Scope.QUERY: Role.VIEWER,
+    Scope.MEMBER: Role.VIEWER,
+    Scope.COMMAND: Role.ADMIN,
+    Scope.OWNER: Role.OWNER,
+}
 
 
 def scope_of(action: str) -> Scope | None:

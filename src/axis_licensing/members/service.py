@@ -2,11 +2,13 @@
 
 :class:`Access` bundles :class:`Accounts`, :class:`Members` and :class:`Tokens`
 (the SPEC's ``manager.accounts``, ``manager.members`` and ``manager.tokens``)
-over one backend and clock. Each command runs the shell's sequence in its own
-write transaction: check the input, authorize (:mod:`.roles`), replay a known
-``request_id``, read, decide (:mod:`.decide`), write the rows, record the facts
-in the history (R11) and raise the store's access version, then commit. A
-transaction that lost a race runs again.
+over one backend and clock. Each command checks its input, then asks the
+Manager's ``axis_licensing_authorize`` hook once, outside any transaction, as
+the command pipeline does (SPEC §4; the built-in roles plugin answers by the
+table of :mod:`.roles`, under the action names listed there); then, in its own
+write transaction: replay a known ``request_id``, read, decide (:mod:`.decide`),
+write the rows, record the facts in the history (R11) and raise the store's
+access version, then commit. A transaction that lost a race runs again.
 
 Nothing secret is stored, logged or recorded: passwords as Argon2id hashes,
 token and invitation secrets as SHA-256; idempotent results leave them out.
@@ -16,21 +18,18 @@ from __future__ import annotations
 
 import builtins
 import contextvars
-import random
-import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
 from axis_licensing import _parts
 from axis_licensing._convert import dumps, dumps_data, fingerprint, loads
-from axis_licensing._time import Clock, SystemClock, check_aware, from_us, local_date, to_us
+from axis_licensing._time import check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_id, check_new_id, check_text
-from axis_licensing.backends import ActivityRow, Backend, Head, RequestRow, RetryableConflict
+from axis_licensing.backends import ActivityRow, Head, RequestRow
 from axis_licensing.errors import (
-    ConcurrencyConflict,
     IdempotencyConflict,
     InvalidInput,
     InvitationInvalid,
@@ -40,7 +39,7 @@ from axis_licensing.errors import (
 )
 from axis_licensing.members import decide, passwords, roles
 from axis_licensing.members import tokens as secrets_
-from axis_licensing.members._tables import AccountRow
+from axis_licensing.members._tables import AccountRow, TokenRow
 from axis_licensing.members.facts import MemberFact
 from axis_licensing.members.model import (
     Account,
@@ -56,6 +55,7 @@ from axis_licensing.shell.outbox import write_events
 
 if TYPE_CHECKING:
     from axis_licensing.manager import Manager
+    from axis_licensing.shell.pipeline import Pipeline
 
 __all__ = [
     "TOUCH_INTERVAL",
@@ -75,8 +75,6 @@ T = TypeVar("T")
 TOUCH_INTERVAL = timedelta(minutes=1)
 #: The ``meta`` setting that keys invitation secrets derived from request ids.
 INVITE_KEY = "members.invite_key"
-#: Write attempts before a command that keeps losing races is given up (R13).
-MAX_ATTEMPTS = 20
 #: The activities the running write transaction recorded, told to observers once it commits.
 _RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.ContextVar(
     "axis_licensing_members_recorded", default=None
@@ -197,25 +195,19 @@ class Access:
         tokens: :class:`Tokens`.
     """
 
-    def __init__(
-        self,
-        backend: Backend,
-        clock: Clock | None = None,
-        notify: Callable[[Sequence[Activity]], None] | None = None,
-        changed: Callable[[], None] | None = None,
-    ) -> None:
-        """Serve the store of ``backend``, telling time by ``clock`` (default: the system's).
+    def __init__(self, shell: Pipeline, changed: Callable[[], None] | None = None) -> None:
+        """Serve the store of ``shell`` (the Manager), on the command pipeline's plumbing.
+
+        Its clock, its authorize hook (asked before each command, SPEC §4), its
+        retries of a transaction that lost a race (R13), and its observers and
+        in-process dispatcher, told of each command's activities once it
+        committed (§4, §7).
 
         Args:
-            backend: an open backend whose transactions store members.
-            clock: an object with ``now()``.
-            notify: told the activities of each command once it committed
-                (the Manager's ``axis_licensing_activity`` observers).
+            shell: the Manager.
             changed: called after each committed write (the roles plugin's cache).
         """
-        self.backend = backend
-        self.clock: Clock = clock or SystemClock()
-        self._notify = notify
+        self._shell = shell
         self._changed = changed
         self.accounts = Accounts(self)
         self.members = Members(self)
@@ -223,8 +215,8 @@ class Access:
 
     @classmethod
     def of(cls, manager: Manager) -> Access:
-        """The members of ``manager``'s store, on its backend and clock."""
-        return cls(manager.backend, manager.clock, manager._notify, manager._access_changed)
+        """The members of ``manager``'s store, on its plumbing."""
+        return cls(manager, manager._access_changed)
 
     def now(self) -> datetime:
         """The clock's instant.
@@ -232,76 +224,98 @@ class Access:
         Raises:
             InvalidInput: the clock gave a naive datetime.
         """
-        return check_aware(self.clock.now(), "clock.now()")
+        return self._shell._now()
 
     def write(self, body: Callable[[StoreWriteTx, datetime], T]) -> T:
         """Run ``body(tx, now)`` in a write transaction, again while it loses races (R13).
 
+        Once it committed, the roles' cache is dropped, and the activities it
+        recorded wake an in-process dispatcher and are told to observers.
+
         Raises:
-            ConcurrencyConflict: it lost :data:`MAX_ATTEMPTS` races.
+            ConcurrencyConflict: it kept losing races.
             StorageError: the store failed, or does not store members.
         """
-        delay = 0.005
-        for _ in range(MAX_ATTEMPTS):
+
+        def attempt() -> tuple[T, builtins.list[Activity]]:
             now = self.now()
             recorded: builtins.list[Activity] = []
             reset = _RECORDED.set(recorded)
             try:
-                with self.backend.write() as tx:
-                    result = body(writer(tx), now)
-                if self._changed is not None:
-                    self._changed()
-                if recorded and self._notify is not None:
-                    self._notify(recorded)  # committed: observers hear of it (§4)
-                return result
-            except RetryableConflict:
-                time.sleep(delay * random.random())
-                delay = min(delay * 2, 0.5)
+                with self._shell.backend.write() as tx:
+                    return body(writer(tx), now), recorded
             finally:
                 _RECORDED.reset(reset)
-        raise ConcurrencyConflict(
-            f"the command lost {MAX_ATTEMPTS} races with concurrent commands and was not applied",
-            details={"attempts": MAX_ATTEMPTS},
-        )
+
+        result, recorded = self._shell._retrying(attempt)
+        if self._changed is not None:
+            self._changed()
+        if recorded:  # committed: its events are in the outbox, observers hear of it (§4, §7)
+            self._shell._wake.set()
+            self._shell._notify(recorded)
+        return result
 
     def read(self, body: Callable[[StoreReadTx], T]) -> T:
-        """Run ``body(tx)`` in a read transaction.
+        """Run ``body(tx)`` in a read transaction, again if the store was busy.
 
         Raises:
+            ConcurrencyConflict: the store stayed busy.
             StorageError: the store failed, or does not store members.
         """
-        with self.backend.read() as tx:
-            return body(member_tx(tx))
+        return self._shell._read(lambda tx: body(member_tx(tx)))
 
     # -- the shell's steps, shared by the three services
-    @staticmethod
-    def replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
-        """The remembered result of ``request_id`` in ``scope``, if any (R13).
+    def once(
+        self,
+        scope: str,
+        request_id: str | None,
+        print_: str,
+        kind: type[T],
+        run: Callable[[StoreWriteTx, datetime], T],
+        *,
+        org_id: str | None = None,
+        replay: Callable[[StoreWriteTx, T], T] | None = None,
+        stored: Callable[[T], object] | None = None,
+    ) -> T:
+        """Run ``run`` in a write transaction, once per ``request_id`` in ``scope`` (R13).
+
+        A remembered ``request_id`` answers its first result (a ``kind``,
+        passed through ``replay``); a new one runs, and its result is
+        remembered (as ``stored`` makes it: never a secret).
+
+        Args:
+            scope: the request ids' scope.
+            request_id: the caller's id, or None (not remembered).
+            print_: the arguments' fingerprint.
+            kind: the result's type.
+            run: writes the command and returns its result.
+            org_id: the organization the command acts in, checked first.
+            replay: the answer for a remembered result (default: itself).
+            stored: what is remembered of a result (default: itself).
 
         Raises:
             InvalidInput: a new ``request_id`` that is not a valid new id.
+            UnknownOrganization: no organization has the id ``org_id``.
             IdempotencyConflict: the id was used with other arguments.
+            ConcurrencyConflict: it kept losing races.
+            StorageError: the store failed.
         """
-        if request_id is None:
-            return None
-        prior = tx.request(scope, request_id)
-        if prior is None:
-            check_new_id(request_id, "request_id")
-            return None
-        if prior.fingerprint != print_:
-            raise IdempotencyConflict(
-                f"request_id {request_id!r} was used with other arguments",
-                details={"request_id": request_id},
-            )
-        return str(prior.result)
 
-    @staticmethod
-    def remember(
-        tx: StoreWriteTx, scope: str, request_id: str | None, print_: str, result: str
-    ) -> None:
-        """Remember a result for replays of ``request_id`` (nothing without one)."""
-        if request_id is not None:
-            tx.put_request(RequestRow(scope, request_id, print_, result))
+        def body(tx: StoreWriteTx, now: datetime) -> T:
+            if org_id is not None:
+                _org_exists(tx, org_id)
+            prior = _replayed(tx, scope, request_id, print_)
+            if prior is not None:
+                value = None if prior == "null" else loads(prior, kind)
+                value = cast("T", value)
+                return value if replay is None else replay(tx, value)
+            result = run(tx, now)
+            if request_id is not None:
+                kept = result if stored is None else stored(result)
+                tx.put_request(RequestRow(scope, request_id, print_, dumps(kept)))
+            return result
+
+        return self.write(body)
 
     @staticmethod
     def org_role(tx: StoreReadTx, org_id: str, account_id: str) -> Role | None:
@@ -309,31 +323,51 @@ class Access:
         row = tx.membership(org_id, account_id)
         return None if row is None else Role(row.role)
 
-    def authorize(
-        self,
-        tx: StoreReadTx,
-        actor: str,
-        action: str,
-        *,
-        org_id: str | None = None,
-        own: bool = False,
-    ) -> None:
-        """Refuse ``actor`` when the decision table does (``system`` is always allowed).
+    def ask(self, actor: str, org_id: str | None, action: str) -> None:
+        """Ask the authorize hook about a member command, outside any transaction (SPEC §4).
 
         Raises:
-            PermissionDenied: the actor is not an account, or its role may not.
+            PermissionDenied: a plugin refused.
+            StorageError: the store failed (a plugin reading it).
         """
-        if actor == roles.SYSTEM_ACTOR:
-            return
-        account = tx.account(actor)
-        role = None if account is None or org_id is None else self.org_role(tx, org_id, actor)
-        if account is None or not roles.allowed(
-            action, role=role, vendor=bool(account.vendor), own=own
-        ):
+        self._shell._authorize(actor, org_id, action, None)
+
+    @staticmethod
+    def own(actor: str, account_id: str, action: str) -> None:
+        """Refuse ``actor`` acting on another account than its own, unless it is ``system``.
+
+        Only an account itself may run these (:data:`.roles.Scope.SELF`): no
+        role allows them on another account, so the hook is then not asked.
+
+        Raises:
+            PermissionDenied: ``actor`` is another account.
+        """
+        if actor not in (account_id, roles.SYSTEM_ACTOR):
             raise PermissionDenied(
-                f"{actor!r} may not run {action}",
+                f"{actor!r} may not {action} for another account",
                 details={"actor": actor, "action": action},
             )
+
+
+def _replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
+    """The remembered result of ``request_id`` in ``scope``, if any (R13).
+
+    Raises:
+        InvalidInput: a new ``request_id`` that is not a valid new id.
+        IdempotencyConflict: the id was used with other arguments.
+    """
+    if request_id is None:
+        return None
+    prior = tx.request(scope, request_id)
+    if prior is None:
+        check_new_id(request_id, "request_id")
+        return None
+    if prior.fingerprint != print_:
+        raise IdempotencyConflict(
+            f"request_id {request_id!r} was used with other arguments",
+            details={"request_id": request_id},
+        )
+    return str(prior.result)
 
 
 def _org_exists(tx: StoreReadTx, org_id: str) -> None:
@@ -361,8 +395,10 @@ class Accounts:
 
         The store's first account may be created by anyone (the bootstrap);
         later ones by an existing account. A vendor account only by a vendor
-        account (or the first, or ``system``). The password is not part of the
-        idempotency fingerprint, so it is never stored, even as a fast hash.
+        account (or the first, or ``system``). The authorize hook is asked
+        ``accounts.create`` (``accounts.create_vendor`` for a vendor account)
+        with ``org_id=None``. The password is not part of the idempotency
+        fingerprint, so it is never stored, even as a fast hash.
 
         Args:
             account_id: a new id (R14); not ``system``.
@@ -379,7 +415,8 @@ class Accounts:
         Raises:
             InvalidInput: a bad id, name, password, flag or actor.
             AlreadyExists: the id is taken.
-            PermissionDenied: the actor may not create accounts (or vendor ones).
+            PermissionDenied: the actor may not create accounts (or vendor ones),
+                or the authorize hook refused.
             IdempotencyConflict: ``request_id`` was used with other arguments.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
@@ -390,25 +427,22 @@ class Accounts:
         name = check_text(name, "name")
         vendor = _check_bool(vendor, "vendor")
         actor = check_id(actor, "actor")
-        hashed = None
         if password is not None:
-            hashed = passwords.hash_password(passwords.check_password_text(password))
+            password = passwords.check_password_text(password)
         print_ = fingerprint(
             "accounts.create", {"account_id": account_id, "name": name, "vendor": vendor}
         )
+        self._a.ask(actor, None, "accounts.create_vendor" if vendor else "accounts.create")
+        hashed = None if password is None else passwords.hash_password(password)
 
-        def body(tx: StoreWriteTx, now: datetime) -> Account:
-            prior = self._a.replayed(tx, "accounts", request_id, print_)
-            if prior is not None:
-                return loads(prior, Account)
-            if tx.has_accounts() and actor != roles.SYSTEM_ACTOR:
-                creator = tx.account(actor)
-                if creator is None or (vendor and not creator.vendor):
-                    what = "vendor accounts" if creator is not None else "accounts"
-                    raise PermissionDenied(
-                        f"{actor!r} may not create {what}",
-                        details={"actor": actor, "action": "accounts.create"},
-                    )
+        def run(tx: StoreWriteTx, now: datetime) -> Account:
+            if actor != roles.SYSTEM_ACTOR and tx.account(actor) is None and tx.has_accounts():
+                # only the first account is anyone's to create: a store that gained its
+                # first account since the hook was asked (in another process) refuses
+                raise PermissionDenied(
+                    f"{actor!r} may not accounts.create",
+                    details={"actor": actor, "action": "accounts.create"},
+                )
             row, _fact = decide.decide_create_account(
                 tx.account(account_id),
                 account_id=account_id,
@@ -419,11 +453,9 @@ class Accounts:
             )
             tx.insert_account(row)
             tx.bump_access_version()
-            account = decide.account_of(row)
-            self._a.remember(tx, "accounts", request_id, print_, dumps(account))
-            return account
+            return decide.account_of(row)
 
-        return self._a.write(body)
+        return self._a.once("accounts", request_id, print_, Account, run)
 
     def get(self, account_id: str) -> Account:
         """An account by id.
@@ -491,19 +523,17 @@ class Accounts:
 
         Raises:
             InvalidInput: a bad id, password or actor.
-            PermissionDenied: the actor is another account.
+            PermissionDenied: the actor is another account, or the authorize hook refused.
             UnknownAccount: no account has this id.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         account_id = check_id(account_id, "account_id")
         actor = check_id(actor, "actor")
-        hashed = passwords.hash_password(passwords.check_password_text(password))
-        if actor not in (account_id, roles.SYSTEM_ACTOR):
-            raise PermissionDenied(
-                f"{actor!r} may not set another account's password",
-                details={"actor": actor, "action": "accounts.set_password"},
-            )
+        password = passwords.check_password_text(password)
+        self._a.own(actor, account_id, "accounts.set_password")
+        self._a.ask(actor, None, "accounts.set_password")
+        hashed = passwords.hash_password(password)
 
         def body(tx: StoreWriteTx, _now: datetime) -> None:
             if tx.account(account_id) is None:
@@ -520,6 +550,29 @@ class Members:
 
     def __init__(self, access: Access) -> None:
         self._a = access
+
+    def _asked(
+        self, action: str, org_id: str, account_id: str, actor: str, **more: object
+    ) -> tuple[str, str, str, str, str]:
+        """Check a member command's ids and ask the authorize hook with ``org_id``.
+
+        Removing oneself (leaving) is asked as ``members.leave``.
+
+        Returns:
+            The checked ``org_id``, ``account_id`` and ``actor``, the idempotency
+            scope, and the fingerprint of the arguments and ``more``.
+
+        Raises:
+            InvalidInput: bad ids.
+            PermissionDenied: the hook refused.
+        """
+        org_id = check_id(org_id, "org_id")
+        account_id = check_id(account_id, "account_id")
+        actor = check_id(actor, "actor")
+        asked = "members.leave" if action == "members.remove" and actor == account_id else action
+        self._a.ask(actor, org_id, asked)
+        print_ = fingerprint(action, {"org_id": org_id, "account_id": account_id, **more})
+        return org_id, account_id, actor, f"members:{org_id}", print_
 
     def list(self, org_id: str) -> builtins.list[Membership]:
         """The organization's members, by account id.
@@ -584,31 +637,13 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        org_id = check_id(org_id, "org_id")
-        account_id = check_id(account_id, "account_id")
         role = check_role(role)
-        actor = check_id(actor, "actor")
-        scope = f"members:{org_id}"
-        print_ = fingerprint(
-            "members.invite", {"org_id": org_id, "account_id": account_id, "role": role}
+        org_id, account_id, actor, scope, print_ = self._asked(
+            "members.invite", org_id, account_id, actor, role=role
         )
 
-        def body(tx: StoreWriteTx, now: datetime) -> Invitation:
-            _org_exists(tx, org_id)
-            self._a.authorize(tx, actor, "members.invite", org_id=org_id)
-            if request_id is None:
-                token = secrets_.new_invitation_token()
-            else:
-                key = tx.meta(INVITE_KEY)
-                if key is None:
-                    key = secrets_.new_key()
-                    if not tx.insert_meta(INVITE_KEY, key):
-                        key = tx.meta(INVITE_KEY)  # a concurrent first invitation set it
-                        assert key is not None
-                token = secrets_.derived_invitation_token(key, scope, request_id)
-            prior = self._a.replayed(tx, scope, request_id, print_)
-            if prior is not None:
-                return _with_token(loads(prior, Invitation), token)
+        def run(tx: StoreWriteTx, now: datetime) -> Invitation:
+            token = _invitation_token(tx, scope, request_id)
             row, fact = decide.decide_invite(
                 org_id=org_id,
                 account=tx.account(account_id),
@@ -621,14 +656,26 @@ class Members:
             )
             tx.insert_invitation(row)
             record_facts(tx, org_id, actor, [fact], now)
-            invitation = Invitation(token, org_id, account_id, role, fact.expires_at)
-            self._a.remember(tx, scope, request_id, print_, dumps(_with_token(invitation, "")))
-            return invitation
+            return Invitation(token, org_id, account_id, role, fact.expires_at)
 
-        return self._a.write(body)
+        return self._a.once(
+            scope,
+            request_id,
+            print_,
+            Invitation,
+            run,
+            org_id=org_id,
+            replay=lambda tx, known: _with_token(known, _invitation_token(tx, scope, request_id)),
+            stored=lambda invitation: _with_token(invitation, ""),
+        )
 
     def accept(self, token: str, *, account_id: str) -> Membership:
         """Accept an invitation: the account becomes a member with the invited role.
+
+        The account is the actor, acting on itself: the authorize hook is asked
+        ``members.accept`` by it with ``org_id=None``, as the other commands on
+        one's own account are (the owner who invited was asked with the
+        organization).
 
         Args:
             token: the invitation's secret.
@@ -641,12 +688,15 @@ class Members:
             InvalidInput: the token is not text, or a bad account id.
             InvitationInvalid: the invitation was used, has expired, does not
                 exist, or was made for another account.
+            PermissionDenied: the authorize hook refused (the store has
+                accounts, and ``account_id`` is none of them).
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         if not isinstance(token, str) or not token:
             raise InvalidInput("an invitation token must be non-empty text", param="token")
         account_id = check_id(account_id, "account_id")
+        self._a.ask(account_id, None, "members.accept")
         token_hash = secrets_.hash_secret(token)
 
         def body(tx: StoreWriteTx, now: datetime) -> Membership:
@@ -698,21 +748,12 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        org_id = check_id(org_id, "org_id")
-        account_id = check_id(account_id, "account_id")
         role = check_role(role)
-        actor = check_id(actor, "actor")
-        scope = f"members:{org_id}"
-        print_ = fingerprint(
-            "members.set_role", {"org_id": org_id, "account_id": account_id, "role": role}
+        org_id, account_id, actor, scope, print_ = self._asked(
+            "members.set_role", org_id, account_id, actor, role=role
         )
 
-        def body(tx: StoreWriteTx, now: datetime) -> Membership:
-            _org_exists(tx, org_id)
-            self._a.authorize(tx, actor, "members.set_role", org_id=org_id)
-            prior = self._a.replayed(tx, scope, request_id, print_)
-            if prior is not None:
-                return loads(prior, Membership)
+        def run(tx: StoreWriteTx, now: datetime) -> Membership:
             row, fact = decide.decide_set_role(
                 tx.org_members(org_id), org_id=org_id, account_id=account_id, role=role
             )
@@ -720,11 +761,9 @@ class Members:
                 tx.put_membership(row)
                 tx.bump_access_version()
                 record_facts(tx, org_id, actor, [fact], now)
-            membership = decide.membership_of(row)
-            self._a.remember(tx, scope, request_id, print_, dumps(membership))
-            return membership
+            return decide.membership_of(row)
 
-        return self._a.write(body)
+        return self._a.once(scope, request_id, print_, Membership, run, org_id=org_id)
 
     def remove(
         self, org_id: str, account_id: str, *, actor: str, request_id: str | None = None
@@ -749,27 +788,19 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        org_id = check_id(org_id, "org_id")
-        account_id = check_id(account_id, "account_id")
-        actor = check_id(actor, "actor")
-        scope = f"members:{org_id}"
-        print_ = fingerprint("members.remove", {"org_id": org_id, "account_id": account_id})
+        org_id, account_id, actor, scope, print_ = self._asked(
+            "members.remove", org_id, account_id, actor
+        )
 
-        def body(tx: StoreWriteTx, now: datetime) -> None:
-            _org_exists(tx, org_id)
-            if actor != account_id or tx.membership(org_id, actor) is None:
-                self._a.authorize(tx, actor, "members.remove", org_id=org_id)
-            if self._a.replayed(tx, scope, request_id, print_) is not None:
-                return
+        def run(tx: StoreWriteTx, now: datetime) -> None:
             row, fact = decide.decide_remove(
                 tx.org_members(org_id), org_id=org_id, account_id=account_id
             )
             tx.delete_membership(row.org_id, row.account_id)
             tx.bump_access_version()
             record_facts(tx, org_id, actor, [fact], now)
-            self._a.remember(tx, scope, request_id, print_, "null")
 
-        self._a.write(body)
+        self._a.once(scope, request_id, print_, type(None), run, org_id=org_id)
 
     def add_creator(self, org_id: str, account_id: str) -> Membership:
         """Make ``account_id`` the owner of ``org_id``, which has no members yet.
@@ -806,6 +837,22 @@ class Members:
         return self._a.write(body)
 
 
+def _invitation_token(tx: StoreWriteTx, scope: str, request_id: str | None) -> str:
+    """A new invitation's secret: random, or derived from ``request_id`` (so a replay shows it).
+
+    The key it is derived with is made by the store's first such invitation.
+    """
+    if request_id is None:
+        return secrets_.new_invitation_token()
+    key = tx.meta(INVITE_KEY)
+    if key is None:
+        key = secrets_.new_key()
+        if not tx.insert_meta(INVITE_KEY, key):
+            key = tx.meta(INVITE_KEY)  # a concurrent first invitation set it
+            assert key is not None
+    return secrets_.derived_invitation_token(key, scope, request_id)
+
+
 def _with_token(invitation: Invitation, token: str) -> Invitation:
     return Invitation(
         token, invitation.org_id, invitation.account_id, invitation.role, invitation.expires_at
@@ -823,6 +870,29 @@ def _check_orgs(orgs: object) -> tuple[str, ...] | None:
     if not checked:
         raise InvalidInput("orgs must name at least one organization (or be None)", param="orgs")
     return checked
+
+
+def _reached(tx: StoreReadTx, token: TokenRow) -> builtins.list[str]:
+    """The organizations ``token`` reaches where its account is a member, by id."""
+    info = decide.token_info_of(token)
+    return [r.org_id for r in tx.account_memberships(token.account_id) if info.reaches(r.org_id)]
+
+
+def _revoking(tx: StoreReadTx, token_id: str, actor: str) -> tuple[str | None, str]:
+    """What revoking ``token_id`` asks the authorize hook: the organization and the action.
+
+    The token's own account (or an unknown token) asks ``tokens.revoke``
+    without an organization. Another actor asks ``tokens.revoke_member`` in an
+    organization the token reaches where its account is a member: the first
+    where the actor is an owner, else the first (which the roles refuse), else
+    none.
+    """
+    token = tx.token_by_id(token_id)
+    if token is None or actor == token.account_id:
+        return None, "tokens.revoke"
+    reached = _reached(tx, token)
+    owner_of = [o for o in reached if Access.org_role(tx, o, actor) is Role.OWNER]
+    return next(iter(owner_of or reached), None), "tokens.revoke_member"
 
 
 class Tokens:
@@ -858,7 +928,7 @@ class Tokens:
         Raises:
             InvalidInput: bad ids, flags or instant; ``orgs`` outside the
                 account's organizations; ``expires_at`` not in the future.
-            PermissionDenied: the actor is not the account.
+            PermissionDenied: the actor is not the account, or the authorize hook refused.
             UnknownAccount: no account has this id.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
@@ -869,11 +939,12 @@ class Tokens:
         if expires_at is not None:
             expires_at = check_aware(expires_at, "expires_at")
         actor = check_id(actor, "actor")
+        self._a.own(actor, account_id, "tokens.create")
+        self._a.ask(actor, None, "tokens.create")
         secret, prefix = secrets_.new_token()
         token_id = secrets_.new_token_id()
 
         def body(tx: StoreWriteTx, now: datetime) -> IssuedToken:
-            self._a.authorize(tx, actor, "tokens.create", own=actor == account_id)
             member_of = [r.org_id for r in tx.account_memberships(account_id)]
             row, fact = decide.decide_token(
                 account=tx.account(account_id),
@@ -918,8 +989,10 @@ class Tokens:
         """Revoke a token: it stops working at once, in every process.
 
         Revoking a revoked token changes nothing. The token's account may
-        revoke it; so may an owner of an organization the token reaches where
-        its account is a member.
+        revoke it (the authorize hook is asked ``tokens.revoke``, with
+        ``org_id=None``); so may an owner of an organization the token reaches
+        where its account is a member (asked ``tokens.revoke_member`` with that
+        organization: one where the actor is an owner, if any).
 
         Args:
             token_id: the token.
@@ -928,35 +1001,21 @@ class Tokens:
         Raises:
             InvalidInput: bad ids.
             NotFound: no token has this id.
-            PermissionDenied: the actor may not revoke it.
+            PermissionDenied: the actor may not revoke it, or the authorize hook refused.
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
         token_id = check_id(token_id, "token_id")
         actor = check_id(actor, "actor")
+        self._a.ask(actor, *self._a.read(lambda tx: _revoking(tx, token_id, actor)))
 
         def body(tx: StoreWriteTx, now: datetime) -> None:
             token = tx.token_by_id(token_id)
-            owner_of: list[str] = []
-            if token is not None and actor != token.account_id:
-                info = decide.token_info_of(token)
-                owner_of = [
-                    r.org_id
-                    for r in tx.account_memberships(token.account_id)
-                    if info.reaches(r.org_id)
-                    and self._a.org_role(tx, r.org_id, actor) is Role.OWNER
-                ]
-                if not owner_of:
-                    self._a.authorize(tx, actor, "tokens.revoke", own=False)
             row, fact = decide.decide_revoke_token(token, token_id=token_id, at=now)
             if fact is None or not tx.revoke_token(token_id, to_us(now)):
                 return  # revoked already, maybe by a concurrent revoke
             tx.bump_access_version()
-            info = decide.token_info_of(row)
-            reached = [
-                r.org_id for r in tx.account_memberships(row.account_id) if info.reaches(r.org_id)
-            ]
-            for org_id in reached:
+            for org_id in _reached(tx, row):
                 record_facts(tx, org_id, actor, [fact], now)
 
         self._a.write(body)

@@ -1332,7 +1332,7 @@ _MEMBERS: tuple[Operation, ...] = (
             Param("account_id", str, Check.ID, "the account invited, accepting", keyword_only=True),
         ],
         Membership,
-        [InvitationInvalid],
+        [InvitationInvalid, PermissionDenied],
         "Accept an invitation: the account becomes a member with the role invited (SPEC §8).",
         scope=Scope.STORE,
         returns=Membership,
