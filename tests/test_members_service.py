@@ -155,6 +155,29 @@ def test_a_removed_member_and_a_revoked_token_stop_at_once(
     )
 
 
+def test_a_member_leaves_through_the_api_and_a_limited_token_acts_only_where_it_reaches(
+    api: TestClient[Litestar], manager: Manager, org: dict[str, str]
+) -> None:
+    """A command's roles are the Manager's to ask (``members.leave`` for oneself, SPEC §8);
+    the edge applies only the token's own limits."""
+    viewer = _bearer(org["viewer"])
+    refused = api.delete("/v1/organizations/acme/members/admin", headers=viewer)
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    left = api.delete("/v1/organizations/acme/members/viewer", headers=viewer)
+    assert left.status_code == 204, left.text
+    assert [m.account_id for m in manager.members.list("acme")] == ["admin", "owner"]
+    manager.create_organization("initech", name="Initech", actor="owner")
+    limited = _bearer(manager.tokens.create("owner", orgs=["initech"], actor="owner").secret)
+    before = _state(manager)
+    r = api.post(
+        f"/v1/organizations/acme/products/{PRODUCT}/allocations",
+        json={"quantities": {"core": 1}},
+        headers=limited,
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "permission_denied")
+    assert _state(manager) == before
+
+
 # -- the portal ------------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from axis_licensing.http._auth import TokenFile, request_token
 from axis_licensing.manager import Manager
 from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.model import Organization
-from axis_licensing.shell.build import BUILDERS
+from axis_licensing.shell.operations import OPERATIONS, Kind
 
 __all__ = ["LISTING_ACTION", "allow", "manager_asks", "may", "visible_organizations"]
 
@@ -53,12 +53,13 @@ _WALK_PAGE = 500
 
 
 def manager_asks(name: str) -> bool:
-    """Whether the Manager asks the authorize hooks itself when it runs command ``name`` (§4).
+    """Whether the Manager asks the authorize hooks itself about operation ``name`` (§4).
 
-    The pipeline's commands (:data:`~axis_licensing.shell.build.BUILDERS`) and
-    the webhook commands do, once, after checking their input.
+    It does for every command, once, after checking its input (the pipeline's,
+    the webhooks' and the members'); never for a query, which takes no actor.
     """
-    return name in BUILDERS or name.startswith("webhooks.")
+    op = OPERATIONS.get(name)
+    return op is not None and op.kind is Kind.COMMAND
 
 
 def may(
@@ -86,6 +87,12 @@ def may(
     token = request_token()
     if action in _OWN_ACTIONS:  # the library checks who acts on whom (SPEC §8)
         return token is None or not token.read_only or action in _OWN_QUERIES
+    if not hook:  # a command: the roles and the hooks are the Manager's to ask, once
+        return token is None or (
+            token.account_id == actor
+            and not token.read_only
+            and (org_id is None or token.reaches(org_id))
+        )
     if (
         token is not None
         and roles is not None
