@@ -285,3 +285,22 @@ def test_app_from_env_handles_the_catalog_as_serve_does(
     monkeypatch.setenv(ops.ENV_CATALOG, "demo")
     with pytest.raises(CatalogMismatch):
         app_from_env()
+
+
+def test_every_command_of_the_api_is_counted_by_its_action(manager: Manager) -> None:
+    """The commands metric names each API command by its declared action (SPEC §3, §6.1)."""
+    from axis_licensing.http._metrics import COMMAND_ACTIONS
+    from axis_licensing.shell.operations import OPERATIONS, Kind
+
+    app = create_app(manager)
+    handled = {
+        handler.handler_name
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if route.path.startswith("/v1/")
+        and handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"}
+    }
+    commands = {name for name, op in OPERATIONS.items() if op.kind is Kind.COMMAND}
+    assert {COMMAND_ACTIONS[name] for name in handled} == commands
+    assert COMMAND_ACTIONS["vendor_issue_key"] == "vendor.issue_key"
+    assert COMMAND_ACTIONS["members_set_role"] == "members.set_role"

@@ -372,3 +372,26 @@ def test_a_first_account_made_elsewhere_is_enforced_here_after_the_recheck(
             second.create_organization("late", name="Late", actor="anyone")
         second.create_organization("late", name="Late", actor="root")
         assert second.members.list("late") == [Membership("root", "late", Role.OWNER)]
+
+
+def test_a_viewer_leaves_through_the_portal_but_may_not_remove_another(
+    manager: Manager, org: dict[str, str]
+) -> None:
+    """The portal's member forms run the declared commands: ``members.leave`` for oneself."""
+    with TestClient(create_app(manager, secret=SECRET)) as viewer:
+        _sign_in(viewer, "viewer")
+        page = viewer.get("/orgs/acme/members").text
+        before = _state(manager)
+        r = viewer.post(
+            "/orgs/acme/members/remove",
+            data={"account_id": "admin", "_csrf_token": _csrf(page), "request_id": _rid(page)},
+        )
+        assert 'data-code="permission_denied"' in r.text
+        assert _state(manager) == before
+        page = viewer.get("/orgs/acme/members").text
+        r = viewer.post(
+            "/orgs/acme/members/remove",
+            data={"account_id": "viewer", "_csrf_token": _csrf(page), "request_id": _rid(page)},
+        )
+        assert r.url.path == "/orgs"
+    assert [m.account_id for m in manager.members.list("acme")] == ["admin", "owner"]

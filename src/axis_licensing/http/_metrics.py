@@ -33,29 +33,17 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from axis_licensing.shell.operations import OPERATIONS, Kind
+
 __all__ = ["COMMAND_ACTIONS", "CONTENT_TYPE", "Metrics"]
 
 #: The exposition's media type; Litestar appends the charset.
 CONTENT_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
 
-#: The Manager's command actions (the authorize hook's names, SPEC §4), by API handler name.
+#: The command actions (the authorize hook's names, SPEC §4), by API handler name: every
+#: declared command's, as the API names its handler (``vendor.issue_key``: ``vendor_issue_key``).
 COMMAND_ACTIONS = {
-    action.rpartition(".")[2]: action
-    for action in (
-        "create_organization",
-        "register_system",
-        "report_devices",
-        "start_subscription",
-        "redeem_key",
-        "allocate",
-        "allocate_need",
-        "register_hardware",
-        "allocate_to_hardware",
-        "upload_system_file",
-        "vendor.issue_key",
-        "vendor.ship_hardware",
-        "vendor.publish_catalog",
-    )
+    op.name.replace(".", "_"): op.name for op in OPERATIONS.values() if op.kind is Kind.COMMAND
 }
 
 #: Latency buckets in seconds: a status read takes about a millisecond on loopback.

@@ -46,7 +46,7 @@ from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
 from axis_licensing.http import _auth, _i18n
-from axis_licensing.http._access import manager_asks, visible_organizations
+from axis_licensing.http._access import visible_organizations
 from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
@@ -488,13 +488,31 @@ def run_form(page: _Page, name: str, form: Mapping[str, Any], **fixed: object) -
 class _Page:
     """What every signed-in page of an organization starts from."""
 
-    def __init__(self, request: Req, org_id: str | None, action: str, product: str | None = None):
+    def __init__(
+        self,
+        request: Req,
+        org_id: str | None,
+        action: str,
+        product: str | None = None,
+        *,
+        runs: bool = False,
+    ):
+        """Check that the signed-in actor may ``action`` in ``org_id``, before anything is read.
+
+        ``runs``: the handler runs command ``action`` itself, and the Manager asks
+        the roles and hooks about it, once, after checking its input (SPEC §4): here
+        only the request's own limits apply. A page that shows or reviews a command
+        asks them here.
+
+        Raises:
+            PermissionDenied: the actor may not.
+        """
         self.request = request
         self.manager = _manager(request)
         self.actor = _actor(request)
         self.org_id = org_id
-        if org_id is not None:  # a command the Manager runs asks the hooks itself (§4)
-            allow(self.manager, self.actor, org_id, action, product, hook=not manager_asks(action))
+        if org_id is not None:
+            allow(self.manager, self.actor, org_id, action, product, hook=not runs)
             request.session["org"] = org_id
 
     def context(self, **more: Any) -> dict[str, Any]:
@@ -655,7 +673,7 @@ def product_overview(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
 @_form_post("/orgs/{org_id:str}/products/{product:str}/start")
 def start_subscription(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Start the subscription (R2); the trial begins (R3)."""
-    page = _Page(request, org_id, "start_subscription", product)
+    page = _Page(request, org_id, "start_subscription", product, runs=True)
     try:
         run_form(page, "start_subscription", data, org_id=org_id, product=product)
         _flash(request, "success", "Subscription started.")
@@ -692,7 +710,7 @@ def wallet(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
 @_form_post("/orgs/{org_id:str}/products/{product:str}/wallet/redeem")
 def redeem_key(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Redeem a license key into the wallet (R6, R10)."""
-    page = _Page(request, org_id, "redeem_key")
+    page = _Page(request, org_id, "redeem_key", runs=True)
     target = _org_url(org_id, "products", product, "wallet")
     try:
         done = run_form(page, "redeem_key", data, org_id=org_id)
@@ -798,7 +816,7 @@ def review_allocation(request: Req, org_id: Seg, product: Seg, data: Form) -> Re
 @_form_post("/orgs/{org_id:str}/products/{product:str}/licensing/allocate")
 def allocate(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Allocate, once confirmed (R7, R8)."""
-    page = _Page(request, org_id, "allocate", product)
+    page = _Page(request, org_id, "allocate", product, runs=True)
     back = _org_url(org_id, "products", product, "licensing")
     try:
         name = "allocate_need" if data.get("mode") == "need" else "allocate"
@@ -842,7 +860,7 @@ def systems(request: Req, org_id: Seg) -> Response[Any]:
 def register_system(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     """Register a system with its devices (R1)."""
     product = str(data.get("product", ""))
-    page = _Page(request, org_id, "register_system", product)
+    page = _Page(request, org_id, "register_system", product, runs=True)
     system_id = str(data.get("system_id", "")).strip()
     try:
         run_form(page, "register_system", data, org_id=org_id)
@@ -866,7 +884,7 @@ def upload_system_file(
     data: MultipartBody[dict[str, Any]],
 ) -> Response[Any]:
     """Upload a system file; the answer is the license file to download (R12)."""
-    page = _Page(request, org_id, "upload_system_file")
+    page = _Page(request, org_id, "upload_system_file", runs=True)
     upload = data.get("file")
     try:
         if not isinstance(upload, UploadFile):
@@ -915,7 +933,7 @@ def system_command(
     }
     if what not in actions:
         raise NotFoundException()
-    page = _Page(request, org_id, actions[what])
+    page = _Page(request, org_id, actions[what], runs=True)
     serial = str(data.get("serial", "")).strip()
     try:
         if what == "extension":  # the unit says which system: the form's serial

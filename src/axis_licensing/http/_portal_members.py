@@ -33,15 +33,14 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from axis_licensing import errors
-from axis_licensing.http._access import allow
 from axis_licensing.http._portal import (
     Req,
     _error_flash,
     _flash,
     _manager,
     _Page,
-    _request_id,
     render,
+    run_form,
 )
 from axis_licensing.manager import Manager
 from axis_licensing.members.model import Role
@@ -149,7 +148,8 @@ def _members_url(org_id: str) -> str:
 
 @get("/orgs/{org_id:str}/members", sync_to_thread=True, include_in_schema=False)
 def members(request: Req, org_id: FromPath[str]) -> Response[Any]:
-    """The organization's members; an owner's forms to invite, change roles and remove."""
+    """The organization's members; an owner's forms to invite, change roles and remove;
+    a member's form to leave."""
     page = _Page(request, org_id, "members.list")
     listed = page.manager.members.list(org_id)
     names = _names(page, [m.account_id for m in listed])
@@ -161,7 +161,13 @@ def members(request: Req, org_id: FromPath[str]) -> Response[Any]:
         request,
         "members.html",
         **page.context(
-            members=listed, names=names, owner=owner, roles=list(Role), link=link, tab="members"
+            members=listed,
+            names=names,
+            owner=owner,
+            member=any(m.account_id == page.actor for m in listed),
+            roles=list(Role),
+            link=link,
+            tab="members",
         ),
     )
 
@@ -176,29 +182,43 @@ def _names(page: _Page, account_ids: list[str]) -> dict[str, str]:
     return found
 
 
+def _member_command(
+    request: Req,
+    org_id: str,
+    data: dict[str, str],
+    name: str,
+    done: Callable[[_Page, Any], str],
+) -> Response[Any]:
+    """Run member command ``name`` from its form; ``done`` flashes and says where to go next.
+
+    The library checks the fields and asks the roles and hooks (SPEC §4, §8), as
+    for any caller; an error is flashed on the members page.
+    """
+    page = _Page(request, org_id, "members.list")
+    try:
+        result = run_form(page, name, data, org_id=org_id)
+    except errors.LicensingError as exc:
+        _error_flash(request, exc)
+        return Redirect(path=_members_url(org_id))
+    return Redirect(path=done(page, result))
+
+
 @post("/orgs/{org_id:str}/members/invite", sync_to_thread=True, include_in_schema=False)
 def invite(
     request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     """Invite an account; the one-time link is shown once, on the members page."""
-    page = _Page(request, org_id, "members.list")
-    try:
-        allow(page.manager, page.actor, org_id, "members.invite")
-        invitation = page.manager.members.invite(
-            org_id,
-            str(data.get("account_id", "")).strip(),
-            role=str(data.get("role", "")),
-            actor=page.actor,
-            request_id=_request_id(data),
+
+    def done(page: _Page, invitation: Any) -> str:
+        base = str(request.base_url).rstrip("/")
+        token = urllib.parse.quote(invitation.token, safe="")
+        request.session["invitation_link"] = f"{base}/invitations/{token}"
+        _flash(
+            request, "success", "Invitation created for %(account)s.", account=invitation.account_id
         )
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=_members_url(org_id))
-    base = str(request.base_url).rstrip("/")
-    token = urllib.parse.quote(invitation.token, safe="")
-    request.session["invitation_link"] = f"{base}/invitations/{token}"
-    _flash(request, "success", "Invitation created for %(account)s.", account=invitation.account_id)
-    return Redirect(path=_members_url(org_id))
+        return _members_url(org_id)
+
+    return _member_command(request, org_id, data, "members.invite", done)
 
 
 @post("/orgs/{org_id:str}/members/role", sync_to_thread=True, include_in_schema=False)
@@ -206,43 +226,31 @@ def set_role(
     request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
     """Change a member's role."""
-    page = _Page(request, org_id, "members.list")
-    account_id = str(data.get("account_id", "")).strip()
-    try:
-        allow(page.manager, page.actor, org_id, "members.set_role")
-        page.manager.members.set_role(
-            org_id,
-            account_id,
-            str(data.get("role", "")),
-            actor=page.actor,
-            request_id=_request_id(data),
+
+    def done(page: _Page, membership: Any) -> str:
+        _flash(
+            request,
+            "success",
+            "The role of %(account)s was changed.",
+            account=membership.account_id,
         )
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=_members_url(org_id))
-    _flash(request, "success", "The role of %(account)s was changed.", account=account_id)
-    return Redirect(path=_members_url(org_id))
+        return _members_url(org_id)
+
+    return _member_command(request, org_id, data, "members.set_role", done)
 
 
 @post("/orgs/{org_id:str}/members/remove", sync_to_thread=True, include_in_schema=False)
 def remove(
     request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
 ) -> Response[Any]:
-    """Remove a member."""
-    page = _Page(request, org_id, "members.list")
+    """Remove a member, or leave the organization."""
     account_id = str(data.get("account_id", "")).strip()
-    try:
-        allow(page.manager, page.actor, org_id, "members.remove")
-        page.manager.members.remove(
-            org_id, account_id, actor=page.actor, request_id=_request_id(data)
-        )
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=_members_url(org_id))
-    _flash(request, "success", "%(account)s was removed.", account=account_id)
-    if account_id == page.actor:
-        return Redirect(path="/orgs")
-    return Redirect(path=_members_url(org_id))
+
+    def done(page: _Page, _: object) -> str:
+        _flash(request, "success", "%(account)s was removed.", account=account_id)
+        return "/orgs" if account_id == page.actor else _members_url(org_id)
+
+    return _member_command(request, org_id, data, "members.remove", done)
 
 
 # -- invitations -----------------------------------------------------------------------------------

@@ -54,13 +54,16 @@ def _page(request: Req, org_id: str, *, shown: WebhookEndpoint | None = None) ->
     )
 
 
-def _own(request: Req, org_id: str, endpoint_id: str, action: str) -> _Page:
+def _own(request: Req, org_id: str, endpoint_id: str) -> _Page:
     """The page of a command on ``endpoint_id``, refused unless it is this organization's.
+
+    The actor must be allowed to list the endpoints; the Manager asks about the
+    command itself when it runs it (SPEC §4).
 
     Raises:
         UnknownWebhook: no such endpoint here (another organization's is unknown too).
     """
-    page = _Page(request, org_id, action)
+    page = _Page(request, org_id, "webhooks.list")
     if endpoint_id not in {e.endpoint_id for e in page.manager.webhooks.list(org_id)}:
         raise errors.UnknownWebhook(
             "unknown webhook endpoint", details={"endpoint_id": endpoint_id}
@@ -79,7 +82,7 @@ def add_webhook(
     request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, Any]]
 ) -> Response[Any]:
     """Add an endpoint; the answer shows its secret, once."""
-    page = _Page(request, org_id, "webhooks.add")
+    page = _Page(request, org_id, "webhooks.add", runs=True)
     chosen = data.get("types")
     types = None if not chosen else [chosen] if isinstance(chosen, str) else list(chosen)
     try:
@@ -109,17 +112,11 @@ def change_webhook(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Rotate the secret (the answer shows it, once), disable, enable or remove an endpoint."""
-    actions = {
-        "rotate": "webhooks.rotate_secret",
-        "disable": "webhooks.update",
-        "enable": "webhooks.update",
-        "remove": "webhooks.remove",
-    }
-    if change not in actions:
+    if change not in ("rotate", "disable", "enable", "remove"):
         raise errors.UnknownWebhook("unknown change", details={"endpoint_id": endpoint_id})
     rid = _request_id(data)
     try:
-        page = _own(request, org_id, endpoint_id, actions[change])
+        page = _own(request, org_id, endpoint_id)
         hooks = page.manager.webhooks
         if change == "rotate":
             rotated = hooks.rotate_secret(endpoint_id, actor=page.actor, request_id=rid)
@@ -151,7 +148,7 @@ def redeliver(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Send a failed delivery of this organization again."""
-    page = _Page(request, org_id, "webhooks.redeliver")
+    page = _Page(request, org_id, "webhooks.failed")
     try:
         if delivery_id not in {d.delivery_id for d in page.manager.webhooks.failed(org_id)}:
             raise errors.UnknownWebhook(
