@@ -485,6 +485,28 @@ def run_form(page: _Page, name: str, form: Mapping[str, Any], **fixed: object) -
     return page.manager.execute(name, **values, actor=page.actor, request_id=_request_id(form))
 
 
+def form_command(
+    page: _Page,
+    name: str,
+    form: Mapping[str, Any],
+    *,
+    back: str,
+    done: Callable[[Any], str],
+    **fixed: object,
+) -> Response[Any]:
+    """Run the declared command ``name`` from a form (:func:`run_form`), then redirect.
+
+    An error is flashed and the browser sent ``back``; after a success,
+    ``done(result)`` flashes what happened and says where to go.
+    """
+    try:
+        result = run_form(page, name, form, **fixed)
+    except errors.LicensingError as exc:
+        _error_flash(page.request, exc)
+        return Redirect(path=back)
+    return Redirect(path=done(result))
+
+
 class _Page:
     """What every signed-in page of an organization starts from."""
 
@@ -674,12 +696,15 @@ def product_overview(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
 def start_subscription(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Start the subscription (R2); the trial begins (R3)."""
     page = _Page(request, org_id, "start_subscription", product, runs=True)
-    try:
-        run_form(page, "start_subscription", data, org_id=org_id, product=product)
+    back = _org_url(org_id, "products", product)
+
+    def done(_: object) -> str:
         _flash(request, "success", "Subscription started.")
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-    return Redirect(path=_org_url(org_id, "products", product))
+        return back
+
+    return form_command(
+        page, "start_subscription", data, back=back, done=done, org_id=org_id, product=product
+    )
 
 
 @_page_get("/orgs/{org_id:str}/products/{product:str}/wallet")
@@ -711,20 +736,19 @@ def wallet(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
 def redeem_key(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Redeem a license key into the wallet (R6, R10)."""
     page = _Page(request, org_id, "redeem_key", runs=True)
-    target = _org_url(org_id, "products", product, "wallet")
-    try:
-        done = run_form(page, "redeem_key", data, org_id=org_id)
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=target)
-    _flash(
-        request,
-        "success",
-        "Key …%(tail)s redeemed: %(count)s licenses added.",
-        tail=done.key_tail,
-        count=sum(done.quantities.values()),
-    )
-    return Redirect(path=_org_url(org_id, "products", done.product, "wallet"))
+
+    def done(redeemed: Any) -> str:
+        _flash(
+            request,
+            "success",
+            "Key …%(tail)s redeemed: %(count)s licenses added.",
+            tail=redeemed.key_tail,
+            count=sum(redeemed.quantities.values()),
+        )
+        return _org_url(org_id, "products", redeemed.product, "wallet")
+
+    back = _org_url(org_id, "products", product, "wallet")
+    return form_command(page, "redeem_key", data, back=back, done=done, org_id=org_id)
 
 
 @_page_get("/orgs/{org_id:str}/products/{product:str}/licensing")
@@ -818,19 +842,14 @@ def allocate(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[An
     """Allocate, once confirmed (R7, R8)."""
     page = _Page(request, org_id, "allocate", product, runs=True)
     back = _org_url(org_id, "products", product, "licensing")
-    try:
-        name = "allocate_need" if data.get("mode") == "need" else "allocate"
-        done = run_form(page, name, data, org_id=org_id, product=product)
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=back)
-    _flash(
-        request,
-        "success",
-        "%(count)s licenses allocated.",
-        count=sum(done.quantities.values()),
-    )
-    return Redirect(path=back)
+
+    def done(allocated: Any) -> str:
+        count = sum(allocated.quantities.values())
+        _flash(request, "success", "%(count)s licenses allocated.", count=count)
+        return back
+
+    name = "allocate_need" if data.get("mode") == "need" else "allocate"
+    return form_command(page, name, data, back=back, done=done, org_id=org_id, product=product)
 
 
 # -- systems ---------------------------------------------------------------------------------------
@@ -862,13 +881,13 @@ def register_system(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     product = str(data.get("product", ""))
     page = _Page(request, org_id, "register_system", product, runs=True)
     system_id = str(data.get("system_id", "")).strip()
-    try:
-        run_form(page, "register_system", data, org_id=org_id)
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=_org_url(org_id, "systems"))
-    _flash(request, "success", "System %(system)s registered.", system=system_id)
-    return Redirect(path=_org_url(org_id, "systems", system_id))
+
+    def done(_: object) -> str:
+        _flash(request, "success", "System %(system)s registered.", system=system_id)
+        return _org_url(org_id, "systems", system_id)
+
+    back = _org_url(org_id, "systems")
+    return form_command(page, "register_system", data, back=back, done=done, org_id=org_id)
 
 
 @post(
@@ -935,20 +954,20 @@ def system_command(
         raise NotFoundException()
     page = _Page(request, org_id, actions[what], runs=True)
     serial = str(data.get("serial", "")).strip()
-    try:
-        if what == "extension":  # the unit says which system: the form's serial
-            run_form(page, actions[what], data, org_id=org_id)
-        else:
-            run_form(page, actions[what], data, org_id=org_id, system_id=system_id)
+    back = _org_url(org_id, "systems", system_id)
+
+    def done(_: object) -> str:
         if what == "devices":
             _flash(request, "success", "Devices reported.")
         elif what == "hardware":
             _flash(request, "success", "Hardware %(serial)s registered.", serial=serial)
         else:
             _flash(request, "success", "Extension licenses allocated to %(serial)s.", serial=serial)
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-    return Redirect(path=_org_url(org_id, "systems", system_id))
+        return back
+
+    # an extension's unit says which system: the form's serial
+    fixed = {} if what == "extension" else {"system_id": system_id}
+    return form_command(page, actions[what], data, back=back, done=done, org_id=org_id, **fixed)
 
 
 # -- history ---------------------------------------------------------------------------------------

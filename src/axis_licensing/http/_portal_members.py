@@ -35,12 +35,13 @@ from litestar.types import ControllerRouterHandler
 from axis_licensing import errors
 from axis_licensing.http._portal import (
     Req,
+    _actor,
     _error_flash,
     _flash,
     _manager,
     _Page,
+    form_command,
     render,
-    run_form,
 )
 from axis_licensing.manager import Manager
 from axis_licensing.members.model import Role
@@ -182,25 +183,13 @@ def _names(page: _Page, account_ids: list[str]) -> dict[str, str]:
     return found
 
 
-def _member_command(
-    request: Req,
-    org_id: str,
-    data: dict[str, str],
-    name: str,
-    done: Callable[[_Page, Any], str],
+def _member_form(
+    request: Req, org_id: str, data: dict[str, str], name: str, done: Callable[[Any], str]
 ) -> Response[Any]:
-    """Run member command ``name`` from its form; ``done`` flashes and says where to go next.
-
-    The library checks the fields and asks the roles and hooks (SPEC §4, §8), as
-    for any caller; an error is flashed on the members page.
-    """
+    """Run member command ``name`` from its form (the library asks the roles, SPEC §8)."""
     page = _Page(request, org_id, "members.list")
-    try:
-        result = run_form(page, name, data, org_id=org_id)
-    except errors.LicensingError as exc:
-        _error_flash(request, exc)
-        return Redirect(path=_members_url(org_id))
-    return Redirect(path=done(page, result))
+    back = _members_url(org_id)
+    return form_command(page, name, data, back=back, done=done, org_id=org_id)
 
 
 @post("/orgs/{org_id:str}/members/invite", sync_to_thread=True, include_in_schema=False)
@@ -209,7 +198,7 @@ def invite(
 ) -> Response[Any]:
     """Invite an account; the one-time link is shown once, on the members page."""
 
-    def done(page: _Page, invitation: Any) -> str:
+    def done(invitation: Any) -> str:
         base = str(request.base_url).rstrip("/")
         token = urllib.parse.quote(invitation.token, safe="")
         request.session["invitation_link"] = f"{base}/invitations/{token}"
@@ -218,7 +207,7 @@ def invite(
         )
         return _members_url(org_id)
 
-    return _member_command(request, org_id, data, "members.invite", done)
+    return _member_form(request, org_id, data, "members.invite", done)
 
 
 @post("/orgs/{org_id:str}/members/role", sync_to_thread=True, include_in_schema=False)
@@ -227,7 +216,7 @@ def set_role(
 ) -> Response[Any]:
     """Change a member's role."""
 
-    def done(page: _Page, membership: Any) -> str:
+    def done(membership: Any) -> str:
         _flash(
             request,
             "success",
@@ -236,7 +225,7 @@ def set_role(
         )
         return _members_url(org_id)
 
-    return _member_command(request, org_id, data, "members.set_role", done)
+    return _member_form(request, org_id, data, "members.set_role", done)
 
 
 @post("/orgs/{org_id:str}/members/remove", sync_to_thread=True, include_in_schema=False)
@@ -246,11 +235,11 @@ def remove(
     """Remove a member, or leave the organization."""
     account_id = str(data.get("account_id", "")).strip()
 
-    def done(page: _Page, _: object) -> str:
+    def done(_: object) -> str:
         _flash(request, "success", "%(account)s was removed.", account=account_id)
-        return "/orgs" if account_id == page.actor else _members_url(org_id)
+        return "/orgs" if account_id == _actor(request) else _members_url(org_id)
 
-    return _member_command(request, org_id, data, "members.remove", done)
+    return _member_form(request, org_id, data, "members.remove", done)
 
 
 # -- invitations -----------------------------------------------------------------------------------
