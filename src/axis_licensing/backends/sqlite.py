@@ -53,7 +53,12 @@ from axis_licensing.backends import (
 )
 from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS, for_sqlite
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
-from axis_licensing.events._sql import SQLITE_MIGRATION, SQLiteEventsTx
+from axis_licensing.events._sql import (
+    SQLITE_LOCK_FACTS,
+    SQLITE_MIGRATION,
+    OutboxFacts,
+    SQLiteEventsTx,
+)
 from axis_licensing.members.store import (  # members hook (SPEC §8)
     SQLITE_DDL,
     SQLiteMembersBackend,
@@ -133,6 +138,12 @@ _ORDER = {table: ", ".join(keys) for table, keys in TABLE_KEYS.items()}
 #: The statements shared with PostgreSQL, in SQLite's spelling.
 _SQL = {name: for_sqlite(text) for name, text in SHARED.items()}
 _LOCK = for_sqlite(LOCK_WITH_CATALOG)
+#: A write transaction's lock: the head, the latest catalog version and the outbox's
+#: facts (events out, SPEC §7), in one statement.
+_LOCK_WRITE = (
+    "SELECT head, at_us, (SELECT MAX(version) FROM catalogs), "  # noqa: S608 - fixed text
+    f"{SQLITE_LOCK_FACTS} FROM orgs WHERE org_id = ?"
+)
 
 _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
 _INSERT_ACTIVITY = (
@@ -181,6 +192,7 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
 class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+        self._facts: dict[str, OutboxFacts] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -307,9 +319,13 @@ class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
 
     def lock(self, org_id: str) -> Head | None:
         # BEGIN IMMEDIATE already holds the write lock; one statement also reads the
-        # latest catalog version, so a command reads the catalogs only when one was added
-        row = self._one(_LOCK, (org_id,))
-        return None if row is None else Head(org_id, row[0], row[1], row[2])
+        # latest catalog version, so a command reads the catalogs only when one was added,
+        # and what the outbox needs, so that it writes the events without reading more
+        row = self._one(_LOCK_WRITE, (org_id, org_id, org_id, org_id))
+        if row is None:
+            return None
+        self._facts[org_id] = OutboxFacts.of(row[3:])
+        return Head(org_id, row[0], row[1], row[2])
 
     def create_org(self, org_id: str) -> bool:
         cursor = self._c.execute(_SQL["create_org"], (org_id,))

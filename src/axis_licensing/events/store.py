@@ -330,6 +330,15 @@ class EventsTx(abc.ABC):
             The events written, by ``seq``.
         """
 
+    def store_events(self, org_id: str, drafts: Sequence[EventDraft]) -> None:
+        """Write ``drafts`` as :meth:`append_events` does, without returning the events.
+
+        The outbox calls this for every command; a backend may write faster when
+        it need not build the events' values. This default calls
+        :meth:`append_events`.
+        """
+        self.append_events(org_id, drafts)
+
     @abc.abstractmethod
     def events_after(
         self, org_id: str, after_seq: int | None = None, limit: int | None = None
