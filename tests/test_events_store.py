@@ -58,6 +58,10 @@ def test_event_ids_are_stable_and_distinct() -> None:
     # the separator cannot be forged by an id that holds it
     assert event_id("a", 12) != event_id("a1", 2)
     assert delivery_id(event_id("acme", 1), "wh_1") != delivery_id(event_id("acme", 1), "wh_2")
+    # the ids of stored events never change: UUIDv5 of the JSON of (org_id, seq)
+    assert event_id("acme", 1) == "evt_190b7f62516b527988eab255ec20d4c3"
+    assert event_id("ärø", 2**40) == "evt_cb9e0aef38ef58c49b3595f4526ec452"
+    assert delivery_id(event_id("acme", 1), "wh_1") == "dlv_8030b0c068b951f0b01bc2f3e32e7c9d"
 
 
 def test_append_events_numbers_them_per_organization(store: Backend) -> None:

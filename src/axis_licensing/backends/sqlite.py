@@ -630,13 +630,15 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
             sqlite3.OperationalError: busy after :attr:`busy_timeout`, or another failure.
         """
         self._wait_in_sqlite(conn, wait=False)
-        deadline = time.monotonic() + self.busy_timeout
+        deadline: float | None = None  # read the clock only when the lock was busy
         while True:
             try:
                 conn.execute(_BEGIN_WRITE)
                 return
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
+                now = time.monotonic()
+                deadline = now + self.busy_timeout if deadline is None else deadline
+                if not _is_busy(exc) or now >= deadline:
                     raise
             time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
 
