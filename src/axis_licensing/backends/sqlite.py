@@ -142,7 +142,7 @@ _LOCK = for_sqlite(LOCK_WITH_CATALOG)
 #: facts (events out, SPEC §7), in one statement.
 _LOCK_WRITE = (
     "SELECT head, at_us, (SELECT MAX(version) FROM catalogs), "  # noqa: S608 - fixed text
-    f"{SQLITE_LOCK_FACTS} FROM orgs WHERE org_id = ?"
+    f"{SQLITE_LOCK_FACTS} FROM orgs WHERE org_id = ?1"
 )
 
 _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
@@ -321,7 +321,7 @@ class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
         # BEGIN IMMEDIATE already holds the write lock; one statement also reads the
         # latest catalog version, so a command reads the catalogs only when one was added,
         # and what the outbox needs, so that it writes the events without reading more
-        row = self._one(_LOCK_WRITE, (org_id, org_id, org_id, org_id))
+        row = self._one(_LOCK_WRITE, (org_id,))
         if row is None:
             return None
         self._facts[org_id] = OutboxFacts.of(row[3:])

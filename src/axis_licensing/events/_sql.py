@@ -255,11 +255,11 @@ def _new_delivery_values(
 #: What SQLite's write lock of an organization also reads (see the module docstring), in
 #: this order: its latest event ``seq`` (NULL: none), its sweep due instant (NULL: not in
 #: the index), and whether an enabled endpoint of the organization or the vendor exists.
-#: Each ``?`` is the organization id.
+#: ``?1`` is the organization id.
 SQLITE_LOCK_FACTS = (
-    "(SELECT MAX(seq) FROM events WHERE org_id = ?), "
-    "(SELECT due_us FROM sweep_due WHERE org_id = ?), "
-    "EXISTS (SELECT 1 FROM webhooks WHERE scope IN (?, '') AND enabled = 1)"
+    "(SELECT MAX(seq) FROM events WHERE org_id = ?1), "
+    "(SELECT due_us FROM sweep_due WHERE org_id = ?1), "
+    "EXISTS (SELECT 1 FROM webhooks WHERE scope IN (?1, '') AND enabled = 1)"
 )
 
 
