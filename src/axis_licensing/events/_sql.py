@@ -228,14 +228,16 @@ def _delivery(row: Sequence[Any]) -> DeliveryRow:
     return DeliveryRow(*row)
 
 
-def _new_delivery_values(
-    event: tuple[str, int, str, str, int, str], endpoint_id: str
-) -> tuple[Any, ...]:
-    """A new delivery's columns, of an event's row (org, seq, id, type, at, data)."""
-    org_id, seq, event, _, at_us, _ = event
+#: An event's columns: org_id, seq, event_id, type, at_us, data.
+_EventColumns = tuple[str, int, str, str, int, str]
+
+
+def _new_delivery_values(event: _EventColumns, endpoint_id: str) -> tuple[Any, ...]:
+    """A new delivery's columns, of an event's columns."""
+    org_id, seq, event_id_, _, at_us, _ = event
     return (
-        delivery_id(event, endpoint_id),
-        event,
+        delivery_id(event_id_, endpoint_id),
+        event_id_,
         org_id,
         seq,
         endpoint_id,
@@ -321,21 +323,16 @@ class SQLEventsTx(EventsTx):
     def store_events(self, org_id: str, drafts: Sequence[EventDraft]) -> None:
         self._write_events(org_id, drafts)
 
-    def _write_events(
-        self, org_id: str, drafts: Sequence[EventDraft]
-    ) -> list[tuple[str, int, str, str, int, str]]:
+    def _write_events(self, org_id: str, drafts: Sequence[EventDraft]) -> list[_EventColumns]:
         """Insert the events of ``drafts`` and their deliveries; the events' rows, by seq."""
         if not drafts:
             return []
         known = self._known(org_id)
-        if known is None:
-            last = int(self._ev_rows("last_seq", (org_id,))[0][0])
-        else:
-            last = known.last_seq
+        last = int(self._ev_rows("last_seq", (org_id,))[0][0]) if known is None else known.last_seq
         endpoints = []
         if known is None or known.subscribed:
             endpoints = [_endpoint(r) for r in self._ev_rows("endpoints_for", (org_id,))]
-        event_rows: list[tuple[str, int, str, str, int, str]] = []
+        event_rows: list[_EventColumns] = []
         delivery_rows: list[tuple[Any, ...]] = []
         for n, draft in enumerate(drafts, start=1):
             seq = last + n
