@@ -280,14 +280,18 @@ def _grow(
             manager.report_devices(org, f"{org}-sys", {"core": i + 1}, actor="alice")
 
 
-def _traced_selects(conn: sqlite3.Connection, run: Any) -> list[str]:
+def _traced(conn: sqlite3.Connection, run: Any) -> list[str]:
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     try:
         run()
     finally:
         conn.set_trace_callback(None)
-    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    return statements
+
+
+def _traced_selects(conn: sqlite3.Connection, run: Any) -> list[str]:
+    return [s for s in _traced(conn, run) if s.lstrip().upper().startswith("SELECT")]
 
 
 def test_sqlite_head_and_state_at_queries_search_an_index(db_path: Path) -> None:
@@ -352,16 +356,6 @@ def test_sqlite_data_and_signing_key_survive_reopen(db_path: Path) -> None:
 
 
 # -- a command's outbox: read with the lock (benchmark a) ---------------------------------------
-
-
-def _traced(conn: sqlite3.Connection, run: Any) -> list[str]:
-    statements: list[str] = []
-    conn.set_trace_callback(statements.append)
-    try:
-        run()
-    finally:
-        conn.set_trace_callback(None)
-    return statements
 
 
 def test_sqlite_a_command_reads_its_outbox_with_the_lock(db_path: Path) -> None:
