@@ -155,7 +155,7 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         return max((at for seq, at in self._s.orgs.values() if seq > 0), default=None)
 
     # -- writes, each with its undo
-    #: The one undo-logged write, of events out's tables as of the others (members' too).
+    #: The one undo-logged write (events out's ``_put``), for every table, members' too.
     _set = MemoryEventsTx._put
 
     def lock(self, org_id: str) -> Head | None:
