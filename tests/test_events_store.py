@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from axis_licensing._migrate import migrate
-from axis_licensing.backends import EXPORT_COLUMNS, TABLES, Backend
+from axis_licensing.backends import EXPORT_COLUMNS, TABLES, Backend, Head
 from axis_licensing.backends.memory import MemoryBackend
 from axis_licensing.events.model import (
     ALERT_RAISED,
@@ -58,6 +58,10 @@ def test_event_ids_are_stable_and_distinct() -> None:
     # the separator cannot be forged by an id that holds it
     assert event_id("a", 12) != event_id("a1", 2)
     assert delivery_id(event_id("acme", 1), "wh_1") != delivery_id(event_id("acme", 1), "wh_2")
+    # the ids of stored events never change: UUIDv5 of the JSON of (org_id, seq)
+    assert event_id("acme", 1) == "evt_190b7f62516b527988eab255ec20d4c3"
+    assert event_id("ärø", 2**40) == "evt_cb9e0aef38ef58c49b3595f4526ec452"
+    assert delivery_id(event_id("acme", 1), "wh_1") == "dlv_8030b0c068b951f0b01bc2f3e32e7c9d"
 
 
 def test_append_events_numbers_them_per_organization(store: Backend) -> None:
@@ -347,6 +351,53 @@ def test_the_sweep_index(store: Backend) -> None:
         assert events.sweep_due("acme") is None
     with store.read() as tx:
         assert tx_of(tx).sweep_due("zeta") == 500
+
+
+def test_a_locked_organizations_outbox_follows_the_transactions_own_writes(
+    store: Backend,
+) -> None:
+    # SQLite's lock reads the latest event seq, the sweep due instant and whether an
+    # endpoint is subscribed; what the transaction writes after it must still count
+    with store.write() as tx:
+        assert tx.create_org("acme")
+        tx.append(Head("acme", 1, 10), [("org", "o1")], [])
+        tx_of(tx).append_events("acme", drafts("key_redeemed"))
+        tx_of(tx).set_sweep_due("acme", 100)
+    off = add_endpoint(store, "http://127.0.0.1:9/off", endpoint_id="wh_off", enabled=False)
+    with store.write() as tx:
+        assert tx.lock("acme") == Head("acme", 1, 10)
+        events = tx_of(tx)
+        (second,) = events.append_events("acme", drafts("licenses_allocated"))
+        assert events.update_endpoint(attrs.evolve(off, enabled=1))  # enabled in this transaction
+        (third,) = events.append_events("acme", drafts("key_redeemed"))
+        row = EndpointRow.new(
+            attrs.evolve(
+                off.endpoint(), endpoint_id="wh_new", url="http://127.0.0.1:9/new", enabled=True
+            ),
+            "whsec_new",
+        )
+        assert events.insert_endpoint(row)  # added in this transaction
+        (fourth,) = events.append_events("acme", drafts("key_redeemed"))
+        events.set_sweep_due("acme", 100)  # unchanged
+        assert events.claim_sweep(100, 10, 30) == ["acme"]  # pushed to 130
+        events.set_sweep_due("acme", 100)  # back again
+    assert [second.seq, third.seq, fourth.seq] == [2, 3, 4]
+    with store.read() as tx:
+        assert [e.seq for e in tx_of(tx).events_after("acme")] == [1, 2, 3, 4]
+        assert sorted((d.event_id, d.endpoint_id) for d in tx_of(tx).deliveries("acme")) == [
+            (third.id, "wh_off"),
+            (fourth.id, "wh_new"),
+            (fourth.id, "wh_off"),
+        ]
+        assert tx_of(tx).sweep_due("acme") == 100
+    with store.write() as tx:
+        assert tx.lock("acme") == Head("acme", 1, 10)
+        tx_of(tx).set_sweep_due("acme", None)
+        tx_of(tx).set_sweep_due("acme", 100)
+        assert tx_of(tx).claim_sweep(100, 10, 30) == ["acme"]
+        tx_of(tx).set_sweep_due("acme", None)
+    with store.read() as tx:
+        assert tx_of(tx).sweep_due("acme") is None
 
 
 def test_event_tables_are_exported_and_imported(store: Backend) -> None:

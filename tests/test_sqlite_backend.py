@@ -280,14 +280,18 @@ def _grow(
             manager.report_devices(org, f"{org}-sys", {"core": i + 1}, actor="alice")
 
 
-def _traced_selects(conn: sqlite3.Connection, run: Any) -> list[str]:
+def _traced(conn: sqlite3.Connection, run: Any) -> list[str]:
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     try:
         run()
     finally:
         conn.set_trace_callback(None)
-    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    return statements
+
+
+def _traced_selects(conn: sqlite3.Connection, run: Any) -> list[str]:
+    return [s for s in _traced(conn, run) if s.lstrip().upper().startswith("SELECT")]
 
 
 def test_sqlite_head_and_state_at_queries_search_an_index(db_path: Path) -> None:
@@ -349,3 +353,55 @@ def test_sqlite_data_and_signing_key_survive_reopen(db_path: Path) -> None:
         assert m.public_key == key
         assert [a.action for a in m.history("org-1")] == ["organization_created"]
     assert os.path.getsize(db_path) > 0
+
+
+# -- a command's outbox: read with the lock (benchmark a) ---------------------------------------
+
+
+def test_sqlite_a_command_reads_its_outbox_with_the_lock(db_path: Path) -> None:
+    clock = ManualClock(START)
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=clock) as manager:
+        manager.create_organization("org-1", name="One", actor="alice")
+        manager.start_subscription("org-1", PRODUCT, actor="alice")
+        key = manager.vendor.issue_key(PRODUCT, quantities={"core": 10})
+        manager.redeem_key("org-1", key, actor="alice")
+        conn = sqlite_backend(manager)._conn
+        allocate = functools.partial(manager.allocate, "org-1", PRODUCT, {"core": 1}, actor="a")
+
+        # no endpoint, the same instant as the last command: the lock is the one read, and
+        # the sweep index, already due then, is not written again
+        same_instant = _traced(conn, allocate)
+        reads = [s for s in same_instant if s.startswith("SELECT")]
+        assert len(reads) == 1
+        assert "FROM webhooks" in reads[0]
+        assert "MAX(seq) FROM events" in reads[0]
+        assert not [s for s in same_instant if "sweep_due" in s and not s.startswith("SELECT")]
+        assert sum(s.startswith("INSERT INTO events") for s in same_instant) == 1
+
+        clock.advance(timedelta(minutes=1))  # a later instant: the organization is due then
+        later = _traced(conn, allocate)
+        assert sum(s.startswith("INSERT INTO sweep_due") for s in later) == 1
+
+        # an endpoint that receives the events: the command reads it and writes a delivery
+        manager.webhooks.add(
+            "org-1", "http://127.0.0.1:9/hook", actor="alice", allow_http=True, allow_private=True
+        )
+        subscribed = _traced(conn, allocate)
+        assert sum("FROM webhooks" in s for s in subscribed) == 2  # the lock's, then the list
+        assert sum(s.startswith("INSERT INTO deliveries") for s in subscribed) == 1
+        with manager.backend.read() as tx:
+            sweep_due = tx.sweep_due("org-1")  # type: ignore[attr-defined]
+        assert sweep_due == int((START + timedelta(minutes=1)).timestamp() * 1_000_000)
+    events = [e.type for e in manager_events(db_path)]
+    assert events[-4:] == [
+        "licenses_allocated",
+        "licenses_allocated",
+        "webhook_added",
+        "licenses_allocated",
+    ]
+    assert [e.seq for e in manager_events(db_path)] == list(range(1, len(events) + 1))
+
+
+def manager_events(db_path: Path) -> list[Any]:
+    with Manager.open(url_of(db_path), catalog=EXAMPLE_CATALOG, clock=ManualClock(START)) as m:
+        return list(m.events("org-1"))

@@ -3,7 +3,10 @@
 - :data:`TABLE_KEYS`: each table's key columns, the order rows are exported in;
 - :data:`SHARED`: the statements both backends run with the same text. They are
   written for PostgreSQL (``%s`` placeholders, ``{s}.`` before each table for
-  its schema); :func:`for_sqlite` gives SQLite's form (``?``, no schema).
+  its schema); :func:`for_sqlite` gives SQLite's form (``?``, no schema);
+- what both do alike around their own SQL: a part as at a past version
+  (:func:`as_of`), the filters of a history query (:func:`history_filters`),
+  and the columns ``migrate`` copies (:func:`export_columns`, :func:`sql_column`).
 
 What differs stays in each backend: PostgreSQL's one-statement ``append`` and
 ``FOR UPDATE`` lock, SQLite's ``IN (?, …)`` lists and its activity ids.
@@ -11,12 +14,23 @@ What differs stays in each backend: PostgreSQL's one-statement ``append`` and
 
 from __future__ import annotations
 
-from typing import LiteralString
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, LiteralString
 
+from axis_licensing.backends import EXPORT_COLUMNS, TABLES, HistoryQuery, PartRow
 from axis_licensing.events.store import EVENT_ORDER
 from axis_licensing.members._tables import MEMBER_ORDER
 
-__all__ = ["LOCK_WITH_CATALOG", "SHARED", "TABLE_KEYS", "for_sqlite"]
+__all__ = [
+    "LOCK_WITH_CATALOG",
+    "SHARED",
+    "TABLE_KEYS",
+    "as_of",
+    "export_columns",
+    "for_sqlite",
+    "history_filters",
+    "sql_column",
+]
 
 #: Each table's key columns, in the order its rows are exported (``Backend.export_rows``).
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -116,3 +130,67 @@ def for_sqlite(text: str) -> str:
         The same statement for sqlite3.
     """
     return text.replace("{s}.", "").replace("%s", "?")
+
+
+def as_of(
+    org_id: str,
+    rows: Iterable[Sequence[Any]],
+    seq: int | None,
+    part_before: Callable[[str, int], Sequence[Any] | None],
+) -> list[PartRow]:
+    """Each part's latest row as it was at version ``seq``: itself, or the version it replaced.
+
+    Args:
+        org_id: the organization.
+        rows: ``(part, seq, at_us, value)`` of each part's latest version, by name.
+        seq: the version (None: the head, the rows as they are).
+        part_before: ``(part, seq)`` to the ``(seq, at_us, value)`` of that part's
+            latest replaced version ``<= seq`` (the ``part_before`` statement), or None.
+
+    Returns:
+        The parts as at ``seq``; a part not written by then is left out.
+    """
+    found: list[PartRow] = []
+    for name, row_seq, at_us, value in rows:
+        if seq is not None and row_seq > seq:
+            older = part_before(name, seq)
+            if older is None:
+                continue
+            row_seq, at_us, value = older
+        found.append(PartRow(org_id, name, row_seq, at_us, value))
+    return found
+
+
+def history_filters(query: HistoryQuery) -> list[tuple[str, str, Any]]:
+    """The ``(column, operator, value)`` of each filter ``query`` sets, but its actions.
+
+    Both backends add ``org_id`` first and the actions last, each in its own SQL.
+    """
+    return [
+        (column, op, value)
+        for column, op, value in (
+            ("product", "=", query.product),
+            ("actor", "=", query.actor),
+            ("at_us", ">=", query.since_us),
+            ("at_us", "<=", query.until_us),
+            ("on_date", ">=", query.since_on),
+            ("on_date", "<=", query.until_on),
+        )
+        if value is not None
+    ]
+
+
+def export_columns(table: str) -> tuple[str, ...]:
+    """The exported row format of ``table`` (:data:`~axis_licensing.backends.EXPORT_COLUMNS`).
+
+    Raises:
+        ValueError: ``table`` is not one of :data:`~axis_licensing.backends.TABLES`.
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    return EXPORT_COLUMNS[table]
+
+
+def sql_column(table: str, column: str) -> str:
+    """The stored column of ``column`` of the exported row format of ``table``."""
+    return "on_date" if (table, column) == ("activities", "on") else column

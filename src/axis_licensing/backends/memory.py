@@ -155,13 +155,8 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         return max((at for seq, at in self._s.orgs.values() if seq > 0), default=None)
 
     # -- writes, each with its undo
-    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        if key in table:
-            old = table[key]
-            self.undo.append(lambda: table.__setitem__(key, old))
-        else:
-            self.undo.append(lambda: table.pop(key, None))
-        table[key] = value
+    #: The one undo-logged write (events out's ``_put``), for every table, members' too.
+    _set = MemoryEventsTx._put
 
     def lock(self, org_id: str) -> Head | None:
         return self.head(org_id)

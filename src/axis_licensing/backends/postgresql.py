@@ -57,7 +57,6 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from axis_licensing.backends import (
-    EXPORT_COLUMNS,
     TABLES,
     ActivityRow,
     Backend,
@@ -74,7 +73,15 @@ from axis_licensing.backends import (
     WriteTx,
     prefix_end,
 )
-from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS
+from axis_licensing.backends._sql import (
+    LOCK_WITH_CATALOG,
+    SHARED,
+    TABLE_KEYS,
+    as_of,
+    export_columns,
+    history_filters,
+    sql_column,
+)
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 from axis_licensing.events._postgresql import PostgreSQLEventsTx
 from axis_licensing.events._sql import POSTGRESQL_MIGRATION
@@ -153,7 +160,6 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 
 _VERSION_TABLE = "schema_version"
 
-_COLUMNS = EXPORT_COLUMNS
 _ORDER: dict[str, tuple[str, ...]] = {**TABLE_KEYS, "activities": ("id",)}
 
 #: Tables where a unique violation means a concurrent twin won the race (R13).
@@ -388,16 +394,7 @@ class _Tx(PostgreSQLEventsTx, PostgreSQLMembersTx, WriteTx):  # SPEC §7, §8 st
         return None if row is None else int(row[0])
 
     def _as_of(self, org_id: str, rows: list[TupleRow], seq: int | None) -> list[PartRow]:
-        """Each latest row as it was at ``seq``: itself, or the version it replaced then."""
-        found: list[PartRow] = []
-        for name, row_seq, at_us, value in rows:
-            if seq is not None and row_seq > seq:
-                older = self._one("part_before", (org_id, name, seq))
-                if older is None:
-                    continue
-                row_seq, at_us, value = older
-            found.append(PartRow(org_id, name, row_seq, at_us, value))
-        return found
+        return as_of(org_id, rows, seq, lambda name, s: self._one("part_before", (org_id, name, s)))
 
     def _all(self, name: str, params: Sequence[Any]) -> list[TupleRow]:
         return self.run(self._q[name], params).fetchall()
@@ -434,17 +431,9 @@ class _Tx(PostgreSQLEventsTx, PostgreSQLMembersTx, WriteTx):  # SPEC §7, §8 st
     def _history_where(self, org_id: str, query: HistoryQuery) -> tuple[sql.Composed, list[Any]]:
         clauses: list[sql.Composable] = [sql.SQL("org_id = %s")]
         params: list[Any] = [org_id]
-        for column, op, value in (
-            ("product", "=", query.product),
-            ("actor", "=", query.actor),
-            ("at_us", ">=", query.since_us),
-            ("at_us", "<=", query.until_us),
-            ("on_date", ">=", query.since_on),
-            ("on_date", "<=", query.until_on),
-        ):
-            if value is not None:
-                clauses.append(sql.SQL("{} " + op + " %s").format(sql.Identifier(column)))
-                params.append(value)
+        for column, op, value in history_filters(query):
+            clauses.append(sql.SQL("{} " + op + " %s").format(sql.Identifier(column)))
+            params.append(value)
         if query.actions is not None:
             clauses.append(sql.SQL("action = ANY(%s::text[])"))
             params.append(list(query.actions))
@@ -825,22 +814,15 @@ class PostgreSQLBackend(Backend):
         self._pool.close()
 
     # -- migrate
-    def _check(self, table: str) -> tuple[str, ...]:
-        if table not in TABLES:
-            raise ValueError(f"unknown table {table!r}")
-        return _COLUMNS[table]
-
     def _table(self, table: str) -> sql.Identifier:
         return sql.Identifier(self.schema, table)
 
     @staticmethod
     def _columns(table: str, columns: Iterable[str]) -> sql.Composed:
-        return sql.SQL(", ").join(
-            sql.Identifier("on_date" if (table, c) == ("activities", "on") else c) for c in columns
-        )
+        return sql.SQL(", ").join(sql.Identifier(sql_column(table, c)) for c in columns)
 
     def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
-        columns = self._check(table)
+        columns = export_columns(table)
         query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
             self._columns(table, columns),
             self._table(table),
@@ -857,7 +839,7 @@ class PostgreSQLBackend(Backend):
                 raise StorageError(f"PostgreSQL failed to export {table}: {exc}") from exc
 
     def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
-        columns = self._check(table)
+        columns = export_columns(table)
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self._table(table), self._columns(table, columns)
         )
@@ -873,7 +855,7 @@ class PostgreSQLBackend(Backend):
         return count
 
     def count_rows(self, table: str) -> int:
-        self._check(table)
+        export_columns(table)
         with self._transaction(write=False, retry=False) as tx:
             row = tx.run(sql.SQL("SELECT count(*) FROM {}").format(self._table(table))).fetchone()
         assert row is not None

@@ -34,7 +34,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from axis_licensing.backends import (
-    EXPORT_COLUMNS,
     TABLES,
     ActivityRow,
     Backend,
@@ -51,9 +50,23 @@ from axis_licensing.backends import (
     WriteTx,
     prefix_end,
 )
-from axis_licensing.backends._sql import LOCK_WITH_CATALOG, SHARED, TABLE_KEYS, for_sqlite
+from axis_licensing.backends._sql import (
+    LOCK_WITH_CATALOG,
+    SHARED,
+    TABLE_KEYS,
+    as_of,
+    export_columns,
+    for_sqlite,
+    history_filters,
+    sql_column,
+)
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
-from axis_licensing.events._sql import SQLITE_MIGRATION, SQLiteEventsTx
+from axis_licensing.events._sql import (
+    SQLITE_LOCK_FACTS,
+    SQLITE_MIGRATION,
+    OutboxFacts,
+    SQLiteEventsTx,
+)
 from axis_licensing.members.store import (  # members hook (SPEC §8)
     SQLITE_DDL,
     SQLiteMembersBackend,
@@ -128,11 +141,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
-_COLUMNS = EXPORT_COLUMNS
 _ORDER = {table: ", ".join(keys) for table, keys in TABLE_KEYS.items()}
 #: The statements shared with PostgreSQL, in SQLite's spelling.
 _SQL = {name: for_sqlite(text) for name, text in SHARED.items()}
 _LOCK = for_sqlite(LOCK_WITH_CATALOG)
+#: A write transaction's lock: the head, the latest catalog version and the outbox's
+#: facts (events out, SPEC §7), in one statement.
+_LOCK_WRITE = (
+    "SELECT head, at_us, (SELECT MAX(version) FROM catalogs), "  # noqa: S608 - fixed text
+    f"{SQLITE_LOCK_FACTS} FROM orgs WHERE org_id = ?1"
+)
 
 _ACTIVITY_COLUMNS = "org_id, at_us, on_date, actor, action, product, system_id, details"
 _INSERT_ACTIVITY = (
@@ -146,13 +164,6 @@ _WAIT_STEP = 0.002
 _ACTIVITY_ID_BITS = 20
 
 
-def _sql_column(table: str, column: str) -> str:
-    """The SQL that reads ``column`` of the exported row format from ``table``."""
-    if (table, column) == ("activities", "on"):
-        return "on_date"
-    return column
-
-
 def _is_busy(exc: sqlite3.Error) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
@@ -161,17 +172,9 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
     clauses = ["org_id = ?"]
     params: list[Any] = []
-    for column, op, value in (
-        ("product", "=", query.product),
-        ("actor", "=", query.actor),
-        ("at_us", ">=", query.since_us),
-        ("at_us", "<=", query.until_us),
-        ("on_date", ">=", query.since_on),
-        ("on_date", "<=", query.until_on),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
+    for column, op, value in history_filters(query):
+        clauses.append(f"{column} {op} ?")
+        params.append(value)
     if query.actions is not None:
         clauses.append(f"action IN ({', '.join('?' for _ in query.actions)})")
         params.extend(query.actions)
@@ -181,6 +184,7 @@ def _where(query: HistoryQuery) -> tuple[str, list[Any]]:
 class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+        self._facts: dict[str, OutboxFacts] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -199,16 +203,9 @@ class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
         return None if row is None else int(row[0])
 
     def _as_of(self, org_id: str, rows: list[Any], seq: int | None) -> list[PartRow]:
-        """Each latest row as it was at ``seq``: itself, or the version it replaced then."""
-        found: list[PartRow] = []
-        for name, row_seq, at_us, value in rows:
-            if seq is not None and row_seq > seq:
-                older = self._one(_SQL["part_before"], (org_id, name, seq))
-                if older is None:
-                    continue
-                row_seq, at_us, value = older
-            found.append(PartRow(org_id, name, row_seq, at_us, value))
-        return found
+        return as_of(
+            org_id, rows, seq, lambda name, s: self._one(_SQL["part_before"], (org_id, name, s))
+        )
 
     def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
         wanted = sorted(set(names))
@@ -307,9 +304,13 @@ class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
 
     def lock(self, org_id: str) -> Head | None:
         # BEGIN IMMEDIATE already holds the write lock; one statement also reads the
-        # latest catalog version, so a command reads the catalogs only when one was added
-        row = self._one(_LOCK, (org_id,))
-        return None if row is None else Head(org_id, row[0], row[1], row[2])
+        # latest catalog version, so a command reads the catalogs only when one was added,
+        # and what the outbox needs, so that it writes the events without reading more
+        row = self._one(_LOCK_WRITE, (org_id,))
+        if row is None:
+            return None
+        self._facts[org_id] = OutboxFacts.of(row[3:])
+        return Head(org_id, row[0], row[1], row[2])
 
     def create_org(self, org_id: str) -> bool:
         cursor = self._c.execute(_SQL["create_org"], (org_id,))
@@ -614,13 +615,15 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
             sqlite3.OperationalError: busy after :attr:`busy_timeout`, or another failure.
         """
         self._wait_in_sqlite(conn, wait=False)
-        deadline = time.monotonic() + self.busy_timeout
+        deadline: float | None = None  # read the clock only when the lock was busy
         while True:
             try:
                 conn.execute(_BEGIN_WRITE)
                 return
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
+                now = time.monotonic()
+                deadline = now + self.busy_timeout if deadline is None else deadline
+                if not _is_busy(exc) or now >= deadline:
                     raise
             time.sleep(random.uniform(_WAIT_STEP / 4, _WAIT_STEP))
 
@@ -685,14 +688,9 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
                 self._reader = None
 
     # -- migrate
-    def _check(self, table: str) -> tuple[str, ...]:
-        if table not in TABLES:
-            raise ValueError(f"unknown table {table!r}")
-        return _COLUMNS[table]
-
     def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
-        columns = self._check(table)
-        sql_columns = ", ".join(_sql_column(table, c) for c in columns)
+        columns = export_columns(table)
+        sql_columns = ", ".join(sql_column(table, c) for c in columns)
         with self._transaction("BEGIN") as tx:
             rows = tx.conn.execute(
                 f"SELECT {sql_columns} FROM {table} ORDER BY {_ORDER[table]}"  # noqa: S608 - fixed names
@@ -701,8 +699,8 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
             yield dict(zip(columns, row, strict=True))
 
     def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
-        columns = self._check(table)
-        sql_columns = ", ".join(_sql_column(table, c) for c in columns)
+        columns = export_columns(table)
+        sql_columns = ", ".join(sql_column(table, c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         values = [tuple(row[c] for c in columns) for row in rows]
         with self._transaction(_BEGIN_WRITE) as tx:
@@ -733,7 +731,7 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
         return numbered
 
     def count_rows(self, table: str) -> int:
-        self._check(table)
+        export_columns(table)
         with self._transaction("BEGIN") as tx:
             return int(tx.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 

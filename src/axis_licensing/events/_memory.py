@@ -125,7 +125,8 @@ class MemoryEventsTx(EventsTx):
     def events_data(self) -> MemoryEventsData:
         """The store's events-out tables."""
 
-    def _put(self, table: dict[str, Any], key: str, value: Any) -> None:
+    def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        """Set ``table[key]``, with its undo (the memory backend's one undo-logged write)."""
         if key in table:
             old = table[key]
             self.undo.append(lambda: table.__setitem__(key, old))

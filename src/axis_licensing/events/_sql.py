@@ -7,6 +7,16 @@ claim on PostgreSQL adds ``FOR UPDATE … SKIP LOCKED``, so concurrent
 dispatchers (or sweeps) take disjoint rows without waiting for each other;
 SQLite has one writer at a time (``BEGIN IMMEDIATE``), which gives the same.
 
+On SQLite, a write transaction's lock of an organization also reads what its
+outbox needs (:data:`SQLITE_LOCK_FACTS`: its latest event ``seq``, when it is
+due for a sweep, whether any enabled endpoint may receive its events), and the
+transaction keeps those facts current as it writes (:class:`OutboxFacts`). A
+command then writes its events without another read, skips the webhooks table
+when no endpoint can receive them, and leaves the sweep index alone when its
+due instant is unchanged. The write lock (``BEGIN IMMEDIATE``) makes them exact:
+no other connection writes while the transaction holds it. PostgreSQL reads
+them in the outbox's own statements, after its row lock.
+
 Errors: inside a transaction, a raw ``sqlite3`` error is translated by the
 SQLite backend's transaction (busy → ``RetryableConflict``, else
 ``StorageError``); :mod:`axis_licensing.events._postgresql` translates psycopg's.
@@ -46,8 +56,10 @@ from axis_licensing.events.store import (
 
 __all__ = [
     "POSTGRESQL_MIGRATION",
+    "SQLITE_LOCK_FACTS",
     "SQLITE_MIGRATION",
     "STATEMENTS",
+    "OutboxFacts",
     "SQLEventsTx",
     "SQLiteEventsTx",
 ]
@@ -216,12 +228,18 @@ def _delivery(row: Sequence[Any]) -> DeliveryRow:
     return DeliveryRow(*row)
 
 
-def _new_delivery_values(event: Event, at_us: int, endpoint_id: str) -> tuple[Any, ...]:
+#: An event's columns: org_id, seq, event_id, type, at_us, data.
+_EventColumns = tuple[str, int, str, str, int, str]
+
+
+def _new_delivery_values(event: _EventColumns, endpoint_id: str) -> tuple[Any, ...]:
+    """A new delivery's columns, of an event's columns."""
+    org_id, seq, event_id_, _, at_us, _ = event
     return (
-        delivery_id(event.id, endpoint_id),
-        event.id,
-        event.org_id,
-        event.seq,
+        delivery_id(event_id_, endpoint_id),
+        event_id_,
+        org_id,
+        seq,
         endpoint_id,
         DeliveryState.PENDING.value,
         0,
@@ -236,11 +254,47 @@ def _new_delivery_values(event: Event, at_us: int, endpoint_id: str) -> tuple[An
     )
 
 
+#: What SQLite's write lock of an organization also reads (see the module docstring), in
+#: this order: its latest event ``seq`` (NULL: none), its sweep due instant (NULL: not in
+#: the index), and whether an enabled endpoint of the organization or the vendor exists.
+#: ``?1`` is the organization id.
+SQLITE_LOCK_FACTS = (
+    "(SELECT MAX(seq) FROM events WHERE org_id = ?1), "
+    "(SELECT due_us FROM sweep_due WHERE org_id = ?1), "
+    "EXISTS (SELECT 1 FROM webhooks WHERE scope IN (?1, '') AND enabled = 1)"
+)
+
+
+@attrs.define
+class OutboxFacts:
+    """What a write transaction knows of an organization's outbox, kept current by its writes.
+
+    Attributes:
+        last_seq: its latest event ``seq`` (0: none).
+        due_us: when it is due for a sweep (None: not in the index).
+        subscribed: False when no enabled endpoint can receive its events (the
+            webhooks table need not be read); True means read it.
+    """
+
+    last_seq: int
+    due_us: int | None
+    subscribed: bool
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> OutboxFacts:
+        """The facts :data:`SQLITE_LOCK_FACTS` read, from its three columns."""
+        last_seq, due_us, subscribed = row
+        return cls(int(last_seq or 0), due_us, bool(subscribed))
+
+
 class SQLEventsTx(EventsTx):
     """The events-out methods over one SQL connection; a dialect runs the statements."""
 
     #: Whether claims lock with ``FOR UPDATE … SKIP LOCKED``.
     _skip_locked = False
+    #: The outbox facts of the organizations this transaction locked (None: it keeps none,
+    #: and reads them when it writes); a dialect whose lock reads them sets a dict.
+    _facts: dict[str, OutboxFacts] | None = None
 
     @abc.abstractmethod
     def _ev_rows(self, name: str, params: Sequence[Any], suffix: LiteralString = "") -> list[Any]:
@@ -254,31 +308,48 @@ class SQLEventsTx(EventsTx):
     def _ev_many(self, name: str, params: Iterable[Sequence[Any]]) -> None:
         """Run statement ``name`` once per parameter tuple."""
 
+    def _known(self, org_id: str) -> OutboxFacts | None:
+        return None if self._facts is None else self._facts.get(org_id)
+
+    def _forget_subscriptions(self) -> None:
+        """An endpoint changed in this transaction: read the webhooks table from now on."""
+        for facts in (self._facts or {}).values():
+            facts.subscribed = True
+
     # -- the outbox
     def append_events(self, org_id: str, drafts: Sequence[EventDraft]) -> list[Event]:
+        return [event_from_row(*row) for row in self._write_events(org_id, drafts)]
+
+    def store_events(self, org_id: str, drafts: Sequence[EventDraft]) -> None:
+        self._write_events(org_id, drafts)
+
+    def _write_events(self, org_id: str, drafts: Sequence[EventDraft]) -> list[_EventColumns]:
+        """Insert the events of ``drafts`` and their deliveries; the events' rows, by seq."""
         if not drafts:
             return []
-        last = int(self._ev_rows("last_seq", (org_id,))[0][0])
-        endpoints = [_endpoint(r) for r in self._ev_rows("endpoints_for", (org_id,))]
-        events: list[Event] = []
-        event_rows: list[tuple[Any, ...]] = []
+        known = self._known(org_id)
+        last = int(self._ev_rows("last_seq", (org_id,))[0][0]) if known is None else known.last_seq
+        endpoints = []
+        if known is None or known.subscribed:
+            endpoints = [_endpoint(r) for r in self._ev_rows("endpoints_for", (org_id,))]
+        event_rows: list[_EventColumns] = []
         delivery_rows: list[tuple[Any, ...]] = []
         for n, draft in enumerate(drafts, start=1):
             seq = last + n
             at_us = to_us(draft.at)
-            data = event_data(draft)
-            event = event_from_row(org_id, seq, event_id(org_id, seq), draft.type, at_us, data)
-            events.append(event)
-            event_rows.append((org_id, seq, event.id, draft.type, at_us, data))
+            row = (org_id, seq, event_id(org_id, seq), draft.type, at_us, event_data(draft))
+            event_rows.append(row)
             delivery_rows.extend(
-                _new_delivery_values(event, at_us, endpoint.endpoint_id)
+                _new_delivery_values(row, endpoint.endpoint_id)
                 for endpoint in endpoints
                 if endpoint.receives(draft.type)
             )
         self._ev_many("insert_event", event_rows)
         if delivery_rows:
             self._ev_many("insert_delivery", delivery_rows)
-        return events
+        if known is not None:
+            known.last_seq = last + len(drafts)
+        return event_rows
 
     def events_after(
         self, org_id: str, after_seq: int | None = None, limit: int | None = None
@@ -299,6 +370,7 @@ class SQLEventsTx(EventsTx):
     def insert_endpoint(self, row: EndpointRow) -> bool:
         if self._url_taken(row):
             return False
+        self._forget_subscriptions()
         values = tuple(getattr(row, c) for c in EVENT_EXPORT_COLUMNS["webhooks"])
         return self._ev_run("insert_endpoint", values) == 1
 
@@ -316,6 +388,7 @@ class SQLEventsTx(EventsTx):
     def update_endpoint(self, row: EndpointRow) -> bool:
         if self._url_taken(row):
             return False
+        self._forget_subscriptions()
         changed = self._ev_run(
             "update_endpoint",
             (
@@ -333,6 +406,7 @@ class SQLEventsTx(EventsTx):
         return changed == 1
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
+        self._forget_subscriptions()
         if self._ev_run("delete_endpoint", (endpoint_id,)) != 1:
             return False
         self._ev_run("delete_endpoint_deliveries", (endpoint_id,))
@@ -407,10 +481,15 @@ class SQLEventsTx(EventsTx):
 
     # -- the sweep index
     def set_sweep_due(self, org_id: str, due_us: int | None) -> None:
+        known = self._known(org_id)
+        if known is not None and known.due_us == due_us:
+            return  # already so: nothing to write
         if due_us is None:
             self._ev_run("drop_due", (org_id,))
         else:
             self._ev_run("set_due", (org_id, due_us))
+        if known is not None:
+            known.due_us = due_us
 
     def claim_sweep(self, now_us: int, limit: int, lease_us: int) -> list[str]:
         if limit <= 0:
@@ -420,6 +499,9 @@ class SQLEventsTx(EventsTx):
         )
         orgs = [str(r[0]) for r in rows]
         self._ev_many("push_due", [(now_us + lease_us, org_id) for org_id in orgs])
+        if self._facts is not None:  # their due instants moved: read them again if asked
+            for org_id in orgs:
+                self._facts.pop(org_id, None)
         return orgs
 
     def sweep_due(self, org_id: str) -> int | None:
@@ -452,4 +534,8 @@ class SQLiteEventsTx(SQLEventsTx):
         return self.conn.execute(_SQLITE_STATEMENTS[name], tuple(params)).rowcount
 
     def _ev_many(self, name: str, params: Iterable[Sequence[Any]]) -> None:
-        self.conn.executemany(_SQLITE_STATEMENTS[name], [tuple(p) for p in params])
+        rows = [tuple(p) for p in params]
+        if len(rows) == 1:  # a command's one event: execute() costs less than executemany()
+            self.conn.execute(_SQLITE_STATEMENTS[name], rows[0])
+        else:
+            self.conn.executemany(_SQLITE_STATEMENTS[name], rows)

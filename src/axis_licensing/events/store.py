@@ -262,9 +262,13 @@ def event_from_row(  # noqa: PLR0917 - the stored columns
     )
 
 
+#: The JSON of an event's ``data`` (made once: every command's events need it).
+_DATA_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def event_data(draft: EventDraft) -> str:
     """An event's ``data`` as stored: compact JSON, keys sorted."""
-    return json.dumps(dict(draft.data), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _DATA_JSON.encode(dict(draft.data))
 
 
 @attrs.frozen
@@ -329,6 +333,15 @@ class EventsTx(abc.ABC):
         Returns:
             The events written, by ``seq``.
         """
+
+    def store_events(self, org_id: str, drafts: Sequence[EventDraft]) -> None:
+        """Write ``drafts`` as :meth:`append_events` does, without returning the events.
+
+        The outbox calls this for every command; a backend may write faster when
+        it need not build the events' values. This default calls
+        :meth:`append_events`.
+        """
+        self.append_events(org_id, drafts)
 
     @abc.abstractmethod
     def events_after(

@@ -41,8 +41,11 @@ from typing import Any
 import attrs
 
 from axis_licensing.backends import SETTINGS_TABLES, TABLES, Backend, RetryableConflict
+from axis_licensing.backends._sql import TABLE_KEYS
 from axis_licensing.errors import InvalidInput, LicensingError
+from axis_licensing.events.store import EVENT_TABLES
 from axis_licensing.manager import MIGRATION_INCOMPLETE
+from axis_licensing.members._tables import MEMBER_TABLES
 from axis_licensing.shell.plugins import Plugins
 
 __all__ = [
@@ -66,19 +69,13 @@ MARK = MIGRATION_INCOMPLETE
 #: ``progress(table, rows_done, rows_total)``, called as each table is copied.
 Progress = Callable[[str, int, int], None]
 
-#: The columns that order each table's rows for the checksum (its primary key).
+#: The columns that order each table's rows for the checksum (its primary key): the
+#: licensing tables but activities (ordered by their place in their organization's
+#: history); the rows of the tables of events out and members are checksummed as a set.
 _ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "meta": ("name",),
-    "catalogs": ("version",),
-    "orgs": ("org_id",),
-    "versions": ("org_id", "seq"),
-    "parts": ("org_id", "part"),
-    "part_history": ("org_id", "part", "seq"),
-    "states": ("org_id", "seq"),
-    "systems": ("system_id",),
-    "shipments": ("serial",),
-    "keys": ("key_hash",),
-    "requests": ("scope", "request_id"),
+    table: keys
+    for table, keys in TABLE_KEYS.items()
+    if table not in {"activities", *EVENT_TABLES, *MEMBER_TABLES}
 }
 
 

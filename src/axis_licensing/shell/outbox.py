@@ -4,7 +4,7 @@ Every command, and every sweep, calls :func:`write_events` inside its own write
 transaction, right after appending its activities: each activity becomes one
 event (``type`` from :func:`~axis_licensing.events.model.event_type`, ``data``
 the activity's ``details``, which are the typed fact through the converter),
-written with :meth:`~axis_licensing.events.store.EventsTx.append_events`. So an
+written with :meth:`~axis_licensing.events.store.EventsTx.store_events`. So an
 event exists if and only if its command committed, on every backend.
 
 The same call marks the organization due for the next sweep (its alerts may
@@ -67,6 +67,6 @@ def write_events(
         return
     events = events_of(tx)
     if activities:
-        events.append_events(org_id, drafts_of(activities))
+        events.store_events(org_id, drafts_of(activities))
     if due is not None:
         events.set_sweep_due(org_id, to_us(due))

@@ -351,7 +351,7 @@ class Pipeline:
             # error (R13). Every later command reads the versions again in its transaction.
             with contextlib.suppress(StorageError, ConcurrencyConflict):
                 self._read(self._refresh_catalogs)
-        if ran.activities:
+        if ran.activities and not self._wake.is_set():
             self._wake.set()  # the events are committed: an in-process dispatcher sends them now
         self._notify(ran.activities)
         if ran.change is not None and org_id is not None:
@@ -378,7 +378,8 @@ class Pipeline:
             day = local_date(now, command.timezone)
         elif head is not None:
             state = self._states.core(tx, head)
-            state = with_named(tx, state, None, needs.systems, needs.serials)
+            if needs.systems or needs.serials:
+                state = with_named(tx, state, None, needs.systems, needs.serials)
             # one coherent timeline (SPEC §1, R11): a clock behind the latest command
             # runs the command at that command's instant, never before it
             instant = max(now, from_us(head.at_us))
