@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock
+from axis_licensing.backends import Backend
+from events_support import open_backend
 
 settings.register_profile(
     "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -92,6 +94,16 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         yield f"sqlite:///{tmp_path / 'axis.db'}"
     else:
         yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(backend_url: str) -> Iterator[Backend]:
+    """A bare backend on each backend in turn (no Manager), closed after the test."""
+    backend = open_backend(backend_url)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

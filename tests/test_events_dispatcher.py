@@ -9,7 +9,6 @@ signature with the ``standardwebhooks`` package's own verifier.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,13 +27,12 @@ from events_support import Receiver, add_endpoint, open_backend, tx_of
 SECRET = new_secret()
 
 
-@pytest.fixture
-def store(backend_url: str) -> Iterator[Backend]:
-    backend = open_backend(backend_url)
-    try:
-        yield backend
-    finally:
-        backend.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store that threads and processes can share: an SQLite file, a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'axis.db'}"
+    return str(request.getfixturevalue("postgres_url"))
 
 
 def commit(store: Backend, count: int, at: datetime, org_id: str = "acme") -> list[str]:
@@ -179,14 +177,8 @@ def _race(urls: list[str], receiver: Receiver, count: int) -> list[DeliveryRepor
     return reports
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_concurrent_dispatchers_never_send_one_event_twice(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'axis.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+def test_concurrent_dispatchers_never_send_one_event_twice(shared_url: str) -> None:
+    url = shared_url
     store = open_backend(url)
     with Receiver([SECRET], "slow-ok") as receiver:
         add_endpoint(store, receiver.url, secret=SECRET)
@@ -208,14 +200,8 @@ def test_deliver_checks_its_arguments(tmp_path: Path) -> None:
     assert lease_for(10) == timedelta(seconds=150)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_killing_the_dispatcher_loses_no_event(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'axis.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+def test_killing_the_dispatcher_loses_no_event(shared_url: str) -> None:
+    url = shared_url
     report = run_kill_harness(url, kills=3, events_per_round=8, seed=15)
     assert report.events == report.received == 24
     assert (report.bad_signatures, report.undelivered) == (0, 0)

@@ -27,10 +27,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
-from axis_licensing.backends import TABLES
 from axis_licensing.events.model import delivery_id
 from axis_licensing.http import TokenFile, _i18n, create_app
 from axis_licensing.model import Action
+from http_support import snapshot
 
 HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"
 TOKENS = """
@@ -65,10 +65,6 @@ def sign_in(client: TestClient[Litestar], token: str = "alice-0123456789abcdef")
     r = client.post("/signin", data={"token": token, "_csrf_token": csrf})
     assert r.status_code == 200
     return csrf
-
-
-def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:
-    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
 
 
 def test_portal_pages_need_a_session(client: TestClient[Litestar]) -> None:

@@ -19,16 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from axis_licensing import offline
+from axis_licensing import LicenseFileExpired, LicenseFileNotYetValid, TamperedLicenseFile, offline
 from axis_licensing._counts import Counts
-from axis_licensing.errors import (
-    InvalidInput,
-    LicenseFileExpired,
-    LicenseFileNotYetValid,
-    MalformedSystemFile,
-    TamperedLicenseFile,
-    WrongSystem,
-)
+from axis_licensing.errors import InvalidInput, MalformedSystemFile, WrongSystem
 from axis_licensing.model import Entitlement, ProductState
 from axis_licensing.offline import SystemDescription
 

@@ -20,6 +20,7 @@ import pytest
 
 import axis_licensing
 from axis_licensing import (
+    EXAMPLE_CATALOG,
     AlertKind,
     AlreadyRegistered,
     AlreadyStarted,
@@ -58,15 +59,7 @@ from axis_licensing import (
     to_jsonable,
 )
 
-PRO = ProductSpec(
-    "acs-pro",
-    "AXIS Camera Station Pro",
-    license_types=[
-        LicenseType("core"),
-        LicenseType("universal", covers=("core",)),
-        LicenseType("door"),
-    ],
-)
+PRO = EXAMPLE_CATALOG.product("acs-pro")
 SOLO = ProductSpec("solo", "Solo", license_types=[LicenseType("core")])
 CATALOG = Catalog(products=[PRO, SOLO])
 SUB = LicenseKind.SUBSCRIPTION
