@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from _support import START
 from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock
 from axis_licensing.backends import Backend
 from events_support import open_backend
@@ -104,9 +104,6 @@ def store(backend_url: str) -> Iterator[Backend]:
         yield backend
     finally:
         backend.close()
-
-
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -8,13 +8,20 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager
+from axis_licensing import Manager, ManualClock, offline
 from axis_licensing.backends import TABLES
 from axis_licensing.http import TokenFile, create_app, hash_token
 
 ORG = "acme"
 PRODUCT = "acs-pro"
 BASE = f"/v1/organizations/{ORG}"
+
+
+def offline_system(clock: ManualClock) -> bytes:
+    """The description file of the offline system ``offline-1``: two core devices, made now."""
+    return offline.describe_system(
+        system_id="offline-1", product=PRODUCT, devices={"core": 2}, now=clock.now()
+    )
 
 
 def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:

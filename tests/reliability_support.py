@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from axis_licensing import (
@@ -22,8 +21,6 @@ from axis_licensing import (
     offline,
 )
 from axis_licensing.backends import TABLES, Backend
-
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 #: The example catalog and a five-year product.
 CATALOG = Catalog(

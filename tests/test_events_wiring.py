@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import axis_licensing
+from _support import START
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Action,
@@ -36,7 +37,6 @@ from axis_licensing.shell.operations import OPERATIONS, Kind, Scope
 from events_support import receiving
 
 ORG = "nord"
-START = datetime.fromisoformat("2026-01-01T12:00:00+00:00")
 
 
 def _org(m: Manager, org_id: str = ORG) -> None:

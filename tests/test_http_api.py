@@ -19,7 +19,17 @@ from litestar.testing import TestClient
 
 from axis_licensing import Manager, ManualClock, hookimpl, offline
 from axis_licensing.http import MAX_BODY, TokenFile, create_app
-from http_support import ALICE, ORG, PRODUCT, VENDOR, bearer, problem, snapshot, tokens
+from http_support import (
+    ALICE,
+    ORG,
+    PRODUCT,
+    VENDOR,
+    bearer,
+    offline_system,
+    problem,
+    snapshot,
+    tokens,
+)
 
 TOKENS = tokens(bob=["globex"])
 BOB = bearer("bob")
@@ -179,9 +189,7 @@ def test_r12_api_upload_system_file_answers_a_license_file_that_verifies(
     client: TestClient[Litestar], manager: Manager, clock: ManualClock
 ) -> None:
     setup_org(client)
-    data = offline.describe_system(
-        system_id="offline-1", product=PRODUCT, devices={"core": 2}, now=clock.now()
-    )
+    data = offline_system(clock)
     r = client.post(
         f"/v1/organizations/{ORG}/system-files",
         content=data,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from _support import START
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Activity,
@@ -42,7 +43,6 @@ from axis_licensing.policy import alerts as alerting
 
 PRODUCT = "acs-pro"
 ORG = "org-1"
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 
 Rows = dict[str, list[dict[str, Any]]]

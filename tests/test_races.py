@@ -24,13 +24,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
+from _support import START
 from axis_licensing import EXAMPLE_CATALOG, LicenseKind, Manager, ManualClock, backends, hookimpl
 from axis_licensing._parts import stored_versions
 from axis_licensing.backends.sqlite import SQLiteBackend
@@ -42,7 +42,6 @@ pytestmark = pytest.mark.slow
 SPAWN = multiprocessing.get_context("spawn")
 PRODUCT = "acs-pro"
 #: The period start: allocations to the current period get no compensation (R8).
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 #: The most processes any race uses (PostgreSQL: 8).
 POOL_SIZE = 8
 #: Seconds between submitting a race and its common start instant.
