@@ -96,6 +96,15 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         yield request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def persistent_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store that outlives its Manager and that processes can share: a file, then a schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'axis.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
 def store(backend_url: str) -> Iterator[Backend]:
     """A bare backend on each backend in turn (no Manager), closed after the test."""

@@ -37,7 +37,7 @@ from axis_licensing.backends import Backend
 from axis_licensing.backends.memory import MemoryBackend
 from axis_licensing.backends.postgresql import PostgreSQLBackend
 from axis_licensing.backends.sqlite import SQLiteBackend
-from axis_licensing.events.model import WebhookEndpoint
+from axis_licensing.events.model import WebhookEndpoint, delivery_id
 from axis_licensing.events.signing import new_secret
 from axis_licensing.events.store import EndpointRow, EventsTx, events_of
 
@@ -301,3 +301,16 @@ def license_nord_every_way(m: Manager, clock: ManualClock) -> str:
     m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
     m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
     return key
+
+
+def walk_a_webhook(m: Manager, **changes: Any) -> None:
+    """Every webhook command on ``nord``, by Alice: add, update with ``changes``, rotate the
+    secret, send the ``webhook_added`` event again, remove."""
+    ep = m.webhooks.add(
+        "nord", "http://127.0.0.1:9/h", actor="alice", allow_http=True, allow_private=True
+    )
+    m.webhooks.update(ep.endpoint_id, **changes, actor="alice")
+    m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
+    added = next(e for e in m.events("nord") if e.type == "webhook_added")
+    m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
+    m.webhooks.remove(ep.endpoint_id, actor="alice")

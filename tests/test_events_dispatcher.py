@@ -27,14 +27,6 @@ from events_support import Receiver, add_endpoint, open_backend, tx_of
 SECRET = new_secret()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store that threads and processes can share: an SQLite file, a PostgreSQL schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'axis.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 def commit(store: Backend, count: int, at: datetime, org_id: str = "acme") -> list[str]:
     with store.write() as tx:
         drafts = [EventDraft("licenses_allocated", at, {"n": n}) for n in range(count)]
@@ -177,8 +169,8 @@ def _race(urls: list[str], receiver: Receiver, count: int) -> list[DeliveryRepor
     return reports
 
 
-def test_concurrent_dispatchers_never_send_one_event_twice(shared_url: str) -> None:
-    url = shared_url
+def test_concurrent_dispatchers_never_send_one_event_twice(persistent_url: str) -> None:
+    url = persistent_url
     store = open_backend(url)
     with Receiver([SECRET], "slow-ok") as receiver:
         add_endpoint(store, receiver.url, secret=SECRET)
@@ -200,8 +192,8 @@ def test_deliver_checks_its_arguments(tmp_path: Path) -> None:
     assert lease_for(10) == timedelta(seconds=150)
 
 
-def test_killing_the_dispatcher_loses_no_event(shared_url: str) -> None:
-    url = shared_url
+def test_killing_the_dispatcher_loses_no_event(persistent_url: str) -> None:
+    url = persistent_url
     report = run_kill_harness(url, kills=3, events_per_round=8, seed=15)
     assert report.events == report.received == 24
     assert (report.bad_signatures, report.undelivered) == (0, 0)

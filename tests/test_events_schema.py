@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock
-from axis_licensing.events.model import delivery_id, event_types
+from axis_licensing.events.model import event_types
 from axis_licensing.events.schema import events_schema
-from events_support import license_nord_every_way, start_nord
+from events_support import license_nord_every_way, start_nord, walk_a_webhook
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -43,14 +43,7 @@ def every_event() -> list[dict[str, object]]:
         m.sweep()  # alert.raised: the trial ends
         license_nord_every_way(m, clock)
         m.sweep()  # alert.cleared: the trial's alert
-        ep = m.webhooks.add(
-            "nord", "http://127.0.0.1:9/h", actor="a", allow_http=True, allow_private=True
-        )
-        m.webhooks.update(ep.endpoint_id, types=["key_redeemed"], actor="alice")
-        m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
-        added = next(e for e in m.events("nord") if e.type == "webhook_added")
-        m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
-        m.webhooks.remove(ep.endpoint_id, actor="alice")
+        walk_a_webhook(m, types=["key_redeemed"])
         clock.set(datetime(2031, 2, 3, 12, 0, tzinfo=UTC))
         m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="a")  # + expiry
         # members and tokens (SPEC §8): their activities are events too

@@ -103,23 +103,15 @@ def browser_fixture() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'portal.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
 
 
 @pytest.fixture
-def live(store: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
+def live(persistent_url: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
     with (
-        Manager.open(store, catalog=EXAMPLE_CATALOG, clock=clock) as manager,
+        Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as manager,
         LiveServer(manager) as server,
     ):
         yield server, manager
@@ -166,10 +158,10 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     live: tuple[LiveServer, Manager],
     clock: ManualClock,
     tmp_path: Path,
-    store: str,
+    persistent_url: str,
 ) -> None:
     server, manager = live
-    shots = Shots(tmp_path, store)
+    shots = Shots(tmp_path, persistent_url)
     page = _new_page(browser, locale="en-US")
     page.set_default_timeout(15_000)
 

@@ -27,10 +27,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
-from axis_licensing.events.model import delivery_id
 from axis_licensing.http import TokenFile, _i18n, create_app
 from axis_licensing.model import Action
-from events_support import license_nord_every_way, start_nord
+from events_support import license_nord_every_way, start_nord, walk_a_webhook
 from http_support import snapshot
 
 HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"
@@ -65,6 +64,13 @@ def sign_in(client: TestClient[Litestar], token: str = "alice-0123456789abcdef")
     csrf = csrf_of(client.get("/signin").text)
     r = client.post("/signin", data={"token": token, "_csrf_token": csrf})
     assert r.status_code == 200
+    return csrf
+
+
+def sign_in_and_start(client: TestClient[Litestar]) -> str:
+    """Sign in and start Acme's subscription from its product page; the CSRF token."""
+    csrf = sign_in(client)
+    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
     return csrf
 
 
@@ -135,8 +141,7 @@ def test_portal_language_from_accept_language_and_from_the_switch(
 def test_portal_error_shows_the_text_of_its_code(
     client: TestClient[Litestar], manager: Manager
 ) -> None:
-    csrf = sign_in(client)
-    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    csrf = sign_in_and_start(client)
     r = client.post(
         "/orgs/acme/products/acs-pro/licensing/allocate",
         data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "7"},
@@ -170,8 +175,7 @@ def test_portal_licensing_says_when_the_wallet_lacks_licenses(
 def test_portal_allocation_step_error_under_htmx_reloads_the_whole_page(
     client: TestClient[Litestar],
 ) -> None:
-    csrf = sign_in(client)
-    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    csrf = sign_in_and_start(client)
     r = client.post(
         "/orgs/acme/products/acs-pro/licensing/review",
         data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "0"},
@@ -699,14 +703,7 @@ def test_i13_item13_every_page_in_french_speaks_french(
     key = license_nord_every_way(m, clock)
     # events out (SPEC §7): the sweep's alerts and the webhook commands are activities too
     m.sweep()  # alert_raised: the trial ends
-    ep = m.webhooks.add(
-        "nord", "http://127.0.0.1:9/h", actor="alice", allow_http=True, allow_private=True
-    )
-    m.webhooks.update(ep.endpoint_id, enabled=False, actor="alice")
-    m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
-    added = next(e for e in m.events("nord") if e.type == "webhook_added")
-    m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
-    m.webhooks.remove(ep.endpoint_id, actor="alice")
+    walk_a_webhook(m, enabled=False)
     clock.set(datetime(2031, 1, 3, 12, 0, tzinfo=UTC))
     m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="alice")  # + expiry
     m.sweep()  # alert_cleared
