@@ -1,4 +1,4 @@
-"""What many test modules share: the clocks' start, an authorize plugin, a look at PostgreSQL.
+"""What many test modules share: the clocks' start, an authorize plugin, small readers.
 
 A plain module (tests/ has no package), imported by name.
 """
@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from axis_licensing import hookimpl
+from axis_licensing import Allocation, hookimpl
 
 #: Where the ``clock`` fixture and most tests start: 2026-01-01 12:00 UTC.
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def per_period(allocation: Allocation) -> list[tuple[int, dict[str, int]]]:
+    """What an allocation moved into each period: (period index, quantities)."""
+    return [(p.period.index, dict(p.quantities)) for p in allocation.periods]
+
 
 #: One question to the authorize hook: (actor, org_id, action, product).
 AuthCall = tuple[str, str | None, str, str | None]

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import pytest
 
+from _support import per_period
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Activity,
@@ -1023,7 +1024,7 @@ class BackendRules:
         assert need.to_buy == {}
 
         allocation = m.allocate_need(ORG, PRODUCT, through=2, actor=ACTOR)
-        assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
+        assert per_period(allocation) == [
             (0, {"core": 5, "universal": 2}),
             (1, {"core": 5, "universal": 2}),
             (2, {"core": 5, "universal": 2}),

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import axis_licensing
-from _support import Gate, pg_schema_exists
+from _support import Gate, per_period, pg_schema_exists
 from axis_licensing import (
     EXAMPLE_CATALOG,
     AlertKind,
@@ -407,7 +407,7 @@ def test_r7_allocate_need_all_or_nothing(m: Manager) -> None:
     assert history_len(m, "o") == before
     give(m, "o", "acs-pro", core=1)
     allocation = m.allocate_need("o", "acs-pro", through=1, actor="u")
-    assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
+    assert per_period(allocation) == [
         (0, {"core": 5, "universal": 2}),
         (1, {"core": 5, "universal": 2}),
     ]
@@ -1348,9 +1348,7 @@ def test_r5_smallest_shortfall_only_of_needed_types(w: Manager) -> None:
     assert w.status("o", "wide").required_now == {"core": 1, "door": 1}
     give(w, "o", "wide", core=1, door=1, universal=5)
     allocation = w.allocate_need("o", "wide", actor="u")
-    assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
-        (0, {"core": 1, "door": 1})
-    ]
+    assert per_period(allocation) == [(0, {"core": 1, "door": 1})]
     assert w.status("o", "wide").required_now == {}
 
 
