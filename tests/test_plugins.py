@@ -449,8 +449,7 @@ def test_axis_licensing_authorize_not_asked_for_unknown_license_types(clock: Man
 def test_axis_licensing_activity_is_told_each_new_activity_once_after_commit_in_order(
     backend_url: str, clock: ManualClock
 ) -> None:
-    observer = Observer()
-    second = Observer()
+    observer, second = Observer(), Observer()
     with opened(backend_url, observer, second, clock=clock) as manager:
         observer.manager = manager
         world(manager, clock)
