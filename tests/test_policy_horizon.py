@@ -96,49 +96,48 @@ def checked_days(start: date, horizon: date | None) -> list[date]:
     return near + far[::7] + far[-1:]
 
 
+Step = tuple[int, str, dict[str, int], int]
+
+
+def history_example(catalog: Catalog, created: str, wait: int, *history: Step) -> example:
+    """An example of the property below: the organization made on ``created``, then each
+    (days after the last, command, quantities, n) step, then ``wait`` days."""
+    return example(catalog=catalog, created=d(created), history=list(history), wait=wait)
+
+
 @given(
     catalog=st.sampled_from([CATALOG, LONG_WINDOWS, FIVE_YEARS]),
     created=st.dates(date(2026, 1, 1), date(2030, 12, 31)),
     history=steps,
     wait=st.integers(0, 900),
 )
-@example(
-    catalog=LONG_WINDOWS, created=d("2026-03-10"), history=[(0, "start", {"core": 1}, 0)], wait=0
+@history_example(LONG_WINDOWS, "2026-03-10", 0, (0, "start", {"core": 1}, 0))
+@history_example(
+    FIVE_YEARS,
+    "2026-03-10",
+    0,
+    (0, "start", {"core": 1}, 0),
+    (0, "system", {"core": 1}, 0),
+    (2000, "redeem", {"core": 1}, 0),
 )
-@example(
-    catalog=FIVE_YEARS,
-    created=d("2026-03-10"),
-    history=[
-        (0, "start", {"core": 1}, 0),
-        (0, "system", {"core": 1}, 0),
-        (2000, "redeem", {"core": 1}, 0),
-    ],
-    wait=0,
+@history_example(
+    CATALOG,
+    "2028-02-29",
+    300,
+    (0, "start", {"core": 1}, 0),
+    (0, "system", {"core": 5}, 0),
+    (1, "redeem", {"core": 10}, 0),
+    (2, "allocate", {"core": 5}, 0),
+    (3, "allocate", {"core": 3}, 1),
 )
-@example(
-    catalog=CATALOG,
-    created=d("2028-02-29"),
-    history=[
-        (0, "start", {"core": 1}, 0),
-        (0, "system", {"core": 5}, 0),
-        (1, "redeem", {"core": 10}, 0),
-        (2, "allocate", {"core": 5}, 0),
-        (3, "allocate", {"core": 3}, 1),
-    ],
-    wait=300,
-)
-@example(
-    catalog=CATALOG, created=d("2026-01-31"), history=[(0, "redeem", {"door": 2}, 0)], wait=1700
-)
-@example(
-    catalog=CATALOG,
-    created=d("2026-06-01"),
-    history=[
-        (0, "system", {"core": 2}, 0),
-        (0, "hardware", {"core": 1}, 0),
-        (5, "redeem_hw", {"core": 4}, 0),
-    ],
-    wait=10,
+@history_example(CATALOG, "2026-01-31", 1700, (0, "redeem", {"door": 2}, 0))
+@history_example(
+    CATALOG,
+    "2026-06-01",
+    10,
+    (0, "system", {"core": 2}, 0),
+    (0, "hardware", {"core": 1}, 0),
+    (5, "redeem_hw", {"core": 4}, 0),
 )
 def test_alerts_hold_until_the_horizon(
     catalog: Catalog,
