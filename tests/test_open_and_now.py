@@ -51,10 +51,15 @@ def renewed_then_set_back(m: Manager, clock: ManualClock) -> None:
     clock.set(SET_BACK)  # a server whose clock is behind, or a simulation set back
 
 
+@pytest.fixture
+def m(manager: Manager) -> Manager:
+    """The Manager on each backend in turn, by a short name."""
+    return manager
+
+
 def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query(
-    manager: Manager, clock: ManualClock
+    m: Manager, clock: ManualClock
 ) -> None:
-    m = manager
     renewed_then_set_back(m, clock)
     status = m.status("acme", "acs-pro")
     assert status.period is not None
@@ -80,8 +85,7 @@ def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query
     ]
 
 
-def test_at_none_is_the_clock_when_it_is_ahead(manager: Manager, clock: ManualClock) -> None:
-    m = manager
+def test_at_none_is_the_clock_when_it_is_ahead(m: Manager, clock: ManualClock) -> None:
     m.create_organization("acme", name="Acme", actor="ann")
     m.register_system("acme", "acs-pro", "s-1", devices={"core": 5}, actor="ann")
     m.start_subscription("acme", "acs-pro", actor="ann")
@@ -90,9 +94,8 @@ def test_at_none_is_the_clock_when_it_is_ahead(manager: Manager, clock: ManualCl
 
 
 def test_history_with_the_clock_behind_shows_what_the_latest_command_recorded(
-    manager: Manager, clock: ManualClock
+    m: Manager, clock: ManualClock
 ) -> None:
-    m = manager
     key = m.vendor.issue_key("acs-pro", quantities={"core": 3})
     m.create_organization("acme", name="Acme", actor="ann")
     m.redeem_key("acme", key, actor="ann")  # expires 2031-01-01
