@@ -56,6 +56,7 @@ from axis_licensing import (
     PeriodAllocation,
     ProductSpec,
     ProductState,
+    ProductStatus,
     SubscriptionNotStarted,
     UnknownHardware,
     UnknownKey,
@@ -196,6 +197,19 @@ def _create(m: Manager, org_id: str = ORG, *, timezone_name: str = "UTC") -> Non
     m.create_organization(org_id, name=f"Org {org_id}", timezone=timezone_name, actor=ACTOR)
 
 
+def _window(status: ProductStatus) -> tuple[Period | None, date | None]:
+    """The status's period and the end of its trial or grace window."""
+    return status.period, status.window_ends_on
+
+
+def _started(m: Manager, **devices: int) -> None:
+    """The organization, its subscription to PRODUCT started, and sys-1 with ``devices`` if any."""
+    _create(m)
+    m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+    if devices:
+        m.register_system(ORG, PRODUCT, "sys-1", devices=devices, actor=ACTOR)
+
+
 def _redeem(
     m: Manager,
     quantities: dict[str, int],
@@ -207,6 +221,13 @@ def _redeem(
     key = m.vendor.issue_key(product, kind, quantities)
     m.redeem_key(org_id, key, actor=ACTOR)
     return key
+
+
+def _off1(now: datetime, devices: dict[str, int], hardware: Sequence[str] = ()) -> bytes:
+    """The description file of the offline system off-1, made at ``now``."""
+    return offline.describe_system(
+        system_id="off-1", product=PRODUCT, devices=devices, hardware=hardware, now=now
+    )
 
 
 def _license(m: Manager, file: bytes, system_id: str, now: datetime) -> Entitlement:
@@ -265,102 +286,60 @@ def _upload(system_id: str, devices: dict[str, int], hardware: Sequence[str]) ->
     return run
 
 
+def _org(method: str, *args: object, **kwargs: object) -> _Case:
+    """A case calling ``m.<method>(ORG, *args, actor=ACTOR, **kwargs)``."""
+
+    def run(m: Manager, rich: _Rich) -> object:
+        return getattr(m, method)(ORG, *args, actor=ACTOR, **kwargs)
+
+    return run
+
+
+#: The failing commands, by the error each must raise.
+_FAILING: dict[type[LicensingError], dict[str, _Case]] = {
+    InsufficientLicenses: {
+        "allocate-insufficient": _org("allocate", PRODUCT, {"core": 4}),
+        "allocate-need-insufficient": _org("allocate_need", PRODUCT, through=1),
+        "allocate-to-hardware-insufficient": _org("allocate_to_hardware", "HW-1", {"door": 2}),
+    },
+    OutsideAllocationWindow: {
+        "allocate-beyond-five-years": _org("allocate", PRODUCT, {"core": 1}, period=6),
+        "allocate-negative-offset": _org("allocate", PRODUCT, {"core": 1}, period=-1),
+    },
+    InvalidInput: {
+        "allocate-unknown-type": _org("allocate", PRODUCT, {"gold": 1}),
+        "allocate-zero": _org("allocate", PRODUCT, {"core": 0}),
+        "report-unknown-type": _org("report_devices", "sys-1", {"gold": 1}),
+    },
+    UnknownProduct: {"allocate-unknown-product": _org("allocate", "nope", {"core": 1})},
+    KeyAlreadyRedeemed: {
+        "redeem-twice": lambda m, r: m.redeem_key(ORG, r.redeemed_key, actor=ACTOR),
+        "redeem-other-orgs-key": lambda m, r: m.redeem_key(OTHER, r.redeemed_key, actor=ACTOR),
+    },
+    UnknownKey: {"redeem-never-issued": lambda m, r: m.redeem_key(ORG, r.unknown_key, actor=ACTOR)},
+    KeyTypo: {"redeem-typo": lambda m, r: m.redeem_key(ORG, _typo(r.unknown_key), actor=ACTOR)},
+    AlreadyRegistered: {
+        "register-system-again": _org("register_system", PRODUCT, "sys-1"),
+        "register-other-orgs-system": _org("register_system", PRODUCT, "sys-b"),
+        "register-other-orgs-hardware": _org("register_hardware", "sys-1", "HW-B"),
+        "upload-other-orgs-hardware": _upload("off-2", {"core": 1}, ["HW-B"]),
+        "upload-other-orgs-system": _upload("sys-b", {"core": 1}, []),
+    },
+    UnknownHardware: {
+        "register-unknown-hardware": _org("register_hardware", "sys-1", "HW-404"),
+        "allocate-to-other-orgs-hardware": _org("allocate_to_hardware", "HW-B", {"door": 1}),
+        "upload-unknown-hardware": _upload("off-2", {"core": 1}, ["HW-404"]),
+    },
+    AlreadyStarted: {"start-again": _org("start_subscription", PRODUCT)},
+    UnknownSystem: {
+        "report-unknown-system": _org("report_devices", "sys-404", {"core": 1}),
+        "report-other-orgs-system": _org("report_devices", "sys-b", {"core": 1}),
+    },
+    MalformedSystemFile: {"upload-malformed": _org("upload_system_file", b'{"format_version": 1}')},
+    AlreadyExists: {"create-existing-organization": _org("create_organization", name="again")},
+}
 _FAILURES: dict[str, tuple[_Case, type[LicensingError]]] = {
-    "allocate-insufficient": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR),
-        InsufficientLicenses,
-    ),
-    "allocate-beyond-five-years": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 1}, period=6, actor=ACTOR),
-        OutsideAllocationWindow,
-    ),
-    "allocate-negative-offset": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 1}, period=-1, actor=ACTOR),
-        OutsideAllocationWindow,
-    ),
-    "allocate-unknown-type": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"gold": 1}, actor=ACTOR),
-        InvalidInput,
-    ),
-    "allocate-zero": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 0}, actor=ACTOR),
-        InvalidInput,
-    ),
-    "allocate-unknown-product": (
-        lambda m, r: m.allocate(ORG, "nope", {"core": 1}, actor=ACTOR),
-        UnknownProduct,
-    ),
-    "allocate-need-insufficient": (
-        lambda m, r: m.allocate_need(ORG, PRODUCT, through=1, actor=ACTOR),
-        InsufficientLicenses,
-    ),
-    "redeem-twice": (
-        lambda m, r: m.redeem_key(ORG, r.redeemed_key, actor=ACTOR),
-        KeyAlreadyRedeemed,
-    ),
-    "redeem-other-orgs-key": (
-        lambda m, r: m.redeem_key(OTHER, r.redeemed_key, actor=ACTOR),
-        KeyAlreadyRedeemed,
-    ),
-    "redeem-never-issued": (
-        lambda m, r: m.redeem_key(ORG, r.unknown_key, actor=ACTOR),
-        UnknownKey,
-    ),
-    "redeem-typo": (
-        lambda m, r: m.redeem_key(ORG, _typo(r.unknown_key), actor=ACTOR),
-        KeyTypo,
-    ),
-    "register-system-again": (
-        lambda m, r: m.register_system(ORG, PRODUCT, "sys-1", actor=ACTOR),
-        AlreadyRegistered,
-    ),
-    "register-other-orgs-system": (
-        lambda m, r: m.register_system(ORG, PRODUCT, "sys-b", actor=ACTOR),
-        AlreadyRegistered,
-    ),
-    "register-other-orgs-hardware": (
-        lambda m, r: m.register_hardware(ORG, "sys-1", "HW-B", actor=ACTOR),
-        AlreadyRegistered,
-    ),
-    "register-unknown-hardware": (
-        lambda m, r: m.register_hardware(ORG, "sys-1", "HW-404", actor=ACTOR),
-        UnknownHardware,
-    ),
-    "allocate-to-hardware-insufficient": (
-        lambda m, r: m.allocate_to_hardware(ORG, "HW-1", {"door": 2}, actor=ACTOR),
-        InsufficientLicenses,
-    ),
-    "allocate-to-other-orgs-hardware": (
-        lambda m, r: m.allocate_to_hardware(ORG, "HW-B", {"door": 1}, actor=ACTOR),
-        UnknownHardware,
-    ),
-    "start-again": (
-        lambda m, r: m.start_subscription(ORG, PRODUCT, actor=ACTOR),
-        AlreadyStarted,
-    ),
-    "report-unknown-type": (
-        lambda m, r: m.report_devices(ORG, "sys-1", {"gold": 1}, actor=ACTOR),
-        InvalidInput,
-    ),
-    "report-unknown-system": (
-        lambda m, r: m.report_devices(ORG, "sys-404", {"core": 1}, actor=ACTOR),
-        UnknownSystem,
-    ),
-    "report-other-orgs-system": (
-        lambda m, r: m.report_devices(ORG, "sys-b", {"core": 1}, actor=ACTOR),
-        UnknownSystem,
-    ),
-    "upload-other-orgs-hardware": (_upload("off-2", {"core": 1}, ["HW-B"]), AlreadyRegistered),
-    "upload-other-orgs-system": (_upload("sys-b", {"core": 1}, []), AlreadyRegistered),
-    "upload-unknown-hardware": (_upload("off-2", {"core": 1}, ["HW-404"]), UnknownHardware),
-    "upload-malformed": (
-        lambda m, r: m.upload_system_file(ORG, b'{"format_version": 1}', actor=ACTOR),
-        MalformedSystemFile,
-    ),
-    "create-existing-organization": (
-        lambda m, r: m.create_organization(ORG, name="again", actor=ACTOR),
-        AlreadyExists,
-    ),
+    name: (case, error) for error, cases in _FAILING.items() for name, case in cases.items()
 }
 
 
@@ -555,8 +534,7 @@ class BackendRules:
     def test_r2_start_subscription_twice_raises_already_started(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         conformance_clock.advance(days=40)
         before = _snapshot(m)
         with pytest.raises(AlreadyStarted):
@@ -568,19 +546,16 @@ class BackendRules:
         self, suite: Manager, conformance_clock: ManualClock
     ) -> None:
         m = suite
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         conformance_clock.set(_noon(2026, 7, 2))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
         edge = m.status(ORG, EDGE)
         assert edge.state is ProductState.TRIAL
-        assert edge.period == Period(0, date(2026, 1, 1), date(2027, 1, 1))
-        assert edge.window_ends_on == date(2026, 8, 1)
+        assert _window(edge) == (Period(0, date(2026, 1, 1), date(2027, 1, 1)), date(2026, 8, 1))
         assert m.status(ORG, EDGE, at=_noon(2026, 8, 1)).state is ProductState.LICENSED
-        renewed = m.status(ORG, EDGE, at=_noon(2027, 1, 1))
-        assert renewed.state is ProductState.GRACE
-        assert renewed.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
-        assert renewed.window_ends_on == date(2027, 1, 31)
+        grace = m.status(ORG, EDGE, at=_noon(2027, 1, 1))
+        assert grace.state is ProductState.GRACE
+        assert _window(grace) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 1, 31))
         assert m.status(ORG, VAULT).state is ProductState.NOT_STARTED
 
     def test_r2_product_started_in_a_later_period_has_its_trial_there(
@@ -594,13 +569,11 @@ class BackendRules:
         m.start_subscription(ORG, EDGE, actor=ACTOR)
         edge = m.status(ORG, EDGE)
         assert edge.state is ProductState.TRIAL
-        assert edge.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
-        assert edge.window_ends_on == date(2027, 7, 1)
+        assert _window(edge) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 7, 1))
         assert m.status(ORG, EDGE, at=_noon(2027, 7, 1)).state is ProductState.UNLICENSED
-        renewed = m.status(ORG, EDGE, at=_noon(2028, 1, 5))
-        assert renewed.state is ProductState.GRACE
-        assert renewed.period == Period(2, date(2028, 1, 1), date(2029, 1, 1))
-        assert renewed.window_ends_on == date(2028, 1, 31)
+        grace = m.status(ORG, EDGE, at=_noon(2028, 1, 5))
+        assert grace.state is ProductState.GRACE
+        assert _window(grace) == (Period(2, date(2028, 1, 1), date(2029, 1, 1)), date(2028, 1, 31))
         assert m.status(ORG, EDGE, at=_noon(2027, 5, 31)).state is ProductState.NOT_STARTED
         with pytest.raises(SubscriptionNotStarted):
             m.need(ORG, EDGE, at=_noon(2027, 5, 31))
@@ -620,8 +593,7 @@ class BackendRules:
         m.start_subscription(ORG, VAULT, actor=ACTOR)
         vault = m.status(ORG, VAULT)
         assert vault.state is ProductState.TRIAL
-        assert vault.period == Period(0, date(2026, 3, 2), date(2031, 3, 2))
-        assert vault.window_ends_on == date(2027, 7, 1)
+        assert _window(vault) == (Period(0, date(2026, 3, 2), date(2031, 3, 2)), date(2027, 7, 1))
         need = m.need(ORG, VAULT, horizon=1)
         assert [pn.period for pn in need.periods] == [
             Period(0, date(2026, 3, 2), date(2031, 3, 2)),
@@ -632,8 +604,7 @@ class BackendRules:
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
         conformance_clock.set(_noon(2028, 2, 29))
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         status = m.status(ORG, PRODUCT)
         assert status.period == Period(0, date(2028, 2, 29), date(2029, 2, 28))
         assert status.window_ends_on == date(2028, 3, 30)
@@ -665,16 +636,14 @@ class BackendRules:
         assert licensed.allocated == {"core": 3}
         grace = m.status(ORG, PRODUCT, at=_noon(2027, 3, 10))
         assert grace.state is ProductState.GRACE
-        assert grace.period == Period(1, date(2027, 3, 10), date(2028, 3, 10))
-        assert grace.window_ends_on == date(2027, 4, 9)
+        assert _window(grace) == (Period(1, date(2027, 3, 10), date(2028, 3, 10)), date(2027, 4, 9))
         assert grace.allocated == {}
         assert grace.licensed_through is None
         assert m.status(ORG, PRODUCT, at=_noon(2027, 4, 8)).state is ProductState.GRACE
         assert m.status(ORG, PRODUCT, at=_noon(2027, 4, 9)).state is ProductState.UNLICENSED
 
     def test_r5_no_devices_and_no_licenses_is_licensed_after_the_window(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         assert m.status(ORG, PRODUCT).state is ProductState.TRIAL
         after = m.status(ORG, PRODUCT, at=_noon(2026, 1, 31))
         assert after.state is ProductState.LICENSED
@@ -689,8 +658,7 @@ class BackendRules:
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)
         _redeem(m, {"core": 2})
         status = m.status(ORG, PRODUCT)
-        assert status.period == Period(0, date(2026, 1, 2), date(2027, 1, 2))
-        assert status.window_ends_on == date(2026, 2, 1)
+        assert _window(status) == (Period(0, date(2026, 1, 2), date(2027, 1, 2)), date(2026, 2, 1))
         # 2026-02-01 00:00 NZDT is 2026-01-31 11:00 UTC.
         last = datetime(2026, 1, 31, 10, 59, tzinfo=UTC)
         assert m.status(ORG, PRODUCT, at=last).state is ProductState.TRIAL
@@ -841,8 +809,7 @@ class BackendRules:
     def test_r6_allocation_uses_the_earliest_expiry_first(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         conformance_clock.set(_noon(2026, 6, 1))
         _redeem(m, {"core": 5})
         conformance_clock.set(_noon(2026, 6, 2))
@@ -931,8 +898,7 @@ class BackendRules:
     def test_r7_allocation_to_a_future_period_gets_no_compensation(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         conformance_clock.set(_noon(2026, 5, 1))
         _redeem(m, {"core": 20})
         allocation = m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor="bob")
@@ -953,8 +919,7 @@ class BackendRules:
     def test_r7_allocation_window_is_five_years_ahead(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 10})
         edge = m.allocate(ORG, PRODUCT, {"core": 1}, period=5, actor=ACTOR)
         assert edge.periods[0].period == Period(5, date(2031, 1, 1), date(2032, 1, 1))
@@ -972,8 +937,7 @@ class BackendRules:
         assert later.periods[0].period == Period(6, date(2032, 1, 1), date(2033, 1, 1))
 
     def test_r7_insufficient_licenses_gives_the_exact_shortfall(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 20, "universal": 1})
         before = _snapshot(m)
         with pytest.raises(InsufficientLicenses) as raised:
@@ -982,8 +946,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r14_allocate_checks_its_input(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 5})
         before = _snapshot(m)
         bad: list[tuple[dict[str, Any], type[Exception]]] = [
@@ -1006,8 +969,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r7_allocate_need_allocates_the_exact_shortfall_through_n(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5, "universal": 2}, actor=ACTOR)
         _redeem(m, {"core": 20, "universal": 10})
         need = m.need(ORG, PRODUCT, horizon=2)
@@ -1065,9 +1027,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r7_allocate_need_with_nothing_needed_records_nothing(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 2}, actor=ACTOR)
+        _started(m, core=2)
         _redeem(m, {"core": 9})
         m.allocate_need(ORG, PRODUCT, through=1, actor=ACTOR)
         before = _snapshot(m)
@@ -1084,9 +1044,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r7_allocate_need_takes_needed_types_only(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 2}, actor=ACTOR)
+        _started(m, core=2)
         _redeem(m, {"universal": 5})
         before = _snapshot(m)
         with pytest.raises(InsufficientLicenses) as raised:
@@ -1153,9 +1111,7 @@ class BackendRules:
     def test_r8_allocation_after_the_grace_window(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 10}, actor=ACTOR)
+        _started(m, core=10)
         conformance_clock.set(_noon(2027, 3, 2))
         _redeem(m, {"core": 10})
         assert m.status(ORG, PRODUCT).state is ProductState.UNLICENSED
@@ -1187,9 +1143,7 @@ class BackendRules:
     def test_r8_top_up_of_a_locked_period_after_its_window(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR)
+        _started(m, core=4)
         _redeem(m, {"core": 10})
         first = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         assert first.compensation == {}
@@ -1206,9 +1160,7 @@ class BackendRules:
     def test_r5_locked_period_allows_growth_then_requires_more(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 10}, actor=ACTOR)
+        _started(m, core=10)
         _redeem(m, {"core": 10})
         m.allocate(ORG, PRODUCT, {"core": 10}, actor=ACTOR)
         m.report_devices(ORG, "sys-1", {"core": 20}, actor=ACTOR)
@@ -1254,8 +1206,7 @@ class BackendRules:
         assert fixed.allocated == {"core": 13}
 
     def test_r5_shortfall_is_counted_per_needed_type(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5, "universal": 2}, actor=ACTOR)
         _redeem(m, {"core": 3})
         m.allocate(ORG, PRODUCT, {"core": 3}, period=1, actor=ACTOR)
@@ -1265,9 +1216,7 @@ class BackendRules:
         assert need.to_buy == {"core": 7, "universal": 4}
 
     def test_r5_universal_licenses_cover_core_devices(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
+        _started(m, core=5)
         _redeem(m, {"core": 3, "universal": 2})
         m.allocate(ORG, PRODUCT, {"core": 3, "universal": 2}, actor=ACTOR)
         status = m.status(ORG, PRODUCT, at=_noon(2026, 6, 1))
@@ -1277,9 +1226,7 @@ class BackendRules:
     def test_r5_advance_allocation_locks_at_the_period_start(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
+        _started(m, core=5)
         _redeem(m, {"core": 5})
         m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor=ACTOR)
         now = m.status(ORG, PRODUCT)
@@ -1299,9 +1246,7 @@ class BackendRules:
     def test_r5_advance_allocation_that_no_longer_covers_gives_grace(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
+        _started(m, core=5)
         _redeem(m, {"core": 5})
         m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor=ACTOR)
         conformance_clock.set(_noon(2026, 6, 1))
@@ -1324,9 +1269,7 @@ class BackendRules:
         assert relocked.licensed_through == date(2028, 1, 1)
 
     def test_r5_licensed_through_counts_the_unbroken_run(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
+        _started(m, core=5)
         _redeem(m, {"core": 20})
         for offset in (0, 1, 2, 4):
             m.allocate(ORG, PRODUCT, {"core": 5}, period=offset, actor=ACTOR)
@@ -1447,12 +1390,9 @@ class BackendRules:
     # -- R12: offline systems -------------------------------------------------------------------
 
     def test_r12_license_file_in_trial(self, m: Manager, conformance_clock: ManualClock) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+        file = _off1(now, {"core": 2})
         license_file = m.upload_system_file(ORG, file, actor="bob")
         entitlement = _license(m, license_file, "off-1", now)
         assert entitlement == Entitlement(
@@ -1484,20 +1424,15 @@ class BackendRules:
     def test_r12_license_file_when_licensed(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+        file = _off1(now, {"core": 2})
         m.upload_system_file(ORG, file, actor=ACTOR)
         _redeem(m, {"core": 4})
         m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
         conformance_clock.set(_noon(2026, 3, 1))
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+        file = _off1(now, {"core": 2})
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
         assert (entitlement.state, entitlement.may_run) == (ProductState.LICENSED, True)
@@ -1510,16 +1445,13 @@ class BackendRules:
         assert len(m.history(ORG, actions=["system_file_uploaded"])) == 3
 
     def test_r12_license_file_in_grace(self, m: Manager, conformance_clock: ManualClock) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         m.register_system(ORG, PRODUCT, "off-1", devices={"core": 2}, actor=ACTOR)
         _redeem(m, {"core": 2})
         m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
         conformance_clock.set(_noon(2027, 1, 10))
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+        file = _off1(now, {"core": 2})
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert m.status(ORG, PRODUCT).state is ProductState.GRACE
         assert entitlement.licensed is False
@@ -1534,9 +1466,7 @@ class BackendRules:
         m.vendor.ship_hardware("HW-9", PRODUCT, {"core": 3})
         conformance_clock.set(_noon(2026, 2, 15))
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, hardware=["HW-9"], now=now
-        )
+        file = _off1(now, {"core": 2}, ["HW-9"])
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
         # the product has not started: the file says unlicensed, yet the hardware lets it run
@@ -1555,14 +1485,11 @@ class BackendRules:
     def test_r12_license_file_when_unlicensed(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         m.vendor.ship_hardware("HW-5", PRODUCT, {"core": 1})
         conformance_clock.set(_noon(2026, 2, 15))
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 3}, hardware=["HW-5"], now=now
-        )
+        file = _off1(now, {"core": 3}, ["HW-5"])
         license_file = m.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = _license(m, license_file, "off-1", now)
         assert entitlement.licensed is False
@@ -1775,9 +1702,7 @@ class BackendRules:
     def test_queries_before_the_latest_command_answer_from_the_facts_then(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
+        _started(m, core=3)
         conformance_clock.set(_noon(2026, 2, 15))
         m.report_devices(ORG, "sys-1", {"core": 4}, actor=ACTOR)
         _redeem(m, {"core": 4})
@@ -1819,9 +1744,7 @@ class BackendRules:
     def test_a_query_at_an_instant_shared_by_several_commands_sees_them_all(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
+        _started(m, core=3)
         _redeem(m, {"core": 1})
         conformance_clock.set(_noon(2026, 2, 15))
         _redeem(m, {"core": 2})
@@ -1834,17 +1757,14 @@ class BackendRules:
     def test_queries_after_the_latest_command_project_forward(
         self, m: Manager, conformance_clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR)
+        _started(m, core=4)
         conformance_clock.set(_noon(2026, 2, 15))
         _redeem(m, {"core": 10})
         m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         conformance_clock.set(_noon(2026, 2, 16))  # queries below are after every command
         grace = m.status(ORG, PRODUCT, at=_noon(2027, 1, 1))
         assert grace.state is ProductState.GRACE
-        assert grace.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
-        assert grace.window_ends_on == date(2027, 1, 31)
+        assert _window(grace) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 1, 31))
         assert grace.devices == {"core": 4}
         assert m.status(ORG, PRODUCT, at=_noon(2027, 1, 31)).state is ProductState.UNLICENSED
         need = m.need(ORG, PRODUCT, at=_noon(2027, 6, 1), horizon=1)
@@ -1882,9 +1802,7 @@ class BackendRules:
         assert allocation.credit == {"core": Fraction(36, 73)}
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR, request_id="w1")
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 1}, now=now
-        )
+        file = _off1(now, {"core": 1})
         license_file = m.upload_system_file(ORG, file, actor=ACTOR, request_id="u1")
         before = _snapshot(m, systems=[(ORG, "sys-1"), (ORG, "off-1")])
         assert len(before.history[0]) == 7
@@ -1902,8 +1820,7 @@ class BackendRules:
         assert _snapshot(m, systems=[(ORG, "sys-1"), (ORG, "off-1")]) == before
 
     def test_r13_same_request_id_with_other_arguments_conflicts(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 10})
         m.allocate(ORG, PRODUCT, {"core": 1}, actor=ACTOR, request_id="a1")
         before = _snapshot(m)
@@ -1925,8 +1842,7 @@ class BackendRules:
             m.register_hardware(ORG, "sys-1", "HW-2", actor=ACTOR)
 
     def test_r13_a_failed_command_is_not_remembered(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         before = _snapshot(m)
         with pytest.raises(InsufficientLicenses):
             m.allocate(ORG, PRODUCT, {"core": 5}, actor=ACTOR, request_id="a2")
@@ -1957,8 +1873,7 @@ class BackendRules:
     ) -> None:
         self._require_persistence()
         m = managers.open()
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         key = m.vendor.issue_key(PRODUCT, quantities={"core": 10}, request_id="k1")
         redemption = m.redeem_key(ORG, key, actor=ACTOR, request_id="r1")
         conformance_clock.set(_noon(2026, 2, 15))
@@ -1995,9 +1910,7 @@ class BackendRules:
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         assert allocation.compensation == {"core": 2}  # 4 × 200 / 365 = 2 + 14/73
         assert allocation.credit == {"core": Fraction(14, 73)}
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 1}, now=conformance_clock.now()
-        )
+        file = _off1(conformance_clock.now(), {"core": 1})
         m.upload_system_file(ORG, file, actor=ACTOR)
         m.register_system(OTHER, PRODUCT, "sys-b", actor=ACTOR)
         public_key = m.public_key
@@ -2073,9 +1986,7 @@ class BackendRules:
         second = managers.reopen(first)
         assert second.public_key == public_key
         now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 1}, now=now
-        )
+        file = _off1(now, {"core": 1})
         license_file = second.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = offline.verify_license_file(
             license_file, trusted_keys=public_key, system_id="off-1", now=now
