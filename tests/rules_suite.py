@@ -562,8 +562,7 @@ class BackendRules:
         self, suite: Manager, conformance_clock: ManualClock
     ) -> None:
         m = suite
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)  # anchor 2026-01-01
+        _started(m)  # anchor 2026-01-01
         conformance_clock.set(_noon(2027, 6, 1))
         m.register_system(ORG, EDGE, "edge-1", devices={"core": 1}, actor=ACTOR)
         m.start_subscription(ORG, EDGE, actor=ACTOR)
@@ -1058,8 +1057,7 @@ class BackendRules:
         self, suite: Manager, conformance_clock: ManualClock
     ) -> None:
         m = suite
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)  # anchor 2026-01-01
+        _started(m)  # anchor 2026-01-01
         conformance_clock.set(_noon(2026, 7, 2))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
         conformance_clock.set(_noon(2026, 7, 10))
