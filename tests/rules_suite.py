@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from fractions import Fraction
 from typing import Any, ClassVar, Protocol
 
@@ -170,6 +170,11 @@ def _lots(wallet: Wallet) -> list[tuple[LicenseKind, str, int, date, date]]:
     ]
 
 
+def _who(activity: Activity) -> tuple[str, str, str | None, str | None]:
+    """An activity's action, actor, system and product."""
+    return activity.action, activity.actor, activity.system_id, activity.product
+
+
 def _actions(history: Sequence[Activity]) -> list[str]:
     return [str(activity.action) for activity in history]
 
@@ -202,12 +207,68 @@ def _window(status: ProductStatus) -> tuple[Period | None, date | None]:
     return status.period, status.window_ends_on
 
 
-def _started(m: Manager, **devices: int) -> None:
-    """The organization, its subscription to PRODUCT started, and sys-1 with ``devices`` if any."""
+def _year(index: int) -> Period:
+    """The subscription year ``index`` of an organization anchored on 2026-01-01."""
+    return Period(index, date(2026 + index, 1, 1), date(2027 + index, 1, 1))
+
+
+def _edge_life(
+    m: Manager,
+    index: int,
+    trial_end: date,
+    after: ProductState,
+    grace_at: datetime,
+    grace_end: date,
+) -> None:
+    """EDGE in its trial in year ``index`` until ``trial_end``, ``after`` at noon that day,
+    and in grace the next year at ``grace_at``, until ``grace_end``."""
+    edge = m.status(ORG, EDGE)
+    assert edge.state is ProductState.TRIAL
+    assert _window(edge) == (_year(index), trial_end)
+    ended = datetime.combine(trial_end, time(12), UTC)
+    assert m.status(ORG, EDGE, at=ended).state is after
+    grace = m.status(ORG, EDGE, at=grace_at)
+    assert grace.state is ProductState.GRACE
+    assert _window(grace) == (_year(index + 1), grace_end)
+
+
+def _noon_on(clock: ManualClock, year: int, month: int, day: int) -> datetime:
+    """Set ``clock`` to noon UTC on that day; that instant."""
+    clock.set(_noon(year, month, day))
+    return clock.now()
+
+
+def _bought(m: Manager, quantities: dict[str, int], period: int = 0) -> None:
+    """Redeem a key of ``quantities`` and allocate them all to ``period``."""
+    _redeem(m, quantities)
+    m.allocate(ORG, PRODUCT, quantities, period=period, actor=ACTOR)
+
+
+def _redeem_on(m: Manager, clock: ManualClock, on: datetime, quantities: dict[str, int]) -> None:
+    """Set the clock to ``on``, then redeem a key of ``quantities`` in the organization."""
+    clock.set(on)
+    _redeem(m, quantities)
+
+
+def _two_keys(
+    m: Manager, clock: ManualClock, first: dict[str, int], on: datetime, then: dict[str, int]
+) -> None:
+    """The organization, a key of ``first`` redeemed now and one of ``then`` on ``on``."""
+    _create(m)
+    _redeem(m, first)
+    _redeem_on(m, clock, on, then)
+
+
+def _started(m: Manager, **devices: int) -> Manager:
+    """The organization, its subscription to PRODUCT started, and sys-1 with ``devices`` if any.
+
+    Returns ``m``.
+    """
     _create(m)
     m.start_subscription(ORG, PRODUCT, actor=ACTOR)
     if devices:
         m.register_system(ORG, PRODUCT, "sys-1", devices=devices, actor=ACTOR)
+    return m
 
 
 def _redeem(
@@ -360,16 +421,14 @@ class BackendRules:
         )
 
     @pytest.fixture
-    def conformance_clock(self) -> ManualClock:
+    def clock(self) -> ManualClock:
         """A manual clock at 2026-01-01 12:00 UTC."""
         return ManualClock(START)
 
     @pytest.fixture
-    def managers(
-        self, make_manager: MakeManager, conformance_clock: ManualClock
-    ) -> Iterator[Managers]:
+    def managers(self, make_manager: MakeManager, clock: ManualClock) -> Iterator[Managers]:
         """Opens Managers on the test's store and closes them after the test."""
-        pool = Managers(make_manager, conformance_clock)
+        pool = Managers(make_manager, clock)
         try:
             yield pool
         finally:
@@ -384,6 +443,12 @@ class BackendRules:
     def suite(self, managers: Managers) -> Manager:
         """A Manager with :data:`SUITE_CATALOG` (three products) on an empty store."""
         return managers.open(SUITE_CATALOG)
+
+    @pytest.fixture
+    def reopenable(self, managers: Managers) -> Managers:
+        """The Managers, for a test that reopens the store: skipped where it keeps nothing."""
+        self._require_persistence()
+        return managers
 
     def _require_persistence(self) -> None:
         if not self.persistent:
@@ -446,10 +511,7 @@ class BackendRules:
         assert status.subscription_devices == {"core": 5}
         assert status.licensed is False
         registered = m.history(ORG)[-1]
-        assert registered.action == "system_registered"
-        assert registered.actor == "bob"
-        assert registered.product == PRODUCT
-        assert registered.system_id == "sys-1"
+        assert _who(registered) == ("system_registered", "bob", "sys-1", PRODUCT)
         assert registered.details["devices"] == {"core": 5}
         assert m.status(ORG, PRODUCT).devices == {"core": 5}
 
@@ -481,10 +543,7 @@ class BackendRules:
         assert m.system_status(ORG, "sys-1").devices == {"universal": 3}
         assert m.status(ORG, PRODUCT).devices == {"universal": 3}
         reported = m.history(ORG)[-1]
-        assert reported.action == "devices_reported"
-        assert reported.actor == "carol"
-        assert reported.system_id == "sys-1"
-        assert reported.product == PRODUCT
+        assert _who(reported) == ("devices_reported", "carol", "sys-1", PRODUCT)
         assert reported.details["devices"] == {"universal": 3}
         m.report_devices(ORG, "sys-1", {}, actor=ACTOR)
         assert m.system_status(ORG, "sys-1").devices == {}
@@ -505,11 +564,11 @@ class BackendRules:
     # -- R2, R3: subscriptions, anchor, windows ---------------------------------------------------
 
     def test_r3_trial_of_a_start_on_2026_03_10_ends_2026_04_09(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _create(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 3, 10))
+        clock.set(_noon(2026, 3, 10))
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)
         status = m.status(ORG, PRODUCT)
         assert status.state is ProductState.TRIAL
@@ -532,10 +591,10 @@ class BackendRules:
         assert before_start.state is ProductState.NOT_STARTED
 
     def test_r2_start_subscription_twice_raises_already_started(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m)
-        conformance_clock.advance(days=40)
+        clock.advance(days=40)
         before = _snapshot(m)
         with pytest.raises(AlreadyStarted):
             m.start_subscription(ORG, PRODUCT, actor=ACTOR)
@@ -543,36 +602,26 @@ class BackendRules:
         assert m.status(ORG, PRODUCT).period == Period(0, date(2026, 1, 1), date(2027, 1, 1))
 
     def test_r2_later_product_shares_the_organization_anchor(
-        self, suite: Manager, conformance_clock: ManualClock
+        self, suite: Manager, clock: ManualClock
     ) -> None:
-        m = suite
-        _started(m)
-        conformance_clock.set(_noon(2026, 7, 2))
+        m = _started(suite)
+        clock.set(_noon(2026, 7, 2))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
-        edge = m.status(ORG, EDGE)
-        assert edge.state is ProductState.TRIAL
-        assert _window(edge) == (Period(0, date(2026, 1, 1), date(2027, 1, 1)), date(2026, 8, 1))
-        assert m.status(ORG, EDGE, at=_noon(2026, 8, 1)).state is ProductState.LICENSED
-        grace = m.status(ORG, EDGE, at=_noon(2027, 1, 1))
-        assert grace.state is ProductState.GRACE
-        assert _window(grace) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 1, 31))
+        _edge_life(
+            m, 0, date(2026, 8, 1), ProductState.LICENSED, _noon(2027, 1, 1), date(2027, 1, 31)
+        )
         assert m.status(ORG, VAULT).state is ProductState.NOT_STARTED
 
     def test_r2_product_started_in_a_later_period_has_its_trial_there(
-        self, suite: Manager, conformance_clock: ManualClock
+        self, suite: Manager, clock: ManualClock
     ) -> None:
-        m = suite
-        _started(m)  # anchor 2026-01-01
-        conformance_clock.set(_noon(2027, 6, 1))
+        m = _started(suite)  # anchor 2026-01-01
+        clock.set(_noon(2027, 6, 1))
         m.register_system(ORG, EDGE, "edge-1", devices={"core": 1}, actor=ACTOR)
         m.start_subscription(ORG, EDGE, actor=ACTOR)
-        edge = m.status(ORG, EDGE)
-        assert edge.state is ProductState.TRIAL
-        assert _window(edge) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 7, 1))
-        assert m.status(ORG, EDGE, at=_noon(2027, 7, 1)).state is ProductState.UNLICENSED
-        grace = m.status(ORG, EDGE, at=_noon(2028, 1, 5))
-        assert grace.state is ProductState.GRACE
-        assert _window(grace) == (Period(2, date(2028, 1, 1), date(2029, 1, 1)), date(2028, 1, 31))
+        _edge_life(
+            m, 1, date(2027, 7, 1), ProductState.UNLICENSED, _noon(2028, 1, 5), date(2028, 1, 31)
+        )
         assert m.status(ORG, EDGE, at=_noon(2027, 5, 31)).state is ProductState.NOT_STARTED
         with pytest.raises(SubscriptionNotStarted):
             m.need(ORG, EDGE, at=_noon(2027, 5, 31))
@@ -581,14 +630,12 @@ class BackendRules:
         assert [pn.period.index for pn in need.periods] == [1, 2, 3, 4, 5, 6]
         assert need.to_buy == {"core": 6}
 
-    def test_r2_five_year_term_product(
-        self, suite: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r2_five_year_term_product(self, suite: Manager, clock: ManualClock) -> None:
         m = suite
         _create(m)
-        conformance_clock.set(_noon(2026, 3, 2))
+        clock.set(_noon(2026, 3, 2))
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)  # anchor 2026-03-02
-        conformance_clock.set(_noon(2027, 6, 1))
+        clock.set(_noon(2027, 6, 1))
         m.start_subscription(ORG, VAULT, actor=ACTOR)
         vault = m.status(ORG, VAULT)
         assert vault.state is ProductState.TRIAL
@@ -600,9 +647,9 @@ class BackendRules:
         ]
 
     def test_r2_leap_day_anchor_gives_28_february_in_common_years(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        conformance_clock.set(_noon(2028, 2, 29))
+        clock.set(_noon(2028, 2, 29))
         _started(m)
         status = m.status(ORG, PRODUCT)
         assert status.period == Period(0, date(2028, 2, 29), date(2029, 2, 28))
@@ -620,15 +667,12 @@ class BackendRules:
         assert later.state is ProductState.GRACE
         assert later.window_ends_on == date(2032, 3, 30)
 
-    def test_r3_grace_follows_each_renewal(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r3_grace_follows_each_renewal(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 3, 10))
+        clock.set(_noon(2026, 3, 10))
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        _redeem(m, {"core": 3})
-        m.allocate(ORG, PRODUCT, {"core": 3}, actor=ACTOR)
+        _bought(m, {"core": 3})
         licensed = m.status(ORG, PRODUCT)
         assert licensed.state is ProductState.LICENSED
         assert licensed.licensed_through == date(2027, 3, 10)
@@ -649,7 +693,7 @@ class BackendRules:
         assert after.licensed_through == date(2027, 1, 1)
 
     def test_r3_local_dates_follow_the_organization_zone(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         # Auckland is UTC+13 in January: 2026-01-01 12:00 UTC is 2026-01-02 there.
         _create(m, timezone_name="Pacific/Auckland")
@@ -674,7 +718,7 @@ class BackendRules:
         assert {a.on for a in m.history(ORG)} == {date(2026, 1, 2)}
         assert len(m.history(ORG, since=date(2026, 1, 2))) == 4
         assert m.history(ORG, until=date(2026, 1, 1)) == []
-        conformance_clock.set(datetime(2031, 1, 1, 11, 0, tzinfo=UTC))
+        clock.set(datetime(2031, 1, 1, 11, 0, tzinfo=UTC))
         expired = m.history(ORG, actions=["licenses_expired"])
         assert [(a.on, a.actor, a.details["quantity"]) for a in expired] == [
             (date(2031, 1, 2), "system", 2)
@@ -794,9 +838,9 @@ class BackendRules:
         assert raised.value.shortfall == {"core": 1}
 
     def test_r6_lot_of_29_february_expires_28_february(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        conformance_clock.set(_noon(2028, 2, 29))
+        clock.set(_noon(2028, 2, 29))
         _create(m)
         _redeem(m, {"core": 1})
         assert _lots(m.wallet(ORG, PRODUCT)) == [
@@ -806,13 +850,11 @@ class BackendRules:
         assert m.wallet(ORG, PRODUCT, at=datetime(2033, 2, 28, tzinfo=UTC)).lots == ()
 
     def test_r6_allocation_uses_the_earliest_expiry_first(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m)
-        conformance_clock.set(_noon(2026, 6, 1))
-        _redeem(m, {"core": 5})
-        conformance_clock.set(_noon(2026, 6, 2))
-        _redeem(m, {"core": 5, "door": 1})
+        _redeem_on(m, clock, _noon(2026, 6, 1), {"core": 5})
+        _redeem_on(m, clock, _noon(2026, 6, 2), {"core": 5, "door": 1})
         assert _lots(m.wallet(ORG, PRODUCT)) == [
             (LicenseKind.SUBSCRIPTION, "core", 5, date(2026, 6, 1), date(2031, 6, 1)),
             (LicenseKind.SUBSCRIPTION, "core", 5, date(2026, 6, 2), date(2031, 6, 2)),
@@ -838,14 +880,11 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r6_lots_expire_after_five_years_without_any_command(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        _redeem(m, {"core": 10})
-        conformance_clock.set(_noon(2026, 6, 1))
-        _redeem(m, {"core": 3})
+        _two_keys(m, clock, {"core": 10}, _noon(2026, 6, 1), {"core": 3})
         stored = len(m.history(ORG))
-        conformance_clock.set(_noon(2031, 2, 1))
+        clock.set(_noon(2031, 2, 1))
         wallet = m.wallet(ORG, PRODUCT)
         assert _lots(wallet) == [
             (LicenseKind.SUBSCRIPTION, "core", 3, date(2026, 6, 1), date(2031, 6, 1))
@@ -875,13 +914,13 @@ class BackendRules:
         ]
         assert after[stored + 1].on == date(2031, 2, 1)
 
-    def test_r6_hardware_lots_expire_too(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r6_hardware_lots_expire_too(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         m.vendor.ship_hardware("HW-1", PRODUCT)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"door": 2}, actor=ACTOR)
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR)
         _redeem(m, {"door": 2}, kind=LicenseKind.HARDWARE)
-        conformance_clock.set(_noon(2031, 1, 1))
+        clock.set(_noon(2031, 1, 1))
         assert m.wallet(ORG, PRODUCT).balance(LicenseKind.HARDWARE) == {}
         expired = m.history(ORG, actions=["licenses_expired"])
         assert [(a.on, a.details["kind"], a.details["quantity"]) for a in expired] == [
@@ -895,11 +934,10 @@ class BackendRules:
     # -- R7: allocation -------------------------------------------------------------------------
 
     def test_r7_allocation_to_a_future_period_gets_no_compensation(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m)
-        conformance_clock.set(_noon(2026, 5, 1))
-        _redeem(m, {"core": 20})
+        _redeem_on(m, clock, _noon(2026, 5, 1), {"core": 20})
         allocation = m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor="bob")
         assert allocation == Allocation(
             product=PRODUCT,
@@ -915,9 +953,7 @@ class BackendRules:
         assert allocated.product == PRODUCT
         assert m.need(ORG, PRODUCT, horizon=1).periods[1].allocated == {"core": 5}
 
-    def test_r7_allocation_window_is_five_years_ahead(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r7_allocation_window_is_five_years_ahead(self, m: Manager, clock: ManualClock) -> None:
         _started(m)
         _redeem(m, {"core": 10})
         edge = m.allocate(ORG, PRODUCT, {"core": 1}, period=5, actor=ACTOR)
@@ -928,10 +964,10 @@ class BackendRules:
         with pytest.raises(OutsideAllocationWindow):
             m.allocate(ORG, PRODUCT, {"core": 1}, period=-1, actor=ACTOR)
         assert _snapshot(m) == before
-        conformance_clock.set(_noon(2026, 12, 31))
+        clock.set(_noon(2026, 12, 31))
         with pytest.raises(OutsideAllocationWindow):
             m.allocate(ORG, PRODUCT, {"core": 1}, period=6, actor=ACTOR)
-        conformance_clock.set(_noon(2027, 1, 1))
+        clock.set(_noon(2027, 1, 1))
         later = m.allocate(ORG, PRODUCT, {"core": 1}, period=5, actor=ACTOR)
         assert later.periods[0].period == Period(6, date(2032, 1, 1), date(2033, 1, 1))
 
@@ -1054,13 +1090,12 @@ class BackendRules:
     # -- R8: overlap compensation --------------------------------------------------------------
 
     def test_r8_new_product_mid_period_compensation(
-        self, suite: Manager, conformance_clock: ManualClock
+        self, suite: Manager, clock: ManualClock
     ) -> None:
-        m = suite
-        _started(m)  # anchor 2026-01-01
-        conformance_clock.set(_noon(2026, 7, 2))
+        m = _started(suite)  # anchor 2026-01-01
+        clock.set(_noon(2026, 7, 2))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 7, 10))
+        clock.set(_noon(2026, 7, 10))
         _redeem(m, {"core": 10}, product=EDGE)
         allocation = m.allocate(ORG, EDGE, {"core": 10}, actor=ACTOR)
         assert allocation.periods == (
@@ -1093,7 +1128,7 @@ class BackendRules:
 
         # With an earlier credit of 72/73: period [2027-01-01, 2028-01-01), grace ends
         # 2027-01-31, 10 licenses on 2027-03-02 → 72/73 + 120/73 = 2 + 46/73.
-        conformance_clock.set(_noon(2027, 3, 2))
+        clock.set(_noon(2027, 3, 2))
         _redeem(m, {"core": 10}, product=EDGE)
         second = m.allocate(ORG, EDGE, {"core": 10}, actor=ACTOR)
         assert second.periods[0].period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
@@ -1106,12 +1141,9 @@ class BackendRules:
         ]
         assert m.wallet(ORG, EDGE).credit == {"core": Fraction(46, 73)}
 
-    def test_r8_allocation_after_the_grace_window(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r8_allocation_after_the_grace_window(self, m: Manager, clock: ManualClock) -> None:
         _started(m, core=10)
-        conformance_clock.set(_noon(2027, 3, 2))
-        _redeem(m, {"core": 10})
+        _redeem_on(m, clock, _noon(2027, 3, 2), {"core": 10})
         assert m.status(ORG, PRODUCT).state is ProductState.UNLICENSED
         allocation = m.allocate(ORG, PRODUCT, {"core": 10}, actor=ACTOR)
         assert allocation.periods[0].period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
@@ -1124,13 +1156,11 @@ class BackendRules:
         assert status.state is ProductState.LICENSED
         assert status.licensed_through == date(2028, 1, 1)
 
-    def test_r8_compensation_on_a_five_year_term(
-        self, suite: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r8_compensation_on_a_five_year_term(self, suite: Manager, clock: ManualClock) -> None:
         m = suite
         _create(m)
         m.start_subscription(ORG, VAULT, actor=ACTOR)  # [2026-01-01, 2031-01-01): 1826 days
-        conformance_clock.set(_noon(2026, 3, 2))
+        clock.set(_noon(2026, 3, 2))
         _redeem(m, {"core": 10}, product=VAULT)
         allocation = m.allocate(ORG, VAULT, {"core": 10}, actor=ACTOR)
         assert allocation.compensation == {}
@@ -1139,14 +1169,14 @@ class BackendRules:
         assert "compensation_credited" not in _actions(m.history(ORG))
 
     def test_r8_top_up_of_a_locked_period_after_its_window(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=4)
         _redeem(m, {"core": 10})
         first = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         assert first.compensation == {}
         assert first.credit == {}
-        conformance_clock.set(_noon(2026, 7, 20))  # 200 days into a 365-day period
+        clock.set(_noon(2026, 7, 20))  # 200 days into a 365-day period
         top_up = m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
         assert top_up.compensation == {"core": 1}  # 2 × 200 / 365 = 1 + 7/73
         assert top_up.credit == {"core": Fraction(7, 73)}
@@ -1156,11 +1186,10 @@ class BackendRules:
     # -- R4, R5: need, locking, growth ---------------------------------------------------------
 
     def test_r5_locked_period_allows_growth_then_requires_more(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=10)
-        _redeem(m, {"core": 10})
-        m.allocate(ORG, PRODUCT, {"core": 10}, actor=ACTOR)
+        _bought(m, {"core": 10})
         m.report_devices(ORG, "sys-1", {"core": 20}, actor=ACTOR)
         within = m.status(ORG, PRODUCT)
         assert within.state is ProductState.LICENSED
@@ -1173,7 +1202,7 @@ class BackendRules:
         assert need.periods[1].shortfall == {"core": 20}
         assert m.history(ORG, actions=["growth_exceeded"]) == []
 
-        conformance_clock.set(_noon(2026, 2, 1))
+        clock.set(_noon(2026, 2, 1))
         m.report_devices(ORG, "sys-1", {"core": 23}, actor=ACTOR)
         assert _actions(m.history(ORG)[-2:]) == ["devices_reported", "growth_exceeded"]
         over = m.status(ORG, PRODUCT)
@@ -1206,8 +1235,7 @@ class BackendRules:
     def test_r5_shortfall_is_counted_per_needed_type(self, m: Manager) -> None:
         _started(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5, "universal": 2}, actor=ACTOR)
-        _redeem(m, {"core": 3})
-        m.allocate(ORG, PRODUCT, {"core": 3}, period=1, actor=ACTOR)
+        _bought(m, {"core": 3}, period=1)
         need = m.need(ORG, PRODUCT, horizon=1)
         assert need.periods[1].allocated == {"core": 3}
         assert need.periods[1].shortfall == {"core": 2, "universal": 2}
@@ -1215,18 +1243,16 @@ class BackendRules:
 
     def test_r5_universal_licenses_cover_core_devices(self, m: Manager) -> None:
         _started(m, core=5)
-        _redeem(m, {"core": 3, "universal": 2})
-        m.allocate(ORG, PRODUCT, {"core": 3, "universal": 2}, actor=ACTOR)
+        _bought(m, {"core": 3, "universal": 2})
         status = m.status(ORG, PRODUCT, at=_noon(2026, 6, 1))
         assert status.state is ProductState.LICENSED
         assert status.required_now == {}
 
     def test_r5_advance_allocation_locks_at_the_period_start(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=5)
-        _redeem(m, {"core": 5})
-        m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor=ACTOR)
+        _bought(m, {"core": 5}, period=1)
         now = m.status(ORG, PRODUCT)
         assert now.state is ProductState.TRIAL
         assert now.licensed_through is None
@@ -1235,19 +1261,18 @@ class BackendRules:
         assert renewed.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
         assert renewed.licensed_through == date(2028, 1, 1)
         # Growth after the lock stays within the allowance (5 × 2).
-        conformance_clock.set(_noon(2027, 1, 2))
+        clock.set(_noon(2027, 1, 2))
         m.report_devices(ORG, "sys-1", {"core": 8}, actor=ACTOR)
         grown = m.status(ORG, PRODUCT)
         assert grown.state is ProductState.LICENSED
         assert grown.growth_exceeded is False
 
     def test_r5_advance_allocation_that_no_longer_covers_gives_grace(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=5)
-        _redeem(m, {"core": 5})
-        m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 6, 1))
+        _bought(m, {"core": 5}, period=1)
+        clock.set(_noon(2026, 6, 1))
         m.report_devices(ORG, "sys-1", {"core": 8}, actor=ACTOR)
         assert m.need(ORG, PRODUCT, horizon=1).periods[1].shortfall == {"core": 3}
         renewed = m.status(ORG, PRODUCT, at=_noon(2027, 1, 1))
@@ -1257,7 +1282,7 @@ class BackendRules:
         assert m.status(ORG, PRODUCT, at=_noon(2027, 1, 31)).state is ProductState.UNLICENSED
         # Back within the allocation during the grace window: the period locks then,
         # and later growth within the allowance (5 × 2) keeps it licensed.
-        conformance_clock.set(_noon(2027, 1, 10))
+        clock.set(_noon(2027, 1, 10))
         m.report_devices(ORG, "sys-1", {"core": 5}, actor=ACTOR)
         assert m.status(ORG, PRODUCT).state is ProductState.LICENSED
         m.report_devices(ORG, "sys-1", {"core": 10}, actor=ACTOR)
@@ -1387,9 +1412,9 @@ class BackendRules:
 
     # -- R12: offline systems -------------------------------------------------------------------
 
-    def test_r12_license_file_in_trial(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r12_license_file_in_trial(self, m: Manager, clock: ManualClock) -> None:
         _started(m)
-        now = conformance_clock.now()
+        now = clock.now()
         file = _off1(now, {"core": 2})
         license_file = m.upload_system_file(ORG, file, actor="bob")
         entitlement = _license(m, license_file, "off-1", now)
@@ -1407,10 +1432,7 @@ class BackendRules:
         assert entitlement.may_run  # a VMS keeps running through its trial
         assert m.system_status(ORG, "off-1").devices == {"core": 2}
         uploaded = m.history(ORG)[-1]
-        assert uploaded.action == "system_file_uploaded"
-        assert uploaded.actor == "bob"
-        assert uploaded.system_id == "off-1"
-        assert uploaded.product == PRODUCT
+        assert _who(uploaded) == ("system_file_uploaded", "bob", "off-1", PRODUCT)
         assert uploaded.details["devices"] == {"core": 2}
         assert uploaded.details["hardware"] == []
         with pytest.raises(WrongSystem):
@@ -1419,17 +1441,14 @@ class BackendRules:
         with pytest.raises(LicenseFileExpired):  # on day e the portal says UNLICENSED
             _license(m, license_file, "off-1", _noon(2026, 1, 31))
 
-    def test_r12_license_file_when_licensed(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r12_license_file_when_licensed(self, m: Manager, clock: ManualClock) -> None:
         _started(m)
-        now = conformance_clock.now()
+        now = clock.now()
         file = _off1(now, {"core": 2})
         m.upload_system_file(ORG, file, actor=ACTOR)
         _redeem(m, {"core": 4})
         m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 3, 1))
-        now = conformance_clock.now()
+        now = _noon_on(clock, 2026, 3, 1)
         file = _off1(now, {"core": 2})
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
@@ -1442,13 +1461,11 @@ class BackendRules:
         assert entitlement.valid_until == date(2028, 1, 31)
         assert len(m.history(ORG, actions=["system_file_uploaded"])) == 3
 
-    def test_r12_license_file_in_grace(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r12_license_file_in_grace(self, m: Manager, clock: ManualClock) -> None:
         _started(m)
         m.register_system(ORG, PRODUCT, "off-1", devices={"core": 2}, actor=ACTOR)
-        _redeem(m, {"core": 2})
-        m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
-        conformance_clock.set(_noon(2027, 1, 10))
-        now = conformance_clock.now()
+        _bought(m, {"core": 2})
+        now = _noon_on(clock, 2027, 1, 10)
         file = _off1(now, {"core": 2})
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert m.status(ORG, PRODUCT).state is ProductState.GRACE
@@ -1457,13 +1474,10 @@ class BackendRules:
         assert entitlement.valid_until == date(2027, 1, 30)  # the window's last day, e - 1
         assert entitlement.devices == {"core": 2}
 
-    def test_r12_license_file_through_hardware_alone(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r12_license_file_through_hardware_alone(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         m.vendor.ship_hardware("HW-9", PRODUCT, {"core": 3})
-        conformance_clock.set(_noon(2026, 2, 15))
-        now = conformance_clock.now()
+        now = _noon_on(clock, 2026, 2, 15)
         file = _off1(now, {"core": 2}, ["HW-9"])
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
@@ -1480,13 +1494,10 @@ class BackendRules:
         again = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert again.valid_until == date(2026, 3, 17)
 
-    def test_r12_license_file_when_unlicensed(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r12_license_file_when_unlicensed(self, m: Manager, clock: ManualClock) -> None:
         _started(m)
         m.vendor.ship_hardware("HW-5", PRODUCT, {"core": 1})
-        conformance_clock.set(_noon(2026, 2, 15))
-        now = conformance_clock.now()
+        now = _noon_on(clock, 2026, 2, 15)
         file = _off1(now, {"core": 3}, ["HW-5"])
         license_file = m.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = _license(m, license_file, "off-1", now)
@@ -1499,11 +1510,11 @@ class BackendRules:
             _license(m, license_file, "off-1", datetime(2026, 2, 16, tzinfo=UTC))
 
     def test_r12_upload_replaces_devices_of_a_known_system(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _create(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR)
-        now = conformance_clock.now()
+        now = clock.now()
         file = offline.describe_system(
             system_id="sys-1", product=PRODUCT, devices={"door": 1}, now=now
         )
@@ -1515,7 +1526,7 @@ class BackendRules:
             "system_file_uploaded",
         ]
 
-    def test_r12_upload_is_all_or_nothing(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r12_upload_is_all_or_nothing(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         _create(m, OTHER)
         m.vendor.ship_hardware("HW-1", PRODUCT, {"core": 1})
@@ -1523,7 +1534,7 @@ class BackendRules:
         m.register_system(OTHER, PRODUCT, "sys-b", actor=ACTOR)
         m.register_hardware(OTHER, "sys-b", "HW-B", actor=ACTOR)
         before = _snapshot(m, [ORG, OTHER])
-        now = conformance_clock.now()
+        now = clock.now()
         file = offline.describe_system(
             system_id="off-2",
             product=PRODUCT,
@@ -1558,10 +1569,8 @@ class BackendRules:
         m.report_devices(ORG, "sys-1", {"core": 3}, actor="carol")
         m.create_organization(OTHER, name="Other", actor="dave")
 
-    def test_r11_history_is_oldest_first_and_filters(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
-        self._history_org(m, conformance_clock)
+    def test_r11_history_is_oldest_first_and_filters(self, m: Manager, clock: ManualClock) -> None:
+        self._history_org(m, clock)
         history = m.history(ORG)
         assert [(a.action, a.actor, a.on, a.at) for a in history] == [
             ("organization_created", ACTOR, date(2026, 1, 1), _noon(2026, 1, 1)),
@@ -1595,8 +1604,8 @@ class BackendRules:
         assert m.history(ORG, actor=ACTOR, product=PRODUCT) == [history[1], history[4]]
         assert m.history(ORG, actor="nobody") == []
 
-    def test_r11_history_pages(self, m: Manager, conformance_clock: ManualClock) -> None:
-        self._history_org(m, conformance_clock)
+    def test_r11_history_pages(self, m: Manager, clock: ManualClock) -> None:
+        self._history_org(m, clock)
         history = m.history(ORG)
         assert m.history(ORG, limit=2) == history[:2]
         assert m.history(ORG, limit=2, offset=2) == history[2:4]
@@ -1616,13 +1625,10 @@ class BackendRules:
             m.history(ORG, product="nope")
 
     def test_r11_pending_expiries_page_like_stored_activities(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        _redeem(m, {"core": 1})
-        conformance_clock.set(_noon(2026, 1, 2))
-        _redeem(m, {"door": 1})
-        conformance_clock.set(_noon(2031, 3, 1))
+        _two_keys(m, clock, {"core": 1}, _noon(2026, 1, 2), {"door": 1})
+        clock.set(_noon(2031, 3, 1))
         history = m.history(ORG)
         assert [(a.action, a.on) for a in history] == [
             ("organization_created", date(2026, 1, 1)),
@@ -1641,7 +1647,7 @@ class BackendRules:
         assert m.history(ORG, since=date(2031, 1, 2)) == history[4:]
         assert m.history(ORG, until=date(2031, 1, 1)) == history[:4]
 
-    def test_r14_ids_are_kept_exactly(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r14_ids_are_kept_exactly(self, m: Manager, clock: ManualClock) -> None:
         long_id = "ö" * 127 + "x"  # 128 characters, non-ASCII
         quoted = "o.rg@x+_-1~:"  # a new id's characters (R14)
         m.create_organization(long_id, name="Café 東京 ✓", actor="émilie", timezone="UTC")
@@ -1679,13 +1685,11 @@ class BackendRules:
                 m.start_subscription(ORG, PRODUCT, actor=ACTOR, request_id=bad)
         assert _actions(m.history(ORG)) == ["organization_created"]
 
-    def test_r11_instants_keep_their_microseconds(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r11_instants_keep_their_microseconds(self, m: Manager, clock: ManualClock) -> None:
         instant = datetime(2026, 1, 1, 12, 0, 0, 123457, tzinfo=UTC)
-        conformance_clock.set(instant)
+        clock.set(instant)
         _create(m)
-        conformance_clock.set(instant + timedelta(microseconds=1))
+        clock.set(instant + timedelta(microseconds=1))
         m.register_system(ORG, PRODUCT, "sys-1", actor=ACTOR)
         history = m.history(ORG)
         assert [a.at for a in history] == [instant, instant + timedelta(microseconds=1)]
@@ -1698,10 +1702,10 @@ class BackendRules:
     # -- §1: the instant of a query --------------------------------------------------------------
 
     def test_queries_before_the_latest_command_answer_from_the_facts_then(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=3)
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         m.report_devices(ORG, "sys-1", {"core": 4}, actor=ACTOR)
         _redeem(m, {"core": 4})
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
@@ -1740,12 +1744,11 @@ class BackendRules:
             m.status(ORG, PRODUCT, at=datetime(2026, 1, 15))  # naive on purpose
 
     def test_a_query_at_an_instant_shared_by_several_commands_sees_them_all(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=3)
         _redeem(m, {"core": 1})
-        conformance_clock.set(_noon(2026, 2, 15))
-        _redeem(m, {"core": 2})
+        _redeem_on(m, clock, _noon(2026, 2, 15), {"core": 2})
         then = m.status(ORG, PRODUCT, at=START)
         assert then.state is ProductState.TRIAL
         assert then.devices == {"core": 3}
@@ -1753,13 +1756,12 @@ class BackendRules:
         assert m.wallet(ORG, PRODUCT, at=START - timedelta(microseconds=1)).lots == ()
 
     def test_queries_after_the_latest_command_project_forward(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _started(m, core=4)
-        conformance_clock.set(_noon(2026, 2, 15))
-        _redeem(m, {"core": 10})
+        _redeem_on(m, clock, _noon(2026, 2, 15), {"core": 10})
         m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 2, 16))  # queries below are after every command
+        clock.set(_noon(2026, 2, 16))  # queries below are after every command
         grace = m.status(ORG, PRODUCT, at=_noon(2027, 1, 1))
         assert grace.state is ProductState.GRACE
         assert _window(grace) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 1, 31))
@@ -1781,7 +1783,7 @@ class BackendRules:
     # -- R13: idempotency ---------------------------------------------------------------------
 
     def test_r13_repeating_a_request_returns_the_first_result(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         m.create_organization(ORG, name="Org", actor=ACTOR, request_id="c1")
         m.create_organization(ORG, name="Org", actor=ACTOR, request_id="c1")
@@ -1795,17 +1797,17 @@ class BackendRules:
         m.vendor.ship_hardware("HW-1", PRODUCT, {"core": 1}, request_id="h1")
         redemption = m.redeem_key(ORG, key, actor=ACTOR, request_id="r1")
         assert m.redeem_key(ORG, key.lower(), actor=ACTOR, request_id="r1") == redemption
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR, request_id="a1")
         assert allocation.credit == {"core": Fraction(36, 73)}
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR, request_id="w1")
-        now = conformance_clock.now()
+        now = clock.now()
         file = _off1(now, {"core": 1})
         license_file = m.upload_system_file(ORG, file, actor=ACTOR, request_id="u1")
         before = _snapshot(m, systems=[(ORG, "sys-1"), (ORG, "off-1")])
         assert len(before.history[0]) == 7
 
-        conformance_clock.set(_noon(2026, 3, 1))
+        clock.set(_noon(2026, 3, 1))
         m.create_organization(ORG, name="Org", actor=ACTOR, request_id="c1")
         m.start_subscription(ORG, PRODUCT, actor=ACTOR, request_id="s1")
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR, request_id="g1")
@@ -1814,7 +1816,7 @@ class BackendRules:
         assert again == allocation
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR, request_id="w1")
         assert m.upload_system_file(ORG, file, actor=ACTOR, request_id="u1") == license_file
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         assert _snapshot(m, systems=[(ORG, "sys-1"), (ORG, "off-1")]) == before
 
     def test_r13_same_request_id_with_other_arguments_conflicts(self, m: Manager) -> None:
@@ -1867,17 +1869,16 @@ class BackendRules:
         assert m.wallet(OTHER, PRODUCT).balance() == {"core": 2}
 
     def test_r13_idempotency_survives_a_reopen(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        m = managers.open()
+        m = reopenable.open()
         _started(m)
         key = m.vendor.issue_key(PRODUCT, quantities={"core": 10}, request_id="k1")
         redemption = m.redeem_key(ORG, key, actor=ACTOR, request_id="r1")
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR, request_id="a1")
         before = _snapshot(m)
-        m = managers.reopen(m)
+        m = reopenable.reopen(m)
         assert m.vendor.issue_key(PRODUCT, quantities={"core": 10}, request_id="k1") == key
         assert m.redeem_key(ORG, key, actor=ACTOR, request_id="r1") == redemption
         assert m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR, request_id="a1") == allocation
@@ -1890,10 +1891,9 @@ class BackendRules:
     # -- persistence ----------------------------------------------------------------------------
 
     def test_everything_is_kept_across_a_reopen(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        m = managers.open(SUITE_CATALOG)
+        m = reopenable.open(SUITE_CATALOG)
         _create(m, timezone_name="Europe/Stockholm")
         _create(m, OTHER)
         m.vendor.ship_hardware("HW-1", PRODUCT, {"core": 2})
@@ -1903,12 +1903,12 @@ class BackendRules:
         key = _redeem(m, {"core": 10})
         _redeem(m, {"door": 1}, kind=LicenseKind.HARDWARE)
         m.allocate_to_hardware(ORG, "HW-1", {"door": 1}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 7, 20))
+        clock.set(_noon(2026, 7, 20))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         assert allocation.compensation == {"core": 2}  # 4 × 200 / 365 = 2 + 14/73
         assert allocation.credit == {"core": Fraction(14, 73)}
-        file = _off1(conformance_clock.now(), {"core": 1})
+        file = _off1(clock.now(), {"core": 1})
         m.upload_system_file(ORG, file, actor=ACTOR)
         m.register_system(OTHER, PRODUCT, "sys-b", actor=ACTOR)
         public_key = m.public_key
@@ -1931,7 +1931,7 @@ class BackendRules:
             )
 
         kept = everything(m)
-        m = managers.reopen(m)
+        m = reopenable.reopen(m)
         assert m.public_key == public_key
         assert everything(m) == kept
         # What is unique across organizations stays claimed (R1, R10).
@@ -1953,11 +1953,10 @@ class BackendRules:
         assert m.wallet(ORG, PRODUCT).balance() == {"core": 7}
 
     def test_r13_two_managers_on_one_store_share_it(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        first = managers.open()
-        second = managers.open()
+        first = reopenable.open()
+        second = reopenable.open()
         assert second.public_key == first.public_key
         _create(first)
         second.start_subscription(ORG, PRODUCT, actor=ACTOR)
@@ -1975,15 +1974,14 @@ class BackendRules:
             _create(second)
 
     def test_r12_signing_key_is_kept_by_the_backend(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        first = managers.open()
+        first = reopenable.open()
         public_key = first.public_key
         _create(first)
-        second = managers.reopen(first)
+        second = reopenable.reopen(first)
         assert second.public_key == public_key
-        now = conformance_clock.now()
+        now = clock.now()
         file = _off1(now, {"core": 1})
         license_file = second.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = offline.verify_license_file(
@@ -2008,15 +2006,13 @@ class BackendRules:
         clock.set(_noon(2026, 3, 1))
         return _Rich(redeemed_key=key, unknown_key=_never_issued_key(), now=clock.now())
 
-    def test_r14_a_failed_command_changes_nothing(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r14_a_failed_command_changes_nothing(self, m: Manager, clock: ManualClock) -> None:
         """Each case of ``_FAILURES`` raises its error and leaves every reading as it was.
 
         The cases run one after another on one store; each is judged against the
         readings just before it, so one faulty case does not hide another.
         """
-        rich = self._rich_org(m, conformance_clock)
+        rich = self._rich_org(m, clock)
         systems = [(ORG, "sys-1"), (OTHER, "sys-b")]
 
         def readings() -> tuple[_Snapshot, object]:
@@ -2077,17 +2073,16 @@ class BackendRules:
             assert [r.version for r in tx.catalogs(after=0)] == [1, 2, 3]
 
     def test_r15_catalog_versions_are_kept_across_a_reopen(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        m = managers.open()
-        conformance_clock.advance(days=1)
+        m = reopenable.open()
+        clock.advance(days=1)
         newer = Catalog([*EXAMPLE_CATALOG.products, *SUITE_CATALOG.products[1:]])
         assert m.vendor.publish_catalog(newer) == 2
         m.close()
         with pytest.raises(CatalogMismatch):
-            managers.open(EXAMPLE_CATALOG)
-        again = managers.open(newer)
+            reopenable.open(EXAMPLE_CATALOG)
+        again = reopenable.open(newer)
         assert again.catalog_versions() == [
             CatalogVersion(1, START, EXAMPLE_CATALOG),
             CatalogVersion(2, START + timedelta(days=1), newer),
