@@ -11,17 +11,17 @@ nox.options.default_venv_backend = "venv"
 PYTHON = "3.11"
 
 
+def _pytest(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> None:
+    """Install the package with its test extra, then run pytest with ``args`` and the posargs."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *args, *session.posargs, env=env)
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Run the test suite with coverage (PostgreSQL tests need a server; see README)."""
-    session.install("-e", ".[test]")
-    session.run(
-        "pytest",
-        "--strict-config",
-        "--strict-markers",
-        "--cov",
-        "--cov-report=term:skip-covered",
-        *session.posargs,
+    _pytest(
+        session, "--strict-config", "--strict-markers", "--cov", "--cov-report=term:skip-covered"
     )
 
 
@@ -69,11 +69,9 @@ def soak(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def faults(session: nox.Session) -> None:
     """The storage-fault sweep with every k on SQLite and PostgreSQL (CI strides PostgreSQL)."""
-    session.install("-e", ".[test]")
-    session.run(
-        "pytest",
+    _pytest(
+        session,
         "tests/test_faults.py",
-        *session.posargs,
         env={"FAULT_SWEEP_STRIDE": "1", "FAULT_SWEEP_PG_STRIDE": "1"},
     )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import io
 import pstats
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ __all__ = [
     "per_second",
     "print_table",
     "profile",
+    "run_alone",
     "setup_org",
     "timed",
 ]
@@ -133,32 +134,8 @@ def print_table(title: str, rows: Sequence[tuple[str, str]], ratios: Sequence[Ra
         print(f"  {ratio.name:<{width}}  {ratio.value:>14.2f}{target}")
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until_up(port: int, server: subprocess.Popen[bytes], *, what: str = "the service") -> None:
-    """Wait (30 s at most) until ``server`` listens on ``port``.
-
-    Raises:
-        RuntimeError: it exited first, or did not listen in time.
-    """
-    import socket
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"{what} exited before it listened")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not listen within 30 s")
+def run_alone(run: Callable[[Settings], object], prog: str) -> None:
+    """Run one benchmark from the command line: ``python -m bench.<name> [--quick]``."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--quick", action="store_true")
+    run(Settings.make(quick=parser.parse_args().quick))

@@ -43,16 +43,8 @@ from axis_licensing import EXAMPLE_CATALOG, Manager
 from axis_licensing.http import TokenEntry, TokenFile, hash_token
 from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.members.service import Access
-from bench._common import (
-    PRODUCT,
-    Ratio,
-    Settings,
-    free_port,
-    open_manager,
-    print_table,
-    setup_org,
-    wait_until_up,
-)
+from bench._common import PRODUCT, Ratio, Settings, open_manager, print_table, setup_org
+from bench._server import free_port, wait_until_up
 
 __all__ = ["TARGET", "run"]
 

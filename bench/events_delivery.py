@@ -14,7 +14,6 @@ calls :func:`run`.
 
 from __future__ import annotations
 
-import argparse
 import http.server
 import statistics
 import tempfile
@@ -34,7 +33,7 @@ from axis_licensing.events.model import EventDraft, WebhookEndpoint, event_id
 from axis_licensing.events.signing import new_secret, sign_headers
 from axis_licensing.events.store import EndpointRow, events_of
 from axis_licensing.events.transport import HttpTransport, Target
-from bench._common import Ratio, Settings, print_table
+from bench._common import Ratio, Settings, print_table, run_alone
 
 __all__ = ["run"]
 
@@ -216,6 +215,4 @@ def run(settings: Settings) -> list[Ratio]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.events_delivery")
-    parser.add_argument("--quick", action="store_true")
-    run(Settings.make(quick=parser.parse_args().quick))
+    run_alone(run, "python -m bench.events_delivery")

@@ -18,7 +18,6 @@ Run alone with ``python -m bench.events_sweep [--quick]``; ``python -m bench`` c
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
@@ -30,7 +29,7 @@ from axis_licensing._time import to_us
 from axis_licensing.backends import Head
 from axis_licensing.events.store import events_of
 from axis_licensing.shell.sweep import RECORDED_PART
-from bench._common import Ratio, Settings, print_table
+from bench._common import Ratio, Settings, print_table, run_alone
 
 __all__ = ["run"]
 
@@ -116,6 +115,4 @@ def run(settings: Settings) -> list[Ratio]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.events_sweep")
-    parser.add_argument("--quick", action="store_true")
-    run(Settings.make(quick=parser.parse_args().quick))
+    run_alone(run, "python -m bench.events_sweep")

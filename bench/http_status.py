@@ -32,16 +32,8 @@ from pathlib import Path
 import attrs
 
 from axis_licensing import Manager, SystemClock
-from bench._common import (
-    PRODUCT,
-    Ratio,
-    Settings,
-    free_port,
-    open_manager,
-    print_table,
-    setup_org,
-    wait_until_up,
-)
+from bench._common import PRODUCT, Ratio, Settings, open_manager, print_table, setup_org
+from bench._server import free_port, wait_until_up
 
 __all__ = ["bare_app", "run"]
 

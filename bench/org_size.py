@@ -61,6 +61,20 @@ def _copy(source: Manager, target: Backend) -> None:
         target.import_rows(table, source.backend.export_rows(table))
 
 
+def _built_in_sqlite(path: Path, build: Callable[[Manager], object]) -> tuple[str, float]:
+    """A SQLite store at ``path`` that ``build`` filled in memory: its URL and the seconds taken."""
+    url = f"sqlite:///{path}"
+    started = time.perf_counter()
+    with open_manager("memory://") as memory:
+        build(memory)
+        target = _registry().open(url)
+        try:
+            _copy(memory, target)
+        finally:
+            target.close()
+    return url, time.perf_counter() - started
+
+
 def _system(org_id: str, n: int) -> str:
     return f"{org_id}-sys-{n:06d}"
 
@@ -106,18 +120,13 @@ def run_d(settings: Settings) -> list[Ratio]:
     """(d): per-call times by organization size; ratios largest / smallest."""
     sizes = QUICK_SIZES if settings.quick else SIZES
     rng = random.Random(4)
+
+    def build(memory: Manager) -> None:
+        for size in sizes:
+            build_org(memory, f"size-{size}", size)
+
     with tempfile.TemporaryDirectory(prefix="axis-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'size.db'}"
-        started = time.perf_counter()
-        with open_manager("memory://") as memory:
-            for size in sizes:
-                build_org(memory, f"size-{size}", size)
-            target = _registry().open(url)
-            try:
-                _copy(memory, target)
-            finally:
-                target.close()
-        built = time.perf_counter() - started
+        url, built = _built_in_sqlite(Path(tmp) / "size.db", build)
         figures: dict[str, dict[int, float]] = {}
         with open_manager(url) as m:
             actions: dict[tuple[str, int], Callable[[], object]] = {}
@@ -304,16 +313,9 @@ def run_h(settings: Settings, orgs: int) -> list[Ratio]:
     """(h): status and report_devices over ``orgs`` organizations against 100."""
     rng = random.Random(8)
     with tempfile.TemporaryDirectory(prefix="axis-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'many.db'}"
-        started = time.perf_counter()
-        with open_manager("memory://") as memory:
-            _build_orgs(memory, max(orgs, BASE_ORGS))
-            target = _registry().open(url)
-            try:
-                _copy(memory, target)
-            finally:
-                target.close()
-        built = time.perf_counter() - started
+        url, built = _built_in_sqlite(
+            Path(tmp) / "many.db", lambda memory: _build_orgs(memory, max(orgs, BASE_ORGS))
+        )
         names = [f"org-{n:06d}" for n in range(max(orgs, BASE_ORGS))]
         with open_manager(url) as m:
             times = _over(m, {"few": names[:BASE_ORGS], "many": names}, settings, rng)

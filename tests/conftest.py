@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from _support import START
 from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock
+from axis_licensing.backends import Backend
+from events_support import open_backend
 
 settings.register_profile(
     "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -94,7 +96,23 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         yield request.getfixturevalue("postgres_url")
 
 
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def persistent_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store that outlives its Manager and that processes can share: a file, then a schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'axis.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(backend_url: str) -> Iterator[Backend]:
+    """A bare backend on each backend in turn (no Manager), closed after the test."""
+    backend = open_backend(backend_url)
+    try:
+        yield backend
+    finally:
+        backend.close()
 
 
 @pytest.fixture

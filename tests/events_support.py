@@ -32,11 +32,12 @@ from cryptography.x509.oid import NameOID
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from axis_licensing import LicenseKind, Manager, ManualClock, offline
 from axis_licensing.backends import Backend
 from axis_licensing.backends.memory import MemoryBackend
 from axis_licensing.backends.postgresql import PostgreSQLBackend
 from axis_licensing.backends.sqlite import SQLiteBackend
-from axis_licensing.events.model import WebhookEndpoint
+from axis_licensing.events.model import WebhookEndpoint, delivery_id
 from axis_licensing.events.signing import new_secret
 from axis_licensing.events.store import EndpointRow, EventsTx, events_of
 
@@ -265,3 +266,51 @@ def receiving(secrets: Sequence[str], behaviour: str = "ok", **kw: Any) -> Itera
     """A running :class:`Receiver`."""
     with Receiver(secrets, behaviour, **kw) as receiver:
         yield receiver
+
+
+def start_nord(m: Manager) -> None:
+    """Alice's organization ``nord`` in Stockholm, its system ``srv-1`` and subscription started."""
+    m.create_organization("nord", name="Nord", timezone="Europe/Stockholm", actor="alice")
+    m.register_system("nord", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="alice")
+    m.start_subscription("nord", "acs-pro", actor="alice")
+
+
+def license_nord_every_way(m: Manager, clock: ManualClock) -> str:
+    """Organization ``nord``, its subscription started: every way a license comes and goes.
+
+    A key redeemed, hardware shipped, registered to ``srv-1`` and extended, a
+    system file uploaded, then on 2026-03-02 an allocation (with compensation)
+    and devices past the allowance (growth). Every action is Alice's. Returns
+    the subscription key it redeemed.
+    """
+    key = m.vendor.issue_key("acs-pro", quantities={"core": 20, "door": 2})
+    m.redeem_key("nord", key, actor="alice")
+    m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 2})
+    m.register_hardware("nord", "srv-1", "SN-1", actor="alice")
+    hw = m.vendor.issue_key("acs-pro", LicenseKind.HARDWARE, {"core": 3})
+    m.redeem_key("nord", hw, actor="alice")
+    m.allocate_to_hardware("nord", "SN-1", {"core": 1}, actor="alice")
+    m.upload_system_file(
+        "nord",
+        offline.describe_system(
+            system_id="off-1", product="acs-pro", devices={"core": 1}, now=clock.now()
+        ),
+        actor="alice",
+    )
+    clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
+    m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
+    return key
+
+
+def walk_a_webhook(m: Manager, **changes: Any) -> None:
+    """Every webhook command on ``nord``, by Alice: add, update with ``changes``, rotate the
+    secret, send the ``webhook_added`` event again, remove."""
+    ep = m.webhooks.add(
+        "nord", "http://127.0.0.1:9/h", actor="alice", allow_http=True, allow_private=True
+    )
+    m.webhooks.update(ep.endpoint_id, **changes, actor="alice")
+    m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
+    added = next(e for e in m.events("nord") if e.type == "webhook_added")
+    m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
+    m.webhooks.remove(ep.endpoint_id, actor="alice")

@@ -1,4 +1,4 @@
-"""What the HTTP tests share: the tokens file, the bearer headers, replay helpers (SPEC §6)."""
+"""What the HTTP tests share: tokens, bearer headers, problems, snapshots, replays (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,35 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager
+from axis_licensing import Manager, ManualClock, offline
+from axis_licensing.backends import TABLES
 from axis_licensing.http import TokenFile, create_app, hash_token
 
 ORG = "acme"
 PRODUCT = "acs-pro"
 BASE = f"/v1/organizations/{ORG}"
+
+
+def offline_system(clock: ManualClock) -> bytes:
+    """The description file of the offline system ``offline-1``: two core devices, made now."""
+    return offline.describe_system(
+        system_id="offline-1", product=PRODUCT, devices={"core": 2}, now=clock.now()
+    )
+
+
+def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:
+    """Every stored row of every table: what a refused request must leave unchanged."""
+    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
+
+
+def problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The body of ``response``, checked to be an RFC 9457 problem of this status and code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert (body["code"], body["status"]) == (code, status)
+    assert "Traceback" not in response.text
+    return body
 
 
 def bearer(name: str) -> dict[str, str]:

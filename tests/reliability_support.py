@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from axis_licensing import (
+    EXAMPLE_CATALOG,
     Catalog,
     LicenseKind,
     LicenseType,
@@ -22,19 +22,10 @@ from axis_licensing import (
 )
 from axis_licensing.backends import TABLES, Backend
 
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
+#: The example catalog and a five-year product.
 CATALOG = Catalog(
     products=[
-        ProductSpec(
-            "acs-pro",
-            "AXIS Camera Station Pro",
-            license_types=[
-                LicenseType("core"),
-                LicenseType("universal", covers=("core",)),
-                LicenseType("door"),
-            ],
-        ),
+        *EXAMPLE_CATALOG.products,
         ProductSpec("vms-5", "VMS, five-year term", term_years=5, growth_rate="1/2"),
     ]
 )

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from fractions import Fraction
 from typing import Any, ClassVar, Protocol
 
 import attrs
 import pytest
 
+from _support import per_period
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Activity,
@@ -55,6 +56,7 @@ from axis_licensing import (
     PeriodAllocation,
     ProductSpec,
     ProductState,
+    ProductStatus,
     SubscriptionNotStarted,
     UnknownHardware,
     UnknownKey,
@@ -168,6 +170,11 @@ def _lots(wallet: Wallet) -> list[tuple[LicenseKind, str, int, date, date]]:
     ]
 
 
+def _who(activity: Activity) -> tuple[str, str, str | None, str | None]:
+    """An activity's action, actor, system and product."""
+    return activity.action, activity.actor, activity.system_id, activity.product
+
+
 def _actions(history: Sequence[Activity]) -> list[str]:
     return [str(activity.action) for activity in history]
 
@@ -195,6 +202,75 @@ def _create(m: Manager, org_id: str = ORG, *, timezone_name: str = "UTC") -> Non
     m.create_organization(org_id, name=f"Org {org_id}", timezone=timezone_name, actor=ACTOR)
 
 
+def _window(status: ProductStatus) -> tuple[Period | None, date | None]:
+    """The status's period and the end of its trial or grace window."""
+    return status.period, status.window_ends_on
+
+
+def _year(index: int) -> Period:
+    """The subscription year ``index`` of an organization anchored on 2026-01-01."""
+    return Period(index, date(2026 + index, 1, 1), date(2027 + index, 1, 1))
+
+
+def _edge_life(
+    m: Manager,
+    index: int,
+    trial_end: date,
+    after: ProductState,
+    grace_at: datetime,
+    grace_end: date,
+) -> None:
+    """EDGE in its trial in year ``index`` until ``trial_end``, ``after`` at noon that day,
+    and in grace the next year at ``grace_at``, until ``grace_end``."""
+    edge = m.status(ORG, EDGE)
+    assert edge.state is ProductState.TRIAL
+    assert _window(edge) == (_year(index), trial_end)
+    ended = datetime.combine(trial_end, time(12), UTC)
+    assert m.status(ORG, EDGE, at=ended).state is after
+    grace = m.status(ORG, EDGE, at=grace_at)
+    assert grace.state is ProductState.GRACE
+    assert _window(grace) == (_year(index + 1), grace_end)
+
+
+def _noon_on(clock: ManualClock, year: int, month: int, day: int) -> datetime:
+    """Set ``clock`` to noon UTC on that day; that instant."""
+    clock.set(_noon(year, month, day))
+    return clock.now()
+
+
+def _bought(m: Manager, quantities: dict[str, int], period: int = 0) -> None:
+    """Redeem a key of ``quantities`` and allocate them all to ``period``."""
+    _redeem(m, quantities)
+    m.allocate(ORG, PRODUCT, quantities, period=period, actor=ACTOR)
+
+
+def _redeem_on(m: Manager, clock: ManualClock, on: datetime, quantities: dict[str, int]) -> None:
+    """Set the clock to ``on``, then redeem a key of ``quantities`` in the organization."""
+    clock.set(on)
+    _redeem(m, quantities)
+
+
+def _two_keys(
+    m: Manager, clock: ManualClock, first: dict[str, int], on: datetime, then: dict[str, int]
+) -> None:
+    """The organization, a key of ``first`` redeemed now and one of ``then`` on ``on``."""
+    _create(m)
+    _redeem(m, first)
+    _redeem_on(m, clock, on, then)
+
+
+def _started(m: Manager, **devices: int) -> Manager:
+    """The organization, its subscription to PRODUCT started, and sys-1 with ``devices`` if any.
+
+    Returns ``m``.
+    """
+    _create(m)
+    m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+    if devices:
+        m.register_system(ORG, PRODUCT, "sys-1", devices=devices, actor=ACTOR)
+    return m
+
+
 def _redeem(
     m: Manager,
     quantities: dict[str, int],
@@ -206,6 +282,13 @@ def _redeem(
     key = m.vendor.issue_key(product, kind, quantities)
     m.redeem_key(org_id, key, actor=ACTOR)
     return key
+
+
+def _off1(now: datetime, devices: dict[str, int], hardware: Sequence[str] = ()) -> bytes:
+    """The description file of the offline system off-1, made at ``now``."""
+    return offline.describe_system(
+        system_id="off-1", product=PRODUCT, devices=devices, hardware=hardware, now=now
+    )
 
 
 def _license(m: Manager, file: bytes, system_id: str, now: datetime) -> Entitlement:
@@ -264,102 +347,60 @@ def _upload(system_id: str, devices: dict[str, int], hardware: Sequence[str]) ->
     return run
 
 
+def _org(method: str, *args: object, **kwargs: object) -> _Case:
+    """A case calling ``m.<method>(ORG, *args, actor=ACTOR, **kwargs)``."""
+
+    def run(m: Manager, rich: _Rich) -> object:
+        return getattr(m, method)(ORG, *args, actor=ACTOR, **kwargs)
+
+    return run
+
+
+#: The failing commands, by the error each must raise.
+_FAILING: dict[type[LicensingError], dict[str, _Case]] = {
+    InsufficientLicenses: {
+        "allocate-insufficient": _org("allocate", PRODUCT, {"core": 4}),
+        "allocate-need-insufficient": _org("allocate_need", PRODUCT, through=1),
+        "allocate-to-hardware-insufficient": _org("allocate_to_hardware", "HW-1", {"door": 2}),
+    },
+    OutsideAllocationWindow: {
+        "allocate-beyond-five-years": _org("allocate", PRODUCT, {"core": 1}, period=6),
+        "allocate-negative-offset": _org("allocate", PRODUCT, {"core": 1}, period=-1),
+    },
+    InvalidInput: {
+        "allocate-unknown-type": _org("allocate", PRODUCT, {"gold": 1}),
+        "allocate-zero": _org("allocate", PRODUCT, {"core": 0}),
+        "report-unknown-type": _org("report_devices", "sys-1", {"gold": 1}),
+    },
+    UnknownProduct: {"allocate-unknown-product": _org("allocate", "nope", {"core": 1})},
+    KeyAlreadyRedeemed: {
+        "redeem-twice": lambda m, r: m.redeem_key(ORG, r.redeemed_key, actor=ACTOR),
+        "redeem-other-orgs-key": lambda m, r: m.redeem_key(OTHER, r.redeemed_key, actor=ACTOR),
+    },
+    UnknownKey: {"redeem-never-issued": lambda m, r: m.redeem_key(ORG, r.unknown_key, actor=ACTOR)},
+    KeyTypo: {"redeem-typo": lambda m, r: m.redeem_key(ORG, _typo(r.unknown_key), actor=ACTOR)},
+    AlreadyRegistered: {
+        "register-system-again": _org("register_system", PRODUCT, "sys-1"),
+        "register-other-orgs-system": _org("register_system", PRODUCT, "sys-b"),
+        "register-other-orgs-hardware": _org("register_hardware", "sys-1", "HW-B"),
+        "upload-other-orgs-hardware": _upload("off-2", {"core": 1}, ["HW-B"]),
+        "upload-other-orgs-system": _upload("sys-b", {"core": 1}, []),
+    },
+    UnknownHardware: {
+        "register-unknown-hardware": _org("register_hardware", "sys-1", "HW-404"),
+        "allocate-to-other-orgs-hardware": _org("allocate_to_hardware", "HW-B", {"door": 1}),
+        "upload-unknown-hardware": _upload("off-2", {"core": 1}, ["HW-404"]),
+    },
+    AlreadyStarted: {"start-again": _org("start_subscription", PRODUCT)},
+    UnknownSystem: {
+        "report-unknown-system": _org("report_devices", "sys-404", {"core": 1}),
+        "report-other-orgs-system": _org("report_devices", "sys-b", {"core": 1}),
+    },
+    MalformedSystemFile: {"upload-malformed": _org("upload_system_file", b'{"format_version": 1}')},
+    AlreadyExists: {"create-existing-organization": _org("create_organization", name="again")},
+}
 _FAILURES: dict[str, tuple[_Case, type[LicensingError]]] = {
-    "allocate-insufficient": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR),
-        InsufficientLicenses,
-    ),
-    "allocate-beyond-five-years": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 1}, period=6, actor=ACTOR),
-        OutsideAllocationWindow,
-    ),
-    "allocate-negative-offset": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 1}, period=-1, actor=ACTOR),
-        OutsideAllocationWindow,
-    ),
-    "allocate-unknown-type": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"gold": 1}, actor=ACTOR),
-        InvalidInput,
-    ),
-    "allocate-zero": (
-        lambda m, r: m.allocate(ORG, PRODUCT, {"core": 0}, actor=ACTOR),
-        InvalidInput,
-    ),
-    "allocate-unknown-product": (
-        lambda m, r: m.allocate(ORG, "nope", {"core": 1}, actor=ACTOR),
-        UnknownProduct,
-    ),
-    "allocate-need-insufficient": (
-        lambda m, r: m.allocate_need(ORG, PRODUCT, through=1, actor=ACTOR),
-        InsufficientLicenses,
-    ),
-    "redeem-twice": (
-        lambda m, r: m.redeem_key(ORG, r.redeemed_key, actor=ACTOR),
-        KeyAlreadyRedeemed,
-    ),
-    "redeem-other-orgs-key": (
-        lambda m, r: m.redeem_key(OTHER, r.redeemed_key, actor=ACTOR),
-        KeyAlreadyRedeemed,
-    ),
-    "redeem-never-issued": (
-        lambda m, r: m.redeem_key(ORG, r.unknown_key, actor=ACTOR),
-        UnknownKey,
-    ),
-    "redeem-typo": (
-        lambda m, r: m.redeem_key(ORG, _typo(r.unknown_key), actor=ACTOR),
-        KeyTypo,
-    ),
-    "register-system-again": (
-        lambda m, r: m.register_system(ORG, PRODUCT, "sys-1", actor=ACTOR),
-        AlreadyRegistered,
-    ),
-    "register-other-orgs-system": (
-        lambda m, r: m.register_system(ORG, PRODUCT, "sys-b", actor=ACTOR),
-        AlreadyRegistered,
-    ),
-    "register-other-orgs-hardware": (
-        lambda m, r: m.register_hardware(ORG, "sys-1", "HW-B", actor=ACTOR),
-        AlreadyRegistered,
-    ),
-    "register-unknown-hardware": (
-        lambda m, r: m.register_hardware(ORG, "sys-1", "HW-404", actor=ACTOR),
-        UnknownHardware,
-    ),
-    "allocate-to-hardware-insufficient": (
-        lambda m, r: m.allocate_to_hardware(ORG, "HW-1", {"door": 2}, actor=ACTOR),
-        InsufficientLicenses,
-    ),
-    "allocate-to-other-orgs-hardware": (
-        lambda m, r: m.allocate_to_hardware(ORG, "HW-B", {"door": 1}, actor=ACTOR),
-        UnknownHardware,
-    ),
-    "start-again": (
-        lambda m, r: m.start_subscription(ORG, PRODUCT, actor=ACTOR),
-        AlreadyStarted,
-    ),
-    "report-unknown-type": (
-        lambda m, r: m.report_devices(ORG, "sys-1", {"gold": 1}, actor=ACTOR),
-        InvalidInput,
-    ),
-    "report-unknown-system": (
-        lambda m, r: m.report_devices(ORG, "sys-404", {"core": 1}, actor=ACTOR),
-        UnknownSystem,
-    ),
-    "report-other-orgs-system": (
-        lambda m, r: m.report_devices(ORG, "sys-b", {"core": 1}, actor=ACTOR),
-        UnknownSystem,
-    ),
-    "upload-other-orgs-hardware": (_upload("off-2", {"core": 1}, ["HW-B"]), AlreadyRegistered),
-    "upload-other-orgs-system": (_upload("sys-b", {"core": 1}, []), AlreadyRegistered),
-    "upload-unknown-hardware": (_upload("off-2", {"core": 1}, ["HW-404"]), UnknownHardware),
-    "upload-malformed": (
-        lambda m, r: m.upload_system_file(ORG, b'{"format_version": 1}', actor=ACTOR),
-        MalformedSystemFile,
-    ),
-    "create-existing-organization": (
-        lambda m, r: m.create_organization(ORG, name="again", actor=ACTOR),
-        AlreadyExists,
-    ),
+    name: (case, error) for error, cases in _FAILING.items() for name, case in cases.items()
 }
 
 
@@ -380,16 +421,14 @@ class BackendRules:
         )
 
     @pytest.fixture
-    def conformance_clock(self) -> ManualClock:
+    def clock(self) -> ManualClock:
         """A manual clock at 2026-01-01 12:00 UTC."""
         return ManualClock(START)
 
     @pytest.fixture
-    def managers(
-        self, make_manager: MakeManager, conformance_clock: ManualClock
-    ) -> Iterator[Managers]:
+    def managers(self, make_manager: MakeManager, clock: ManualClock) -> Iterator[Managers]:
         """Opens Managers on the test's store and closes them after the test."""
-        pool = Managers(make_manager, conformance_clock)
+        pool = Managers(make_manager, clock)
         try:
             yield pool
         finally:
@@ -404,6 +443,12 @@ class BackendRules:
     def suite(self, managers: Managers) -> Manager:
         """A Manager with :data:`SUITE_CATALOG` (three products) on an empty store."""
         return managers.open(SUITE_CATALOG)
+
+    @pytest.fixture
+    def reopenable(self, managers: Managers) -> Managers:
+        """The Managers, for a test that reopens the store: skipped where it keeps nothing."""
+        self._require_persistence()
+        return managers
 
     def _require_persistence(self) -> None:
         if not self.persistent:
@@ -466,10 +511,7 @@ class BackendRules:
         assert status.subscription_devices == {"core": 5}
         assert status.licensed is False
         registered = m.history(ORG)[-1]
-        assert registered.action == "system_registered"
-        assert registered.actor == "bob"
-        assert registered.product == PRODUCT
-        assert registered.system_id == "sys-1"
+        assert _who(registered) == ("system_registered", "bob", "sys-1", PRODUCT)
         assert registered.details["devices"] == {"core": 5}
         assert m.status(ORG, PRODUCT).devices == {"core": 5}
 
@@ -501,10 +543,7 @@ class BackendRules:
         assert m.system_status(ORG, "sys-1").devices == {"universal": 3}
         assert m.status(ORG, PRODUCT).devices == {"universal": 3}
         reported = m.history(ORG)[-1]
-        assert reported.action == "devices_reported"
-        assert reported.actor == "carol"
-        assert reported.system_id == "sys-1"
-        assert reported.product == PRODUCT
+        assert _who(reported) == ("devices_reported", "carol", "sys-1", PRODUCT)
         assert reported.details["devices"] == {"universal": 3}
         m.report_devices(ORG, "sys-1", {}, actor=ACTOR)
         assert m.system_status(ORG, "sys-1").devices == {}
@@ -525,11 +564,11 @@ class BackendRules:
     # -- R2, R3: subscriptions, anchor, windows ---------------------------------------------------
 
     def test_r3_trial_of_a_start_on_2026_03_10_ends_2026_04_09(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _create(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 3, 10))
+        clock.set(_noon(2026, 3, 10))
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)
         status = m.status(ORG, PRODUCT)
         assert status.state is ProductState.TRIAL
@@ -552,11 +591,10 @@ class BackendRules:
         assert before_start.state is ProductState.NOT_STARTED
 
     def test_r2_start_subscription_twice_raises_already_started(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        conformance_clock.advance(days=40)
+        _started(m)
+        clock.advance(days=40)
         before = _snapshot(m)
         with pytest.raises(AlreadyStarted):
             m.start_subscription(ORG, PRODUCT, actor=ACTOR)
@@ -564,42 +602,26 @@ class BackendRules:
         assert m.status(ORG, PRODUCT).period == Period(0, date(2026, 1, 1), date(2027, 1, 1))
 
     def test_r2_later_product_shares_the_organization_anchor(
-        self, suite: Manager, conformance_clock: ManualClock
+        self, suite: Manager, clock: ManualClock
     ) -> None:
-        m = suite
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 7, 2))
+        m = _started(suite)
+        clock.set(_noon(2026, 7, 2))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
-        edge = m.status(ORG, EDGE)
-        assert edge.state is ProductState.TRIAL
-        assert edge.period == Period(0, date(2026, 1, 1), date(2027, 1, 1))
-        assert edge.window_ends_on == date(2026, 8, 1)
-        assert m.status(ORG, EDGE, at=_noon(2026, 8, 1)).state is ProductState.LICENSED
-        renewed = m.status(ORG, EDGE, at=_noon(2027, 1, 1))
-        assert renewed.state is ProductState.GRACE
-        assert renewed.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
-        assert renewed.window_ends_on == date(2027, 1, 31)
+        _edge_life(
+            m, 0, date(2026, 8, 1), ProductState.LICENSED, _noon(2027, 1, 1), date(2027, 1, 31)
+        )
         assert m.status(ORG, VAULT).state is ProductState.NOT_STARTED
 
     def test_r2_product_started_in_a_later_period_has_its_trial_there(
-        self, suite: Manager, conformance_clock: ManualClock
+        self, suite: Manager, clock: ManualClock
     ) -> None:
-        m = suite
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)  # anchor 2026-01-01
-        conformance_clock.set(_noon(2027, 6, 1))
+        m = _started(suite)  # anchor 2026-01-01
+        clock.set(_noon(2027, 6, 1))
         m.register_system(ORG, EDGE, "edge-1", devices={"core": 1}, actor=ACTOR)
         m.start_subscription(ORG, EDGE, actor=ACTOR)
-        edge = m.status(ORG, EDGE)
-        assert edge.state is ProductState.TRIAL
-        assert edge.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
-        assert edge.window_ends_on == date(2027, 7, 1)
-        assert m.status(ORG, EDGE, at=_noon(2027, 7, 1)).state is ProductState.UNLICENSED
-        renewed = m.status(ORG, EDGE, at=_noon(2028, 1, 5))
-        assert renewed.state is ProductState.GRACE
-        assert renewed.period == Period(2, date(2028, 1, 1), date(2029, 1, 1))
-        assert renewed.window_ends_on == date(2028, 1, 31)
+        _edge_life(
+            m, 1, date(2027, 7, 1), ProductState.UNLICENSED, _noon(2028, 1, 5), date(2028, 1, 31)
+        )
         assert m.status(ORG, EDGE, at=_noon(2027, 5, 31)).state is ProductState.NOT_STARTED
         with pytest.raises(SubscriptionNotStarted):
             m.need(ORG, EDGE, at=_noon(2027, 5, 31))
@@ -608,19 +630,16 @@ class BackendRules:
         assert [pn.period.index for pn in need.periods] == [1, 2, 3, 4, 5, 6]
         assert need.to_buy == {"core": 6}
 
-    def test_r2_five_year_term_product(
-        self, suite: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r2_five_year_term_product(self, suite: Manager, clock: ManualClock) -> None:
         m = suite
         _create(m)
-        conformance_clock.set(_noon(2026, 3, 2))
+        clock.set(_noon(2026, 3, 2))
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)  # anchor 2026-03-02
-        conformance_clock.set(_noon(2027, 6, 1))
+        clock.set(_noon(2027, 6, 1))
         m.start_subscription(ORG, VAULT, actor=ACTOR)
         vault = m.status(ORG, VAULT)
         assert vault.state is ProductState.TRIAL
-        assert vault.period == Period(0, date(2026, 3, 2), date(2031, 3, 2))
-        assert vault.window_ends_on == date(2027, 7, 1)
+        assert _window(vault) == (Period(0, date(2026, 3, 2), date(2031, 3, 2)), date(2027, 7, 1))
         need = m.need(ORG, VAULT, horizon=1)
         assert [pn.period for pn in need.periods] == [
             Period(0, date(2026, 3, 2), date(2031, 3, 2)),
@@ -628,11 +647,10 @@ class BackendRules:
         ]
 
     def test_r2_leap_day_anchor_gives_28_february_in_common_years(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        conformance_clock.set(_noon(2028, 2, 29))
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        clock.set(_noon(2028, 2, 29))
+        _started(m)
         status = m.status(ORG, PRODUCT)
         assert status.period == Period(0, date(2028, 2, 29), date(2029, 2, 28))
         assert status.window_ends_on == date(2028, 3, 30)
@@ -649,38 +667,33 @@ class BackendRules:
         assert later.state is ProductState.GRACE
         assert later.window_ends_on == date(2032, 3, 30)
 
-    def test_r3_grace_follows_each_renewal(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r3_grace_follows_each_renewal(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 3, 10))
+        clock.set(_noon(2026, 3, 10))
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        _redeem(m, {"core": 3})
-        m.allocate(ORG, PRODUCT, {"core": 3}, actor=ACTOR)
+        _bought(m, {"core": 3})
         licensed = m.status(ORG, PRODUCT)
         assert licensed.state is ProductState.LICENSED
         assert licensed.licensed_through == date(2027, 3, 10)
         assert licensed.allocated == {"core": 3}
         grace = m.status(ORG, PRODUCT, at=_noon(2027, 3, 10))
         assert grace.state is ProductState.GRACE
-        assert grace.period == Period(1, date(2027, 3, 10), date(2028, 3, 10))
-        assert grace.window_ends_on == date(2027, 4, 9)
+        assert _window(grace) == (Period(1, date(2027, 3, 10), date(2028, 3, 10)), date(2027, 4, 9))
         assert grace.allocated == {}
         assert grace.licensed_through is None
         assert m.status(ORG, PRODUCT, at=_noon(2027, 4, 8)).state is ProductState.GRACE
         assert m.status(ORG, PRODUCT, at=_noon(2027, 4, 9)).state is ProductState.UNLICENSED
 
     def test_r5_no_devices_and_no_licenses_is_licensed_after_the_window(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         assert m.status(ORG, PRODUCT).state is ProductState.TRIAL
         after = m.status(ORG, PRODUCT, at=_noon(2026, 1, 31))
         assert after.state is ProductState.LICENSED
         assert after.licensed_through == date(2027, 1, 1)
 
     def test_r3_local_dates_follow_the_organization_zone(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         # Auckland is UTC+13 in January: 2026-01-01 12:00 UTC is 2026-01-02 there.
         _create(m, timezone_name="Pacific/Auckland")
@@ -688,8 +701,7 @@ class BackendRules:
         m.start_subscription(ORG, PRODUCT, actor=ACTOR)
         _redeem(m, {"core": 2})
         status = m.status(ORG, PRODUCT)
-        assert status.period == Period(0, date(2026, 1, 2), date(2027, 1, 2))
-        assert status.window_ends_on == date(2026, 2, 1)
+        assert _window(status) == (Period(0, date(2026, 1, 2), date(2027, 1, 2)), date(2026, 2, 1))
         # 2026-02-01 00:00 NZDT is 2026-01-31 11:00 UTC.
         last = datetime(2026, 1, 31, 10, 59, tzinfo=UTC)
         assert m.status(ORG, PRODUCT, at=last).state is ProductState.TRIAL
@@ -706,7 +718,7 @@ class BackendRules:
         assert {a.on for a in m.history(ORG)} == {date(2026, 1, 2)}
         assert len(m.history(ORG, since=date(2026, 1, 2))) == 4
         assert m.history(ORG, until=date(2026, 1, 1)) == []
-        conformance_clock.set(datetime(2031, 1, 1, 11, 0, tzinfo=UTC))
+        clock.set(datetime(2031, 1, 1, 11, 0, tzinfo=UTC))
         expired = m.history(ORG, actions=["licenses_expired"])
         assert [(a.on, a.actor, a.details["quantity"]) for a in expired] == [
             (date(2031, 1, 2), "system", 2)
@@ -826,9 +838,9 @@ class BackendRules:
         assert raised.value.shortfall == {"core": 1}
 
     def test_r6_lot_of_29_february_expires_28_february(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        conformance_clock.set(_noon(2028, 2, 29))
+        clock.set(_noon(2028, 2, 29))
         _create(m)
         _redeem(m, {"core": 1})
         assert _lots(m.wallet(ORG, PRODUCT)) == [
@@ -838,14 +850,11 @@ class BackendRules:
         assert m.wallet(ORG, PRODUCT, at=datetime(2033, 2, 28, tzinfo=UTC)).lots == ()
 
     def test_r6_allocation_uses_the_earliest_expiry_first(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 6, 1))
-        _redeem(m, {"core": 5})
-        conformance_clock.set(_noon(2026, 6, 2))
-        _redeem(m, {"core": 5, "door": 1})
+        _started(m)
+        _redeem_on(m, clock, _noon(2026, 6, 1), {"core": 5})
+        _redeem_on(m, clock, _noon(2026, 6, 2), {"core": 5, "door": 1})
         assert _lots(m.wallet(ORG, PRODUCT)) == [
             (LicenseKind.SUBSCRIPTION, "core", 5, date(2026, 6, 1), date(2031, 6, 1)),
             (LicenseKind.SUBSCRIPTION, "core", 5, date(2026, 6, 2), date(2031, 6, 2)),
@@ -871,14 +880,11 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r6_lots_expire_after_five_years_without_any_command(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        _redeem(m, {"core": 10})
-        conformance_clock.set(_noon(2026, 6, 1))
-        _redeem(m, {"core": 3})
+        _two_keys(m, clock, {"core": 10}, _noon(2026, 6, 1), {"core": 3})
         stored = len(m.history(ORG))
-        conformance_clock.set(_noon(2031, 2, 1))
+        clock.set(_noon(2031, 2, 1))
         wallet = m.wallet(ORG, PRODUCT)
         assert _lots(wallet) == [
             (LicenseKind.SUBSCRIPTION, "core", 3, date(2026, 6, 1), date(2031, 6, 1))
@@ -908,13 +914,13 @@ class BackendRules:
         ]
         assert after[stored + 1].on == date(2031, 2, 1)
 
-    def test_r6_hardware_lots_expire_too(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r6_hardware_lots_expire_too(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         m.vendor.ship_hardware("HW-1", PRODUCT)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"door": 2}, actor=ACTOR)
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR)
         _redeem(m, {"door": 2}, kind=LicenseKind.HARDWARE)
-        conformance_clock.set(_noon(2031, 1, 1))
+        clock.set(_noon(2031, 1, 1))
         assert m.wallet(ORG, PRODUCT).balance(LicenseKind.HARDWARE) == {}
         expired = m.history(ORG, actions=["licenses_expired"])
         assert [(a.on, a.details["kind"], a.details["quantity"]) for a in expired] == [
@@ -928,12 +934,10 @@ class BackendRules:
     # -- R7: allocation -------------------------------------------------------------------------
 
     def test_r7_allocation_to_a_future_period_gets_no_compensation(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 5, 1))
-        _redeem(m, {"core": 20})
+        _started(m)
+        _redeem_on(m, clock, _noon(2026, 5, 1), {"core": 20})
         allocation = m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor="bob")
         assert allocation == Allocation(
             product=PRODUCT,
@@ -949,11 +953,8 @@ class BackendRules:
         assert allocated.product == PRODUCT
         assert m.need(ORG, PRODUCT, horizon=1).periods[1].allocated == {"core": 5}
 
-    def test_r7_allocation_window_is_five_years_ahead(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+    def test_r7_allocation_window_is_five_years_ahead(self, m: Manager, clock: ManualClock) -> None:
+        _started(m)
         _redeem(m, {"core": 10})
         edge = m.allocate(ORG, PRODUCT, {"core": 1}, period=5, actor=ACTOR)
         assert edge.periods[0].period == Period(5, date(2031, 1, 1), date(2032, 1, 1))
@@ -963,16 +964,15 @@ class BackendRules:
         with pytest.raises(OutsideAllocationWindow):
             m.allocate(ORG, PRODUCT, {"core": 1}, period=-1, actor=ACTOR)
         assert _snapshot(m) == before
-        conformance_clock.set(_noon(2026, 12, 31))
+        clock.set(_noon(2026, 12, 31))
         with pytest.raises(OutsideAllocationWindow):
             m.allocate(ORG, PRODUCT, {"core": 1}, period=6, actor=ACTOR)
-        conformance_clock.set(_noon(2027, 1, 1))
+        clock.set(_noon(2027, 1, 1))
         later = m.allocate(ORG, PRODUCT, {"core": 1}, period=5, actor=ACTOR)
         assert later.periods[0].period == Period(6, date(2032, 1, 1), date(2033, 1, 1))
 
     def test_r7_insufficient_licenses_gives_the_exact_shortfall(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 20, "universal": 1})
         before = _snapshot(m)
         with pytest.raises(InsufficientLicenses) as raised:
@@ -981,8 +981,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r14_allocate_checks_its_input(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 5})
         before = _snapshot(m)
         bad: list[tuple[dict[str, Any], type[Exception]]] = [
@@ -1005,8 +1004,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r7_allocate_need_allocates_the_exact_shortfall_through_n(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5, "universal": 2}, actor=ACTOR)
         _redeem(m, {"core": 20, "universal": 10})
         need = m.need(ORG, PRODUCT, horizon=2)
@@ -1023,7 +1021,7 @@ class BackendRules:
         assert need.to_buy == {}
 
         allocation = m.allocate_need(ORG, PRODUCT, through=2, actor=ACTOR)
-        assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
+        assert per_period(allocation) == [
             (0, {"core": 5, "universal": 2}),
             (1, {"core": 5, "universal": 2}),
             (2, {"core": 5, "universal": 2}),
@@ -1064,9 +1062,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r7_allocate_need_with_nothing_needed_records_nothing(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 2}, actor=ACTOR)
+        _started(m, core=2)
         _redeem(m, {"core": 9})
         m.allocate_need(ORG, PRODUCT, through=1, actor=ACTOR)
         before = _snapshot(m)
@@ -1083,9 +1079,7 @@ class BackendRules:
         assert _snapshot(m) == before
 
     def test_r7_allocate_need_takes_needed_types_only(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 2}, actor=ACTOR)
+        _started(m, core=2)
         _redeem(m, {"universal": 5})
         before = _snapshot(m)
         with pytest.raises(InsufficientLicenses) as raised:
@@ -1096,14 +1090,12 @@ class BackendRules:
     # -- R8: overlap compensation --------------------------------------------------------------
 
     def test_r8_new_product_mid_period_compensation(
-        self, suite: Manager, conformance_clock: ManualClock
+        self, suite: Manager, clock: ManualClock
     ) -> None:
-        m = suite
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)  # anchor 2026-01-01
-        conformance_clock.set(_noon(2026, 7, 2))
+        m = _started(suite)  # anchor 2026-01-01
+        clock.set(_noon(2026, 7, 2))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 7, 10))
+        clock.set(_noon(2026, 7, 10))
         _redeem(m, {"core": 10}, product=EDGE)
         allocation = m.allocate(ORG, EDGE, {"core": 10}, actor=ACTOR)
         assert allocation.periods == (
@@ -1136,7 +1128,7 @@ class BackendRules:
 
         # With an earlier credit of 72/73: period [2027-01-01, 2028-01-01), grace ends
         # 2027-01-31, 10 licenses on 2027-03-02 → 72/73 + 120/73 = 2 + 46/73.
-        conformance_clock.set(_noon(2027, 3, 2))
+        clock.set(_noon(2027, 3, 2))
         _redeem(m, {"core": 10}, product=EDGE)
         second = m.allocate(ORG, EDGE, {"core": 10}, actor=ACTOR)
         assert second.periods[0].period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
@@ -1149,14 +1141,9 @@ class BackendRules:
         ]
         assert m.wallet(ORG, EDGE).credit == {"core": Fraction(46, 73)}
 
-    def test_r8_allocation_after_the_grace_window(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 10}, actor=ACTOR)
-        conformance_clock.set(_noon(2027, 3, 2))
-        _redeem(m, {"core": 10})
+    def test_r8_allocation_after_the_grace_window(self, m: Manager, clock: ManualClock) -> None:
+        _started(m, core=10)
+        _redeem_on(m, clock, _noon(2027, 3, 2), {"core": 10})
         assert m.status(ORG, PRODUCT).state is ProductState.UNLICENSED
         allocation = m.allocate(ORG, PRODUCT, {"core": 10}, actor=ACTOR)
         assert allocation.periods[0].period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
@@ -1169,13 +1156,11 @@ class BackendRules:
         assert status.state is ProductState.LICENSED
         assert status.licensed_through == date(2028, 1, 1)
 
-    def test_r8_compensation_on_a_five_year_term(
-        self, suite: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r8_compensation_on_a_five_year_term(self, suite: Manager, clock: ManualClock) -> None:
         m = suite
         _create(m)
         m.start_subscription(ORG, VAULT, actor=ACTOR)  # [2026-01-01, 2031-01-01): 1826 days
-        conformance_clock.set(_noon(2026, 3, 2))
+        clock.set(_noon(2026, 3, 2))
         _redeem(m, {"core": 10}, product=VAULT)
         allocation = m.allocate(ORG, VAULT, {"core": 10}, actor=ACTOR)
         assert allocation.compensation == {}
@@ -1184,16 +1169,14 @@ class BackendRules:
         assert "compensation_credited" not in _actions(m.history(ORG))
 
     def test_r8_top_up_of_a_locked_period_after_its_window(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR)
+        _started(m, core=4)
         _redeem(m, {"core": 10})
         first = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         assert first.compensation == {}
         assert first.credit == {}
-        conformance_clock.set(_noon(2026, 7, 20))  # 200 days into a 365-day period
+        clock.set(_noon(2026, 7, 20))  # 200 days into a 365-day period
         top_up = m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
         assert top_up.compensation == {"core": 1}  # 2 × 200 / 365 = 1 + 7/73
         assert top_up.credit == {"core": Fraction(7, 73)}
@@ -1203,13 +1186,10 @@ class BackendRules:
     # -- R4, R5: need, locking, growth ---------------------------------------------------------
 
     def test_r5_locked_period_allows_growth_then_requires_more(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 10}, actor=ACTOR)
-        _redeem(m, {"core": 10})
-        m.allocate(ORG, PRODUCT, {"core": 10}, actor=ACTOR)
+        _started(m, core=10)
+        _bought(m, {"core": 10})
         m.report_devices(ORG, "sys-1", {"core": 20}, actor=ACTOR)
         within = m.status(ORG, PRODUCT)
         assert within.state is ProductState.LICENSED
@@ -1222,7 +1202,7 @@ class BackendRules:
         assert need.periods[1].shortfall == {"core": 20}
         assert m.history(ORG, actions=["growth_exceeded"]) == []
 
-        conformance_clock.set(_noon(2026, 2, 1))
+        clock.set(_noon(2026, 2, 1))
         m.report_devices(ORG, "sys-1", {"core": 23}, actor=ACTOR)
         assert _actions(m.history(ORG)[-2:]) == ["devices_reported", "growth_exceeded"]
         over = m.status(ORG, PRODUCT)
@@ -1253,34 +1233,26 @@ class BackendRules:
         assert fixed.allocated == {"core": 13}
 
     def test_r5_shortfall_is_counted_per_needed_type(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5, "universal": 2}, actor=ACTOR)
-        _redeem(m, {"core": 3})
-        m.allocate(ORG, PRODUCT, {"core": 3}, period=1, actor=ACTOR)
+        _bought(m, {"core": 3}, period=1)
         need = m.need(ORG, PRODUCT, horizon=1)
         assert need.periods[1].allocated == {"core": 3}
         assert need.periods[1].shortfall == {"core": 2, "universal": 2}
         assert need.to_buy == {"core": 7, "universal": 4}
 
     def test_r5_universal_licenses_cover_core_devices(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
-        _redeem(m, {"core": 3, "universal": 2})
-        m.allocate(ORG, PRODUCT, {"core": 3, "universal": 2}, actor=ACTOR)
+        _started(m, core=5)
+        _bought(m, {"core": 3, "universal": 2})
         status = m.status(ORG, PRODUCT, at=_noon(2026, 6, 1))
         assert status.state is ProductState.LICENSED
         assert status.required_now == {}
 
     def test_r5_advance_allocation_locks_at_the_period_start(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
-        _redeem(m, {"core": 5})
-        m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor=ACTOR)
+        _started(m, core=5)
+        _bought(m, {"core": 5}, period=1)
         now = m.status(ORG, PRODUCT)
         assert now.state is ProductState.TRIAL
         assert now.licensed_through is None
@@ -1289,21 +1261,18 @@ class BackendRules:
         assert renewed.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
         assert renewed.licensed_through == date(2028, 1, 1)
         # Growth after the lock stays within the allowance (5 × 2).
-        conformance_clock.set(_noon(2027, 1, 2))
+        clock.set(_noon(2027, 1, 2))
         m.report_devices(ORG, "sys-1", {"core": 8}, actor=ACTOR)
         grown = m.status(ORG, PRODUCT)
         assert grown.state is ProductState.LICENSED
         assert grown.growth_exceeded is False
 
     def test_r5_advance_allocation_that_no_longer_covers_gives_grace(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
-        _redeem(m, {"core": 5})
-        m.allocate(ORG, PRODUCT, {"core": 5}, period=1, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 6, 1))
+        _started(m, core=5)
+        _bought(m, {"core": 5}, period=1)
+        clock.set(_noon(2026, 6, 1))
         m.report_devices(ORG, "sys-1", {"core": 8}, actor=ACTOR)
         assert m.need(ORG, PRODUCT, horizon=1).periods[1].shortfall == {"core": 3}
         renewed = m.status(ORG, PRODUCT, at=_noon(2027, 1, 1))
@@ -1313,7 +1282,7 @@ class BackendRules:
         assert m.status(ORG, PRODUCT, at=_noon(2027, 1, 31)).state is ProductState.UNLICENSED
         # Back within the allocation during the grace window: the period locks then,
         # and later growth within the allowance (5 × 2) keeps it licensed.
-        conformance_clock.set(_noon(2027, 1, 10))
+        clock.set(_noon(2027, 1, 10))
         m.report_devices(ORG, "sys-1", {"core": 5}, actor=ACTOR)
         assert m.status(ORG, PRODUCT).state is ProductState.LICENSED
         m.report_devices(ORG, "sys-1", {"core": 10}, actor=ACTOR)
@@ -1323,9 +1292,7 @@ class BackendRules:
         assert relocked.licensed_through == date(2028, 1, 1)
 
     def test_r5_licensed_through_counts_the_unbroken_run(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 5}, actor=ACTOR)
+        _started(m, core=5)
         _redeem(m, {"core": 20})
         for offset in (0, 1, 2, 4):
             m.allocate(ORG, PRODUCT, {"core": 5}, period=offset, actor=ACTOR)
@@ -1445,13 +1412,10 @@ class BackendRules:
 
     # -- R12: offline systems -------------------------------------------------------------------
 
-    def test_r12_license_file_in_trial(self, m: Manager, conformance_clock: ManualClock) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+    def test_r12_license_file_in_trial(self, m: Manager, clock: ManualClock) -> None:
+        _started(m)
+        now = clock.now()
+        file = _off1(now, {"core": 2})
         license_file = m.upload_system_file(ORG, file, actor="bob")
         entitlement = _license(m, license_file, "off-1", now)
         assert entitlement == Entitlement(
@@ -1468,10 +1432,7 @@ class BackendRules:
         assert entitlement.may_run  # a VMS keeps running through its trial
         assert m.system_status(ORG, "off-1").devices == {"core": 2}
         uploaded = m.history(ORG)[-1]
-        assert uploaded.action == "system_file_uploaded"
-        assert uploaded.actor == "bob"
-        assert uploaded.system_id == "off-1"
-        assert uploaded.product == PRODUCT
+        assert _who(uploaded) == ("system_file_uploaded", "bob", "off-1", PRODUCT)
         assert uploaded.details["devices"] == {"core": 2}
         assert uploaded.details["hardware"] == []
         with pytest.raises(WrongSystem):
@@ -1480,23 +1441,15 @@ class BackendRules:
         with pytest.raises(LicenseFileExpired):  # on day e the portal says UNLICENSED
             _license(m, license_file, "off-1", _noon(2026, 1, 31))
 
-    def test_r12_license_file_when_licensed(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+    def test_r12_license_file_when_licensed(self, m: Manager, clock: ManualClock) -> None:
+        _started(m)
+        now = clock.now()
+        file = _off1(now, {"core": 2})
         m.upload_system_file(ORG, file, actor=ACTOR)
         _redeem(m, {"core": 4})
         m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 3, 1))
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+        now = _noon_on(clock, 2026, 3, 1)
+        file = _off1(now, {"core": 2})
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
         assert (entitlement.state, entitlement.may_run) == (ProductState.LICENSED, True)
@@ -1508,17 +1461,12 @@ class BackendRules:
         assert entitlement.valid_until == date(2028, 1, 31)
         assert len(m.history(ORG, actions=["system_file_uploaded"])) == 3
 
-    def test_r12_license_file_in_grace(self, m: Manager, conformance_clock: ManualClock) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+    def test_r12_license_file_in_grace(self, m: Manager, clock: ManualClock) -> None:
+        _started(m)
         m.register_system(ORG, PRODUCT, "off-1", devices={"core": 2}, actor=ACTOR)
-        _redeem(m, {"core": 2})
-        m.allocate(ORG, PRODUCT, {"core": 2}, actor=ACTOR)
-        conformance_clock.set(_noon(2027, 1, 10))
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, now=now
-        )
+        _bought(m, {"core": 2})
+        now = _noon_on(clock, 2027, 1, 10)
+        file = _off1(now, {"core": 2})
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert m.status(ORG, PRODUCT).state is ProductState.GRACE
         assert entitlement.licensed is False
@@ -1526,16 +1474,11 @@ class BackendRules:
         assert entitlement.valid_until == date(2027, 1, 30)  # the window's last day, e - 1
         assert entitlement.devices == {"core": 2}
 
-    def test_r12_license_file_through_hardware_alone(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r12_license_file_through_hardware_alone(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         m.vendor.ship_hardware("HW-9", PRODUCT, {"core": 3})
-        conformance_clock.set(_noon(2026, 2, 15))
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 2}, hardware=["HW-9"], now=now
-        )
+        now = _noon_on(clock, 2026, 2, 15)
+        file = _off1(now, {"core": 2}, ["HW-9"])
         entitlement = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert entitlement.licensed is True
         # the product has not started: the file says unlicensed, yet the hardware lets it run
@@ -1551,17 +1494,11 @@ class BackendRules:
         again = _license(m, m.upload_system_file(ORG, file, actor=ACTOR), "off-1", now)
         assert again.valid_until == date(2026, 3, 17)
 
-    def test_r12_license_file_when_unlicensed(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+    def test_r12_license_file_when_unlicensed(self, m: Manager, clock: ManualClock) -> None:
+        _started(m)
         m.vendor.ship_hardware("HW-5", PRODUCT, {"core": 1})
-        conformance_clock.set(_noon(2026, 2, 15))
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 3}, hardware=["HW-5"], now=now
-        )
+        now = _noon_on(clock, 2026, 2, 15)
+        file = _off1(now, {"core": 3}, ["HW-5"])
         license_file = m.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = _license(m, license_file, "off-1", now)
         assert entitlement.licensed is False
@@ -1573,11 +1510,11 @@ class BackendRules:
             _license(m, license_file, "off-1", datetime(2026, 2, 16, tzinfo=UTC))
 
     def test_r12_upload_replaces_devices_of_a_known_system(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         _create(m)
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR)
-        now = conformance_clock.now()
+        now = clock.now()
         file = offline.describe_system(
             system_id="sys-1", product=PRODUCT, devices={"door": 1}, now=now
         )
@@ -1589,7 +1526,7 @@ class BackendRules:
             "system_file_uploaded",
         ]
 
-    def test_r12_upload_is_all_or_nothing(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r12_upload_is_all_or_nothing(self, m: Manager, clock: ManualClock) -> None:
         _create(m)
         _create(m, OTHER)
         m.vendor.ship_hardware("HW-1", PRODUCT, {"core": 1})
@@ -1597,7 +1534,7 @@ class BackendRules:
         m.register_system(OTHER, PRODUCT, "sys-b", actor=ACTOR)
         m.register_hardware(OTHER, "sys-b", "HW-B", actor=ACTOR)
         before = _snapshot(m, [ORG, OTHER])
-        now = conformance_clock.now()
+        now = clock.now()
         file = offline.describe_system(
             system_id="off-2",
             product=PRODUCT,
@@ -1632,10 +1569,8 @@ class BackendRules:
         m.report_devices(ORG, "sys-1", {"core": 3}, actor="carol")
         m.create_organization(OTHER, name="Other", actor="dave")
 
-    def test_r11_history_is_oldest_first_and_filters(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
-        self._history_org(m, conformance_clock)
+    def test_r11_history_is_oldest_first_and_filters(self, m: Manager, clock: ManualClock) -> None:
+        self._history_org(m, clock)
         history = m.history(ORG)
         assert [(a.action, a.actor, a.on, a.at) for a in history] == [
             ("organization_created", ACTOR, date(2026, 1, 1), _noon(2026, 1, 1)),
@@ -1669,8 +1604,8 @@ class BackendRules:
         assert m.history(ORG, actor=ACTOR, product=PRODUCT) == [history[1], history[4]]
         assert m.history(ORG, actor="nobody") == []
 
-    def test_r11_history_pages(self, m: Manager, conformance_clock: ManualClock) -> None:
-        self._history_org(m, conformance_clock)
+    def test_r11_history_pages(self, m: Manager, clock: ManualClock) -> None:
+        self._history_org(m, clock)
         history = m.history(ORG)
         assert m.history(ORG, limit=2) == history[:2]
         assert m.history(ORG, limit=2, offset=2) == history[2:4]
@@ -1690,13 +1625,10 @@ class BackendRules:
             m.history(ORG, product="nope")
 
     def test_r11_pending_expiries_page_like_stored_activities(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        _redeem(m, {"core": 1})
-        conformance_clock.set(_noon(2026, 1, 2))
-        _redeem(m, {"door": 1})
-        conformance_clock.set(_noon(2031, 3, 1))
+        _two_keys(m, clock, {"core": 1}, _noon(2026, 1, 2), {"door": 1})
+        clock.set(_noon(2031, 3, 1))
         history = m.history(ORG)
         assert [(a.action, a.on) for a in history] == [
             ("organization_created", date(2026, 1, 1)),
@@ -1715,7 +1647,7 @@ class BackendRules:
         assert m.history(ORG, since=date(2031, 1, 2)) == history[4:]
         assert m.history(ORG, until=date(2031, 1, 1)) == history[:4]
 
-    def test_r14_ids_are_kept_exactly(self, m: Manager, conformance_clock: ManualClock) -> None:
+    def test_r14_ids_are_kept_exactly(self, m: Manager, clock: ManualClock) -> None:
         long_id = "ö" * 127 + "x"  # 128 characters, non-ASCII
         quoted = "o.rg@x+_-1~:"  # a new id's characters (R14)
         m.create_organization(long_id, name="Café 東京 ✓", actor="émilie", timezone="UTC")
@@ -1753,13 +1685,11 @@ class BackendRules:
                 m.start_subscription(ORG, PRODUCT, actor=ACTOR, request_id=bad)
         assert _actions(m.history(ORG)) == ["organization_created"]
 
-    def test_r11_instants_keep_their_microseconds(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r11_instants_keep_their_microseconds(self, m: Manager, clock: ManualClock) -> None:
         instant = datetime(2026, 1, 1, 12, 0, 0, 123457, tzinfo=UTC)
-        conformance_clock.set(instant)
+        clock.set(instant)
         _create(m)
-        conformance_clock.set(instant + timedelta(microseconds=1))
+        clock.set(instant + timedelta(microseconds=1))
         m.register_system(ORG, PRODUCT, "sys-1", actor=ACTOR)
         history = m.history(ORG)
         assert [a.at for a in history] == [instant, instant + timedelta(microseconds=1)]
@@ -1772,12 +1702,10 @@ class BackendRules:
     # -- §1: the instant of a query --------------------------------------------------------------
 
     def test_queries_before_the_latest_command_answer_from_the_facts_then(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 2, 15))
+        _started(m, core=3)
+        clock.set(_noon(2026, 2, 15))
         m.report_devices(ORG, "sys-1", {"core": 4}, actor=ACTOR)
         _redeem(m, {"core": 4})
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
@@ -1816,14 +1744,11 @@ class BackendRules:
             m.status(ORG, PRODUCT, at=datetime(2026, 1, 15))  # naive on purpose
 
     def test_a_query_at_an_instant_shared_by_several_commands_sees_them_all(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 3}, actor=ACTOR)
+        _started(m, core=3)
         _redeem(m, {"core": 1})
-        conformance_clock.set(_noon(2026, 2, 15))
-        _redeem(m, {"core": 2})
+        _redeem_on(m, clock, _noon(2026, 2, 15), {"core": 2})
         then = m.status(ORG, PRODUCT, at=START)
         assert then.state is ProductState.TRIAL
         assert then.devices == {"core": 3}
@@ -1831,19 +1756,15 @@ class BackendRules:
         assert m.wallet(ORG, PRODUCT, at=START - timedelta(microseconds=1)).lots == ()
 
     def test_queries_after_the_latest_command_project_forward(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
-        m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 2, 15))
-        _redeem(m, {"core": 10})
+        _started(m, core=4)
+        _redeem_on(m, clock, _noon(2026, 2, 15), {"core": 10})
         m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 2, 16))  # queries below are after every command
+        clock.set(_noon(2026, 2, 16))  # queries below are after every command
         grace = m.status(ORG, PRODUCT, at=_noon(2027, 1, 1))
         assert grace.state is ProductState.GRACE
-        assert grace.period == Period(1, date(2027, 1, 1), date(2028, 1, 1))
-        assert grace.window_ends_on == date(2027, 1, 31)
+        assert _window(grace) == (Period(1, date(2027, 1, 1), date(2028, 1, 1)), date(2027, 1, 31))
         assert grace.devices == {"core": 4}
         assert m.status(ORG, PRODUCT, at=_noon(2027, 1, 31)).state is ProductState.UNLICENSED
         need = m.need(ORG, PRODUCT, at=_noon(2027, 6, 1), horizon=1)
@@ -1862,7 +1783,7 @@ class BackendRules:
     # -- R13: idempotency ---------------------------------------------------------------------
 
     def test_r13_repeating_a_request_returns_the_first_result(
-        self, m: Manager, conformance_clock: ManualClock
+        self, m: Manager, clock: ManualClock
     ) -> None:
         m.create_organization(ORG, name="Org", actor=ACTOR, request_id="c1")
         m.create_organization(ORG, name="Org", actor=ACTOR, request_id="c1")
@@ -1876,19 +1797,17 @@ class BackendRules:
         m.vendor.ship_hardware("HW-1", PRODUCT, {"core": 1}, request_id="h1")
         redemption = m.redeem_key(ORG, key, actor=ACTOR, request_id="r1")
         assert m.redeem_key(ORG, key.lower(), actor=ACTOR, request_id="r1") == redemption
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR, request_id="a1")
         assert allocation.credit == {"core": Fraction(36, 73)}
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR, request_id="w1")
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 1}, now=now
-        )
+        now = clock.now()
+        file = _off1(now, {"core": 1})
         license_file = m.upload_system_file(ORG, file, actor=ACTOR, request_id="u1")
         before = _snapshot(m, systems=[(ORG, "sys-1"), (ORG, "off-1")])
         assert len(before.history[0]) == 7
 
-        conformance_clock.set(_noon(2026, 3, 1))
+        clock.set(_noon(2026, 3, 1))
         m.create_organization(ORG, name="Org", actor=ACTOR, request_id="c1")
         m.start_subscription(ORG, PRODUCT, actor=ACTOR, request_id="s1")
         m.register_system(ORG, PRODUCT, "sys-1", devices={"core": 4}, actor=ACTOR, request_id="g1")
@@ -1897,12 +1816,11 @@ class BackendRules:
         assert again == allocation
         m.register_hardware(ORG, "sys-1", "HW-1", actor=ACTOR, request_id="w1")
         assert m.upload_system_file(ORG, file, actor=ACTOR, request_id="u1") == license_file
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         assert _snapshot(m, systems=[(ORG, "sys-1"), (ORG, "off-1")]) == before
 
     def test_r13_same_request_id_with_other_arguments_conflicts(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         _redeem(m, {"core": 10})
         m.allocate(ORG, PRODUCT, {"core": 1}, actor=ACTOR, request_id="a1")
         before = _snapshot(m)
@@ -1924,8 +1842,7 @@ class BackendRules:
             m.register_hardware(ORG, "sys-1", "HW-2", actor=ACTOR)
 
     def test_r13_a_failed_command_is_not_remembered(self, m: Manager) -> None:
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        _started(m)
         before = _snapshot(m)
         with pytest.raises(InsufficientLicenses):
             m.allocate(ORG, PRODUCT, {"core": 5}, actor=ACTOR, request_id="a2")
@@ -1952,18 +1869,16 @@ class BackendRules:
         assert m.wallet(OTHER, PRODUCT).balance() == {"core": 2}
 
     def test_r13_idempotency_survives_a_reopen(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        m = managers.open()
-        _create(m)
-        m.start_subscription(ORG, PRODUCT, actor=ACTOR)
+        m = reopenable.open()
+        _started(m)
         key = m.vendor.issue_key(PRODUCT, quantities={"core": 10}, request_id="k1")
         redemption = m.redeem_key(ORG, key, actor=ACTOR, request_id="r1")
-        conformance_clock.set(_noon(2026, 2, 15))
+        clock.set(_noon(2026, 2, 15))
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR, request_id="a1")
         before = _snapshot(m)
-        m = managers.reopen(m)
+        m = reopenable.reopen(m)
         assert m.vendor.issue_key(PRODUCT, quantities={"core": 10}, request_id="k1") == key
         assert m.redeem_key(ORG, key, actor=ACTOR, request_id="r1") == redemption
         assert m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR, request_id="a1") == allocation
@@ -1976,10 +1891,9 @@ class BackendRules:
     # -- persistence ----------------------------------------------------------------------------
 
     def test_everything_is_kept_across_a_reopen(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        m = managers.open(SUITE_CATALOG)
+        m = reopenable.open(SUITE_CATALOG)
         _create(m, timezone_name="Europe/Stockholm")
         _create(m, OTHER)
         m.vendor.ship_hardware("HW-1", PRODUCT, {"core": 2})
@@ -1989,14 +1903,12 @@ class BackendRules:
         key = _redeem(m, {"core": 10})
         _redeem(m, {"door": 1}, kind=LicenseKind.HARDWARE)
         m.allocate_to_hardware(ORG, "HW-1", {"door": 1}, actor=ACTOR)
-        conformance_clock.set(_noon(2026, 7, 20))
+        clock.set(_noon(2026, 7, 20))
         m.start_subscription(ORG, EDGE, actor=ACTOR)
         allocation = m.allocate(ORG, PRODUCT, {"core": 4}, actor=ACTOR)
         assert allocation.compensation == {"core": 2}  # 4 × 200 / 365 = 2 + 14/73
         assert allocation.credit == {"core": Fraction(14, 73)}
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 1}, now=conformance_clock.now()
-        )
+        file = _off1(clock.now(), {"core": 1})
         m.upload_system_file(ORG, file, actor=ACTOR)
         m.register_system(OTHER, PRODUCT, "sys-b", actor=ACTOR)
         public_key = m.public_key
@@ -2019,7 +1931,7 @@ class BackendRules:
             )
 
         kept = everything(m)
-        m = managers.reopen(m)
+        m = reopenable.reopen(m)
         assert m.public_key == public_key
         assert everything(m) == kept
         # What is unique across organizations stays claimed (R1, R10).
@@ -2041,11 +1953,10 @@ class BackendRules:
         assert m.wallet(ORG, PRODUCT).balance() == {"core": 7}
 
     def test_r13_two_managers_on_one_store_share_it(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        first = managers.open()
-        second = managers.open()
+        first = reopenable.open()
+        second = reopenable.open()
         assert second.public_key == first.public_key
         _create(first)
         second.start_subscription(ORG, PRODUCT, actor=ACTOR)
@@ -2063,18 +1974,15 @@ class BackendRules:
             _create(second)
 
     def test_r12_signing_key_is_kept_by_the_backend(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        first = managers.open()
+        first = reopenable.open()
         public_key = first.public_key
         _create(first)
-        second = managers.reopen(first)
+        second = reopenable.reopen(first)
         assert second.public_key == public_key
-        now = conformance_clock.now()
-        file = offline.describe_system(
-            system_id="off-1", product=PRODUCT, devices={"core": 1}, now=now
-        )
+        now = clock.now()
+        file = _off1(now, {"core": 1})
         license_file = second.upload_system_file(ORG, file, actor=ACTOR)
         entitlement = offline.verify_license_file(
             license_file, trusted_keys=public_key, system_id="off-1", now=now
@@ -2098,15 +2006,13 @@ class BackendRules:
         clock.set(_noon(2026, 3, 1))
         return _Rich(redeemed_key=key, unknown_key=_never_issued_key(), now=clock.now())
 
-    def test_r14_a_failed_command_changes_nothing(
-        self, m: Manager, conformance_clock: ManualClock
-    ) -> None:
+    def test_r14_a_failed_command_changes_nothing(self, m: Manager, clock: ManualClock) -> None:
         """Each case of ``_FAILURES`` raises its error and leaves every reading as it was.
 
         The cases run one after another on one store; each is judged against the
         readings just before it, so one faulty case does not hide another.
         """
-        rich = self._rich_org(m, conformance_clock)
+        rich = self._rich_org(m, clock)
         systems = [(ORG, "sys-1"), (OTHER, "sys-b")]
 
         def readings() -> tuple[_Snapshot, object]:
@@ -2167,17 +2073,16 @@ class BackendRules:
             assert [r.version for r in tx.catalogs(after=0)] == [1, 2, 3]
 
     def test_r15_catalog_versions_are_kept_across_a_reopen(
-        self, managers: Managers, conformance_clock: ManualClock
+        self, reopenable: Managers, clock: ManualClock
     ) -> None:
-        self._require_persistence()
-        m = managers.open()
-        conformance_clock.advance(days=1)
+        m = reopenable.open()
+        clock.advance(days=1)
         newer = Catalog([*EXAMPLE_CATALOG.products, *SUITE_CATALOG.products[1:]])
         assert m.vendor.publish_catalog(newer) == 2
         m.close()
         with pytest.raises(CatalogMismatch):
-            managers.open(EXAMPLE_CATALOG)
-        again = managers.open(newer)
+            reopenable.open(EXAMPLE_CATALOG)
+        again = reopenable.open(newer)
         assert again.catalog_versions() == [
             CatalogVersion(1, START, EXAMPLE_CATALOG),
             CatalogVersion(2, START + timedelta(days=1), newer),

@@ -30,6 +30,7 @@ from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from _support import START
 from axis_licensing import (
     LicenseKind,
     LicensingError,
@@ -39,7 +40,7 @@ from axis_licensing import (
     offline,
     to_json,
 )
-from reliability_support import CATALOG, CATALOG_PLUS, START
+from reliability_support import CATALOG, CATALOG_PLUS
 
 POSTGRES_URL = os.environ.get(
     "AXIS_LICENSING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

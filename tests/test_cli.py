@@ -16,10 +16,12 @@ import sys
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from _support import per_period
 from axis_licensing import (
     Action,
     Manager,
@@ -60,6 +62,13 @@ def invoke(*args: str, columns: int = 200, stdin: bytes | None = None) -> Result
     """Run the CLI in-process on a terminal ``columns`` wide."""
     runner = CliRunner(env={"COLUMNS": str(columns)})
     return runner.invoke(main, list(args), input=stdin)
+
+
+def invoke_json(*args: str) -> Any:
+    """What a command prints with ``--json``, parsed, checked to exit 0."""
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 def assert_error(result: Result, code: int, text: str) -> None:
@@ -115,9 +124,7 @@ def test_r6_demo_redemption_adds_one_lot_per_type_expiring_in_five_years(run: De
 def test_r7_demo_allocation_licenses_the_period(run: DemoRun) -> None:
     step = run.step("allocate")
     (allocation,) = step.allocations
-    assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
-        (0, {"core": 8, "door": 2})
-    ]
+    assert per_period(allocation) == [(0, {"core": 8, "door": 2})]
     assert allocation.compensation == {}
     (status,) = step.statuses
     assert status.state is ProductState.LICENSED
@@ -180,9 +187,7 @@ def test_r3_demo_next_period_starts_in_grace(run: DemoRun) -> None:
 def test_r7_demo_renewal_and_advance_move_licensed_through(run: DemoRun) -> None:
     renewal = run.step("renewal")
     (allocation,) = renewal.allocations
-    assert [(p.period.index, dict(p.quantities)) for p in allocation.periods] == [
-        (1, {"core": 20, "door": 2})
-    ]
+    assert per_period(allocation) == [(1, {"core": 20, "door": 2})]
     assert allocation.compensation == {}
     assert renewal.statuses[0].licensed_through == date(2028, 1, 1)
     advance = run.step("advance")
@@ -262,9 +267,7 @@ def test_demo_fits_a_narrow_terminal(tmp_path: Path) -> None:
 
 
 def test_demo_json_is_one_document_of_every_step(tmp_path: Path) -> None:
-    result = invoke("demo", "--db", str(tmp_path / "demo.db"), "--json")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = invoke_json("demo", "--db", str(tmp_path / "demo.db"))
     assert [s["key"] for s in data["steps"]] == list(STEP_KEYS)
     steps = {s["key"]: s for s in data["steps"]}
     assert steps["trial"]["statuses"][0]["window_ends_on"] == "2026-01-31"
@@ -324,7 +327,7 @@ def test_r5_status_command_reads_the_demo_database(demo_db: Path) -> None:
 
 
 def test_r5_status_json(demo_db: Path) -> None:
-    result = invoke(
+    data = invoke_json(
         "status",
         "--db",
         f"sqlite:///{demo_db}",
@@ -332,21 +335,14 @@ def test_r5_status_json(demo_db: Path) -> None:
         "acs-pro",
         "--at",
         "2026-05-04T12:00:00+00:00",
-        "--json",
     )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
     assert data["state"] == "licensed"
     assert data["growth_exceeded"] is True
     assert data["required_now"] == {"core": 2}
 
 
 def test_r6_wallet_json_shows_lots_balance_and_credit(demo_db: Path) -> None:
-    result = invoke(
-        "wallet", "--db", str(demo_db), DEMO_ORG, "acs-analytics", "--at", AT_END, "--json"
-    )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = invoke_json("wallet", "--db", str(demo_db), DEMO_ORG, "acs-analytics", "--at", AT_END)
     assert data["credit"] == {"core": "72/73"}
     assert data["balance"] == {"subscription": {"core": 4}, "hardware": {}}
     assert [(lot["quantity"], lot["expires_on"]) for lot in data["lots"]] == [(4, "2031-07-10")]
@@ -360,19 +356,9 @@ def test_r6_wallet_text(demo_db: Path) -> None:
 
 
 def test_r11_history_command_filters_and_limits(demo_db: Path) -> None:
-    result = invoke(
-        "history",
-        "--db",
-        str(demo_db),
-        DEMO_ORG,
-        "--action",
-        "key_redeemed",
-        "--limit",
-        "2",
-        "--json",
+    data = invoke_json(
+        "history", "--db", str(demo_db), DEMO_ORG, "--action", "key_redeemed", "--limit", "2"
     )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
     assert [(a["action"], a["product"], a["on"]) for a in data] == [
         ("key_redeemed", "acs-pro", "2026-01-15"),
         ("key_redeemed", "acs-analytics", "2026-07-10"),
@@ -393,12 +379,10 @@ def test_r11_history_command_filters_and_limits(demo_db: Path) -> None:
 
 
 def test_r11_history_command_filters_by_actor_and_dates(demo_db: Path) -> None:
-    result = invoke(
+    data = invoke_json(
         "history", "--db", str(demo_db), DEMO_ORG, "--actor", "system", "--since", "2026-06-01",
-        "--until", "2026-12-31T23:59:59+00:00", "--json",
+        "--until", "2026-12-31T23:59:59+00:00",
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
     assert [(a["action"], a["product"], a["on"]) for a in data] == [
         ("compensation_credited", "acs-analytics", "2026-07-10"),
     ]
@@ -418,24 +402,21 @@ def test_version_command() -> None:
 
 def test_python_dash_m_runs_the_cli() -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    done = subprocess.run(
-        [sys.executable, "-m", "axis_licensing", "version"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+
+    def python_m(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "axis_licensing", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+
+    done = python_m("version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == f"axis-licensing {__version__}"
-    usage = subprocess.run(
-        [sys.executable, "-m", "axis_licensing", "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    usage = python_m("--help")
     assert usage.stdout.startswith("Usage: axis-licensing [OPTIONS] COMMAND")
 
 

@@ -16,7 +16,7 @@ import inspect
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import psycopg
 import pytest
@@ -95,18 +95,26 @@ class _OffByOneTx:
         return getattr(self._inner, name)
 
 
-class OffByOneBackend(MemoryBackend):
-    """The memory backend with an off-by-one in ``ReadTx.seq_at``."""
+class _WrappedBackend(MemoryBackend):
+    """The memory backend, each of its transactions seen through ``wrapper``."""
+
+    wrapper: ClassVar[type[_OffByOneTx]]
 
     @contextlib.contextmanager
     def write(self) -> Iterator[WriteTx]:
         with super().write() as tx:
-            yield cast(WriteTx, _OffByOneTx(tx))
+            yield cast(WriteTx, self.wrapper(tx))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[ReadTx]:
         with super().read() as tx:
-            yield cast(ReadTx, _OffByOneTx(tx))
+            yield cast(ReadTx, self.wrapper(tx))
+
+
+class OffByOneBackend(_WrappedBackend):
+    """The memory backend with an off-by-one in ``ReadTx.seq_at``."""
+
+    wrapper = _OffByOneTx
 
 
 def _outcomes(make: MakeBackend) -> dict[str, str]:
@@ -156,18 +164,10 @@ class _DefaultLatestTx(_OffByOneTx):
         return ReadTx.latest_version_at_us(cast(ReadTx, self))
 
 
-class DefaultLatestBackend(MemoryBackend):
+class DefaultLatestBackend(_WrappedBackend):
     """The memory backend without its own ``latest_version_at_us`` (a third-party backend)."""
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[WriteTx]:
-        with super().write() as tx:
-            yield cast(WriteTx, _DefaultLatestTx(tx))
-
-    @contextlib.contextmanager
-    def read(self) -> Iterator[ReadTx]:
-        with super().read() as tx:
-            yield cast(ReadTx, _DefaultLatestTx(tx))
+    wrapper = _DefaultLatestTx
 
 
 def test_r15_the_default_latest_version_at_us_passes_the_suite() -> None:

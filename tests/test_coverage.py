@@ -161,8 +161,12 @@ def specs(draw: st.DrawFn) -> ProductSpec:
     return make_spec("rand", *types)
 
 
+#: A product, the licenses an organization holds and its devices.
+Case = tuple[ProductSpec, dict[str, int], dict[str, int]]
+
+
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[ProductSpec, dict[str, int], dict[str, int]]:
+def cases(draw: st.DrawFn) -> Case:
     spec = draw(specs())
     counts = st.fixed_dictionaries({t: st.integers(0, 4) for t in spec.type_codes})
     return spec, draw(counts), draw(counts)
@@ -195,22 +199,18 @@ def brute_max_matching(
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_r5_covers_matches_brute_force(
-    case: tuple[ProductSpec, dict[str, int], dict[str, int]],
-) -> None:
+def test_r5_covers_matches_brute_force(case: Case) -> None:
     spec, licenses, devices = case
-    best = brute_max_matching(spec, licenses, devices)
+    best = brute_max_matching(*case)
     assert covers(spec, licenses, devices) == (best == sum(devices.values()))
 
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_r5_total_covered_is_max_matching(
-    case: tuple[ProductSpec, dict[str, int], dict[str, int]],
-) -> None:
+def test_r5_total_covered_is_max_matching(case: Case) -> None:
     spec, licenses, devices = case
-    best = brute_max_matching(spec, licenses, devices)
-    covered = assign(spec, licenses, devices)
+    best = brute_max_matching(*case)
+    covered = assign(*case)
     assert sum(covered.values()) == best
     assert all(v.denominator == 1 and 0 <= v <= devices[t] for t, v in covered.items())
     assert covered_counts(spec, licenses, devices).total() == best
@@ -219,9 +219,7 @@ def test_r5_total_covered_is_max_matching(
 
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_r5_hardest_types_first(
-    case: tuple[ProductSpec, dict[str, int], dict[str, int]],
-) -> None:
+def test_r5_hardest_types_first(case: Case) -> None:
     spec, licenses, devices = case
     order = hardness_order(spec)
     covered = assign(spec, licenses, devices)
@@ -238,9 +236,7 @@ def test_r5_hardest_types_first(
 
 @settings(max_examples=100, deadline=None)
 @given(cases(), st.sampled_from([Fraction(1), Fraction(3, 2), Fraction(2), Fraction(7, 3)]))
-def test_r5_shortfall_licenses_close_the_gap(
-    case: tuple[ProductSpec, dict[str, int], dict[str, int]], multiplier: Fraction
-) -> None:
+def test_r5_shortfall_licenses_close_the_gap(case: Case, multiplier: Fraction) -> None:
     spec, licenses, devices = case
     missing = shortfall(spec, licenses, devices, multiplier)
     left = uncovered(spec, licenses, devices, multiplier)
@@ -326,7 +322,7 @@ def _exhaustive_smallest(
 @settings(max_examples=120, deadline=None)
 @given(cases(), st.sampled_from([Fraction(3, 2), Fraction(2), Fraction(7, 3), Fraction(5, 4)]))
 def test_r5_locked_smallest_shortfall_matches_an_exhaustive_search(
-    case: tuple[ProductSpec, dict[str, int], dict[str, int]], multiplier: Fraction
+    case: Case, multiplier: Fraction
 ) -> None:
     """No smaller set of extra licenses covers, and the tie-break is honoured (R5)."""
     spec, licenses, devices = case

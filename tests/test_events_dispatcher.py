@@ -9,7 +9,6 @@ signature with the ``standardwebhooks`` package's own verifier.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,15 +25,6 @@ from events_kill import run_kill_harness
 from events_support import Receiver, add_endpoint, open_backend, tx_of
 
 SECRET = new_secret()
-
-
-@pytest.fixture
-def store(backend_url: str) -> Iterator[Backend]:
-    backend = open_backend(backend_url)
-    try:
-        yield backend
-    finally:
-        backend.close()
 
 
 def commit(store: Backend, count: int, at: datetime, org_id: str = "acme") -> list[str]:
@@ -179,14 +169,8 @@ def _race(urls: list[str], receiver: Receiver, count: int) -> list[DeliveryRepor
     return reports
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_concurrent_dispatchers_never_send_one_event_twice(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'axis.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+def test_concurrent_dispatchers_never_send_one_event_twice(persistent_url: str) -> None:
+    url = persistent_url
     store = open_backend(url)
     with Receiver([SECRET], "slow-ok") as receiver:
         add_endpoint(store, receiver.url, secret=SECRET)
@@ -208,14 +192,8 @@ def test_deliver_checks_its_arguments(tmp_path: Path) -> None:
     assert lease_for(10) == timedelta(seconds=150)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_killing_the_dispatcher_loses_no_event(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'axis.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+def test_killing_the_dispatcher_loses_no_event(persistent_url: str) -> None:
+    url = persistent_url
     report = run_kill_harness(url, kills=3, events_per_round=8, seed=15)
     assert report.events == report.received == 24
     assert (report.bad_signatures, report.undelivered) == (0, 0)

@@ -9,9 +9,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from axis_licensing import EXAMPLE_CATALOG, LicenseKind, Manager, ManualClock, offline
-from axis_licensing.events.model import delivery_id, event_types
+from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock
+from axis_licensing.events.model import event_types
 from axis_licensing.events.schema import events_schema
+from events_support import license_nord_every_way, start_nord, walk_a_webhook
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -38,36 +39,11 @@ def every_event() -> list[dict[str, object]]:
     start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     clock = ManualClock(start)
     with Manager.open("memory://", catalog=EXAMPLE_CATALOG, clock=clock) as m:
-        m.create_organization("nord", name="Nord", timezone="Europe/Stockholm", actor="alice")
-        m.register_system("nord", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="a")
-        m.start_subscription("nord", "acs-pro", actor="alice")
+        start_nord(m)
         m.sweep()  # alert.raised: the trial ends
-        key = m.vendor.issue_key("acs-pro", quantities={"core": 20, "door": 2})
-        m.redeem_key("nord", key, actor="alice")
-        m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 2})
-        m.register_hardware("nord", "srv-1", "SN-1", actor="alice")
-        hw = m.vendor.issue_key("acs-pro", LicenseKind.HARDWARE, {"core": 3})
-        m.redeem_key("nord", hw, actor="alice")
-        m.allocate_to_hardware("nord", "SN-1", {"core": 1}, actor="alice")
-        m.upload_system_file(
-            "nord",
-            offline.describe_system(
-                system_id="off-1", product="acs-pro", devices={"core": 1}, now=clock.now()
-            ),
-            actor="alice",
-        )
-        clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
-        m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
-        m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
+        license_nord_every_way(m, clock)
         m.sweep()  # alert.cleared: the trial's alert
-        ep = m.webhooks.add(
-            "nord", "http://127.0.0.1:9/h", actor="a", allow_http=True, allow_private=True
-        )
-        m.webhooks.update(ep.endpoint_id, types=["key_redeemed"], actor="alice")
-        m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
-        added = next(e for e in m.events("nord") if e.type == "webhook_added")
-        m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
-        m.webhooks.remove(ep.endpoint_id, actor="alice")
+        walk_a_webhook(m, types=["key_redeemed"])
         clock.set(datetime(2031, 2, 3, 12, 0, tzinfo=UTC))
         m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="a")  # + expiry
         # members and tokens (SPEC §8): their activities are events too

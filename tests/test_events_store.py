@@ -6,7 +6,6 @@ through the bare backend, since the shell is not wired to events yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,15 +34,6 @@ from events_support import add_endpoint, open_backend, tx_of
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 US = 1_000_000
-
-
-@pytest.fixture
-def store(backend_url: str) -> Iterator[Backend]:
-    backend = open_backend(backend_url)
-    try:
-        yield backend
-    finally:
-        backend.close()
 
 
 def drafts(*types: str, at: datetime = T0) -> list[EventDraft]:

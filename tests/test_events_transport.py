@@ -320,23 +320,21 @@ def test_a_refused_connection_is_a_failed_attempt() -> None:
     assert SECRET not in attempt.error
 
 
-def test_https_is_required_unless_http_is_allowed() -> None:
+@pytest.mark.parametrize(
+    ("allow_http", "allow_private", "refusal"),
+    [
+        (False, True, "a webhook URL must use https; plain http needs allow_http=True"),
+        (True, False, "refused: 127.0.0.1 address 127.0.0.1 is loopback (allow_private is off)"),
+    ],
+    ids=["https_unless_http_is_allowed", "private_address_unless_allowed"],
+)
+def test_a_target_refused_by_its_settings_is_never_sent(
+    allow_http: bool, allow_private: bool, refusal: str
+) -> None:
     with Receiver([SECRET]) as receiver:
         headers, body = signed(EVENT)
-        attempt = quick().post(Target(receiver.url, False, True), headers, body)
-    assert attempt == Attempt(
-        None, "a webhook URL must use https; plain http needs allow_http=True"
-    )
-    assert receiver.requests == 0
-
-
-def test_private_addresses_are_refused_unless_allowed() -> None:
-    with Receiver([SECRET]) as receiver:
-        headers, body = signed(EVENT)
-        attempt = quick().post(Target(receiver.url, True, False), headers, body)
-    assert attempt == Attempt(
-        None, "refused: 127.0.0.1 address 127.0.0.1 is loopback (allow_private is off)"
-    )
+        attempt = quick().post(Target(receiver.url, allow_http, allow_private), headers, body)
+    assert attempt == Attempt(None, refusal)
     assert receiver.requests == 0
 
 

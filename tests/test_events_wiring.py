@@ -3,6 +3,7 @@ the sweep, ``manager.webhooks``, ``manager.deliver``, on every backend."""
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import axis_licensing
+from _support import START
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Action,
@@ -35,7 +37,6 @@ from axis_licensing.shell.operations import OPERATIONS, Kind, Scope
 from events_support import receiving
 
 ORG = "nord"
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def _org(m: Manager, org_id: str = ORG) -> None:
@@ -322,33 +323,15 @@ def test_vendor_wide_endpoints_are_vendor_commands(recorded: tuple[Manager, _Rec
 def test_add_and_rotate_replay_the_same_secret(manager: Manager) -> None:
     m = manager
     _org(m)
-    first = m.webhooks.add(
-        ORG,
-        "http://127.0.0.1:9/h",
-        actor="a",
-        request_id="add-1",
-        allow_http=True,
-        allow_private=True,
+    add = functools.partial(
+        m.webhooks.add, ORG, actor="a", request_id="add-1", allow_http=True, allow_private=True
     )
-    again = m.webhooks.add(
-        ORG,
-        "http://127.0.0.1:9/h",
-        actor="a",
-        request_id="add-1",
-        allow_http=True,
-        allow_private=True,
-    )
+    first = add("http://127.0.0.1:9/h")
+    again = add("http://127.0.0.1:9/h")
     assert again == first
     assert again.secret == first.secret
     with pytest.raises(IdempotencyConflict):
-        m.webhooks.add(
-            ORG,
-            "http://127.0.0.1:9/other",
-            actor="a",
-            request_id="add-1",
-            allow_http=True,
-            allow_private=True,
-        )
+        add("http://127.0.0.1:9/other")
     r1 = m.webhooks.rotate_secret(first.endpoint_id, actor="a", request_id="rot-1")
     r2 = m.webhooks.rotate_secret(first.endpoint_id, actor="a", request_id="rot-1")
     assert r1.secret == r2.secret != first.secret

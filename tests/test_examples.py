@@ -31,38 +31,27 @@ def _run(name: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
     return capsys.readouterr().out.splitlines()
 
 
-def test_every_example_is_tested() -> None:
-    assert sorted(p.stem for p in EXAMPLES.glob("*.py")) == [
-        "custom_backend",
-        "offline_system",
-        "quickstart",
-        "webhook_plugin",
-    ]
-
-
-def test_r3_r6_r7_quickstart(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run("quickstart", capsys) == [
+#: What each example prints, line by line (the SPEC rules it shows in the comment).
+PRINTS = {
+    # R3, R6, R7
+    "quickstart": [
         "trial: window ends on 2026-04-09",
         "redeemed {'core': 12, 'door': 2} expiring 2031-03-17",
         "allocated {'core': 10, 'door': 2}",
         "licensed through 2027-03-10",
         "wallet {'core': 2}",
-    ]
-
-
-def test_r12_offline_system(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run("offline_system", capsys) == [
+    ],
+    # R12
+    "offline_system": [
         "trial license file: trial, may run=True, valid until 2026-01-30",
         "licensed=True devices={'core': 8, 'door': 4}",
         "valid until 2027-01-31 (UTC)",
         "forged file refused: the license file cannot be trusted: "
         "its signature does not match its content",
         "a year later: the license file was valid until 2027-01-31 and today is 2027-02-05 in UTC",
-    ]
-
-
-def test_r11_webhook_and_authorize_plugins(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run("webhook_plugin", capsys) == [
+    ],
+    # R11: the webhook and authorize plugins
+    "webhook_plugin": [
         "refused: 'bob' may not allocate_need",
         "webhook sent 5 payloads:",
         "  2026-01-01 organization_created by ann",
@@ -70,25 +59,33 @@ def test_r11_webhook_and_authorize_plugins(capsys: pytest.CaptureFixture[str]) -
         "  2026-01-01 subscription_started by ann",
         "  2026-01-01 key_redeemed by bob",
         "  2026-01-01 licenses_allocated by ann",
-    ]
-
-
-def test_custom_backend_plugin(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run("custom_backend", capsys) == [
+    ],
+    # SPEC §4: a backend plugin
+    "custom_backend": [
         "backend CountingBackend, product trial",
         "transactions: {'read': 1, 'write': 2}",
-    ]
-
-
-FIRST_LINES = {
-    "quickstart": "trial: window ends on 2026-04-09",
-    "offline_system": "trial license file: trial, may run=True, valid until 2026-01-30",
-    "webhook_plugin": "refused: 'bob' may not allocate_need",
-    "custom_backend": "backend CountingBackend, product trial",
+    ],
 }
 
 
-@pytest.mark.parametrize("name", sorted(FIRST_LINES))
+def test_every_example_is_tested() -> None:
+    assert sorted(p.stem for p in EXAMPLES.glob("*.py")) == [
+        "custom_backend",
+        "offline_system",
+        "quickstart",
+        "webhook_plugin",
+    ]
+    assert sorted(PRINTS) == sorted(p.stem for p in EXAMPLES.glob("*.py"))
+
+
+@pytest.mark.parametrize("name", list(PRINTS))
+def test_example_prints_what_the_docs_promise(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(name, capsys) == PRINTS[name]
+
+
+@pytest.mark.parametrize("name", sorted(PRINTS))
 def test_examples_run_as_scripts(name: str) -> None:
     """``python examples/<name>.py`` runs ``main()`` through its ``__main__`` guard."""
     done = subprocess.run(
@@ -99,7 +96,7 @@ def test_examples_run_as_scripts(name: str) -> None:
         timeout=60,
     )
     assert done.stderr == ""
-    assert done.stdout.splitlines()[0] == FIRST_LINES[name]
+    assert done.stdout.splitlines()[0] == PRINTS[name][0]
 
 
 class TestCustomBackendConformance(BackendConformance):

@@ -36,12 +36,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from _support import START
 from axis_licensing import LicensingError, Manager, ManualClock, ProductState, StorageError
 from axis_licensing.backends import TABLES, Backend
 from axis_licensing.backends.postgresql import PostgreSQLBackend
 from axis_licensing.backends.sqlite import SQLiteBackend
 from conftest import POSTGRES_URL, _with_params, require_postgres
-from reliability_support import CATALOG, CATALOG_PLUS, START, Snapshot, seed, snapshot
+from reliability_support import CATALOG, CATALOG_PLUS, Snapshot, seed, snapshot
 
 #: Sweep every ``STRIDE``-th k on SQLite (1: every k).
 STRIDE = int(os.environ.get("FAULT_SWEEP_STRIDE", "1"))
@@ -205,16 +206,31 @@ class Outcome:
 
 
 def _run_faulty(
-    m: Manager, command: Command, spare: Mapping[str, str], k: int, mode: str
+    m: Manager,
+    command: Command,
+    spare: Mapping[str, str],
+    k: int,
+    mode: str,
+    injector: Injector = INJECTOR,
 ) -> Outcome:
-    INJECTOR.arm(k, mode)
+    injector.arm(k, mode)
     try:
         command(m, spare)
     except LicensingError as exc:
         return Outcome(True, exc)
     finally:
-        INJECTOR.disarm()
+        injector.disarm()
     return Outcome(False, None)
+
+
+def _calls_of(url: str, command: Command, spare: Mapping[str, str], injector: Injector) -> int:
+    """Run ``command`` on ``url`` without a fault: how many driver calls it makes."""
+    with Manager.open(url, catalog=CATALOG, clock=ManualClock(START)) as m:
+        injector.arm(10**9, "once")
+        command(m, spare)
+        calls = injector.calls
+        injector.disarm()
+    return calls
 
 
 # -- SQLite sweep -----------------------------------------------------------------------------
@@ -270,11 +286,7 @@ def _sweep_sqlite(template: Path, spare: dict[str, str], tmp_path: Path, name: s
     # the fault-free run: what success looks like, and how many driver calls it makes
     url = _fresh_copy(template, tmp_path, f"{name}-clean")
     before = _sqlite_view(url)
-    with Manager.open(url, catalog=CATALOG, clock=ManualClock(START)) as m:
-        INJECTOR.arm(10**9, "once")
-        command(m, spare)
-        calls = INJECTOR.calls
-        INJECTOR.disarm()
+    calls = _calls_of(url, command, spare, INJECTOR)
     after = _sqlite_view(url)
     assert after != before, f"{name} changed nothing: the sweep would prove nothing"
     assert calls >= 3
@@ -316,39 +328,44 @@ def test_r13_sqlite_every_storage_fault_leaves_all_or_nothing_and_recovers(
     assert _sweep_sqlite(template, spare, tmp_path, name) >= 3 * len(MODES) // STRIDE
 
 
-def test_r13_case8_sqlite_a_failed_rollback_discards_the_connection(
-    faulty_sqlite: None, tmp_path: Path
-) -> None:
-    """Issue 10, case 8: after ROLLBACK itself failed, the Manager works and the lock is free."""
-    url = f"sqlite:///{tmp_path / 'rb.db'}"
+@pytest.fixture
+def o1(faulty_sqlite: None, tmp_path: Path) -> Iterator[tuple[str, Manager]]:
+    """A Manager on a new SQLite file, under the fault injector, with organization o1; the URL."""
+    url = f"sqlite:///{tmp_path / 'o1.db'}"
     with Manager.open(url, catalog=CATALOG, clock=ManualClock(START)) as m:
         m.create_organization("o1", name="One", actor="a")
-        before = _sqlite_view(url)
-        INJECTOR.arm(3, "rollback")  # BEGIN IMMEDIATE, the replay lookup, then this fails
-        with pytest.raises(StorageError, match="injected"):
-            m.register_system("o1", "acs-pro", "s1", devices={"core": 1}, actor="a")
-        INJECTOR.disarm()
-        assert INJECTOR.failed[-1] == "ROLLBACK"  # the rollback failed too
-        assert _sqlite_view(url) == before
-        _assert_write_lock_free(url)  # another process is not kept waiting
+        yield url, m
+
+
+def test_r13_case8_sqlite_a_failed_rollback_discards_the_connection(
+    o1: tuple[str, Manager],
+) -> None:
+    """Issue 10, case 8: after ROLLBACK itself failed, the Manager works and the lock is free."""
+    url, m = o1
+    before = _sqlite_view(url)
+    INJECTOR.arm(3, "rollback")  # BEGIN IMMEDIATE, the replay lookup, then this fails
+    with pytest.raises(StorageError, match="injected"):
         m.register_system("o1", "acs-pro", "s1", devices={"core": 1}, actor="a")
-        assert m.system_status("o1", "s1").devices == {"core": 1}
+    INJECTOR.disarm()
+    assert INJECTOR.failed[-1] == "ROLLBACK"  # the rollback failed too
+    assert _sqlite_view(url) == before
+    _assert_write_lock_free(url)  # another process is not kept waiting
+    m.register_system("o1", "acs-pro", "s1", devices={"core": 1}, actor="a")
+    assert m.system_status("o1", "s1").devices == {"core": 1}
 
 
 def test_r13_sqlite_a_store_that_cannot_reopen_yet_is_retried_by_the_next_command(
-    faulty_sqlite: None, tmp_path: Path
+    o1: tuple[str, Manager],
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'reopen.db'}"
-    with Manager.open(url, catalog=CATALOG, clock=ManualClock(START)) as m:
-        m.create_organization("o1", name="One", actor="a")
-        INJECTOR.arm(2, "always")  # the fault stays: the rollback and the reconnect fail
-        with pytest.raises(StorageError):
-            m.start_subscription("o1", "acs-pro", actor="a")
-        with pytest.raises(StorageError):
-            m.status("o1", "acs-pro")
-        INJECTOR.disarm()
+    _, m = o1
+    INJECTOR.arm(2, "always")  # the fault stays: the rollback and the reconnect fail
+    with pytest.raises(StorageError):
         m.start_subscription("o1", "acs-pro", actor="a")
-        assert m.status("o1", "acs-pro").state is ProductState.TRIAL
+    with pytest.raises(StorageError):
+        m.status("o1", "acs-pro")
+    INJECTOR.disarm()
+    m.start_subscription("o1", "acs-pro", actor="a")
+    assert m.status("o1", "acs-pro").state is ProductState.TRIAL
 
 
 # -- PostgreSQL sweep -------------------------------------------------------------------------
@@ -423,19 +440,6 @@ def _restore(backend: Backend, rows: Snapshot) -> None:
         backend.import_rows(table, rows[table])
 
 
-def _pg_run_faulty(
-    m: Manager, command: Command, spare: Mapping[str, str], k: int, mode: str
-) -> Outcome:
-    PG_INJECTOR.arm(k, mode)
-    try:
-        command(m, spare)
-    except LicensingError as exc:
-        return Outcome(True, exc)
-    finally:
-        PG_INJECTOR.disarm()
-    return Outcome(False, None)
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_r13_postgresql_every_storage_fault_leaves_all_or_nothing_and_recovers(
@@ -449,11 +453,7 @@ def test_r13_postgresql_every_storage_fault_leaves_all_or_nothing_and_recovers(
     try:
         _restore(view, rows)
         before = snapshot(view)
-        with Manager.open(url, catalog=CATALOG, clock=ManualClock(START)) as m:
-            PG_INJECTOR.arm(10**9, "once")
-            command(m, spare)
-            calls = PG_INJECTOR.calls
-            PG_INJECTOR.disarm()
+        calls = _calls_of(url, command, spare, PG_INJECTOR)
         after = snapshot(view)
         assert after != before
         for index, mode in enumerate(PG_MODES):
@@ -461,7 +461,7 @@ def test_r13_postgresql_every_storage_fault_leaves_all_or_nothing_and_recovers(
                 _restore(view, rows)
                 label = f"{name}, {mode}, call {k} of {calls}"
                 with Manager.open(url, catalog=CATALOG, clock=ManualClock(START)) as m:
-                    outcome = _pg_run_faulty(m, command, spare, k, mode)
+                    outcome = _run_faulty(m, command, spare, k, mode, PG_INJECTOR)
                     if outcome.failed:
                         assert snapshot(view) == before, f"{label}: a failed command left changes"
                         command(m, spare)  # the same Manager recovers

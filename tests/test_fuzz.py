@@ -34,6 +34,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _support import START
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Catalog,
@@ -51,7 +52,7 @@ from axis_licensing.cli import EXIT_CODES, main
 from axis_licensing.offline import _canonical  # the signed form, to sign odd bodies
 from axis_licensing.shell.operations import OPERATIONS
 from conftest import POSTGRES_URL, _with_params, require_postgres
-from reliability_support import CATALOG, CATALOG_PLUS, START, seed, snapshot
+from reliability_support import CATALOG, CATALOG_PLUS, seed, snapshot
 
 # -- what a valid argument of each kind is (an oracle written apart from the library) --------
 

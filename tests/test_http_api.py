@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -19,9 +18,18 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from axis_licensing import Manager, ManualClock, hookimpl, offline
-from axis_licensing.backends import TABLES
 from axis_licensing.http import MAX_BODY, TokenFile, create_app
-from http_support import ALICE, ORG, PRODUCT, VENDOR, bearer, tokens
+from http_support import (
+    ALICE,
+    ORG,
+    PRODUCT,
+    VENDOR,
+    bearer,
+    offline_system,
+    problem,
+    snapshot,
+    tokens,
+)
 
 TOKENS = tokens(bob=["globex"])
 BOB = bearer("bob")
@@ -36,20 +44,6 @@ def app(manager: Manager) -> Litestar:
 def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
     with TestClient(app) as c:
         yield c
-
-
-def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:
-    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
-
-
-def problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert "Traceback" not in response.text
-    return body
 
 
 def issue_key(
@@ -195,9 +189,7 @@ def test_r12_api_upload_system_file_answers_a_license_file_that_verifies(
     client: TestClient[Litestar], manager: Manager, clock: ManualClock
 ) -> None:
     setup_org(client)
-    data = offline.describe_system(
-        system_id="offline-1", product=PRODUCT, devices={"core": 2}, now=clock.now()
-    )
+    data = offline_system(clock)
     r = client.post(
         f"/v1/organizations/{ORG}/system-files",
         content=data,

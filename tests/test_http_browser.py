@@ -93,21 +93,14 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture() -> Iterator[Browser]:
+    """Chromium, launched once per module (``test_http_browser_members`` imports it)."""
     _require_browser()
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
         launched.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'portal.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 @pytest.fixture
@@ -116,9 +109,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def live(store: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
+def live(persistent_url: str, clock: ManualClock) -> Iterator[tuple[LiveServer, Manager]]:
     with (
-        Manager.open(store, catalog=EXAMPLE_CATALOG, clock=clock) as manager,
+        Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as manager,
         LiveServer(manager) as server,
     ):
         yield server, manager
@@ -146,15 +139,29 @@ def _new_page(browser: Browser, **context: Any) -> Page:
     return ctx.new_page()
 
 
+def submit(page: Page, button: str, **fields: str) -> None:
+    """Fills the form's fields, then clicks ``button``, as a person does.
+
+    A field is named by its label, ``_`` for a space (``Time_zone``), or, in
+    lower case, by its input's name where it has no label of its own (``d_core``).
+    """
+    for field, value in fields.items():
+        if field.islower():
+            page.locator(f"input[name={field}]").fill(value)
+        else:
+            page.get_by_label(field.replace("_", " ")).fill(value)
+    page.get_by_role("button", name=button).click()
+
+
 def test_portal_journey_from_sign_in_to_a_license_file(
     browser: Browser,
     live: tuple[LiveServer, Manager],
     clock: ManualClock,
     tmp_path: Path,
-    store: str,
+    persistent_url: str,
 ) -> None:
     server, manager = live
-    shots = Shots(tmp_path, store)
+    shots = Shots(tmp_path, persistent_url)
     page = _new_page(browser, locale="en-US")
     page.set_default_timeout(15_000)
 
@@ -168,19 +175,13 @@ def test_portal_journey_from_sign_in_to_a_license_file(
 
     # create an organization
     shots.take(page, "organizations")
-    page.get_by_label("Id").fill("acme")
-    page.get_by_label("Name").fill("Acme Security")
-    page.get_by_label("Time zone").fill("Europe/Paris")
-    page.get_by_role("button", name="Create organization").click()
+    submit(page, "Create organization", Id="acme", Name="Acme Security", Time_zone="Europe/Paris")
     expect(page.get_by_text("Organization acme created.")).to_be_visible()
     expect(page.locator("#org-switch")).to_have_value("acme")
 
     # register a system
     page.get_by_role("link", name="Systems").click()
-    page.get_by_label("System id").fill("srv-1")
-    page.locator("input[name=d_core]").fill("3")
-    page.locator("input[name=d_door]").fill("1")
-    page.get_by_role("button", name="Register system").click()
+    submit(page, "Register system", System_id="srv-1", d_core="3", d_door="1")
     expect(page.get_by_text("System srv-1 registered.")).to_be_visible()
     expect(page.locator("[data-field=licensed]")).to_have_text("No")
 
@@ -203,8 +204,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     key = manager.vendor.issue_key("acs-pro", quantities={"core": 5, "door": 2})
     page.get_by_role("link", name="AXIS Camera Station Pro").click()
     page.get_by_role("link", name="Product wallet").click()
-    page.get_by_label("License key").fill(key.lower().replace("-", " "))
-    page.get_by_role("button", name="Redeem license key").click()
+    submit(page, "Redeem license key", License_key=key.lower().replace("-", " "))
     expect(page.get_by_text("licenses added")).to_be_visible()
     lots = page.locator("table.lots tbody tr")
     expect(lots).to_have_count(2)
@@ -214,8 +214,7 @@ def test_portal_journey_from_sign_in_to_a_license_file(
     shots.take(page, "wallet")
 
     # a mistyped key shows the message for its code, not a trace
-    page.get_by_label("License key").fill("ABCD-EFGH")
-    page.get_by_role("button", name="Redeem license key").click()
+    submit(page, "Redeem license key", License_key="ABCD-EFGH")
     expect(page.locator(".flash.error[data-code=key_typo]")).to_contain_text("looks mistyped")
 
     # licensing: the need per year, "Confirm allocation", then "Confirm"

@@ -21,18 +21,17 @@ pytest.importorskip("playwright", reason="the test extra is not installed")
 
 from argon2 import PasswordHasher
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock, Role
 from axis_licensing.members import passwords
 from axis_licensing.members.model import Membership
 from test_http_browser import (
     AXE_TAGS,
-    CHROMIUM,
     START,
     LiveServer,
     _new_page,
-    _require_browser,
+    browser_fixture,  # noqa: F401 - the fixture ``browser``
 )
 
 PASSWORD = "correct horse battery staple"
@@ -42,15 +41,6 @@ PASSWORD = "correct horse battery staple"
 def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(passwords, "hasher", lambda: cheap)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    _require_browser()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

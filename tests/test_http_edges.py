@@ -28,7 +28,7 @@ from axis_licensing._convert import converter
 from axis_licensing.backends import TABLES
 from axis_licensing.http import TokenFile, create_app
 from axis_licensing.http._api import MAX_BODY, MAX_DEPTH, json_depth
-from http_support import ALICE, ORG, PRODUCT, VENDOR, bearer, tokens
+from http_support import ALICE, ORG, PRODUCT, VENDOR, bearer, problem, snapshot, tokens
 
 LATE = "zz-late"  # sorts after every crowded organization
 
@@ -40,18 +40,6 @@ ZED = bearer("zed")
 def client(manager: Manager) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(manager, tokens=TokenFile.parse(TOKENS))) as c:
         yield c
-
-
-def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:
-    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
-
-
-def problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert (body["code"], body["status"]) == (code, status)
-    return body
 
 
 def populate(manager: Manager) -> None:

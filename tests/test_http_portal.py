@@ -27,10 +27,10 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from axis_licensing import LicenseKind, Manager, ManualClock, errors, offline
-from axis_licensing.backends import TABLES
-from axis_licensing.events.model import delivery_id
 from axis_licensing.http import TokenFile, _i18n, create_app
 from axis_licensing.model import Action
+from events_support import license_nord_every_way, start_nord, walk_a_webhook
+from http_support import snapshot
 
 HTTP = Path(__file__).resolve().parent.parent / "src" / "axis_licensing" / "http"
 TOKENS = """
@@ -67,8 +67,21 @@ def sign_in(client: TestClient[Litestar], token: str = "alice-0123456789abcdef")
     return csrf
 
 
-def snapshot(manager: Manager) -> dict[str, list[dict[str, Any]]]:
-    return {table: list(manager.backend.export_rows(table)) for table in TABLES}
+def sign_in_and_start(client: TestClient[Litestar]) -> str:
+    """Sign in and start Acme's subscription from its product page; the CSRF token."""
+    csrf = sign_in(client)
+    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    return csrf
+
+
+def start_acme(manager: Manager, wallet: dict[str, int] | None = None) -> None:
+    """Acme's system ``srv-1`` (3 core, 1 door), its subscription, a key of ``wallet`` redeemed."""
+    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
+    manager.start_subscription("acme", "acs-pro", actor="x")
+    if wallet:
+        manager.redeem_key(
+            "acme", manager.vendor.issue_key("acs-pro", quantities=wallet), actor="x"
+        )
 
 
 def test_portal_pages_need_a_session(client: TestClient[Litestar]) -> None:
@@ -128,8 +141,7 @@ def test_portal_language_from_accept_language_and_from_the_switch(
 def test_portal_error_shows_the_text_of_its_code(
     client: TestClient[Litestar], manager: Manager
 ) -> None:
-    csrf = sign_in(client)
-    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    csrf = sign_in_and_start(client)
     r = client.post(
         "/orgs/acme/products/acs-pro/licensing/allocate",
         data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "7"},
@@ -152,11 +164,7 @@ def test_portal_error_shows_the_text_of_its_code(
 def test_portal_licensing_says_when_the_wallet_lacks_licenses(
     client: TestClient[Litestar], manager: Manager
 ) -> None:
-    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
-    manager.start_subscription("acme", "acs-pro", actor="x")
-    manager.redeem_key(
-        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 1, "door": 4}), actor="x"
-    )
+    start_acme(manager, wallet={"core": 1, "door": 4})
     sign_in(client)
     page = client.get("/orgs/acme/products/acs-pro/licensing").text
     warning = page.split('data-field="wallet_short">', 1)[1].split("</p>", 1)[0]
@@ -167,8 +175,7 @@ def test_portal_licensing_says_when_the_wallet_lacks_licenses(
 def test_portal_allocation_step_error_under_htmx_reloads_the_whole_page(
     client: TestClient[Litestar],
 ) -> None:
-    csrf = sign_in(client)
-    client.post("/orgs/acme/products/acs-pro/start", data={"_csrf_token": csrf})
+    csrf = sign_in_and_start(client)
     r = client.post(
         "/orgs/acme/products/acs-pro/licensing/review",
         data={"_csrf_token": csrf, "mode": "quantities", "period": "0", "q_core": "0"},
@@ -343,8 +350,7 @@ def test_i13_item8_sessions_in_a_directory_are_shared_by_two_apps(
 
 def _walk(client: TestClient[Litestar], manager: Manager) -> list[tuple[str, Any]]:
     """Every kind of portal page once (signed in, with data): (what, response)."""
-    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
-    manager.start_subscription("acme", "acs-pro", actor="x")
+    start_acme(manager)
     csrf = sign_in(client)
     pages: list[tuple[str, Any]] = [
         (path, client.get(path))
@@ -563,11 +569,7 @@ def test_i13_item12_every_end_is_shown_as_its_last_day(
 def test_i13_item16_confirm_allocation_is_disabled_when_the_wallet_cannot_cover_it(
     client: TestClient[Litestar], manager: Manager
 ) -> None:
-    manager.register_system("acme", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="x")
-    manager.start_subscription("acme", "acs-pro", actor="x")
-    manager.redeem_key(
-        "acme", manager.vendor.issue_key("acs-pro", quantities={"core": 2, "door": 5}), actor="x"
-    )
+    start_acme(manager, wallet={"core": 2, "door": 5})
     csrf = sign_in(client)
     base = "/orgs/acme/products/acs-pro/licensing"
     page = client.get(base).text
@@ -697,37 +699,11 @@ def test_i13_item13_every_page_in_french_speaks_french(
     client: TestClient[Litestar], manager: Manager, clock: ManualClock
 ) -> None:
     m = manager
-    m.create_organization("nord", name="Nord", timezone="Europe/Stockholm", actor="alice")
-    m.register_system("nord", "acs-pro", "srv-1", devices={"core": 3, "door": 1}, actor="alice")
-    m.start_subscription("nord", "acs-pro", actor="alice")
-    key = m.vendor.issue_key("acs-pro", quantities={"core": 20, "door": 2})
-    m.redeem_key("nord", key, actor="alice")
-    m.vendor.ship_hardware("SN-1", "acs-pro", {"core": 2})
-    m.register_hardware("nord", "srv-1", "SN-1", actor="alice")
-    m.redeem_key(
-        "nord", m.vendor.issue_key("acs-pro", LicenseKind.HARDWARE, {"core": 3}), actor="alice"
-    )
-    m.allocate_to_hardware("nord", "SN-1", {"core": 1}, actor="alice")
-    m.upload_system_file(
-        "nord",
-        offline.describe_system(
-            system_id="off-1", product="acs-pro", devices={"core": 1}, now=clock.now()
-        ),
-        actor="alice",
-    )
-    clock.set(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
-    m.allocate("nord", "acs-pro", {"core": 10, "door": 1}, actor="alice")  # + compensation
-    m.report_devices("nord", "srv-1", {"core": 40, "door": 1}, actor="alice")  # + growth
+    start_nord(m)
+    key = license_nord_every_way(m, clock)
     # events out (SPEC §7): the sweep's alerts and the webhook commands are activities too
     m.sweep()  # alert_raised: the trial ends
-    ep = m.webhooks.add(
-        "nord", "http://127.0.0.1:9/h", actor="alice", allow_http=True, allow_private=True
-    )
-    m.webhooks.update(ep.endpoint_id, enabled=False, actor="alice")
-    m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
-    added = next(e for e in m.events("nord") if e.type == "webhook_added")
-    m.webhooks.redeliver(delivery_id(added.id, ep.endpoint_id), actor="alice")
-    m.webhooks.remove(ep.endpoint_id, actor="alice")
+    walk_a_webhook(m, enabled=False)
     clock.set(datetime(2031, 1, 3, 12, 0, tzinfo=UTC))
     m.register_system("nord", "acs-pro", "srv-2", devices={"core": 1}, actor="alice")  # + expiry
     m.sweep()  # alert_cleared

@@ -22,8 +22,8 @@ pytest.importorskip("litestar", reason="the server extra is not installed")
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager, ManualClock, offline
-from http_support import ALICE, BASE, ORG, PRODUCT, key, replay_client, same_answer
+from axis_licensing import Manager, ManualClock
+from http_support import ALICE, BASE, ORG, PRODUCT, key, offline_system, replay_client, same_answer
 
 
 @pytest.fixture
@@ -86,9 +86,7 @@ def test_i13_item7_replay_upload_system_file(
     client: TestClient[Litestar], manager: Manager, clock: ManualClock
 ) -> None:
     licensed(manager)
-    data = offline.describe_system(
-        system_id="offline-1", product=PRODUCT, devices={"core": 2}, now=clock.now()
-    )
+    data = offline_system(clock)
     headers = {**key("upload-1"), "Content-Type": "application/octet-stream"}
     url = f"{BASE}/system-files"
     first = client.post(url, content=data, headers=headers)

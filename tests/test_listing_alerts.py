@@ -134,6 +134,18 @@ def test_systems_are_listed_by_id_with_product_and_hardware_filtered_and_paged(
         m.systems("acme", offset=1.5)  # type: ignore[arg-type]
 
 
+def alert(
+    kind: AlertKind,
+    on: date,
+    *,
+    product: str = "acs-pro",
+    system_id: str | None = None,
+    **details: object,
+) -> Alert:
+    """An alert about ``product`` (acs-pro unless said), with ``details``."""
+    return Alert(kind=kind, product=product, on=on, system_id=system_id, details=details)
+
+
 # -- alerts -----------------------------------------------------------------------------------
 
 
@@ -142,23 +154,18 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     m.create_organization("acme", name="Acme", actor="ann")
     m.register_system("acme", "acs-pro", "s-1", devices={"core": 4}, actor="ann")
     m.start_subscription("acme", "acs-pro", actor="ann")  # trial through 2026-01-30
-    trial = Alert(
-        kind=AlertKind.TRIAL_ENDING,
-        product="acs-pro",
-        on=date(2026, 1, 31),
-        details={"days_left": 30, "shortfall": {"core": 4}},
-    )
+    trial = alert(AlertKind.TRIAL_ENDING, date(2026, 1, 31), days_left=30, shortfall={"core": 4})
     assert m.alerts("acme") == [trial]
     assert m.alerts("acme", within_days=29) == []
     assert m.alerts("acme", within_days=30) == [trial]
 
     m.register_system("acme", "acs-edge", "s-2", devices={"core": 2}, actor="ann")
-    edge_system = Alert(
-        kind=AlertKind.SYSTEM_UNLICENSED,
+    edge_system = alert(
+        AlertKind.SYSTEM_UNLICENSED,
+        date(2026, 1, 1),
         product="acs-edge",
-        on=date(2026, 1, 1),
         system_id="s-2",
-        details={"unlicensed_devices": {"core": 2}},
+        unlicensed_devices={"core": 2},
     )
     assert m.alerts("acme") == [edge_system, trial]
     m.vendor.ship_hardware("HW-1", "acs-edge", {"core": 2})
@@ -167,18 +174,12 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
 
     clock.set(datetime(2026, 2, 10, 12, tzinfo=UTC))
     assert m.alerts("acme") == [
-        Alert(
-            kind=AlertKind.UNLICENSED,
-            product="acs-pro",
-            on=date(2026, 2, 10),
-            details={"since": "2026-01-31", "shortfall": {"core": 4}},
-        ),
-        Alert(
-            kind=AlertKind.SYSTEM_UNLICENSED,
-            product="acs-pro",
-            on=date(2026, 2, 10),
+        alert(AlertKind.UNLICENSED, date(2026, 2, 10), since="2026-01-31", shortfall={"core": 4}),
+        alert(
+            AlertKind.SYSTEM_UNLICENSED,
+            date(2026, 2, 10),
             system_id="s-1",
-            details={"unlicensed_devices": {"core": 4}},
+            unlicensed_devices={"core": 4},
         ),
     ]
     key = m.vendor.issue_key("acs-pro", quantities={"core": 10})
@@ -186,58 +187,28 @@ def test_alerts_of_every_kind_soonest_first(two: Manager, clock: ManualClock) ->
     m.allocate("acme", "acs-pro", {"core": 4}, actor="ann")
     assert m.alerts("acme") == []
     m.report_devices("acme", "s-1", {"core": 9}, actor="ann")  # 4 licenses allow 8
-    growth = Alert(
-        kind=AlertKind.GROWTH_EXCEEDED,
-        product="acs-pro",
-        on=date(2026, 2, 10),
-        details={"required_now": {"core": 1}},
-    )
+    growth = alert(AlertKind.GROWTH_EXCEEDED, date(2026, 2, 10), required_now={"core": 1})
     assert m.alerts("acme") == [growth]
 
     clock.set(datetime(2026, 11, 15, 12, tzinfo=UTC))
     assert m.alerts("acme") == [
-        Alert(
-            kind=AlertKind.GROWTH_EXCEEDED,
-            product="acs-pro",
-            on=date(2026, 11, 15),
-            details={"required_now": {"core": 1}},
-        ),
-        Alert(
-            kind=AlertKind.RENEWAL_UNCOVERED,
-            product="acs-pro",
-            on=date(2027, 1, 1),
-            details={"period": 1, "shortfall": {"core": 9}},
-        ),
+        alert(AlertKind.GROWTH_EXCEEDED, date(2026, 11, 15), required_now={"core": 1}),
+        alert(AlertKind.RENEWAL_UNCOVERED, date(2027, 1, 1), period=1, shortfall={"core": 9}),
     ]
     assert m.alerts("acme", within_days=46) == m.alerts("acme")[:1]
 
     clock.set(datetime(2027, 1, 5, 12, tzinfo=UTC))
     assert m.alerts("acme") == [
-        Alert(
-            kind=AlertKind.GRACE_ENDING,
-            product="acs-pro",
-            on=date(2027, 1, 31),
-            details={"days_left": 26, "shortfall": {"core": 9}},
-        )
+        alert(AlertKind.GRACE_ENDING, date(2027, 1, 31), days_left=26, shortfall={"core": 9})
     ]
     at = datetime(2031, 1, 1, 12, tzinfo=UTC)
     assert m.alerts("acme", at=at) == [
-        Alert(
-            kind=AlertKind.GRACE_ENDING,
-            product="acs-pro",
-            on=date(2031, 1, 31),
-            details={"days_left": 30, "shortfall": {"core": 9}},
-        ),
-        Alert(
-            kind=AlertKind.LOTS_EXPIRING,
-            product="acs-pro",
-            on=date(2031, 2, 10),
-            details={
-                "lots": [
-                    {"lot_id": 1, "kind": "subscription", "license_type": "core", "quantity": 6}
-                ],
-                "subscription": {"core": 6},
-            },
+        alert(AlertKind.GRACE_ENDING, date(2031, 1, 31), days_left=30, shortfall={"core": 9}),
+        alert(
+            AlertKind.LOTS_EXPIRING,
+            date(2031, 2, 10),
+            lots=[{"lot_id": 1, "kind": "subscription", "license_type": "core", "quantity": 6}],
+            subscription={"core": 6},
         ),
     ]
     # a past ``at`` answers from the facts then

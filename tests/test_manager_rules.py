@@ -47,6 +47,7 @@ from axis_licensing import (
 )
 from axis_licensing._keys import normalize_key
 from axis_licensing.backends import TABLES
+from axis_licensing.members import roles
 
 PRODUCT = "acs-pro"
 #: A second product, for commands whose arguments are only a product (R13).
@@ -719,24 +720,14 @@ class Bad:
 
 
 NAIVE = datetime(2026, 1, 1, 12, 0)
+#: Every public method that takes input: the organization's commands (as the roles name them),
+#: the vendor's, and the queries that read one organization's state.
 ENTRY_POINTS = (
     "create_organization",
-    "register_system",
-    "report_devices",
-    "start_subscription",
-    "redeem_key",
-    "allocate",
-    "allocate_need",
-    "register_hardware",
-    "allocate_to_hardware",
-    "upload_system_file",
+    *roles.COMMANDS,
     "vendor.issue_key",
     "vendor.ship_hardware",
-    "status",
-    "need",
-    "wallet",
-    "system_status",
-    "history",
+    *(q for q in roles.QUERIES if q in {"status", "need", "wallet", "system_status", "history"}),
 )
 
 

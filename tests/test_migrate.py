@@ -7,9 +7,8 @@ incomplete so nothing mistakes it for a good copy (R13: nothing half-applied).
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -40,7 +39,7 @@ from axis_licensing._migrate import (
     table_checksum,
 )
 from axis_licensing._plugins import Plugins
-from axis_licensing.backends import TABLES, Backend, BackendRegistry, ReadTx, WriteTx
+from axis_licensing.backends import TABLES, BackendRegistry
 from axis_licensing.backends.memory import MemoryBackend
 from axis_licensing.backends.sqlite import SQLiteBackend
 from axis_licensing.cli import main
@@ -286,13 +285,19 @@ def test_progress_reports_each_table_in_batches(
 # -- refusals --------------------------------------------------------------------------------
 
 
+def busy_target(tmp_path: Path) -> str:
+    """An SQLite store that holds an organization of its own."""
+    target = sqlite_url(tmp_path / "busy.db")
+    with Manager.open(target, catalog=DEMO_CATALOG) as m:
+        m.create_organization("other", name="Other", actor="x")
+    return target
+
+
 def test_refuses_a_non_empty_target_and_leaves_it_alone(
     source: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
     url, _ = source
-    target = sqlite_url(tmp_path / "busy.db")
-    with Manager.open(target, catalog=DEMO_CATALOG) as m:
-        m.create_organization("other", name="Other", actor="x")
+    target = busy_target(tmp_path)
     before = counts(target)
     with pytest.raises(
         MigrationRefused,
@@ -307,9 +312,7 @@ def test_force_clears_a_non_empty_target(
     source: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
     url, _ = source
-    target = sqlite_url(tmp_path / "busy.db")
-    with Manager.open(target, catalog=DEMO_CATALOG) as m:
-        m.create_organization("other", name="Other", actor="x")
+    target = busy_target(tmp_path)
     report = migrate(url, target, force=True)
     assert report.cleared_target
     assert counts(target) == counts(url)
@@ -357,28 +360,16 @@ def test_refusals_before_anything_is_written(
 # -- failures half-way -----------------------------------------------------------------------
 
 
-class FlakyBackend(Backend):
+class FlakyBackend(SQLiteBackend):
     """An SQLite backend whose ``import_rows`` fails on the third table, or corrupts a row."""
 
     scheme = "flaky"
 
     def __init__(self, url: str, *, mode: str) -> None:
+        super().__init__("sqlite" + url.removeprefix("flaky"))
         self.url = url
-        self.inner = SQLiteBackend("sqlite" + url.removeprefix("flaky"))
         self.mode = mode
         self.tables: list[str] = []
-
-    def write(self) -> contextlib.AbstractContextManager[WriteTx]:
-        return self.inner.write()
-
-    def read(self) -> contextlib.AbstractContextManager[ReadTx]:
-        return self.inner.read()
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def export_rows(self, table: str) -> Iterator[dict[str, Any]]:
-        return self.inner.export_rows(table)
 
     def import_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
         if table not in self.tables:
@@ -388,16 +379,7 @@ class FlakyBackend(Backend):
             raise RuntimeError("disk on fire")
         if self.mode == "corrupt" and table == "activities":
             rows = [dict(rows[0], actor="mallory"), *rows[1:]]
-        return self.inner.import_rows(table, rows)
-
-    def count_rows(self, table: str) -> int:
-        return self.inner.count_rows(table)
-
-    def clear(self) -> None:
-        self.inner.clear()
-
-    def delete_meta(self, name: str) -> bool:
-        return self.inner.delete_meta(name)
+        return super().import_rows(table, rows)
 
 
 class FlakyPlugin:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from _support import pg_schema_exists
 from axis_licensing import (
     EXAMPLE_CATALOG,
     CatalogRequired,
@@ -51,10 +51,15 @@ def renewed_then_set_back(m: Manager, clock: ManualClock) -> None:
     clock.set(SET_BACK)  # a server whose clock is behind, or a simulation set back
 
 
+@pytest.fixture
+def m(manager: Manager) -> Manager:
+    """The Manager on each backend in turn, by a short name."""
+    return manager
+
+
 def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query(
-    manager: Manager, clock: ManualClock
+    m: Manager, clock: ManualClock
 ) -> None:
-    m = manager
     renewed_then_set_back(m, clock)
     status = m.status("acme", "acs-pro")
     assert status.period is not None
@@ -80,8 +85,7 @@ def test_at_none_is_the_latest_command_when_the_clock_is_set_back_in_every_query
     ]
 
 
-def test_at_none_is_the_clock_when_it_is_ahead(manager: Manager, clock: ManualClock) -> None:
-    m = manager
+def test_at_none_is_the_clock_when_it_is_ahead(m: Manager, clock: ManualClock) -> None:
     m.create_organization("acme", name="Acme", actor="ann")
     m.register_system("acme", "acs-pro", "s-1", devices={"core": 5}, actor="ann")
     m.start_subscription("acme", "acs-pro", actor="ann")
@@ -90,9 +94,8 @@ def test_at_none_is_the_clock_when_it_is_ahead(manager: Manager, clock: ManualCl
 
 
 def test_history_with_the_clock_behind_shows_what_the_latest_command_recorded(
-    manager: Manager, clock: ManualClock
+    m: Manager, clock: ManualClock
 ) -> None:
-    m = manager
     key = m.vendor.issue_key("acs-pro", quantities={"core": 3})
     m.create_organization("acme", name="Acme", actor="ann")
     m.redeem_key("acme", key, actor="ann")  # expires 2031-01-01
@@ -127,24 +130,13 @@ def test_create_false_on_an_empty_file_creates_no_tables(tmp_path: Path) -> None
     assert path.read_bytes() == b""
 
 
-def _schema_exists(url: str) -> bool:
-    import psycopg
-
-    schema = url.rsplit("schema=", 1)[1]
-    with psycopg.connect(POSTGRES_URL) as conn:
-        row = conn.execute(
-            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,)
-        ).fetchone()
-    return row is not None
-
-
 def test_create_false_on_a_missing_postgresql_schema_creates_nothing(postgres_url: str) -> None:
-    assert not _schema_exists(postgres_url)
+    assert not pg_schema_exists(postgres_url)
     with pytest.raises(StoreNotFound, match="holds no axis-licensing store"):
         Manager.open(postgres_url, create=False)
     with pytest.raises(StoreNotFound):
         Manager.open(postgres_url, catalog=EXAMPLE_CATALOG, create=False)
-    assert not _schema_exists(postgres_url)
+    assert not pg_schema_exists(postgres_url)
 
 
 def test_create_false_on_a_memory_url_raises_store_not_found() -> None:
@@ -152,20 +144,18 @@ def test_create_false_on_a_memory_url_raises_store_not_found() -> None:
         Manager.open("memory://", catalog=EXAMPLE_CATALOG, create=False)
 
 
-@pytest.fixture(params=("sqlite", "postgresql"))
-def persistent_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'axis.db'}"
-    return request.getfixturevalue("postgres_url")
+def _acme_started_in(url: str, clock: ManualClock) -> bytes:
+    """A new store at ``url`` with Acme's subscription started; the store's public key."""
+    with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("acme", name="Acme", actor="ann")
+        m.start_subscription("acme", "acs-pro", actor="ann")
+        return m.public_key
 
 
 def test_create_false_opens_an_existing_store_with_its_own_catalog_and_key(
     persistent_url: str, clock: ManualClock
 ) -> None:
-    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
-        m.create_organization("acme", name="Acme", actor="ann")
-        m.start_subscription("acme", "acs-pro", actor="ann")
-        public_key = m.public_key
+    public_key = _acme_started_in(persistent_url, clock)
     with Manager.open(persistent_url, clock=clock, create=False) as m:
         assert m.public_key == public_key
         assert m.catalog == EXAMPLE_CATALOG
@@ -292,9 +282,7 @@ def _downgrade_to_schema_1(url: str) -> None:
 def test_r15_a_store_of_schema_1_is_upgraded_and_gets_its_catalog_recorded(
     persistent_url: str, clock: ManualClock
 ) -> None:
-    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
-        m.create_organization("acme", name="Acme", actor="ann")
-        m.start_subscription("acme", "acs-pro", actor="ann")
+    _acme_started_in(persistent_url, clock)
     _downgrade_to_schema_1(persistent_url)
     with pytest.raises(StorageError, match="has schema version 1; open it once for writing"):
         Manager.open(persistent_url, create=False)

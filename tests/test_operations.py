@@ -163,6 +163,16 @@ def test_declared_errors_are_in_each_methods_raises_contract() -> None:
             assert f"{error.__name__}:" in raises, (name, error.__name__)
 
 
+#: The arguments of registering system s (2 core devices) in organization o.
+REGISTER_S: dict[str, object] = {
+    "org_id": "o",
+    "product": "acs-pro",
+    "system_id": "s",
+    "devices": {"core": 2},
+    "actor": "u",
+}
+
+
 @pytest.fixture
 def m() -> Manager:
     clock = ManualClock(datetime(2026, 1, 1, 12, tzinfo=UTC))
@@ -175,29 +185,13 @@ def test_execute_returns_the_answer_a_method_returning_none_leaves_out(m: Manage
     started = m.execute("start_subscription", org_id="o", product="acs-pro", actor="u")
     assert isinstance(started, ProductStatus)
     assert (started.product, started.state) == ("acs-pro", ProductState.TRIAL)
-    status = m.execute(
-        "register_system",
-        org_id="o",
-        product="acs-pro",
-        system_id="s",
-        devices={"core": 2},
-        actor="u",
-        request_id="r",
-    )
+    status = m.execute("register_system", **REGISTER_S, request_id="r")
     assert status == m.system_status("o", "s")
     assert isinstance(status, SystemStatus)
     assert status.devices == Counts({"core": 2})
     m.report_devices("o", "s", {"core": 5}, actor="u")
     # a replay answers as the first time, though the state moved on (R13, SPEC §6.1)
-    again = m.execute(
-        "register_system",
-        org_id="o",
-        product="acs-pro",
-        system_id="s",
-        devices={"core": 2},
-        actor="u",
-        request_id="r",
-    )
+    again = m.execute("register_system", **REGISTER_S, request_id="r")
     assert again == status
     assert m.execute("create_organization", org_id="o", name="O", actor="u", request_id="c") == org
     assert m.execute("status", org_id="o", product="acs-pro") == m.status("o", "acs-pro")
@@ -229,15 +223,7 @@ def test_execute_answers_a_request_an_earlier_release_remembered_as_null(m: Mana
     command = RegisterSystem(product="acs-pro", system_id="s", devices=Counts({"core": 2}))
     with m.backend.write() as tx:  # what earlier releases stored for this command
         tx.put_request(RequestRow(org_scope("o"), "old", fingerprint(command), "null"))
-    replayed = m.execute(
-        "register_system",
-        org_id="o",
-        product="acs-pro",
-        system_id="s",
-        devices={"core": 2},
-        actor="u",
-        request_id="old",
-    )
+    replayed = m.execute("register_system", **REGISTER_S, request_id="old")
     assert replayed == m.system_status("o", "s")
     assert (
         m.register_system("o", "acs-pro", "s", devices={"core": 2}, actor="u", request_id="old")

@@ -17,56 +17,36 @@ from typing import Any
 
 import pytest
 
+from _support import START, AuthCall, Gate
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Activity,
     Alert,
-    AlreadyStarted,
     Catalog,
-    InvalidInput,
     LicenseKind,
     LicenseType,
     Manager,
     ManualClock,
-    PermissionDenied,
     ProductSpec,
     ProductState,
-    UnknownProduct,
     hookimpl,
     hookspecs,
     offline,
 )
 from axis_licensing.backends import TABLES, BackendRegistry, WriteTx
 from axis_licensing.backends.memory import MemoryBackend
+from axis_licensing.errors import AlreadyStarted, InvalidInput, PermissionDenied, UnknownProduct
 from axis_licensing.policy import alerts as alerting
 
 PRODUCT = "acs-pro"
 ORG = "org-1"
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 
 Rows = dict[str, list[dict[str, Any]]]
-AuthCall = tuple[str, str | None, str, str | None]
 
 
 def snapshot(manager: Manager) -> Rows:
     return {table: list(manager.backend.export_rows(table)) for table in TABLES}
-
-
-class Gate:
-    """An ``axis_licensing_authorize`` plugin that records every question."""
-
-    def __init__(self, answer: bool | None = None) -> None:
-        self.answer = answer
-        self.refuse: set[str] = set()
-        self.calls: list[AuthCall] = []
-
-    @hookimpl
-    def axis_licensing_authorize(
-        self, actor: str, org_id: str | None, action: str, product: str | None
-    ) -> bool | None:
-        self.calls.append((actor, org_id, action, product))
-        return False if action in self.refuse else self.answer
 
 
 class Observer:
@@ -106,6 +86,17 @@ def opened(url: str, *plugins: object, clock: ManualClock | None = None) -> Iter
         url, catalog=EXAMPLE_CATALOG, clock=clock or ManualClock(START), plugins=list(plugins)
     ) as manager:
         yield manager
+
+
+Gated = tuple[Gate, Manager]
+
+
+@pytest.fixture
+def gated(backend_url: str, clock: ManualClock) -> Iterator[Gated]:
+    """A Manager on each backend, with a Gate that records what the authorize hook is asked."""
+    gate = Gate()
+    with opened(backend_url, gate, clock=clock) as manager:
+        yield gate, manager
 
 
 def world(manager: Manager, clock: ManualClock) -> dict[str, str | bytes]:
@@ -309,32 +300,30 @@ def test_axis_licensing_register_backends_found_through_the_entry_point_group(
 
 
 def test_axis_licensing_authorize_is_asked_exactly_once_per_command_with_its_arguments(
-    backend_url: str,
+    gated: Gated, clock: ManualClock
 ) -> None:
-    gate = Gate()
-    clock = ManualClock(START)
-    with opened(backend_url, gate, clock=clock) as manager:
-        w = world(manager, clock)
-        _fresh_org(manager)
-        problems: list[str] = []
-        for name, (command, expected) in COMMANDS.items():
-            gate.calls.clear()
-            command(manager, w)
-            if gate.calls != [expected]:
-                problems.append(f"{name}: asked {gate.calls}, expected [{expected}]")
-        assert not problems, "\n".join(problems)
-
-
-def test_axis_licensing_authorize_is_never_asked_before_queries(backend_url: str) -> None:
-    gate = Gate()
-    clock = ManualClock(START)
-    with opened(backend_url, gate, clock=clock) as manager:
-        w = world(manager, clock)
-        gate.answer = False  # a query that asked would now be refused
+    gate, manager = gated
+    w = world(manager, clock)
+    _fresh_org(manager)
+    problems: list[str] = []
+    for name, (command, expected) in COMMANDS.items():
         gate.calls.clear()
-        answers = [query(manager, w) for query in QUERIES.values()]
-        assert gate.calls == []
-        assert len(answers) == 5
+        command(manager, w)
+        if gate.calls != [expected]:
+            problems.append(f"{name}: asked {gate.calls}, expected [{expected}]")
+    assert not problems, "\n".join(problems)
+
+
+def test_axis_licensing_authorize_is_never_asked_before_queries(
+    gated: Gated, clock: ManualClock
+) -> None:
+    gate, manager = gated
+    w = world(manager, clock)
+    gate.answer = False  # a query that asked would now be refused
+    gate.calls.clear()
+    answers = [query(manager, w) for query in QUERIES.values()]
+    assert gate.calls == []
+    assert len(answers) == 5
 
 
 @pytest.mark.parametrize("answer", [True, None])
@@ -353,11 +342,10 @@ def test_axis_licensing_authorize_one_refusal_among_plugins_refuses() -> None:
 
 
 def test_axis_licensing_authorize_false_raises_permission_denied_and_changes_nothing(
-    backend_url: str,
+    backend_url: str, clock: ManualClock
 ) -> None:
     gate = Gate()
     observer = Observer()
-    clock = ManualClock(START)
     with opened(backend_url, gate, observer, clock=clock) as manager:
         w = world(manager, clock)
         _fresh_org(manager)
@@ -416,36 +404,35 @@ BAD_INPUT: dict[str, Command] = {
 }
 
 
-def test_axis_licensing_authorize_is_asked_after_input_checks(backend_url: str) -> None:
-    gate = Gate()
-    clock = ManualClock(START)
-    with opened(backend_url, gate, clock=clock) as manager:
-        w = world(manager, clock)
-        before = snapshot(manager)
-        problems: list[str] = []
-        for name, command in BAD_INPUT.items():
-            gate.calls.clear()
-            try:
-                command(manager, w)
-            except InvalidInput:
-                pass
-            except Exception as exc:
-                problems.append(f"{name} raised {exc!r}, not InvalidInput")
-            else:
-                problems.append(f"{name} accepted bad input")
-            if gate.calls:
-                problems.append(f"{name} asked the hook {gate.calls} before checking input")
+def test_axis_licensing_authorize_is_asked_after_input_checks(
+    gated: Gated, clock: ManualClock
+) -> None:
+    gate, manager = gated
+    w = world(manager, clock)
+    before = snapshot(manager)
+    problems: list[str] = []
+    for name, command in BAD_INPUT.items():
         gate.calls.clear()
-        with pytest.raises(UnknownProduct):
-            manager.allocate(ORG, "no-such-product", {"core": 1}, actor="bob")
-        assert gate.calls == []
-        assert snapshot(manager) == before
-        assert not problems, "\n".join(problems)
+        try:
+            command(manager, w)
+        except InvalidInput:
+            pass
+        except Exception as exc:
+            problems.append(f"{name} raised {exc!r}, not InvalidInput")
+        else:
+            problems.append(f"{name} accepted bad input")
+        if gate.calls:
+            problems.append(f"{name} asked the hook {gate.calls} before checking input")
+    gate.calls.clear()
+    with pytest.raises(UnknownProduct):
+        manager.allocate(ORG, "no-such-product", {"core": 1}, actor="bob")
+    assert gate.calls == []
+    assert snapshot(manager) == before
+    assert not problems, "\n".join(problems)
 
 
-def test_axis_licensing_authorize_not_asked_for_unknown_license_types() -> None:
+def test_axis_licensing_authorize_not_asked_for_unknown_license_types(clock: ManualClock) -> None:
     gate = Gate()
-    clock = ManualClock(START)
     with opened("memory://", gate, clock=clock) as manager:
         world(manager, clock)
         gate.calls.clear()
@@ -460,11 +447,9 @@ def test_axis_licensing_authorize_not_asked_for_unknown_license_types() -> None:
 
 
 def test_axis_licensing_activity_is_told_each_new_activity_once_after_commit_in_order(
-    backend_url: str,
+    backend_url: str, clock: ManualClock
 ) -> None:
-    observer = Observer()
-    second = Observer()
-    clock = ManualClock(START)
+    observer, second = Observer(), Observer()
     with opened(backend_url, observer, second, clock=clock) as manager:
         observer.manager = manager
         world(manager, clock)
@@ -505,11 +490,10 @@ def test_axis_licensing_activity_is_told_each_new_activity_once_after_commit_in_
 
 
 def test_axis_licensing_activity_a_failing_observer_neither_undoes_nor_blocks_the_commit(
-    backend_url: str, caplog: pytest.LogCaptureFixture
+    backend_url: str, caplog: pytest.LogCaptureFixture, clock: ManualClock
 ) -> None:
     failing = FailingObserver()
     observer = Observer()
-    clock = ManualClock(START)
     with (
         caplog.at_level(logging.ERROR, logger="axis_licensing"),
         opened(backend_url, failing, observer, clock=clock) as manager,

@@ -96,50 +96,47 @@ def checked_days(start: date, horizon: date | None) -> list[date]:
     return near + far[::7] + far[-1:]
 
 
+Step = tuple[int, str, dict[str, int], int]
+
+
+def written(text: str) -> list[Step]:
+    """Steps written ``days command type=count … [n=k]``, one after another, split by ``;``."""
+    found: list[Step] = []
+    for step in text.split(";"):
+        days, command, *fields = step.split()
+        pairs = dict(field.split("=") for field in fields)
+        n = int(pairs.pop("n", "0"))
+        found.append((int(days), command, {t: int(c) for t, c in pairs.items()}, n))
+    return found
+
+
+#: A five-year product started, a system, and licenses redeemed 2,000 days later.
+REDEEMED_AFTER_FIVE_YEARS = written("0 start core=1; 0 system core=1; 2000 redeem core=1")
+#: Made on 29 February: allocations to this period and the next.
+LEAP_DAY_ALLOCATIONS = written(
+    "0 start core=1; 0 system core=5; 1 redeem core=10; 2 allocate core=5; 3 allocate core=3 n=1"
+)
+#: A system, its hardware, and extension licenses for it.
+HARDWARE_LICENSES = written("0 system core=2; 0 hardware core=1; 5 redeem_hw core=4")
+
+
+def history_example(catalog: Catalog, created: str, wait: int, *history: Step) -> example:
+    """An example of the property below: the organization made on ``created``, then each
+    (days after the last, command, quantities, n) step, then ``wait`` days."""
+    return example(catalog=catalog, created=d(created), history=list(history), wait=wait)
+
+
 @given(
     catalog=st.sampled_from([CATALOG, LONG_WINDOWS, FIVE_YEARS]),
     created=st.dates(date(2026, 1, 1), date(2030, 12, 31)),
     history=steps,
     wait=st.integers(0, 900),
 )
-@example(
-    catalog=LONG_WINDOWS, created=d("2026-03-10"), history=[(0, "start", {"core": 1}, 0)], wait=0
-)
-@example(
-    catalog=FIVE_YEARS,
-    created=d("2026-03-10"),
-    history=[
-        (0, "start", {"core": 1}, 0),
-        (0, "system", {"core": 1}, 0),
-        (2000, "redeem", {"core": 1}, 0),
-    ],
-    wait=0,
-)
-@example(
-    catalog=CATALOG,
-    created=d("2028-02-29"),
-    history=[
-        (0, "start", {"core": 1}, 0),
-        (0, "system", {"core": 5}, 0),
-        (1, "redeem", {"core": 10}, 0),
-        (2, "allocate", {"core": 5}, 0),
-        (3, "allocate", {"core": 3}, 1),
-    ],
-    wait=300,
-)
-@example(
-    catalog=CATALOG, created=d("2026-01-31"), history=[(0, "redeem", {"door": 2}, 0)], wait=1700
-)
-@example(
-    catalog=CATALOG,
-    created=d("2026-06-01"),
-    history=[
-        (0, "system", {"core": 2}, 0),
-        (0, "hardware", {"core": 1}, 0),
-        (5, "redeem_hw", {"core": 4}, 0),
-    ],
-    wait=10,
-)
+@history_example(LONG_WINDOWS, "2026-03-10", 0, (0, "start", {"core": 1}, 0))
+@history_example(FIVE_YEARS, "2026-03-10", 0, *REDEEMED_AFTER_FIVE_YEARS)
+@history_example(CATALOG, "2028-02-29", 300, *LEAP_DAY_ALLOCATIONS)
+@history_example(CATALOG, "2026-01-31", 1700, (0, "redeem", {"door": 2}, 0))
+@history_example(CATALOG, "2026-06-01", 10, *HARDWARE_LICENSES)
 def test_alerts_hold_until_the_horizon(
     catalog: Catalog,
     created: date,

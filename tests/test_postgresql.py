@@ -17,7 +17,7 @@ import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import pytest
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from _support import START
 from axis_licensing import EXAMPLE_CATALOG, LicenseKind, Manager, ManualClock, ProductState
 from axis_licensing.backends import TABLES, HistoryQuery, RequestRow, RetryableConflict
 from axis_licensing.backends.postgresql import (
@@ -44,7 +45,6 @@ from axis_licensing.errors import (
     StorageError,
 )
 
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PRODUCT = "acs-pro"
 EXPECTED_TABLES = {*TABLES, "schema_version"}
 
@@ -589,12 +589,18 @@ def test_r13_create_org_race_has_one_winner(
     assert backend.count_rows("orgs") == 1
 
 
+def _create_orgs(url: str, clock: ManualClock, *org_ids: str) -> None:
+    """The organizations ``org_ids``, created in the store at ``url``."""
+    with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        for org_id in org_ids:
+            m.create_organization(org_id, name=org_id.upper(), actor="x")
+
+
 def test_r13_request_remembered_while_waiting_for_the_lock_is_retryable(
     named_backend: tuple[PostgreSQLBackend, str, str], clock: ManualClock
 ) -> None:
     backend, url, app = named_backend
-    with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
-        m.create_organization("acme", name="Acme", actor="alice")
+    _create_orgs(url, clock, "acme")
     row = RequestRow("org:acme", "r-1", "fp", "null")
     with backend.write() as first:
         assert first.request(row.scope, row.request_id) is None
@@ -617,9 +623,7 @@ def test_r13_deadlock_is_retryable(
     named_backend: tuple[PostgreSQLBackend, str, str], clock: ManualClock
 ) -> None:
     backend, url, _ = named_backend
-    with Manager.open(url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
-        m.create_organization("a", name="A", actor="x")
-        m.create_organization("b", name="B", actor="x")
+    _create_orgs(url, clock, "a", "b")
     both_locked = threading.Barrier(2)
 
     def lock_in_order(first: str, second: str) -> None:

@@ -313,6 +313,27 @@ def test_r6_live_lots_are_unexpired_and_in_expiry_order(lots: tuple[Lot, ...], d
 credits = st.fractions(min_value=0, max_value=1, max_denominator=400).filter(lambda f: f < 1)
 
 
+def r8_example(
+    started_after: int,
+    day_after: int,
+    quantity: int,
+    *,
+    anchor: date = date(2026, 1, 1),
+    spec: ProductSpec = ONE_YEAR,
+    before: Fraction = Fraction(0),
+) -> example:
+    """An example of the R8 property below: by default a one-year product, anchored on
+    2026-01-01, no credit before."""
+    return example(
+        anchor=anchor,
+        spec=spec,
+        started_after=started_after,
+        day_after=day_after,
+        quantity=quantity,
+        before=before,
+    )
+
+
 @given(
     anchor=lst.anchors(),
     spec=lst.product_specs(),
@@ -321,54 +342,18 @@ credits = st.fractions(min_value=0, max_value=1, max_denominator=400).filter(lam
     quantity=st.integers(1, 1000),
     before=credits,
 )
-@example(  # SPEC: product B starts 182 days into the period, 10 core in its trial
-    anchor=date(2026, 1, 1),
-    spec=ONE_YEAR,
-    started_after=182,
-    day_after=8,
-    quantity=10,
-    before=Fraction(0),
-)
-@example(  # SPEC: 10 core on 2027-03-02, 60 days into the period, after its grace
-    anchor=date(2026, 1, 1),
-    spec=ONE_YEAR,
-    started_after=0,
-    day_after=425,
-    quantity=10,
-    before=Fraction(0),
-)
-@example(  # 31 January 2026 is e, the first day after the trial: coverage starts that day
-    anchor=date(2026, 1, 1),
-    spec=ONE_YEAR,
-    started_after=0,
-    day_after=30,
-    quantity=365,
-    before=Fraction(0),
-)
-@example(  # 30 January 2026, the trial's last day: coverage starts at w
-    anchor=date(2026, 1, 1),
-    spec=ONE_YEAR,
-    started_after=0,
-    day_after=29,
-    quantity=365,
-    before=Fraction(0),
-)
-@example(  # on the last day of a period
-    anchor=date(2028, 2, 29),
-    spec=ONE_YEAR,
-    started_after=0,
-    day_after=364,
-    quantity=365,
-    before=Fraction(364, 365),
-)
-@example(  # 31 January, in a five-year term
-    anchor=date(2026, 1, 31),
-    spec=FIVE_YEARS,
-    started_after=40,
-    day_after=1000,
-    quantity=7,
-    before=Fraction(1, 3),
-)
+# SPEC: product B starts 182 days into the period, 10 core in its trial
+@r8_example(182, 8, 10)
+# SPEC: 10 core on 2027-03-02, 60 days into the period, after its grace
+@r8_example(0, 425, 10)
+# 31 January 2026 is e, the first day after the trial: coverage starts that day
+@r8_example(0, 30, 365)
+# 30 January 2026, the trial's last day: coverage starts at w
+@r8_example(0, 29, 365)
+# on the last day of a period
+@r8_example(0, 364, 365, anchor=date(2028, 2, 29), before=Fraction(364, 365))
+# 31 January, in a five-year term
+@r8_example(40, 1000, 7, anchor=date(2026, 1, 31), spec=FIVE_YEARS, before=Fraction(1, 3))
 def test_r8_whole_part_plus_credit_after_equals_credit_before_plus_share(
     anchor: date,
     spec: ProductSpec,

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _support import START
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Catalog,
@@ -38,7 +39,6 @@ from axis_licensing.shell.loading import ANSWERS_PER_ORG, StateCache
 
 ORG = "org-c"
 PRO = "acs-pro"
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def _pro(**changes: object) -> ProductSpec:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from _support import START
 from axis_licensing import (
     EXAMPLE_CATALOG,
     Catalog,
@@ -36,8 +37,6 @@ from axis_licensing import (
 from axis_licensing._migrate import migrate
 from axis_licensing.policy.catalogs import Edition, catalog_for, differences, version_at
 from axis_licensing.policy.state import OrgState, ProductLedger
-
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # the clock fixture's start
 
 PRO_TYPES = (
     LicenseType("core"),

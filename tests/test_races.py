@@ -24,40 +24,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
-from axis_licensing import (
-    EXAMPLE_CATALOG,
-    InsufficientLicenses,
-    KeyAlreadyRedeemed,
-    LicenseKind,
-    LicensingError,
-    Manager,
-    ManualClock,
-    hookimpl,
-)
+from _support import START
+from axis_licensing import EXAMPLE_CATALOG, LicenseKind, Manager, ManualClock, backends, hookimpl
 from axis_licensing._parts import stored_versions
-from axis_licensing.backends import (
-    ActivityRow,
-    Backend,
-    BackendRegistry,
-    CatalogRow,
-    Head,
-    HistoryQuery,
-    KeyRow,
-    PartRow,
-    ReadTx,
-    RequestRow,
-    ShipmentRow,
-    StateRow,
-    WriteTx,
-)
 from axis_licensing.backends.sqlite import SQLiteBackend
+from axis_licensing.errors import InsufficientLicenses, KeyAlreadyRedeemed, LicensingError
 from axis_licensing.policy.state import OrgState
 
 pytestmark = pytest.mark.slow
@@ -65,7 +42,6 @@ pytestmark = pytest.mark.slow
 SPAWN = multiprocessing.get_context("spawn")
 PRODUCT = "acs-pro"
 #: The period start: allocations to the current period get no compensation (R8).
-START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 #: The most processes any race uses (PostgreSQL: 8).
 POOL_SIZE = 8
 #: Seconds between submitting a race and its common start instant.
@@ -80,7 +56,7 @@ JITTER = 0.002
 # -- the deliberately broken control backend ------------------------------------------------
 
 
-class _UnlockedTx(WriteTx):
+class _UnlockedTx(backends.WriteTx):
     """Every call is its own short transaction; reads pause before answering.
 
     ``lock`` takes no lock, ``append`` writes the next version after whatever
@@ -91,8 +67,8 @@ class _UnlockedTx(WriteTx):
 
     def __init__(
         self,
-        write: Callable[[], ContextManager[WriteTx]],
-        read: Callable[[], ContextManager[ReadTx]],
+        write: Callable[[], ContextManager[backends.WriteTx]],
+        read: Callable[[], ContextManager[backends.ReadTx]],
     ) -> None:
         self._write = write
         self._read = read
@@ -100,7 +76,7 @@ class _UnlockedTx(WriteTx):
     def _paused(self) -> None:
         time.sleep(BROKEN_PAUSE)
 
-    def head(self, org_id: str) -> Head | None:
+    def head(self, org_id: str) -> backends.Head | None:
         with self._read() as tx:
             return tx.head(org_id)
 
@@ -108,27 +84,21 @@ class _UnlockedTx(WriteTx):
         with self._read() as tx:
             return tx.seq_at(org_id, at_us)
 
-    def parts(self, org_id: str, names: Sequence[str], seq: int | None = None) -> list[PartRow]:
+    def parts(
+        self, org_id: str, names: Sequence[str], seq: int | None = None
+    ) -> list[backends.PartRow]:
         with self._read() as tx:
             return tx.parts(org_id, names, seq)
 
-    def parts_prefixed(
-        self,
-        org_id: str,
-        prefix: str,
-        *,
-        seq: int | None = None,
-        after: str | None = None,
-        limit: int | None = None,
-    ) -> list[PartRow]:
+    def parts_prefixed(self, org_id: str, prefix: str, **page: Any) -> list[backends.PartRow]:
         with self._read() as tx:
-            return tx.parts_prefixed(org_id, prefix, seq=seq, after=after, limit=limit)
+            return tx.parts_prefixed(org_id, prefix, **page)
 
     def legacy_orgs(self) -> list[str]:
         with self._read() as tx:
             return tx.legacy_orgs()
 
-    def legacy_states(self, org_id: str) -> list[StateRow]:
+    def legacy_states(self, org_id: str) -> list[backends.StateRow]:
         with self._read() as tx:
             return tx.legacy_states(org_id)
 
@@ -137,22 +107,22 @@ class _UnlockedTx(WriteTx):
             tx.drop_legacy(org_id)
 
     def history(
-        self, org_id: str, query: HistoryQuery, limit: int | None, offset: int
-    ) -> list[ActivityRow]:
+        self, org_id: str, query: backends.HistoryQuery, limit: int | None, offset: int
+    ) -> list[backends.ActivityRow]:
         with self._read() as tx:
             return tx.history(org_id, query, limit, offset)
 
-    def count_history(self, org_id: str, query: HistoryQuery) -> int:
+    def count_history(self, org_id: str, query: backends.HistoryQuery) -> int:
         with self._read() as tx:
             return tx.count_history(org_id, query)
 
-    def key(self, key_hash: str) -> KeyRow | None:
+    def key(self, key_hash: str) -> backends.KeyRow | None:
         with self._read() as tx:
             row = tx.key(key_hash)
         self._paused()
         return row
 
-    def shipment(self, serial: str) -> ShipmentRow | None:
+    def shipment(self, serial: str) -> backends.ShipmentRow | None:
         with self._read() as tx:
             return tx.shipment(serial)
 
@@ -160,7 +130,7 @@ class _UnlockedTx(WriteTx):
         with self._read() as tx:
             return tx.system_owner(system_id)
 
-    def request(self, scope: str, request_id: str) -> RequestRow | None:
+    def request(self, scope: str, request_id: str) -> backends.RequestRow | None:
         with self._read() as tx:
             row = tx.request(scope, request_id)
         self._paused()
@@ -170,7 +140,7 @@ class _UnlockedTx(WriteTx):
         with self._read() as tx:
             return tx.meta(name)
 
-    def catalogs(self, after: int = 0) -> list[CatalogRow]:
+    def catalogs(self, after: int = 0) -> list[backends.CatalogRow]:
         with self._read() as tx:
             return tx.catalogs(after)
 
@@ -178,11 +148,11 @@ class _UnlockedTx(WriteTx):
         with self._read() as tx:
             return tx.org_ids(limit, offset)
 
-    def insert_catalog(self, row: CatalogRow) -> bool:
+    def insert_catalog(self, row: backends.CatalogRow) -> bool:
         with self._write() as tx:
             return tx.insert_catalog(row)
 
-    def lock(self, org_id: str) -> Head | None:
+    def lock(self, org_id: str) -> backends.Head | None:
         row = self.head(org_id)
         self._paused()
         return row
@@ -192,7 +162,10 @@ class _UnlockedTx(WriteTx):
             return tx.create_org(org_id)
 
     def append(
-        self, version: Head, parts: Sequence[tuple[str, str]], activities: Iterable[ActivityRow]
+        self,
+        version: backends.Head,
+        parts: Sequence[tuple[str, str]],
+        activities: Iterable[backends.ActivityRow],
     ) -> None:
         with self._write() as tx:
             head = tx.head(version.org_id)
@@ -207,7 +180,7 @@ class _UnlockedTx(WriteTx):
         with self._write() as tx:
             return tx.claim_hardware(serial, org_id)
 
-    def insert_key(self, row: KeyRow) -> None:
+    def insert_key(self, row: backends.KeyRow) -> None:
         with self._write() as tx:
             tx.insert_key(row)
 
@@ -216,11 +189,11 @@ class _UnlockedTx(WriteTx):
             tx.redeem_key(key_hash, org_id, at_us)
         return True  # the bug: the earlier read said "not redeemed"
 
-    def insert_shipment(self, row: ShipmentRow) -> bool:
+    def insert_shipment(self, row: backends.ShipmentRow) -> bool:
         with self._write() as tx:
             return tx.insert_shipment(row)
 
-    def put_request(self, row: RequestRow) -> None:
+    def put_request(self, row: backends.RequestRow) -> None:
         with self._write() as tx:
             tx.put_request(row)
 
@@ -235,16 +208,16 @@ class LostUpdateSQLite(SQLiteBackend):
     def __init__(self, url: str) -> None:
         super().__init__(url.removeprefix(BROKEN))
 
-    def write(self) -> ContextManager[WriteTx]:
+    def write(self) -> ContextManager[backends.WriteTx]:
         return contextlib.nullcontext(_UnlockedTx(super().write, self.read))
 
 
-def lost_update_postgresql(url: str) -> Backend:
+def lost_update_postgresql(url: str) -> backends.Backend:
     """``lostupdate+postgresql://…``: the PostgreSQL backend, with unlocked writes."""
     from axis_licensing.backends.postgresql import PostgreSQLBackend
 
     class LostUpdatePostgreSQL(PostgreSQLBackend):
-        def write(self) -> ContextManager[WriteTx]:
+        def write(self) -> ContextManager[backends.WriteTx]:
             return contextlib.nullcontext(_UnlockedTx(super().write, self.read))
 
     return LostUpdatePostgreSQL(url.removeprefix(BROKEN))
@@ -254,7 +227,7 @@ class LostUpdatePlugin:
     """Registers the broken backend under ``lostupdate+sqlite`` and ``lostupdate+postgresql``."""
 
     @hookimpl
-    def axis_licensing_register_backends(self, registry: BackendRegistry) -> None:
+    def axis_licensing_register_backends(self, registry: backends.BackendRegistry) -> None:
         registry.add(BROKEN + "sqlite", LostUpdateSQLite)
         registry.add(BROKEN + "postgresql", lost_update_postgresql)
 

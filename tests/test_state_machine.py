@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -190,13 +191,10 @@ class LeakyManager(Manager):
         product: str,
         quantities: Mapping[str, int],
         *,
-        period: int = 0,
         actor: str,
-        request_id: str | None = None,
+        **options: Any,
     ) -> Allocation:
-        result = super().allocate(
-            org_id, product, quantities, period=period, actor=actor, request_id=request_id
-        )
+        result = super().allocate(org_id, product, quantities, actor=actor, **options)
         for license_type in self.wallet(org_id, product).balance():
             try:
                 super().allocate(org_id, product, {license_type: 1}, period=1, actor=actor)
