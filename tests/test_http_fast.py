@@ -19,7 +19,8 @@ pytest.importorskip("litestar", reason="the server extra is not installed")
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import Manager, ManualClock, hookimpl
+from _support import Gate
+from axis_licensing import Manager, ManualClock
 from axis_licensing.http import TokenFile, _api, _fast, create_app
 from http_support import ALICE, BASE, ORG, PRODUCT, VENDOR, bearer, tokens
 
@@ -140,33 +141,18 @@ def test_a_kept_answer_follows_the_store(
     assert fast_calls == (["status"] * 3 if local else [])
 
 
-class _Asked:
-    """An authorize plugin that records what it is asked and refuses one action."""
-
-    def __init__(self, refuse: str | None = None) -> None:
-        self.asked: list[tuple[str, str | None, str, str | None]] = []
-        self.refuse = refuse
-
-    @hookimpl
-    def axis_licensing_authorize(
-        self, actor: str, org_id: str | None, action: str, product: str | None
-    ) -> bool | None:
-        self.asked.append((actor, org_id, action, product))
-        return False if action == self.refuse else None
-
-
 def test_a_command_over_http_asks_the_hook_once_after_its_input_is_checked(
     manager: Manager,
 ) -> None:
     """SPEC §4: asked before every command, after its input is checked; once."""
     manager.create_organization(ORG, name="Acme", actor="setup")
-    asked = _Asked()
+    asked = Gate()
     app = create_app(manager, tokens=TokenFile.parse(tokens()), plugins=[asked])
     with TestClient(app) as client:
         r = client.post(f"{BASE}/products/{PRODUCT}/subscription", headers=ALICE, json={})
         assert r.status_code == 201, r.text
-        assert asked.asked == [("alice", ORG, "start_subscription", PRODUCT)]
-        asked.asked.clear()
+        assert asked.calls == [("alice", ORG, "start_subscription", PRODUCT)]
+        asked.calls.clear()
         bad = client.post(
             f"{BASE}/products/{PRODUCT}/allocations",
             headers=ALICE,
@@ -174,21 +160,22 @@ def test_a_command_over_http_asks_the_hook_once_after_its_input_is_checked(
         )
         assert bad.status_code == 400, bad.text
         assert bad.json()["code"] == "invalid_input"
-        assert asked.asked == []  # refused for its input: the hook was never asked
+        assert asked.calls == []  # refused for its input: the hook was never asked
         ok = client.get(f"{BASE}/products/{PRODUCT}", headers=ALICE)
         assert ok.status_code == 200
-        assert asked.asked == [("alice", ORG, "status", PRODUCT)]  # the service asks for queries
+        assert asked.calls == [("alice", ORG, "status", PRODUCT)]  # the service asks for queries
 
 
 def test_a_refusing_hook_refuses_a_command_over_http_and_changes_nothing(
     manager: Manager,
 ) -> None:
     manager.create_organization(ORG, name="Acme", actor="setup")
-    asked = _Asked(refuse="start_subscription")
+    asked = Gate()
+    asked.refuse.add("start_subscription")
     app = create_app(manager, tokens=TokenFile.parse(tokens()), plugins=[asked])
     with TestClient(app) as client:
         r = client.post(f"{BASE}/products/{PRODUCT}/subscription", headers=ALICE, json={})
         assert r.status_code == 403, r.text
         assert r.json()["code"] == "permission_denied"
-        assert asked.asked == [("alice", ORG, "start_subscription", PRODUCT)]
+        assert asked.calls == [("alice", ORG, "start_subscription", PRODUCT)]
     assert manager.status(ORG, PRODUCT).state == "not_started"

@@ -13,7 +13,16 @@ from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
-__all__ = ["DEFAULT", "LANGUAGES", "gettext_", "negotiate", "ngettext_", "translations", "using"]
+__all__ = [
+    "DEFAULT",
+    "LANGUAGES",
+    "N_",
+    "gettext_",
+    "negotiate",
+    "ngettext_",
+    "translations",
+    "using",
+]
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 
@@ -33,6 +42,11 @@ def translations(lang: str) -> gettext.NullTranslations:
 def using(lang: str) -> None:
     """Make ``lang`` the language of what this context renders next."""
     _current.set(translations(lang))
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction, untranslated: it is translated where it is shown."""
+    return message
 
 
 def gettext_(message: str) -> str:

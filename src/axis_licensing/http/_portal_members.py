@@ -27,19 +27,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from litestar import Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar import Response, get
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from axis_licensing import errors
+from axis_licensing.http._i18n import N_
 from axis_licensing.http._portal import (
+    Form,
     Req,
+    Seg,
     _actor,
     _error_flash,
     _flash,
+    _form_post,
     _manager,
     _Page,
+    _page_get,
     form_command,
     render,
 )
@@ -147,8 +151,8 @@ def _members_url(org_id: str) -> str:
 # -- members -------------------------------------------------------------------------------------
 
 
-@get("/orgs/{org_id:str}/members", sync_to_thread=True, include_in_schema=False)
-def members(request: Req, org_id: FromPath[str]) -> Response[Any]:
+@_page_get("/orgs/{org_id:str}/members")
+def members(request: Req, org_id: Seg) -> Response[Any]:
     """The organization's members; an owner's forms to invite, change roles and remove;
     a member's form to leave."""
     page = _Page(request, org_id, "members.list")
@@ -184,78 +188,72 @@ def _names(page: _Page, account_ids: list[str]) -> dict[str, str]:
 
 
 def _member_form(
-    request: Req, org_id: str, data: dict[str, str], name: str, done: Callable[[Any], str]
+    request: Req,
+    org_id: str,
+    data: dict[str, str],
+    name: str,
+    *,
+    message: str,
+    then: Callable[[Any], str] | None = None,
 ) -> Response[Any]:
-    """Run member command ``name`` from its form (the library asks the roles, SPEC §8)."""
+    """Run member command ``name`` from its form (the library asks the roles, SPEC §8).
+
+    After a success, ``message`` is flashed about the account the form names, and
+    ``then(result)`` says where to go (the members page if None).
+    """
     page = _Page(request, org_id, "members.list")
+    account_id = str(data.get("account_id", "")).strip()
+
+    def done(result: Any) -> str:
+        _flash(request, "success", message, account=account_id)
+        return _members_url(org_id) if then is None else then(result)
+
     back = _members_url(org_id)
     return form_command(page, name, data, back=back, done=done, org_id=org_id)
 
 
-@post("/orgs/{org_id:str}/members/invite", sync_to_thread=True, include_in_schema=False)
-def invite(
-    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/members/invite")
+def invite(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     """Invite an account; the one-time link is shown once, on the members page."""
 
-    def done(invitation: Any) -> str:
+    def then(invitation: Any) -> str:
         base = str(request.base_url).rstrip("/")
         token = urllib.parse.quote(invitation.token, safe="")
         request.session["invitation_link"] = f"{base}/invitations/{token}"
-        _flash(
-            request, "success", "Invitation created for %(account)s.", account=invitation.account_id
-        )
         return _members_url(org_id)
 
-    return _member_form(request, org_id, data, "members.invite", done)
+    message = N_("Invitation created for %(account)s.")
+    return _member_form(request, org_id, data, "members.invite", message=message, then=then)
 
 
-@post("/orgs/{org_id:str}/members/role", sync_to_thread=True, include_in_schema=False)
-def set_role(
-    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/members/role")
+def set_role(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     """Change a member's role."""
-
-    def done(membership: Any) -> str:
-        _flash(
-            request,
-            "success",
-            "The role of %(account)s was changed.",
-            account=membership.account_id,
-        )
-        return _members_url(org_id)
-
-    return _member_form(request, org_id, data, "members.set_role", done)
+    message = N_("The role of %(account)s was changed.")
+    return _member_form(request, org_id, data, "members.set_role", message=message)
 
 
-@post("/orgs/{org_id:str}/members/remove", sync_to_thread=True, include_in_schema=False)
-def remove(
-    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/members/remove")
+def remove(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     """Remove a member, or leave the organization."""
-    account_id = str(data.get("account_id", "")).strip()
-
-    def done(_: object) -> str:
-        _flash(request, "success", "%(account)s was removed.", account=account_id)
-        return "/orgs" if account_id == _actor(request) else _members_url(org_id)
-
-    return _member_form(request, org_id, data, "members.remove", done)
+    leaving = str(data.get("account_id", "")).strip() == _actor(request)
+    then = (lambda _: "/orgs") if leaving else None
+    message = N_("%(account)s was removed.")
+    return _member_form(request, org_id, data, "members.remove", message=message, then=then)
 
 
 # -- invitations -----------------------------------------------------------------------------------
 
 
 @get("/invitations/{link:str}", sync_to_thread=False, include_in_schema=False)
-def invitation_page(request: Req, link: FromPath[str]) -> Response[Any]:
+def invitation_page(request: Req, link: Seg) -> Response[Any]:
     """The accept page of an invitation (signed in as the account invited)."""
     page = _Page(request, None, "members.accept")
     return render(request, "accept.html", **page.context(link=link))
 
 
-@post("/invitations/{link:str}", sync_to_thread=True, include_in_schema=False)
-def accept(
-    request: Req, link: FromPath[str], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any]:
+@_form_post("/invitations/{link:str}")
+def accept(request: Req, link: Seg, data: Form) -> Response[Any]:
     """Accept the invitation: the signed-in account joins with the role invited."""
     page = _Page(request, None, "members.accept")
     try:
@@ -270,7 +268,7 @@ def accept(
 # -- one's own API tokens -----------------------------------------------------------------------
 
 
-@get("/account/tokens", sync_to_thread=True, include_in_schema=False)
+@_page_get("/account/tokens")
 def tokens(request: Req) -> Response[Any]:
     """One's own API tokens: prefix, limits, last use; the new secret once."""
     page = _Page(request, None, "tokens.list")
@@ -287,8 +285,8 @@ def _is_account(page: _Page) -> bool:
     return True
 
 
-@post("/account/tokens/new", sync_to_thread=True, include_in_schema=False)
-def create_token(request: Req, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
+@_form_post("/account/tokens/new")
+def create_token(request: Req, data: Form) -> Response[Any]:
     """Create a token; its secret is shown once."""
     page = _Page(request, None, "tokens.create")
     days = str(data.get("days", "")).strip()
@@ -311,8 +309,8 @@ def create_token(request: Req, data: URLEncodedBody[dict[str, str]]) -> Response
     return Redirect(path="/account/tokens")
 
 
-@post("/account/tokens/revoke", sync_to_thread=True, include_in_schema=False)
-def revoke_token(request: Req, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:
+@_form_post("/account/tokens/revoke")
+def revoke_token(request: Req, data: Form) -> Response[Any]:
     """Revoke one of one's tokens: it stops working at once."""
     page = _Page(request, None, "tokens.revoke")
     try:
@@ -336,17 +334,15 @@ def _setup_secret(request: Req, given: str) -> bool:
 
 
 @get("/setup/{secret:str}", sync_to_thread=False, include_in_schema=False)
-def setup_page(request: Req, secret: FromPath[str]) -> Response[Any]:
+def setup_page(request: Req, secret: Seg) -> Response[Any]:
     """Create the first owner account (works once, on a store without accounts)."""
     if not _setup_secret(request, secret):
         return render(request, "setup.html", http_status=404, secret=None)
     return render(request, "setup.html", secret=secret)
 
 
-@post("/setup/{secret:str}", sync_to_thread=True, include_in_schema=False)
-def setup(
-    request: Req, secret: FromPath[str], data: URLEncodedBody[dict[str, str]]
-) -> Response[Any]:
+@_form_post("/setup/{secret:str}")
+def setup(request: Req, secret: Seg, data: Form) -> Response[Any]:
     """Create the first account, a vendor account, and sign it in."""
     if not _setup_secret(request, secret):
         return render(request, "setup.html", http_status=404, secret=None)

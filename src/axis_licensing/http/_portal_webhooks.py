@@ -18,19 +18,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar import Response
+from litestar.params import URLEncodedBody
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from axis_licensing import errors
 from axis_licensing.events.model import WebhookEndpoint, event_types
 from axis_licensing.http._portal import (
+    Form,
     Req,
+    Seg,
     _error_flash,
     _flash,
+    _form_post,
     _org_url,
     _Page,
+    _page_get,
     _request_id,
     render,
 )
@@ -71,16 +75,14 @@ def _own(request: Req, org_id: str, endpoint_id: str) -> _Page:
     return page
 
 
-@get("/orgs/{org_id:str}/webhooks", sync_to_thread=True, include_in_schema=False)
-def webhooks(request: Req, org_id: FromPath[str]) -> Response[Any]:
+@_page_get("/orgs/{org_id:str}/webhooks")
+def webhooks(request: Req, org_id: Seg) -> Response[Any]:
     """The organization's webhook endpoints and failed deliveries."""
     return _page(request, org_id)
 
 
-@post("/orgs/{org_id:str}/webhooks/new", sync_to_thread=True, include_in_schema=False)
-def add_webhook(
-    request: Req, org_id: FromPath[str], data: URLEncodedBody[dict[str, Any]]
-) -> Response[Any]:
+@_form_post("/orgs/{org_id:str}/webhooks/new")
+def add_webhook(request: Req, org_id: Seg, data: URLEncodedBody[dict[str, Any]]) -> Response[Any]:
     """Add an endpoint; the answer shows its secret, once."""
     page = _Page(request, org_id, "webhooks.add", runs=True)
     chosen = data.get("types")
@@ -99,17 +101,13 @@ def add_webhook(
     return _page(request, org_id, shown=added)
 
 
-@post(
-    "/orgs/{org_id:str}/webhooks/{endpoint_id:str}/{change:str}",
-    sync_to_thread=True,
-    include_in_schema=False,
-)
+@_form_post("/orgs/{org_id:str}/webhooks/{endpoint_id:str}/{change:str}")
 def change_webhook(
     request: Req,
-    org_id: FromPath[str],
-    endpoint_id: FromPath[str],
-    change: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
+    org_id: Seg,
+    endpoint_id: Seg,
+    change: Seg,
+    data: Form,
 ) -> Response[Any]:
     """Rotate the secret (the answer shows it, once), disable, enable or remove an endpoint."""
     if change not in ("rotate", "disable", "enable", "remove"):
@@ -136,16 +134,12 @@ def change_webhook(
     return Redirect(path=_org_url(org_id, "webhooks"))
 
 
-@post(
-    "/orgs/{org_id:str}/deliveries/{delivery_id:str}/redeliver",
-    sync_to_thread=True,
-    include_in_schema=False,
-)
+@_form_post("/orgs/{org_id:str}/deliveries/{delivery_id:str}/redeliver")
 def redeliver(
     request: Req,
-    org_id: FromPath[str],
-    delivery_id: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
+    org_id: Seg,
+    delivery_id: Seg,
+    data: Form,
 ) -> Response[Any]:
     """Send a failed delivery of this organization again."""
     page = _Page(request, org_id, "webhooks.failed")
