@@ -30,6 +30,7 @@ from test_http_browser import (
     AXE_TAGS,
     START,
     LiveServer,
+    Shots,
     _new_page,
     browser_fixture,  # noqa: F401 - the fixture ``browser``
 )
@@ -86,9 +87,11 @@ TEXT = {
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_owner_invites_a_viewer_who_allocates_once_promoted(
-    browser: Browser, live: tuple[LiveServer, Manager], lang: str
+    browser: Browser, live: tuple[LiveServer, Manager], lang: str, tmp_path: Path
 ) -> None:
     server, manager = live
+    shots = Shots(tmp_path, "sqlite")
+    suffix = "-fr" if lang == "fr" else ""
     words = TEXT[lang]
     locale = "fr-FR" if lang == "fr" else "en-US"
     axe = Axe()
@@ -106,6 +109,11 @@ def test_owner_invites_a_viewer_who_allocates_once_promoted(
     link = owner.locator("#invitation-link").input_value()
     assert "/invitations/" in link
     _axe(owner, axe, found, "members")
+    shots.take(owner, "members" + suffix)
+    owner.goto(server.url + "/orgs/acme/webhooks")
+    expect(owner.locator("h1")).to_have_count(1)
+    _axe(owner, axe, found, "webhooks")
+    shots.take(owner, "webhooks" + suffix)
 
     viewer = _new_page(browser, locale=locale)
     viewer.set_default_timeout(15_000)
@@ -146,6 +154,7 @@ def test_owner_invites_a_viewer_who_allocates_once_promoted(
     viewer.locator("form[action$='/tokens/new'] button").click()
     assert viewer.locator("#token-secret").input_value().startswith("axl_")
     _axe(viewer, axe, found, "tokens")
+    shots.take(viewer, "tokens" + suffix)
     assert found == {}
     owner.context.close()
     viewer.context.close()
