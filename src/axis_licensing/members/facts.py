@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 
 from axis_licensing._enums import Action
-from axis_licensing.members.model import Role
+from axis_licensing.members.model import Role, TokenFields
 
 __all__ = [
     "AccountCreated",
@@ -120,15 +120,8 @@ class MemberRemoved(MemberFact):
 
 @attrs.frozen
 @with_action(Action.TOKEN_CREATED)
-class TokenCreated(MemberFact):
+class TokenCreated(MemberFact, TokenFields):
     """An API token was created for an account (named by id and prefix, never its secret)."""
-
-    token_id: str
-    account_id: str
-    prefix: str
-    orgs: tuple[str, ...] | None
-    read_only: bool
-    expires_at: datetime | None
 
 
 @attrs.frozen

@@ -26,7 +26,7 @@ from axis_licensing._counts import Counts
 from axis_licensing._enums import Action, AlertKind, LicenseKind
 from axis_licensing.members import facts as _members
 from axis_licensing.members.facts import with_action
-from axis_licensing.model import Period
+from axis_licensing.model import LotFields, Period
 
 __all__ = [
     "FACT_TYPES",
@@ -178,21 +178,8 @@ class CompensationCredited(FactData):
 
 @attrs.frozen
 @with_action(Action.LICENSES_EXPIRED)
-class LicensesExpired(FactData):
+class LicensesExpired(FactData, LotFields):
     """``licenses_expired`` (R6): a lot left the wallet unused at its expiry."""
-
-    #: The lot.
-    lot_id: int
-    #: Subscription or hardware licenses.
-    kind: LicenseKind
-    #: The lot's license type.
-    license_type: str
-    #: How many expired.
-    quantity: int
-    #: The day the lot was acquired.
-    acquired_on: date
-    #: The day it expired.
-    expires_on: date
 
 
 @attrs.frozen
