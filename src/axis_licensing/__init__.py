@@ -42,14 +42,7 @@ if TYPE_CHECKING:
     )
     from axis_licensing.hookspecs import hookimpl, hookspec
     from axis_licensing.manager import Manager
-    from axis_licensing.members.model import (
-        Account,
-        Invitation,
-        IssuedToken,
-        Membership,
-        Role,
-        TokenInfo,
-    )
+    from axis_licensing.members import Account, Invitation, IssuedToken, Membership, Role, TokenInfo
     from axis_licensing.model import (
         Activity,
         Alert,

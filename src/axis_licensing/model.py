@@ -101,16 +101,27 @@ class Period:
         return isinstance(day, date) and self.start <= day < self.end
 
 
-@attrs.frozen(order=False)
-class Lot:
-    """Licenses of one kind and type acquired on one date; ``quantity`` is what is left (R6)."""
+@attrs.frozen
+class LotFields:
+    """A lot's fields (:class:`Lot` and the ``licenses_expired`` fact, R6)."""
 
+    #: The lot.
     lot_id: int
+    #: Subscription or hardware licenses.
     kind: LicenseKind
+    #: The lot's license type.
     license_type: str
+    #: How many (left, or expired).
     quantity: int
+    #: The day the lot was acquired.
     acquired_on: date
+    #: The day it expires.
     expires_on: date
+
+
+@attrs.frozen(order=False)
+class Lot(LotFields):
+    """Licenses of one kind and type acquired on one date; ``quantity`` is what is left (R6)."""
 
     def with_quantity(self, quantity: int) -> Lot:
         """The same lot with ``quantity`` left."""

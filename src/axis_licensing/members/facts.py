@@ -13,13 +13,14 @@ belongs to no organization, and is returned to the shell only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
 from axis_licensing._enums import Action
-from axis_licensing.members.model import Role
+from axis_licensing.members.model import Role, TokenFields
 
 __all__ = [
     "AccountCreated",
@@ -30,7 +31,21 @@ __all__ = [
     "MemberRoleChanged",
     "TokenCreated",
     "TokenRevoked",
+    "with_action",
 ]
+
+
+_C = TypeVar("_C", bound=type)
+
+
+def with_action(action: str) -> Callable[[_C], _C]:
+    """A class decorator, under ``@attrs.frozen``: the fact class's history ``ACTION``."""
+
+    def named(cls: _C) -> _C:
+        setattr(cls, "ACTION", action)  # noqa: B010  (ACTION is a ClassVar of the base)
+        return cls
+
+    return named
 
 
 @attrs.frozen
@@ -56,10 +71,9 @@ class MemberFact:
 
 
 @attrs.frozen
+@with_action("account_created")
 class AccountCreated(MemberFact):
     """An account was created (``vendor``: it may run the vendor's commands)."""
-
-    ACTION: ClassVar[str] = "account_created"
 
     account_id: str
     name: str
@@ -67,10 +81,9 @@ class AccountCreated(MemberFact):
 
 
 @attrs.frozen
+@with_action(Action.MEMBER_INVITED)
 class MemberInvited(MemberFact):
     """An account was invited into the organization with a role, until ``expires_at``."""
-
-    ACTION: ClassVar[str] = Action.MEMBER_INVITED
 
     account_id: str
     role: Role
@@ -78,55 +91,43 @@ class MemberInvited(MemberFact):
 
 
 @attrs.frozen
+@with_action(Action.MEMBER_JOINED)
 class MemberJoined(MemberFact):
     """An account became a member (it accepted an invitation, or created the organization)."""
 
-    ACTION: ClassVar[str] = Action.MEMBER_JOINED
-
     account_id: str
     role: Role
 
 
 @attrs.frozen
+@with_action(Action.MEMBER_ROLE_CHANGED)
 class MemberRoleChanged(MemberFact):
     """A member's role changed from ``previous`` to ``role``."""
 
-    ACTION: ClassVar[str] = Action.MEMBER_ROLE_CHANGED
-
     account_id: str
     role: Role
     previous: Role
 
 
 @attrs.frozen
+@with_action(Action.MEMBER_REMOVED)
 class MemberRemoved(MemberFact):
     """A member was removed (it had the role ``previous``)."""
-
-    ACTION: ClassVar[str] = Action.MEMBER_REMOVED
 
     account_id: str
     previous: Role
 
 
 @attrs.frozen
-class TokenCreated(MemberFact):
+@with_action(Action.TOKEN_CREATED)
+class TokenCreated(MemberFact, TokenFields):
     """An API token was created for an account (named by id and prefix, never its secret)."""
-
-    ACTION: ClassVar[str] = Action.TOKEN_CREATED
-
-    token_id: str
-    account_id: str
-    prefix: str
-    orgs: tuple[str, ...] | None
-    read_only: bool
-    expires_at: datetime | None
 
 
 @attrs.frozen
+@with_action(Action.TOKEN_REVOKED)
 class TokenRevoked(MemberFact):
     """An API token was revoked."""
-
-    ACTION: ClassVar[str] = Action.TOKEN_REVOKED
 
     token_id: str
     account_id: str

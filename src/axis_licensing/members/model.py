@@ -77,7 +77,28 @@ class Invitation:
 
 
 @attrs.frozen
-class TokenInfo:
+class TokenFields:
+    """What an API token is made with (:class:`TokenInfo` and the ``token_created`` fact).
+
+    Attributes:
+        token_id: the token's id.
+        account_id: the account the token acts for.
+        prefix: the public start of the secret.
+        orgs: the organizations it may reach, sorted; ``None`` means every one of its account.
+        read_only: whether it may run queries only.
+        expires_at: when it stops working, or ``None`` for never.
+    """
+
+    token_id: str
+    account_id: str
+    prefix: str
+    orgs: tuple[str, ...] | None
+    read_only: bool
+    expires_at: datetime | None
+
+
+@attrs.frozen
+class TokenInfo(TokenFields):
     """An API token, as listed: everything but its secret (SPEC §8).
 
     Attributes:
@@ -93,12 +114,6 @@ class TokenInfo:
         revoked_at: when it was revoked, or ``None``.
     """
 
-    token_id: str
-    account_id: str
-    prefix: str
-    orgs: tuple[str, ...] | None
-    read_only: bool
-    expires_at: datetime | None
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None

@@ -37,18 +37,10 @@ from axis_licensing.errors import (
     UnknownAccount,
     UnknownOrganization,
 )
-from axis_licensing.members import decide, passwords, roles
+from axis_licensing.members import decide, model, passwords, roles
 from axis_licensing.members import tokens as secrets_
 from axis_licensing.members._tables import AccountRow, TokenRow
 from axis_licensing.members.facts import MemberFact
-from axis_licensing.members.model import (
-    Account,
-    Invitation,
-    IssuedToken,
-    Membership,
-    Role,
-    TokenInfo,
-)
 from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
 from axis_licensing.model import Activity
 from axis_licensing.shell.outbox import write_events
@@ -81,20 +73,20 @@ _RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.
 )
 
 
-def check_role(value: object, param: str = "role") -> Role:
+def check_role(value: object, param: str = "role") -> model.Role:
     """``value`` as a :class:`Role`: a member or its value (``"viewer"``, ``"admin"``, ``"owner"``).
 
     Raises:
         InvalidInput: anything else.
     """
-    if isinstance(value, Role):
+    if isinstance(value, model.Role):
         return value
     if isinstance(value, str):
         try:
-            return Role(value)
+            return model.Role(value)
         except ValueError:
             pass
-    choices = ", ".join(r.value for r in Role)
+    choices = ", ".join(r.value for r in model.Role)
     raise InvalidInput(f"{param} must be one of {choices}, got {value!r}", param=param)
 
 
@@ -154,7 +146,7 @@ def date_of(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> Membership | None:
+def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> model.Membership | None:
     """Make the account that created ``org_id`` its owner, in the creating transaction (SPEC §8).
 
     For the shell's ``create_organization``: call it in the same write
@@ -170,7 +162,7 @@ def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> Member
 
 def record_owner(
     tx: object, org_id: str, actor: str, now: datetime
-) -> tuple[Membership, builtins.list[Activity]] | None:
+) -> tuple[model.Membership, builtins.list[Activity]] | None:
     """:func:`record_creator`, with the activities it recorded (for the shell to notify).
 
     Raises:
@@ -318,10 +310,10 @@ class Access:
         return self.write(body)
 
     @staticmethod
-    def org_role(tx: StoreReadTx, org_id: str, account_id: str) -> Role | None:
+    def org_role(tx: StoreReadTx, org_id: str, account_id: str) -> model.Role | None:
         """The account's role in the organization, or None."""
         row = tx.membership(org_id, account_id)
-        return None if row is None else Role(row.role)
+        return None if row is None else model.Role(row.role)
 
     def ask(self, actor: str, org_id: str | None, action: str) -> None:
         """Ask the authorize hook about a member command, outside any transaction (SPEC §4).
@@ -390,7 +382,7 @@ class Accounts:
         vendor: bool = False,
         actor: str,
         request_id: str | None = None,
-    ) -> Account:
+    ) -> model.Account:
         """Create an account (no rights until it is invited, SPEC §8).
 
         The store's first account may be created by anyone (the bootstrap);
@@ -435,7 +427,7 @@ class Accounts:
         self._a.ask(actor, None, "accounts.create_vendor" if vendor else "accounts.create")
         hashed = None if password is None else passwords.hash_password(password)
 
-        def run(tx: StoreWriteTx, now: datetime) -> Account:
+        def run(tx: StoreWriteTx, now: datetime) -> model.Account:
             if actor != roles.SYSTEM_ACTOR and tx.account(actor) is None and tx.has_accounts():
                 # only the first account is anyone's to create: a store that gained its
                 # first account since the hook was asked (in another process) refuses
@@ -455,9 +447,9 @@ class Accounts:
             tx.bump_access_version()
             return decide.account_of(row)
 
-        return self._a.once("accounts", request_id, print_, Account, run)
+        return self._a.once("accounts", request_id, print_, model.Account, run)
 
-    def get(self, account_id: str) -> Account:
+    def get(self, account_id: str) -> model.Account:
         """An account by id.
 
         Raises:
@@ -473,7 +465,7 @@ class Accounts:
             )
         return decide.account_of(row)
 
-    def check_password(self, account_id: str, password: str) -> Account | None:
+    def check_password(self, account_id: str, password: str) -> model.Account | None:
         """The account when ``password`` is its password; None otherwise (SPEC §8).
 
         One answer, and the same work, for an unknown account, an account
@@ -574,7 +566,7 @@ class Members:
         print_ = fingerprint(action, {"org_id": org_id, "account_id": account_id, **more})
         return org_id, account_id, actor, f"members:{org_id}", print_
 
-    def list(self, org_id: str) -> builtins.list[Membership]:
+    def list(self, org_id: str) -> builtins.list[model.Membership]:
         """The organization's members, by account id.
 
         Raises:
@@ -584,13 +576,13 @@ class Members:
         """
         org_id = check_id(org_id, "org_id")
 
-        def body(tx: StoreReadTx) -> builtins.list[Membership]:
+        def body(tx: StoreReadTx) -> builtins.list[model.Membership]:
             _org_exists(tx, org_id)
             return [decide.membership_of(r) for r in tx.org_members(org_id)]
 
         return self._a.read(body)
 
-    def of_account(self, account_id: str) -> builtins.list[Membership]:
+    def of_account(self, account_id: str) -> builtins.list[model.Membership]:
         """The account's memberships, by organization id (the portal's organization switch).
 
         Raises:
@@ -607,10 +599,10 @@ class Members:
         org_id: str,
         account_id: str,
         *,
-        role: Role | str,
+        role: model.Role | str,
         actor: str,
         request_id: str | None = None,
-    ) -> Invitation:
+    ) -> model.Invitation:
         """Invite an account into the organization; the link works once, for 7 days.
 
         A replay of ``request_id`` answers the same invitation, its token
@@ -642,7 +634,7 @@ class Members:
             "members.invite", org_id, account_id, actor, role=role
         )
 
-        def run(tx: StoreWriteTx, now: datetime) -> Invitation:
+        def run(tx: StoreWriteTx, now: datetime) -> model.Invitation:
             token = _invitation_token(tx, scope, request_id)
             row, fact = decide.decide_invite(
                 org_id=org_id,
@@ -656,20 +648,20 @@ class Members:
             )
             tx.insert_invitation(row)
             record_facts(tx, org_id, actor, [fact], now)
-            return Invitation(token, org_id, account_id, role, fact.expires_at)
+            return model.Invitation(token, org_id, account_id, role, fact.expires_at)
 
         return self._a.once(
             scope,
             request_id,
             print_,
-            Invitation,
+            model.Invitation,
             run,
             org_id=org_id,
             replay=lambda tx, known: _with_token(known, _invitation_token(tx, scope, request_id)),
             stored=lambda invitation: _with_token(invitation, ""),
         )
 
-    def accept(self, token: str, *, account_id: str) -> Membership:
+    def accept(self, token: str, *, account_id: str) -> model.Membership:
         """Accept an invitation: the account becomes a member with the invited role.
 
         The account is the actor, acting on itself: the authorize hook is asked
@@ -699,7 +691,7 @@ class Members:
         self._a.ask(account_id, None, "members.accept")
         token_hash = secrets_.hash_secret(token)
 
-        def body(tx: StoreWriteTx, now: datetime) -> Membership:
+        def body(tx: StoreWriteTx, now: datetime) -> model.Membership:
             invitation = tx.invitation(token_hash)
             existing = None
             if invitation is not None:
@@ -721,11 +713,11 @@ class Members:
         self,
         org_id: str,
         account_id: str,
-        role: Role | str,
+        role: model.Role | str,
         *,
         actor: str,
         request_id: str | None = None,
-    ) -> Membership:
+    ) -> model.Membership:
         """Change a member's role.
 
         Args:
@@ -753,7 +745,7 @@ class Members:
             "members.set_role", org_id, account_id, actor, role=role
         )
 
-        def run(tx: StoreWriteTx, now: datetime) -> Membership:
+        def run(tx: StoreWriteTx, now: datetime) -> model.Membership:
             row, fact = decide.decide_set_role(
                 tx.org_members(org_id), org_id=org_id, account_id=account_id, role=role
             )
@@ -763,7 +755,7 @@ class Members:
                 record_facts(tx, org_id, actor, [fact], now)
             return decide.membership_of(row)
 
-        return self._a.once(scope, request_id, print_, Membership, run, org_id=org_id)
+        return self._a.once(scope, request_id, print_, model.Membership, run, org_id=org_id)
 
     def remove(
         self, org_id: str, account_id: str, *, actor: str, request_id: str | None = None
@@ -802,7 +794,7 @@ class Members:
 
         self._a.once(scope, request_id, print_, type(None), run, org_id=org_id)
 
-    def add_creator(self, org_id: str, account_id: str) -> Membership:
+    def add_creator(self, org_id: str, account_id: str) -> model.Membership:
         """Make ``account_id`` the owner of ``org_id``, which has no members yet.
 
         For the shell until ``create_organization`` calls :func:`record_creator`
@@ -820,7 +812,7 @@ class Members:
         org_id = check_id(org_id, "org_id")
         account_id = check_id(account_id, "account_id")
 
-        def body(tx: StoreWriteTx, now: datetime) -> Membership:
+        def body(tx: StoreWriteTx, now: datetime) -> model.Membership:
             _org_exists(tx, org_id)
             if tx.account(account_id) is None:
                 raise UnknownAccount(
@@ -853,8 +845,8 @@ def _invitation_token(tx: StoreWriteTx, scope: str, request_id: str | None) -> s
     return secrets_.derived_invitation_token(key, scope, request_id)
 
 
-def _with_token(invitation: Invitation, token: str) -> Invitation:
-    return Invitation(
+def _with_token(invitation: model.Invitation, token: str) -> model.Invitation:
+    return model.Invitation(
         token, invitation.org_id, invitation.account_id, invitation.role, invitation.expires_at
     )
 
@@ -891,7 +883,7 @@ def _revoking(tx: StoreReadTx, token_id: str, actor: str) -> tuple[str | None, s
     if token is None or actor == token.account_id:
         return None, "tokens.revoke"
     reached = _reached(tx, token)
-    owner_of = [o for o in reached if Access.org_role(tx, o, actor) is Role.OWNER]
+    owner_of = [o for o in reached if Access.org_role(tx, o, actor) is model.Role.OWNER]
     return next(iter(owner_of or reached), None), "tokens.revoke_member"
 
 
@@ -909,7 +901,7 @@ class Tokens:
         read_only: bool = False,
         expires_at: datetime | None = None,
         actor: str,
-    ) -> IssuedToken:
+    ) -> model.IssuedToken:
         """Create an API token for an account; its secret is shown this once.
 
         Recorded as ``token_created`` in the history of every organization the
@@ -944,7 +936,7 @@ class Tokens:
         secret, prefix = secrets_.new_token()
         token_id = secrets_.new_token_id()
 
-        def body(tx: StoreWriteTx, now: datetime) -> IssuedToken:
+        def body(tx: StoreWriteTx, now: datetime) -> model.IssuedToken:
             member_of = [r.org_id for r in tx.account_memberships(account_id)]
             row, fact = decide.decide_token(
                 account=tx.account(account_id),
@@ -962,11 +954,11 @@ class Tokens:
             tx.bump_access_version()
             for org_id in member_of if limited is None else limited:
                 record_facts(tx, org_id, actor, [fact], now)
-            return IssuedToken(secret, decide.token_info_of(row))
+            return model.IssuedToken(secret, decide.token_info_of(row))
 
         return self._a.write(body)
 
-    def list(self, account_id: str) -> list[TokenInfo]:
+    def list(self, account_id: str) -> list[model.TokenInfo]:
         """The account's tokens, oldest first, revoked ones included; never their secrets.
 
         Raises:
@@ -976,7 +968,7 @@ class Tokens:
         """
         account_id = check_id(account_id, "account_id")
 
-        def body(tx: StoreReadTx) -> builtins.list[TokenInfo]:
+        def body(tx: StoreReadTx) -> builtins.list[model.TokenInfo]:
             if tx.account(account_id) is None:
                 raise UnknownAccount(
                     f"no account has the id {account_id!r}", details={"account_id": account_id}
@@ -1020,7 +1012,7 @@ class Tokens:
 
         self._a.write(body)
 
-    def resolve(self, secret: str) -> TokenInfo | None:
+    def resolve(self, secret: str) -> model.TokenInfo | None:
         """The token whose secret this is, or None (unknown, revoked or expired).
 
         One indexed read by the secret's SHA-256: a revocation is seen at once

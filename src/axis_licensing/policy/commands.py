@@ -27,6 +27,7 @@ import attrs
 from axis_licensing._counts import Counts
 from axis_licensing._enums import LicenseKind
 from axis_licensing.catalog import Catalog
+from axis_licensing.members.facts import with_action
 
 __all__ = [
     "Allocate",
@@ -88,20 +89,20 @@ class Command:
 
 
 @attrs.frozen
+@with_action("create_organization")
 class CreateOrganization(Command):
     """``create_organization`` (R1)."""
 
-    ACTION: ClassVar[str] = "create_organization"
     org_id: str
     name: str
     timezone: str
 
 
 @attrs.frozen
+@with_action("register_system")
 class RegisterSystem(Command):
     """``register_system`` (R1, R4)."""
 
-    ACTION: ClassVar[str] = "register_system"
     product: str
     system_id: str
     devices: Counts
@@ -112,10 +113,10 @@ class RegisterSystem(Command):
 
 
 @attrs.frozen
+@with_action("report_devices")
 class ReportDevices(Command):
     """``report_devices`` (R1, R4)."""
 
-    ACTION: ClassVar[str] = "report_devices"
     system_id: str
     devices: Counts
 
@@ -125,18 +126,18 @@ class ReportDevices(Command):
 
 
 @attrs.frozen
+@with_action("start_subscription")
 class StartSubscription(Command):
     """``start_subscription`` (R2)."""
 
-    ACTION: ClassVar[str] = "start_subscription"
     product: str
 
 
 @attrs.frozen
+@with_action("redeem_key")
 class RedeemKey(Command):
     """``redeem_key`` (R6, R10): the key's SHA-256, never the key."""
 
-    ACTION: ClassVar[str] = "redeem_key"
     key_hash: str
     #: The key's last characters, for messages and the history (derived from the key).
     key_tail: str = attrs.field(default="", metadata=NOT_FINGERPRINTED)
@@ -147,29 +148,29 @@ class RedeemKey(Command):
 
 
 @attrs.frozen
+@with_action("allocate")
 class Allocate(Command):
     """``allocate`` (R7, R8)."""
 
-    ACTION: ClassVar[str] = "allocate"
     product: str
     quantities: Counts
     period: int
 
 
 @attrs.frozen
+@with_action("allocate_need")
 class AllocateNeed(Command):
     """``allocate_need`` (R7)."""
 
-    ACTION: ClassVar[str] = "allocate_need"
     product: str
     through: int
 
 
 @attrs.frozen
+@with_action("register_hardware")
 class RegisterHardware(Command):
     """``register_hardware`` (R9)."""
 
-    ACTION: ClassVar[str] = "register_hardware"
     system_id: str
     serial: str
 
@@ -179,10 +180,10 @@ class RegisterHardware(Command):
 
 
 @attrs.frozen
+@with_action("allocate_to_hardware")
 class AllocateToHardware(Command):
     """``allocate_to_hardware`` (R9)."""
 
-    ACTION: ClassVar[str] = "allocate_to_hardware"
     serial: str
     quantities: Counts
 
@@ -192,13 +193,13 @@ class AllocateToHardware(Command):
 
 
 @attrs.frozen
+@with_action("upload_system_file")
 class UploadSystemFile(Command):
     """``upload_system_file`` (R12): the SHA-256 of the description file's bytes.
 
     The other fields are what the file describes (derived from it, so not fingerprinted).
     """
 
-    ACTION: ClassVar[str] = "upload_system_file"
     file: str
     system_id: str = attrs.field(default="", metadata=NOT_FINGERPRINTED)
     product: str = attrs.field(default="", metadata=NOT_FINGERPRINTED)
@@ -214,10 +215,10 @@ class UploadSystemFile(Command):
 
 
 @attrs.frozen
+@with_action("vendor.issue_key")
 class IssueKey(Command):
     """``vendor.issue_key`` (R10)."""
 
-    ACTION: ClassVar[str] = "vendor.issue_key"
     VENDOR: ClassVar[bool] = True
     product: str
     kind: LicenseKind
@@ -225,10 +226,10 @@ class IssueKey(Command):
 
 
 @attrs.frozen
+@with_action("vendor.ship_hardware")
 class ShipHardware(Command):
     """``vendor.ship_hardware`` (R9)."""
 
-    ACTION: ClassVar[str] = "vendor.ship_hardware"
     VENDOR: ClassVar[bool] = True
     serial: str
     product: str
@@ -236,9 +237,9 @@ class ShipHardware(Command):
 
 
 @attrs.frozen
+@with_action("vendor.publish_catalog")
 class PublishCatalog(Command):
     """``vendor.publish_catalog`` (R15)."""
 
-    ACTION: ClassVar[str] = "vendor.publish_catalog"
     VENDOR: ClassVar[bool] = True
     catalog: Catalog

@@ -25,7 +25,8 @@ import attrs
 from axis_licensing._counts import Counts
 from axis_licensing._enums import Action, AlertKind, LicenseKind
 from axis_licensing.members import facts as _members
-from axis_licensing.model import Period
+from axis_licensing.members.facts import with_action
+from axis_licensing.model import LotFields, Period
 
 __all__ = [
     "FACT_TYPES",
@@ -83,10 +84,10 @@ class FactData:
 
 
 @attrs.frozen
+@with_action(Action.ORGANIZATION_CREATED)
 class OrganizationCreated(FactData):
     """``organization_created`` (R1): the organization exists from now on."""
 
-    ACTION: ClassVar[Action] = Action.ORGANIZATION_CREATED
     #: Its display name.
     name: str
     #: The IANA zone whose calendar days the rules count.
@@ -94,19 +95,19 @@ class OrganizationCreated(FactData):
 
 
 @attrs.frozen
+@with_action(Action.SYSTEM_REGISTERED)
 class SystemRegistered(FactData):
     """``system_registered`` (R1, R4): a system joined, with its devices."""
 
-    ACTION: ClassVar[Action] = Action.SYSTEM_REGISTERED
     #: Its devices per license type.
     devices: Counts
 
 
 @attrs.frozen
+@with_action(Action.DEVICES_REPORTED)
 class DevicesReported(FactData):
     """``devices_reported`` (R4): a system's device counts were replaced."""
 
-    ACTION: ClassVar[Action] = Action.DEVICES_REPORTED
     #: The new devices per license type.
     devices: Counts
     #: The devices before.
@@ -114,10 +115,10 @@ class DevicesReported(FactData):
 
 
 @attrs.frozen
+@with_action(Action.SUBSCRIPTION_STARTED)
 class SubscriptionStarted(FactData):
     """``subscription_started`` (R2, R3): a product's subscription started."""
 
-    ACTION: ClassVar[Action] = Action.SUBSCRIPTION_STARTED
     #: The organization's anchor (its first subscription's start day).
     anchor: date
     #: The period the subscription started in.
@@ -127,10 +128,10 @@ class SubscriptionStarted(FactData):
 
 
 @attrs.frozen
+@with_action(Action.KEY_REDEEMED)
 class KeyRedeemed(FactData):
     """``key_redeemed`` (R6, R10): a key's licenses entered the wallet."""
 
-    ACTION: ClassVar[Action] = Action.KEY_REDEEMED
     #: The key's last characters, as ``"…WXYZ"``; never the key.
     key: str
     #: Subscription or hardware licenses.
@@ -144,10 +145,10 @@ class KeyRedeemed(FactData):
 
 
 @attrs.frozen
+@with_action(Action.LICENSES_ALLOCATED)
 class LicensesAllocated(FactData):
     """``licenses_allocated`` (R7): licenses moved from the wallet into periods."""
 
-    ACTION: ClassVar[Action] = Action.LICENSES_ALLOCATED
     #: What went into each period.
     periods: list[PeriodPart]
     #: The total per type.
@@ -157,10 +158,10 @@ class LicensesAllocated(FactData):
 
 
 @attrs.frozen
+@with_action(Action.COMPENSATION_CREDITED)
 class CompensationCredited(FactData):
     """``compensation_credited`` (R8): whole licenses credited back for an overlap."""
 
-    ACTION: ClassVar[Action] = Action.COMPENSATION_CREDITED
     #: Whole licenses credited back per type.
     quantities: Counts
     #: The overlap's share per type, exact.
@@ -176,29 +177,16 @@ class CompensationCredited(FactData):
 
 
 @attrs.frozen
-class LicensesExpired(FactData):
+@with_action(Action.LICENSES_EXPIRED)
+class LicensesExpired(FactData, LotFields):
     """``licenses_expired`` (R6): a lot left the wallet unused at its expiry."""
-
-    ACTION: ClassVar[Action] = Action.LICENSES_EXPIRED
-    #: The lot.
-    lot_id: int
-    #: Subscription or hardware licenses.
-    kind: LicenseKind
-    #: The lot's license type.
-    license_type: str
-    #: How many expired.
-    quantity: int
-    #: The day the lot was acquired.
-    acquired_on: date
-    #: The day it expired.
-    expires_on: date
 
 
 @attrs.frozen
+@with_action(Action.HARDWARE_REGISTERED)
 class HardwareRegistered(FactData):
     """``hardware_registered`` (R9): a shipped unit was attached to a system."""
 
-    ACTION: ClassVar[Action] = Action.HARDWARE_REGISTERED
     #: The unit's serial.
     serial: str
     #: Its preloaded hardware licenses per type.
@@ -206,10 +194,10 @@ class HardwareRegistered(FactData):
 
 
 @attrs.frozen
+@with_action(Action.EXTENSION_ALLOCATED)
 class ExtensionAllocated(FactData):
     """``extension_allocated`` (R9): hardware licenses moved onto a unit for its lifetime."""
 
-    ACTION: ClassVar[Action] = Action.EXTENSION_ALLOCATED
     #: The unit's serial.
     serial: str
     #: Licenses per type.
@@ -219,10 +207,10 @@ class ExtensionAllocated(FactData):
 
 
 @attrs.frozen
+@with_action(Action.SYSTEM_FILE_UPLOADED)
 class SystemFileUploaded(FactData):
     """``system_file_uploaded`` (R12): an offline system was registered or updated."""
 
-    ACTION: ClassVar[Action] = Action.SYSTEM_FILE_UPLOADED
     #: Its devices per license type.
     devices: Counts
     #: The serials of its hardware, sorted.
@@ -232,10 +220,10 @@ class SystemFileUploaded(FactData):
 
 
 @attrs.frozen
+@with_action(Action.GROWTH_EXCEEDED)
 class GrowthExceeded(FactData):
     """``growth_exceeded`` (R5): devices grew past the allowance of a locked period."""
 
-    ACTION: ClassVar[Action] = Action.GROWTH_EXCEEDED
     #: The locked period.
     period: Period
     #: The product's subscription devices then.
@@ -250,6 +238,7 @@ class GrowthExceeded(FactData):
 
 
 @attrs.frozen
+@with_action(Action.ALERT_RAISED)
 class AlertRaised(FactData):
     """``alert_raised`` (SPEC §7): a sweep found an alert that was not recorded yet.
 
@@ -257,7 +246,6 @@ class AlertRaised(FactData):
     (:class:`~axis_licensing.Alert`), so a receiver needs no other call.
     """
 
-    ACTION: ClassVar[Action] = Action.ALERT_RAISED
     #: What the alert warns about.
     kind: AlertKind
     #: The product it is about, if any.
@@ -271,13 +259,13 @@ class AlertRaised(FactData):
 
 
 @attrs.frozen
+@with_action(Action.ALERT_CLEARED)
 class AlertCleared(FactData):
     """``alert_cleared`` (SPEC §7): an alert recorded as raised is gone.
 
     Its event's type is ``alert.cleared``. The fields are the alert's key.
     """
 
-    ACTION: ClassVar[Action] = Action.ALERT_CLEARED
     #: What the alert warned about.
     kind: AlertKind
     #: The product it was about, if any.
@@ -307,39 +295,35 @@ class WebhookFields(FactData):
 
 
 @attrs.frozen
+@with_action(Action.WEBHOOK_ADDED)
 class WebhookAdded(WebhookFields):
     """``webhook_added`` (SPEC §7): an endpoint was added (its secret only in the answer)."""
 
-    ACTION: ClassVar[Action] = Action.WEBHOOK_ADDED
-
 
 @attrs.frozen
+@with_action(Action.WEBHOOK_CHANGED)
 class WebhookChanged(WebhookFields):
     """``webhook_changed`` (SPEC §7): an endpoint's URL, types or enabled flag changed."""
 
-    ACTION: ClassVar[Action] = Action.WEBHOOK_CHANGED
-
 
 @attrs.frozen
+@with_action(Action.WEBHOOK_SECRET_ROTATED)
 class WebhookSecretRotated(WebhookFields):
     """``webhook_secret_rotated`` (SPEC §7): an endpoint got a new secret; the old one
     still signs for a day (both signatures are sent)."""
 
-    ACTION: ClassVar[Action] = Action.WEBHOOK_SECRET_ROTATED
-
 
 @attrs.frozen
+@with_action(Action.WEBHOOK_REMOVED)
 class WebhookRemoved(WebhookFields):
     """``webhook_removed`` (SPEC §7): an endpoint and its undelivered deliveries were removed."""
 
-    ACTION: ClassVar[Action] = Action.WEBHOOK_REMOVED
-
 
 @attrs.frozen
+@with_action(Action.WEBHOOK_REDELIVERED)
 class WebhookRedelivered(FactData):
     """``webhook_redelivered`` (SPEC §7): a delivery was made due again by hand."""
 
-    ACTION: ClassVar[Action] = Action.WEBHOOK_REDELIVERED
     #: The delivery.
     delivery_id: str
     #: Its event.

@@ -35,6 +35,7 @@ __all__ = [
     "Fact",
     "HardwareRecord",
     "KindTally",
+    "OrgBasics",
     "OrgState",
     "ProductLedger",
     "SystemRecord",
@@ -156,8 +157,8 @@ class HardwareRecord:
 
 
 @attrs.frozen
-class OrgState:
-    """Everything the rules know about one organization."""
+class OrgBasics:
+    """An organization's own fields: who it is, its zone, its days (the store's ``org`` part)."""
 
     org_id: str
     name: str
@@ -165,6 +166,12 @@ class OrgState:
     created_on: date
     as_of: date
     anchor: date | None = None
+
+
+@attrs.frozen
+class OrgState(OrgBasics):
+    """Everything the rules know about one organization."""
+
     products: Mapping[str, ProductLedger] = attrs.field(factory=dict)
     systems: Mapping[str, SystemRecord] = attrs.field(factory=dict)
     hardware: Mapping[str, HardwareRecord] = attrs.field(factory=dict)

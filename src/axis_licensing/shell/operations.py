@@ -78,14 +78,7 @@ from axis_licensing.events.model import (
     WebhookEndpoint,
     check_event_types,
 )
-from axis_licensing.members.model import (
-    Account,
-    Invitation,
-    IssuedToken,
-    Membership,
-    Role,
-    TokenInfo,
-)
+from axis_licensing.members import model as members_model
 from axis_licensing.model import (
     Action,
     Activity,
@@ -1223,7 +1216,11 @@ _EVENTS_OUT: tuple[Operation, ...] = (
 
 _ACCOUNT = Param("account_id", str, Check.ID, "the account")
 _ROLE = Param(
-    "role", Role, Check.ENUM, "viewer (queries only), admin (commands) or owner", choices=Role
+    "role",
+    members_model.Role,
+    Check.ENUM,
+    "viewer (queries only), admin (commands) or owner",
+    choices=members_model.Role,
 )
 _MEMBER_ERRORS: tuple[type[LicensingError], ...] = (
     InvalidInput,
@@ -1291,16 +1288,16 @@ _MEMBERS: tuple[Operation, ...] = (
             _actor(),
             _REQUEST_ID,
         ],
-        Account,
+        members_model.Account,
         [PermissionDenied, IdempotencyConflict, AlreadyExists],
         "Create an account; it has no rights until it is invited (SPEC §8).",
         scope=Scope.STORE,
-        returns=Account,
+        returns=members_model.Account,
     ),
     _member(
         "members.list",
         [_ORG],
-        list[Membership],
+        list[members_model.Membership],
         [UnknownOrganization],
         "The organization's members and their roles, by account id (SPEC §8).",
         kind=Kind.QUERY,
@@ -1314,7 +1311,7 @@ _MEMBERS: tuple[Operation, ...] = (
             _actor(),
             _REQUEST_ID,
         ],
-        Invitation,
+        members_model.Invitation,
         [
             UnknownOrganization,
             PermissionDenied,
@@ -1323,7 +1320,7 @@ _MEMBERS: tuple[Operation, ...] = (
             IdempotencyConflict,
         ],
         "Invite an account with a role: a one-time link that expires in 7 days (SPEC §8).",
-        returns=Invitation,
+        returns=members_model.Invitation,
     ),
     _member(
         "members.accept",
@@ -1331,19 +1328,19 @@ _MEMBERS: tuple[Operation, ...] = (
             Param("token", str, Check.SECRET, "the invitation's secret (from its link)"),
             Param("account_id", str, Check.ID, "the account invited, accepting", keyword_only=True),
         ],
-        Membership,
+        members_model.Membership,
         [InvitationInvalid, PermissionDenied],
         "Accept an invitation: the account becomes a member with the role invited (SPEC §8).",
         scope=Scope.STORE,
-        returns=Membership,
+        returns=members_model.Membership,
     ),
     _member(
         "members.set_role",
         [_ORG, _ACCOUNT, _ROLE, _actor(), _REQUEST_ID],
-        Membership,
+        members_model.Membership,
         [UnknownOrganization, PermissionDenied, UnknownAccount, LastOwner, IdempotencyConflict],
         "Change a member's role; the last owner stays an owner (SPEC §8).",
-        returns=Membership,
+        returns=members_model.Membership,
     ),
     _member(
         "members.remove",
@@ -1384,16 +1381,16 @@ _MEMBERS: tuple[Operation, ...] = (
             ),
             _actor(),
         ],
-        IssuedToken,
+        members_model.IssuedToken,
         [PermissionDenied, UnknownAccount],
         "Create an API token for an account; its secret is shown this once (SPEC §8).",
         scope=Scope.STORE,
-        returns=IssuedToken,
+        returns=members_model.IssuedToken,
     ),
     _member(
         "tokens.list",
         [_ACCOUNT],
-        list[TokenInfo],
+        list[members_model.TokenInfo],
         [UnknownAccount],
         "The account's API tokens with their prefix and last use, never their secrets.",
         kind=Kind.QUERY,

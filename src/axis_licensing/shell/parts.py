@@ -17,7 +17,6 @@ its value is not the same object, and not equal, as before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
 
 import attrs
 
@@ -25,7 +24,13 @@ from axis_licensing._convert import dumps_fast, loads
 from axis_licensing._counts import Counts
 from axis_licensing.backends import Backend, PartRow, ReadTx
 from axis_licensing.errors import StorageError
-from axis_licensing.policy.state import HardwareRecord, OrgState, ProductLedger, SystemRecord
+from axis_licensing.policy.state import (
+    HardwareRecord,
+    OrgBasics,
+    OrgState,
+    ProductLedger,
+    SystemRecord,
+)
 
 __all__ = [
     "ORG",
@@ -61,15 +66,9 @@ def hardware_part(serial: str) -> str:
 
 
 @attrs.frozen
-class OrgHeader:
+class OrgHeader(OrgBasics):
     """The organization's own facts, stored as the ``org`` part."""
 
-    org_id: str
-    name: str
-    timezone: str
-    created_on: date
-    as_of: date
-    anchor: date | None = None
     next_lot_id: int = 1
 
     @classmethod

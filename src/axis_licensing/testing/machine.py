@@ -430,6 +430,40 @@ class LedgerMachine(RuleBasedStateMachine):
         """Allocate to a future period, or one beyond the five-year window (R7)."""
         self.allocate(data, offset)
 
+    def allocatable(
+        self, org_id: str, product: str, day: date, offset: int, command: Callable[[], object]
+    ) -> tuple[int, date, date] | None:
+        """The current period's index and the bounds of the one ``offset`` after it, or
+        None when ``command`` is refused before the wallet is read: the product is not
+        started, or that period is outside the allocation window (R7)."""
+        if (org_id, product) not in self.started:
+            self.expect_failure(org_id, SubscriptionNotStarted, command)
+            return None
+        index, _, _ = self.current_period(org_id, product, day)
+        term_years = self.spec(product).term_years
+        start, end = period_bounds(self.anchors[org_id], term_years, index + offset)
+        if not allocation_window_allows(start, day):
+            self.expect_failure(org_id, OutsideAllocationWindow, command)
+            return None
+        return index, start, end
+
+    def short(
+        self,
+        org_id: str,
+        product: str,
+        kind: LicenseKind,
+        wanted: Mapping[str, int],
+        command: Callable[[], object],
+    ) -> bool:
+        """Whether the wallet lacks part of ``wanted``; then ``command`` must fail with
+        the model's exact shortfall (R6, R7)."""
+        missing = self.model.missing(org_id, product, kind, wanted)
+        if missing:
+            error = self.expect_failure(org_id, InsufficientLicenses, command)
+            if error.shortfall != missing:
+                raise LedgerInvariantError(f"shortfall {error.shortfall} != {missing}")
+        return bool(missing)
+
     def allocate(self, data: st.DataObject, offset: int) -> None:
         """Allocate to a period offset; the model predicts the outcome exactly (R7, R8)."""
         org_id, product = self.draw_scope(data)
@@ -439,21 +473,11 @@ class LedgerMachine(RuleBasedStateMachine):
         def command() -> Allocation:
             return self.manager.allocate(org_id, product, quantities, period=offset, actor=ACTOR)
 
-        if (org_id, product) not in self.started:
-            self.expect_failure(org_id, SubscriptionNotStarted, command)
+        target = self.allocatable(org_id, product, day, offset, command)
+        if target is None:
             return
-        index, _, _ = self.current_period(org_id, product, day)
-        start, end = period_bounds(
-            self.anchors[org_id], self.spec(product).term_years, index + offset
-        )
-        if not allocation_window_allows(start, day):
-            self.expect_failure(org_id, OutsideAllocationWindow, command)
-            return
-        missing = self.model.missing(org_id, product, LicenseKind.SUBSCRIPTION, quantities)
-        if missing:
-            error = self.expect_failure(org_id, InsufficientLicenses, command)
-            if error.shortfall != missing:
-                raise LedgerInvariantError(f"shortfall {error.shortfall} != {missing}")
+        index, start, end = target
+        if self.short(org_id, product, LicenseKind.SUBSCRIPTION, quantities, command):
             return
         result = command()
         self.model.take(org_id, product, LicenseKind.SUBSCRIPTION, quantities)
@@ -498,16 +522,10 @@ class LedgerMachine(RuleBasedStateMachine):
         def command() -> Allocation:
             return self.manager.allocate_need(org_id, product, through=through, actor=ACTOR)
 
-        if (org_id, product) not in self.started:
-            self.expect_failure(org_id, SubscriptionNotStarted, command)
+        target = self.allocatable(org_id, product, day, through, command)
+        if target is None:
             return
-        index, _, _ = self.current_period(org_id, product, day)
-        start, _ = period_bounds(
-            self.anchors[org_id], self.spec(product).term_years, index + through
-        )
-        if not allocation_window_allows(start, day):
-            self.expect_failure(org_id, OutsideAllocationWindow, command)
-            return
+        index = target[0]
         report = self.manager.need(org_id, product, horizon=through)
         for period_need in report.periods:
             self.see_period(org_id, product, period_need.period)
@@ -517,11 +535,7 @@ class LedgerMachine(RuleBasedStateMachine):
         wanted = Counts()
         for part in parts:
             wanted += part.quantities
-        missing = self.model.missing(org_id, product, LicenseKind.SUBSCRIPTION, wanted)
-        if missing:
-            error = self.expect_failure(org_id, InsufficientLicenses, command)
-            if error.shortfall != missing:
-                raise LedgerInvariantError(f"shortfall {error.shortfall} != {missing}")
+        if self.short(org_id, product, LicenseKind.SUBSCRIPTION, wanted, command):
             return
         if not parts:
             before = self.snapshot(org_id)
@@ -598,11 +612,7 @@ class LedgerMachine(RuleBasedStateMachine):
         def command() -> None:
             self.manager.allocate_to_hardware(org_id, serial, quantities, actor=ACTOR)
 
-        missing = self.model.missing(org_id, product, LicenseKind.HARDWARE, quantities)
-        if missing:
-            error = self.expect_failure(org_id, InsufficientLicenses, command)
-            if error.shortfall != missing:
-                raise LedgerInvariantError(f"shortfall {error.shortfall} != {missing}")
+        if self.short(org_id, product, LicenseKind.HARDWARE, quantities, command):
             return
         command()
         self.model.take(org_id, product, LicenseKind.HARDWARE, quantities)
