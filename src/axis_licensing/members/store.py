@@ -27,6 +27,7 @@ from typing import Any, LiteralString, cast
 import attrs
 
 from axis_licensing.backends import Backend, ReadTx, WriteTx
+from axis_licensing.backends._undo import UndoLog
 from axis_licensing.errors import StorageError
 from axis_licensing.members._tables import (
     ACCESS_VERSION,
@@ -513,11 +514,8 @@ class MemoryMembers:
         return sizes[table]
 
 
-class MemoryMembersTx(MemberWriteTx):
-    """The member methods of ``backends.memory``'s transaction (``_s.members``, ``_set``)."""
-
-    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:  # the backend's
-        raise NotImplementedError  # pragma: no cover
+class MemoryMembersTx(UndoLog, MemberWriteTx):
+    """The member methods of ``backends.memory``'s transaction (``_s.members``, the undo log)."""
 
     @property
     def _m(self) -> MemoryMembers:
@@ -568,10 +566,7 @@ class MemoryMembersTx(MemberWriteTx):
         return self._m.versions.get(ACCESS_VERSION, 0)
 
     def insert_account(self, row: AccountRow) -> bool:
-        if row.account_id in self._m.accounts:
-            return False
-        self._set(self._m.accounts, row.account_id, row)
-        return True
+        return self._add(self._m.accounts, row.account_id, row)
 
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         row = self._m.accounts.get(account_id)
@@ -582,23 +577,10 @@ class MemoryMembersTx(MemberWriteTx):
         self._set(self._m.memberships, (row.org_id, row.account_id), row)
 
     def delete_membership(self, org_id: str, account_id: str) -> bool:
-        key = (org_id, account_id)
-        table = self._m.memberships
-        if key not in table:
-            return False
-        old = table.pop(key)
-        self._undo(lambda: table.__setitem__(key, old))
-        return True
-
-    def _undo(self, step: Callable[[], None]) -> None:
-        undo: list[Callable[[], None]] = self.undo  # type: ignore[attr-defined]
-        undo.append(step)
+        return self._drop(self._m.memberships, (org_id, account_id))
 
     def insert_invitation(self, row: InvitationRow) -> bool:
-        if row.token_hash in self._m.invitations:
-            return False
-        self._set(self._m.invitations, row.token_hash, row)
-        return True
+        return self._add(self._m.invitations, row.token_hash, row)
 
     def use_invitation(self, token_hash: str, at_us: int) -> bool:
         row = self._m.invitations.get(token_hash)
