@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 __all__ = ["UndoLog"]
 
 
@@ -36,6 +38,20 @@ class UndoLog:
         if key in table:
             return False
         self._set(table, key, value)
+        return True
+
+    def _evolve(
+        self, table: dict[Any, Any], key: Any, when: Callable[[Any], bool], **changes: Any
+    ) -> bool:
+        """Change fields of the row ``table[key]`` if ``when(row)``, with its undo.
+
+        Returns:
+            False if there is no such row or ``when`` refused it.
+        """
+        row = table.get(key)
+        if row is None or not when(row):
+            return False
+        self._set(table, key, attrs.evolve(row, **changes))
         return True
 
     def _drop(self, table: dict[Any, Any], key: Any) -> bool:

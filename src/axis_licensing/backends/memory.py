@@ -207,11 +207,7 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         return self._add(self._s.systems, system_id, org_id)
 
     def claim_hardware(self, serial: str, org_id: str) -> bool:
-        row = self._s.shipments.get(serial)
-        if row is None or row.org_id is not None:
-            return False
-        self._set(self._s.shipments, serial, attrs.evolve(row, org_id=org_id))
-        return True
+        return self._evolve(self._s.shipments, serial, lambda r: r.org_id is None, org_id=org_id)
 
     def insert_key(self, row: KeyRow) -> None:
         if row.key_hash in self._s.keys:
@@ -219,13 +215,13 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         self._set(self._s.keys, row.key_hash, row)
 
     def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
-        row = self._s.keys.get(key_hash)
-        if row is None or row.redeemed_by is not None:
-            return False
-        self._set(
-            self._s.keys, key_hash, attrs.evolve(row, redeemed_by=org_id, redeemed_at_us=at_us)
+        return self._evolve(
+            self._s.keys,
+            key_hash,
+            lambda r: r.redeemed_by is None,
+            redeemed_by=org_id,
+            redeemed_at_us=at_us,
         )
-        return True
 
     def insert_shipment(self, row: ShipmentRow) -> bool:
         if row.serial in self._s.shipments:
