@@ -15,11 +15,13 @@ What differs stays in each backend: PostgreSQL's one-statement ``append`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, LiteralString
+from typing import Any, LiteralString, TypeVar
 
 from axis_licensing.backends import EXPORT_COLUMNS, TABLES, HistoryQuery, PartRow
 from axis_licensing.events.store import EVENT_ORDER
 from axis_licensing.members._tables import MEMBER_ORDER
+
+_T = TypeVar("_T")
 
 __all__ = [
     "LOCK_WITH_CATALOG",
@@ -29,6 +31,7 @@ __all__ = [
     "export_columns",
     "for_sqlite",
     "history_filters",
+    "maybe_row",
     "sql_column",
 ]
 
@@ -194,3 +197,8 @@ def export_columns(table: str) -> tuple[str, ...]:
 def sql_column(table: str, column: str) -> str:
     """The stored column of ``column`` of the exported row format of ``table``."""
     return "on_date" if (table, column) == ("activities", "on") else column
+
+
+def maybe_row(make: Callable[..., _T], row: Sequence[Any] | None) -> _T | None:
+    """``make(*row)`` for a fetched row, None when the query found none."""
+    return None if row is None else make(*row)

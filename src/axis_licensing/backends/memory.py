@@ -155,16 +155,12 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         return max((at for seq, at in self._s.orgs.values() if seq > 0), default=None)
 
     # -- writes, each with its undo
-    #: The one undo-logged write (events out's ``_put``), for every table, members' too.
-    _set = MemoryEventsTx._put
-
     def lock(self, org_id: str) -> Head | None:
         return self.head(org_id)
 
     def create_org(self, org_id: str) -> bool:
-        if org_id in self._s.orgs:
+        if not self._add(self._s.orgs, org_id, (0, 0)):
             return False
-        self._set(self._s.orgs, org_id, (0, 0))
         self._set(self._s.versions, org_id, [])
         self._set(self._s.parts, org_id, {})
         self._set(self._s.activities, org_id, [])
@@ -208,17 +204,10 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
             self._set(self._s.states, org_id, [])
 
     def claim_system(self, system_id: str, org_id: str) -> bool:
-        if system_id in self._s.systems:
-            return False
-        self._set(self._s.systems, system_id, org_id)
-        return True
+        return self._add(self._s.systems, system_id, org_id)
 
     def claim_hardware(self, serial: str, org_id: str) -> bool:
-        row = self._s.shipments.get(serial)
-        if row is None or row.org_id is not None:
-            return False
-        self._set(self._s.shipments, serial, attrs.evolve(row, org_id=org_id))
-        return True
+        return self._evolve(self._s.shipments, serial, lambda r: r.org_id is None, org_id=org_id)
 
     def insert_key(self, row: KeyRow) -> None:
         if row.key_hash in self._s.keys:
@@ -226,13 +215,13 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         self._set(self._s.keys, row.key_hash, row)
 
     def redeem_key(self, key_hash: str, org_id: str, at_us: int) -> bool:
-        row = self._s.keys.get(key_hash)
-        if row is None or row.redeemed_by is not None:
-            return False
-        self._set(
-            self._s.keys, key_hash, attrs.evolve(row, redeemed_by=org_id, redeemed_at_us=at_us)
+        return self._evolve(
+            self._s.keys,
+            key_hash,
+            lambda r: r.redeemed_by is None,
+            redeemed_by=org_id,
+            redeemed_at_us=at_us,
         )
-        return True
 
     def insert_shipment(self, row: ShipmentRow) -> bool:
         if row.serial in self._s.shipments:
@@ -246,10 +235,7 @@ class _Tx(MemoryEventsTx, MemoryMembersTx, WriteTx):  # events out (SPEC §7), m
         self._set(self._s.requests, (row.scope, row.request_id), row)
 
     def insert_meta(self, name: str, value: str) -> bool:
-        if name in self._s.meta:
-            return False
-        self._set(self._s.meta, name, value)
-        return True
+        return self._add(self._s.meta, name, value)
 
     def insert_catalog(self, row: CatalogRow) -> bool:
         catalogs = self._s.catalogs

@@ -80,6 +80,7 @@ from axis_licensing.backends._sql import (
     as_of,
     export_columns,
     history_filters,
+    maybe_row,
     sql_column,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
@@ -469,16 +470,13 @@ class _Tx(PostgreSQLEventsTx, PostgreSQLMembersTx, WriteTx):  # SPEC §7, §8 st
         return int(row[0])
 
     def key(self, key_hash: str) -> KeyRow | None:
-        row = self._one("key", (key_hash,))
-        return None if row is None else KeyRow(*row)
+        return maybe_row(KeyRow, self._one("key", (key_hash,)))
 
     def shipment(self, serial: str) -> ShipmentRow | None:
-        row = self._one("shipment", (serial,))
-        return None if row is None else ShipmentRow(*row)
+        return maybe_row(ShipmentRow, self._one("shipment", (serial,)))
 
     def system_owner(self, system_id: str) -> str | None:
-        row = self._one("system_owner", (system_id,))
-        return None if row is None else str(row[0])
+        return maybe_row(str, self._one("system_owner", (system_id,)))
 
     def request(self, scope: str, request_id: str) -> RequestRow | None:
         row = self._one("request", (scope, request_id))
@@ -489,8 +487,7 @@ class _Tx(PostgreSQLEventsTx, PostgreSQLMembersTx, WriteTx):  # SPEC §7, §8 st
         return RequestRow(*row)
 
     def meta(self, name: str) -> str | None:
-        row = self._one("meta", (name,))
-        return None if row is None else str(row[0])
+        return maybe_row(str, self._one("meta", (name,)))
 
     def catalogs(self, after: int = 0) -> list[CatalogRow]:
         rows = self.run(self._q["catalogs"], (after,)).fetchall()

@@ -58,6 +58,7 @@ from axis_licensing.backends._sql import (
     export_columns,
     for_sqlite,
     history_filters,
+    maybe_row,
     sql_column,
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
@@ -265,24 +266,19 @@ class _Tx(SQLiteEventsTx, SQLiteMembersTx, WriteTx):  # SPEC §7, §8 storage
         )
 
     def key(self, key_hash: str) -> KeyRow | None:
-        row = self._one(_SQL["key"], (key_hash,))
-        return None if row is None else KeyRow(*row)
+        return maybe_row(KeyRow, self._one(_SQL["key"], (key_hash,)))
 
     def shipment(self, serial: str) -> ShipmentRow | None:
-        row = self._one(_SQL["shipment"], (serial,))
-        return None if row is None else ShipmentRow(*row)
+        return maybe_row(ShipmentRow, self._one(_SQL["shipment"], (serial,)))
 
     def system_owner(self, system_id: str) -> str | None:
-        row = self._one(_SQL["system_owner"], (system_id,))
-        return None if row is None else str(row[0])
+        return maybe_row(str, self._one(_SQL["system_owner"], (system_id,)))
 
     def request(self, scope: str, request_id: str) -> RequestRow | None:
-        row = self._one(_SQL["request"], (scope, request_id))
-        return None if row is None else RequestRow(*row)
+        return maybe_row(RequestRow, self._one(_SQL["request"], (scope, request_id)))
 
     def meta(self, name: str) -> str | None:
-        row = self._one(_SQL["meta"], (name,))
-        return None if row is None else str(row[0])
+        return maybe_row(str, self._one(_SQL["meta"], (name,)))
 
     def catalogs(self, after: int = 0) -> list[CatalogRow]:
         rows = self._c.execute(_SQL["catalogs"], (after,)).fetchall()

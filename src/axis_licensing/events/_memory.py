@@ -8,11 +8,12 @@ log, so a command that fails leaves no event behind (R13).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
 
+from axis_licensing.backends._undo import UndoLog
 from axis_licensing.events.model import (
     Delivery,
     DeliveryState,
@@ -112,32 +113,16 @@ class MemoryEventsData:
         return sizes[table]
 
 
-class MemoryEventsTx(EventsTx):
+class MemoryEventsTx(UndoLog, EventsTx):
     """The events-out methods of a memory transaction.
 
-    The host transaction provides :meth:`events_data` and an ``undo`` list of
-    callables, run newest first when the transaction fails.
+    The host transaction provides :meth:`events_data` and the undo log's
+    ``undo`` list.
     """
-
-    undo: list[Callable[[], None]]
 
     @abc.abstractmethod
     def events_data(self) -> MemoryEventsData:
         """The store's events-out tables."""
-
-    def _put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        """Set ``table[key]``, with its undo (the memory backend's one undo-logged write)."""
-        if key in table:
-            old = table[key]
-            self.undo.append(lambda: table.__setitem__(key, old))
-        else:
-            self.undo.append(lambda: table.pop(key, None))
-        table[key] = value
-
-    def _drop(self, table: dict[str, Any], key: str) -> None:
-        if key in table:
-            old = table.pop(key)
-            self.undo.append(lambda: table.__setitem__(key, old))
 
     # -- the outbox
     def append_events(self, org_id: str, drafts: Sequence[EventDraft]) -> list[Event]:
@@ -170,7 +155,7 @@ class MemoryEventsTx(EventsTx):
             data.by_id[row.event_id] = row
             for endpoint in endpoints:
                 if endpoint.receives(row.type):
-                    self._put(
+                    self._set(
                         data.deliveries,
                         delivery_id(row.event_id, endpoint.endpoint_id),
                         _new_delivery(row, endpoint.endpoint_id),
@@ -202,7 +187,7 @@ class MemoryEventsTx(EventsTx):
         hooks = self.events_data().webhooks
         if row.endpoint_id in hooks or self._url_taken(row):
             return False
-        self._put(hooks, row.endpoint_id, row)
+        self._set(hooks, row.endpoint_id, row)
         return True
 
     def endpoint_row(self, endpoint_id: str) -> EndpointRow | None:
@@ -216,7 +201,7 @@ class MemoryEventsTx(EventsTx):
         hooks = self.events_data().webhooks
         if row.endpoint_id not in hooks or self._url_taken(row):
             return False
-        self._put(hooks, row.endpoint_id, row)
+        self._set(hooks, row.endpoint_id, row)
         return True
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
@@ -248,7 +233,7 @@ class MemoryEventsTx(EventsTx):
         claims: list[Claim] = []
         for row in due:
             leased = attrs.evolve(row, lease_owner=owner, lease_until_us=now_us + lease_us)
-            self._put(data.deliveries, row.delivery_id, leased)
+            self._set(data.deliveries, row.delivery_id, leased)
             claims.append(
                 Claim(leased, data.by_id[row.event_id].event(), data.webhooks[row.endpoint_id])
             )
@@ -262,7 +247,7 @@ class MemoryEventsTx(EventsTx):
         delivered = outcome.state == DeliveryState.DELIVERED
         if not (row.lease_owner == owner or (delivered and row.state != DeliveryState.DELIVERED)):
             return False
-        self._put(data.deliveries, delivery_id, _finished(row, outcome))
+        self._set(data.deliveries, delivery_id, _finished(row, outcome))
         return True
 
     def delivery_row(self, delivery_id: str) -> DeliveryRow | None:
@@ -294,7 +279,7 @@ class MemoryEventsTx(EventsTx):
         if row.state == DeliveryState.PENDING and row.lease_until_us > now_us:
             return row
         fresh = _redelivered(row, now_us)
-        self._put(data.deliveries, delivery_id, fresh)
+        self._set(data.deliveries, delivery_id, fresh)
         return fresh
 
     def outbox_stats(self) -> OutboxStats:
@@ -311,13 +296,13 @@ class MemoryEventsTx(EventsTx):
         if due_us is None:
             self._drop(table, org_id)
         else:
-            self._put(table, org_id, due_us)
+            self._set(table, org_id, due_us)
 
     def claim_sweep(self, now_us: int, limit: int, lease_us: int) -> list[str]:
         table = self.events_data().sweep_due
         due = sorted((at, org) for org, at in table.items() if at <= now_us)[: max(limit, 0)]
         for _, org_id in due:
-            self._put(table, org_id, now_us + lease_us)
+            self._set(table, org_id, now_us + lease_us)
         return [org_id for _, org_id in due]
 
     def sweep_due(self, org_id: str) -> int | None:

@@ -21,12 +21,14 @@ members (a third-party backend that has not added the mixin yet).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, LiteralString, cast
 
 import attrs
 
 from axis_licensing.backends import Backend, ReadTx, WriteTx
+from axis_licensing.backends._sql import maybe_row
+from axis_licensing.backends._undo import UndoLog
 from axis_licensing.errors import StorageError
 from axis_licensing.members._tables import (
     ACCESS_VERSION,
@@ -311,15 +313,13 @@ class _SQLMembersTx(MemberWriteTx):
         return int(self._m_run(name, params).rowcount)
 
     def account(self, account_id: str) -> AccountRow | None:
-        row = self._m_one("account", (account_id,))
-        return None if row is None else AccountRow(*row)
+        return maybe_row(AccountRow, self._m_one("account", (account_id,)))
 
     def has_accounts(self) -> bool:
         return self._m_one("has_accounts", ()) is not None
 
     def membership(self, org_id: str, account_id: str) -> MembershipRow | None:
-        row = self._m_one("membership", (org_id, account_id))
-        return None if row is None else MembershipRow(*row)
+        return maybe_row(MembershipRow, self._m_one("membership", (org_id, account_id)))
 
     def org_members(self, org_id: str) -> list[MembershipRow]:
         return [MembershipRow(*row) for row in self._m_all("org_members", (org_id,))]
@@ -331,16 +331,13 @@ class _SQLMembersTx(MemberWriteTx):
         return int(self._m_one("count_owners", (org_id,))[0])
 
     def invitation(self, token_hash: str) -> InvitationRow | None:
-        row = self._m_one("invitation", (token_hash,))
-        return None if row is None else InvitationRow(*row)
+        return maybe_row(InvitationRow, self._m_one("invitation", (token_hash,)))
 
     def token(self, token_hash: str) -> TokenRow | None:
-        row = self._m_one("token", (token_hash,))
-        return None if row is None else TokenRow(*row)
+        return maybe_row(TokenRow, self._m_one("token", (token_hash,)))
 
     def token_by_id(self, token_id: str) -> TokenRow | None:
-        row = self._m_one("token_by_id", (token_id,))
-        return None if row is None else TokenRow(*row)
+        return maybe_row(TokenRow, self._m_one("token_by_id", (token_id,)))
 
     def account_tokens(self, account_id: str) -> list[TokenRow]:
         return [TokenRow(*row) for row in self._m_all("account_tokens", (account_id,))]
@@ -513,11 +510,8 @@ class MemoryMembers:
         return sizes[table]
 
 
-class MemoryMembersTx(MemberWriteTx):
-    """The member methods of ``backends.memory``'s transaction (``_s.members``, ``_set``)."""
-
-    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:  # the backend's
-        raise NotImplementedError  # pragma: no cover
+class MemoryMembersTx(UndoLog, MemberWriteTx):
+    """The member methods of ``backends.memory``'s transaction (``_s.members``, the undo log)."""
 
     @property
     def _m(self) -> MemoryMembers:
@@ -568,10 +562,7 @@ class MemoryMembersTx(MemberWriteTx):
         return self._m.versions.get(ACCESS_VERSION, 0)
 
     def insert_account(self, row: AccountRow) -> bool:
-        if row.account_id in self._m.accounts:
-            return False
-        self._set(self._m.accounts, row.account_id, row)
-        return True
+        return self._add(self._m.accounts, row.account_id, row)
 
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         row = self._m.accounts.get(account_id)
@@ -582,30 +573,15 @@ class MemoryMembersTx(MemberWriteTx):
         self._set(self._m.memberships, (row.org_id, row.account_id), row)
 
     def delete_membership(self, org_id: str, account_id: str) -> bool:
-        key = (org_id, account_id)
-        table = self._m.memberships
-        if key not in table:
-            return False
-        old = table.pop(key)
-        self._undo(lambda: table.__setitem__(key, old))
-        return True
-
-    def _undo(self, step: Callable[[], None]) -> None:
-        undo: list[Callable[[], None]] = self.undo  # type: ignore[attr-defined]
-        undo.append(step)
+        return self._drop(self._m.memberships, (org_id, account_id))
 
     def insert_invitation(self, row: InvitationRow) -> bool:
-        if row.token_hash in self._m.invitations:
-            return False
-        self._set(self._m.invitations, row.token_hash, row)
-        return True
+        return self._add(self._m.invitations, row.token_hash, row)
 
     def use_invitation(self, token_hash: str, at_us: int) -> bool:
-        row = self._m.invitations.get(token_hash)
-        if row is None or row.used_at_us is not None:
-            return False
-        self._set(self._m.invitations, token_hash, attrs.evolve(row, used_at_us=at_us))
-        return True
+        return self._evolve(
+            self._m.invitations, token_hash, lambda r: r.used_at_us is None, used_at_us=at_us
+        )
 
     def insert_token(self, row: TokenRow) -> None:
         if row.token_id in self._m.tokens or row.token_hash in self._m.token_ids:
@@ -613,20 +589,14 @@ class MemoryMembersTx(MemberWriteTx):
         self._set(self._m.tokens, row.token_id, row)
         self._set(self._m.token_ids, row.token_hash, row.token_id)
 
-    def _evolve_token(
-        self, token_id: str, when: Callable[[TokenRow], bool], **changes: Any
-    ) -> bool:
-        row = self._m.tokens.get(token_id)
-        if row is None or not when(row):
-            return False
-        self._set(self._m.tokens, token_id, attrs.evolve(row, **changes))
-        return True
-
     def revoke_token(self, token_id: str, at_us: int) -> bool:
-        return self._evolve_token(token_id, lambda r: r.revoked_at_us is None, revoked_at_us=at_us)
+        return self._evolve(
+            self._m.tokens, token_id, lambda r: r.revoked_at_us is None, revoked_at_us=at_us
+        )
 
     def touch_token(self, token_id: str, at_us: int, before_us: int) -> bool:
-        return self._evolve_token(
+        return self._evolve(
+            self._m.tokens,
             token_id,
             lambda r: r.last_used_at_us is None or r.last_used_at_us < before_us,
             last_used_at_us=at_us,

@@ -161,10 +161,7 @@ class MigrationReport:
         Raises:
             KeyError: no such table.
         """
-        for report in self.tables:
-            if report.table == name:
-                return report
-        raise KeyError(name)
+        return {report.table: report for report in self.tables}[name]
 
 
 # -- checksums -------------------------------------------------------------------------------

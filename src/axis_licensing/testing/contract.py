@@ -105,6 +105,17 @@ class BackendContract:
         finally:
             opened.close()
 
+    @contextlib.contextmanager
+    def _two_handles(self, make_backend: MakeBackend) -> Iterator[tuple[Backend, Backend]]:
+        """Two open backends on one store, closed on leaving; the test skips unless ``shared``."""
+        if not self.shared:
+            pytest.skip("the backend's handles do not share a store")
+        with (
+            contextlib.closing(make_backend()) as first,
+            contextlib.closing(make_backend()) as second,
+        ):
+            yield first, second
+
     def break_store(self, backend: Backend) -> bool:
         """Damage the store behind ``backend``'s back so that its driver fails.
 
@@ -527,10 +538,7 @@ class BackendContract:
         self, make_backend: MakeBackend
     ) -> None:
         """Two writers of one organization: the second sees the first's version, or loses."""
-        if not self.shared:
-            pytest.skip("the backend's handles do not share a store")
-        first, second = make_backend(), make_backend()
-        try:
+        with self._two_handles(make_backend) as (first, second):
             self._org(first, versions=1)
             locked = threading.Event()
             outcome: list[object] = []
@@ -563,24 +571,15 @@ class BackendContract:
                     assert outcome == [2]
                     assert view.head(ORG) == Head(ORG, 3, 500)
                     assert [r.value for r in view.parts(ORG, ["org"], seq=2)] == ["early"]
-        finally:
-            first.close()
-            second.close()
 
     def test_read_sees_what_a_committed_write_wrote_from_another_handle(
         self, make_backend: MakeBackend
     ) -> None:
-        if not self.shared:
-            pytest.skip("the backend's handles do not share a store")
-        writer, reader = make_backend(), make_backend()
-        try:
+        with self._two_handles(make_backend) as (writer, reader):
             self._org(writer)
             with reader.read() as tx:
                 assert tx.head(ORG) == Head(ORG, 3, 300)
                 assert [r.value for r in tx.parts(ORG, ["system:a"], seq=2)] == ["a1"]
-        finally:
-            writer.close()
-            reader.close()
 
     def test_read_and_write_wrap_driver_errors_as_storage_error(self, backend: Backend) -> None:
         self._org(backend)
