@@ -52,6 +52,12 @@ HEADERS: dict[str, dict[str, str]] = {
     "none": {},
     "odd host": {**ALICE, "Host": "exa mple"},
 }
+#: Requests with a header given twice (httpx sends each pair as it is listed).
+TWICE: dict[str, list[tuple[str, str]]] = {
+    "bob then alice": [("Authorization", BOB["Authorization"]), *ALICE.items()],
+    "alice then bob": [*ALICE.items(), ("Authorization", BOB["Authorization"])],
+    "alice with a body": [*ALICE.items(), ("Content-Length", "0")],
+}
 
 
 @pytest.fixture
@@ -83,7 +89,12 @@ def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def _answer(client: TestClient[Litestar], method: str, path: str, headers: dict[str, str]) -> Any:
+def _answer(
+    client: TestClient[Litestar],
+    method: str,
+    path: str,
+    headers: dict[str, str] | list[tuple[str, str]],
+) -> Any:
     r = client.request(method, path, headers=headers)
     return r.status_code, sorted(r.headers.multi_items()), r.content
 
@@ -120,6 +131,24 @@ def test_kept_answers_equal_the_routed_ones(
     assert statuses["GET", PATHS[0], "none"] == 401
     assert statuses["GET", PATHS[3], "alice"] == 404
     assert statuses["GET", PATHS[0], "odd host"] == 400
+
+
+def test_a_header_given_twice_goes_on_to_the_application(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch, fast_calls: list[str]
+) -> None:
+    """Two tokens, or a body's length: the application answers, as it always would."""
+    path = PATHS[0]
+    kept = {who: _answer(client, "GET", path, headers) for who, headers in TWICE.items()}
+    with monkeypatch.context() as off:
+        off.setattr(_fast, "PLAIN_QUERIES", {})
+        routed = {who: _answer(client, "GET", path, headers) for who, headers in TWICE.items()}
+    assert kept == routed
+    assert fast_calls == []
+    assert {who: answer[0] for who, answer in kept.items()} == {
+        "bob then alice": 401,  # two tokens are no valid token
+        "alice then bob": 401,
+        "alice with a body": 200,
+    }
 
 
 def test_a_kept_answer_follows_the_store(

@@ -105,12 +105,12 @@ def _plain(
         actor = bearer_actor(manager, authorization.decode("latin-1"))
         if actor is None:  # the application answers 401
             return None
-        result = plain.handle(manager=manager, actor=actor, **params, **plain.defaults)
+        body = encode(plain.handle(manager=manager, actor=actor, **params, **plain.defaults))
     except Exception:  # refused or failed: the application answers it, as every error
         return None
     raw["path_template"] = template  # what the metrics name the route by
     raw["route_handler"] = handler
-    return encode(result)
+    return body
 
 
 def _route(
@@ -125,12 +125,7 @@ def _route(
         or not raw["path"].startswith("/v1/")
     ):
         return None
-    authorization = None
-    for name, value in raw["headers"]:
-        if name in _BODY_HEADERS or (name == b"host" and not _PLAIN_HOST.match(value)):
-            return None
-        if name == b"authorization":
-            authorization = value
+    authorization = _token_header(raw["headers"])
     if authorization is None:
         return None
     try:
@@ -146,3 +141,19 @@ def _route(
     ):
         return None
     return plain, handler, params, template, authorization
+
+
+def _token_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The one ``Authorization`` header of a request without a body and with a plain host.
+
+    None for anything else: no token or two, a body, an unusual host.
+    """
+    authorization = None
+    for name, value in headers:
+        if name in _BODY_HEADERS or (name == b"host" and not _PLAIN_HOST.match(value)):
+            return None
+        if name == b"authorization":
+            if authorization is not None:
+                return None
+            authorization = value
+    return authorization
