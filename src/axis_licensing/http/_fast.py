@@ -54,7 +54,8 @@ def kept_answers(app: Litestar, manager: Manager, inner: ASGIApp) -> ASGIApp:
         inner: the ASGI callable that answers every other request.
 
     Returns:
-        The wrapped ASGI callable.
+        The wrapped ASGI callable. It raises nothing of its own: a kept answer
+        that cannot be given, for any reason, is left to ``inner``.
     """
     route = app.asgi_router.handle_routing
     serializer = get_serializer(app.type_encoders)

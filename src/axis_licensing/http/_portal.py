@@ -498,6 +498,9 @@ def form_command(
 
     An error is flashed and the browser sent ``back``; after a success,
     ``done(result)`` flashes what happened and says where to go.
+
+    Raises:
+        KeyError: ``name`` is not a declared operation (a bug in the caller).
     """
     try:
         result = run_form(page, name, form, **fixed)
