@@ -85,7 +85,7 @@ from axis_licensing.backends._sql import (
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 from axis_licensing.events._postgresql import PostgreSQLEventsTx
-from axis_licensing.events._sql import POSTGRESQL_MIGRATION
+from axis_licensing.events._sql import POSTGRESQL_EVENTS_KEYED, POSTGRESQL_MIGRATION
 from axis_licensing.members.store import (  # members hook (SPEC §8)
     POSTGRESQL_DDL,
     PostgreSQLMembersTx,
@@ -94,7 +94,7 @@ from axis_licensing.members.store import (  # members hook (SPEC §8)
 __all__ = ["MIGRATION_LOCK", "SCHEMA_VERSION", "PostgreSQLBackend", "Settings", "parse_url"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: The ``pg_advisory_xact_lock`` key held while a schema is created or migrated.
 MIGRATION_LOCK = int.from_bytes(b"axislic0", "big")
@@ -156,6 +156,8 @@ MIGRATIONS: tuple[tuple[LiteralString, ...], ...] = (
     POSTGRESQL_MIGRATION,
     # 5: accounts, memberships, invitations and API tokens (SPEC §8)
     POSTGRESQL_DDL,
+    # 6: events keyed by (org_id, seq) alone
+    POSTGRESQL_EVENTS_KEYED,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

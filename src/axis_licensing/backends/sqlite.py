@@ -63,6 +63,7 @@ from axis_licensing.backends._sql import (
 )
 from axis_licensing.errors import InvalidInput, StorageError, StoreNotFound
 from axis_licensing.events._sql import (
+    SQLITE_EVENTS_KEYED,
     SQLITE_LOCK_FACTS,
     SQLITE_MIGRATION,
     OutboxFacts,
@@ -77,7 +78,7 @@ from axis_licensing.members.store import (  # members hook (SPEC §8)
 __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 #: The schema version this code writes; see :data:`MIGRATIONS`.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -139,6 +140,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     SQLITE_MIGRATION,
     # 5: accounts, memberships, invitations and API tokens (SPEC §8)
     SQLITE_DDL,
+    # 6: events keyed by (org_id, seq) alone, one b-tree
+    SQLITE_EVENTS_KEYED,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

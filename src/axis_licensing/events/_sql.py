@@ -55,7 +55,9 @@ from axis_licensing.events.store import (
 )
 
 __all__ = [
+    "POSTGRESQL_EVENTS_KEYED",
     "POSTGRESQL_MIGRATION",
+    "SQLITE_EVENTS_KEYED",
     "SQLITE_LOCK_FACTS",
     "SQLITE_MIGRATION",
     "STATEMENTS",
@@ -100,6 +102,28 @@ POSTGRESQL_MIGRATION: tuple[LiteralString, ...] = (
 #: The same schema for SQLite (no schema name; SQLite compares text by bytes already).
 SQLITE_MIGRATION: tuple[str, ...] = tuple(
     statement.replace("{s}.", "").replace(' COLLATE "C"', "") for statement in POSTGRESQL_MIGRATION
+)
+
+#: The next step: ``event_id`` loses its own unique index. The id is derived from the
+#: key ``(org_id, seq)`` (:func:`~axis_licensing.events.model.event_id`), so the key
+#: already makes it unique, and nothing looks an event up by its id; the index cost
+#: every command one more b-tree page written (at a random place: ids are hashes).
+POSTGRESQL_EVENTS_KEYED: tuple[LiteralString, ...] = (
+    "ALTER TABLE {s}.events DROP CONSTRAINT IF EXISTS events_event_id_key",
+)
+
+#: The same step for SQLite, which cannot drop a constraint: the table is rebuilt,
+#: clustered by its key (``WITHOUT ROWID``), so an event is one row in one b-tree
+#: where it was a row, its key's index and the id's index.
+SQLITE_EVENTS_KEYED: tuple[str, ...] = (
+    """CREATE TABLE events_keyed (
+        org_id TEXT NOT NULL, seq BIGINT NOT NULL, event_id TEXT NOT NULL,
+        type TEXT NOT NULL, at_us BIGINT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (org_id, seq)) WITHOUT ROWID""",
+    "INSERT INTO events_keyed (org_id, seq, event_id, type, at_us, data) "
+    "SELECT org_id, seq, event_id, type, at_us, data FROM events",
+    "DROP TABLE events",
+    "ALTER TABLE events_keyed RENAME TO events",
 )
 
 
