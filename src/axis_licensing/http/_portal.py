@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -514,7 +514,7 @@ class _Page:
     """What every signed-in page of an organization starts from."""
 
     #: Whether the roles and the authorize hooks are asked here about the page's action.
-    asks_hooks = True
+    asks_hooks: ClassVar[bool] = True
 
     def __init__(self, request: Req, org_id: str | None, action: str, product: str | None = None):
         """Check that the signed-in actor may ``action`` in ``org_id``, before anything is read.
