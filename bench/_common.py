@@ -20,6 +20,7 @@ __all__ = [
     "START",
     "Ratio",
     "Settings",
+    "compare",
     "open_manager",
     "per_second",
     "print_table",
@@ -121,6 +122,33 @@ def profile(label: str, action: Callable[[], object], times: int, top: int = 18)
     pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative").print_stats(top)
     print(f"\n--- profile: {label} ({times} calls) ---")
     print(out.getvalue().strip())
+
+
+def compare(
+    baseline: Callable[[], object],
+    measured: Callable[[], object],
+    *,
+    calls: int,
+    settings: Settings,
+    label: str,
+) -> tuple[float, float]:
+    """The median rates per second of ``baseline`` and ``measured``, ``calls`` calls a repetition.
+
+    Both are warmed up, then timed in ``settings.repetitions`` alternating
+    repetitions (which goes first alternates), so that load from other processes
+    hits both alike; with ``settings.profile``, ``measured`` is then profiled as ``label``.
+    """
+    timed(baseline, settings.warmup)
+    timed(measured, settings.warmup)
+    baseline_s: list[float] = []
+    measured_s: list[float] = []
+    for rep in range(settings.repetitions):
+        pairs = ((baseline, baseline_s), (measured, measured_s))
+        for action, times in pairs[:: 1 if rep % 2 else -1]:
+            times.append(timed(action, calls))
+    if settings.profile:
+        profile(label, measured, calls)
+    return per_second(calls, baseline_s), per_second(calls, measured_s)
 
 
 def print_table(title: str, rows: Sequence[tuple[str, str]], ratios: Sequence[Ratio]) -> None:

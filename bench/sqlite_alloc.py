@@ -23,10 +23,9 @@ from bench._common import (
     PRODUCT,
     Ratio,
     Settings,
+    compare,
     open_manager,
-    per_second,
     print_table,
-    profile,
     setup_org,
     timed,
 )
@@ -109,19 +108,15 @@ def run(settings: Settings) -> list[Ratio]:
         bare = BareSQLite(Path(tmp) / "bare.db", ledger.value)
         bare_statements = _counted(bare._conn, bare.command)
         try:
-            timed(bare.command, settings.warmup)
-            bare_s: list[float] = []
-            ours_s: list[float] = []
-            for rep in range(settings.repetitions):  # alternate which goes first
-                pairs = ((bare.command, bare_s), (ours, ours_s))
-                for action, times in pairs[:: 1 if rep % 2 else -1]:
-                    times.append(timed(action, settings.batch))
+            bare_rate, ours_rate = compare(
+                bare.command,
+                ours,
+                calls=settings.batch,
+                settings=settings,
+                label="(a) Manager.allocate on SQLite",
+            )
         finally:
             bare.close()
-        if settings.profile:
-            profile("(a) Manager.allocate on SQLite", ours, settings.batch)
-    bare_rate = per_second(settings.batch, bare_s)
-    ours_rate = per_second(settings.batch, ours_s)
     ratio = Ratio("ratio baseline/ours", bare_rate / ours_rate, TARGET)
     print_table(
         f"(a) allocations per second on SQLite (WAL, synchronous=FULL), one process; "

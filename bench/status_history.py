@@ -14,17 +14,7 @@ from pathlib import Path
 
 from axis_licensing import Manager
 from axis_licensing.backends import TABLES, BackendRegistry, builtin
-from bench._common import (
-    PRODUCT,
-    Ratio,
-    Settings,
-    open_manager,
-    per_second,
-    print_table,
-    profile,
-    setup_org,
-    timed,
-)
+from bench._common import PRODUCT, Ratio, Settings, compare, open_manager, print_table, setup_org
 
 __all__ = ["build_history", "run"]
 
@@ -78,17 +68,13 @@ def run(settings: Settings) -> list[Ratio]:
             def big() -> None:
                 m.status("big", PRODUCT)
 
-            timed(small, settings.warmup)
-            timed(big, settings.warmup)
-            small_s: list[float] = []
-            big_s: list[float] = []
-            for rep in range(settings.repetitions):  # alternate which goes first
-                for action, times in ((small, small_s), (big, big_s))[:: 1 if rep % 2 else -1]:
-                    times.append(timed(action, settings.queries))
-            if settings.profile:
-                profile("(b) Manager.status at 10,000 history rows", big, settings.queries)
-    small_rate = per_second(settings.queries, small_s)
-    big_rate = per_second(settings.queries, big_s)
+            small_rate, big_rate = compare(
+                small,
+                big,
+                calls=settings.queries,
+                settings=settings,
+                label="(b) Manager.status at 10,000 history rows",
+            )
     ratio = Ratio("ratio 10,000 rows / 10 rows", small_rate / big_rate, TARGET)
     print_table(
         f"(b) Manager.status time on SQLite by history length; "

@@ -341,16 +341,18 @@ def test_own_actions_are_left_to_the_library_but_a_read_only_token_only_reads(
     from axis_licensing.http import _access, _auth
 
     assert _auth.bearer_actor(manager, f"Bearer {org['admin-read']}") == "admin"
-    assert _access.may(manager, "admin", None, "tokens.list") is True
-    assert _access.may(manager, "admin", None, "tokens.create") is False
-    assert _access.may(manager, "admin", "acme", "status") is True
-    assert _access.may(manager, "admin", "acme", "allocate") is False
+    assert _access.may(manager, _access.Ask("admin", None, "tokens.list")) is True
+    assert _access.may(manager, _access.Ask("admin", None, "tokens.create")) is False
+    assert _access.may(manager, _access.Ask("admin", "acme", "status")) is True
+    assert _access.may(manager, _access.Ask("admin", "acme", "allocate")) is False
     assert _auth.bearer_actor(manager, f"Bearer {org['viewer']}") == "viewer"
-    assert _access.may(manager, "viewer", None, "tokens.create") is True
-    assert _access.may(manager, "viewer", "acme", "members.invite") is False
-    assert _access.may(manager, "owner", "acme", "members.invite") is False  # not its token
+    assert _access.may(manager, _access.Ask("viewer", None, "tokens.create")) is True
+    assert _access.may(manager, _access.Ask("viewer", "acme", "members.invite")) is False
+    assert (
+        _access.may(manager, _access.Ask("owner", "acme", "members.invite")) is False
+    )  # not its token
     assert _auth.bearer_actor(manager, None) is None  # a session: no token, the roles alone
-    assert _access.may(manager, "owner", "acme", "members.invite") is True
+    assert _access.may(manager, _access.Ask("owner", "acme", "members.invite")) is True
     assert _auth.bearer_actor(manager, "Bearer axl_unknown") is None
 
 

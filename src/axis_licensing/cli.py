@@ -77,7 +77,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from axis_licensing import __version__, cli_accounts, cli_events, errors
+from axis_licensing import __version__, cli_accounts, cli_events, errors, model
 from axis_licensing._cli_options import (
     HELP,
     db_option,
@@ -98,19 +98,6 @@ from axis_licensing._time import SystemClock
 from axis_licensing._timeline import build_timeline, render_timeline, save_timeline_svg
 from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, CatalogVersion
 from axis_licensing.manager import Manager
-from axis_licensing.model import (
-    Activity,
-    Alert,
-    Allocation,
-    LicenseKind,
-    Lot,
-    NeedReport,
-    Organization,
-    ProductStatus,
-    Redemption,
-    SystemStatus,
-    Wallet,
-)
 from axis_licensing.shell.operations import OPERATIONS, Check, Kind, Operation, Param
 
 __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "main"]
@@ -119,6 +106,12 @@ __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "ma
 DEMO_DB = "axis-licensing-demo.db"
 
 _CATALOGS: dict[str, Catalog] = {"demo": DEMO_CATALOG, "example": EXAMPLE_CATALOG}
+
+#: What serve runs: each worker builds the application from the environment serve sets.
+_SERVED_APP = "axis_licensing.http:app_from_env"
+#: How serve always runs uvicorn: the app from a factory, the client's address and
+#: scheme from the X-Forwarded-* headers of trusted proxies, and info logs.
+_UVICORN: dict[str, Any] = {"factory": True, "proxy_headers": True, "log_level": "info"}
 
 #: The error families of each exit code (see the module docstring).
 _EXIT_FAMILIES: dict[int, tuple[type[BaseException], ...]] = {
@@ -349,11 +342,11 @@ def _opt(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _period_text(status: ProductStatus) -> str:
+def _period_text(status: model.ProductStatus) -> str:
     return f"{status.period.start} .. {status.period.end}" if status.period is not None else "-"
 
 
-def _status_fields(s: ProductStatus) -> Table:
+def _status_fields(s: model.ProductStatus) -> Table:
     return _fields(
         [
             ("product", s.product),
@@ -376,7 +369,7 @@ def _status_fields(s: ProductStatus) -> Table:
     )
 
 
-def _status_table(statuses: Sequence[ProductStatus]) -> Table:
+def _status_table(statuses: Sequence[model.ProductStatus]) -> Table:
     rows = [
         [
             s.product,
@@ -407,7 +400,7 @@ def _status_table(statuses: Sequence[ProductStatus]) -> Table:
     )
 
 
-def _lots_table(lots: Sequence[Lot]) -> Table:
+def _lots_table(lots: Sequence[model.Lot]) -> Table:
     rows = [
         [
             str(lot.lot_id),
@@ -422,25 +415,25 @@ def _lots_table(lots: Sequence[Lot]) -> Table:
     return _table(["lot", "kind", "type", "left", "acquired", "expires"], rows, right=["left"])
 
 
-def _wallet_block(wallet: Wallet, label: str | None = None) -> Group:
+def _wallet_block(wallet: model.Wallet, label: str | None = None) -> Group:
     head = label or f"wallet of {wallet.product}"
     lots: RenderableType = _lots_table(wallet.lots) if wallet.lots else Text("(no live lots)")
     balance = Text(
         f"balance: subscription {_counts(wallet.balance())}; "
-        f"hardware {_counts(wallet.balance(LicenseKind.HARDWARE))}; "
+        f"hardware {_counts(wallet.balance(model.LicenseKind.HARDWARE))}; "
         f"credit {_fractions(wallet.credit)}"
     )
     return Group(Text(head), _indent(lots), _indent(balance))
 
 
-def _redemption_block(redemption: Redemption) -> Group:
+def _redemption_block(redemption: model.Redemption) -> Group:
     return Group(
         Text(f"key ...{redemption.key_tail} redeemed into the {redemption.product} wallet"),
         _indent(_lots_table(redemption.lots)),
     )
 
 
-def _allocation_block(allocation: Allocation) -> Group:
+def _allocation_block(allocation: model.Allocation) -> Group:
     rows = [
         [str(p.period.index), str(p.period.start), str(p.period.end), _counts(p.quantities)]
         for p in allocation.periods
@@ -462,7 +455,7 @@ def _allocation_block(allocation: Allocation) -> Group:
     )
 
 
-def _need_block(need: NeedReport) -> Group:
+def _need_block(need: model.NeedReport) -> Group:
     rows = [
         [
             str(p.offset),
@@ -482,7 +475,7 @@ def _need_block(need: NeedReport) -> Group:
     )
 
 
-def _system_table(systems: Sequence[SystemStatus]) -> Table:
+def _system_table(systems: Sequence[model.SystemStatus]) -> Table:
     rows = [
         [
             s.system_id,
@@ -511,7 +504,7 @@ def _system_table(systems: Sequence[SystemStatus]) -> Table:
     )
 
 
-def _summary(activity: Activity) -> str:  # noqa: PLR0911  one line per action
+def _summary(activity: model.Activity) -> str:  # noqa: PLR0911  one line per action
     d = activity.details
     action = activity.action
     if action == "organization_created":
@@ -540,7 +533,7 @@ def _counts_text(value: object) -> str:
     return _opt(value)
 
 
-def _history_table(activities: Sequence[Activity]) -> Table:
+def _history_table(activities: Sequence[model.Activity]) -> Table:
     rows = [
         [
             str(a.on),
@@ -1031,7 +1024,7 @@ def _done(as_json: bool, result: object, text: Callable[[], RenderableType]) -> 
         _show(text())
 
 
-def _alert_table(alerts: Sequence[Alert]) -> Table:
+def _alert_table(alerts: Sequence[model.Alert]) -> Table:
     rows = [
         [
             _opt(a.on),
@@ -1045,7 +1038,7 @@ def _alert_table(alerts: Sequence[Alert]) -> Table:
     return _table(["on", "alert", "product", "system", "details"], rows)
 
 
-def _organizations_table(organizations: Sequence[Organization]) -> RenderableType:
+def _organizations_table(organizations: Sequence[model.Organization]) -> RenderableType:
     rows = [[o.org_id, o.name, o.timezone, _opt(o.anchor)] for o in organizations]
     if not rows:
         return Text("(no organizations)")
@@ -1069,10 +1062,10 @@ def _catalog_versions_table(versions: Sequence[CatalogVersion]) -> Table:
     )
 
 
-def _wallet_document(wallet: Wallet, values: Mapping[str, Any]) -> object:
+def _wallet_document(wallet: model.Wallet, values: Mapping[str, Any]) -> object:
     """The wallet as JSON, with its balance per kind."""
     data = to_jsonable(wallet)
-    data["balance"] = {kind.value: to_jsonable(wallet.balance(kind)) for kind in LicenseKind}
+    data["balance"] = {kind.value: to_jsonable(wallet.balance(kind)) for kind in model.LicenseKind}
     return data
 
 
@@ -1115,7 +1108,7 @@ def _shows(render: Callable[[Any], RenderableType], empty: str = "") -> Shown:
     return lambda result, values: render(result) if result or not empty else Text(empty)
 
 
-def _system(status: SystemStatus) -> Table:
+def _system(status: model.SystemStatus) -> Table:
     return _system_table([status])
 
 
@@ -1131,11 +1124,11 @@ def _shipped_text(_: None, v: Mapping[str, Any]) -> Text:
     return Text(f"shipped {v['serial']} for {v['product']}: {_counts(v['preloaded'])}")
 
 
-def _created(org: Organization, v: Mapping[str, Any]) -> object:
+def _created(org: model.Organization, v: Mapping[str, Any]) -> object:
     return {"org_id": org.org_id, "name": org.name, "timezone": org.timezone}
 
 
-def _created_text(org: Organization, v: Mapping[str, Any]) -> Text:
+def _created_text(org: model.Organization, v: Mapping[str, Any]) -> Text:
     return Text(f"created organization {org.org_id} ({org.name}, {org.timezone})")
 
 
@@ -1705,18 +1698,13 @@ def _serve(
         f"axis-licensing: the portal is at {scheme}://{host}:{port}/ ({workers} worker(s))",
         err=True,
     )
-    options: dict[str, Any] = {}
-    if forwarded_allow_ips is not None:
-        options["forwarded_allow_ips"] = forwarded_allow_ips
     uvicorn.run(
-        "axis_licensing.http:app_from_env",
-        factory=True,
+        _SERVED_APP,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        log_level="info",
-        **options,
+        forwarded_allow_ips=forwarded_allow_ips,  # None: $FORWARDED_ALLOW_IPS, else 127.0.0.1
+        **_UVICORN,
     )
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import attrs
+
 from axis_licensing.errors import InvalidInput, PermissionDenied, UnknownOrganization
 from axis_licensing.http._auth import TokenFile, request_token
 from axis_licensing.manager import Manager
@@ -28,7 +30,7 @@ from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.model import Organization
 from axis_licensing.shell.operations import OPERATIONS, Kind
 
-__all__ = ["LISTING_ACTION", "allow", "manager_asks", "may", "visible_organizations"]
+__all__ = ["LISTING_ACTION", "Ask", "allow", "manager_asks", "may", "visible_organizations"]
 
 #: The action the authorize hook is asked with for seeing an organization in a list.
 LISTING_ACTION = "organizations"
@@ -52,6 +54,20 @@ _OWN_QUERIES = frozenset({"tokens.list", "catalog_versions"})
 _WALK_PAGE = 500
 
 
+@attrs.frozen
+class Ask:
+    """What a request asks: may ``actor`` run ``action`` on ``org_id`` (and ``product``)?
+
+    ``action`` is a command, a query or a listing (:data:`LISTING_ACTION`); these
+    are the arguments the authorize hooks are asked with (SPEC §4).
+    """
+
+    actor: str
+    org_id: str | None
+    action: str
+    product: str | None = None
+
+
 def manager_asks(name: str) -> bool:
     """Whether the Manager asks the authorize hooks itself about operation ``name`` (§4).
 
@@ -62,16 +78,8 @@ def manager_asks(name: str) -> bool:
     return op is not None and op.kind is Kind.COMMAND
 
 
-def may(
-    manager: Manager,
-    actor: str,
-    org_id: str | None,
-    action: str,
-    product: str | None = None,
-    *,
-    hook: bool = True,
-) -> bool:
-    """Whether ``actor`` may run ``action`` (a command, a query or a listing) on ``org_id``.
+def may(manager: Manager, ask: Ask, *, hook: bool = True) -> bool:
+    """Whether ``ask.actor`` may run ``ask.action`` on ``ask.org_id``.
 
     The stored token of the request (if any) limits it to its organizations
     and, when read-only, to queries; the store's roles apply to queries too
@@ -83,6 +91,7 @@ def may(
     Raises:
         StorageError: the store failed.
     """
+    actor, org_id, action = ask.actor, ask.org_id, ask.action
     roles = manager.roles
     token = request_token()
     if action in _OWN_ACTIONS:  # the library checks who acts on whom (SPEC §8)
@@ -99,26 +108,18 @@ def may(
         and not roles.permits(actor, org_id, action, token=token)
     ):
         return False
-    return not hook or manager.plugin_manager.authorize(actor, org_id, action, product)
+    return manager.plugin_manager.authorize(actor, org_id, action, ask.product)
 
 
-def allow(
-    manager: Manager,
-    actor: str,
-    org_id: str | None,
-    action: str,
-    product: str | None = None,
-    *,
-    hook: bool = True,
-) -> None:
-    """Refuse, before any read or write of ``org_id``, what :func:`may` refuses.
+def allow(manager: Manager, ask: Ask, *, hook: bool = True) -> None:
+    """Refuse, before any read or write of ``ask.org_id``, what :func:`may` refuses.
 
     Raises:
         PermissionDenied: refused; the message says nothing about the organization.
         StorageError: the store failed.
     """
-    if not may(manager, actor, org_id, action, product, hook=hook):
-        raise PermissionDenied(f"actor {actor!r} may not {action} here")
+    if not may(manager, ask, hook=hook):
+        raise PermissionDenied(f"actor {ask.actor!r} may not {ask.action} here")
 
 
 def visible_organizations(
@@ -141,7 +142,7 @@ def visible_organizations(
     found: list[Organization] = []
     skip = offset
     for org in _candidates(manager, actor, wanted=offset + limit):
-        if not may(manager, actor, org.org_id, LISTING_ACTION):
+        if not may(manager, Ask(actor, org.org_id, LISTING_ACTION)):
             continue
         if skip:
             skip -= 1

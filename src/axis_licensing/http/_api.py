@@ -62,7 +62,7 @@ from axis_licensing.catalog import (
 )
 from axis_licensing.events.model import event_types
 from axis_licensing.events.transport import MAX_URL_LENGTH
-from axis_licensing.http._access import manager_asks, visible_organizations
+from axis_licensing.http._access import Ask, manager_asks, visible_organizations
 from axis_licensing.http._edge import (
     MAX_BODY,
     MAX_DEPTH,
@@ -730,14 +730,8 @@ def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, ob
         return  # an org_id the library refuses (R14) before it asks the hook itself
     assert org_id is None or isinstance(org_id, str)
     product = raw.get("product")
-    allow(
-        manager,
-        actor,
-        org_id,
-        op.action or op.name,
-        product if isinstance(product, str) else None,
-        hook=op.kind is Kind.QUERY or not manager_asks(op.name),
-    )
+    ask = Ask(actor, org_id, op.action or op.name, product if isinstance(product, str) else None)
+    allow(manager, ask, hook=op.kind is Kind.QUERY or not manager_asks(op.name))
 
 
 #: The stores whose queries run on the event loop: a query answers from the

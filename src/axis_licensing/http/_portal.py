@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -46,7 +46,7 @@ from litestar.utils.scope.state import ScopeState
 
 from axis_licensing import errors
 from axis_licensing.http import _auth, _i18n
-from axis_licensing.http._access import visible_organizations
+from axis_licensing.http._access import Ask, visible_organizations
 from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
 from axis_licensing.manager import Manager
@@ -513,21 +513,14 @@ def form_command(
 class _Page:
     """What every signed-in page of an organization starts from."""
 
-    def __init__(
-        self,
-        request: Req,
-        org_id: str | None,
-        action: str,
-        product: str | None = None,
-        *,
-        runs: bool = False,
-    ):
+    #: Whether the roles and the authorize hooks are asked here about the page's action.
+    asks_hooks: ClassVar[bool] = True
+
+    def __init__(self, request: Req, org_id: str | None, action: str, product: str | None = None):
         """Check that the signed-in actor may ``action`` in ``org_id``, before anything is read.
 
-        ``runs``: the handler runs command ``action`` itself, and the Manager asks
-        the roles and hooks about it, once, after checking its input (SPEC §4): here
-        only the request's own limits apply. A page that shows or reviews a command
-        asks them here.
+        A page that shows or reviews a command asks the roles and hooks here;
+        a handler that runs the command itself is a :class:`_CommandPage`.
 
         Raises:
             PermissionDenied: the actor may not.
@@ -537,7 +530,8 @@ class _Page:
         self.actor = _actor(request)
         self.org_id = org_id
         if org_id is not None:
-            allow(self.manager, self.actor, org_id, action, product, hook=not runs)
+            ask = Ask(self.actor, org_id, action, product)
+            allow(self.manager, ask, hook=self.asks_hooks)
             request.session["org"] = org_id
 
     def context(self, **more: Any) -> dict[str, Any]:
@@ -547,6 +541,16 @@ class _Page:
         if current is not None and current not in orgs:
             orgs = sorted([*orgs, current], key=lambda o: o.org_id)
         return {"actor": self.actor, "orgs": orgs, "org": current, **more}
+
+
+class _CommandPage(_Page):
+    """The page of a handler that runs command ``action`` itself.
+
+    The Manager asks the roles and hooks about it, once, after checking its
+    input (SPEC §4): here only the request's own limits apply.
+    """
+
+    asks_hooks = False
 
 
 def _org_url(org_id: str, *parts: str) -> str:
@@ -645,7 +649,7 @@ def create_organization(request: Req, data: Form) -> Response[Any]:
     page = _Page(request, None, "organizations")
     org_id = str(data.get("org_id", "")).strip()
     try:
-        allow(page.manager, page.actor, org_id, "create_organization", hook=False)
+        allow(page.manager, Ask(page.actor, org_id, "create_organization"), hook=False)
         run_form(page, "create_organization", data)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
@@ -698,7 +702,7 @@ def product_overview(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
 @_form_post("/orgs/{org_id:str}/products/{product:str}/start")
 def start_subscription(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Start the subscription (R2); the trial begins (R3)."""
-    page = _Page(request, org_id, "start_subscription", product, runs=True)
+    page = _CommandPage(request, org_id, "start_subscription", product)
     back = _org_url(org_id, "products", product)
 
     def done(_: object) -> str:
@@ -738,7 +742,7 @@ def wallet(request: Req, org_id: Seg, product: Seg) -> Response[Any]:
 @_form_post("/orgs/{org_id:str}/products/{product:str}/wallet/redeem")
 def redeem_key(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Redeem a license key into the wallet (R6, R10)."""
-    page = _Page(request, org_id, "redeem_key", runs=True)
+    page = _CommandPage(request, org_id, "redeem_key")
 
     def done(redeemed: Any) -> str:
         _flash(
@@ -843,7 +847,7 @@ def review_allocation(request: Req, org_id: Seg, product: Seg, data: Form) -> Re
 @_form_post("/orgs/{org_id:str}/products/{product:str}/licensing/allocate")
 def allocate(request: Req, org_id: Seg, product: Seg, data: Form) -> Response[Any]:
     """Allocate, once confirmed (R7, R8)."""
-    page = _Page(request, org_id, "allocate", product, runs=True)
+    page = _CommandPage(request, org_id, "allocate", product)
     back = _org_url(org_id, "products", product, "licensing")
 
     def done(allocated: Any) -> str:
@@ -882,7 +886,7 @@ def systems(request: Req, org_id: Seg) -> Response[Any]:
 def register_system(request: Req, org_id: Seg, data: Form) -> Response[Any]:
     """Register a system with its devices (R1)."""
     product = str(data.get("product", ""))
-    page = _Page(request, org_id, "register_system", product, runs=True)
+    page = _CommandPage(request, org_id, "register_system", product)
     system_id = str(data.get("system_id", "")).strip()
 
     def done(_: object) -> str:
@@ -906,7 +910,7 @@ def upload_system_file(
     data: MultipartBody[dict[str, Any]],
 ) -> Response[Any]:
     """Upload a system file; the answer is the license file to download (R12)."""
-    page = _Page(request, org_id, "upload_system_file", runs=True)
+    page = _CommandPage(request, org_id, "upload_system_file")
     upload = data.get("file")
     try:
         if not isinstance(upload, UploadFile):
@@ -955,7 +959,7 @@ def system_command(
     }
     if what not in actions:
         raise NotFoundException()
-    page = _Page(request, org_id, actions[what], runs=True)
+    page = _CommandPage(request, org_id, actions[what])
     serial = str(data.get("serial", "")).strip()
     back = _org_url(org_id, "systems", system_id)
 

@@ -29,6 +29,7 @@ from axis_licensing.http._portal import (
     Form,
     Req,
     Seg,
+    _CommandPage,
     _error_flash,
     _flash,
     _form_post,
@@ -84,7 +85,7 @@ def webhooks(request: Req, org_id: Seg) -> Response[Any]:
 @_form_post("/orgs/{org_id:str}/webhooks/new")
 def add_webhook(request: Req, org_id: Seg, data: URLEncodedBody[dict[str, Any]]) -> Response[Any]:
     """Add an endpoint; the answer shows its secret, once."""
-    page = _Page(request, org_id, "webhooks.add", runs=True)
+    page = _CommandPage(request, org_id, "webhooks.add")
     chosen = data.get("types")
     types = None if not chosen else [chosen] if isinstance(chosen, str) else list(chosen)
     try:

@@ -13,6 +13,9 @@ and the instant's local date (a :data:`~axis_licensing.shell.loading.Stamp`):
 answers under it, so asking again costs one read of the head (SPEC §5). An
 answer at a past ``at`` is always worked out again from the parts in force then.
 
+The readings at an instant take their ``Args:`` from their declarations
+(:func:`~axis_licensing.shell.operations.documented`), as the commands do.
+
 :class:`Queries` is a base of :class:`~axis_licensing.manager.Manager`, which
 provides the plumbing it declares.
 """
@@ -50,7 +53,7 @@ from axis_licensing.shell import history as _history
 from axis_licensing.shell import parts as _parts
 from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.loading import Stamp, StateCache, all_systems, with_named
-from axis_licensing.shell.operations import MAX_HORIZON, OPERATIONS
+from axis_licensing.shell.operations import MAX_HORIZON, OPERATIONS, documented
 
 __all__ = ["MAX_HORIZON", "Queries"]
 
@@ -238,13 +241,9 @@ class Queries:
 
     # -- queries ---------------------------------------------------------------------------------
 
+    @documented("status")
     def status(self, org_id: str, product: str, *, at: datetime | None = None) -> ProductStatus:
         """The product's license status at ``at`` (R3, R5).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
 
         Returns:
             The status, under the catalog version in effect at ``at`` (R15).
@@ -294,13 +293,9 @@ class Queries:
 
         return self._answered(("need", product, horizon), a["org_id"], a["at"], reading)
 
+    @documented("wallet")
     def wallet(self, org_id: str, product: str, *, at: datetime | None = None) -> Wallet:
         """The product's wallet at ``at``: live lots and the credit (R6, R8).
-
-        Args:
-            org_id: the organization.
-            product: the product.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
 
         Returns:
             The live lots, earliest expiry first, and the fractional credit.
@@ -317,15 +312,11 @@ class Queries:
         # its credit is a dict: each caller gets its own
         return Wallet(product=kept.product, lots=kept.lots, credit=kept.credit)
 
+    @documented("system_status")
     def system_status(
         self, org_id: str, system_id: str, *, at: datetime | None = None
     ) -> SystemStatus:
         """A system's devices, hardware coverage and whether it is licensed (R9).
-
-        Args:
-            org_id: the organization.
-            system_id: the system.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
 
         Returns:
             The system's status.
@@ -418,12 +409,9 @@ class Queries:
             org_id=org_id, name=header.name, timezone=header.timezone, anchor=header.anchor
         )
 
+    @documented("products")
     def products(self, org_id: str, *, at: datetime | None = None) -> list[ProductStatus]:
         """The status of every product of the catalog, NOT_STARTED included, in catalog order.
-
-        Args:
-            org_id: the organization.
-            at: the instant asked about; None is ``max(now, the latest command)`` (SPEC §1).
 
         Returns:
             One status per product of the catalog version in effect at ``at`` (R15).

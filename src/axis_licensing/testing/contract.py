@@ -49,19 +49,8 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from axis_licensing.backends import (
-    TABLES,
-    ActivityRow,
-    Backend,
-    CatalogRow,
-    Head,
-    HistoryQuery,
-    KeyRow,
-    PartRow,
-    RequestRow,
-    RetryableConflict,
-    ShipmentRow,
-)
+from axis_licensing import backends
+from axis_licensing.backends import Backend, Head, HistoryQuery
 from axis_licensing.errors import StorageError
 
 __all__ = ["BackendContract", "MakeBackend"]
@@ -73,9 +62,9 @@ ORG = "org-a"
 OTHER = "org-b"
 
 
-def _activity(org_id: str, n: int, **fields: Any) -> ActivityRow:
+def _activity(org_id: str, n: int, **fields: Any) -> backends.ActivityRow:
     """Activity ``n``: at instant 1000·n on 2026-01-n, by ann, about acs-pro; ``fields`` replace."""
-    row = ActivityRow(
+    row = backends.ActivityRow(
         org_id=org_id,
         at_us=1_000 * n,
         on=f"2026-01-{n:02d}",
@@ -180,7 +169,7 @@ class BackendContract:
             with backend.write() as tx:
                 tx.append(Head(ORG, 3, 400), [("org", "twin")], [])
 
-        with pytest.raises((RetryableConflict, StorageError)):
+        with pytest.raises((backends.RetryableConflict, StorageError)):
             twin()
         with backend.read() as tx:
             assert tx.head(ORG) == Head(ORG, 3, 300)
@@ -234,9 +223,9 @@ class BackendContract:
         self._org(backend)
         with backend.read() as tx:
             assert tx.parts(ORG, ["system:a", "org", "system:b", "missing"]) == [
-                PartRow(ORG, "org", 2, 200, "o2"),
-                PartRow(ORG, "system:a", 3, 300, "a3"),
-                PartRow(ORG, "system:b", 2, 200, "b2"),
+                backends.PartRow(ORG, "org", 2, 200, "o2"),
+                backends.PartRow(ORG, "system:a", 3, 300, "a3"),
+                backends.PartRow(ORG, "system:b", 2, 200, "b2"),
             ]
             assert tx.parts(ORG, []) == []
             assert tx.parts(OTHER, ["org"]) == []
@@ -282,9 +271,9 @@ class BackendContract:
         self._org(backend)
         with backend.read() as tx:
             past = tx.parts_prefixed(ORG, "system:", seq=1)
-            assert past == [PartRow(ORG, "system:a", 1, 100, "a1")]
+            assert past == [backends.PartRow(ORG, "system:a", 1, 100, "a1")]
             paged = tx.parts_prefixed(ORG, "system:", seq=2, limit=1, after="system:a")
-            assert paged == [PartRow(ORG, "system:b", 2, 200, "b2")]
+            assert paged == [backends.PartRow(ORG, "system:b", 2, 200, "b2")]
 
     def test_append_writes_parts_of_one_organization_only(self, backend: Backend) -> None:
         self._org(backend)
@@ -305,30 +294,30 @@ class BackendContract:
             assert tx.system_owner("sys-2") is None
 
     def test_insert_shipment_twice_is_refused(self, backend: Backend) -> None:
-        row = ShipmentRow("SN-1", "acs-pro", '{"core":2}', 5)
+        row = backends.ShipmentRow("SN-1", "acs-pro", '{"core":2}', 5)
         with backend.write() as tx:
             assert tx.insert_shipment(row) is True
         with backend.write() as tx:
-            assert tx.insert_shipment(ShipmentRow("SN-1", "other", "{}", 6)) is False
+            assert tx.insert_shipment(backends.ShipmentRow("SN-1", "other", "{}", 6)) is False
         with backend.read() as tx:
             assert tx.shipment("SN-1") == row
             assert tx.shipment("SN-2") is None
 
     def test_claim_hardware_twice_is_refused(self, backend: Backend) -> None:
         with backend.write() as tx:
-            tx.insert_shipment(ShipmentRow("SN-1", "acs-pro", "{}", 5))
+            tx.insert_shipment(backends.ShipmentRow("SN-1", "acs-pro", "{}", 5))
             assert tx.claim_hardware("SN-0", ORG) is False  # never shipped
             assert tx.claim_hardware("SN-1", ORG) is True
         with backend.write() as tx:
             assert tx.claim_hardware("SN-1", ORG) is False
             assert tx.claim_hardware("SN-1", OTHER) is False
         with backend.read() as tx:
-            assert tx.shipment("SN-1") == ShipmentRow("SN-1", "acs-pro", "{}", 5, ORG)
+            assert tx.shipment("SN-1") == backends.ShipmentRow("SN-1", "acs-pro", "{}", 5, ORG)
 
     # -- keys ---------------------------------------------------------------------------------
 
     def test_redeem_key_once_only(self, backend: Backend) -> None:
-        row = KeyRow("h" * 64, "acs-pro", "subscription", '{"core":5}', "ABCD", 7)
+        row = backends.KeyRow("h" * 64, "acs-pro", "subscription", '{"core":5}', "ABCD", 7)
         with backend.write() as tx:
             tx.insert_key(row)
             assert tx.redeem_key("x" * 64, ORG, 8) is False  # never issued
@@ -338,33 +327,35 @@ class BackendContract:
             assert tx.redeem_key(row.key_hash, OTHER, 10) is False
             assert tx.redeem_key(row.key_hash, ORG, 11) is False
         with backend.read() as tx:
-            assert tx.key(row.key_hash) == KeyRow(
+            assert tx.key(row.key_hash) == backends.KeyRow(
                 row.key_hash, "acs-pro", "subscription", '{"core":5}', "ABCD", 7, ORG, 9
             )
             assert tx.key("y" * 64) is None
 
     def test_insert_key_twice_fails(self, backend: Backend) -> None:
-        row = KeyRow("h" * 64, "acs-pro", "subscription", "{}", "ABCD", 7)
+        row = backends.KeyRow("h" * 64, "acs-pro", "subscription", "{}", "ABCD", 7)
         with backend.write() as tx:
             tx.insert_key(row)
-        with pytest.raises((RetryableConflict, StorageError)), backend.write() as tx:
-            tx.insert_key(KeyRow("h" * 64, "other", "hardware", "{}", "WXYZ", 8))
+        with pytest.raises((backends.RetryableConflict, StorageError)), backend.write() as tx:
+            tx.insert_key(backends.KeyRow("h" * 64, "other", "hardware", "{}", "WXYZ", 8))
         with backend.read() as tx:
             assert tx.key(row.key_hash) == row
 
     # -- requests and meta --------------------------------------------------------------------
 
     def test_put_request_twice_fails_and_keeps_the_first(self, backend: Backend) -> None:
-        first = RequestRow("org:a", "r-1", "f" * 64, '{"ok":1}')
+        first = backends.RequestRow("org:a", "r-1", "f" * 64, '{"ok":1}')
         with backend.write() as tx:
             tx.put_request(first)
-            tx.put_request(RequestRow("org:b", "r-1", "g" * 64, "null"))  # another scope
-        with pytest.raises((RetryableConflict, StorageError)), backend.write() as tx:
-            tx.put_request(RequestRow("org:a", "r-1", "e" * 64, "null"))
+            tx.put_request(backends.RequestRow("org:b", "r-1", "g" * 64, "null"))  # another scope
+        with pytest.raises((backends.RetryableConflict, StorageError)), backend.write() as tx:
+            tx.put_request(backends.RequestRow("org:a", "r-1", "e" * 64, "null"))
         with backend.read() as tx:
             assert tx.request("org:a", "r-1") == first
             assert tx.request("org:a", "r-2") is None
-            assert tx.request("org:b", "r-1") == RequestRow("org:b", "r-1", "g" * 64, "null")
+            assert tx.request("org:b", "r-1") == backends.RequestRow(
+                "org:b", "r-1", "g" * 64, "null"
+            )
 
     def test_insert_meta_keeps_the_first_value(self, backend: Backend) -> None:
         with backend.write() as tx:
@@ -388,17 +379,20 @@ class BackendContract:
         self, backend: Backend
     ) -> None:
         with backend.write() as tx:
-            assert tx.insert_catalog(CatalogRow(2, 200, '{"v":2}')) is True
-            assert tx.insert_catalog(CatalogRow(1, 100, '{"v":1}')) is True
-            assert tx.insert_catalog(CatalogRow(1, 150, '{"v":"other"}')) is False
+            assert tx.insert_catalog(backends.CatalogRow(2, 200, '{"v":2}')) is True
+            assert tx.insert_catalog(backends.CatalogRow(1, 100, '{"v":1}')) is True
+            assert tx.insert_catalog(backends.CatalogRow(1, 150, '{"v":"other"}')) is False
         with backend.read() as tx:
-            assert tx.catalogs() == [CatalogRow(1, 100, '{"v":1}'), CatalogRow(2, 200, '{"v":2}')]
-            assert tx.catalogs(1) == [CatalogRow(2, 200, '{"v":2}')]
+            assert tx.catalogs() == [
+                backends.CatalogRow(1, 100, '{"v":1}'),
+                backends.CatalogRow(2, 200, '{"v":2}'),
+            ]
+            assert tx.catalogs(1) == [backends.CatalogRow(2, 200, '{"v":2}')]
             assert tx.catalogs(2) == []
 
     def test_insert_catalog_rolls_back_with_its_transaction(self, backend: Backend) -> None:
         with contextlib.suppress(RuntimeError), backend.write() as tx:
-            assert tx.insert_catalog(CatalogRow(1, 100, '{"v":1}')) is True
+            assert tx.insert_catalog(backends.CatalogRow(1, 100, '{"v":1}')) is True
             raise RuntimeError("abandon")
         with backend.read() as tx:
             assert tx.catalogs() == []
@@ -406,8 +400,8 @@ class BackendContract:
     def test_lock_names_the_latest_catalog_version_or_nothing(self, backend: Backend) -> None:
         self._org(backend, versions=1)
         with backend.write() as tx:
-            tx.insert_catalog(CatalogRow(1, 100, '{"v":1}'))
-            tx.insert_catalog(CatalogRow(2, 200, '{"v":2}'))
+            tx.insert_catalog(backends.CatalogRow(1, 100, '{"v":1}'))
+            tx.insert_catalog(backends.CatalogRow(2, 200, '{"v":2}'))
         with backend.write() as tx:
             head = tx.lock(ORG)
             assert head == Head(ORG, 1, 100)
@@ -420,13 +414,13 @@ class BackendContract:
         assert backend.peek(ORG) is None
         self._org(backend, versions=1)
         with backend.write() as tx:
-            tx.insert_catalog(CatalogRow(1, 100, '{"v":1}'))
+            tx.insert_catalog(backends.CatalogRow(1, 100, '{"v":1}'))
         head = backend.peek(ORG)
         assert head == Head(ORG, 1, 100)
         assert head is not None
         assert head.catalog_version in (None, 1)
         with backend.write() as tx:
-            tx.insert_catalog(CatalogRow(2, 200, '{"v":2}'))
+            tx.insert_catalog(backends.CatalogRow(2, 200, '{"v":2}'))
             assert tx.lock(ORG) is not None
             tx.append(Head(ORG, 2, 300), [("org", "o2")], [])
         head = backend.peek(ORG)
@@ -520,7 +514,7 @@ class BackendContract:
                 )
                 tx.claim_system("sys-9", ORG)
                 tx.insert_meta("m", "v")
-                tx.put_request(RequestRow("s", "r", "f", "null"))
+                tx.put_request(backends.RequestRow("s", "r", "f", "null"))
                 raise RuntimeError("the command failed")
 
         with pytest.raises(RuntimeError):
@@ -551,7 +545,7 @@ class BackendContract:
                         assert head is not None
                         tx.append(Head(ORG, head.seq + 1, 500), [("org", "late")], [])
                         outcome.append(head.seq)
-                except RetryableConflict as exc:
+                except backends.RetryableConflict as exc:
                     outcome.append(exc)
 
             thread = threading.Thread(target=late_writer)
@@ -565,7 +559,9 @@ class BackendContract:
             thread.join(60)
             assert len(outcome) == 1
             with first.read() as view:
-                if isinstance(outcome[0], RetryableConflict):  # lost the race: nothing written
+                if isinstance(
+                    outcome[0], backends.RetryableConflict
+                ):  # lost the race: nothing written
                     assert view.head(ORG) == Head(ORG, 2, 200)
                 else:  # waited for the lock, and saw the first writer's version
                     assert outcome == [2]
@@ -611,18 +607,18 @@ class BackendContract:
         with backend.write() as tx:
             tx.insert_meta("signing_key", "k")
             tx.claim_system("sys-1", ORG)
-            tx.insert_shipment(ShipmentRow("SN-1", "acs-pro", "{}", 5))
+            tx.insert_shipment(backends.ShipmentRow("SN-1", "acs-pro", "{}", 5))
             tx.claim_hardware("SN-1", ORG)
-            tx.insert_key(KeyRow("h" * 64, "acs-pro", "subscription", "{}", "ABCD", 7))
+            tx.insert_key(backends.KeyRow("h" * 64, "acs-pro", "subscription", "{}", "ABCD", 7))
             tx.redeem_key("h" * 64, ORG, 8)
-            tx.put_request(RequestRow("org:a", "r-1", "f", "null"))
+            tx.put_request(backends.RequestRow("org:a", "r-1", "f", "null"))
 
     def test_export_rows_import_rows_round_trip(
         self, backend: Backend, make_backend: MakeBackend
     ) -> None:
         """What one store exports, another imports, and exports again the same."""
         self._fill(backend)
-        exported = {table: list(backend.export_rows(table)) for table in TABLES}
+        exported = {table: list(backend.export_rows(table)) for table in backends.TABLES}
         assert {t: len(rows) for t, rows in exported.items()} == {
             "meta": 1,
             "catalogs": 0,
@@ -655,11 +651,11 @@ class BackendContract:
         ]
         backend.clear()
         assert backend.is_empty()
-        assert all(backend.count_rows(t) == 0 for t in TABLES)
-        for table in TABLES:
+        assert all(backend.count_rows(t) == 0 for t in backends.TABLES)
+        for table in backends.TABLES:
             assert backend.import_rows(table, exported[table]) == len(exported[table])
-        assert {table: list(backend.export_rows(table)) for table in TABLES} == exported
-        assert {t: backend.count_rows(t) for t in TABLES} == {
+        assert {table: list(backend.export_rows(table)) for table in backends.TABLES} == exported
+        assert {t: backend.count_rows(t) for t in backends.TABLES} == {
             t: len(rows) for t, rows in exported.items()
         }
         with backend.read() as tx:  # and the imported store reads as the original did
