@@ -29,6 +29,7 @@ from axis_licensing.members._tables import MembershipRow
 from axis_licensing.members.authorize import RolesPlugin
 from axis_licensing.members.decide import decide_set_role
 from axis_licensing.members.service import Access
+from axis_licensing.shell.operations import OPERATIONS
 
 PRODUCT = "acs-pro"
 
@@ -48,6 +49,7 @@ LEAST: dict[str, str] = {
     "upload_system_file": "admin",
     # the queries of an organization
     "organizations": "viewer",
+    "organization": "viewer",
     "status": "viewer",
     "need": "viewer",
     "wallet": "viewer",
@@ -64,6 +66,7 @@ LEAST: dict[str, str] = {
     "members.set_role": "owner",
     "members.remove": "owner",
     "webhooks.add": "owner",
+    "webhooks.update": "owner",
     "webhooks.rotate_secret": "owner",
     "webhooks.remove": "owner",
     "webhooks.redeliver": "owner",
@@ -113,6 +116,18 @@ def test_the_table_knows_exactly_these_actions() -> None:
     for name in (*ORG_COMMANDS, "create_organization"):
         assert callable(getattr(Manager, name))
     assert roles.allowed("sweep", role=Role.OWNER, vendor=True, own=True) is False
+
+
+def test_the_table_knows_every_declared_action() -> None:
+    """Each declared operation a member may run has a row, so none is refused by omission.
+
+    The Manager asks a command's ``action`` (§4); the service asks a query's name.
+    ``sweep``, ``deliver`` and ``catalog_versions`` act on the whole store with no
+    organization and no actor: the service decides who may run them.
+    """
+    store_wide = {"sweep", "deliver", "catalog_versions"}
+    asked = {op.action or name for name, op in OPERATIONS.items() if name not in store_wide}
+    assert asked - set(roles.ACTIONS) == set()
 
 
 @pytest.mark.parametrize("action", EVERY_ACTION)
@@ -278,3 +293,28 @@ def test_limited_tokens_are_not_answered_by_the_authenticate_hook(clock: ManualC
         assert plugin.authenticate(reading, "acme", "allocate", now=now).allowed is False
         assert plugin.authenticate(full, "acme", "allocate", now=now).allowed is True
         assert plugin.authenticate(full, "globex", "status", now=now).allowed is False
+
+
+def test_an_owner_changes_its_webhooks_and_an_admin_may_not(
+    backend_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§7, §8: an owner manages webhooks, changing one included (``webhooks.update``)."""
+    monkeypatch.setattr(
+        passwords, "hasher", lambda: PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    with Manager.open(backend_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.accounts.create("owner", name="Owner", actor="setup")
+        m.accounts.create("admin", name="Admin", actor="owner")
+        m.create_organization("acme", name="Acme", actor="owner")
+        invitation = m.members.invite("acme", "admin", role="admin", actor="owner")
+        m.members.accept(invitation.token, account_id="admin")
+        endpoint = m.webhooks.add("acme", "https://hooks.example.com/a", actor="owner")
+        with pytest.raises(PermissionDenied, match=r"'admin' may not webhooks\.update"):
+            m.webhooks.update(endpoint.endpoint_id, enabled=False, actor="admin")
+        changed = m.webhooks.update(endpoint.endpoint_id, enabled=False, actor="owner")
+        assert (changed.enabled, m.webhooks.list("acme")[0].enabled) == (False, False)
+        assert m.history("acme")[-1].action == "webhook_changed"
+        # the organization's own page is a query of its members (GET /v1/organizations/{org})
+        assert m.roles is not None
+        assert m.roles.permits("admin", "acme", "organization") is True
+        assert m.roles.permits("admin", "beta", "organization") is False

@@ -86,6 +86,7 @@ COMMANDS: tuple[str, ...] = (
 #: The queries of an organization (SPEC §3, §7, §8); ``organizations``: seeing it listed.
 QUERIES: tuple[str, ...] = (
     "organizations",
+    "organization",
     "status",
     "need",
     "wallet",
@@ -113,6 +114,7 @@ ACTIONS: dict[str, Scope] = {
             "members.set_role",
             "members.remove",
             "webhooks.add",
+            "webhooks.update",
             "webhooks.rotate_secret",
             "webhooks.remove",
             "webhooks.redeliver",
