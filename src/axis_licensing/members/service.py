@@ -281,7 +281,7 @@ class Access:
             print_: the arguments' fingerprint.
             kind: the result's type.
             run: writes the command and returns its result.
-            org_id: the organization the command acts in, checked first.
+            org_id: the organization the command acts in, checked and locked first.
             replay: the answer for a remembered result (default: itself).
             stored: what is remembered of a result (default: itself).
 
@@ -295,7 +295,7 @@ class Access:
 
         def body(tx: StoreWriteTx, now: datetime) -> T:
             if org_id is not None:
-                _org_exists(tx, org_id)
+                _lock_org(tx, org_id)
             prior = _replayed(tx, scope, request_id, print_)
             if prior is not None:
                 value = None if prior == "null" else loads(prior, kind)
@@ -364,6 +364,21 @@ def _replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) 
 
 def _org_exists(tx: StoreReadTx, org_id: str) -> None:
     if tx.head(org_id) is None:
+        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
+
+
+def _lock_org(tx: StoreWriteTx, org_id: str) -> None:
+    """Lock the organization for the rest of ``tx``, as its commands do (R13).
+
+    Its member commands then run one at a time with each other and with its
+    other commands: two owners demoting each other at once cannot both see
+    the other as the remaining owner (PostgreSQL runs write transactions at
+    READ COMMITTED, where only the row lock orders them).
+
+    Raises:
+        UnknownOrganization: no organization has the id ``org_id``.
+    """
+    if tx.lock(org_id) is None:
         raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
 
 
@@ -813,7 +828,7 @@ class Members:
         account_id = check_id(account_id, "account_id")
 
         def body(tx: StoreWriteTx, now: datetime) -> model.Membership:
-            _org_exists(tx, org_id)
+            _lock_org(tx, org_id)
             if tx.account(account_id) is None:
                 raise UnknownAccount(
                     f"no account has the id {account_id!r}", details={"account_id": account_id}
