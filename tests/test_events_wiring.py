@@ -346,6 +346,22 @@ def test_add_and_rotate_replay_the_same_secret(manager: Manager) -> None:
     assert [a.action for a in m.history(ORG)].count("webhook_added") == 1
 
 
+@pytest.mark.parametrize("org_id", [ORG, None])
+def test_a_removal_replays_its_first_result(manager: Manager, org_id: str | None) -> None:
+    """R13: repeating ``webhooks.remove`` with its request id answers None, not UnknownWebhook."""
+    m = manager
+    _org(m)
+    endpoint = m.webhooks.add(org_id, "https://hooks.example.com/h", actor="a")
+    assert m.webhooks.remove(endpoint.endpoint_id, actor="a", request_id="rm-1") is None
+    assert m.webhooks.remove(endpoint.endpoint_id, actor="a", request_id="rm-1") is None
+    assert m.webhooks.list(org_id) == []
+    assert [a.action for a in m.history(ORG)].count("webhook_removed") == (org_id is not None)
+    with pytest.raises(UnknownWebhook):  # another request, or none: it is gone
+        m.webhooks.remove(endpoint.endpoint_id, actor="a", request_id="rm-2")
+    with pytest.raises(UnknownWebhook):
+        m.webhooks.remove(endpoint.endpoint_id, actor="a")
+
+
 @pytest.mark.parametrize(
     ("call", "error", "param"),
     [

@@ -5,10 +5,8 @@ Each test sends a command with an ``Idempotency-Key``, then moves the state on
 must answer the same status and the same body as the first time, although a
 fresh read now shows something else.
 
-The API builds some answers by reading the state after the command, so a
-replay shows the state of now. The fix needs ``Manager.execute`` (issue 14),
-which returns the stored first result of every command; until it lands,
-these tests are expected to fail.
+The answers come from the command's stored first result, never from a read of
+the state after it, so a replay shows the first answer, not the state of now.
 """
 
 from __future__ import annotations
@@ -72,3 +70,19 @@ def test_i13_item7_replay_start_subscription(
     clock.advance(days=40)  # past the trial: unlicensed
     assert client.get(f"{BASE}/products/{PRODUCT}", headers=ALICE).json()["state"] == "unlicensed"
     same_answer(first, client.post(url, headers=key("start-1")))
+
+
+def test_i13_item7_replay_webhook_removal(client: TestClient[Litestar]) -> None:
+    """A removal replays 204 after its endpoint is gone (R13), where it answered 404."""
+    added = client.post(
+        "/v1/webhooks",
+        json={"org_id": "acme", "url": "https://hooks.example.com/h"},
+        headers=ALICE,
+    )
+    assert added.status_code == 201, added.text
+    url = f"/v1/webhooks/{added.json()['endpoint_id']}"
+    first = client.delete(url, headers=key("del-1"))
+    assert first.status_code == 204
+    again = client.delete(url, headers=key("del-1"))
+    assert (again.status_code, again.content) == (204, b"")
+    assert client.delete(url, headers=key("del-2")).status_code == 404

@@ -308,13 +308,28 @@ class Webhooks:
             UnknownWebhook: no such endpoint.
         """
         a = OPERATIONS["webhooks.remove"].checked(locals(), self._shell)
+        # The endpoint is gone once removed, and with it the organization whose scope
+        # holds the request id; so the removal also remembers the id under the
+        # endpoint's own name, where a replay finds it (R13).
+        request_id = a["request_id"]
+        gone = None
+        if request_id is not None:
+            fingerprint = _fingerprint("webhooks.remove", a)
+            gone = RequestRow(_removed_scope(a["endpoint_id"]), request_id, fingerprint, "null")
 
         def work(tx: WriteTx, now: datetime) -> tuple[object, str, FactData | None]:
             row = self._row(tx, a["endpoint_id"])
             events_of(tx).delete_endpoint(row.endpoint_id)
+            if gone is not None:
+                tx.put_request(gone)
             return None, "null", _fields(WebhookRemoved, row)
 
-        org = self._scope_of(a["endpoint_id"])
+        try:
+            org = self._scope_of(a["endpoint_id"])
+        except UnknownWebhook:
+            if gone is not None and self._repeats(gone):
+                return  # a repeat of the removal that made it unknown: its first result
+            raise
         self._command("webhooks.remove", org, a, work, lambda s: None)
 
     @documented("webhooks.redeliver", args=False)
@@ -367,6 +382,12 @@ class Webhooks:
             raise _unknown_endpoint(endpoint_id)
         return None if row.scope == VENDOR_ENDPOINTS else row.scope
 
+    def _repeats(self, request: RequestRow) -> bool:
+        """Whether ``request`` was remembered already, with the same arguments."""
+        return (
+            self._shell._read(lambda tx: tx.request(request.scope, request.request_id)) == request
+        )
+
     @staticmethod
     def _row(tx: WriteTx, endpoint_id: str) -> EndpointRow:
         row = events_of(tx).endpoint_row(endpoint_id)
@@ -404,10 +425,7 @@ class Webhooks:
         actor, request_id = checked["actor"], checked["request_id"]
         shell._authorize(actor, org_id, name if org_id is not None else VENDOR_ACTION, None)
         scope = "vendor" if org_id is None else f"org:{org_id}"
-        fingerprint = ""
-        if request_id is not None:
-            given = {k: v for k, v in checked.items() if k not in ("actor", "request_id")}
-            fingerprint = json.dumps([name, given], sort_keys=True, default=str)
+        fingerprint = "" if request_id is None else _fingerprint(name, checked)
 
         def attempt() -> tuple[object, builtins.list[Activity]]:
             now = shell._now()
@@ -464,6 +482,17 @@ class Webhooks:
             shell._wake.set()
             shell._notify(activities)
         return result
+
+
+def _fingerprint(name: str, checked: Mapping[str, Any]) -> str:
+    """What a request id remembers of a command's arguments (its actor aside)."""
+    given = {k: v for k, v in checked.items() if k not in ("actor", "request_id")}
+    return json.dumps([name, given], sort_keys=True, default=str)
+
+
+def _removed_scope(endpoint_id: str) -> str:
+    """The request ids' scope of the removal of ``endpoint_id``."""
+    return f"webhook-removed:{endpoint_id}"
 
 
 def _unknown_endpoint(endpoint_id: str) -> UnknownWebhook:
