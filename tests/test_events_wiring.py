@@ -369,6 +369,12 @@ def test_a_removal_replays_its_first_result(manager: Manager, org_id: str | None
         (lambda m: m.webhooks.add(ORG, "ftp://example.com/h", actor="a"), InvalidInput, "url"),
         (lambda m: m.webhooks.add(ORG, "https://10.0.0.1/h", actor="a"), InvalidInput, "url"),
         (lambda m: m.webhooks.add(ORG, "https://127.0.0.1/h", actor="a"), InvalidInput, "url"),
+        # IPv4 as resolvers also read it: shorthand, one number, hex, octal
+        (lambda m: m.webhooks.add(ORG, "https://127.1/h", actor="a"), InvalidInput, "url"),
+        (lambda m: m.webhooks.add(ORG, "https://2130706433/h", actor="a"), InvalidInput, "url"),
+        (lambda m: m.webhooks.add(ORG, "https://0x7f000001/h", actor="a"), InvalidInput, "url"),
+        (lambda m: m.webhooks.add(ORG, "https://0177.0.0.1/h", actor="a"), InvalidInput, "url"),
+        (lambda m: m.webhooks.add(ORG, "https://10.1/h", actor="a"), InvalidInput, "url"),
         (lambda m: m.webhooks.add(ORG, "not a url", actor="a"), InvalidInput, "url"),
         (
             lambda m: m.webhooks.add(ORG, "https://example.com/h", types=["nope"], actor="a"),

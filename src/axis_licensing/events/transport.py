@@ -174,6 +174,26 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+#: What a host written as a number may hold: digits, dots, and hex (``0x7f.1``).
+_NUMERIC_HOST = frozenset("0123456789abcdefxABCDEFX.")
+
+
+def _as_address(host: str) -> str:
+    """``host`` as the IPv4 address a resolver reads it as, or ``host`` unchanged.
+
+    Besides the dotted quad, resolvers take IPv4 in shorthand (``127.1``), as
+    one number (``2130706433``) and in hex or octal (``0x7f000001``,
+    ``0177.0.0.1``); each is checked as the address it stands for.
+    """
+    if not host or not set(host) <= _NUMERIC_HOST or _is_ip(host):
+        return host
+    try:
+        packed = socket.inet_aton(host)
+    except OSError:
+        return host  # a name such as "cafe.be"
+    return str(ipaddress.IPv4Address(packed))
+
+
 def address_refusal(address: str, *, allow_private: bool) -> str | None:  # noqa: PLR0911 - one refusal each
     """Why a delivery may not connect to ``address``; None when it may.
 
@@ -229,6 +249,7 @@ def check_url(url: object, *, allow_http: bool = False, allow_private: bool = Fa
     host = parsed.host
     if host.rstrip(".").lower() == "localhost" or host.rstrip(".").lower().endswith(".localhost"):
         host = "127.0.0.1"
+    host = _as_address(host)
     if _is_ip(host):
         reason = address_refusal(host, allow_private=allow_private)
         if reason is not None:
