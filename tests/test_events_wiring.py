@@ -346,6 +346,17 @@ def test_add_and_rotate_replay_the_same_secret(manager: Manager) -> None:
     assert [a.action for a in m.history(ORG)].count("webhook_added") == 1
 
 
+def test_listing_an_unknown_organizations_webhooks_is_refused(manager: Manager) -> None:
+    """``UnknownOrganization``, as ``events`` and ``members.list`` raise, not an empty list."""
+    _org(manager)
+    for look in (manager.webhooks.list, manager.webhooks.failed):
+        with pytest.raises(UnknownOrganization) as caught:
+            look("nope")
+        assert caught.value.details == {"org_id": "nope"}
+        assert look(ORG) == []
+        assert look(None) == []
+
+
 @pytest.mark.parametrize("org_id", [ORG, None])
 def test_a_removal_replays_its_first_result(manager: Manager, org_id: str | None) -> None:
     """R13: repeating ``webhooks.remove`` with its request id answers None, not UnknownWebhook."""

@@ -116,12 +116,17 @@ class Webhooks:
 
         Raises:
             InvalidInput: a bad id.
+            UnknownOrganization: no organization has the id ``org_id``.
             StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.list"].checked(locals(), self._shell)
         scope = a["org_id"]
-        rows = self._shell._read(lambda tx: events_of(tx).endpoint_rows(scope))
-        return [row.endpoint() for row in rows]
+
+        def look(tx: Any) -> builtins.list[EndpointRow]:
+            _known(tx, scope)
+            return events_of(tx).endpoint_rows(scope)
+
+        return [row.endpoint() for row in self._shell._read(look)]
 
     def failed(self, org_id: str | None = None) -> builtins.list[Delivery]:
         """The deliveries given up on after three days of retries, oldest first.
@@ -134,12 +139,16 @@ class Webhooks:
 
         Raises:
             InvalidInput: a bad id.
+            UnknownOrganization: no organization has the id ``org_id``.
             StorageError: the backend failed.
         """
         a = OPERATIONS["webhooks.failed"].checked(locals(), self._shell)
-        return self._shell._read(
-            lambda tx: events_of(tx).deliveries(a["org_id"], DeliveryState.FAILED)
-        )
+
+        def look(tx: Any) -> builtins.list[Delivery]:
+            _known(tx, a["org_id"])
+            return events_of(tx).deliveries(a["org_id"], DeliveryState.FAILED)
+
+        return self._shell._read(look)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -482,6 +491,16 @@ class Webhooks:
             shell._wake.set()
             shell._notify(activities)
         return result
+
+
+def _known(tx: Any, org_id: str | None) -> None:
+    """Refuse an organization that does not exist (None: the vendor's view, always known).
+
+    Raises:
+        UnknownOrganization: no organization has the id ``org_id``.
+    """
+    if org_id is not None and tx.head(org_id) is None:
+        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
 
 
 def _fingerprint(name: str, checked: Mapping[str, Any]) -> str:
