@@ -524,7 +524,7 @@ def _target_period(anchor: date, spec: ProductSpec, day: date, offset: int) -> P
             details={"period": offset},
         )
     current = current_period(anchor, spec, day)
-    period = period_at(anchor, spec.term_years, current.index + offset)
+    period = current if offset == 0 else period_at(anchor, spec.term_years, current.index + offset)
     if not in_allocation_window(period, day):
         raise OutsideAllocationWindow(
             f"period {period.start.isoformat()}–{period.end.isoformat()} (offset {offset}) starts "

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from axis_licensing._time import to_us
 from axis_licensing.events.model import EventDraft, event_type
-from axis_licensing.events.store import EventsTx, events_of
+from axis_licensing.events.store import EventsTx
 from axis_licensing.model import Activity
 
 __all__ = ["drafts_of", "write_events"]
@@ -65,8 +65,7 @@ def write_events(
     """
     if not isinstance(tx, EventsTx):
         return
-    events = events_of(tx)
     if activities:
-        events.store_events(org_id, drafts_of(activities))
+        tx.store_events(org_id, drafts_of(activities))
     if due is not None:
-        events.set_sweep_due(org_id, to_us(due))
+        tx.set_sweep_due(org_id, to_us(due))
