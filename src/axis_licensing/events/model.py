@@ -35,6 +35,7 @@ __all__ = [
     "Delivery",
     "DeliveryReport",
     "DeliveryState",
+    "EncodedDraft",
     "Event",
     "EventDraft",
     "OutboxStats",
@@ -154,6 +155,19 @@ class EventDraft:
     type: str
     at: datetime = attrs.field(converter=_utc)
     data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class EncodedDraft(EventDraft):
+    """An :class:`EventDraft` whose ``data`` comes with its stored JSON, made once.
+
+    Attributes:
+        data_json: ``data`` as :func:`~axis_licensing.events.store.event_data`
+            stores it (compact, keys sorted, not ASCII-escaped); the store writes
+            this text instead of encoding ``data`` again.
+    """
+
+    data_json: str = attrs.field(kw_only=True, eq=False, repr=False)
 
 
 @attrs.frozen
