@@ -128,10 +128,10 @@ def check_types(spec: ProductSpec, counts: Mapping[str, int], what: str) -> None
     Raises:
         InvalidInput: an unknown license type.
     """
-    unknown = sorted(set(counts) - set(spec.type_codes))
+    unknown = [t for t in counts if t not in spec.type_codes]
     if unknown:
         raise InvalidInput(
-            f"{what}: unknown license type(s) {', '.join(map(repr, unknown))} for product "
+            f"{what}: unknown license type(s) {', '.join(map(repr, sorted(unknown)))} for product "
             f"{spec.code!r} (known: {', '.join(spec.type_codes)})",
             param=what,
         )
