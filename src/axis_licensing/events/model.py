@@ -92,13 +92,14 @@ def delivery_id(event: str, endpoint_id: str) -> str:
 _RENAMED = {Action.ALERT_RAISED: ALERT_RAISED, Action.ALERT_CLEARED: ALERT_CLEARED}
 
 
+#: The same, by the action's value (a member's hash is not its value's).
+_RENAMED_VALUES = {action.value: renamed for action, renamed in _RENAMED.items()}
+
+
 def event_type(action: str) -> str:
     """The event type of an activity's ``action``: the action itself, except
     ``alert_raised`` → ``alert.raised`` and ``alert_cleared`` → ``alert.cleared``."""
-    return _RENAMED.get(Action(action), action) if action in _ACTIONS else action
-
-
-_ACTIONS = frozenset(a.value for a in Action)
+    return _RENAMED_VALUES.get(str(action), action)
 
 
 def event_types() -> frozenset[str]:
