@@ -35,7 +35,6 @@ __all__ = [
     "Delivery",
     "DeliveryReport",
     "DeliveryState",
-    "EncodedDraft",
     "Event",
     "EventDraft",
     "OutboxStats",
@@ -161,6 +160,9 @@ class EventDraft:
 @attrs.frozen
 class EncodedDraft(EventDraft):
     """An :class:`EventDraft` whose ``data`` comes with its stored JSON, made once.
+
+    The outbox's own drafts (:func:`axis_licensing.shell.outbox.drafts_of`); not
+    part of the package's public names.
 
     Attributes:
         data_json: ``data`` as :func:`~axis_licensing.events.store.event_data`
