@@ -30,7 +30,7 @@ class Counts(Mapping[str, int]):
             self._hash = items._hash
             return
         self._hash = None
-        if not items:  # the most common Counts of all: none
+        if not items and isinstance(items, dict | tuple | list):  # none: the most common Counts
             self._items = {}
             return
         if isinstance(items, dict):
