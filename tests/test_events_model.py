@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,9 +15,13 @@ from axis_licensing.events.model import (
     DeliveryState,
     Event,
     EventDraft,
+    delivery_id,
     event_id,
     event_types,
 )
+
+#: The namespace of event and delivery ids (SPEC §7): stored ids depend on it.
+NAMESPACE = uuid.UUID("6f0c0f53-5bd8-5d38-9a3e-2d2f7c1d7a11")
 
 
 def test_an_event_is_id_type_org_seq_at_data() -> None:
@@ -47,6 +52,24 @@ def test_an_event_is_id_type_org_seq_at_data() -> None:
         ).encode()
     )
     assert json.loads(event.body()) == event.to_json()
+
+
+@pytest.mark.parametrize(
+    ("org_id", "seq", "expected"),
+    [
+        ("acme", 7, "evt_556661de7d655d6692cab7017cd37ad5"),
+        ("Zürich-北京", 2**40, "evt_0d5a7691312e5e448dfd9cbadd098a55"),
+    ],
+)
+def test_event_ids_are_uuid5_of_the_compact_json_name(org_id: str, seq: int, expected: str) -> None:
+    name = json.dumps([org_id, seq], ensure_ascii=False, separators=(",", ":"))
+    assert event_id(org_id, seq) == expected == "evt_" + uuid.uuid5(NAMESPACE, name).hex
+
+
+def test_delivery_ids_are_uuid5_of_the_event_and_the_endpoint() -> None:
+    name = json.dumps(["evt_x", "wh_é"], ensure_ascii=False, separators=(",", ":"))
+    expected = "dlv_298ef9853aab56a5a6aceba9aace3642"
+    assert delivery_id("evt_x", "wh_é") == expected == "dlv_" + uuid.uuid5(NAMESPACE, name).hex
 
 
 def test_instants_must_be_aware() -> None:

@@ -590,3 +590,23 @@ def test_every_action_has_an_event_type() -> None:
     assert {event_type(a) for a in Action} == event_types()
     assert event_type("alert_raised") == "alert.raised"
     assert date(2026, 1, 1)  # keeps the import list honest
+
+
+def test_stored_event_data_is_the_json_of_the_details_compact_and_sorted(
+    manager: Manager,
+) -> None:
+    m = manager
+    m.create_organization(ORG, name="Nörd — 北", actor="élodie")
+    m.start_subscription(ORG, "acs-pro", actor="élodie")
+    m.register_system(ORG, "acs-pro", "srv-1", devices={"core": 3}, actor="élodie")
+    key = m.vendor.issue_key("acs-pro", quantities={"core": 5})
+    m.redeem_key(ORG, key, actor="élodie")
+    m.allocate(ORG, "acs-pro", {"core": 3}, actor="élodie")
+    stored = [row["data"] for row in m.backend.export_rows("events") if row["org_id"] == ORG]
+    expected = [
+        json.dumps(a.details, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        for a in m.history(ORG)
+    ]
+    assert len(stored) == 5
+    assert stored == expected
+    assert '"name":"Nörd — 北"' in stored[0]

@@ -29,6 +29,10 @@ class Counts(Mapping[str, int]):
             self._items = items._items
             self._hash = items._hash
             return
+        self._hash = None
+        if not items and isinstance(items, dict | tuple | list):  # none: the most common Counts
+            self._items = {}
+            return
         if isinstance(items, dict):
             pairs: Iterable[tuple[str, int]] = items.items()
         elif isinstance(items, tuple | list):
@@ -42,7 +46,6 @@ class Counts(Mapping[str, int]):
             if value:
                 data[key] = data.get(key, 0) + value
         self._items = dict(sorted(data.items())) if len(data) > 1 else data
-        self._hash = None
 
     @classmethod
     def _of(cls, data: dict[str, int]) -> Counts:
@@ -100,6 +103,8 @@ class Counts(Mapping[str, int]):
     def __add__(self, other: Mapping[str, int]) -> Counts:
         if not other:
             return self
+        if not self._items and type(other) is Counts:
+            return other
         merged = dict(self._items)
         for key, value in other.items():
             merged[key] = merged.get(key, 0) + value

@@ -255,7 +255,7 @@ class Catalog:
     def _by_code(self) -> dict[str, ProductSpec]:
         return {spec.code: spec for spec in self.products}
 
-    @property
+    @functools.cached_property
     def product_codes(self) -> tuple[str, ...]:
         """The product codes, in catalog order."""
         return tuple(p.code for p in self.products)

@@ -40,6 +40,7 @@ import attrs
 from axis_licensing.events.model import (
     Delivery,
     DeliveryState,
+    EncodedDraft,
     Event,
     EventDraft,
     OutboxStats,
@@ -268,6 +269,8 @@ _DATA_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_ke
 
 def event_data(draft: EventDraft) -> str:
     """An event's ``data`` as stored: compact JSON, keys sorted."""
+    if isinstance(draft, EncodedDraft):
+        return draft.data_json  # encoded once already, the same way
     return _DATA_JSON.encode(dict(draft.data))
 
 

@@ -69,6 +69,10 @@ class Needs:
     shipments: tuple[str, ...] = ()
 
 
+#: What most commands need: nothing beyond the organization.
+_NOTHING = Needs()
+
+
 @attrs.frozen
 class Command:
     """A checked command; ``ACTION`` is the name the authorize hook is asked with (§4).
@@ -82,7 +86,7 @@ class Command:
 
     def needs(self) -> Needs:
         """What the shell loads before deciding; nothing beyond the organization by default."""
-        return Needs()
+        return _NOTHING
 
 
 # -- the organization's commands (scope: the organization) -----------------------------------

@@ -128,10 +128,10 @@ def check_types(spec: ProductSpec, counts: Mapping[str, int], what: str) -> None
     Raises:
         InvalidInput: an unknown license type.
     """
-    unknown = sorted(set(counts) - set(spec.type_codes))
+    unknown = [t for t in counts if t not in spec.type_codes]
     if unknown:
         raise InvalidInput(
-            f"{what}: unknown license type(s) {', '.join(map(repr, unknown))} for product "
+            f"{what}: unknown license type(s) {', '.join(map(repr, sorted(unknown)))} for product "
             f"{spec.code!r} (known: {', '.join(spec.type_codes)})",
             param=what,
         )
@@ -524,7 +524,7 @@ def _target_period(anchor: date, spec: ProductSpec, day: date, offset: int) -> P
             details={"period": offset},
         )
     current = current_period(anchor, spec, day)
-    period = period_at(anchor, spec.term_years, current.index + offset)
+    period = current if offset == 0 else period_at(anchor, spec.term_years, current.index + offset)
     if not in_allocation_window(period, day):
         raise OutsideAllocationWindow(
             f"period {period.start.isoformat()}–{period.end.isoformat()} (offset {offset}) starts "

@@ -7,6 +7,7 @@ before. Allocation takes the lots of the right kind and type with the earliest
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from datetime import date
 
@@ -17,6 +18,9 @@ from axis_licensing.policy.periods import add_years
 __all__ = ["STORAGE_YEARS", "expires_on", "live_lots", "split_expired", "take"]
 
 _NONE = Counts()
+
+#: The order lots are used in (R6): :attr:`~axis_licensing.model.Lot.consumption_key`.
+_consumption_order = operator.attrgetter("consumption_key")
 
 #: Licenses can be kept in the wallet this long (R6).
 STORAGE_YEARS = 5
@@ -32,7 +36,7 @@ def live_lots(lots: Iterable[Lot], day: date) -> tuple[Lot, ...]:
     return tuple(
         sorted(
             (lot for lot in lots if lot.quantity > 0 and lot.expires_on > day),
-            key=lambda lot: lot.consumption_key,
+            key=_consumption_order,
         )
     )
 
@@ -45,8 +49,8 @@ def split_expired(lots: Iterable[Lot], day: date) -> tuple[tuple[Lot, ...], tupl
         if lot.quantity <= 0:
             continue
         (gone if lot.expires_on <= day else live).append(lot)
-    live.sort(key=lambda lot: lot.consumption_key)
-    gone.sort(key=lambda lot: lot.consumption_key)
+    live.sort(key=_consumption_order)
+    gone.sort(key=_consumption_order)
     return tuple(live), tuple(gone)
 
 
@@ -61,7 +65,7 @@ def take(
         ``(lot_id, type, count)`` for each lot drawn from. When anything is
         missing, ``lots_after`` is the unchanged input: nothing is taken.
     """
-    ordered = sorted(lots, key=lambda lot: lot.consumption_key)
+    ordered = sorted(lots, key=_consumption_order)
     available: dict[str, int] = {}
     for lot in ordered:
         if lot.kind is kind:

@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from axis_licensing._convert import dumps_data
 from axis_licensing._time import to_us
-from axis_licensing.events.model import EventDraft, event_type
-from axis_licensing.events.store import EventsTx, events_of
+from axis_licensing.events.model import EncodedDraft, EventDraft, event_type
+from axis_licensing.events.store import EventsTx
 from axis_licensing.model import Activity
 
 __all__ = ["drafts_of", "write_events"]
@@ -38,9 +39,13 @@ def drafts_of(activities: Sequence[Activity]) -> list[EventDraft]:
         activities: a command's new activities.
 
     Returns:
-        One draft per activity: its event type, instant and details.
+        One draft per activity: its event type, instant and details, with the
+        details' JSON made once by orjson (the same text the history stores).
     """
-    return [EventDraft(event_type(a.action), a.at, dict(a.details)) for a in activities]
+    return [
+        EncodedDraft(event_type(a.action), a.at, dict(a.details), data_json=dumps_data(a.details))
+        for a in activities
+    ]
 
 
 def write_events(
@@ -65,8 +70,7 @@ def write_events(
     """
     if not isinstance(tx, EventsTx):
         return
-    events = events_of(tx)
     if activities:
-        events.store_events(org_id, drafts_of(activities))
+        tx.store_events(org_id, drafts_of(activities))
     if due is not None:
-        events.set_sweep_due(org_id, to_us(due))
+        tx.set_sweep_due(org_id, to_us(due))

@@ -16,6 +16,7 @@ its value is not the same object, and not equal, as before.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -74,7 +75,11 @@ class OrgHeader(OrgBasics):
     @classmethod
     def of(cls, state: OrgState) -> OrgHeader:
         """The header of ``state``: its fields of the same names."""
-        return cls(**{field.name: getattr(state, field.name) for field in attrs.fields(cls)})
+        return cls(*_header_values(state))
+
+
+#: The values of a state's header fields, in the header's field order.
+_header_values = operator.attrgetter(*(field.name for field in attrs.fields(OrgHeader)))
 
 
 def _changed_values(
@@ -95,9 +100,8 @@ def changed(before: OrgState | None, after: OrgState) -> list[tuple[str, str]]:
     Nothing is ever removed from a state, so the parts of ``after`` are all there is.
     """
     out: list[tuple[str, str]] = []
-    header = OrgHeader.of(after)
-    if before is None or OrgHeader.of(before) != header:
-        out.append((ORG, dumps_fast(header)))
+    if before is None or _header_values(before) != _header_values(after):
+        out.append((ORG, dumps_fast(OrgHeader.of(after))))
     out += _changed_values({} if before is None else before.products, after.products, _PRODUCT)
     out += _changed_values({} if before is None else before.devices, after.devices, _DEVICES)
     out += _changed_values({} if before is None else before.systems, after.systems, SYSTEM_PREFIX)

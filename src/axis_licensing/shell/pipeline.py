@@ -429,9 +429,10 @@ class Pipeline:
         decision = decisions.decide(loaded.state, command, loaded.inputs, ctx)
         for claim in decision.claims:
             _CLAIMS[type(claim)](tx, claim, org_id, loaded.instant)
-        ran = _Ran(decision.result)
         if decision.state is not None:
             ran = self._append(tx, str(org_id), loaded.head, loaded.state, decision, ctx.at)
+        else:
+            ran = _Ran(decision.result)
         if isinstance(command, cmd.CreateOrganization):  # its creator is its owner (SPEC §8)
             ran = _with_owner(tx, ran, str(org_id), call.actor, ctx.at)
         if isinstance(ran.result, decisions.SignLicenseFile):
