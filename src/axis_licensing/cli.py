@@ -98,7 +98,14 @@ from axis_licensing._time import SystemClock
 from axis_licensing._timeline import build_timeline, render_timeline, save_timeline_svg
 from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, CatalogVersion
 from axis_licensing.manager import Manager
-from axis_licensing.shell.operations import OPERATIONS, Check, Kind, Operation, Param
+from axis_licensing.shell.operations import (
+    OPERATIONS,
+    REQUIRED,
+    Check,
+    Kind,
+    Operation,
+    Param,
+)
 
 __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "main"]
 
@@ -726,9 +733,10 @@ def _default_actor() -> str:
 # -- options ---------------------------------------------------------------------------------
 
 
-#: The options of every write command, after ``--db``, in the order ``--help`` lists them.
-_WRITE_OPTIONS = (
-    click.option(
+#: The options of a write command, after ``--db``, in the order ``--help`` lists them, by
+#: name: ``--catalog``, and ``--actor`` and ``--request-id`` where the command has them.
+_WRITE_OPTIONS = {
+    "catalog": click.option(
         "--catalog",
         default=None,
         metavar="NAME|FILE",
@@ -736,7 +744,7 @@ _WRITE_OPTIONS = (
         "'demo', 'example', a JSON file or MODULE:ATTRIBUTE. An existing store must "
         "hold the same catalog.",
     ),
-    click.option(
+    "actor": click.option(
         "--actor",
         default=_default_actor,
         envvar="AXIS_LICENSING_ACTOR",
@@ -744,19 +752,30 @@ _WRITE_OPTIONS = (
         metavar="NAME",
         help="Who runs the command, as recorded in the history (R11).",
     ),
-    click.option(
+    "request_id": click.option(
         "--request-id",
         default=None,
         metavar="ID",
         help="Makes the command idempotent: a retry with the same id changes nothing (R13).",
     ),
-)
+}
 
 
-def _write_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(_WRITE_OPTIONS):
-        command = option(command)
-    return db_option(command)
+def _options_of_write(
+    *names: str,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator adding ``--db``, ``--catalog`` and the write options ``names`` names."""
+
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(("catalog", *names)):
+            command = _WRITE_OPTIONS[name](command)
+        return db_option(command)
+
+    return add
+
+
+#: Every write option: the hand-written commands all take ``--actor`` and ``--request-id``.
+_write_options = _options_of_write("actor", "request_id")
 
 
 _at_option = click.option(
@@ -1248,7 +1267,10 @@ def _counts_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
 
 
 def _at_option_of(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
-    help_text = "An instant with a UTC offset (default: now)."
+    if p.name == "at":
+        help_text = "An instant with a UTC offset (default: now)."
+    else:
+        help_text = shown["help"].rstrip(".") + ": an instant with a UTC offset."
     return click.Option([flag], callback=_parse_at, metavar="ISO", help=help_text)
 
 
@@ -1256,9 +1278,46 @@ def _bound_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
     return click.Option([flag], callback=_parse_bound, metavar="DATE|ISO", help=shown["help"])
 
 
-def _actions_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+def _repeated_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    """A list of strings: ``--action A --action B`` (the flag is the singular); none given
+    is None (every action, every type, no limit)."""
     help_text = shown["help"] + " Repeatable."
-    return click.Option([flag.removesuffix("s"), p.name], multiple=True, help=help_text)
+    metavar = {Check.IDS: "ID", Check.EVENT_TYPES: "TYPE", Check.ACTIONS: "ACTION"}[p.check]
+    return click.Option(
+        [flag.removesuffix("s"), p.name],
+        multiple=True,
+        metavar=metavar,
+        callback=lambda ctx, param, values: tuple(values) or None,
+        help=help_text,
+    )
+
+
+def _flag_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    """A bool: ``--allow-http`` when it defaults to False, else ``--enabled/--no-enabled``
+    (not given: its default, None meaning "kept")."""
+    if p.default is False:
+        return click.Option([flag], is_flag=True, default=False, help=shown["help"])
+    negative = f"--no-{flag.removeprefix('--')}"
+    default = None if p.default is REQUIRED else p.default
+    help_text = f"{shown['help']} {flag}: true, {negative}: false."
+    return click.Option([f"{flag}/{negative}", p.name], default=default, help=help_text)
+
+
+def _read_password(ctx: click.Context, param: click.Parameter, value: bool) -> str | None:
+    """The first line of stdin under ``--password-stdin``; else None."""
+    if not value:
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _password_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
+    """A password never on the command line (where ``ps`` shows it): read from stdin."""
+    return click.Option(
+        [flag + "-stdin", p.name],
+        is_flag=True,
+        callback=_read_password,
+        help=shown["help"].rstrip(".") + ", read from the first line of standard input.",
+    )
 
 
 #: The click option of a parameter, by its check; any other is text (``--product``).
@@ -1267,7 +1326,11 @@ _OPTIONS: Mapping[Check, Callable[[Param, str, dict[str, Any]], click.Option]] =
     Check.COUNTS: _counts_option,
     Check.DATETIME: _at_option_of,
     Check.DATE_OR_DATETIME: _bound_option,
-    Check.ACTIONS: _actions_option,
+    Check.ACTIONS: _repeated_option,
+    Check.EVENT_TYPES: _repeated_option,
+    Check.IDS: _repeated_option,
+    Check.FLAG: _flag_option,
+    Check.PASSWORD: _password_option,
     Check.INT: lambda p, flag, shown: click.Option([flag], type=click.INT, **shown),
 }
 
@@ -1297,7 +1360,7 @@ def _cli_param(p: Param, verb: Verb) -> click.Parameter:
 def _params_of(
     decorator: Callable[[Callable[..., Any]], Callable[..., Any]],
 ) -> list[click.Parameter]:
-    """The click parameters a decorator such as :func:`_write_options` adds, in help order."""
+    """The click parameters a decorator such as :func:`_options_of_write` adds, in help order."""
 
     def probe() -> None: ...
 
@@ -1314,15 +1377,14 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
     every value, and an error exits with its family's code.
     """
     command_kind = op.kind is Kind.COMMAND
-    own = [p for p in op.params if not (command_kind and p.name in ("actor", "request_id"))]
+    # --actor and --request-id: only where the declaration has them (members.accept has neither)
+    declared = {p.name for p in op.params}
+    shared = [n for n in ("actor", "request_id") if command_kind and n in declared]
+    own = [p for p in op.params if p.name not in shared]
 
     def run(**given: Any) -> None:
         values = {p.name: given[_cli_name(p, verb)] for p in own}
-        for p in own:
-            if p.check is Check.ACTIONS:  # none given: every action
-                values[p.name] = values[p.name] or None
-        if command_kind:
-            values.update(actor=given["actor"], request_id=given["request_id"])
+        values.update({name: given[name] for name in shared})
         with _store(given["db"], catalog=given.get("catalog")) as manager:
             result = manager.execute(op.name, **values)
         document = verb.document(result, values) if verb.document else result
@@ -1336,7 +1398,7 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
         verb.name,
         callback=run,
         params=[
-            *_params_of(_write_options if command_kind else db_option),
+            *_params_of(_options_of_write(*shared) if command_kind else db_option),
             *(_cli_param(p, verb) for p in options),
             *_params_of(json_option),
             *(_cli_param(p, verb) for p in arguments),
@@ -1350,7 +1412,8 @@ def default_verb(op: Operation) -> Verb:
 
     Its name is the operation's last part with dashes (``webhooks.rotate_secret``
     is ``webhooks rotate-secret``); its required ids (``org_id``, ...) and counts
-    are positional arguments, the rest options; it shows its result as JSON.
+    are positional arguments, the rest options; it shows its result as JSON (``done``
+    for a command that returns nothing).
     """
     positional = (Check.ID, Check.NEW_ID, Check.PRODUCT, Check.KEY, Check.TEXT, Check.COUNTS)
     arguments = tuple(
@@ -1358,11 +1421,14 @@ def default_verb(op: Operation) -> Verb:
         for p in op.params
         if p.required and p.check in positional and p.name not in ("actor", "request_id")
     )
-    return Verb(
-        op.path[-1].replace("_", "-"),
-        arguments,
-        lambda result, values: Text(json.dumps(to_jsonable(result), indent=2, sort_keys=True)),
-    )
+    return Verb(op.path[-1].replace("_", "-"), arguments, _as_json_text)
+
+
+def _as_json_text(result: object, values: Mapping[str, Any]) -> Text:
+    """A result as indented JSON; a command that returns nothing says ``done``."""
+    if result is None:
+        return Text("done")
+    return Text(json.dumps(to_jsonable(result), indent=2, sort_keys=True, ensure_ascii=False))
 
 
 def verb_of(op: Operation) -> Verb:

@@ -16,22 +16,17 @@ import sys
 import click
 
 from axis_licensing import errors
+from axis_licensing._cli_options import HELP, db_option
 
 __all__ = ["set_password"]
-
-#: The same help options as the rest of the CLI, however the command is invoked.
-HELP = {"help_option_names": ["-h", "--help"]}
 
 
 @click.command("set-password", context_settings=HELP)
 @click.argument("account_id")
+@db_option
 @click.option(
-    "--db",
-    default="axis-licensing.db",
-    show_default=True,
-    help="the store (a URL or a SQLite file)",
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
 )
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def set_password(account_id: str, db: str, password_stdin: bool) -> None:
     """Set the password of ACCOUNT_ID (asked without echo)."""
     from axis_licensing.cli import _open_store, exit_code_of
