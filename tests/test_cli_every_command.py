@@ -193,6 +193,7 @@ def _events_out(s: Session) -> None:
     endpoint = s.json(
         "webhooks",
         "add",
+        "--org-id",
         "acme",
         "--url",
         "http://127.0.0.1:9/h",
@@ -238,6 +239,11 @@ def _events_out(s: Session) -> None:
     assert [(e["endpoint_id"], e["secret"]) for e in listed] == [(endpoint_id, None)]
     assert s.json("webhooks", "remove", endpoint_id) is None
     assert s.json("webhooks", "list") == []
+    # without --org-id, an endpoint for every organization (SPEC §7: vendor-wide)
+    wide = s.json("webhooks", "add", "--url", "https://hooks.example.com/all")
+    assert [e["endpoint_id"] for e in s.json("webhooks", "list")] == [wide["endpoint_id"]]
+    assert s.json("webhooks", "list", "--org-id", "acme") == []
+    assert s.json("webhooks", "remove", wide["endpoint_id"]) is None
 
 
 def _members(s: Session) -> None:

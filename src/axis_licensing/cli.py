@@ -1349,7 +1349,8 @@ def _cli_param(p: Param, verb: Verb) -> click.Parameter:
     flag = "--" + p.name.replace("_", "-")
     shown: dict[str, Any] = {"default": p.default, "show_default": p.default is not None}
     if p.required:
-        shown = {"required": True}
+        # a value that may be None is not given to mean None (the library needs it said)
+        shown = {"default": None} if p.optional else {"required": True}
     shown["help"] = _help_of(p)
     make = _OPTIONS.get(p.check)
     if make is not None:
@@ -1419,7 +1420,11 @@ def default_verb(op: Operation) -> Verb:
     arguments = tuple(
         p.name
         for p in op.params
-        if p.required and p.check in positional and p.name not in ("actor", "request_id")
+        if p.required
+        and not p.optional  # one that may be None is an option: ``webhooks add`` without
+        # ``--org-id`` adds a vendor-wide endpoint (SPEC §7)
+        and p.check in positional
+        and p.name not in ("actor", "request_id")
     )
     return Verb(op.path[-1].replace("_", "-"), arguments, _as_json_text)
 
