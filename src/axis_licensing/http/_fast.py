@@ -245,7 +245,7 @@ def _verdict(
     what it saw is no later than what they saw: when a later request reads
     the same access version and stamp, nothing changed in between either.
     """
-    if read is None or not all(isinstance(i.plugin, _KNOWN_PLUGINS) for h in hooks for i in h):
+    if read is None or not all(type(i.plugin) in _KNOWN_PLUGINS for h in hooks for i in h):
         return None
     head, access = read
     stamp = manager._stamp_at(head, now)
