@@ -96,8 +96,8 @@ def verdicts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     hits: list[str] = []
     holds = _fast._Verdict.holds
 
-    def counted(self: _fast._Verdict, manager: Manager, hooks: Any) -> bool:
-        held = holds(self, manager, hooks)
+    def counted(self: _fast._Verdict, manager: Manager, seen: Any) -> bool:
+        held = holds(self, manager, seen)
         if held:
             hits.append(self.template)
         return held
@@ -109,7 +109,7 @@ def verdicts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _routed_only(off: pytest.MonkeyPatch) -> None:
     """Switch the kept-answer path off: no plain query, and no verdict holds."""
     off.setattr(_fast, "PLAIN_QUERIES", {})
-    off.setattr(_fast._Verdict, "holds", lambda self, manager, hooks: False)
+    off.setattr(_fast._Verdict, "holds", lambda self, manager, seen: False)
 
 
 def _answer(

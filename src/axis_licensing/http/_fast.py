@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 import attrs
@@ -80,6 +81,9 @@ _KNOWN_PLUGINS = (TokenFile, RolesPlugin)
 _Hooks = tuple[list[Any], list[Any]]
 #: What a verdict confirms before answering again: the head and the access version.
 _Read = tuple[Head, int]
+#: What a verdict depends on, read together before the token is checked: the head and
+#: the access version (None without such an organization), the hooks, and the instant.
+_Seen = tuple[_Read | None, _Hooks, datetime]
 
 
 @attrs.frozen
@@ -107,18 +111,11 @@ class _Verdict:
     template: str
     body: bytes
 
-    def holds(self, manager: Manager, hooks: _Hooks) -> bool:
-        """Whether nothing the answer depends on changed: then it is the same answer.
-
-        Raises:
-            StorageError: the store failed.
-        """
-        if hooks != self.hooks:
+    def holds(self, manager: Manager, seen: _Seen) -> bool:
+        """Whether nothing the answer depends on changed (as ``seen`` now): the same answer."""
+        read, hooks, now = seen
+        if read is None or read[1] != self.access or hooks != self.hooks:
             return False
-        read = _head_and_access(manager.backend, self.org_id)
-        if read is None or read[1] != self.access:
-            return False
-        now = manager._now()
         if self.until_us is not None and to_us(now) >= self.until_us:
             return False
         return manager._stamp_at(read[0], now) == self.stamp
@@ -193,16 +190,32 @@ class _Answers:
         key = (authorization, raw["path"])
         try:
             verdict = self.verdicts.get(key)
-            if verdict is not None and verdict.holds(self.manager, self.hooks()):
-                raw["path_template"] = verdict.template  # what the metrics name the route by
-                raw["route_handler"] = verdict.handler
-                return verdict.body
-            return self._first(raw, key)
+            seen = None
+            if verdict is not None:
+                seen = self.seen(verdict.org_id)
+                if verdict.holds(self.manager, seen):
+                    raw["path_template"] = verdict.template  # what the metrics name the route by
+                    raw["route_handler"] = verdict.handler
+                    return verdict.body
+            return self._first(raw, key, seen)
         except Exception:  # refused or failed: the application answers it, as every error
             return None
 
-    def _first(self, raw: dict[str, Any], key: tuple[bytes, str]) -> bytes | None:
+    def seen(self, org_id: str) -> _Seen:
+        """What a verdict about ``org_id`` depends on, now.
+
+        Raises:
+            StorageError: the store failed.
+        """
+        return _head_and_access(self.manager.backend, org_id), self.hooks(), self.manager._now()
+
+    def _first(
+        self, raw: dict[str, Any], key: tuple[bytes, str], seen: _Seen | None
+    ) -> bytes | None:
         """:meth:`body` through the query's handler, leaving a verdict when one may be kept.
+
+        ``seen`` is what the request's verdict that did not hold saw (the same
+        organization's), or None.
 
         Raises:
             Exception: what the handler raises (the application answers it).
@@ -211,11 +224,11 @@ class _Answers:
         found = _route(raw, self.route)
         if found is None:
             return None
-        query, handler, params, template = found
-        before = None
+        query, name, handler, params, template = found
+        before = seen
         org_id = params.get("org_id")
-        if handler.handler_name in _KEPT and isinstance(org_id, str):  # before the token
-            before = _head_and_access(manager.backend, org_id), self.hooks(), manager._now()
+        if before is None and name in _KEPT and isinstance(org_id, str):  # before the token
+            before = self.seen(org_id)
         actor = bearer_actor(manager, key[0].decode("latin-1"))
         if actor is None:  # the application answers 401
             return None
@@ -223,8 +236,7 @@ class _Answers:
         raw["path_template"] = template
         raw["route_handler"] = handler
         if before is not None:
-            read, hooks, now = before
-            made = _verdict(manager, read, hooks, now, (handler, template, body))
+            made = _verdict(manager, before, (handler, template, body))
             if made is not None:
                 if len(self.verdicts) >= _VERDICTS and key not in self.verdicts:
                     self.verdicts.pop(next(iter(self.verdicts)))
@@ -232,19 +244,14 @@ class _Answers:
         return body
 
 
-def _verdict(
-    manager: Manager,
-    read: _Read | None,
-    hooks: _Hooks,
-    now: Any,
-    answered: tuple[Any, str, bytes],
-) -> _Verdict | None:
-    """The verdict of an answer given after ``read`` at ``now``; None when none may be kept.
+def _verdict(manager: Manager, seen: _Seen, answered: tuple[Any, str, bytes]) -> _Verdict | None:
+    """The verdict of an answer given after ``seen``; None when none may be kept.
 
-    ``read`` came before the token was checked and the answer worked out, so
-    what it saw is no later than what they saw: when a later request reads
+    ``seen`` was read before the token was checked and the answer worked out,
+    so what it saw is no later than what they saw: when a later request reads
     the same access version and stamp, nothing changed in between either.
     """
+    read, hooks, now = seen
     if read is None or not all(type(i.plugin) in _KNOWN_PLUGINS for h in hooks for i in h):
         return None
     head, access = read
@@ -291,13 +298,14 @@ def _plain_request(raw: dict[str, Any]) -> bytes | None:
 
 def _route(
     raw: dict[str, Any], route: Callable[..., tuple[Any, Any, str, dict[str, Any], str]]
-) -> tuple[PlainQuery, Any, dict[str, Any], str] | None:
-    """The plain query a request asks, with its handler, parameters and template."""
+) -> tuple[PlainQuery, str, Any, dict[str, Any], str] | None:
+    """The plain query a request asks, with its name, handler, parameters and template."""
     try:
         _, handler, path, params, template = route(path=raw["path"], method="GET")
     except HTTPException:  # not found, or not allowed: the application says so
         return None
-    plain = PLAIN_QUERIES.get(handler.handler_name)
+    name = handler.handler_name
+    plain = PLAIN_QUERIES.get(name)
     if (
         plain is None
         or path != raw["path"]
@@ -305,7 +313,7 @@ def _route(
         or handler.media_type != MediaType.JSON
     ):
         return None
-    return plain, handler, params, template
+    return plain, name, handler, params, template
 
 
 def _token_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
