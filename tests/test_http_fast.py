@@ -9,7 +9,8 @@ it switched off, on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +22,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from _support import Gate
-from axis_licensing import Manager, ManualClock
+from axis_licensing import EXAMPLE_CATALOG, Manager, ManualClock
 from axis_licensing.http import TokenFile, _api, _fast, create_app
+from axis_licensing.members import authorize
 from http_support import ALICE, BASE, ORG, PRODUCT, VENDOR, bearer, tokens
 
 BOB = bearer("bob")  # limited to globex
@@ -268,27 +270,27 @@ def _twice(client: TestClient[Litestar], path: str, headers: dict[str, str]) -> 
 STATUS = f"{BASE}/products/{PRODUCT}"
 
 
-def test_a_revoked_token_is_refused_at_once(
-    members: Litestar, manager: Manager, verdicts: list[str]
+#: Changes of the store's members after which bob's request is refused, with the status.
+CHANGES: dict[str, tuple[Callable[[Manager, str], object], int]] = {
+    "token revoked": (lambda m, token_id: m.tokens.revoke(token_id, actor="bob"), 401),
+    "member removed": (lambda m, token_id: m.members.remove(ORG, "bob", actor="alice"), 403),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_of_members_is_effective_at_once(
+    members: Litestar, manager: Manager, verdicts: list[str], change: str
 ) -> None:
+    """SPEC §8: the next request after a revocation or a removal is refused, kept or not."""
     token_id, headers = _stored(manager, "bob")
+    make, status = CHANGES[change]
     with TestClient(members) as client:
         assert _twice(client, STATUS, headers) == [200, 200]
-        manager.tokens.revoke(token_id, actor="bob")
-        assert client.get(STATUS, headers=headers).status_code == 401
+        make(manager, token_id)
+        assert _twice(client, STATUS, headers) == [status, status]
+        assert _twice(client, f"{BASE}/products", headers) == [status, status]
     local = manager.backend.scheme in ("memory", "sqlite")
     assert len(verdicts) == (1 if local else 0)
-
-
-def test_a_removed_member_is_refused_at_once(
-    members: Litestar, manager: Manager, verdicts: list[str]
-) -> None:
-    _, headers = _stored(manager, "bob")
-    with TestClient(members) as client:
-        assert _twice(client, STATUS, headers) == [200, 200]
-        manager.members.remove(ORG, "bob", actor="alice")
-        assert client.get(STATUS, headers=headers).status_code == 403
-        assert _twice(client, f"{BASE}/products", headers) == [403, 403]
 
 
 def test_a_stored_token_expires_and_writes_its_use_while_answers_are_kept(
@@ -341,3 +343,53 @@ def test_a_verdict_is_per_token_and_path(
         assert _twice(client, STATUS, ALICE) == [200, 200]
     local = manager.backend.scheme in ("memory", "sqlite")
     assert len(verdicts) == (4 if local else 0)
+
+
+def test_a_change_in_another_process_is_seen_at_once(
+    persistent_url: str, clock: ManualClock, verdicts: list[str]
+) -> None:
+    """Another Manager on the same store revokes the token, or moves the head: seen at once."""
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as served:
+        served.create_organization(ORG, name="Acme", actor="setup")
+        served.accounts.create("bob", name="Bob", actor="system")
+        served.members.add_creator(ORG, "bob")
+        token_id, headers = _stored(served, "bob")
+        with (
+            TestClient(create_app(served)) as client,
+            Manager.open(persistent_url, clock=clock, create=False) as other,
+        ):
+            assert _twice(client, STATUS, headers) == [200, 200]
+            other.start_subscription(ORG, PRODUCT, actor="bob")
+            assert client.get(STATUS, headers=headers).json()["state"] == "trial"
+            other.tokens.revoke(token_id, actor="bob")
+            assert _twice(client, STATUS, headers) == [401, 401]
+    local = persistent_url.startswith("sqlite")
+    assert len(verdicts) == (1 if local else 0)
+
+
+def test_an_account_made_in_another_process_ends_a_verdict(
+    persistent_url: str, clock: ManualClock, verdicts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first account makes every actor an account (SPEC §8): a file actor is refused.
+
+    Until then the roles read whether one appeared only every ``EMPTY_RECHECK``
+    seconds, so the first requests after it may still be answered; no verdict
+    keeps such an answer past that.
+    """
+    monkeypatch.setattr(authorize, "EMPTY_RECHECK", 0.2)
+    with Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock) as served:
+        served.create_organization(ORG, name="Acme", actor="setup")
+        app = create_app(served, tokens=TokenFile.parse(tokens()))
+        with (
+            TestClient(app) as client,
+            Manager.open(persistent_url, clock=clock, create=False) as other,
+        ):
+            assert _twice(client, STATUS, ALICE) == [200, 200]
+            head = served.backend.peek(ORG)
+            other.accounts.create("carol", name="Carol", actor="system")
+            assert served.backend.peek(ORG) == head  # the access version moved, the head did not
+            assert client.get(STATUS, headers=ALICE).status_code == 200  # not seen yet
+            time.sleep(0.3)
+            assert _twice(client, STATUS, ALICE) == [403, 403]
+    local = persistent_url.startswith("sqlite")
+    assert len(verdicts) == (1 if local else 0)

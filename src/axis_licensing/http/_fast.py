@@ -33,8 +33,10 @@ head, catalog version and local date). A stored token's expiry and the
 minute its last use is written end a verdict too, and so does any change of
 the authenticate and authorize hooks; a verdict is left only when every one
 of them is a tokens file or the store's roles, whose answers depend on their
-fixed entries and the store's members alone. Anything else is answered as
-the first time.
+fixed entries and the store's members alone, and when the roles answered at
+the access version read (not from an older read of a store without
+accounts, :data:`~axis_licensing.members.authorize.EMPTY_RECHECK`). Anything
+else is answered as the first time.
 """
 
 from __future__ import annotations
@@ -255,6 +257,9 @@ def _verdict(manager: Manager, seen: _Seen, answered: tuple[Any, str, bytes]) ->
     if read is None or not all(type(i.plugin) in _KNOWN_PLUGINS for h in hooks for i in h):
         return None
     head, access = read
+    roles = manager.roles
+    if roles is not None and roles.cached_version() != access:
+        return None  # the roles answered from an older read (a store seen without accounts)
     stamp = manager._stamp_at(head, now)
     if stamp is None:
         return None

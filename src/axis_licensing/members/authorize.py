@@ -177,6 +177,15 @@ class RolesPlugin:
         cache = self._cache
         return not cache.has_accounts and time.monotonic() - cache.seen_empty_at < EMPTY_RECHECK
 
+    def cached_version(self) -> int:
+        """The access version the cached answers were read at (-1 before the first read).
+
+        While the store has no account, answers come from this cache for up to
+        :data:`EMPTY_RECHECK` seconds without reading the version again, so it
+        may be older than the store's.
+        """
+        return self._cache.version
+
     def prime(self, tx: object) -> None:
         """Read the store's access version and whether it has accounts, in ``tx``.
 
