@@ -69,6 +69,7 @@ from axis_licensing.events._sql import (
     OutboxFacts,
     SQLiteEventsTx,
 )
+from axis_licensing.members._tables import ACCESS_VERSION
 from axis_licensing.members.store import (  # members hook (SPEC §8)
     SQLITE_DDL,
     SQLiteMembersBackend,
@@ -149,6 +150,11 @@ _ORDER = {table: ", ".join(keys) for table, keys in TABLE_KEYS.items()}
 #: The statements shared with PostgreSQL, in SQLite's spelling.
 _SQL = {name: for_sqlite(text) for name, text in SHARED.items()}
 _LOCK = for_sqlite(LOCK_WITH_CATALOG)
+#: :meth:`SQLiteBackend.peek_access`: the head and the access version, in one statement.
+_PEEK_ACCESS = (
+    "SELECT head, at_us, (SELECT MAX(version) FROM catalogs), "
+    "(SELECT value FROM access_version WHERE name = ?2) FROM orgs WHERE org_id = ?1"
+)
 #: A write transaction's lock: the head, the latest catalog version and the outbox's
 #: facts (events out, SPEC §7), in one statement.
 _LOCK_WRITE = (
@@ -656,6 +662,33 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
         return self._transaction("BEGIN")
 
     def peek(self, org_id: str) -> Head | None:
+        rows = self._peek_rows(_LOCK, (org_id,))
+        if not rows:
+            return None
+        head, at_us, catalog = rows[0]
+        return Head(org_id, head, at_us, catalog)
+
+    def peek_access(self, org_id: str) -> tuple[Head, int] | None:
+        """:meth:`peek` and the store's access version (SPEC §8), in one statement.
+
+        One read of the store, one snapshot: what the service's kept answers
+        (:mod:`axis_licensing.http._fast`) confirm before they answer again.
+
+        Returns:
+            The head and the access version (0 before any change), or None when
+            there is no such organization.
+
+        Raises:
+            RetryableConflict: the store was busy.
+            StorageError: the store failed.
+        """
+        rows = self._peek_rows(_PEEK_ACCESS, (org_id, ACCESS_VERSION))
+        if not rows:
+            return None
+        head, at_us, catalog, access = rows[0]
+        return Head(org_id, head, at_us, catalog), 0 if access is None else int(access)
+
+    def _peek_rows(self, statement: str, params: tuple[object, ...]) -> list[Any]:
         # On a connection of its own, so a query never waits for this process's
         # commands (WAL readers never wait for a writer). One statement in autocommit
         # mode is its own read transaction, one snapshot: no BEGIN and COMMIT around
@@ -664,7 +697,7 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
             try:
                 if self._reader is None:
                     self._reader = self._connect()
-                rows = self._reader.execute(_LOCK, (org_id,)).fetchall()
+                return self._reader.execute(statement, params).fetchall()
             except sqlite3.Error as exc:
                 reader, self._reader = self._reader, None  # opened afresh next time
                 if reader is not None:
@@ -673,10 +706,6 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
                 if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
                     raise RetryableConflict(str(exc)) from exc
                 raise StorageError(f"SQLite failed: {exc}") from exc
-        if not rows:
-            return None
-        head, at_us, catalog = rows[0]
-        return Head(org_id, head, at_us, catalog)
 
     def close(self) -> None:
         with self._lock:

@@ -44,7 +44,7 @@ from axis_licensing.members.store import (
 #: While the store has no account, whether one appeared is read at most this often (seconds).
 EMPTY_RECHECK = 1.0
 #: A token's last use is written at most this often, in microseconds (one minute).
-_TOUCH_US = 60_000_000
+TOUCH_US = 60_000_000
 
 __all__ = ["Grant", "RolesPlugin"]
 
@@ -176,6 +176,15 @@ class RolesPlugin:
         """
         cache = self._cache
         return not cache.has_accounts and time.monotonic() - cache.seen_empty_at < EMPTY_RECHECK
+
+    def cached_version(self) -> int:
+        """The access version the cached answers were read at (-1 before the first read).
+
+        While the store has no account, answers come from this cache for up to
+        :data:`EMPTY_RECHECK` seconds without reading the version again, so it
+        may be older than the store's.
+        """
+        return self._cache.version
 
     def prime(self, tx: object) -> None:
         """Read the store's access version and whether it has accounts, in ``tx``.
@@ -331,10 +340,10 @@ class RolesPlugin:
                 cache.tokens[digest] = found
         if found.expires_at_us is not None and now_us >= found.expires_at_us:
             return None
-        if found.last_used_us is None or found.last_used_us < now_us - _TOUCH_US:
+        if found.last_used_us is None or found.last_used_us < now_us - TOUCH_US:
             token_id = found.info.token_id
             with contextlib.suppress(RetryableConflict), backend.write() as wtx:
-                writer(wtx).touch_token(token_id, now_us, now_us - _TOUCH_US)
+                writer(wtx).touch_token(token_id, now_us, now_us - TOUCH_US)
             found.last_used_us = now_us
             found.info = attrs.evolve(found.info, last_used_at=from_us(now_us))
         return found, cache

@@ -228,6 +228,19 @@ class Queries:
         self, head: Head, now: datetime, coherent: bool, question: tuple[Hashable, ...]
     ) -> object | None:
         """The answer kept for ``question`` about ``head``, at ``now``; None if there is none."""
+        stamp = self._stamp_at(head, now, coherent)
+        return None if stamp is None else self._states.answer(head.org_id, stamp, question)
+
+    def _stamp_at(self, head: Head, now: datetime, coherent: bool = True) -> Stamp | None:
+        """The :data:`Stamp` a query about ``head``'s organization at ``now`` is kept under.
+
+        None when this Manager cannot say without reading the organization
+        (another head or catalog version than it holds, or a past instant).
+        ``coherent`` is what ``at=None`` asks: the later of ``now`` and the
+        latest command. The kept-answer path of the service
+        (:mod:`axis_licensing.http._fast`) compares it with the stamp of an
+        answer it gave.
+        """
         known = self._versions.known
         cached = self._states.get(head.org_id)
         if cached is None or cached[0] != head.seq or known[-1].version != head.catalog_version:
@@ -236,8 +249,7 @@ class Queries:
         if to_us(instant) < head.at_us:
             return None  # a past instant: worked out from the parts in force then
         day = local_date(instant, cached[1].timezone)
-        stamp = (head.seq, editions.version_at(known, instant).version, day)
-        return self._states.answer(head.org_id, stamp, question)
+        return (head.seq, editions.version_at(known, instant).version, day)
 
     # -- queries ---------------------------------------------------------------------------------
 
