@@ -115,6 +115,20 @@ def _failed_of(m: Manager, endpoint_id: str) -> str:
     return next(d.delivery_id for d in m.webhooks.failed() if d.endpoint_id == endpoint_id)
 
 
+Call = tuple[str, str, dict[str, Any] | None, dict[str, str]]
+
+
+def _endpoint_commands(m: Manager, endpoint_id: str, headers: dict[str, str]) -> list[Call]:
+    """Every command on an existing endpoint and on one of its failed deliveries."""
+    one = f"/v1/webhooks/{endpoint_id}"
+    return [
+        ("POST", one + "/secret", None, headers),
+        ("PATCH", one, {"enabled": False}, headers),
+        ("DELETE", one, None, headers),
+        ("POST", f"/v1/deliveries/{_failed_of(m, endpoint_id)}/redeliver", None, headers),
+    ]
+
+
 # -- 1. a token's limits ---------------------------------------------------------------------------
 
 
@@ -126,14 +140,11 @@ def test_audit_item1_a_read_only_token_runs_queries_only(
     seller_ro = _token(m, "seller", read_only=True)
     own = m.tokens.list("owner")[0].token_id
     acme_ep = world["acme_ep"]
-    writes: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
+    writes: list[Call] = [
         ("POST", "/v1/accounts/owner/tokens", {}, ro),
         ("POST", "/v1/accounts/owner/tokens", {"read_only": True}, ro),
         ("POST", "/v1/webhooks", {"org_id": "acme", "url": "https://example.com/x"}, ro),
-        ("POST", f"/v1/webhooks/{acme_ep}/secret", None, ro),
-        ("PATCH", f"/v1/webhooks/{acme_ep}", {"enabled": False}, ro),
-        ("DELETE", f"/v1/webhooks/{acme_ep}", None, ro),
-        ("POST", f"/v1/deliveries/{_failed_of(m, acme_ep)}/redeliver", None, ro),
+        *_endpoint_commands(m, acme_ep, ro),
         ("POST", "/v1/accounts", {"account_id": "new", "name": "New"}, ro),
         ("POST", "/v1/organizations/acme/invitations", {"account_id": "bob", "role": "viewer"}, ro),
         ("DELETE", f"/v1/tokens/{own}", None, ro),
@@ -163,12 +174,9 @@ def test_audit_item1_a_limited_token_acts_in_its_organizations_only(
     m = manager
     lim = _token(m, "owner", orgs=["acme"])
     beta_ep = world["beta_ep"]
-    refused: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = [
+    refused: list[Call] = [
         ("POST", "/v1/webhooks", {"org_id": "beta", "url": "https://example.com/b"}, lim),
-        ("POST", f"/v1/webhooks/{beta_ep}/secret", None, lim),
-        ("PATCH", f"/v1/webhooks/{beta_ep}", {"enabled": False}, lim),
-        ("DELETE", f"/v1/webhooks/{beta_ep}", None, lim),
-        ("POST", f"/v1/deliveries/{_failed_of(m, beta_ep)}/redeliver", None, lim),
+        *_endpoint_commands(m, beta_ep, lim),
         ("POST", "/v1/accounts", {"account_id": "new", "name": "New"}, lim),
         (
             "POST",
