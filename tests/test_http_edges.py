@@ -465,7 +465,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     # members and roles (SPEC §8)
     ("post", "/v1/accounts"): {"account_id": "fresh", "name": "Fresh"},
     ("post", "/v1/organizations/{org_id}/invitations"): {"account_id": "fresh", "role": "viewer"},
-    ("post", "/v1/invitations/accept"): {"token": "axi_unknown", "account_id": "fresh"},
+    # the caller accepts for its own account (another's is 403 whatever the body)
+    ("post", "/v1/invitations/accept"): {"token": "axi_unknown", "account_id": "alice"},
     ("put", "/v1/organizations/{org_id}/members/{account_id}"): {"role": "owner"},
     ("post", "/v1/accounts/{account_id}/tokens"): {},
 }

@@ -37,6 +37,7 @@ from litestar.types import Message, Scope
 
 from axis_licensing import __version__
 from axis_licensing.errors import InvalidInput
+from axis_licensing.http._access import RequestLimits
 from axis_licensing.http._api import API_ROUTES
 from axis_licensing.http._auth import TokenEntry, TokenFile, hash_token, seed_accounts
 from axis_licensing.http._edge import MAX_BODY, dependencies, head_as_get
@@ -169,6 +170,8 @@ def create_app(
     extra = list(plugins)
     if tokens is not None:
         extra.append(tokens if isinstance(tokens, TokenFile) else TokenFile.load(tokens))
+    if not any(isinstance(p, RequestLimits) for p in pm.get_plugins()):
+        extra.append(RequestLimits())  # a stored token's limits, in all its request does (§8)
     for plugin in extra:
         if not pm.is_registered(plugin):
             pm.register(plugin)

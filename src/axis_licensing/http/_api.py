@@ -62,7 +62,15 @@ from axis_licensing.catalog import (
 )
 from axis_licensing.events.model import event_types
 from axis_licensing.events.transport import MAX_URL_LENGTH
-from axis_licensing.http._access import Ask, manager_asks, visible_organizations
+from axis_licensing.http._access import (
+    GUARDS,
+    Ask,
+    allow_command,
+    manager_asks,
+    visible_failures,
+    visible_organizations,
+    visible_webhooks,
+)
 from axis_licensing.http._edge import (
     MAX_BODY,
     MAX_DEPTH,
@@ -79,6 +87,7 @@ from axis_licensing.http._edge import (
     allow,
     bearer_actor,
     check_body,
+    check_request,
     dependencies,
     head_as_get,
     json_depth,
@@ -319,6 +328,14 @@ def _visible(manager: Manager, actor: str, values: dict[str, Any]) -> object:
     return visible_organizations(manager, actor, limit=values["limit"], offset=values["offset"])
 
 
+def _webhooks(manager: Manager, actor: str, values: dict[str, Any]) -> object:
+    return visible_webhooks(manager, actor, values.get("org_id"))
+
+
+def _failures(manager: Manager, actor: str, values: dict[str, Any]) -> object:
+    return visible_failures(manager, actor, values.get("org_id"))
+
+
 def _history_page(manager: Manager, actor: str, values: dict[str, Any]) -> object:
     limit, offset = values["limit"], values["offset"]
     items = manager.execute("history", **{**values, "limit": limit + 1})
@@ -405,7 +422,7 @@ ENDPOINTS: Mapping[str, Endpoint] = {
     "sweep": Endpoint("POST", "/v1/sweep", "events", body="SweepRequest", status=200),
     "deliver": Endpoint("POST", "/v1/deliver", "events", body="DeliverRequest", status=200),
     "webhooks.add": Endpoint("POST", "/v1/webhooks", "webhooks", body="NewWebhook"),
-    "webhooks.list": Endpoint("GET", "/v1/webhooks", "webhooks"),
+    "webhooks.list": Endpoint("GET", "/v1/webhooks", "webhooks", run=_webhooks),
     "webhooks.update": Endpoint(
         "PATCH", "/v1/webhooks/{endpoint_id}", "webhooks", body="WebhookChange", status=200
     ),
@@ -413,7 +430,7 @@ ENDPOINTS: Mapping[str, Endpoint] = {
         "POST", "/v1/webhooks/{endpoint_id}/secret", "webhooks", status=200
     ),
     "webhooks.remove": Endpoint("DELETE", "/v1/webhooks/{endpoint_id}", "webhooks", status=204),
-    "webhooks.failed": Endpoint("GET", "/v1/deliveries/failed", "webhooks"),
+    "webhooks.failed": Endpoint("GET", "/v1/deliveries/failed", "webhooks", run=_failures),
     "webhooks.redeliver": Endpoint(
         "POST", "/v1/deliveries/{delivery_id}/redeliver", "webhooks", status=204
     ),
@@ -590,15 +607,21 @@ def body_required(p: Param) -> bool:
     return p.required or (p.check is Check.COUNTS and not p.allow_empty)
 
 
+def _nullable(schema: Schema) -> Schema:
+    if not isinstance(schema.type, OpenAPIType):
+        return schema
+    return dataclasses.replace(schema, type=[schema.type, OpenAPIType.NULL])
+
+
 def _body_field(p: Param) -> Any:
-    if body_required(p):
-        return spec(field_schema(p))
+    if body_required(p):  # given, and null where the library takes None (a vendor-wide webhook)
+        return spec(_nullable(field_schema(p)) if p.optional else field_schema(p))
     if p.check is Check.COUNTS and p.default is None:
         return spec(field_schema(p), factory=dict)
     default = p.default.value if isinstance(p.default, LicenseKind) else p.default
     schema = field_schema(p)
-    if default is None and isinstance(schema.type, OpenAPIType):  # null: the default, none
-        schema = dataclasses.replace(schema, type=[schema.type, OpenAPIType.NULL])
+    if default is None:  # null: the default, none
+        schema = _nullable(schema)
     return spec(schema, default=default)
 
 
@@ -721,9 +744,13 @@ def _authorize(manager: Manager, actor: str, op: Operation, raw: Mapping[str, ob
     A query is asked of the authorize hooks here (the library's queries take no
     actor, SPEC §8). A command that the Manager runs is asked of them by the
     Manager, once, after its input is checked (§4): here only the request's own
-    limits apply (a stored token's organizations and read-only flag).
+    limits apply (a stored token's organizations and read-only flag). A
+    store-wide command is refused here to a read-only token; its other rules
+    (:data:`~axis_licensing.http._access.GUARDS`) run with its values.
     """
     if op.scope is Scope.STORE:
+        if op.kind is Kind.COMMAND:
+            allow_command(actor, op.name)
         return
     org_id = raw.get("org_id") if op.scope is Scope.ORGANIZATION else None
     if op.scope is Scope.ORGANIZATION and not isinstance(org_id, str):
@@ -818,6 +845,9 @@ def handler(op: Operation, at: Endpoint) -> HTTPRouteHandler:
             for p in op.params
             if p.name in raw
         }
+        guard = GUARDS.get(op.name)
+        if guard is not None:  # a store-wide operation's own rules (SPEC §7, §8)
+            guard(manager, actor, op, values)
         if op.kind is Kind.COMMAND:  # who asks and the request id, where it declares them
             declared = {p.name for p in op.params}
             values.update(
@@ -949,7 +979,8 @@ def public_key(manager: ManagerDep) -> PublicKey:
     return PublicKey(manager.public_key.decode("ascii"))
 
 
-#: The API: every JSON body passes :func:`check_body` before anything decodes it.
+#: The API: every request's integers in the query string and JSON body pass
+#: :func:`check_request` before anything decodes them.
 API_ROUTES: list[ControllerRouterHandler] = [
-    Router(path="/", route_handlers=[*handlers(), public_key], before_request=check_body)
+    Router(path="/", route_handlers=[*handlers(), public_key], before_request=check_request)
 ]

@@ -28,11 +28,12 @@ then only seeds accounts (:func:`seed_accounts`).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import hmac
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,7 @@ __all__ = [
     "forget_request_token",
     "hash_token",
     "request_token",
+    "request_token_as",
     "seed_accounts",
 ]
 
@@ -111,6 +113,20 @@ def forget_request_token() -> None:
 def request_token() -> TokenInfo | None:
     """The stored API token of the current request, set by :func:`bearer_actor`, or None."""
     return _REQUEST_TOKEN.get()
+
+
+@contextlib.contextmanager
+def request_token_as(token: TokenInfo | None) -> Iterator[None]:
+    """Within the block, the current request's stored token is ``token``; then as before.
+
+    For a check that reads with a token's other limits (a read-only token
+    asking what it may *see* of the vendor's, SPEC §8).
+    """
+    reset = _REQUEST_TOKEN.set(token)
+    try:
+        yield
+    finally:
+        _REQUEST_TOKEN.reset(reset)
 
 
 def seed_accounts(manager: Manager, tokens: TokenFile) -> list[str]:

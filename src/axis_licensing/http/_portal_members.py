@@ -32,6 +32,7 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from axis_licensing import errors
+from axis_licensing.http._access import check_new_token, check_revoke
 from axis_licensing.http._i18n import N_
 from axis_licensing.http._portal import (
     Form,
@@ -295,10 +296,12 @@ def create_token(request: Req, data: Form) -> Response[Any]:
         if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
             raise errors.InvalidInput("days must be a whole number from 1 to 3650", param="days")
         expires = datetime.now(UTC) + timedelta(days=int(days)) if days else None
+        read_only = data.get("read_only") == "on"
+        check_new_token(page.actor, orgs or None, read_only, expires)  # never wider (§8)
         issued = page.manager.tokens.create(
             page.actor,
             orgs=orgs or None,
-            read_only=data.get("read_only") == "on",
+            read_only=read_only,
             expires_at=expires,
             actor=page.actor,
         )
@@ -313,8 +316,10 @@ def create_token(request: Req, data: Form) -> Response[Any]:
 def revoke_token(request: Req, data: Form) -> Response[Any]:
     """Revoke one of one's tokens: it stops working at once."""
     page = _Page(request, None, "tokens.revoke")
+    token_id = str(data.get("token_id", "")).strip()
     try:
-        page.manager.tokens.revoke(str(data.get("token_id", "")).strip(), actor=page.actor)
+        check_revoke(page.manager, page.actor, token_id)  # within a limited token's reach (§8)
+        page.manager.tokens.revoke(token_id, actor=page.actor)
     except errors.LicensingError as exc:
         _error_flash(request, exc)
         return Redirect(path="/account/tokens")

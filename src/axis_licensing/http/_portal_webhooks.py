@@ -12,6 +12,9 @@ request id, and the library answers with the same (derived) secret, so it
 never has to be kept in the session. Every command goes through
 ``manager.webhooks``, which asks the authorize hook (action ``webhooks.add``,
 …), so who may manage webhooks is the host's roles' decision (the owner's).
+The failed deliveries shown are those the API shows the same visitor
+(:func:`~axis_licensing.http._access.visible_failures`): a vendor-wide
+endpoint's are the vendor's, not the organization's.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from axis_licensing import errors
-from axis_licensing.events.model import WebhookEndpoint, event_types
+from axis_licensing.events.model import Delivery, WebhookEndpoint, event_types
+from axis_licensing.http._access import visible_failures
 from axis_licensing.http._portal import (
     Form,
     Req,
@@ -43,6 +47,11 @@ from axis_licensing.http._portal import (
 __all__ = ["ROUTES"]
 
 
+def _failed(page: _Page, org_id: str) -> list[Delivery]:
+    """The organization's failed deliveries that the visitor may see, as the API lists them."""
+    return visible_failures(page.manager, page.actor, org_id)
+
+
 def _page(request: Req, org_id: str, *, shown: WebhookEndpoint | None = None) -> Response[Any]:
     page = _Page(request, org_id, "webhooks.list")
     hooks = page.manager.webhooks
@@ -51,7 +60,7 @@ def _page(request: Req, org_id: str, *, shown: WebhookEndpoint | None = None) ->
         "webhooks.html",
         **page.context(
             endpoints=hooks.list(org_id),
-            failed=hooks.failed(org_id),
+            failed=_failed(page, org_id),
             shown=shown,
             event_types=sorted(event_types()),
             tab="webhooks",
@@ -145,7 +154,7 @@ def redeliver(
     """Send a failed delivery of this organization again."""
     page = _Page(request, org_id, "webhooks.failed")
     try:
-        if delivery_id not in {d.delivery_id for d in page.manager.webhooks.failed(org_id)}:
+        if delivery_id not in {d.delivery_id for d in _failed(page, org_id)}:
             raise errors.UnknownWebhook(
                 "unknown webhook delivery", details={"delivery_id": delivery_id}
             )
