@@ -75,6 +75,8 @@ LEAST: dict[str, str] = {
     "vendor.ship_hardware": "vendor",
     "vendor.publish_catalog": "vendor",
     "vendor.webhooks": "vendor",
+    "vendor.sweep": "vendor",
+    "vendor.deliver": "vendor",
     "accounts.create_vendor": "vendor",
     "tokens.create": "self",
     "tokens.revoke": "self",

@@ -364,7 +364,7 @@ def check_revoke(manager: Manager, actor: str, token_id: object) -> None:
 
 def _vendor_job(manager: Manager, actor: str, op: Operation, values: Mapping[str, Any]) -> None:
     op.checked(op.bind(values), manager)  # its input first, as every command (SPEC §4)
-    if not may(manager, Ask(actor, None, VENDOR_ACTION)):
+    if not may(manager, Ask(actor, None, f"vendor.{op.name}")):  # vendor.sweep, vendor.deliver
         raise PermissionDenied(f"actor {actor!r} may not {op.name}: it is the vendor's")
 
 

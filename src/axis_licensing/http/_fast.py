@@ -32,8 +32,10 @@ the access version, SPEC §8), and the organization's view is the same (its
 head, catalog version and local date). A stored token's expiry and the
 minute its last use is written end a verdict too, and so does any change of
 the authenticate and authorize hooks; a verdict is left only when every one
-of them is a tokens file or the store's roles, whose answers depend on their
-fixed entries and the store's members alone, and when the roles answered at
+of them is a tokens file, the store's roles or the request's token limits
+(:class:`~axis_licensing.http._access.RequestLimits`), whose answers depend on
+their fixed entries, the store's members and the token of the header the
+verdict is kept under, and when the roles answered at
 the access version read (not from an older read of a store without
 accounts, :data:`~axis_licensing.members.authorize.EMPTY_RECHECK`). Anything
 else is answered as the first time.
@@ -55,6 +57,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from axis_licensing._time import to_us
 from axis_licensing.backends import Backend, Head
 from axis_licensing.backends.sqlite import SQLiteBackend
+from axis_licensing.http._access import RequestLimits
 from axis_licensing.http._api import PLAIN_QUERIES, PlainQuery, on_loop
 from axis_licensing.http._auth import TokenFile, bearer_actor, request_token
 from axis_licensing.manager import Manager
@@ -76,8 +79,9 @@ _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 #: head (``shell.queries``' ``_answered``): the same for the same :data:`Stamp`.
 _KEPT = frozenset({"status", "need", "wallet", "products", "system_status"})
 #: The plugins whose authenticate and authorize answers depend on their own fixed
-#: entries and the store's members only (which the access version covers).
-_KNOWN_PLUGINS = (TokenFile, RolesPlugin)
+#: entries, the store's members (which the access version covers) and the request's
+#: stored token (fixed for the ``Authorization`` header a verdict is kept under).
+_KNOWN_PLUGINS = (TokenFile, RolesPlugin, RequestLimits)
 
 #: The implementations of the authenticate and authorize hooks, in calling order.
 _Hooks = tuple[list[Any], list[Any]]

@@ -14,6 +14,8 @@ scope           actions                                             needs
                 writes, ``tokens.revoke_member`` (a member's token)
 ``member``      ``members.leave`` (removing oneself)                any role (``viewer`` up)
 ``vendor``      ``vendor.*``, ``accounts.create_vendor``            the account's vendor flag
+                (``vendor.sweep``, ``vendor.deliver``: the jobs
+                over HTTP, which the library runs unasked)
 ``create``      ``create_organization``, ``accounts.create``        any account (the first
                                                                     account: anyone, below)
 ``self``        ``tokens.create``, ``tokens.revoke`` of one's own,  the account itself
@@ -128,6 +130,8 @@ ACTIONS: dict[str, Scope] = {
             "vendor.ship_hardware",
             "vendor.publish_catalog",
             "vendor.webhooks",
+            "vendor.sweep",
+            "vendor.deliver",
             "accounts.create_vendor",
         ),
         Scope.VENDOR,
