@@ -517,6 +517,8 @@ def test_openapi_is_3_1_and_generated_from_the_attrs_types(client: TestClient[Li
             "twice",
         ),
         ("not toml [", "not valid TOML"),
+        # the library's own actor, whom the roles allow everything (SPEC §8)
+        ("[[tokens]]\ntoken = '0123456789abcdefg'\nactor = 'system'", "library's own"),
     ],
 )
 def test_tokens_file_errors_are_invalid_input(text: str, message: str) -> None:

@@ -42,6 +42,7 @@ import attrs
 from axis_licensing._validate import check_id
 from axis_licensing.errors import InvalidInput
 from axis_licensing.hookspecs import hookimpl
+from axis_licensing.members.roles import SYSTEM_ACTOR
 
 if TYPE_CHECKING:
     from axis_licensing.manager import Manager
@@ -219,6 +220,8 @@ def _entry(raw: object, where: str) -> TokenEntry:
     if not isinstance(digest, str) or len(digest) != 64 or not set(digest.lower()) <= _HEX:
         raise InvalidInput(f"{where}: sha256 must be 64 hex digits")
     actor = check_id(raw.get("actor"), f"{where}: actor")
+    if actor == SYSTEM_ACTOR:  # the roles allow the library's own actor everything (SPEC §8)
+        raise InvalidInput(f"{where}: the actor {SYSTEM_ACTOR!r} is the library's own")
     orgs = raw.get("organizations", [])
     if not isinstance(orgs, list):
         raise InvalidInput(f"{where}: organizations must be a list of organization ids or '*'")
