@@ -236,6 +236,10 @@ def test_audit_item1_a_token_never_makes_a_wider_token(
     assert len(m.tokens.list("owner")) == before + 2 + 1  # lim, expiring, and the two made
     # a malformed value is still the library's to refuse, for its form
     problem(api.post(url, json={"orgs": "acme"}, headers=lim), 400, "invalid_input")
+    # an object is not a list of ids: refused, never read as its keys (a review's bypass)
+    for orgs in ({"beta": True}, {"acme": 1, "beta": 1}):
+        problem(api.post(url, json={"orgs": orgs}, headers=lim), 400, "invalid_input")
+    assert len(m.tokens.list("owner")) == before + 2 + 1
     # revoking: a limited token may not revoke its account's wider token
     wide = next(t for t in m.tokens.list("owner") if t.orgs is None)
     problem(api.delete(f"/v1/tokens/{wide.token_id}", headers=lim), 403, "permission_denied")

@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from axis_licensing import EXAMPLE_CATALOG, Manager, Role
+from axis_licensing import EXAMPLE_CATALOG, InvalidInput, Manager, Role
 from axis_licensing.backends import TABLES
 from axis_licensing.http import create_app, setup_secret
 from axis_licensing.members import passwords
@@ -397,3 +397,15 @@ def test_a_viewer_leaves_through_the_portal_but_may_not_remove_another(
         )
         assert r.url.path == "/orgs"
     assert [m.account_id for m in manager.members.list("acme")] == ["admin", "owner"]
+
+
+@pytest.mark.parametrize("orgs", [{"acme": True}, "acme", b"acme", 3, []])
+def test_a_tokens_organizations_are_a_list_of_ids(
+    manager: Manager, org: dict[str, str], orgs: object
+) -> None:
+    """R14: a mapping is refused, not read as its keys (an API body's ``{"beta": true}``)."""
+    before = manager.tokens.list("owner")
+    with pytest.raises(InvalidInput) as caught:
+        manager.tokens.create("owner", orgs=orgs, actor="owner")
+    assert caught.value.details == {"param": "orgs"}
+    assert manager.tokens.list("owner") == before

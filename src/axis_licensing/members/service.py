@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 import contextvars
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -896,7 +896,8 @@ def _with_token(invitation: model.Invitation, token: str) -> model.Invitation:
 def _check_orgs(orgs: object) -> tuple[str, ...] | None:
     if orgs is None:
         return None
-    if isinstance(orgs, str | bytes) or not isinstance(orgs, Iterable):
+    # a mapping is refused, not read as its keys: {"beta": true} is no list of ids
+    if isinstance(orgs, str | bytes | Mapping) or not isinstance(orgs, Iterable):
         raise InvalidInput(
             f"orgs must be None or a list of organization ids, got {orgs!r}", param="orgs"
         )
