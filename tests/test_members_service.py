@@ -406,6 +406,6 @@ def test_a_tokens_organizations_are_a_list_of_ids(
     """R14: a mapping is refused, not read as its keys (an API body's ``{"beta": true}``)."""
     before = manager.tokens.list("owner")
     with pytest.raises(InvalidInput) as caught:
-        manager.tokens.create("owner", orgs=orgs, actor="owner")
+        manager.tokens.create("owner", orgs=orgs, actor="owner")  # type: ignore[arg-type]
     assert caught.value.details == {"param": "orgs"}
     assert manager.tokens.list("owner") == before
