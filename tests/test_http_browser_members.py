@@ -54,13 +54,15 @@ def live(tmp_path: Path) -> Iterator[tuple[LiveServer, Manager]]:
         ) as m,
         LiveServer(m) as server,
     ):
-        m.accounts.create("olga", name="Olga Owner", password=PASSWORD, actor="setup")
+        # olga is also the vendor: her webhooks page shows the vendor-wide endpoints (SPEC §7)
+        m.accounts.create("olga", name="Olga Owner", password=PASSWORD, vendor=True, actor="setup")
         m.accounts.create("vera", name="Vera Viewer", password=PASSWORD, actor="olga")
         m.accounts.create("seller", name="Seller", vendor=True, actor="system")
         m.create_organization("acme", name="Acme", actor="olga")
         m.start_subscription("acme", "acs-pro", actor="olga")
         key = m.vendor.issue_key("acs-pro", quantities={"core": 10}, actor="seller")
         m.redeem_key("acme", key, actor="olga")
+        m.webhooks.add(None, "https://hooks.example.com/every", actor="seller")
         yield server, m
 
 

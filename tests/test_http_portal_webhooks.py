@@ -133,3 +133,66 @@ def test_a_failed_delivery_is_listed_and_sent_again(
     client.post(action, data=_form(page, action))
     assert m.webhooks.failed("acme") == []
     assert m.history("acme")[-1].action == "webhook_redelivered"
+
+
+VENDOR_TOKENS = """
+[[tokens]]
+token = "vera-0123456789abcdef"
+actor = "vera"
+organizations = ["*"]
+vendor = true
+
+[[tokens]]
+token = "carl-0123456789abcdef"
+actor = "carl"
+organizations = ["acme"]
+"""
+
+
+def test_a_vendor_manages_the_vendor_wide_webhooks_from_an_organizations_page(
+    clock: ManualClock,
+) -> None:
+    """SPEC §7: vendor-wide endpoints through the portal too, for the vendor only."""
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("acme", name="Acme", actor="setup")
+        wide = m.webhooks.add(None, "https://example.com/every", actor="setup")
+        with TestClient(create_app(m, tokens=TokenFile.parse(VENDOR_TOKENS))) as client:
+            sign_in(client, "carl-0123456789abcdef")  # not the vendor: neither sees nor adds
+            page = client.get(BASE).text
+            assert "data-vendor-webhooks" not in page
+            assert "https://example.com/every" not in page
+            assert 'name="everywhere"' not in page
+            form = _form(page, BASE + "/new")
+            client.post(
+                BASE + "/new", data={**form, "url": "https://x.example/h", "everywhere": "1"}
+            )
+            assert [e.url for e in m.webhooks.list(None)] == ["https://example.com/every"]
+            one = f"{BASE}/{wide.endpoint_id}/disable"
+            refused = client.post(one, data={"_csrf_token": form["_csrf_token"]})
+            assert "This webhook or delivery does not exist." in refused.text  # as unknown
+            assert m.webhooks.list(None)[0].enabled is True
+
+        with TestClient(create_app(m, tokens=TokenFile.parse(VENDOR_TOKENS))) as client:
+            sign_in(client, "vera-0123456789abcdef")
+            page = client.get(BASE).text
+            assert "data-vendor-webhooks" in page
+            assert "https://example.com/every" in page
+            form = _form(page, BASE + "/new")
+            added = client.post(
+                BASE + "/new", data={**form, "url": "https://y.example/h", "everywhere": "1"}
+            )
+            assert added.status_code == 200
+            assert re.findall(r"<code data-secret>(whsec_[^<]+)</code>", added.text)
+            assert sorted(e.url for e in m.webhooks.list(None) if e.org_id is None) == [
+                "https://example.com/every",
+                "https://y.example/h",
+            ]
+            assert m.webhooks.list("acme") == []
+            listed = client.get(BASE).text
+            disabled = client.post(one, data=_form(listed, one))
+            assert "Webhook disabled." in disabled.text
+            assert {e.url: e.enabled for e in m.webhooks.list(None)}[
+                "https://example.com/every"
+            ] is False
+            french = client.get(BASE, headers={"Accept-Language": "fr"}).text
+            assert "Toutes les organisations" in french

@@ -1,5 +1,9 @@
 """The portal's webhooks page (SPEC §7): an organization's endpoints and failed deliveries.
 
+A visitor allowed the vendor's commands also sees, and manages, the vendor-wide
+endpoints there ("Every organization"), and may add one (SPEC §7: vendor-wide
+endpoints through the portal too); the library asks ``vendor.webhooks`` for them.
+
 ``/orgs/{org}/webhooks`` lists the organization's endpoints (never a secret)
 and its failed deliveries, with forms to add an endpoint, rotate its secret,
 disable or enable it, remove it, and send a failed delivery again. Each form
@@ -28,7 +32,7 @@ from litestar.types import ControllerRouterHandler
 
 from axis_licensing import errors
 from axis_licensing.events.model import Delivery, WebhookEndpoint, event_types
-from axis_licensing.http._access import visible_failures
+from axis_licensing.http._access import vendor_reads, visible_failures
 from axis_licensing.http._portal import (
     Form,
     Req,
@@ -52,6 +56,13 @@ def _failed(page: _Page, org_id: str) -> list[Delivery]:
     return visible_failures(page.manager, page.actor, org_id)
 
 
+def _vendor_wide(page: _Page) -> list[WebhookEndpoint] | None:
+    """The vendor-wide endpoints, for a visitor allowed the vendor's; None for others."""
+    if not vendor_reads(page.manager, page.actor):
+        return None
+    return [e for e in page.manager.webhooks.list(None) if e.org_id is None]
+
+
 def _page(request: Req, org_id: str, *, shown: WebhookEndpoint | None = None) -> Response[Any]:
     page = _Page(request, org_id, "webhooks.list")
     hooks = page.manager.webhooks
@@ -60,6 +71,7 @@ def _page(request: Req, org_id: str, *, shown: WebhookEndpoint | None = None) ->
         "webhooks.html",
         **page.context(
             endpoints=hooks.list(org_id),
+            wide=_vendor_wide(page),
             failed=_failed(page, org_id),
             shown=shown,
             event_types=sorted(event_types()),
@@ -78,7 +90,8 @@ def _own(request: Req, org_id: str, endpoint_id: str) -> _Page:
         UnknownWebhook: no such endpoint here (another organization's is unknown too).
     """
     page = _Page(request, org_id, "webhooks.list")
-    if endpoint_id not in {e.endpoint_id for e in page.manager.webhooks.list(org_id)}:
+    shown = [*page.manager.webhooks.list(org_id), *(_vendor_wide(page) or [])]
+    if endpoint_id not in {e.endpoint_id for e in shown}:
         raise errors.UnknownWebhook(
             "unknown webhook endpoint", details={"endpoint_id": endpoint_id}
         )
@@ -93,13 +106,13 @@ def webhooks(request: Req, org_id: Seg) -> Response[Any]:
 
 @_form_post("/orgs/{org_id:str}/webhooks/new")
 def add_webhook(request: Req, org_id: Seg, data: URLEncodedBody[dict[str, Any]]) -> Response[Any]:
-    """Add an endpoint; the answer shows its secret, once."""
+    """Add an endpoint (for every organization, when asked); the answer shows its secret, once."""
     page = _CommandPage(request, org_id, "webhooks.add")
     chosen = data.get("types")
     types = None if not chosen else [chosen] if isinstance(chosen, str) else list(chosen)
     try:
         added = page.manager.webhooks.add(
-            org_id,
+            None if data.get("everywhere") else org_id,  # the library asks vendor.webhooks
             str(data.get("url", "")).strip(),
             types=types,
             actor=page.actor,
