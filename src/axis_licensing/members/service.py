@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 import contextvars
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -26,7 +26,7 @@ import attrs
 
 from axis_licensing import _parts
 from axis_licensing._convert import dumps, dumps_data, fingerprint, loads
-from axis_licensing._time import check_aware, from_us, local_date, to_us
+from axis_licensing._time import from_us, local_date, to_us
 from axis_licensing._validate import check_id, check_new_id, check_text
 from axis_licensing.backends import ActivityRow, Head, RequestRow
 from axis_licensing.errors import (
@@ -43,6 +43,7 @@ from axis_licensing.members._tables import AccountRow, TokenRow
 from axis_licensing.members.facts import MemberFact
 from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
 from axis_licensing.model import Activity
+from axis_licensing.shell.operations import OPERATIONS
 from axis_licensing.shell.outbox import write_events
 
 if TYPE_CHECKING:
@@ -204,6 +205,11 @@ class Access:
         self.accounts = Accounts(self)
         self.members = Members(self)
         self.tokens = Tokens(self)
+
+    @property
+    def shell(self) -> Pipeline:
+        """The Manager whose store and plumbing this serves (it resolves the checks' catalog)."""
+        return self._shell
 
     @classmethod
     def of(cls, manager: Manager) -> Access:
@@ -893,20 +899,6 @@ def _with_token(invitation: model.Invitation, token: str) -> model.Invitation:
     )
 
 
-def _check_orgs(orgs: object) -> tuple[str, ...] | None:
-    if orgs is None:
-        return None
-    # a mapping is refused, not read as its keys: {"beta": true} is no list of ids
-    if isinstance(orgs, str | bytes | Mapping) or not isinstance(orgs, Iterable):
-        raise InvalidInput(
-            f"orgs must be None or a list of organization ids, got {orgs!r}", param="orgs"
-        )
-    checked = tuple(sorted({check_id(o, "orgs") for o in orgs}))
-    if not checked:
-        raise InvalidInput("orgs must name at least one organization (or be None)", param="orgs")
-    return checked
-
-
 def _reached(tx: StoreReadTx, token: TokenRow) -> builtins.list[str]:
     """The organizations ``token`` reaches where its account is a member, by id."""
     info = decide.token_info_of(token)
@@ -968,12 +960,10 @@ class Tokens:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        account_id = check_id(account_id, "account_id")
-        limited = _check_orgs(orgs)
-        read_only = _check_bool(read_only, "read_only")
-        if expires_at is not None:
-            expires_at = check_aware(expires_at, "expires_at")
-        actor = check_id(actor, "actor")
+        # the declaration's checks (R14), as the API's: a mapping is no list of ids
+        a = OPERATIONS["tokens.create"].checked(locals(), self._a.shell)
+        account_id, limited, read_only = a["account_id"], a["orgs"], a["read_only"]
+        expires_at, actor = a["expires_at"], a["actor"]
         self._a.own(actor, account_id, "tokens.create")
         self._a.ask(actor, None, "tokens.create")
         secret, prefix = secrets_.new_token()
