@@ -32,7 +32,7 @@ from axis_licensing import (
 )
 from axis_licensing.events.model import delivery_id, event_id, event_type, event_types
 from axis_licensing.events.store import events_of
-from axis_licensing.shell import pipeline
+from axis_licensing.shell import transact
 from axis_licensing.shell.operations import OPERATIONS, Kind, Scope
 from events_support import receiving
 
@@ -93,16 +93,16 @@ def test_events_exist_iff_the_command_committed(
     manager: Manager, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _org(manager)
-    real = pipeline.write_events  # type: ignore[attr-defined]
+    real = transact.write_events  # type: ignore[attr-defined]
 
     def write_then_fail(*args: Any) -> None:
         real(*args)  # the events are written in the transaction ...
         raise RuntimeError("killed before the commit")  # ... which never commits
 
-    monkeypatch.setattr(pipeline, "write_events", write_then_fail)
+    monkeypatch.setattr(transact, "write_events", write_then_fail)
     with pytest.raises(RuntimeError, match="killed"):
         manager.start_subscription(ORG, "acs-pro", actor="alice")
-    monkeypatch.setattr(pipeline, "write_events", real)
+    monkeypatch.setattr(transact, "write_events", real)
     assert [e.type for e in manager.events(ORG)] == ["organization_created"]
     assert [a.action for a in manager.history(ORG)] == ["organization_created"]
     manager.start_subscription(ORG, "acs-pro", actor="alice")

@@ -17,25 +17,21 @@ token and invitation secrets as SHA-256; idempotent results leave them out.
 from __future__ import annotations
 
 import builtins
-import contextvars
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import attrs
 
-from axis_licensing import _parts
-from axis_licensing._convert import dumps, dumps_data, fingerprint, loads
-from axis_licensing._time import from_us, local_date, to_us
+from axis_licensing._convert import dumps, fingerprint, loads
+from axis_licensing._time import to_us
 from axis_licensing._validate import check_id, check_new_id, check_text
-from axis_licensing.backends import ActivityRow, Head, RequestRow
+from axis_licensing.backends import WriteTx
 from axis_licensing.errors import (
-    IdempotencyConflict,
     InvalidInput,
     InvitationInvalid,
     PermissionDenied,
     UnknownAccount,
-    UnknownOrganization,
 )
 from axis_licensing.members import decide, model, passwords, roles
 from axis_licensing.members import tokens as secrets_
@@ -43,8 +39,8 @@ from axis_licensing.members._tables import AccountRow, TokenRow
 from axis_licensing.members.facts import MemberFact
 from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
 from axis_licensing.model import Activity
+from axis_licensing.shell import transact
 from axis_licensing.shell.operations import OPERATIONS
-from axis_licensing.shell.outbox import write_events
 
 if TYPE_CHECKING:
     from axis_licensing.manager import Manager
@@ -68,10 +64,6 @@ T = TypeVar("T")
 TOUCH_INTERVAL = timedelta(minutes=1)
 #: The ``meta`` setting that keys invitation secrets derived from request ids.
 INVITE_KEY = "members.invite_key"
-#: The activities the running write transaction recorded, told to observers once it commits.
-_RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.ContextVar(
-    "axis_licensing_members_recorded", default=None
-)
 
 
 def check_role(value: object, param: str = "role") -> model.Role:
@@ -104,42 +96,21 @@ def record_facts(
     facts: Sequence[MemberFact],
     now: datetime,
 ) -> builtins.list[Activity]:
-    """Append ``facts`` to ``org_id``'s history as one new version (no part changes).
+    """Lock ``org_id`` and append ``facts`` to its history as one new version (no part changes).
 
-    Their events are written in the same transaction (the outbox, SPEC §7).
-
-    The version's instant never goes back before the organization's latest
-    (as the Manager's commands do). ``tx`` must be a backend write transaction.
+    Their events are written in the same transaction (the outbox, SPEC §7),
+    and the shell tells them to observers once it commits (:func:`.transact.record`).
 
     Returns:
-        The activities recorded (told to observers once the transaction commits).
+        The activities recorded.
 
     Raises:
         UnknownOrganization: no such organization.
         StorageError: the store failed.
     """
-    head = tx.lock(org_id)
-    if head is None:
-        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
-    if not facts:
-        return []
-    instant = max(now, from_us(head.at_us))
-    header = _parts.header(org_id, tx.parts(org_id, [_parts.ORG]))
-    on = local_date(instant, header.timezone).isoformat()
-    at_us = to_us(instant)
-    rows = [
-        ActivityRow(org_id, at_us, on, actor, str(f.ACTION), None, None, dumps_data(f.details()))
-        for f in facts
-    ]
-    tx.append(Head(org_id, head.seq + 1, at_us), (), rows)
-    activities = [
-        Activity(instant, date_of(on), actor, str(f.ACTION), None, None, f.details()) for f in facts
-    ]
-    write_events(tx, org_id, activities, None)  # every activity is an event (SPEC §7)
-    recorded = _RECORDED.get()
-    if recorded is not None:
-        recorded.extend(activities)
-    return activities
+    return transact.record_facts(
+        tx, org_id, actor, [(str(f.ACTION), f.details()) for f in facts], now
+    )
 
 
 def date_of(text: str) -> date:
@@ -225,7 +196,7 @@ class Access:
         return self._shell._now()
 
     def write(self, body: Callable[[StoreWriteTx, datetime], T]) -> T:
-        """Run ``body(tx, now)`` in a write transaction, again while it loses races (R13).
+        """Run ``body(tx, now)`` in the shell's write transaction (R13).
 
         Once it committed, the roles' cache is dropped, and the activities it
         recorded wake an in-process dispatcher and are told to observers.
@@ -234,24 +205,7 @@ class Access:
             ConcurrencyConflict: it kept losing races.
             StorageError: the store failed, or does not store members.
         """
-
-        def attempt() -> tuple[T, builtins.list[Activity]]:
-            now = self.now()
-            recorded: builtins.list[Activity] = []
-            reset = _RECORDED.set(recorded)
-            try:
-                with self._shell.backend.write() as tx:
-                    return body(writer(tx), now), recorded
-            finally:
-                _RECORDED.reset(reset)
-
-        result, recorded = self._shell._retrying(attempt)
-        if self._changed is not None:
-            self._changed()
-        if recorded:  # committed: its events are in the outbox, observers hear of it (§4, §7)
-            self._shell._wake.set()
-            self._shell._notify(recorded)
-        return result
+        return self._shell._write(lambda tx, now: body(writer(tx), now), after=self._changed)
 
     def read(self, body: Callable[[StoreReadTx], T]) -> T:
         """Run ``body(tx)`` in a read transaction, again if the store was busy.
@@ -275,7 +229,7 @@ class Access:
         replay: Callable[[StoreWriteTx, T], T] | None = None,
         stored: Callable[[T], object] | None = None,
     ) -> T:
-        """Run ``run`` in a write transaction, once per ``request_id`` in ``scope`` (R13).
+        """Run ``run`` in the shell's write transaction, once per ``request_id`` in ``scope`` (R13).
 
         A remembered ``request_id`` answers its first result (a ``kind``,
         passed through ``replay``); a new one runs, and its result is
@@ -299,21 +253,17 @@ class Access:
             StorageError: the store failed.
         """
 
-        def body(tx: StoreWriteTx, now: datetime) -> T:
-            if org_id is not None:
-                _lock_org(tx, org_id)
-            prior = _replayed(tx, scope, request_id, print_)
-            if prior is not None:
-                value = None if prior == "null" else loads(prior, kind)
-                value = cast("T", value)
-                return value if replay is None else replay(tx, value)
-            result = run(tx, now)
-            if request_id is not None:
-                kept = result if stored is None else stored(result)
-                tx.put_request(RequestRow(scope, request_id, print_, dumps(kept)))
-            return result
+        def first(tx: WriteTx, now: datetime) -> tuple[T, str]:
+            result = run(writer(tx), now)
+            return result, dumps(result if stored is None else stored(result))
 
-        return self.write(body)
+        def again(tx: WriteTx, text: str) -> T:
+            value = cast("T", None if text == "null" else loads(text, kind))
+            return value if replay is None else replay(writer(tx), value)
+
+        return self._shell._once(
+            scope, request_id, print_, first, again, org_id=org_id, after=self._changed
+        )
 
     def first_result(
         self, scope: str, request_id: str | None, print_: str, kind: type[T]
@@ -365,45 +315,9 @@ class Access:
             )
 
 
-def _replayed(tx: StoreReadTx, scope: str, request_id: str | None, print_: str) -> str | None:
-    """The remembered result of ``request_id`` in ``scope``, if any (R13).
-
-    Raises:
-        InvalidInput: a new ``request_id`` that is not a valid new id.
-        IdempotencyConflict: the id was used with other arguments.
-    """
-    if request_id is None:
-        return None
-    prior = tx.request(scope, request_id)
-    if prior is None:
-        check_new_id(request_id, "request_id")
-        return None
-    if prior.fingerprint != print_:
-        raise IdempotencyConflict(
-            f"request_id {request_id!r} was used with other arguments",
-            details={"request_id": request_id},
-        )
-    return str(prior.result)
-
-
 def _org_exists(tx: StoreReadTx, org_id: str) -> None:
     if tx.head(org_id) is None:
-        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
-
-
-def _lock_org(tx: StoreWriteTx, org_id: str) -> None:
-    """Lock the organization for the rest of ``tx``, as its commands do (R13).
-
-    Its member commands then run one at a time with each other and with its
-    other commands: two owners demoting each other at once cannot both see
-    the other as the remaining owner (PostgreSQL runs write transactions at
-    READ COMMITTED, where only the row lock orders them).
-
-    Raises:
-        UnknownOrganization: no organization has the id ``org_id``.
-    """
-    if tx.lock(org_id) is None:
-        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
+        raise transact.unknown_organization(org_id)
 
 
 class Accounts:
@@ -861,7 +775,7 @@ class Members:
         account_id = check_id(account_id, "account_id")
 
         def body(tx: StoreWriteTx, now: datetime) -> model.Membership:
-            _lock_org(tx, org_id)
+            transact.lock_org(tx, org_id)
             if tx.account(account_id) is None:
                 raise UnknownAccount(
                     f"no account has the id {account_id!r}", details={"account_id": account_id}

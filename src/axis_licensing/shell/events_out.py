@@ -16,15 +16,16 @@ import threading
 from datetime import datetime, timedelta
 
 from axis_licensing._time import check_aware, to_us
-from axis_licensing.backends import RetryableConflict
-from axis_licensing.errors import StorageError, UnknownOrganization
+from axis_licensing.backends import RetryableConflict, WriteTx
+from axis_licensing.errors import StorageError
 from axis_licensing.events import dispatcher
 from axis_licensing.events.model import DeliveryReport, Event, SweepReport
 from axis_licensing.events.store import NO_LIMIT, events_of
 from axis_licensing.events.transport import HttpTransport, Transport
 from axis_licensing.shell.operations import OPERATIONS
-from axis_licensing.shell.pipeline import Pipeline
+from axis_licensing.shell.pipeline import Pipeline, Ran
 from axis_licensing.shell.sweep import Swept, sweep_org
+from axis_licensing.shell.transact import unknown_organization
 from axis_licensing.shell.webhooks import Webhooks
 
 __all__ = ["SWEEP_LEASE", "EventsOut"]
@@ -76,9 +77,7 @@ class EventsOut(Pipeline):
 
         def look(tx: object) -> list[Event]:
             if tx.head(a["org_id"]) is None:  # type: ignore[attr-defined]
-                raise UnknownOrganization(
-                    f"unknown organization {a['org_id']!r}", details={"org_id": a["org_id"]}
-                )
+                raise unknown_organization(a["org_id"])
             return events_of(tx).events_after(a["org_id"], a["after_seq"], a["limit"])
 
         return self._read(look)
@@ -127,19 +126,15 @@ class EventsOut(Pipeline):
         return SweepReport(organizations=len(due), raised=raised, cleared=cleared)
 
     def _sweep_one(self, org_id: str, at: datetime) -> Swept:
-        def attempt() -> Swept:
-            with self.backend.write() as tx:
-                swept = sweep_org(
-                    tx, org_id, at, self._states, self._catalog_at, self._refresh_catalogs
-                )
-            if swept.written is not None:
-                self._states.remember(org_id, *swept.written)
-            return swept
+        """Sweep one organization in the one shell's transaction (:meth:`_transact`)."""
 
-        swept = self._retrying(attempt)
-        if swept.activities:
-            self._wake.set()
-            self._notify(swept.activities)
+        def body(tx: WriteTx, now: datetime) -> Ran:
+            states, catalog_at, refresh = self._states, self._catalog_at, self._refresh_catalogs
+            swept = sweep_org(tx, org_id, at, states, catalog_at, refresh)
+            return Ran(swept, org_id, swept.written)
+
+        swept = self._transact(body).result
+        assert isinstance(swept, Swept)
         return swept
 
     def deliver(self, *, limit: int | None = None) -> DeliveryReport:

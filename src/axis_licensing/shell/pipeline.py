@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -44,7 +44,6 @@ from axis_licensing import _commands as cmd
 from axis_licensing._convert import dumps, loads
 from axis_licensing._counts import Counts
 from axis_licensing._time import Clock, check_aware, from_us, local_date, to_us
-from axis_licensing._validate import check_new_id
 from axis_licensing.backends import (
     Backend,
     CatalogRow,
@@ -66,7 +65,6 @@ from axis_licensing.errors import (
     KeyAlreadyRedeemed,
     PermissionDenied,
     StorageError,
-    UnknownOrganization,
     UnknownProduct,
 )
 from axis_licensing.model import (
@@ -91,11 +89,18 @@ from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.derive import KeyDeriver
 from axis_licensing.shell.loading import StateCache, all_systems, with_named
 from axis_licensing.shell.operations import OPERATIONS
-from axis_licensing.shell.outbox import write_events
 from axis_licensing.shell.plugins import Plugins
 from axis_licensing.shell.signing import Signer
+from axis_licensing.shell.transact import (
+    RECORDED,
+    judged,
+    lock_org,
+    prior_request,
+    record,
+    unknown_organization,
+)
 
-__all__ = ["MAX_ATTEMPTS", "RESULT_TYPES", "VENDOR_SCOPE", "Pipeline", "org_scope"]
+__all__ = ["MAX_ATTEMPTS", "RESULT_TYPES", "VENDOR_SCOPE", "Pipeline", "Ran", "org_scope"]
 
 T = TypeVar("T")
 
@@ -136,12 +141,13 @@ class _IssuedKeyResult:
 
 
 @attrs.frozen
-class _Ran:
-    """One attempt's outcome: the result, the activities, and the change for alert observers."""
+class Ran:
+    """One transaction's outcome: the result, and what the shell does once it committed."""
 
     result: object
-    activities: Sequence[Activity] = ()
-    #: The version written and the state it holds, once committed.
+    #: The organization it wrote, or None.
+    org_id: str | None = None
+    #: The version written and the state it holds, kept once committed.
     written: tuple[int, OrgState] | None = None
     #: The state before and after, for the alert observers (not for a new organization).
     change: Change | None = None
@@ -323,40 +329,118 @@ class Pipeline:
             named = getattr(command, "product", None)
             self._authorize_call(call, named if isinstance(named, str) and named else None)
 
-        def attempt() -> _Ran:
+        def body(tx: WriteTx, now: datetime) -> Ran:
+            loaded = self._load(tx, call, now)
+            prior = self._admit(tx, call, loaded)
+            if prior is not None:
+                return Ran(self._replay(command, prior.request_id, prior.result))
+            return self._apply(tx, call, loaded)
+
+        after = self._catalog_recorded if isinstance(command, cmd.PublishCatalog) else None
+        while True:
+            try:
+                return self._transact(body, after=after).result
+            except _AskFirst as ask:  # rolled back: nothing was written
+                self._authorize_call(call, ask.product)
+
+    def _catalog_recorded(self) -> None:
+        """Read the catalog versions again once a new one committed."""
+        # The version is committed: a store that fails now must not turn that into an
+        # error (R13). Every later command reads the versions again in its transaction.
+        with contextlib.suppress(StorageError, ConcurrencyConflict):
+            self._read(self._refresh_catalogs)
+
+    def _transact(
+        self, body: Callable[[WriteTx, datetime], Ran], *, after: Callable[[], None] | None = None
+    ) -> Ran:
+        """The one shell's write: every command, of every kind, commits through here.
+
+        Runs ``body(tx, now)`` in a write transaction, again while it loses a race
+        (R13). Once it committed: the state cache keeps the version it wrote,
+        ``after`` runs, an in-process dispatcher wakes for the events, and the
+        observers hear of the activities it recorded (:func:`.transact.record`)
+        and of the alerts that appeared (§4, §7).
+
+        Raises:
+            ConcurrencyConflict: it kept losing races.
+            StorageError: the store failed.
+            LicensingError: what ``body`` raises (nothing is written).
+        """
+
+        def attempt() -> tuple[Ran, list[Activity]]:
             now = self._now()
-            with self.backend.write() as tx:
-                loaded = self._load(tx, call, now)
-                prior = self._admit(tx, call, loaded)
-                ran = (
-                    _Ran(self._replay(command, prior.request_id, prior.result))
-                    if prior is not None
-                    else self._apply(tx, call, loaded)
-                )
-            if ran.written is not None and org_id is not None:
-                # committed: the version is the state's for good
-                self._states.remember(org_id, *ran.written)
-            return ran
+            recorded: list[Activity] = []
+            token = RECORDED.set(recorded)
+            try:
+                with self.backend.write() as tx:
+                    ran = body(tx, now)
+            finally:
+                RECORDED.reset(token)
+            return ran, recorded
 
-        def authorized_attempt() -> _Ran:
-            while True:
-                try:
-                    return attempt()
-                except _AskFirst as ask:  # rolled back: nothing was written
-                    self._authorize_call(call, ask.product)
-
-        ran = self._retrying(authorized_attempt)
-        if isinstance(command, cmd.PublishCatalog):
-            # The version is committed: a store that fails now must not turn that into an
-            # error (R13). Every later command reads the versions again in its transaction.
-            with contextlib.suppress(StorageError, ConcurrencyConflict):
-                self._read(self._refresh_catalogs)
-        if ran.activities and not self._wake.is_set():
+        ran, recorded = self._retrying(attempt)
+        if ran.written is not None and ran.org_id is not None:
+            self._states.remember(ran.org_id, *ran.written)  # committed: the version's for good
+        if after is not None:
+            after()
+        if recorded and not self._wake.is_set():
             self._wake.set()  # the events are committed: an in-process dispatcher sends them now
-        self._notify(ran.activities)
-        if ran.change is not None and org_id is not None:
-            self._notify_alerts(org_id, ran.change)
-        return ran.result
+        self._notify(recorded)
+        if ran.change is not None and ran.org_id is not None:
+            self._notify_alerts(ran.org_id, ran.change)
+        return ran
+
+    def _write(
+        self, body: Callable[[WriteTx, datetime], T], *, after: Callable[[], None] | None = None
+    ) -> T:
+        """:meth:`_transact` for a step that writes no version of its own, only records.
+
+        Raises:
+            ConcurrencyConflict: it kept losing races.
+            StorageError: the store failed.
+            LicensingError: what ``body`` raises (nothing is written).
+        """
+        return cast("T", self._transact(lambda tx, now: Ran(body(tx, now)), after=after).result)
+
+    def _once(
+        self,
+        scope: str,
+        request_id: str | None,
+        fingerprint: str,
+        run: Callable[[WriteTx, datetime], tuple[T, str]],
+        replay: Callable[[WriteTx, str], T],
+        *,
+        org_id: str | None = None,
+        after: Callable[[], None] | None = None,
+    ) -> T:
+        """A command on the store's own tables (members, tokens, webhooks), once per request id.
+
+        In the one shell's transaction (:meth:`_transact`): lock ``org_id``
+        (when given), then replay a remembered ``request_id`` (``replay`` of
+        its stored text), or ``run`` it and remember what it returns to store
+        (never a secret) (R13).
+
+        Raises:
+            UnknownOrganization: no organization has the id ``org_id``.
+            InvalidInput: a new ``request_id`` that is not a valid new id (R14).
+            IdempotencyConflict: the id was used with other arguments.
+            ConcurrencyConflict: it kept losing races.
+            StorageError: the store failed.
+            LicensingError: what ``run`` raises (nothing is written).
+        """
+
+        def body(tx: WriteTx, now: datetime) -> T:
+            if org_id is not None:  # one coherent timeline (SPEC §1): never before its latest
+                now = max(now, from_us(lock_org(tx, org_id).at_us))
+            prior = prior_request(tx, scope, request_id, fingerprint)
+            if prior is not None:
+                return replay(tx, prior.result)
+            result, stored = run(tx, now)
+            if request_id is not None:
+                tx.put_request(RequestRow(scope, request_id, fingerprint, stored))
+            return result
+
+        return self._write(body, after=after)
 
     def _load(self, tx: WriteTx, call: _Call, now: datetime) -> _Loaded:
         """Lock the organization; load its state, the named parts and the command's inputs."""
@@ -405,26 +489,14 @@ class Pipeline:
             check_compatible(latest, command.catalog)
         if product not in call.authorized:
             raise _AskFirst(product)  # asked outside the transaction, then run again
-        if request_id is None:
-            return None
-        if prior is None:  # a new request id: R14's id rule (an old one still replays)
-            check_new_id(request_id, "request_id")
-            return None
-        if prior.fingerprint != call.fingerprint:
-            raise IdempotencyConflict(
-                f"request_id {request_id!r} was used with other arguments",
-                details={"request_id": request_id},
-            )
-        return prior
+        return judged(prior, request_id, call.fingerprint)
 
-    def _apply(self, tx: WriteTx, call: _Call, loaded: _Loaded) -> _Ran:
+    def _apply(self, tx: WriteTx, call: _Call, loaded: _Loaded) -> Ran:
         """Decide, apply the claims, append the new version and remember the result."""
         command, org_id = call.command, call.org_id
         organization = not command.VENDOR and not isinstance(command, cmd.CreateOrganization)
         if organization and loaded.state is None:
-            raise UnknownOrganization(
-                f"unknown organization {org_id!r}", details={"org_id": org_id}
-            )
+            raise unknown_organization(str(org_id))
         ctx = engine.Context(at=loaded.instant, on=loaded.day, actor=call.actor)
         decision = decisions.decide(loaded.state, command, loaded.inputs, ctx)
         for claim in decision.claims:
@@ -432,9 +504,9 @@ class Pipeline:
         if decision.state is not None:
             ran = self._append(tx, str(org_id), loaded.head, loaded.state, decision, ctx.at)
         else:
-            ran = _Ran(decision.result)
+            ran = Ran(decision.result)
         if isinstance(command, cmd.CreateOrganization):  # its creator is its owner (SPEC §8)
-            ran = _with_owner(tx, ran, str(org_id), call.actor, ctx.at)
+            _make_owner(tx, str(org_id), call.actor, ctx.at)
         if isinstance(ran.result, decisions.SignLicenseFile):
             assert decision.state is not None
             signed = self._signer.license_file(
@@ -454,27 +526,22 @@ class Pipeline:
         before: OrgState | None,
         decision: decisions.Decision,
         instant: datetime,
-    ) -> _Ran:
+    ) -> Ran:
         """Append the parts the decision changed and its activities as the next version."""
         after = decision.state
         assert after is not None
         activities = [_history.activity_of(f, after.timezone) for f in decision.facts]
         changed = _parts.changed(before, after)
         if not decision.facts and not changed:
-            return _Ran(decision.result)
+            return Ran(decision.result)
         seq = 1 if head is None else head.seq + 1
-        # versions never go back in time, even if this server's clock is behind
-        tx.append(
-            Head(org_id, seq, to_us(instant)),
-            changed,
-            [_history.row_of(org_id, a) for a in activities],
-        )
-        # the outbox (SPEC §7): its events, in this transaction; the next sweep reads the org
-        write_events(tx, org_id, activities, instant)
+        # versions never go back in time, even if this server's clock is behind; the next
+        # sweep reads the organization (its alerts may have changed with the command)
+        record(tx, Head(org_id, seq, to_us(instant)), changed, activities, due=instant)
         change = None
         if head is not None and before is not None:  # recorded: compare its alerts
             change = Change(before, from_us(head.at_us), after, instant, seq)
-        return _Ran(decision.result, activities, (seq, after), change)
+        return Ran(decision.result, org_id, (seq, after), change)
 
     def _inputs(
         self, tx: WriteTx, call: _Call, needs: cmd.Needs, catalog: Catalog, latest: CatalogVersion
@@ -573,15 +640,13 @@ class Pipeline:
 # -- members (SPEC §8): the account that creates an organization owns it, in the same transaction
 
 
-def _with_owner(tx: WriteTx, ran: _Ran, org_id: str, actor: str, at: datetime) -> _Ran:
-    """``ran`` with its creator made owner (when the store has accounts), and that activity."""
+def _make_owner(tx: WriteTx, org_id: str, actor: str, at: datetime) -> None:
+    """Make the creator of ``org_id`` its owner, when the store has accounts (SPEC §8)."""
     from axis_licensing.members.service import record_owner
     from axis_licensing.members.store import MemberWriteTx
 
-    made = None if not isinstance(tx, MemberWriteTx) else record_owner(tx, org_id, actor, at)
-    if made is None:
-        return ran
-    return attrs.evolve(ran, activities=[*ran.activities, *made[1]])
+    if isinstance(tx, MemberWriteTx):
+        record_owner(tx, org_id, actor, at)
 
 
 # -- claims: applied in the command's transaction; a lost one is the documented error -----------

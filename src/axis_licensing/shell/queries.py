@@ -34,7 +34,7 @@ from axis_licensing._time import check_aware, from_us, local_date, to_us
 from axis_licensing._validate import check_id
 from axis_licensing.backends import Backend, Head, HistoryQuery, ReadTx
 from axis_licensing.catalog import Catalog, CatalogVersion, ProductSpec
-from axis_licensing.errors import InvalidInput, UnknownOrganization, UnknownSystem
+from axis_licensing.errors import InvalidInput, UnknownSystem
 from axis_licensing.model import (
     Activity,
     Alert,
@@ -54,6 +54,7 @@ from axis_licensing.shell import parts as _parts
 from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.loading import Stamp, StateCache, all_systems, with_named
 from axis_licensing.shell.operations import MAX_HORIZON, OPERATIONS, documented
+from axis_licensing.shell.transact import unknown_organization
 
 __all__ = ["MAX_HORIZON", "Queries"]
 
@@ -130,9 +131,7 @@ class Queries:
         def look(tx: ReadTx) -> tuple[OrgState, datetime, int | None]:
             head = tx.head(org_id)
             if head is None:
-                raise UnknownOrganization(
-                    f"unknown organization {org_id!r}", details={"org_id": org_id}
-                )
+                raise unknown_organization(org_id)
             self._refresh_catalogs(tx)
             instant = max(now, from_us(head.at_us)) if asked is None else now
             seq: int | None = None
@@ -402,9 +401,7 @@ class Queries:
         org_id = OPERATIONS["organization"].checked(locals(), self)["org_id"]
         found = self._read(lambda tx: self._organization(tx, org_id))
         if found is None:
-            raise UnknownOrganization(
-                f"unknown organization {org_id!r}", details={"org_id": org_id}
-            )
+            raise unknown_organization(org_id)
         return found
 
     def _organization(self, tx: ReadTx, org_id: str) -> Organization | None:
@@ -567,9 +564,7 @@ class Queries:
         def look(tx: ReadTx) -> tuple[list[Activity], list[Activity], int]:
             head = tx.head(org_id)
             if head is None:
-                raise UnknownOrganization(
-                    f"unknown organization {org_id!r}", details={"org_id": org_id}
-                )
+                raise unknown_organization(org_id)
             stored = [_history.from_row(r) for r in tx.history(org_id, query, limit, offset)]
             self._refresh_catalogs(tx)
             state = self._states.core(tx, head)
@@ -606,8 +601,6 @@ class Queries:
             serial = str(bound["serial"])
             rows = self._read(lambda tx: tx.parts(org_id, [_parts.hardware_part(serial)]))
             if not rows:
-                raise UnknownOrganization(
-                    f"unknown organization {org_id!r}", details={"org_id": org_id}
-                )
+                raise unknown_organization(org_id)
             return self.system_status(org_id, loads(rows[0].value, HardwareRecord).system_id)
         return self.system_status(org_id, str(bound["system_id"]))

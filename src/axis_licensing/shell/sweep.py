@@ -47,7 +47,7 @@ from axis_licensing.policy.state import OrgState
 from axis_licensing.shell import history as _history
 from axis_licensing.shell import parts as _parts
 from axis_licensing.shell.loading import StateCache, all_systems
-from axis_licensing.shell.outbox import write_events
+from axis_licensing.shell.transact import record
 
 __all__ = ["RECORDED_PART", "SWEEP_ACTOR", "SWEEP_WITHIN_DAYS", "Swept", "sweep_org"]
 
@@ -165,10 +165,5 @@ def sweep_org(  # noqa: PLR0917 - the organization and what the shell passes in
         keys = [alerting.alert_key(a) for a in current]
         changed.append((RECORDED_PART, _dump_keys(keys)))
     seq = head.seq + 1
-    tx.append(
-        Head(org_id, seq, to_us(instant)),
-        changed,
-        [_history.row_of(org_id, a) for a in activities],
-    )
-    write_events(tx, org_id, activities, None)
+    record(tx, Head(org_id, seq, to_us(instant)), changed, activities)
     return Swept(len(raised), len(cleared), activities, (seq, after))

@@ -1,14 +1,15 @@
 """``manager.webhooks``: the webhook endpoint commands and queries (SPEC §7).
 
 Adding, changing, rotating the secret of and removing an endpoint, and
-redelivering a delivery, are recorded commands, run by :meth:`Webhooks._command`
-the way the pipeline runs the others: checked by their declarations
-(:data:`~axis_licensing.shell.operations.OPERATIONS`), authorized outside any
-transaction, then in one write transaction: lock the organization, judge the
-``request_id`` (R13), change the store, append the activity (``webhook_added``,
-…, never a secret) and its event, remember the result, commit; then wake the
-dispatcher and tell the activity observers. Their docstrings leave out the
-``Raises:`` lines every command shares;
+redelivering a delivery, are recorded commands. :meth:`Webhooks._command`
+checks them by their declarations
+(:data:`~axis_licensing.shell.operations.OPERATIONS`) and authorizes them outside
+any transaction; the one shell (:meth:`~axis_licensing.shell.pipeline.Pipeline._once`)
+then runs them as it runs every command: in one write transaction, lock the
+organization, judge the ``request_id`` (R13), change the store, append the
+activity (``webhook_added``, …, never a secret) and its event, remember the
+result, commit; then wake the dispatcher and tell the activity observers. Their
+docstrings leave out the ``Raises:`` lines every command shares;
 :func:`~axis_licensing.shell.operations.documented` adds them.
 
 **Where they are recorded.** An organization's endpoint commands are activities
@@ -38,12 +39,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from axis_licensing._convert import dumps, loads
-from axis_licensing._time import from_us, local_date, to_us
-from axis_licensing._validate import check_new_id
-from axis_licensing.backends import Head, RequestRow, WriteTx
+from axis_licensing._time import to_us
+from axis_licensing.backends import RequestRow, WriteTx
 from axis_licensing.errors import (
-    IdempotencyConflict,
-    UnknownOrganization,
     UnknownWebhook,
 )
 from axis_licensing.events.endpoints import (
@@ -56,7 +54,6 @@ from axis_licensing.events.model import Delivery, DeliveryState, WebhookEndpoint
 from axis_licensing.events.signing import SECRET_PREFIX
 from axis_licensing.events.store import VENDOR_SCOPE as VENDOR_ENDPOINTS
 from axis_licensing.events.store import EndpointRow, events_of
-from axis_licensing.model import Activity
 from axis_licensing.policy.facts import (
     FactData,
     WebhookAdded,
@@ -68,7 +65,7 @@ from axis_licensing.policy.facts import (
 )
 from axis_licensing.shell import history as _history
 from axis_licensing.shell.operations import OPERATIONS, documented
-from axis_licensing.shell.outbox import write_events
+from axis_licensing.shell.transact import record_facts, unknown_organization
 
 if TYPE_CHECKING:
     from axis_licensing.shell.pipeline import Pipeline
@@ -436,60 +433,18 @@ class Webhooks:
         scope = "vendor" if org_id is None else f"org:{org_id}"
         fingerprint = "" if request_id is None else _fingerprint(name, checked)
 
-        def attempt() -> tuple[object, builtins.list[Activity]]:
-            now = shell._now()
-            with shell.backend.write() as tx:
-                head = tz = None
-                if org_id is not None:
-                    head = tx.lock(org_id)
-                    if head is None:
-                        raise UnknownOrganization(
-                            f"unknown organization {org_id!r}", details={"org_id": org_id}
-                        )
-                    state = shell._states.core(tx, head)
-                    tz = state.timezone
-                    now = max(now, from_us(head.at_us))
-                if request_id is not None:
-                    prior = tx.request(scope, request_id)
-                    if prior is not None:
-                        if prior.fingerprint != fingerprint:
-                            raise IdempotencyConflict(
-                                f"request_id {request_id!r} was used with other arguments",
-                                details={"request_id": request_id},
-                            )
-                        return replay(prior.result), []
-                    check_new_id(request_id, "request_id")
-                result, stored, fact = work(tx, now)
-                activities: builtins.list[Activity] = []
-                if fact is not None and head is not None and tz is not None:
-                    activity = Activity(
-                        at=now,
-                        on=local_date(now, tz),
-                        actor=actor,
-                        action=str(fact.ACTION),
-                        product=None,
-                        system_id=None,
-                        details=_history.details_of(fact),
-                    )
-                    tx.append(
-                        Head(head.org_id, head.seq + 1, to_us(now)),
-                        [],
-                        [_history.row_of(head.org_id, activity)],
-                    )
-                    write_events(tx, head.org_id, [activity], None)
-                    activities.append(activity)
-                if request_id is not None:
-                    tx.put_request(RequestRow(scope, request_id, fingerprint, stored))
-            if activities and head is not None:
-                shell._states.remember(head.org_id, head.seq + 1, state)
-            return result, activities
+        def run(tx: WriteTx, now: datetime) -> tuple[object, str]:
+            result, stored, fact = work(tx, now)
+            if fact is not None and org_id is not None:
+                details = _history.details_of(fact)
+                record_facts(tx, org_id, actor, [(str(fact.ACTION), details)], now)
+            return result, stored
 
-        result, activities = shell._retrying(attempt)
+        result = shell._once(
+            scope, request_id, fingerprint, run, lambda tx, text: replay(text), org_id=org_id
+        )
         if org_id is None:
             _log.info("vendor webhook command %s by %r", name, actor)
-        if activities:
-            shell._wake.set()
-            shell._notify(activities)
         return result
 
 
@@ -500,7 +455,7 @@ def _known(tx: Any, org_id: str | None) -> None:
         UnknownOrganization: no organization has the id ``org_id``.
     """
     if org_id is not None and tx.head(org_id) is None:
-        raise UnknownOrganization(f"unknown organization {org_id!r}", details={"org_id": org_id})
+        raise unknown_organization(org_id)
 
 
 def _fingerprint(name: str, checked: Mapping[str, Any]) -> str:
