@@ -90,9 +90,9 @@ class Child:
     born: float
     kill_at: float | None = None
 
-    def ready(self) -> bool:
-        """Whether the child opened the store."""
-        return self.ack.exists() and self.ack.read_bytes().startswith(b"ready\n")
+    def working(self) -> bool:
+        """Whether the child acknowledged its first command (so each kill follows work)."""
+        return bool(acknowledged(self.ack))
 
 
 def acknowledged(ack: Path) -> list[int]:
@@ -125,7 +125,7 @@ def kill_children(url: str, tmp_path: Path, kills: int, rng: random.Random) -> d
                 pytest.fail(
                     f"child {child.tag} died on its own: exit code {child.process.exitcode}"
                 )
-            if child.kill_at is None and child.ready():
+            if child.kill_at is None and child.working():
                 child.kill_at = time.monotonic() + rng.uniform(0, MAX_LIFE)
             if child.kill_at is not None and time.monotonic() >= child.kill_at:
                 assert child.process.pid is not None
@@ -146,6 +146,8 @@ class CrashReport:
     acknowledged: int
     stored: int
     anomalies: list[str]
+    #: The children that acknowledged at least one command before their kill.
+    working: int = 0
 
 
 def check_store(m: Manager, acks: dict[str, Path], kills: int) -> CrashReport:
@@ -213,7 +215,8 @@ def check_store(m: Manager, acks: dict[str, Path], kills: int) -> CrashReport:
         found.append(f"not conserved: {held} != {ledger.redeemed.get(kind)} + {ledger.compensated}")
     if ledger.redeemed.get(kind) != {"core": STOCK}:
         found.append(f"redeemed {ledger.redeemed.get(kind)}, expected core={STOCK}")
-    return CrashReport(kills, acked_total, len(stored_ids), found)
+    working = sum(1 for ack in acks.values() if acknowledged(ack))
+    return CrashReport(kills, acked_total, len(stored_ids), found, working)
 
 
 def crash_test(url: str, tmp_path: Path, kills: int) -> CrashReport:
@@ -240,7 +243,9 @@ def test_r13_sigkill_sqlite_loses_no_acknowledged_command(tmp_path: Path) -> Non
     report = crash_test(f"sqlite:///{path}", tmp_path, kills=32)
     assert report.anomalies == []
     assert report.kills == 32
-    assert report.acknowledged > 100  # the children did commit work between the kills
+    # the children did commit work between the kills: all but the early kills (one in
+    # EARLY_KILL_ONE_IN) are killed after their first acknowledgement, however slow the machine
+    assert report.working >= report.kills // 3
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
@@ -251,7 +256,7 @@ def test_r13_sigkill_postgresql_loses_no_acknowledged_command(
     report = crash_test(f"{postgres_url}&pool_size=1", tmp_path, kills=22)
     assert report.anomalies == []
     assert report.kills == 22
-    assert report.acknowledged > 50
+    assert report.working >= report.kills // 3
 
 
 def test_r13_crash_checker_catches_a_lost_acknowledged_command(tmp_path: Path) -> None:
