@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import enum
 import getpass
-import importlib
 import json
 import os
 import secrets
@@ -60,15 +59,13 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
 
 import attrs
-import cattrs
 import click
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -85,19 +82,28 @@ from axis_licensing._cli_options import (
     json_option,
     ranged_option,
 )
-from axis_licensing._convert import converter, to_jsonable
-from axis_licensing._demo import DEMO_CATALOG, DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
+from axis_licensing._cli_store import (
+    CATALOGS,
+    EXIT_CODES,
+    CliError,
+    exit_code_of,
+    fail,
+    open_store,
+    read_bytes,
+    read_catalog_file,
+    store,
+    url_of,
+)
+from axis_licensing._convert import to_jsonable
+from axis_licensing._demo import DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
 from axis_licensing._migrate import (
     MigrationFailed,
-    MigrationRefused,
     MigrationReport,
     migrate,
 )
 from axis_licensing._plugins import Plugins
-from axis_licensing._time import SystemClock
 from axis_licensing._timeline import build_timeline, render_timeline, save_timeline_svg
-from axis_licensing.catalog import EXAMPLE_CATALOG, Catalog, CatalogVersion
-from axis_licensing.manager import Manager
+from axis_licensing.catalog import CatalogVersion
 from axis_licensing.shell.operations import (
     OPERATIONS,
     REQUIRED,
@@ -112,55 +118,11 @@ __all__ = ["EXIT_CODES", "VERBS", "Verb", "derived_command", "exit_code_of", "ma
 #: The demo's default SQLite file, in the working directory.
 DEMO_DB = "axis-licensing-demo.db"
 
-_CATALOGS: dict[str, Catalog] = {"demo": DEMO_CATALOG, "example": EXAMPLE_CATALOG}
-
 #: What serve runs: each worker builds the application from the environment serve sets.
 _SERVED_APP = "axis_licensing.http:app_from_env"
 #: How serve always runs uvicorn: the app from a factory, the client's address and
 #: scheme from the X-Forwarded-* headers of trusted proxies, and info logs.
 _UVICORN: dict[str, Any] = {"factory": True, "proxy_headers": True, "log_level": "info"}
-
-#: The error families of each exit code (see the module docstring).
-_EXIT_FAMILIES: dict[int, tuple[type[BaseException], ...]] = {
-    1: (MigrationFailed,),
-    2: (MigrationRefused, errors.InvalidInput, errors.CatalogRequired),
-    3: (errors.NotFound,),
-    4: (
-        errors.AlreadyExists,
-        errors.AlreadyRegistered,
-        errors.AlreadyStarted,
-        errors.KeyAlreadyRedeemed,
-        errors.IdempotencyConflict,
-        errors.ConcurrencyConflict,
-        errors.CatalogMismatch,
-        errors.LastOwner,  # SPEC §8
-        errors.InvitationInvalid,  # SPEC §8
-    ),
-    5: (errors.InsufficientLicenses, errors.OutsideAllocationWindow, errors.SubscriptionNotStarted),
-    6: (errors.PermissionDenied,),
-    7: (errors.StorageError,),
-    8: (errors.LicenseFileError,),
-}
-
-#: Exit code per error family, the lowest code first: an error in two families gets the lower.
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = tuple(
-    (family, code) for code, families in _EXIT_FAMILIES.items() for family in families
-)
-
-
-def exit_code_of(error: BaseException) -> int:
-    """The exit code of a library error: its family's (see the module docstring).
-
-    Args:
-        error: an exception a library call raised.
-
-    Returns:
-        The first matching code of :data:`EXIT_CODES`; 2 for any other error.
-    """
-    for family, code in EXIT_CODES:
-        if isinstance(error, family):
-            return code
-    return 2
 
 
 def _error_document(error: errors.LicensingError) -> Any:
@@ -168,16 +130,6 @@ def _error_document(error: errors.LicensingError) -> Any:
     document = to_jsonable(error)
     document["message"] = _one_line(error)
     return document
-
-
-class CliError(Exception):
-    """A refusal of the CLI itself (an unreadable file, a bad --catalog): exit code 2."""
-
-    exit_code = 2
-
-
-def _fail(message: str) -> NoReturn:
-    raise CliError(message)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -582,107 +534,12 @@ def _step_block(step: DemoStep, number: int, total: int) -> Group:
 # -- input -----------------------------------------------------------------------------------
 
 
-def _url(db: str) -> str:
-    """A backend URL: ``db`` itself, or ``sqlite:///db`` for a bare path."""
-    if "://" in db:
-        return db
-    return "sqlite:///" + db
-
-
 def _sqlite_path(url: str) -> str | None:
     if not url.lower().startswith("sqlite:"):
         return None
     from axis_licensing.backends.sqlite import _path_of
 
     return _path_of(url)
-
-
-def _structure_catalog(data: object, source: str) -> Catalog:
-    """A Catalog from JSON data, through the one converter; the library checks its values."""
-    try:
-        return converter.structure(data, Catalog)
-    except cattrs.BaseValidationError as exc:
-        for leaf in _leaves(exc):
-            if isinstance(leaf, errors.LicensingError):
-                raise leaf from exc
-        problems = "; ".join(cattrs.transform_error(exc, path=source))
-        raise errors.InvalidInput(f"{source} is not a catalog: {problems}") from exc
-
-
-def _leaves(group: BaseException) -> Iterator[BaseException]:
-    if isinstance(group, BaseExceptionGroup):
-        for inner in group.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield group
-
-
-def _read_bytes(path: str) -> bytes:
-    """The bytes of a file, or of stdin for ``-``."""
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        _fail(f"cannot read {path!r}: {exc.strerror}")
-
-
-def _read_catalog_file(path: str) -> Catalog:
-    """A Catalog from a JSON file (``-``: stdin), as ``to_jsonable(catalog)`` writes it."""
-    data = _read_bytes(path)
-    try:
-        parsed = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.InvalidInput(f"{path} is not JSON: {exc}") from exc
-    return _structure_catalog(parsed, path)
-
-
-def _load_catalog(spec: str) -> Catalog:
-    """A catalog named ``demo`` or ``example``, a JSON file, or ``MODULE:ATTRIBUTE``."""
-    if spec in _CATALOGS:
-        return _CATALOGS[spec]
-    if spec == "-" or spec.endswith(".json") or os.path.isfile(spec):
-        return _read_catalog_file(spec)
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        _fail(
-            f"--catalog must be {', '.join(_CATALOGS)}, a JSON file or MODULE:ATTRIBUTE, "
-            f"not {spec!r}"
-        )
-    try:
-        value = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        _fail(f"cannot load the catalog {spec!r}: {exc}")
-    if not isinstance(value, Catalog):
-        _fail(f"{spec} is a {type(value).__name__}, not a Catalog")
-    return value
-
-
-def _open_store(db: str, *, catalog: str | None = None) -> Manager:
-    """A Manager on the store ``db`` names, on the system clock.
-
-    Without ``catalog`` the store must exist and its own catalog is used
-    (R15): nothing is created (``create=False``). With one, the store is
-    created if needed, with that catalog as version 1; an existing store
-    must hold the same catalog (``CatalogMismatch``).
-
-    Raises:
-        StoreNotFound: no store there, and no ``catalog`` to create one with.
-        CatalogMismatch: ``catalog`` differs from the store's.
-        CliError: ``catalog`` cannot be loaded.
-        StorageError: the backend cannot be opened, or ``migrate`` left it incomplete.
-    """
-    chosen = _load_catalog(catalog) if catalog is not None else None
-    return Manager.open(_url(db), catalog=chosen, clock=SystemClock(), create=catalog is not None)
-
-
-@contextmanager
-def _store(db: str, *, catalog: str | None = None) -> Iterator[Manager]:
-    manager = _open_store(db, catalog=catalog)
-    try:
-        yield manager
-    finally:
-        manager.close()
 
 
 _parse_at = instant_callback(
@@ -856,18 +713,18 @@ def _remove_sqlite_files(path: str) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            _fail(f"cannot remove {path + suffix!r}: {exc.strerror}")
+            fail(f"cannot remove {path + suffix!r}: {exc.strerror}")
 
 
 def _prepare_demo_store(db: str, fresh: bool) -> str:
-    url = _url(db)
+    url = url_of(db)
     path = _sqlite_path(url)
     if path is None:
         plugins = Plugins()
         backend = plugins.backends().open(url)
         try:
             if not backend.is_empty():
-                _fail(f"{db} holds data; the demo needs an empty store")
+                fail(f"{db} holds data; the demo needs an empty store")
         finally:
             backend.close()
         return url
@@ -875,13 +732,13 @@ def _prepare_demo_store(db: str, fresh: bool) -> str:
         return url
     kind = _demo_file_kind(path)
     if kind == "other":
-        _fail(
+        fail(
             f"{path} holds data that is not the demo's; refusing to touch it. "
             "Choose another file with --db."
         )
     if not fresh:
         if kind == "demo":
-            _fail(f"{path} already holds a demo run; drop --keep to replace it")
+            fail(f"{path} already holds a demo run; drop --keep to replace it")
         return url
     _remove_sqlite_files(path)
     click.echo(
@@ -1013,7 +870,7 @@ def migrate_command(
     progress = _MigrationProgress()
     try:
         report = migrate(
-            _url(source), _url(target), force=force, batch_size=batch_size, progress=progress
+            url_of(source), url_of(target), force=force, batch_size=batch_size, progress=progress
         )
     except MigrationFailed as exc:
         progress.close()
@@ -1386,7 +1243,7 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
     def run(**given: Any) -> None:
         values = {p.name: given[_cli_name(p, verb)] for p in own}
         values.update({name: given[name] for name in shared})
-        with _store(given["db"], catalog=given.get("catalog")) as manager:
+        with store(given["db"], catalog=given.get("catalog")) as manager:
             result = manager.execute(op.name, **values)
         document = verb.document(result, values) if verb.document else result
         _done(given["as_json"], document, lambda: verb.show(result, values))
@@ -1505,8 +1362,8 @@ def upload_system_file(
     FILE is the system description file ('-': stdin). The license file goes to
     --output; with --json and an --output path, stdout gets {"output", "bytes"}.
     """
-    data = _read_bytes(file)
-    with _store(db, catalog=catalog) as manager:
+    data = read_bytes(file)
+    with store(db, catalog=catalog) as manager:
         license_file = manager.upload_system_file(org, data, actor=actor, request_id=request_id)
     if output == "-":
         stream = sys.stdout.buffer
@@ -1516,7 +1373,7 @@ def upload_system_file(
     try:
         Path(output).write_bytes(license_file)
     except OSError as exc:
-        _fail(f"cannot write {output!r}: {exc.strerror}")
+        fail(f"cannot write {output!r}: {exc.strerror}")
     result = {"output": output, "bytes": len(license_file)}
     _done(as_json, result, lambda: Text(f"wrote the license file to {output}"))
 
@@ -1555,7 +1412,7 @@ def status(
     --timeline draws the periods ahead, the trial or grace window, allocations,
     the licensed-through date and lot expiries; --svg also writes the drawing.
     """
-    with _store(db) as manager:
+    with store(db) as manager:
         if not (timeline or svg):
             result = manager.status(org, product, at=at)
         else:
@@ -1568,7 +1425,7 @@ def status(
         try:
             save_timeline_svg(drawn, svg)
         except OSError as exc:
-            _fail(f"cannot write {svg!r}: {exc.strerror}")
+            fail(f"cannot write {svg!r}: {exc.strerror}")
     if as_json:
         _emit_json(drawn)
         return
@@ -1596,8 +1453,8 @@ def publish_catalog(
     FILE is a JSON catalog ('-': stdin), as catalog-versions --json shows one.
     It takes effect now; an incompatible change is refused with every reason.
     """
-    new = _read_catalog_file(file)
-    with _store(db, catalog=catalog) as manager:
+    new = read_catalog_file(file)
+    with store(db, catalog=catalog) as manager:
         number = manager.vendor.publish_catalog(new, actor=actor, request_id=request_id)
     result = {"version": number}
     _done(as_json, result, lambda: Text(f"the store's catalog is version {number}"))
@@ -1611,7 +1468,7 @@ def public_key(*, db: str, as_json: bool) -> None:
 
     The store's public key, PEM, for offline systems to trust.
     """
-    with _store(db) as manager:
+    with store(db) as manager:
         pem = manager.public_key.decode("ascii")
     if as_json:
         _emit_json({"public_key": pem})
@@ -1723,16 +1580,16 @@ def _serve(
         from axis_licensing.http import TokenFile, hash_token
         from axis_licensing.http import _ops as ops
     except ImportError as exc:
-        _fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
+        fail(f"serve needs the server extra: pip install 'axis-licensing[server]' ({exc})")
     if tokens is not None:
         TokenFile.load(tokens)  # refuse a malformed file before any worker starts
-    url = _url(db)
+    url = url_of(db)
     if workers > 1 and url.lower().startswith("memory:"):
-        _fail("a memory:// store lives in one process: serve it with --workers 1")
+        fail("a memory:// store lives in one process: serve it with --workers 1")
     try:
-        _open_store(db, catalog=catalog).close()  # create it once, or check its catalog
+        open_store(db, catalog=catalog).close()  # create it once, or check its catalog
     except (errors.CatalogRequired, errors.StoreNotFound) as exc:
-        _fail(
+        fail(
             f"{_one_line(exc)}; to create a store, pass --catalog NAME ('demo', 'example', "
             "a JSON file or MODULE:ATTRIBUTE) to record its catalog"
         )
@@ -1741,7 +1598,7 @@ def _serve(
         file=session_secret_file, env=os.environ.get(ops.ENV_SECRET), state_dir=state
     )
     click.echo(f"axis-licensing: the session secret is in {where}", err=True)
-    if catalog is not None and catalog not in _CATALOGS and os.path.isfile(catalog):
+    if catalog is not None and catalog not in CATALOGS and os.path.isfile(catalog):
         catalog = str(Path(catalog).resolve())  # the workers check the same file
     env: dict[str, str | None] = {
         ops.ENV_DB: url,

@@ -17,6 +17,7 @@ import click
 
 from axis_licensing import errors
 from axis_licensing._cli_options import HELP, db_option
+from axis_licensing._cli_store import exit_code_of, open_store
 
 __all__ = ["set_password"]
 
@@ -29,14 +30,12 @@ __all__ = ["set_password"]
 )
 def set_password(account_id: str, db: str, password_stdin: bool) -> None:
     """Set the password of ACCOUNT_ID (asked without echo)."""
-    from axis_licensing.cli import _open_store, exit_code_of
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with _open_store(db) as manager:
+        with open_store(db) as manager:
             manager.accounts.set_password(account_id, password, actor="system")
     except errors.LicensingError as exc:
         click.echo(f"error: {exc}", err=True)  # no message holds the password

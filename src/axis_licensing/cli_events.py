@@ -38,26 +38,14 @@ from axis_licensing._cli_options import (
     json_option,
     ranged_option,
 )
-from axis_licensing._time import SystemClock
+from axis_licensing._cli_store import store
 from axis_licensing.events.background import Background
-from axis_licensing.manager import Manager
 
 __all__ = ["deliver", "sweep"]
 
 _parse_at = instant_callback(
     "{value!r} is not an ISO 8601 instant", "{value!r} has no UTC offset; add one, such as +00:00"
 )
-
-
-@contextmanager
-def _store(db: str) -> Iterator[Manager]:
-    """The existing store ``db`` names (nothing is created), on the system clock."""
-    url = db if "://" in db else "sqlite:///" + db
-    manager = Manager.open(url, clock=SystemClock(), create=False)
-    try:
-        yield manager
-    finally:
-        manager.close()
 
 
 @contextmanager
@@ -92,7 +80,7 @@ def deliver(db: str, limit: int | None, forever: bool, poll: float, as_json: boo
     2xx is delivered; anything else is retried with backoff for three days,
     then failed (see `webhooks failed` and `webhooks redeliver`).
     """
-    with _store(db) as manager:
+    with store(db) as manager:
         if not forever:
             report = manager.deliver(limit=limit)
             if as_json:
@@ -136,7 +124,7 @@ def sweep(
     Reads only the organizations whose alerts can have changed. Safe to run in
     several processes at once.
     """
-    with _store(db) as manager, _until_signalled() as stop:
+    with store(db) as manager, _until_signalled() as stop:
         while True:
             report = manager.sweep(at=at, limit=limit)
             if as_json:

@@ -333,9 +333,9 @@ def app_from_env() -> Litestar:
         tokens = TokenFile([admin])
     catalog = None
     if env.get(ENV_CATALOG):
-        from axis_licensing.cli import _load_catalog  # the same names and files as serve's
+        from axis_licensing._cli_store import load_catalog  # the same names and files as serve's
 
-        catalog = _load_catalog(env[ENV_CATALOG])
+        catalog = load_catalog(env[ENV_CATALOG])
     manager = Manager.open(url, catalog=catalog, clock=SystemClock(), create=catalog is not None)
     try:
         app = create_app(

@@ -49,6 +49,7 @@ from axis_licensing.http import _auth, _i18n
 from axis_licensing.http._access import Ask, visible_organizations
 from axis_licensing.http._edge import MAX_UPLOAD, allow, license_response, parse_bound
 from axis_licensing.http._problems import error_code, error_details, problem_response, status_of
+from axis_licensing.http._signin import account_names, password_signin
 from axis_licensing.manager import Manager
 from axis_licensing.model import Action, LicenseKind, Organization, Period
 from axis_licensing.shell.operations import OPERATIONS, Check, Param
@@ -370,8 +371,6 @@ def _orgs_of(manager: Manager, actor: str) -> list[Organization]:
 
 
 def _account_names(request: Req) -> Callable[[str], str]:
-    from axis_licensing.http._portal_members import account_names
-
     return account_names(_manager(request))
 
 
@@ -589,8 +588,6 @@ def signin(request: Req, data: Form) -> Response[Any]:
     """Check an account's password (SPEC §8) or a token (the authenticate hook); open a session."""
     account_id = str(data.get("account_id", "")).strip()
     if account_id or "password" in data:
-        from axis_licensing.http._portal_members import password_signin
-
         signed = password_signin(request, account_id, str(data.get("password", "")))
         if signed is None:  # one answer, whatever was wrong
             _flash(request, "error", "This account and password do not match.")

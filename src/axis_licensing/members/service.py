@@ -17,9 +17,9 @@ token and invitation secrets as SHA-256; idempotent results leave them out.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar, cast
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
 import attrs
 
@@ -36,15 +36,12 @@ from axis_licensing.errors import (
 from axis_licensing.members import decide, model, passwords, roles
 from axis_licensing.members import tokens as secrets_
 from axis_licensing.members._tables import AccountRow, TokenRow
-from axis_licensing.members.facts import MemberFact
+from axis_licensing.members.history import record_creator, record_facts, record_owner
 from axis_licensing.members.store import StoreReadTx, StoreWriteTx, member_tx, writer
-from axis_licensing.model import Activity
 from axis_licensing.shell import transact
+from axis_licensing.shell.opening import Opening
 from axis_licensing.shell.operations import OPERATIONS
-
-if TYPE_CHECKING:
-    from axis_licensing.manager import Manager
-    from axis_licensing.shell.pipeline import Pipeline
+from axis_licensing.shell.pipeline import Pipeline
 
 __all__ = [
     "TOUCH_INTERVAL",
@@ -89,67 +86,6 @@ def _check_bool(value: object, param: str) -> bool:
     return value
 
 
-def record_facts(
-    tx: StoreWriteTx,
-    org_id: str,
-    actor: str,
-    facts: Sequence[MemberFact],
-    now: datetime,
-) -> builtins.list[Activity]:
-    """Lock ``org_id`` and append ``facts`` to its history as one new version (no part changes).
-
-    Their events are written in the same transaction (the outbox, SPEC §7),
-    and the shell tells them to observers once it commits (:func:`.transact.record`).
-
-    Returns:
-        The activities recorded.
-
-    Raises:
-        UnknownOrganization: no such organization.
-        StorageError: the store failed.
-    """
-    return transact.record_facts(
-        tx, org_id, actor, [(str(f.ACTION), f.details()) for f in facts], now
-    )
-
-
-def date_of(text: str) -> date:
-    """The local date of an ISO ``text``."""
-    return date.fromisoformat(text)
-
-
-def record_creator(tx: object, org_id: str, actor: str, now: datetime) -> model.Membership | None:
-    """Make the account that created ``org_id`` its owner, in the creating transaction (SPEC §8).
-
-    For the shell's ``create_organization``: call it in the same write
-    transaction, after the organization exists. It does nothing (None) when the
-    store has no accounts, or ``actor`` is not an account.
-
-    Raises:
-        StorageError: the store failed, or does not store members.
-    """
-    made = record_owner(tx, org_id, actor, now)
-    return None if made is None else made[0]
-
-
-def record_owner(
-    tx: object, org_id: str, actor: str, now: datetime
-) -> tuple[model.Membership, builtins.list[Activity]] | None:
-    """:func:`record_creator`, with the activities it recorded (for the shell to notify).
-
-    Raises:
-        StorageError: the store failed, or does not store members.
-    """
-    mtx = writer(tx)
-    if not mtx.has_accounts() or mtx.account(actor) is None:
-        return None
-    row, fact = decide.decide_creator(mtx.org_members(org_id), org_id=org_id, account_id=actor)
-    mtx.put_membership(row)
-    mtx.bump_access_version()
-    activities = record_facts(mtx, org_id, actor, [fact], now)
-    return decide.membership_of(row), activities
-
-
 class Access:
     """Accounts, members and tokens of one store (SPEC §8).
 
@@ -183,7 +119,7 @@ class Access:
         return self._shell
 
     @classmethod
-    def of(cls, manager: Manager) -> Access:
+    def of(cls, manager: Opening) -> Access:
         """The members of ``manager``'s store, on its plumbing."""
         return cls(manager, manager._access_changed)
 

@@ -9,25 +9,34 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
 from axis_licensing import _commands as cmd
 from axis_licensing._counts import Counts
+from axis_licensing.catalog import ProductSpec
 from axis_licensing.offline import SystemDescription
 from axis_licensing.shell import keys as _keys
 
-if TYPE_CHECKING:
-    from axis_licensing.shell.pipeline import Pipeline
+__all__ = ["BUILDERS", "Catalogs"]
 
-__all__ = ["BUILDERS"]
+
+class Catalogs(Protocol):
+    """What a builder asks of the shell: the latest catalog's products (R15)."""
+
+    def _spec(self, product: str) -> ProductSpec:
+        """The product in the latest catalog, read again if another process published one."""
+
+    def _check_types(self, product: str, counts: Counts, what: str) -> None:
+        """Refuse license types the product lacks (R14)."""
+
 
 Built = tuple[str | None, cmd.Command]
-Builder = Callable[["Pipeline", Mapping[str, Any], Mapping[str, object]], Built]
+Builder = Callable[[Catalogs, Mapping[str, Any], Mapping[str, object]], Built]
 
 
-def _redeem_key(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
+def _redeem_key(shell: Catalogs, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
     normalized: str = a["key"]
     command = cmd.RedeemKey(
         key_hash=_keys.key_hash(normalized), key_tail=_keys.key_tail(normalized)
@@ -35,7 +44,7 @@ def _redeem_key(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str, object]
     return a["org_id"], command
 
 
-def _upload_system_file(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
+def _upload_system_file(shell: Catalogs, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
     description: SystemDescription = a["data"]
     spec = shell._spec(description.product)
     shell._check_types(spec.code, description.devices, "devices")
@@ -55,7 +64,7 @@ def _by_name(command: type[cmd.Command]) -> Builder:
     """The builder of a ``command`` whose fields are the checked parameters of the same names."""
     names = tuple(field.name for field in attrs.fields(command))
 
-    def build(shell: Pipeline, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
+    def build(shell: Catalogs, a: Mapping[str, Any], raw: Mapping[str, object]) -> Built:
         return None if command.VENDOR else a["org_id"], command(**{n: a[n] for n in names})
 
     return build

@@ -67,6 +67,8 @@ from axis_licensing.errors import (
     StorageError,
     UnknownProduct,
 )
+from axis_licensing.members.history import record_owner
+from axis_licensing.members.store import MemberWriteTx
 from axis_licensing.model import (
     Activity,
     Allocation,
@@ -642,9 +644,6 @@ class Pipeline:
 
 def _make_owner(tx: WriteTx, org_id: str, actor: str, at: datetime) -> None:
     """Make the creator of ``org_id`` its owner, when the store has accounts (SPEC §8)."""
-    from axis_licensing.members.service import record_owner
-    from axis_licensing.members.store import MemberWriteTx
-
     if isinstance(tx, MemberWriteTx):
         record_owner(tx, org_id, actor, at)
 
