@@ -1,14 +1,16 @@
-"""Accounts, members and API tokens over a backend (SPEC §8), until the Manager's shell runs them.
+"""Accounts, members and API tokens (SPEC §8), run by the Manager's one shell.
 
 :class:`Access` bundles :class:`Accounts`, :class:`Members` and :class:`Tokens`
 (the SPEC's ``manager.accounts``, ``manager.members`` and ``manager.tokens``)
-over one backend and clock. Each command checks its input, then asks the
+over the Manager's store. Each command checks its input, then asks the
 Manager's ``axis_licensing_authorize`` hook once, outside any transaction, as
 the command pipeline does (SPEC §4; the built-in roles plugin answers by the
-table of :mod:`.roles`, under the action names listed there); then, in its own
-write transaction: replay a known ``request_id``, read, decide (:mod:`.decide`),
-write the rows, record the facts in the history (R11) and raise the store's
-access version, then commit. A transaction that lost a race runs again.
+table of :mod:`.roles`, under the action names listed there); then the one
+shell (:meth:`~axis_licensing.shell.pipeline.Pipeline._once`) runs it in a
+write transaction: lock the organization, replay a known ``request_id``, read,
+decide (:mod:`.decide`), write the rows, record the facts in the history (R11,
+:mod:`.history`) and raise the store's access version, then commit. A
+transaction that lost a race runs again.
 
 Nothing secret is stored, logged or recorded: passwords as Argon2id hashes,
 token and invitation secrets as SHA-256; idempotent results leave them out.
