@@ -32,24 +32,32 @@ from axis_licensing.model import Activity
 __all__ = ["drafts_of", "write_events"]
 
 
-def drafts_of(activities: Sequence[Activity]) -> list[EventDraft]:
+def drafts_of(
+    activities: Sequence[Activity], encoded: Sequence[str] | None = None
+) -> list[EventDraft]:
     """The events of ``activities``, in their order.
 
     Args:
         activities: a command's new activities.
+        encoded: their details' JSON, as the history stores it (None: encode them here).
 
     Returns:
         One draft per activity: its event type, instant and details, with the
         details' JSON made once by orjson (the same text the history stores).
     """
+    texts = [dumps_data(a.details) for a in activities] if encoded is None else encoded
     return [
-        EncodedDraft(event_type(a.action), a.at, dict(a.details), data_json=dumps_data(a.details))
-        for a in activities
+        EncodedDraft(event_type(a.action), a.at, dict(a.details), data_json=text)
+        for a, text in zip(activities, texts, strict=True)
     ]
 
 
 def write_events(
-    tx: object, org_id: str, activities: Sequence[Activity], due: datetime | None
+    tx: object,
+    org_id: str,
+    activities: Sequence[Activity],
+    due: datetime | None,
+    encoded: Sequence[str] | None = None,
 ) -> None:
     """Append the events of ``activities`` in ``tx``; mark the organization due at ``due``.
 
@@ -58,6 +66,7 @@ def write_events(
         org_id: the organization.
         activities: the activities the transaction appends.
         due: when the next sweep should read the organization (None: leave the index).
+        encoded: the activities' details as JSON, when the caller made it already.
 
     A backend whose transactions lack the events-out methods (a third-party one
     written before SPEC §7, or a test's wrapper) commits without events: its
@@ -71,6 +80,6 @@ def write_events(
     if not isinstance(tx, EventsTx):
         return
     if activities:
-        tx.store_events(org_id, drafts_of(activities))
+        tx.store_events(org_id, drafts_of(activities, encoded))
     if due is not None:
         tx.set_sweep_due(org_id, to_us(due))

@@ -126,8 +126,9 @@ def record(
     Raises:
         StorageError: the version is already stored, or the store failed.
     """
-    tx.append(version, parts, [_history.row_of(version.org_id, a) for a in activities])
-    write_events(tx, version.org_id, activities, due)
+    rows = [_history.row_of(version.org_id, a) for a in activities]
+    tx.append(version, parts, rows)
+    write_events(tx, version.org_id, activities, due, [row.details for row in rows])
     recorded = RECORDED.get()
     if recorded is not None:
         recorded.extend(activities)
