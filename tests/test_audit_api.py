@@ -6,6 +6,7 @@ worked out by hand from the SPEC text (the rule in each test's name), not read
 from the implementation. The Manager tests run on memory, SQLite and PostgreSQL.
 """
 
+# ruff: noqa: E501 (the SPEC's signature lines are copied verbatim)
 from __future__ import annotations
 
 import base64
@@ -227,7 +228,7 @@ def test_s3_every_spec_signature_exists_with_its_spelling_kinds_and_defaults() -
                     if p.default is not inspect.Parameter.empty:
                         problems.append(f"{name}: {pname} has a default {p.default!r}")
                 elif default != "{...}":
-                    expected = eval(default, {"LicenseKind": LicenseKind})  # noqa: S307
+                    expected = eval(default, {"LicenseKind": LicenseKind})
                     if p.default != expected or type(p.default) is not type(expected):
                         problems.append(f"{name}: {pname}={p.default!r}, SPEC {default}")
             required = [
@@ -390,9 +391,20 @@ def test_s3_enumerations_are_str_enums_of_lower_case_names() -> None:
         "UNLICENSED",
     }
     assert {k.name for k in LicenseKind} == {"SUBSCRIPTION", "HARDWARE"}
-    r11 = """organization_created system_registered devices_reported subscription_started
-    key_redeemed licenses_allocated compensation_credited licenses_expired hardware_registered
-    extension_allocated system_file_uploaded growth_exceeded""".split()
+    r11 = [
+        "organization_created",
+        "system_registered",
+        "devices_reported",
+        "subscription_started",
+        "key_redeemed",
+        "licenses_allocated",
+        "compensation_credited",
+        "licenses_expired",
+        "hardware_registered",
+        "extension_allocated",
+        "system_file_uploaded",
+        "growth_exceeded",
+    ]
     assert set(r11) <= {a.value for a in Action}
     assert {
         "TRIAL_ENDING",
@@ -492,7 +504,7 @@ def test_r11_filters_and_paging_with_expiries_nobody_ran(m: Manager, clock: Manu
     assert _rows(m.history("o1", limit=0)) == []
     # the filters are checked (R14), and name the parameter
     for kwargs, param in [
-        ({"since": datetime(2027, 1, 1)}, "since"),  # noqa: DTZ001 - naive on purpose
+        ({"since": datetime(2027, 1, 1)}, "since"),
         ({"until": "2027-01-01"}, "until"),
         ({"actions": ["nope"]}, "actions"),
         ({"actions": 5}, "actions"),
@@ -634,7 +646,9 @@ BAD_COUNTS: list[object] = [
 ]
 
 
-def _hostile_cases(m: Manager, key: str, unknown_key: str) -> list[tuple[str, Callable[[], object], type[Exception]]]:
+def _hostile_cases(
+    m: Manager, key: str, unknown_key: str
+) -> list[tuple[str, Callable[[], object], type[Exception]]]:
     cases: list[tuple[str, Callable[[], object], type[Exception]]] = []
 
     def add(label: str, fn: Callable[[], object], error: type[Exception] = InvalidInput) -> None:
@@ -642,7 +656,10 @@ def _hostile_cases(m: Manager, key: str, unknown_key: str) -> list[tuple[str, Ca
 
     for bad in BAD_IDS:
         b: Any = bad
-        add(f"create_organization id {bad!r}", lambda b=b: m.create_organization(b, name="N", actor="u"))
+        add(
+            f"create_organization id {bad!r}",
+            lambda b=b: m.create_organization(b, name="N", actor="u"),
+        )
         add(
             f"register_system id {bad!r}",
             lambda b=b: m.register_system("o1", "acs-pro", b, devices={"core": 1}, actor="u"),
@@ -674,20 +691,26 @@ def _hostile_cases(m: Manager, key: str, unknown_key: str) -> list[tuple[str, Ca
             )
     for bad in (True, 1.0, "1", None, float("nan")):
         b = bad
-        add(f"period {bad!r}", lambda b=b: m.allocate("o1", "acs-pro", {"core": 1}, period=b, actor="u"))
+        add(
+            f"period {bad!r}",
+            lambda b=b: m.allocate("o1", "acs-pro", {"core": 1}, period=b, actor="u"),
+        )
         add(f"through {bad!r}", lambda b=b: m.allocate_need("o1", "acs-pro", through=b, actor="u"))
         add(f"horizon {bad!r}", lambda b=b: m.need("o1", "acs-pro", horizon=b))
         add(f"within_days {bad!r}", lambda b=b: m.alerts("o1", within_days=b))
         if bad is not None:  # no limit is a limit
             add(f"limit {bad!r}", lambda b=b: m.systems("o1", limit=b))
-    naive = datetime(2026, 6, 1, 12)  # noqa: DTZ001 - naive on purpose
+    naive = datetime(2026, 6, 1, 12)
     for label, fn in [
         ("status at naive", lambda: m.status("o1", "acs-pro", at=naive)),
         ("status at date", lambda: m.status("o1", "acs-pro", at=d("2026-06-01"))),
         ("wallet at text", lambda: m.wallet("o1", "acs-pro", at="2026-06-01T00:00:00Z")),
         ("alerts at naive", lambda: m.alerts("o1", at=naive)),
         ("sweep at naive", lambda: m.sweep(at=naive)),
-        ("timezone", lambda: m.create_organization("o3", name="N", timezone="Mars/Base", actor="u")),
+        (
+            "timezone",
+            lambda: m.create_organization("o3", name="N", timezone="Mars/Base", actor="u"),
+        ),
         ("timezone int", lambda: m.create_organization("o3", name="N", timezone=1, actor="u")),
         ("name empty", lambda: m.create_organization("o3", name=" ", actor="u")),
         ("quantities list", lambda: m.allocate("o1", "acs-pro", [("core", 1)], actor="u")),
@@ -709,16 +732,36 @@ def _hostile_cases(m: Manager, key: str, unknown_key: str) -> list[tuple[str, Ca
     )
 
     for label, fn, error in [
-        ("unknown org", lambda: m.allocate("nope", "acs-pro", {"core": 1}, actor="u"), UnknownOrganization),
+        (
+            "unknown org",
+            lambda: m.allocate("nope", "acs-pro", {"core": 1}, actor="u"),
+            UnknownOrganization,
+        ),
         ("unknown org query", lambda: m.status("nope", "acs-pro"), UnknownOrganization),
         ("unknown product", lambda: m.start_subscription("o1", "acs", actor="u"), UnknownProduct),
-        ("unknown system", lambda: m.report_devices("o1", "s9", {"core": 1}, actor="u"), UnknownSystem),
+        (
+            "unknown system",
+            lambda: m.report_devices("o1", "s9", {"core": 1}, actor="u"),
+            UnknownSystem,
+        ),
         ("unknown system query", lambda: m.system_status("o1", "s9"), UnknownSystem),
-        ("unknown serial", lambda: m.register_hardware("o1", "s1", "hw9", actor="u"), UnknownHardware),
-        ("typo", lambda: m.redeem_key("o1", key[:-1] + ("0" if key[-1] != "0" else "1"), actor="u"), KeyTypo),
+        (
+            "unknown serial",
+            lambda: m.register_hardware("o1", "s1", "hw9", actor="u"),
+            UnknownHardware,
+        ),
+        (
+            "typo",
+            lambda: m.redeem_key("o1", key[:-1] + ("0" if key[-1] != "0" else "1"), actor="u"),
+            KeyTypo,
+        ),
         ("not issued", lambda: m.redeem_key("o1", unknown_key, actor="u"), UnknownKey),
         ("system file", lambda: m.upload_system_file("o1", b"{}", actor="u"), MalformedSystemFile),
-        ("not started", lambda: m.allocate("o1", "acs-pro", {"core": 1}, actor="u"), SubscriptionNotStarted),
+        (
+            "not started",
+            lambda: m.allocate("o1", "acs-pro", {"core": 1}, actor="u"),
+            SubscriptionNotStarted,
+        ),
     ]:
         add(label, fn, error)
     return cases
@@ -736,16 +779,17 @@ def test_r14_hostile_input_everywhere_is_refused_and_changes_nothing(m: Manager)
     before = _snapshot(m)
     wrong: list[str] = []
     for label, fn, error in _hostile_cases(m, key, unknown_key):
+        raised: Exception | None = None
         try:
             fn()
-        except error as caught:
-            assert isinstance(caught, LicensingError)
-            assert isinstance(caught.code, str)
-            json.dumps(caught.details)
-        except Exception as other:  # noqa: BLE001 - reported below
-            wrong.append(f"{label}: {type(other).__name__}: {other}")
-        else:
+        except Exception as exc:
+            raised = exc
+        if raised is None:
             wrong.append(f"{label}: accepted")
+        elif not isinstance(raised, error) or not isinstance(raised, LicensingError):
+            wrong.append(f"{label}: {type(raised).__name__}: {raised}")
+        else:
+            json.dumps(raised.details)  # JSON-ready (R14)
     assert wrong == [], "\n".join(wrong)
     assert _snapshot(m) == before
     # and the key and the serial were left unused by it all
@@ -795,8 +839,14 @@ def test_r15_each_period_uses_the_version_in_effect_at_its_start(
         types = list(EXAMPLE_CATALOG.product("acs-pro").license_types)
         v2 = Catalog(
             products=[
-                ProductSpec("acs-pro", "Renamed", growth_rate=Fraction(1, 4), trial_days=10,
-                            grace_days=10, license_types=types),
+                ProductSpec(
+                    "acs-pro",
+                    "Renamed",
+                    growth_rate=Fraction(1, 4),
+                    trial_days=10,
+                    grace_days=10,
+                    license_types=types,
+                ),
                 ProductSpec("p2", "P2", license_types=[LicenseType("core")]),
             ]
         )
@@ -828,8 +878,12 @@ def test_r15_each_period_uses_the_version_in_effect_at_its_start(
             m.status("o1", "p2", at=at("2026-03-01T00:00"))
         bad = Catalog(
             products=[
-                ProductSpec("acs-pro", "X", term_years=2,
-                            license_types=[LicenseType("core"), LicenseType("universal")])
+                ProductSpec(
+                    "acs-pro",
+                    "X",
+                    term_years=2,
+                    license_types=[LicenseType("core"), LicenseType("universal")],
+                )
             ]
         )
         with pytest.raises(IncompatibleCatalog) as refused:
@@ -959,7 +1013,7 @@ def test_r12_tampering_fails_and_dates_are_judged_in_the_file_zone(
             trial_file,
             trusted_keys=keys,
             system_id="off1",
-            now=datetime(2026, 3, 11),  # noqa: DTZ001 - naive on purpose
+            now=datetime(2026, 3, 11),
         )
 
 
@@ -980,7 +1034,9 @@ def test_cli_json_results_and_one_exit_code_per_error_family(cli_db: str) -> Non
     missing = run(cli_db, "organizations", "--json")
     assert missing.exit_code == 3
     assert json.loads(missing.stderr)["code"] == "store_not_found"
-    made = run(cli_db, "create-organization", "o1", "--name", "Org", "--catalog", "example", "--json")
+    made = run(
+        cli_db, "create-organization", "o1", "--name", "Org", "--catalog", "example", "--json"
+    )
     assert made.exit_code == 0, made.output
     created = json.loads(made.stdout)
     assert (created["org_id"], created["name"], created["timezone"]) == ("o1", "Org", "UTC")
@@ -994,8 +1050,18 @@ def test_cli_json_results_and_one_exit_code_per_error_family(cli_db: str) -> Non
         (["status", "o2", "acs-pro"], 3, "unknown_organization", {"org_id": "o2"}),
         (["status", "o1", "nope"], 3, "unknown_product", {"product": "nope"}),
         (["allocate", "o1", "acs-pro", "core=1"], 5, "subscription_not_started", None),
-        (["register-system", "o1", "acs-pro", "s1", "core=-1"], 2, "invalid_input", {"param": "devices"}),
-        (["register-system", "o1", "acs-pro", "s1", "core=1000001"], 2, "invalid_input", {"param": "devices"}),
+        (
+            ["register-system", "o1", "acs-pro", "s1", "core=-1"],
+            2,
+            "invalid_input",
+            {"param": "devices"},
+        ),
+        (
+            ["register-system", "o1", "acs-pro", "s1", "core=1000001"],
+            2,
+            "invalid_input",
+            {"param": "devices"},
+        ),
         (["redeem", "o1", "ABCD-EFGH"], 2, "key_typo", {"param": "key"}),
         (["history", "o1", "--limit", "-1"], 2, "invalid_input", {"param": "limit"}),
         (["history", "o1", "--action", "nope"], 2, "invalid_input", {"param": "actions"}),
@@ -1100,9 +1166,7 @@ def test_r14_ids_made_before_the_rule_are_accepted_where_referred_to(
 def test_r13_r14_a_repeat_of_a_command_made_before_the_rule_replays(legacy: Manager) -> None:
     m = legacy
     count = len(m.history("old org"))
-    m.register_system(
-        "old org", "acs-pro", "s/1", devices={"core": 1}, actor="u", request_id="r 1"
-    )
+    m.register_system("old org", "acs-pro", "s/1", devices={"core": 1}, actor="u", request_id="r 1")
     m.create_organization("old org", name="Old", actor="u", request_id="r 0")
     assert len(m.history("old org")) == count
 
@@ -1113,6 +1177,41 @@ def test_r13_r14_a_repeat_of_a_command_made_before_the_rule_replays(legacy: Mana
     "answer and organizations --json hold (a hand-made document in cli.py)",
 )
 def test_cli_create_organization_answers_as_the_api(cli_db: str) -> None:
-    made = run(cli_db, "create-organization", "o1", "--name", "Org", "--catalog", "example", "--json")
+    made = run(
+        cli_db, "create-organization", "o1", "--name", "Org", "--catalog", "example", "--json"
+    )
     listed = run(cli_db, "organizations", "--json")
     assert json.loads(made.stdout) == json.loads(listed.stdout)[0]
+
+
+def test_r14_offline_functions_name_the_argument_at_fault() -> None:
+    """R14: an InvalidInput's details name the parameter, in the offline functions too."""
+    now = at("2026-01-01T12:00")
+    good = {"system_id": "s", "product": "acs-pro", "devices": {"core": 1}, "now": now}
+    for change, param in [
+        ({"hardware": "HW-1"}, "hardware"),
+        ({"hardware": ["HW-1", ""]}, "hardware"),
+        ({"hardware": [7]}, "hardware"),
+        ({"system_id": ""}, "system_id"),
+        ({"devices": {"core": True}}, "devices"),
+        ({"now": datetime(2026, 1, 1)}, "now"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            offline.describe_system(**{**good, **change})
+        assert caught.value.details == {"param": param}, change
+    with Manager.open("memory://", catalog=EXAMPLE_CATALOG) as m:
+        pem = m.public_key
+    other = Ed25519PrivateKey.generate().public_key()
+    check = {"data": b"{}", "trusted_keys": [pem], "system_id": "s", "now": now}
+    for change, param in [
+        ({"data": "{}"}, "data"),
+        ({"trusted_keys": []}, "trusted_keys"),
+        ({"trusted_keys": [b"not a key"]}, "trusted_keys"),
+        ({"trusted_keys": 5}, "trusted_keys"),
+        ({"trusted_keys": {"0" * 16: other}}, "trusted_keys"),
+        ({"system_id": "a\x00"}, "system_id"),
+        ({"now": datetime(2026, 1, 1)}, "now"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            offline.verify_license_file(**{**check, **change})
+        assert caught.value.details == {"param": param}, change
