@@ -503,7 +503,7 @@ def test_r11_filters_and_paging_with_expiries_nobody_ran(m: Manager, clock: Manu
     assert _rows(m.history("o1", offset=99)) == []
     assert _rows(m.history("o1", limit=0)) == []
     # the filters are checked (R14), and name the parameter
-    for kwargs, param in [
+    history_cases: list[tuple[dict[str, Any], str]] = [
         ({"since": datetime(2027, 1, 1)}, "since"),
         ({"until": "2027-01-01"}, "until"),
         ({"actions": ["nope"]}, "actions"),
@@ -512,7 +512,8 @@ def test_r11_filters_and_paging_with_expiries_nobody_ran(m: Manager, clock: Manu
         ({"limit": True}, "limit"),
         ({"offset": 1.0}, "offset"),
         ({"actor": ""}, "actor"),
-    ]:
+    ]
+    for kwargs, param in history_cases:
         with pytest.raises(InvalidInput) as caught:
             m.history("o1", **kwargs)
         assert caught.value.details == {"param": param}, kwargs
@@ -647,59 +648,62 @@ BAD_COUNTS: list[object] = [
 
 
 def _hostile_cases(
-    m: Manager, key: str, unknown_key: str
+    manager: Manager, key: str, unknown_key: str
 ) -> list[tuple[str, Callable[[], object], type[Exception]]]:
     cases: list[tuple[str, Callable[[], object], type[Exception]]] = []
+    m: Any = manager  # wrong types on purpose
 
     def add(label: str, fn: Callable[[], object], error: type[Exception] = InvalidInput) -> None:
         cases.append((label, fn, error))
 
+    def bad_id(b: object) -> None:
+        add(f"create_organization id {b!r}", lambda: m.create_organization(b, name="N", actor="u"))
+        add(
+            f"register_system id {b!r}",
+            lambda: m.register_system("o1", "acs-pro", b, devices={"core": 1}, actor="u"),
+        )
+        add(
+            f"ship_hardware {b!r}",
+            lambda: m.vendor.ship_hardware(b, "acs-pro", preloaded={"core": 1}),
+        )
+        if b is not None:  # no request id is a valid one
+            add(
+                f"request_id {b!r}",
+                lambda: m.start_subscription("o1", "acs-pro", actor="u", request_id=b),
+            )
+
+    def bad_actor(b: object) -> None:
+        add(f"actor {b!r}", lambda: m.start_subscription("o1", "acs-pro", actor=b))
+
+    def bad_count(b: object) -> None:
+        add(f"allocate {b!r}", lambda: m.allocate("o1", "acs-pro", {"core": b}, actor="u"))
+        add(
+            f"allocate_to_hardware {b!r}",
+            lambda: m.allocate_to_hardware("o1", "hw1", {"core": b}, actor="u"),
+        )
+        add(f"issue_key {b!r}", lambda: m.vendor.issue_key("acs-pro", quantities={"core": b}))
+        if b not in (0, False):  # 0 devices is a count
+            add(
+                f"report_devices {b!r}",
+                lambda: m.report_devices("o1", "s1", {"core": b}, actor="u"),
+            )
+
+    def bad_int(b: object) -> None:
+        add(f"period {b!r}", lambda: m.allocate("o1", "acs-pro", {"core": 1}, period=b, actor="u"))
+        add(f"through {b!r}", lambda: m.allocate_need("o1", "acs-pro", through=b, actor="u"))
+        add(f"horizon {b!r}", lambda: m.need("o1", "acs-pro", horizon=b))
+        add(f"within_days {b!r}", lambda: m.alerts("o1", within_days=b))
+        if b is not None:  # no limit is a limit
+            add(f"limit {b!r}", lambda: m.systems("o1", limit=b))
+
     for bad in BAD_IDS:
-        b: Any = bad
-        add(
-            f"create_organization id {bad!r}",
-            lambda b=b: m.create_organization(b, name="N", actor="u"),
-        )
-        add(
-            f"register_system id {bad!r}",
-            lambda b=b: m.register_system("o1", "acs-pro", b, devices={"core": 1}, actor="u"),
-        )
-        add(
-            f"ship_hardware {bad!r}",
-            lambda b=b: m.vendor.ship_hardware(b, "acs-pro", preloaded={"core": 1}),
-        )
-        if bad is not None:  # no request id is a valid one
-            add(
-                f"request_id {bad!r}",
-                lambda b=b: m.start_subscription("o1", "acs-pro", actor="u", request_id=b),
-            )
+        bad_id(bad)
     for bad in BAD_ACTORS:
-        b = bad
-        add(f"actor {bad!r}", lambda b=b: m.start_subscription("o1", "acs-pro", actor=b))
+        bad_actor(bad)
     for bad in BAD_COUNTS:
-        b = bad
-        add(f"allocate {bad!r}", lambda b=b: m.allocate("o1", "acs-pro", {"core": b}, actor="u"))
-        add(
-            f"allocate_to_hardware {bad!r}",
-            lambda b=b: m.allocate_to_hardware("o1", "hw1", {"core": b}, actor="u"),
-        )
-        add(f"issue_key {bad!r}", lambda b=b: m.vendor.issue_key("acs-pro", quantities={"core": b}))
-        if bad not in (0, False):  # 0 devices is a count
-            add(
-                f"report_devices {bad!r}",
-                lambda b=b: m.report_devices("o1", "s1", {"core": b}, actor="u"),
-            )
+        bad_count(bad)
     for bad in (True, 1.0, "1", None, float("nan")):
-        b = bad
-        add(
-            f"period {bad!r}",
-            lambda b=b: m.allocate("o1", "acs-pro", {"core": 1}, period=b, actor="u"),
-        )
-        add(f"through {bad!r}", lambda b=b: m.allocate_need("o1", "acs-pro", through=b, actor="u"))
-        add(f"horizon {bad!r}", lambda b=b: m.need("o1", "acs-pro", horizon=b))
-        add(f"within_days {bad!r}", lambda b=b: m.alerts("o1", within_days=b))
-        if bad is not None:  # no limit is a limit
-            add(f"limit {bad!r}", lambda b=b: m.systems("o1", limit=b))
+        bad_int(bad)
     naive = datetime(2026, 6, 1, 12)
     for label, fn in [
         ("status at naive", lambda: m.status("o1", "acs-pro", at=naive)),
@@ -1094,7 +1098,7 @@ def test_cli_json_results_and_one_exit_code_per_error_family(cli_db: str) -> Non
     "(SPEC §3), although it documents exit code 8 for a rejected license file",
 )
 def test_cli_covers_the_offline_functions(cli_db: str) -> None:
-    names = set(main.commands)  # type: ignore[attr-defined]
+    names = set(main.commands)
     assert {"describe-system", "verify-license-file"} <= names
 
 
@@ -1187,23 +1191,29 @@ def test_cli_create_organization_answers_as_the_api(cli_db: str) -> None:
 def test_r14_offline_functions_name_the_argument_at_fault() -> None:
     """R14: an InvalidInput's details name the parameter, in the offline functions too."""
     now = at("2026-01-01T12:00")
-    good = {"system_id": "s", "product": "acs-pro", "devices": {"core": 1}, "now": now}
-    for change, param in [
+    good: dict[str, Any] = {
+        "system_id": "s",
+        "product": "acs-pro",
+        "devices": {"core": 1},
+        "now": now,
+    }
+    described: list[tuple[dict[str, Any], str]] = [
         ({"hardware": "HW-1"}, "hardware"),
         ({"hardware": ["HW-1", ""]}, "hardware"),
         ({"hardware": [7]}, "hardware"),
         ({"system_id": ""}, "system_id"),
         ({"devices": {"core": True}}, "devices"),
         ({"now": datetime(2026, 1, 1)}, "now"),
-    ]:
+    ]
+    for change, param in described:
         with pytest.raises(InvalidInput) as caught:
             offline.describe_system(**{**good, **change})
         assert caught.value.details == {"param": param}, change
     with Manager.open("memory://", catalog=EXAMPLE_CATALOG) as m:
         pem = m.public_key
     other = Ed25519PrivateKey.generate().public_key()
-    check = {"data": b"{}", "trusted_keys": [pem], "system_id": "s", "now": now}
-    for change, param in [
+    check: dict[str, Any] = {"data": b"{}", "trusted_keys": [pem], "system_id": "s", "now": now}
+    verified: list[tuple[dict[str, Any], str]] = [
         ({"data": "{}"}, "data"),
         ({"trusted_keys": []}, "trusted_keys"),
         ({"trusted_keys": [b"not a key"]}, "trusted_keys"),
@@ -1211,7 +1221,8 @@ def test_r14_offline_functions_name_the_argument_at_fault() -> None:
         ({"trusted_keys": {"0" * 16: other}}, "trusted_keys"),
         ({"system_id": "a\x00"}, "system_id"),
         ({"now": datetime(2026, 1, 1)}, "now"),
-    ]:
+    ]
+    for change, param in verified:
         with pytest.raises(InvalidInput) as caught:
             offline.verify_license_file(**{**check, **change})
         assert caught.value.details == {"param": param}, change
