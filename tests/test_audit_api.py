@@ -1226,3 +1226,28 @@ def test_r14_offline_functions_name_the_argument_at_fault() -> None:
         with pytest.raises(InvalidInput) as caught:
             offline.verify_license_file(**{**check, **change})
         assert caught.value.details == {"param": param}, change
+
+
+def test_s3_a_closed_manager_raises_storage_error_never_a_raw_backend_error(
+    persistent_url: str, clock: ManualClock
+) -> None:
+    """SPEC §3 (``manager.close()``) and the error tree: a backend's own error (here
+    sqlite3.ProgrammingError on a closed connection) reaches the caller as StorageError."""
+    from axis_licensing import StorageError
+
+    m = Manager.open(persistent_url, catalog=EXAMPLE_CATALOG, clock=clock)
+    m.create_organization("o", name="O", actor="u")
+    m.close()
+    calls: list[Callable[[], object]] = [
+        m.organizations,
+        lambda: m.history("o"),
+        lambda: m.status("o", "acs-pro"),
+        lambda: m.create_organization("p", name="P", actor="u"),
+        m.catalog_versions,
+    ]
+    for call in calls:
+        with pytest.raises(StorageError):
+            call()
+    m.close()  # closing twice is harmless
+    with Manager.open(persistent_url, clock=clock) as again:
+        assert [o.org_id for o in again.organizations()] == ["o"]
