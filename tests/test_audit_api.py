@@ -1251,3 +1251,19 @@ def test_s3_a_closed_manager_raises_storage_error_never_a_raw_backend_error(
     m.close()  # closing twice is harmless
     with Manager.open(persistent_url, clock=clock) as again:
         assert [o.org_id for o in again.organizations()] == ["o"]
+
+
+def test_r14_s8_a_lone_surrogate_is_no_password_and_no_token(m: Manager) -> None:
+    """SPEC §8 and R14: check_password answers None for text no encoding can carry (it raised
+    UnicodeEncodeError), and members.accept refuses such a token with InvalidInput."""
+    m.accounts.create("alice", name="Alice", password="correct horse", actor="alice")
+    assert m.accounts.check_password("alice", "correct horse") is not None
+    assert m.accounts.check_password("alice", "\ud800") is None
+    assert m.accounts.check_password("\ud800", "correct horse") is None
+    assert m.tokens.resolve("\ud800") is None
+    with pytest.raises(InvalidInput) as caught:
+        m.members.accept("\ud800", account_id="alice")
+    assert caught.value.details == {"param": "token"}
+    with pytest.raises(InvalidInput) as caught:
+        m.execute("members.accept", token="\ud800", account_id="alice")
+    assert caught.value.details == {"param": "token"}

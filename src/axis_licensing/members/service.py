@@ -20,7 +20,7 @@ import builtins
 import contextvars
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeGuard, TypeVar, cast
 
 import attrs
 
@@ -72,6 +72,17 @@ INVITE_KEY = "members.invite_key"
 _RECORDED: contextvars.ContextVar[builtins.list[Activity] | None] = contextvars.ContextVar(
     "axis_licensing_members_recorded", default=None
 )
+
+
+def _utf8(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is text that UTF-8 can encode (a lone surrogate cannot, R14)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_role(value: object, param: str = "role") -> model.Role:
@@ -531,7 +542,7 @@ class Accounts:
         Raises:
             StorageError: the store failed.
         """
-        if not isinstance(account_id, str) or not isinstance(password, str):
+        if not _utf8(account_id) or not _utf8(password):  # not text: no account's password
             return None
         row: AccountRow | None = None
         if account_id and len(account_id) <= 128:
@@ -733,7 +744,7 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        if not isinstance(token, str) or not token:
+        if not _utf8(token) or not token:
             raise InvalidInput("an invitation token must be non-empty text", param="token")
         account_id = check_id(account_id, "account_id")
         self._a.ask(account_id, None, "members.accept")

@@ -375,9 +375,18 @@ def _password(p: Param, value: object) -> str:
 
 
 def _secret(p: Param, value: object) -> str:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or _has_surrogate(value):
         raise InvalidInput(f"{p.name} must be non-empty text", param=p.name)
     return value
+
+
+def _has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, which no encoding of text can carry (R14)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
