@@ -1161,17 +1161,22 @@ def test_r14_ids_made_before_the_rule_are_accepted_where_referred_to(
     assert caught.value.details == {"param": "system_id"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidInput,
-    reason="R13/R14: the repeat of a command recorded before the id rule is refused by the "
-    "new-id check (run before the request id is looked up) instead of replaying",
-)
 def test_r13_r14_a_repeat_of_a_command_made_before_the_rule_replays(legacy: Manager) -> None:
+    """A repeat creates nothing: it replays (R13) although its ids fail the new-id rule."""
     m = legacy
     count = len(m.history("old org"))
     m.register_system("old org", "acs-pro", "s/1", devices={"core": 1}, actor="u", request_id="r 1")
     m.create_organization("old org", name="Old", actor="u", request_id="r 0")
+    assert len(m.history("old org")) == count
+    # not a repeat: other arguments, another request id, or none; the rule refuses the id
+    for request_id, devices in [("r 1", {"core": 2}), ("r 2", {"core": 1}), (None, {"core": 1})]:
+        with pytest.raises(InvalidInput) as caught:
+            m.register_system(
+                "old org", "acs-pro", "s/1", devices=devices, actor="u", request_id=request_id
+            )
+        assert caught.value.details == {"param": "system_id"}
+    with pytest.raises(InvalidInput):
+        m.create_organization("old org", name="Other", actor="u", request_id="r 0")
     assert len(m.history("old org")) == count
 
 

@@ -484,12 +484,16 @@ class Operation:
                 bound[p.name] = p.default
         return bound
 
-    def checked(self, values: Mapping[str, object], shell: Resolver) -> dict[str, Any]:
+    def checked(
+        self, values: Mapping[str, object], shell: Resolver, *, new_ids: bool = True
+    ) -> dict[str, Any]:
         """Every parameter of ``values`` checked, in signature order (R14).
 
         Args:
             values: each parameter's value (a method's ``locals()`` will do).
             shell: resolves products and license types against the catalog.
+            new_ids: check the ids a command creates by R14's new-id rule; False
+                checks them as ids referred to (for a repeat of a remembered request).
 
         Returns:
             The checked values by name.
@@ -502,7 +506,8 @@ class Operation:
         """
         out: dict[str, Any] = {}
         for p in self.params:
-            out[p.name] = p.validate(values[p.name], out, shell)
+            param = p if new_ids or p.check is not Check.NEW_ID else attrs.evolve(p, check=Check.ID)
+            out[p.name] = param.validate(values[p.name], out, shell)
         return out
 
 
