@@ -356,8 +356,13 @@ def describe_system(
 
 def _check_serials(hardware: object) -> list[str]:
     if isinstance(hardware, str | bytes | bytearray) or not isinstance(hardware, Iterable):
-        raise InvalidInput("hardware must be an iterable of serial strings")
-    serials = [_check_id("hardware serial", serial) for serial in hardware]
+        raise InvalidInput("hardware must be an iterable of serial strings", param="hardware")
+    serials = []
+    for serial in hardware:
+        problem = _id_problem(serial)
+        if problem is not None:  # the argument at fault is ``hardware`` (R14)
+            raise InvalidInput(f"hardware serial {problem}", param="hardware")
+        serials.append(serial)
     return sorted(set(serials))
 
 
@@ -681,6 +686,15 @@ def _check_zone(value: object) -> str:
 def _trusted_key_map(
     trusted_keys: PublicKeyLike | Iterable[PublicKeyLike] | Mapping[str, PublicKeyLike],
 ) -> dict[str, Ed25519PublicKey]:
+    try:
+        return _trusted_keys(trusted_keys)
+    except InvalidInput as exc:  # the argument at fault is ``trusted_keys`` (R14)
+        raise InvalidInput(exc.message, param="trusted_keys") from None
+
+
+def _trusted_keys(
+    trusted_keys: PublicKeyLike | Iterable[PublicKeyLike] | Mapping[str, PublicKeyLike],
+) -> dict[str, Ed25519PublicKey]:
     if isinstance(trusted_keys, bytes | str | Ed25519PublicKey):
         given: Iterable[PublicKeyLike] = (trusted_keys,)
     elif isinstance(trusted_keys, Mapping):
@@ -747,7 +761,7 @@ def verify_license_file(
     expected_system = _check_id("system_id", system_id)
     raw = _bytes_of(data)
     if raw is None:
-        raise InvalidInput(f"a license file must be bytes, got {type(data).__name__}")
+        raise InvalidInput(f"a license file must be bytes, got {type(data).__name__}", param="data")
     keys = _trusted_key_map(trusted_keys)
 
     body, signature = _parse_license_form(raw)

@@ -645,7 +645,11 @@ class SQLiteBackend(SQLiteMembersBackend, Backend):  # members hook (SPEC §8): 
 
     def _end_failed(self, conn: sqlite3.Connection) -> None:
         """Roll back what a failed transaction left; discard the connection if that fails."""
-        if not conn.in_transaction:
+        try:
+            active = conn.in_transaction
+        except sqlite3.Error:  # a closed connection holds no transaction
+            return
+        if not active:
             return
         try:
             conn.execute("ROLLBACK")

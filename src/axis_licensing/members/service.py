@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TypeVar, cast
+from typing import TypeGuard, TypeVar, cast
 
 import attrs
 
@@ -63,6 +63,17 @@ T = TypeVar("T")
 TOUCH_INTERVAL = timedelta(minutes=1)
 #: The ``meta`` setting that keys invitation secrets derived from request ids.
 INVITE_KEY = "members.invite_key"
+
+
+def _utf8(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is text that UTF-8 can encode (a lone surrogate cannot, R14)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_role(value: object, param: str = "role") -> model.Role:
@@ -383,7 +394,7 @@ class Accounts:
         Raises:
             StorageError: the store failed.
         """
-        if not isinstance(account_id, str) or not isinstance(password, str):
+        if not _utf8(account_id) or not _utf8(password):  # not text: no account's password
             return None
         row: AccountRow | None = None
         if account_id and len(account_id) <= 128:
@@ -585,7 +596,7 @@ class Members:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
-        if not isinstance(token, str) or not token:
+        if not _utf8(token) or not token:
             raise InvalidInput("an invitation token must be non-empty text", param="token")
         account_id = check_id(account_id, "account_id")
         self._a.ask(account_id, None, "members.accept")

@@ -375,9 +375,18 @@ def _password(p: Param, value: object) -> str:
 
 
 def _secret(p: Param, value: object) -> str:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or _has_surrogate(value):
         raise InvalidInput(f"{p.name} must be non-empty text", param=p.name)
     return value
+
+
+def _has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, which no encoding of text can carry (R14)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 _Checker = Callable[[Param, object, Mapping[str, object], Resolver], object]
@@ -475,12 +484,16 @@ class Operation:
                 bound[p.name] = p.default
         return bound
 
-    def checked(self, values: Mapping[str, object], shell: Resolver) -> dict[str, Any]:
+    def checked(
+        self, values: Mapping[str, object], shell: Resolver, *, new_ids: bool = True
+    ) -> dict[str, Any]:
         """Every parameter of ``values`` checked, in signature order (R14).
 
         Args:
             values: each parameter's value (a method's ``locals()`` will do).
             shell: resolves products and license types against the catalog.
+            new_ids: check the ids a command creates by R14's new-id rule; False
+                checks them as ids referred to (for a repeat of a remembered request).
 
         Returns:
             The checked values by name.
@@ -493,7 +506,8 @@ class Operation:
         """
         out: dict[str, Any] = {}
         for p in self.params:
-            out[p.name] = p.validate(values[p.name], out, shell)
+            param = p if new_ids or p.check is not Check.NEW_ID else attrs.evolve(p, check=Check.ID)
+            out[p.name] = param.validate(values[p.name], out, shell)
         return out
 
 

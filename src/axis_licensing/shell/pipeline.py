@@ -63,6 +63,7 @@ from axis_licensing.errors import (
     IdempotencyConflict,
     InvalidInput,
     KeyAlreadyRedeemed,
+    LicensingError,
     PermissionDenied,
     StorageError,
     UnknownProduct,
@@ -90,7 +91,7 @@ from axis_licensing.shell.build import BUILDERS
 from axis_licensing.shell.catalog_versions import CatalogVersions
 from axis_licensing.shell.derive import KeyDeriver
 from axis_licensing.shell.loading import StateCache, all_systems, with_named
-from axis_licensing.shell.operations import OPERATIONS
+from axis_licensing.shell.operations import OPERATIONS, Check
 from axis_licensing.shell.plugins import Plugins
 from axis_licensing.shell.signing import Signer
 from axis_licensing.shell.transact import (
@@ -291,11 +292,41 @@ class Pipeline:
         Raises:
             LicensingError: as the command's declaration lists.
         """
-        checked = OPERATIONS[name].checked(values, self)
+        try:
+            checked = OPERATIONS[name].checked(values, self)
+        except InvalidInput as refused:
+            checked = self._repeated(name, values, refused)
         org_id, command = BUILDERS[name](self, checked, values)
         return self._run(
             command, org_id=org_id, actor=checked["actor"], request_id=checked["request_id"]
         )
+
+    def _repeated(
+        self, name: str, values: Mapping[str, object], refused: InvalidInput
+    ) -> dict[str, Any]:
+        """The checked values of a repeat of a request recorded before R14's id rule.
+
+        A new id obeys the rule, but a repeat creates nothing (R13): when the
+        store remembers ``values``' request id with the same arguments, the ids
+        are checked as ids referred to (R14), and the pipeline replays it.
+
+        Raises:
+            InvalidInput: ``refused``, when ``values`` are not such a repeat.
+        """
+        new_ids = {p.name for p in OPERATIONS[name].params if p.check is Check.NEW_ID}
+        if values.get("request_id") is None or refused.details.get("param") not in new_ids:
+            raise refused
+        try:
+            checked = OPERATIONS[name].checked(values, self, new_ids=False)
+            org_id, command = BUILDERS[name](self, checked, values)
+        except LicensingError:
+            raise refused from None
+        scope = VENDOR_SCOPE if command.VENDOR else org_scope(str(org_id))
+        request_id: str = checked["request_id"]
+        prior = self._read(lambda tx: tx.request(scope, request_id))
+        if prior is None or prior.fingerprint != cmd.fingerprint(command):
+            raise refused
+        return checked
 
     def _run(
         self, command: cmd.Command, *, org_id: str | None, actor: str, request_id: str | None
