@@ -27,8 +27,7 @@ import hmac
 import http.server
 import json
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,18 +47,21 @@ from standardwebhooks import Webhook
 
 from axis_licensing import (
     EXAMPLE_CATALOG,
-    hookimpl,
+    Catalog,
     LicenseKind,
+    LicenseType,
     LicensingError,
     Manager,
     ManualClock,
     PermissionDenied,
+    ProductSpec,
+    hookimpl,
     offline,
     to_jsonable,
 )
 from axis_licensing.backends import TABLES
 from axis_licensing.cli import main
-from axis_licensing.errors import InvitationInvalid
+from axis_licensing.errors import InvitationInvalid, LastOwner
 from axis_licensing.events.model import delivery_id, event_types
 from axis_licensing.http import create_app
 from axis_licensing.members import passwords
@@ -159,7 +161,10 @@ def test_deliveries_are_signed_per_standard_webhooks_and_a_rotation_sends_both(
         m.register_system("acme", P, "a-1", devices={"core": 1}, actor="alice")
         assert (m.deliver().sent, m.deliver().sent) == (4, 0)
         events = {e.id: e for org in ("acme", "globex") for e in m.events(org)}
-        seen = sorted((path, json.loads(body)["org_id"], json.loads(body)["type"]) for path, _, body in hook.got)
+        seen = sorted(
+            (path, json.loads(body)["org_id"], json.loads(body)["type"])
+            for path, _, body in hook.got
+        )
         assert seen == [
             ("/hook", "acme", "system_registered"),
             ("/hook", "acme", "webhook_added"),
@@ -178,13 +183,15 @@ def test_deliveries_are_signed_per_standard_webhooks_and_a_rotation_sends_both(
             assert _signed_by(secret, headers, body)
             assert Webhook(secret).verify(body, headers) == event.to_json()
             other = ep.secret if secret == vendor.secret else vendor.secret
-            assert other is not None and not _signed_by(other, headers, body)
+            assert other is not None
+            assert not _signed_by(other, headers, body)
 
         # a rotation: both secrets sign for a while, then the new one alone
         old = ep.secret
         assert old is not None
         rotated = m.webhooks.rotate_secret(ep.endpoint_id, actor="alice")
-        assert rotated.secret is not None and rotated.secret != old
+        assert rotated.secret is not None
+        assert rotated.secret != old
         assert [e.secret for e in m.webhooks.list("acme")] == [None]
         hook.got.clear()
         m.report_devices("acme", "a-1", {"core": 2}, actor="alice")
@@ -252,11 +259,14 @@ def test_every_event_type_occurs_and_matches_the_published_schema(backend_url: s
         history = m.history("nord")
         assert len(history) == len(events)
         assert [h.action.replace("alert_", "alert.") for h in history] == types
-        assert [dict(h.details) for h in history] == [json.loads(json.dumps(e.data)) for e in events]
+        assert [dict(h.details) for h in history] == [
+            json.loads(json.dumps(e.data)) for e in events
+        ]
         assert [h.at for h in history] == [e.at for e in events]
         # no secret reaches an event
         text = json.dumps([e.to_json() for e in events])
-        assert issued.secret not in text and invitation.token not in text
+        assert issued.secret not in text
+        assert invitation.token not in text
         assert "whsec_" not in text
 
 
@@ -329,11 +339,15 @@ def test_events_exist_iff_the_command_committed_and_seq_counts_per_organization(
             m, lambda: m.allocate_need("acme", P, through=9, actor="a"), "outside_allocation_window"
         )
         _refused(
-            m, lambda: m.upload_system_file("acme", b"{not a file", actor="a"), "malformed_system_file"
+            m,
+            lambda: m.upload_system_file("acme", b"{not a file", actor="a"),
+            "malformed_system_file",
         )
         m.redeem_key("acme", key, actor="a")
         _refused(m, lambda: m.redeem_key("globex", key, actor="b"), "key_already_redeemed")
-        _refused(m, lambda: m.allocate("acme", P, {"core": 1}, actor="mallory"), "permission_denied")
+        _refused(
+            m, lambda: m.allocate("acme", P, {"core": 1}, actor="mallory"), "permission_denied"
+        )
         # a replay: the first answer, no new event
         before = _state(m, TABLES)
         m.register_system("acme", P, "s-1", devices={"core": 2}, actor="a", request_id="r-1")
@@ -445,7 +459,9 @@ def test_alerts_are_raised_and_cleared_once_at_the_organizations_local_midnight(
         kinds = [(e.type, e.data["kind"]) for e in m.events("kiwi") if e.type.startswith("alert.")]
         assert kinds.count((raised, "unlicensed")) == 2
         assert kinds.count((cleared, "unlicensed")) == 2
-        assert kinds.count((raised, "lots_expiring")) == kinds.count((cleared, "lots_expiring")) == 1
+        assert (
+            kinds.count((raised, "lots_expiring")) == kinds.count((cleared, "lots_expiring")) == 1
+        )
         # the open alerts are exactly what alerts() says at that instant
         open_keys = set()
         for e in m.events("kiwi"):
@@ -470,6 +486,13 @@ ROLES: dict[str, str | None] = {
     "mallory": None,
 }
 _RANK = {"viewer": 1, "admin": 2, "owner": 3}
+#: The example catalog and one more product: a catalog the vendor may publish (R15).
+WIDER = Catalog(
+    products=[
+        *EXAMPLE_CATALOG.products,
+        ProductSpec("acs-lite", "ACS Lite", license_types=[LicenseType("core")]),
+    ]
+)
 
 
 @attrs.frozen
@@ -498,7 +521,9 @@ def _world(url: str) -> World:
     m.vendor.ship_hardware("SER-1", P, {"core": 1}, actor="seller")
     m.vendor.ship_hardware("SER-2", P, {"core": 1}, actor="seller")
     m.register_hardware("acme", "srv-1", "SER-2", actor="olga")
-    m.redeem_key("acme", m.vendor.issue_key(P, quantities={"core": 50}, actor="seller"), actor="olga")
+    m.redeem_key(
+        "acme", m.vendor.issue_key(P, quantities={"core": 50}, actor="seller"), actor="olga"
+    )
     hw = m.vendor.issue_key(P, LicenseKind.HARDWARE, {"core": 5}, actor="seller")
     m.redeem_key("acme", hw, actor="olga")
     ep = m.webhooks.add(
@@ -506,7 +531,9 @@ def _world(url: str) -> World:
     )
     added = next(e for e in m.events("acme") if e.type == "webhook_added")
     token = m.tokens.create("pat", orgs=["acme"], actor="pat")
-    return World(m, clock, ep.endpoint_id, delivery_id(added.id, ep.endpoint_id), token.info.token_id)
+    return World(
+        m, clock, ep.endpoint_id, delivery_id(added.id, ep.endpoint_id), token.info.token_id
+    )
 
 
 def _expected(actor: str, needs: str) -> bool:
@@ -536,26 +563,52 @@ def _library_actions(w: World) -> list[tuple[str, str, Callable[[str], object]]]
             "admin",
             lambda a: m.register_system("acme", P, "srv-2", devices={"core": 1}, actor=a),
         ),
-        ("report_devices", "admin", lambda a: m.report_devices("acme", "srv-1", {"core": 3}, actor=a)),
+        (
+            "report_devices",
+            "admin",
+            lambda a: m.report_devices("acme", "srv-1", {"core": 3}, actor=a),
+        ),
         ("redeem_key", "admin", lambda a: m.redeem_key("acme", key, actor=a)),
         ("allocate", "admin", lambda a: m.allocate("acme", P, {"core": 1}, actor=a)),
         ("allocate_need", "admin", lambda a: m.allocate_need("acme", P, through=1, actor=a)),
-        ("register_hardware", "admin", lambda a: m.register_hardware("acme", "srv-1", "SER-1", actor=a)),
+        (
+            "register_hardware",
+            "admin",
+            lambda a: m.register_hardware("acme", "srv-1", "SER-1", actor=a),
+        ),
         (
             "allocate_to_hardware",
             "admin",
             lambda a: m.allocate_to_hardware("acme", "SER-1", {"core": 1}, actor=a),
         ),
         ("upload_system_file", "admin", lambda a: m.upload_system_file("acme", made, actor=a)),
-        ("members.invite", "owner", lambda a: m.members.invite("acme", "sam", role="viewer", actor=a)),
-        ("members.set_role", "owner", lambda a: m.members.set_role("acme", "pat", "admin", actor=a)),
+        (
+            "members.invite",
+            "owner",
+            lambda a: m.members.invite("acme", "sam", role="viewer", actor=a),
+        ),
+        (
+            "members.set_role",
+            "owner",
+            lambda a: m.members.set_role("acme", "pat", "admin", actor=a),
+        ),
         (
             "webhooks.add",
             "owner",
-            lambda a: m.webhooks.add("acme", web + "x", actor=a, allow_http=True, allow_private=True),
+            lambda a: m.webhooks.add(
+                "acme", web + "x", actor=a, allow_http=True, allow_private=True
+            ),
         ),
-        ("webhooks.update", "owner", lambda a: m.webhooks.update(w.endpoint_id, enabled=False, actor=a)),
-        ("webhooks.rotate_secret", "owner", lambda a: m.webhooks.rotate_secret(w.endpoint_id, actor=a)),
+        (
+            "webhooks.update",
+            "owner",
+            lambda a: m.webhooks.update(w.endpoint_id, enabled=False, actor=a),
+        ),
+        (
+            "webhooks.rotate_secret",
+            "owner",
+            lambda a: m.webhooks.rotate_secret(w.endpoint_id, actor=a),
+        ),
         ("webhooks.redeliver", "owner", lambda a: m.webhooks.redeliver(w.delivery_id, actor=a)),
         ("webhooks.remove", "owner", lambda a: m.webhooks.remove(w.endpoint_id, actor=a)),
         ("tokens.revoke_member", "owner", lambda a: m.tokens.revoke(w.token_id, actor=a)),
@@ -566,7 +619,11 @@ def _library_actions(w: World) -> list[tuple[str, str, Callable[[str], object]]]
             "vendor",
             lambda a: m.vendor.issue_key(P, quantities={"core": 1}, actor=a),
         ),
-        ("vendor.ship_hardware", "vendor", lambda a: m.vendor.ship_hardware("SER-9", P, {}, actor=a)),
+        (
+            "vendor.ship_hardware",
+            "vendor",
+            lambda a: m.vendor.ship_hardware("SER-9", P, {}, actor=a),
+        ),
         (
             "vendor.webhooks",
             "vendor",
@@ -577,9 +634,25 @@ def _library_actions(w: World) -> list[tuple[str, str, Callable[[str], object]]]
             "vendor",
             lambda a: m.accounts.create("v2", name="V", vendor=True, actor=a),
         ),
-        ("create_organization", "account", lambda a: m.create_organization("new-" + a, name="N", actor=a)),
+        (
+            "create_organization",
+            "account",
+            lambda a: m.create_organization("new-" + a, name="N", actor=a),
+        ),
         ("tokens.create own", "account", lambda a: m.tokens.create(a, actor=a)),
         ("accounts.create", "account", lambda a: m.accounts.create("n-" + a, name="N", actor=a)),
+        (
+            "accounts.set_password of another",
+            "nobody",
+            lambda a: m.accounts.set_password("pat", PASSWORD, actor=a),
+        ),
+        (
+            "accounts.set_password own",
+            "account",
+            lambda a: m.accounts.set_password(a, PASSWORD, actor=a),
+        ),
+        ("vendor.publish_catalog", "vendor", lambda a: m.vendor.publish_catalog(WIDER, actor=a)),
+        ("members.leave", "member", lambda a: m.members.remove("acme", a, actor=a)),
     ]
 
 
@@ -591,13 +664,18 @@ def test_every_role_against_every_command_through_the_library(backend_url: str, 
         outcomes = {}
         for action, _, call in actions:
             before = _state(w.m, TABLES)
+            error: LicensingError | None = None
             try:
                 call(actor)
-                outcomes[action] = True
-            except PermissionDenied as refused:
-                assert refused.code == "permission_denied"
+            except (LastOwner, PermissionDenied) as refused:
+                error = refused
+            if error is not None:
                 assert _state(w.m, TABLES) == before, action
-                outcomes[action] = False
+            if isinstance(error, LastOwner):  # the role allows it; the last owner stays (§8)
+                assert (action, actor) == ("members.leave", "olga")
+            outcomes[action] = error is None or isinstance(error, LastOwner)
+            if isinstance(error, PermissionDenied):
+                assert error.code == "permission_denied"
         expected = {a: _expected(actor, needs) for a, needs, _ in actions}
         assert outcomes == expected
     finally:
@@ -626,11 +704,29 @@ def _http_actions(w: World) -> list[tuple[str, str, str, str, object]]:
             f"{ORG}/systems",
             {"system_id": "srv-2", "product": P, "devices": {"core": 1}},
         ),
-        ("report_devices", "admin", "PUT", f"{ORG}/systems/srv-1/devices", {"devices": {"core": 3}}),
+        (
+            "report_devices",
+            "admin",
+            "PUT",
+            f"{ORG}/systems/srv-1/devices",
+            {"devices": {"core": 3}},
+        ),
         ("redeem_key", "admin", "POST", f"{ORG}/keys", {"key": key}),
-        ("allocate", "admin", "POST", f"{ORG}/products/{P}/allocations", {"quantities": {"core": 1}}),
+        (
+            "allocate",
+            "admin",
+            "POST",
+            f"{ORG}/products/{P}/allocations",
+            {"quantities": {"core": 1}},
+        ),
         ("allocate_need", "admin", "POST", f"{ORG}/products/{P}/allocations/need", {"through": 1}),
-        ("register_hardware", "admin", "POST", f"{ORG}/systems/srv-1/hardware", {"serial": "SER-1"}),
+        (
+            "register_hardware",
+            "admin",
+            "POST",
+            f"{ORG}/systems/srv-1/hardware",
+            {"serial": "SER-1"},
+        ),
         (
             "allocate_to_hardware",
             "admin",
@@ -639,7 +735,13 @@ def _http_actions(w: World) -> list[tuple[str, str, str, str, object]]:
             {"quantities": {"core": 1}},
         ),
         ("upload_system_file", "admin", "POST", f"{ORG}/system-files", made),
-        ("members.invite", "owner", "POST", f"{ORG}/invitations", {"account_id": "sam", "role": "viewer"}),
+        (
+            "members.invite",
+            "owner",
+            "POST",
+            f"{ORG}/invitations",
+            {"account_id": "sam", "role": "viewer"},
+        ),
         ("members.set_role", "owner", "PUT", f"{ORG}/members/pat", {"role": "admin"}),
         (
             "webhooks.add",
@@ -655,8 +757,20 @@ def _http_actions(w: World) -> list[tuple[str, str, str, str, object]]:
         ("tokens.revoke_member", "owner", "DELETE", f"/v1/tokens/{w.token_id}", None),
         ("members.remove", "owner", "DELETE", f"{ORG}/members/pat", None),
         ("tokens.create for another", "nobody", "POST", "/v1/accounts/pat/tokens", {}),
-        ("vendor.issue_key", "vendor", "POST", "/v1/vendor/keys", {"product": P, "quantities": {"core": 1}}),
-        ("vendor.ship_hardware", "vendor", "POST", "/v1/vendor/hardware", {"serial": "SER-9", "product": P}),
+        (
+            "vendor.issue_key",
+            "vendor",
+            "POST",
+            "/v1/vendor/keys",
+            {"product": P, "quantities": {"core": 1}},
+        ),
+        (
+            "vendor.ship_hardware",
+            "vendor",
+            "POST",
+            "/v1/vendor/hardware",
+            {"serial": "SER-9", "product": P},
+        ),
         (
             "vendor.webhooks",
             "vendor",
@@ -673,7 +787,13 @@ def _http_actions(w: World) -> list[tuple[str, str, str, str, object]]:
         ),
         ("vendor.sweep", "vendor", "POST", "/v1/sweep", {}),
         ("vendor.deliver", "vendor", "POST", "/v1/deliver", {}),
-        ("create_organization", "account", "POST", "/v1/organizations", {"org_id": "new-x", "name": "N"}),
+        (
+            "create_organization",
+            "account",
+            "POST",
+            "/v1/organizations",
+            {"org_id": "new-x", "name": "N"},
+        ),
         ("tokens.create own", "account", "POST", "/v1/accounts/{me}/tokens", {}),
         ("accounts.create", "account", "POST", "/v1/accounts", {"account_id": "n-x", "name": "N"}),
         ("members.leave", "member", "DELETE", f"{ORG}/members/{{me}}", None),
@@ -745,16 +865,32 @@ def test_queries_by_role_and_a_stranger_learns_nothing(backend_url: str) -> None
     m.create_organization("globex", name="Globex Secret", actor="gina")
     m.register_system("globex", P, "g-secret", actor="gina")
     m.webhooks.add(
-        "globex", "http://127.0.0.1:9/globex-secret", actor="gina", allow_http=True, allow_private=True
+        "globex",
+        "http://127.0.0.1:9/globex-secret",
+        actor="gina",
+        allow_http=True,
+        allow_private=True,
     )
     m.webhooks.add(
-        None, "http://127.0.0.1:9/vendor-secret", actor="seller", allow_http=True, allow_private=True
+        None,
+        "http://127.0.0.1:9/vendor-secret",
+        actor="seller",
+        allow_http=True,
+        allow_private=True,
     )
-    secrets = {a: m.tokens.create(a, actor=a).secret for a in ("olga", "adam", "vera", "sam", "seller")}
+    secrets = {
+        a: m.tokens.create(a, actor=a).secret for a in ("olga", "adam", "vera", "sam", "seller")
+    }
     reader = m.tokens.create("adam", read_only=True, actor="adam").secret
     try:
         with TestClient(create_app(m, secret=SECRET)) as client:
-            for who, status in (("olga", 200), ("adam", 200), ("vera", 200), ("sam", 403), ("seller", 403)):
+            for who, status in (
+                ("olga", 200),
+                ("adam", 200),
+                ("vera", 200),
+                ("sam", 403),
+                ("seller", 403),
+            ):
                 for path in QUERIES:
                     got = _send(client, secrets[who], "GET", ORG + path, None)
                     assert got.status_code == status, (who, path, got.text)
@@ -764,18 +900,24 @@ def test_queries_by_role_and_a_stranger_learns_nothing(backend_url: str) -> None
             # a stranger: the same answer for an organization that exists and one that does not
             for path in QUERIES:
                 known = _send(client, secrets["sam"], "GET", ORG + path, None)
-                unknown = _send(client, secrets["sam"], "GET", "/v1/organizations/nope" + path, None)
+                unknown = _send(
+                    client, secrets["sam"], "GET", "/v1/organizations/nope" + path, None
+                )
                 assert known.status_code == unknown.status_code == 403
                 assert known.json()["code"] == unknown.json()["code"] == "permission_denied"
                 assert known.json()["details"] == unknown.json()["details"] == {}
                 body = known.text + unknown.text
-                assert "Acme" not in body and "srv-1" not in body
+                assert "Acme" not in body
+                assert "srv-1" not in body
             # listings show only what the caller may see
             for who, orgs in (("olga", ["acme"]), ("vera", ["acme"]), ("sam", []), ("seller", [])):
                 listed = _send(client, secrets[who], "GET", "/v1/organizations", None).json()
                 assert [o["org_id"] for o in listed] == orgs
             hooks = {
-                who: sorted(h["url"] for h in _send(client, secrets[who], "GET", "/v1/webhooks", None).json())
+                who: sorted(
+                    h["url"]
+                    for h in _send(client, secrets[who], "GET", "/v1/webhooks", None).json()
+                )
                 for who in ("olga", "vera", "sam", "seller")
             }
             assert hooks == {
@@ -828,7 +970,8 @@ def test_secrets_are_shown_once_and_never_stored_or_recorded_in_clear(backend_ur
             t for t in m.tokens.list("olga") if t.token_id == issued.info.token_id
         )
         # webhook secrets: shown on add and rotate, never listed, never in history or events
-        assert added.secret is not None and rotated.secret is not None
+        assert added.secret is not None
+        assert rotated.secret is not None
         assert [e.secret for e in m.webhooks.list("acme")] == [None, None]
         recorded = json.dumps(
             [a.details for a in m.history("acme")] + [e.to_json() for e in m.events("acme")],
@@ -842,7 +985,8 @@ def test_secrets_are_shown_once_and_never_stored_or_recorded_in_clear(backend_ur
             assert made.status_code == 201
             secret = made.json()["secret"]
             listed = _send(client, owner, "GET", "/v1/accounts/olga/tokens", None)
-            assert secret not in listed.text and owner not in listed.text
+            assert secret not in listed.text
+            assert owner not in listed.text
             assert "secret" not in listed.text
             assert secret not in _dump(m)
     finally:
@@ -883,7 +1027,11 @@ def test_an_invitation_expires_after_exactly_seven_days_and_works_once(backend_u
         with TestClient(create_app(m, secret=SECRET)) as client:
             for token in (late.token, "axi_" + "A" * 43):
                 got = _send(
-                    client, tina, "POST", "/v1/invitations/accept", {"token": token, "account_id": "tina"}
+                    client,
+                    tina,
+                    "POST",
+                    "/v1/invitations/accept",
+                    {"token": token, "account_id": "tina"},
                 )
                 assert got.status_code == 409
                 assert (got.json()["code"], got.json()["details"]) == ("invitation_invalid", {})
@@ -931,8 +1079,10 @@ FAMILY = {
 PAST = "2020-01-01T00:00:00+00:00"
 
 
-def _parity_cases(m: Manager) -> list[tuple[str, Callable[[], object], list[str], tuple[str, str, str, object]]]:
-    """(name, the library call, the CLI's arguments, the HTTP request as (who, method, path, body))."""
+def _parity_cases(
+    m: Manager,
+) -> list[tuple[str, Callable[[], object], list[str], tuple[str, str, str, object]]]:
+    """(name, library call, CLI arguments, HTTP request as (who, method, path, body))."""
     https = "https://example.com/x"
     return [
         (
@@ -962,19 +1112,48 @@ def _parity_cases(m: Manager) -> list[tuple[str, Callable[[], object], list[str]
         (
             "an ftp webhook",
             lambda: m.webhooks.add("acme", "ftp://example.com/x", actor="olga"),
-            ["webhooks", "add", "--url", "ftp://example.com/x", "--org-id", "acme", "--actor", "olga"],
+            [
+                "webhooks",
+                "add",
+                "--url",
+                "ftp://example.com/x",
+                "--org-id",
+                "acme",
+                "--actor",
+                "olga",
+            ],
             ("olga", "POST", "/v1/webhooks", {"org_id": "acme", "url": "ftp://example.com/x"}),
         ),
         (
             "a private address",
             lambda: m.webhooks.add("acme", "https://10.0.0.1/x", actor="olga"),
-            ["webhooks", "add", "--url", "https://10.0.0.1/x", "--org-id", "acme", "--actor", "olga"],
+            [
+                "webhooks",
+                "add",
+                "--url",
+                "https://10.0.0.1/x",
+                "--org-id",
+                "acme",
+                "--actor",
+                "olga",
+            ],
             ("olga", "POST", "/v1/webhooks", {"org_id": "acme", "url": "https://10.0.0.1/x"}),
         ),
         (
             "an unknown event type",
             lambda: m.webhooks.add("acme", https, types=["nope"], actor="olga"),
-            ["webhooks", "add", "--url", https, "--org-id", "acme", "--type", "nope", "--actor", "olga"],
+            [
+                "webhooks",
+                "add",
+                "--url",
+                https,
+                "--org-id",
+                "acme",
+                "--type",
+                "nope",
+                "--actor",
+                "olga",
+            ],
             ("olga", "POST", "/v1/webhooks", {"org_id": "acme", "url": https, "types": ["nope"]}),
         ),
         (
@@ -1023,7 +1202,9 @@ def _parity_store(url: str) -> Manager:
         m.accounts.create(name, name=name.title(), actor="olga")
     m.create_organization("acme", name="Acme", actor="olga")
     m.create_organization("globex", name="Globex", actor="gina")
-    m.members.accept(m.members.invite("acme", "adam", role="admin", actor="olga").token, account_id="adam")
+    m.members.accept(
+        m.members.invite("acme", "adam", role="admin", actor="olga").token, account_id="adam"
+    )
     return m
 
 
@@ -1111,7 +1292,9 @@ def test_a_replay_over_http_answers_what_the_library_answered_first(backend_url:
     m = w.m
     try:
         m.start_subscription("acme", P, actor="olga")
-        invitation = m.members.invite("acme", "sam", role="viewer", actor="olga", request_id="inv-1")
+        invitation = m.members.invite(
+            "acme", "sam", role="viewer", actor="olga", request_id="inv-1"
+        )
         endpoint = m.webhooks.add(
             "acme",
             "http://127.0.0.1:9/r",
@@ -1134,13 +1317,21 @@ def test_a_replay_over_http_answers_what_the_library_answered_first(backend_url:
 
             before = _state(m)
             got = replay(
-                "olga", "inv-1", "POST", f"{ORG}/invitations", {"account_id": "sam", "role": "viewer"}
+                "olga",
+                "inv-1",
+                "POST",
+                f"{ORG}/invitations",
+                {"account_id": "sam", "role": "viewer"},
             )
             assert (got.status_code, got.json()) == (201, _as_api(invitation))
             assert got.json()["token"] == invitation.token
             web = {"allow_http": True, "allow_private": True}
             got = replay(
-                "olga", "wh-1", "POST", "/v1/webhooks", {"org_id": "acme", "url": "http://127.0.0.1:9/r", **web}
+                "olga",
+                "wh-1",
+                "POST",
+                "/v1/webhooks",
+                {"org_id": "acme", "url": "http://127.0.0.1:9/r", **web},
             )
             assert (got.status_code, got.json()) == (201, _as_api(endpoint))
             assert got.json()["secret"] == endpoint.secret
@@ -1168,7 +1359,9 @@ def test_a_limited_tokens_record_names_no_other_organization(backend_url: str) -
     m = w.m
     try:
         m.create_organization("beta", name="Beta", actor="olga")
-        m.members.accept(m.members.invite("beta", "adam", role="viewer", actor="olga").token, account_id="adam")
+        m.members.accept(
+            m.members.invite("beta", "adam", role="viewer", actor="olga").token, account_id="adam"
+        )
         issued = m.tokens.create("adam", orgs=["beta", "acme"], read_only=True, actor="adam")
         everywhere = m.tokens.create("adam", actor="adam")
         for org in ("acme", "beta"):
@@ -1191,11 +1384,73 @@ def test_a_limited_tokens_record_names_no_other_organization(backend_url: str) -
                     "token_id": everywhere.info.token_id,
                 },
             ]
-            recorded = json.dumps([a.details for a in m.history(org)] + [e.to_json() for e in m.events(org)])
+            recorded = json.dumps(
+                [a.details for a in m.history(org)] + [e.to_json() for e in m.events(org)]
+            )
             other = "beta" if org == "acme" else "acme"
             assert f'"{other}"' not in recorded
         # the account itself still sees its token's limits whole
         (info,) = [t for t in m.tokens.list("adam") if t.token_id == issued.info.token_id]
         assert info.orgs == ("acme", "beta")
+    finally:
+        m.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "SPEC §6.1: the OpenAPI document lets through what the server refuses: "
+        "NewAccount.account_id 'system' (the pattern does not exclude it), and an "
+        "RFC 3339 instant written with a lower-case 't'/'z' (the date-time pattern "
+        "admits it; Python's fromisoformat does not)"
+    ),
+)
+@pytest.mark.parametrize(
+    ("schema", "path", "body"),
+    [
+        ("NewAccount", "/v1/accounts", {"account_id": "system", "name": "N"}),
+        ("NewToken", "/v1/accounts/olga/tokens", {"expires_at": "2030-01-01t00:00:00z"}),
+    ],
+    ids=["account-system", "lower-case-instant"],
+)
+def test_a_body_valid_by_the_published_schema_is_accepted(
+    schema: str, path: str, body: dict[str, object]
+) -> None:
+    m = _parity_store("memory://")
+    try:
+        secret = m.tokens.create("olga", actor="olga").secret
+        with TestClient(create_app(m, secret=SECRET)) as client:
+            document = client.get("/openapi.json").json()
+            component = {**document["components"]["schemas"][schema], **document}
+            assert jsonschema.Draft202012Validator(component).is_valid(body)
+            got = _send(client, secret, "POST", path, body)
+            assert got.status_code == 201, got.text
+    finally:
+        m.close()
+
+
+def test_an_instant_that_does_not_parse_is_refused_naming_its_own_field() -> None:
+    """§6.1 (fixed): the API named every unparsable instant ``at``; it names the field sent."""
+    m = _parity_store("memory://")
+    try:
+        m.accounts.create("seller", name="Seller", vendor=True, actor="system")
+        secrets = {a: m.tokens.create(a, actor=a).secret for a in ("olga", "seller")}
+        with TestClient(create_app(m, secret=SECRET)) as client:
+            for who, path, field, call in (
+                (
+                    "olga",
+                    "/v1/accounts/olga/tokens",
+                    "expires_at",
+                    lambda: m.tokens.create("olga", expires_at="soon", actor="olga"),  # type: ignore[arg-type]
+                ),
+                ("seller", "/v1/sweep", "at", lambda: m.sweep(at="soon")),  # type: ignore[arg-type]
+            ):
+                before = _state(m)
+                got = _send(client, secrets[who], "POST", path, {field: "soon"})
+                assert got.status_code == 400
+                problem = got.json()
+                assert (problem["code"], problem["details"]) == ("invalid_input", {"param": field})
+                assert _library_answer(call) == ("invalid_input", field)
+                assert _state(m) == before
     finally:
         m.close()
