@@ -386,8 +386,7 @@ def parse_at(value: str | None, param: str = "at") -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"{param} must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, "
-            f"got {value!r}",
+            f"{param} must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, got {value!r}",
             details={"param": param},
         ) from None
 
