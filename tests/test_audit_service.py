@@ -28,7 +28,7 @@ import http.server
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -462,6 +462,10 @@ def test_alerts_are_raised_and_cleared_once_at_the_organizations_local_midnight(
         assert (
             kinds.count((raised, "lots_expiring")) == kinds.count((cleared, "lots_expiring")) == 1
         )
+        # time's own records are the system's
+        timed = m.history("kiwi", actions=["alert_raised", "alert_cleared", "licenses_expired"])
+        assert len(timed) == 17  # 8 raised, 8 cleared, 1 expiry
+        assert {a.actor for a in timed} == {"system"}
         # the open alerts are exactly what alerts() says at that instant
         open_keys = set()
         for e in m.events("kiwi"):
@@ -1454,3 +1458,30 @@ def test_an_instant_that_does_not_parse_is_refused_naming_its_own_field() -> Non
                 assert _state(m) == before
     finally:
         m.close()
+
+
+def test_an_alert_changes_when_the_local_day_begins_in_a_dst_gap(backend_url: str) -> None:
+    """Santiago skips 2026-09-06 00:00-01:00: the trial ends when that day begins, at 01:00."""
+    clock = ManualClock(datetime(2026, 8, 7, 15, 0, tzinfo=UTC))
+    with Manager.open(backend_url, catalog=EXAMPLE_CATALOG, clock=clock) as m:
+        m.create_organization("cl", name="Chile", timezone="America/Santiago", actor="a")
+        m.register_system("cl", P, "s-1", devices={"core": 1}, actor="a")
+        m.start_subscription("cl", P, actor="a")
+        assert m.status("cl", P).window_ends_on == date(2026, 9, 6)
+        assert (m.sweep().raised, len(m.events("cl"))) == (1, 4)
+        begins = datetime(
+            2026, 9, 6, 4, 0, tzinfo=UTC
+        )  # 01:00 -03:00, the first instant of the day
+        assert begins.astimezone(ZoneInfo("America/Santiago")).isoformat() == (
+            "2026-09-06T01:00:00-03:00"
+        )
+        clock.set(begins - timedelta(microseconds=1))
+        assert m.sweep(at=begins - timedelta(microseconds=1)).organizations == 0
+        clock.set(begins)
+        report = m.sweep(at=begins)
+        assert (report.organizations, report.raised, report.cleared) == (1, 2, 1)
+        assert [(e.type, e.data["kind"], e.at) for e in m.events("cl", after_seq=4)] == [
+            ("alert.cleared", "trial_ending", begins),
+            ("alert.raised", "unlicensed", begins),
+            ("alert.raised", "system_unlicensed", begins),
+        ]
