@@ -1485,3 +1485,33 @@ def test_an_alert_changes_when_the_local_day_begins_in_a_dst_gap(backend_url: st
             ("alert.raised", "unlicensed", begins),
             ("alert.raised", "system_unlicensed", begins),
         ]
+
+
+def test_a_failed_first_answer_is_not_replayed_over_http(backend_url: str) -> None:
+    """R13 read with §6.1: a command that failed is not remembered, so the same
+    ``Idempotency-Key`` runs it again once it can succeed; then it is replayed."""
+    w = _world(backend_url)
+    m = w.m
+    try:
+        m.start_subscription("acme", P, actor="olga")
+        headers = {
+            "Authorization": f"Bearer {m.tokens.create('adam', actor='adam').secret}",
+            "Idempotency-Key": "k-1",
+        }
+        path = f"{ORG}/products/{P}/allocations"
+        body = {"quantities": {"core": 60}}
+        with TestClient(create_app(m, secret=SECRET)) as client:
+            first = client.post(path, json=body, headers=headers)
+            assert first.status_code == 422
+            assert first.json()["details"] == {"kind": "subscription", "shortfall": {"core": 10}}
+            key = m.vendor.issue_key(P, quantities={"core": 10}, actor="seller")
+            m.redeem_key("acme", key, actor="olga")
+            second = client.post(path, json=body, headers=headers)
+            assert second.status_code == 201
+            before = _state(m)
+            third = client.post(path, json=body, headers=headers)
+            assert (third.status_code, third.json()) == (201, second.json())
+            assert _state(m) == before
+            assert m.wallet("acme", P).balance() == {}
+    finally:
+        m.close()
