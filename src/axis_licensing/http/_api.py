@@ -716,7 +716,7 @@ def _query_annotation(p: Param, at: Endpoint) -> tuple[Any, object]:
 def _query_value(p: Param, value: object) -> object:
     """A query value, or a body's instant, as the library takes it: instants parsed."""
     if p.check is Check.DATETIME:
-        return parse_at(value) if isinstance(value, str) else value
+        return parse_at(value, p.name) if isinstance(value, str) else value
     if p.check is Check.DATE_OR_DATETIME:
         return parse_bound(value, p.name)  # type: ignore[arg-type]
     return value

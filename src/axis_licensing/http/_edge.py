@@ -366,14 +366,19 @@ Bound = Annotated[
 REF = {"min_length": 1, "max_length": MAX_ID, "pattern": REF_PATTERN}
 
 
-def parse_at(value: str | None) -> datetime | None:
-    """The ``at`` of a query: an ISO 8601 instant (the Manager refuses a naive one).
+def parse_at(value: str | None, param: str = "at") -> datetime | None:
+    """The ``at`` of a query, or another instant of a request: an ISO 8601 instant
+    (the Manager refuses a naive one).
 
     Litestar would read ``at=415`` as 415 seconds after the epoch; the schema says
     an ISO 8601 string, so that is what is accepted.
 
+    Args:
+        value: the text sent, or None.
+        param: the parameter's name, which the error names (``at``, ``expires_at``…).
+
     Raises:
-        InvalidInput: not an ISO 8601 date and time.
+        InvalidInput: not an ISO 8601 date and time (``details.param`` is ``param``).
     """
     if value is None:
         return None
@@ -381,8 +386,8 @@ def parse_at(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput(
-            f"at must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, got {value!r}",
-            details={"param": "at"},
+            f"{param} must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, got {value!r}",
+            details={"param": param},
         ) from None
 
 

@@ -803,7 +803,8 @@ class Tokens:
         """Create an API token for an account; its secret is shown this once.
 
         Recorded as ``token_created`` in the history of every organization the
-        token reaches.
+        token reaches; a limited token's ``orgs`` there name that organization
+        only, so no history tells of the account's other organizations (R1).
 
         Args:
             account_id: the account it acts for.
@@ -848,8 +849,12 @@ class Tokens:
             )
             tx.insert_token(row)
             tx.bump_access_version()
-            for org_id in member_of if limited is None else limited:
-                record_facts(tx, org_id, actor, [fact], now)
+            if limited is None:
+                for org_id in member_of:
+                    record_facts(tx, org_id, actor, [fact], now)
+            else:  # each history names its own organization only, never the others (R1)
+                for org_id in limited:
+                    record_facts(tx, org_id, actor, [attrs.evolve(fact, orgs=(org_id,))], now)
             return model.IssuedToken(secret, decide.token_info_of(row))
 
         return self._a.write(body)
