@@ -1110,14 +1110,14 @@ def _before_the_id_rule() -> Iterator[None]:
     """Commands as a release before 2026-12-05 ran them: new ids checked as plain ids."""
     from axis_licensing import _validate
     from axis_licensing.policy import decide
-    from axis_licensing.shell import operations, pipeline
+    from axis_licensing.shell import operations, transact
 
     def plain(p: Any, value: object, checked: object, shell: object) -> str:
         return _validate.check_id(value, p.name)
 
     with (
         mock.patch.dict(operations._CHECKS, {operations.Check.NEW_ID: plain}),
-        mock.patch.object(pipeline, "check_new_id", lambda value, what: value),
+        mock.patch.object(transact, "check_new_id", lambda value, what: value),
         mock.patch.object(decide, "check_new_id", lambda value, what: value),
     ):
         yield

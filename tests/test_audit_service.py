@@ -1245,14 +1245,6 @@ def test_the_same_bad_input_gets_the_same_code_from_the_library_the_cli_and_the_
         m.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "SPEC §6.1: the CLI answers a naive instant and a value outside an enumeration "
-        "with its own code 'usage' (click's parsing), where the library and the API "
-        "answer 'invalid_input' with the same param"
-    ),
-)
 @pytest.mark.parametrize(
     ("call", "args"),
     [

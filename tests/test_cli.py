@@ -32,6 +32,7 @@ from axis_licensing import (
     StorageError,
     TamperedLicenseFile,
     __version__,
+    _cli_store,
     cli,
     errors,
     offline,
@@ -429,7 +430,7 @@ START = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
 def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     """The CLI's clock, set to ``START``: every write happens then."""
     manual = ManualClock(START)
-    monkeypatch.setattr(cli, "SystemClock", lambda: manual)
+    monkeypatch.setattr(_cli_store, "SystemClock", lambda: manual)  # every command's store
     return manual
 
 
@@ -829,20 +830,22 @@ def test_r14_the_key_of_another_organization_conflicts(store: str) -> None:
 @pytest.mark.parametrize(
     ("args", "param"),
     [
-        (("allocate", "acme", "acs-pro", "core=x"), "counts"),
-        (("allocate", "acme", "acs-pro", "core"), "counts"),
-        (("allocate", "acme", "acs-pro", "core=1", "core=2"), "counts"),
+        (("allocate", "acme", "acs-pro", "core=x"), "quantities"),
+        (("allocate", "acme", "acs-pro", "core"), "quantities"),
+        (("allocate", "acme", "acs-pro", "core=1", "core=2"), "quantities"),
         (("status", "acme", "acs-pro", "--at", "2031-01-20"), "at"),
         (("status", "acme", "acs-pro", "--at", "soon"), "at"),
     ],
 )
-def test_usage_errors_exit_2_and_are_json_under_json(
+def test_unreadable_values_exit_2_and_are_invalid_input_under_json(
     store: str, args: tuple[str, ...], param: str
 ) -> None:
+    # a value the CLI cannot read is refused as the library refuses it (SPEC §6.1),
+    # naming the library's parameter
     result = invoke(*args, "--json")
     assert result.exit_code == 2, result.output
     error = json.loads(result.stderr)
-    assert (error["code"], error["details"]) == ("usage", {"param": param})
+    assert (error["code"], error["details"]) == ("invalid_input", {"param": param})
     plain = invoke(*args)
     assert plain.exit_code == 2
     assert "Usage: " in plain.stderr

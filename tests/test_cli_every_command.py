@@ -30,8 +30,7 @@ from axis_licensing import (
     Manager,
     ManualClock,
     ProductSpec,
-    cli,
-    cli_events,
+    _cli_store,
     offline,
     to_jsonable,
 )
@@ -93,8 +92,7 @@ class Session:
 def session(tmp_path: Path) -> Iterator[Session]:
     clock = ManualClock(T0)
     with (
-        mock.patch.object(cli, "SystemClock", return_value=clock),
-        mock.patch.object(cli_events, "SystemClock", return_value=clock),
+        mock.patch.object(_cli_store, "SystemClock", return_value=clock),  # every command's store
     ):
         yield Session(tmp_path / "every.db", clock)
 

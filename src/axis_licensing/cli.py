@@ -167,7 +167,9 @@ class _Group(click.Group):
                 raise
             param = exc.param if isinstance(exc, click.BadParameter) else None
             details = {"param": param.name} if param is not None and param.name else {}
-            document = {"code": "usage", "message": exc.format_message(), "details": details}
+            # a value the CLI cannot read is refused as the library refuses it (SPEC §6.1)
+            code = "invalid_input" if param is not None else "usage"
+            document = {"code": code, "message": exc.format_message(), "details": details}
             _report(ctx, document, exc.exit_code)
         except errors.LicensingError as exc:
             _report(ctx, _error_document(exc), exit_code_of(exc))
@@ -638,7 +640,6 @@ _write_options = _options_of_write("actor", "request_id")
 _at_option = click.option(
     "--at", callback=_parse_at, metavar="ISO", help="An instant with a UTC offset (default: now)."
 )
-_counts_argument = click.argument("counts", nargs=-1, callback=_parse_counts, metavar="[TYPE=N]...")
 _limit_option = click.option(
     "--limit", type=click.IntRange(min=0), default=None, help="At most this many."
 )
@@ -1105,11 +1106,6 @@ def _help_of(p: Param) -> str:
     return p.doc[:1].upper() + p.doc[1:] + "."
 
 
-def _cli_name(p: Param, verb: Verb) -> str:
-    """The name of ``p``'s click parameter: ``counts`` for the ``TYPE=N`` arguments."""
-    return "counts" if p.check is Check.COUNTS and p.name in verb.arguments else p.name
-
-
 def _enum_option(p: Param, flag: str, shown: dict[str, Any]) -> click.Option:
     assert p.choices is not None
     default = p.default.value if isinstance(p.default, enum.Enum) else p.default
@@ -1200,7 +1196,7 @@ def _cli_param(p: Param, verb: Verb) -> click.Parameter:
     if p.name in verb.arguments:
         if p.check is Check.COUNTS:
             return click.Argument(
-                [_cli_name(p, verb)], nargs=-1, callback=_parse_counts, metavar="[TYPE=N]..."
+                [p.name], nargs=-1, callback=_parse_counts, metavar="[TYPE=N]..."
             )
         return click.Argument([p.name], metavar=_METAVARS.get(p.name, p.name.upper()))
     flag = "--" + p.name.replace("_", "-")
@@ -1241,7 +1237,7 @@ def derived_command(op: Operation, verb: Verb) -> click.Command:
     own = [p for p in op.params if p.name not in shared]
 
     def run(**given: Any) -> None:
-        values = {p.name: given[_cli_name(p, verb)] for p in own}
+        values = {p.name: given[p.name] for p in own}
         values.update({name: given[name] for name in shared})
         with store(given["db"], catalog=given.get("catalog")) as manager:
             result = manager.execute(op.name, **values)
