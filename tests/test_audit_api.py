@@ -1180,11 +1180,6 @@ def test_r13_r14_a_repeat_of_a_command_made_before_the_rule_replays(legacy: Mana
     assert len(m.history("old org")) == count
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §6.1: create-organization --json leaves out the anchor that the API's "
-    "answer and organizations --json hold (a hand-made document in cli.py)",
-)
 def test_cli_create_organization_answers_as_the_api(cli_db: str) -> None:
     made = run(
         cli_db, "create-organization", "o1", "--name", "Org", "--catalog", "example", "--json"

@@ -490,7 +490,12 @@ def test_r1_write_commands_build_a_store_from_nothing(tmp_path: Path, clock: Man
         "create-organization", "--db", db, "acme", "--name", "Acme AB",
         "--timezone", "Europe/Stockholm", "--actor", "alice",
     )  # fmt: skip
-    assert created == {"org_id": "acme", "name": "Acme AB", "timezone": "Europe/Stockholm"}
+    assert created == {
+        "org_id": "acme",
+        "name": "Acme AB",
+        "timezone": "Europe/Stockholm",
+        "anchor": None,
+    }
     system = ok_json(
         "register-system", "--db", db, "acme", "acs-pro", "srv-1", "core=8", "door=2",
         "--actor", "alice",

@@ -118,7 +118,13 @@ def _licensing(s: Session, tmp_path: Path) -> None:
     created = s.json(
         "create-organization", "acme", "--name", "Acme AB", "--timezone", "Europe/Stockholm"
     )
-    assert created == {"org_id": "acme", "name": "Acme AB", "timezone": "Europe/Stockholm"}
+    # the same document as the API's answer and organizations --json (SPEC §6.1)
+    assert created == {
+        "org_id": "acme",
+        "name": "Acme AB",
+        "timezone": "Europe/Stockholm",
+        "anchor": None,
+    }
     system = s.json("register-system", "acme", "acs-pro", "srv-1", "core=8", "door=2")
     assert (system["system_id"], system["devices"]) == ("srv-1", {"core": 8, "door": 2})
     system = s.json("report-devices", "acme", "srv-1", "core=9", "door=2")

@@ -1001,10 +1001,6 @@ def _shipped_text(_: None, v: Mapping[str, Any]) -> Text:
     return Text(f"shipped {v['serial']} for {v['product']}: {_counts(v['preloaded'])}")
 
 
-def _created(org: model.Organization, v: Mapping[str, Any]) -> object:
-    return {"org_id": org.org_id, "name": org.name, "timezone": org.timezone}
-
-
 def _created_text(org: model.Organization, v: Mapping[str, Any]) -> Text:
     return Text(f"created organization {org.org_id} ({org.name}, {org.timezone})")
 
@@ -1014,7 +1010,7 @@ _TYPES = "Counts are TYPE=N, such as core=8 door=2"
 
 #: The commands drawn from their declarations, by operation name.
 VERBS: Mapping[str, Verb] = {
-    "create_organization": Verb("create-organization", (_ORG,), _created_text, document=_created),
+    "create_organization": Verb("create-organization", (_ORG,), _created_text),
     "register_system": Verb(
         "register-system", (_ORG, _PRODUCT, _SYS, "devices"), _shows(_system), f"{_TYPES}."
     ),
