@@ -686,10 +686,77 @@ def test_r12_upload_system_file_writes_a_license_file_that_verifies(
     )
     piped = invoke("upload-system-file", "acme", "-", stdin=described)
     assert piped.exit_code == 0, piped.output
-    assert piped.stdout_bytes.rstrip(b"\n") == data  # the same upload again: the same file
+    assert piped.stdout_bytes == data  # the same upload again: the same file
     broken = invoke("upload-system-file", "acme", "-", "--json", stdin=b"{}")
     assert broken.exit_code == 2
     assert json.loads(broken.stderr)["code"] == "malformed_system_file"
+
+
+def test_r12_the_offline_side_describes_a_system_and_checks_its_license_file(
+    store: str, tmp_path: Path, clock: ManualClock
+) -> None:
+    source = tmp_path / "off-2.system.json"
+    written = ok_json(
+        "describe-system", "off-2", "acs-pro", "core=2", "--hardware", "SN-9",
+        "--output", str(source),
+    )  # fmt: skip
+    expected = offline.describe_system(
+        system_id="off-2", product="acs-pro", devices={"core": 2}, hardware=["SN-9"],
+        now=clock.now(),
+    )  # fmt: skip
+    assert source.read_bytes() == expected  # the library's file, made at the CLI's clock
+    assert written == {"output": str(source), "bytes": len(expected)}
+    piped = invoke("describe-system", "off-2", "acs-pro", "core=2", "--hardware", "SN-9")
+    assert piped.stdout_bytes == expected  # exactly: a pipe carries a file the library takes
+    plain = invoke("describe-system", "off-2", "acs-pro", "core=2").stdout_bytes  # no units
+    license_file = tmp_path / "off-2.license.json"
+    uploaded = invoke("upload-system-file", "acme", "-", "--output", str(license_file), stdin=plain)
+    assert uploaded.exit_code == 0, uploaded.output
+    key = tmp_path / "store.pem"
+    key.write_text(ok("public-key").stdout)
+    granted = {
+        "org_id": "acme",
+        "system_id": "off-2",
+        "product": "acs-pro",
+        "state": "licensed",
+        "licensed": True,
+        "may_run": True,
+        "valid_until": "2028-02-09",  # licensed through 2028-01-10, + 30 days (R12)
+        "devices": {"core": 2},
+        "issued_at": "2027-01-10T12:00:00+00:00",
+        "timezone": "Europe/Stockholm",
+    }
+    checked = ok_json("verify-license-file", str(license_file), "--system-id", "off-2",
+                      "--key", str(key))  # fmt: skip
+    assert checked == granted
+    by_store = ok_json("verify-license-file", str(license_file), "--system-id", "off-2")
+    assert by_store == granted  # no --key: the store's own key
+    shown = invoke("verify-license-file", str(license_file), "--system-id", "off-2", columns=100)
+    assert shown.exit_code == 0, shown.output
+    assert "valid until   2028-02-09 (Europe/Stockholm), inclusive" in shown.stdout.splitlines()
+    # a rejected file exits with code 8 and its error, as the library raises it
+    refused: list[tuple[tuple[str, ...], str | None]] = [
+        (("--system-id", "srv-1"), "wrong_system"),
+        (("--system-id", "off-2", "--at", "2026-01-01T00:00:00Z"), "license_file_not_yet_valid"),
+        (("--system-id", "off-2", "--at", "2028-02-09T23:59:59+01:00"), None),
+        (("--system-id", "off-2", "--at", "2028-02-10T00:00:00+01:00"), "license_file_expired"),
+    ]
+    for args, code in refused:
+        result = invoke("verify-license-file", str(license_file), *args, "--json")
+        if code is None:  # the last second of the last valid day, in Stockholm
+            assert result.exit_code == 0, result.output
+            continue
+        assert (result.exit_code, json.loads(result.stderr)["code"]) == (8, code), args
+    tampered = invoke(
+        "verify-license-file", "-", "--system-id", "off-2", "--json",
+        stdin=license_file.read_bytes().replace(b'"core":2', b'"core":3'),
+    )  # fmt: skip
+    assert (tampered.exit_code, json.loads(tampered.stderr)["code"]) == (
+        8,
+        "tampered_license_file",
+    )
+    naive = invoke("describe-system", "off-2", "acs-pro", "--at", "2027-01-10T12:00:00", "--json")
+    assert (naive.exit_code, json.loads(naive.stderr)["details"]) == (2, {"param": "now"})
 
 
 def test_r5_status_timeline_draws_periods_windows_allocations_and_lots(

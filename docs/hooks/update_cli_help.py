@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from axis_licensing import ManualClock, cli, offline
+from axis_licensing import ManualClock, _cli_store, offline
 from axis_licensing.cli import main
 
 DOCS = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def help_block(args: list[str]) -> str:
 def _fixed(at: datetime) -> Iterator[None]:
     """The CLI on a manual clock at ``at``, and a fixed signing key for new stores."""
     with (
-        mock.patch.object(cli, "SystemClock", return_value=ManualClock(at)),
+        mock.patch.object(_cli_store, "SystemClock", return_value=ManualClock(at)),
         mock.patch.object(offline, "generate_signing_key", return_value=_SESSION_SIGNING_KEY),
     ):
         yield

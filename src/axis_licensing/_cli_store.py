@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -34,6 +35,7 @@ __all__ = [
     "exit_code_of",
     "fail",
     "load_catalog",
+    "now",
     "open_store",
     "read_bytes",
     "read_catalog_file",
@@ -192,3 +194,8 @@ def store(db: str, *, catalog: str | None = None) -> Iterator[Manager]:
         yield manager
     finally:
         manager.close()
+
+
+def now() -> datetime:
+    """The CLI's current instant: the system clock's, as the stores it opens use."""
+    return SystemClock().now()

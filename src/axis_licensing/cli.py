@@ -10,8 +10,10 @@ the OS user, and ``--request-id`` for idempotent retries, R13):
 Queries only read, and never create anything: ``status`` (``--timeline``,
 ``--svg``), ``need``, ``wallet``, ``system-status``, ``history``,
 ``organizations``, ``products``, ``systems``, ``alerts``,
-``catalog-versions`` and ``public-key``. Besides: ``demo``, ``migrate``,
-``serve`` (the JSON API and the portal) and ``version``.
+``catalog-versions`` and ``public-key``. An offline system's side (R12),
+which needs no store: ``describe-system`` builds its description file and
+``verify-license-file`` checks a license file as the system does. Besides:
+``demo``, ``migrate``, ``serve`` (the JSON API and the portal) and ``version``.
 
 ``--db`` takes a backend URL (``sqlite:///PATH``, ``postgresql://…``) or a
 bare path, read as an SQLite file; it defaults to ``$AXIS_LICENSING_DB``, then
@@ -74,7 +76,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from axis_licensing import __version__, cli_accounts, cli_events, errors, model
+from axis_licensing import __version__, cli_accounts, cli_events, errors, model, offline
 from axis_licensing._cli_options import (
     HELP,
     db_option,
@@ -94,6 +96,7 @@ from axis_licensing._cli_store import (
     store,
     url_of,
 )
+from axis_licensing._cli_store import now as clock_now
 from axis_licensing._convert import to_jsonable
 from axis_licensing._demo import DEMO_ORG, STEP_KEYS, DemoRun, DemoStep, run_demo
 from axis_licensing._migrate import (
@@ -1191,9 +1194,7 @@ def _cli_param(p: Param, verb: Verb) -> click.Parameter:
     """
     if p.name in verb.arguments:
         if p.check is Check.COUNTS:
-            return click.Argument(
-                [p.name], nargs=-1, callback=_parse_counts, metavar="[TYPE=N]..."
-            )
+            return click.Argument([p.name], nargs=-1, callback=_parse_counts, metavar="[TYPE=N]...")
         return click.Argument([p.name], metavar=_METAVARS.get(p.name, p.name.upper()))
     flag = "--" + p.name.replace("_", "-")
     shown: dict[str, Any] = {"default": p.default, "show_default": p.default is not None}
@@ -1357,17 +1358,7 @@ def upload_system_file(
     data = read_bytes(file)
     with store(db, catalog=catalog) as manager:
         license_file = manager.upload_system_file(org, data, actor=actor, request_id=request_id)
-    if output == "-":
-        stream = sys.stdout.buffer
-        stream.write(license_file + b"\n")
-        stream.flush()
-        return
-    try:
-        Path(output).write_bytes(license_file)
-    except OSError as exc:
-        fail(f"cannot write {output!r}: {exc.strerror}")
-    result = {"output": output, "bytes": len(license_file)}
-    _done(as_json, result, lambda: Text(f"wrote the license file to {output}"))
+    _write_output(output, license_file, as_json, "license file")
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -1450,6 +1441,145 @@ def publish_catalog(
         number = manager.vendor.publish_catalog(new, actor=actor, request_id=request_id)
     result = {"version": number}
     _done(as_json, result, lambda: Text(f"the store's catalog is version {number}"))
+
+
+def _write_output(output: str, data: bytes, as_json: bool, what: str) -> None:
+    """Write ``data`` to ``output`` ('-': stdout); with --json and a path, say where, how much."""
+    if output == "-":
+        # the exact bytes, so that a pipe carries a file the library takes; a newline
+        # only for a terminal's prompt
+        stream = sys.stdout.buffer
+        stream.write(data + b"\n" if sys.stdout.isatty() else data)
+        stream.flush()
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as exc:
+        fail(f"cannot write {output!r}: {exc.strerror}")
+    result = {"output": output, "bytes": len(data)}
+    _done(as_json, result, lambda: Text(f"wrote the {what} to {output}"))
+
+
+# -- the offline system's side (R12): no store needed -----------------------------------------
+
+
+@main.command(name="describe-system")
+@click.option(
+    "--hardware",
+    multiple=True,
+    metavar="SERIAL",
+    help="The serial of a hardware unit attached to the system (repeat for more).",
+)
+@click.option(
+    "--at",
+    "now",
+    callback=_parse_at,
+    metavar="ISO",
+    help="When the file is made: an instant with a UTC offset (default: now).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="-",
+    show_default=True,
+    metavar="PATH",
+    help="Where to write the system description file ('-': stdout).",
+)
+@json_option
+@click.argument("system_id")
+@click.argument("product")
+@click.argument("devices", nargs=-1, callback=_parse_counts, metavar="[TYPE=N]...")
+def describe_system(
+    *,
+    hardware: tuple[str, ...],
+    now: datetime | None,
+    output: str,
+    as_json: bool,
+    system_id: str,
+    product: str,
+    devices: Mapping[str, int],
+) -> None:
+    """Build an offline system's description file (R12), for upload-system-file.
+
+    Counts are TYPE=N, such as core=8 door=2: the devices per license type.
+    The file goes to --output; with --json and an --output path, stdout gets
+    {"output", "bytes"}.
+    """
+    made_at = clock_now() if now is None else now
+    data = offline.describe_system(
+        system_id=system_id, product=product, devices=devices, hardware=hardware, now=made_at
+    )
+    _write_output(output, data, as_json, "system description file")
+
+
+@main.command(name="verify-license-file")
+@click.option(
+    "--system-id",
+    required=True,
+    metavar="ID",
+    help="The id of the system checking the file (the file must be issued for it).",
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="PATH",
+    help="A PEM public key to trust (repeat for more; default: the store's, from --db).",
+)
+@db_option
+@click.option(
+    "--at",
+    "now",
+    callback=_parse_at,
+    metavar="ISO",
+    help="The instant to check at: an instant with a UTC offset (default: now).",
+)
+@json_option
+@click.argument("file", metavar="FILE|-")
+def verify_license_file(
+    *,
+    system_id: str,
+    keys: tuple[str, ...],
+    db: str,
+    now: datetime | None,
+    as_json: bool,
+    file: str,
+) -> None:
+    """Check a license file as the offline system does (R12) and show what it grants.
+
+    FILE is the license file ('-': stdin). It is trusted when signed by one of
+    the --key public keys, or without --key by the store's (public-key shows
+    it). A rejected file exits with code 8 and says why.
+    """
+    data = read_bytes(file)
+    if keys:
+        trusted = [read_bytes(path) for path in keys]
+    else:
+        with store(db) as manager:
+            trusted = [manager.public_key]
+    checked_at = clock_now() if now is None else now
+    granted = offline.verify_license_file(
+        data, trusted_keys=trusted, system_id=system_id, now=checked_at
+    )
+    # what the system decides on is may_run (R12), a property the JSON form adds
+    document = {**to_jsonable(granted), "may_run": granted.may_run}
+    _done(as_json, document, lambda: _entitlement_fields(granted))
+
+
+def _entitlement_fields(granted: offline.Entitlement) -> RenderableType:
+    return _fields(
+        [
+            ("organization", granted.org_id),
+            ("system", granted.system_id),
+            ("product", granted.product),
+            ("state", str(granted.state)),
+            ("licensed", "yes" if granted.licensed else "no"),
+            ("may run", "yes" if granted.may_run else "no"),
+            ("valid until", f"{granted.valid_until} ({granted.timezone}), inclusive"),
+            ("devices", _counts(granted.devices)),
+            ("issued at", granted.issued_at.isoformat()),
+        ]
+    )
 
 
 @main.command(name="public-key")
