@@ -1,0 +1,847 @@
+"""An independent audit of the license math of R1–R10, through the public API only.
+
+The oracle below (``add_years``, ``period_of``, ``window_of``, ``compensation``,
+``growth``) is a small model written from the SPEC text alone (§1, §2), not from
+the library's code. Hypothesis compares the library with it on dates chosen near
+the hard days (29 February, month ends, period starts, window ends, local
+midnight and DST changes in the organization's zone). Every worked example of
+SPEC §2 is also reproduced exactly as a named test. Every test runs on memory,
+SQLite and PostgreSQL (``backend_url``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from math import ceil
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from axis_licensing import (
+    EXAMPLE_CATALOG,
+    AlreadyRegistered,
+    Catalog,
+    InsufficientLicenses,
+    InvalidInput,
+    KeyAlreadyRedeemed,
+    KeyTypo,
+    LicenseKind,
+    LicenseType,
+    Manager,
+    ManualClock,
+    OutsideAllocationWindow,
+    ProductSpec,
+    ProductState,
+    SubscriptionNotStarted,
+    UnknownHardware,
+    UnknownKey,
+)
+
+PRO = "acs-pro"  # EXAMPLE_CATALOG: core, universal (covers core), door; term 1, growth 1
+B = "acs-b"  # a second product with term 1: core, universal (covers core)
+FIVE = "acs-five"  # term 5 years
+HALF = "acs-half"  # growth_rate 1/2
+THIRD = "acs-third"  # growth_rate 1/3
+ZERO = "acs-zero"  # growth_rate 0
+
+CATALOG = Catalog(
+    products=[
+        *EXAMPLE_CATALOG.products,
+        ProductSpec(
+            B, "Product B", license_types=[LicenseType("core"), LicenseType("universal", ("core",))]
+        ),
+        ProductSpec(FIVE, "Five-year product", term_years=5, license_types=[LicenseType("core")]),
+        ProductSpec(
+            HALF, "Half growth", growth_rate=Fraction(1, 2), license_types=[LicenseType("core")]
+        ),
+        ProductSpec(
+            THIRD, "Third growth", growth_rate=Fraction(1, 3), license_types=[LicenseType("core")]
+        ),
+        ProductSpec(
+            ZERO, "No growth", growth_rate=Fraction(0), license_types=[LicenseType("core")]
+        ),
+    ]
+)
+GROWTH = {PRO: Fraction(1), HALF: Fraction(1, 2), THIRD: Fraction(1, 3), ZERO: Fraction(0)}
+TERM = {PRO: 1, B: 1, FIVE: 5}
+WINDOW_DAYS = 30
+ZONES = ("UTC", "Europe/Paris", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata")
+
+# Hypothesis shares one Manager per backend over its examples: each example gets
+# organizations, systems and serials of its own, so nothing leaks between them.
+SHARED = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+_ids = itertools.count(1)
+
+
+# --------------------------------------------------------------------------- the oracle
+def add_years(d: date, years: int) -> date:
+    """``d`` plus whole years; 29 February becomes 28 February in a common year (R2, R6)."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return date(d.year + years, 2, 28)
+
+
+def period_of(anchor: date, term: int, d: date) -> tuple[int, date, date]:
+    """(k, start, end) of the period ``[A + k·T, A + (k+1)·T)`` that contains ``d`` (R2)."""
+    k = (d.year - anchor.year) // term + 1
+    while add_years(anchor, k * term) > d:
+        k -= 1
+    while add_years(anchor, (k + 1) * term) <= d:
+        k += 1
+    return k, add_years(anchor, k * term), add_years(anchor, (k + 1) * term)
+
+
+def window_of(period_start: date, started: date) -> tuple[date, date]:
+    """The trial or grace window ``[w, e)`` of a period (R3)."""
+    w = max(period_start, started)
+    return w, w + timedelta(days=WINDOW_DAYS)
+
+
+def expected_state(anchor: date, term: int, started: date, d: date) -> ProductState:
+    """The state at ``d`` of a product with devices and no licenses (R3, R5)."""
+    if d < started:
+        return ProductState.NOT_STARTED
+    k, start, _ = period_of(anchor, term, d)
+    _, e = window_of(start, started)
+    if d >= e:
+        return ProductState.UNLICENSED
+    first_k = period_of(anchor, term, started)[0]
+    return ProductState.TRIAL if k == first_k else ProductState.GRACE
+
+
+def compensation(anchor: date, term: int, started: date, d: date, q: int) -> Fraction:
+    """R8: ``q × overlap / length`` for an allocation of ``q`` to the current period at ``d``."""
+    _, ps, pe = period_of(anchor, term, d)
+    w, e = window_of(ps, started)
+    c = w if d < e else d
+    return Fraction(q * (c - ps).days, (pe - ps).days)
+
+
+def growth(allocated: int, devices: int, rate: Fraction) -> tuple[bool, int]:
+    """R5, one type, locked: (growth_exceeded, required_now)."""
+    capacity = (1 + rate) * allocated
+    if devices <= capacity:
+        return False, 0
+    return True, ceil(Fraction(devices) / (1 + rate)) - allocated
+
+
+# --------------------------------------------------------------------------- oracle self-checks
+def test_oracle_add_years_and_periods_on_29_february() -> None:
+    assert add_years(date(2028, 2, 29), 5) == date(2033, 2, 28)
+    assert add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)
+    assert period_of(date(2024, 2, 29), 1, date(2025, 2, 27)) == (
+        0,
+        date(2024, 2, 29),
+        date(2025, 2, 28),
+    )
+    assert period_of(date(2024, 2, 29), 1, date(2028, 2, 28)) == (
+        3,
+        date(2027, 2, 28),
+        date(2028, 2, 29),
+    )
+    assert period_of(date(2024, 2, 29), 5, date(2029, 2, 28))[0] == 1
+    assert compensation(date(2026, 1, 1), 1, date(2026, 7, 2), date(2026, 7, 10), 10) == Fraction(
+        364, 73
+    )
+    assert growth(10, 23, Fraction(1)) == (True, 2)
+
+
+# --------------------------------------------------------------------------- helpers
+class Org:
+    """One organization on a shared Manager, with its own zone and a clock to move."""
+
+    def __init__(self, m: Manager, clock: ManualClock, tz: str = "UTC") -> None:
+        n = next(_ids)
+        self.m, self.clock, self.tz = m, clock, ZoneInfo(tz)
+        self.org = f"org{n}"
+        self.n = n
+        clock.set(datetime(2020, 1, 1, 12, tzinfo=UTC))
+        m.create_organization(self.org, name=f"Org {n}", timezone=tz, actor="alice")
+
+    def at(self, d: date, t: time = time(12)) -> datetime:
+        """The instant of local date ``d`` and local time ``t`` in the organization's zone."""
+        return datetime.combine(d, t, tzinfo=self.tz)
+
+    def on(self, d: date, t: time = time(12)) -> None:
+        """Move the clock to local date ``d`` (local time ``t``)."""
+        self.clock.set(self.at(d, t))
+
+    def system(self, product: str, devices: dict[str, int]) -> str:
+        sid = f"sys{self.n}-{product}-{next(_ids)}"
+        self.m.register_system(self.org, product, sid, devices=devices, actor="alice")
+        return sid
+
+    def start(self, product: str, d: date, t: time = time(12)) -> None:
+        self.on(d, t)
+        self.m.start_subscription(self.org, product, actor="alice")
+
+    def redeem(
+        self, product: str, quantities: dict[str, int], kind: LicenseKind = LicenseKind.SUBSCRIPTION
+    ) -> None:
+        key = self.m.vendor.issue_key(product, kind=kind, quantities=quantities)
+        self.m.redeem_key(self.org, key, actor="alice")
+
+    def state(self, product: str, d: date, t: time = time(12)) -> ProductState:
+        return self.m.status(self.org, product, at=self.at(d, t)).state
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2020, 1, 1, 12, tzinfo=UTC))
+
+
+@pytest.fixture
+def m(backend_url: str, clock: ManualClock) -> Iterator[Manager]:
+    with Manager.open(backend_url, catalog=CATALOG, clock=clock) as opened:
+        yield opened
+
+
+dates = st.dates(min_value=date(2023, 1, 1), max_value=date(2031, 12, 31))
+hard_days = st.sampled_from(
+    [date(2024, 2, 29), date(2028, 2, 29), date(2025, 1, 31), date(2026, 12, 31), date(2027, 3, 1)]
+)
+anchors = st.one_of(hard_days, dates)
+
+
+# --------------------------------------------------------------------------- R2 and R3
+@SHARED
+@given(
+    anchor=anchors,
+    offset=st.integers(0, 3 * 366),
+    term=st.sampled_from([1, 5]),
+    tz=st.sampled_from(ZONES),
+    probes=st.lists(st.integers(0, 12 * 366), min_size=1, max_size=4),
+)
+@example(date(2024, 2, 29), 0, 1, "UTC", [365, 366, 1460, 1461, 1826])
+@example(date(2024, 2, 29), 366, 5, "Pacific/Auckland", [0, 29, 30, 1825, 1826])
+def test_r2_r3_periods_and_windows_match_the_oracle(
+    m: Manager,
+    clock: ManualClock,
+    anchor: date,
+    offset: int,
+    term: int,
+    tz: str,
+    probes: list[int],
+) -> None:
+    """Periods, indices, window ends and states over many dates, at local 00:00 and 23:59."""
+    o = Org(m, clock, tz)
+    product = FIVE if term == 5 else B
+    started = anchor + timedelta(days=offset)
+    o.system(product, {"core": 3})
+    o.start(PRO, anchor, time(0, 0))  # the anchor is set at local midnight
+    o.start(product, started, time(23, 59))
+    for probe in probes:
+        d = started + timedelta(days=probe)
+        k, ps, pe = period_of(anchor, term, d)
+        w, e = window_of(ps, started)
+        for t in (time(0, 0), time(23, 59)):
+            s = m.status(o.org, product, at=o.at(d, t))
+            if d == started and t < time(23, 59):
+                # Before the start command's instant: what was true then (SPEC §1).
+                assert (s.state, s.period) == (ProductState.NOT_STARTED, None)
+                continue
+            assert (s.period.index, s.period.start, s.period.end) == (k, ps, pe), (d, t)
+            assert s.window_ends_on == e
+            assert s.renews_on == pe
+            assert s.state == expected_state(anchor, term, started, d), (d, t)
+    # The day before the start it is not started; on the start it is.
+    first_k = period_of(anchor, term, started)[0]
+    ps0 = period_of(anchor, term, started)[1]
+    assert o.state(product, started - timedelta(days=1), time(23, 59)) == ProductState.NOT_STARTED
+    assert o.state(product, started, time(23, 59)) == ProductState.TRIAL
+    assert m.status(o.org, product, at=o.at(started, time(23, 59))).period.index == first_k
+    assert m.status(o.org, product, at=o.at(started, time(23, 59))).period.start == ps0
+    assert {org.org_id: org.anchor for org in m.organizations()}[o.org] == anchor
+
+
+def test_r2_29_february_anchor_gives_28_february_in_common_years(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 1})
+    o.start(PRO, date(2024, 2, 29))
+    got = [
+        m.status(o.org, PRO, at=o.at(date(2024 + k, 3, 1))).period for k in range(5)
+    ]  # one probe per period
+    assert [(p.index, p.start, p.end) for p in got] == [
+        (0, date(2024, 2, 29), date(2025, 2, 28)),
+        (1, date(2025, 2, 28), date(2026, 2, 28)),
+        (2, date(2026, 2, 28), date(2027, 2, 28)),
+        (3, date(2027, 2, 28), date(2028, 2, 29)),
+        (4, date(2028, 2, 29), date(2029, 2, 28)),
+    ]
+    # The last day of period 3 is 28 February 2028; 29 February 2028 starts period 4.
+    assert m.status(o.org, PRO, at=o.at(date(2028, 2, 28), time(23, 59))).period.index == 3
+    assert m.status(o.org, PRO, at=o.at(date(2028, 2, 29), time(0, 0))).period.index == 4
+
+
+def test_r2_period_index_counts_from_the_organization_anchor(
+    m: Manager, clock: ManualClock
+) -> None:
+    """A product started later has a partial first period whose index is counted from A."""
+    o = Org(m, clock)
+    o.system(B, {"core": 1})
+    o.start(PRO, date(2026, 1, 1))
+    o.start(B, date(2028, 7, 2))
+    s = m.status(o.org, B, at=o.at(date(2028, 7, 2)))
+    assert (s.period.index, s.period.start, s.period.end) == (2, date(2028, 1, 1), date(2029, 1, 1))
+    assert s.state == ProductState.TRIAL
+    assert s.window_ends_on == date(2028, 8, 1)
+    # The anchor never changes.
+    assert {org.org_id: org.anchor for org in m.organizations()}[o.org] == date(2026, 1, 1)
+    # Next period: a grace window from its start.
+    s = m.status(o.org, B, at=o.at(date(2029, 1, 30)))
+    assert (s.state, s.window_ends_on) == (ProductState.GRACE, date(2029, 1, 31))
+    assert o.state(B, date(2029, 1, 31), time(0, 0)) == ProductState.UNLICENSED
+
+
+def test_r3_worked_example_trial_through_8_april(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 2})
+    o.start(PRO, date(2026, 3, 10))
+    s = m.status(o.org, PRO, at=o.at(date(2026, 4, 8), time(23, 59, 59)))
+    assert (s.state, s.window_ends_on) == (ProductState.TRIAL, date(2026, 4, 9))
+    assert o.state(PRO, date(2026, 4, 9), time(0, 0)) == ProductState.UNLICENSED
+
+
+@pytest.mark.parametrize(
+    ("tz", "start_utc", "local_start"),
+    [
+        # 23:30 on 9 March in Los Angeles (PDT since 8 March) is 06:30 UTC on 10 March.
+        ("America/Los_Angeles", datetime(2026, 3, 10, 6, 30, tzinfo=UTC), date(2026, 3, 9)),
+        # 00:30 on 29 March in Paris (still CET) is 23:30 UTC on 28 March.
+        ("Europe/Paris", datetime(2026, 3, 28, 23, 30, tzinfo=UTC), date(2026, 3, 29)),
+        # Auckland leaves daylight time on 5 April 2026; 00:10 local on 6 April is 12:10 UTC on 5 April.
+        ("Pacific/Auckland", datetime(2026, 4, 5, 12, 10, tzinfo=UTC), date(2026, 4, 6)),
+    ],
+)
+def test_r3_trial_days_in_the_organization_zone_around_midnight_and_dst(
+    m: Manager, clock: ManualClock, tz: str, start_utc: datetime, local_start: date
+) -> None:
+    o = Org(m, clock, tz)
+    o.system(PRO, {"core": 1})
+    clock.set(start_utc)
+    m.start_subscription(o.org, PRO, actor="alice")
+    s = m.status(o.org, PRO)
+    assert s.period.start == local_start
+    assert s.started_on == local_start
+    end = local_start + timedelta(days=30)
+    assert s.window_ends_on == end
+    # Day 30 of the trial (its last day) at local 23:59:59, then day 31 at local 00:00.
+    assert o.state(PRO, end - timedelta(days=1), time(23, 59, 59)) == ProductState.TRIAL
+    assert o.state(PRO, end, time(0, 0)) == ProductState.UNLICENSED
+    # The same instants given in UTC.
+    last = o.at(end - timedelta(days=1), time(23, 59, 59)).astimezone(UTC)
+    assert m.status(o.org, PRO, at=last).state == ProductState.TRIAL
+    assert m.status(o.org, PRO, at=last + timedelta(seconds=1)).state == ProductState.UNLICENSED
+    # The history's local date of the start.
+    (started,) = m.history(o.org, actions=["subscription_started"])
+    assert started.on == local_start
+
+
+# --------------------------------------------------------------------------- R5 growth
+@SHARED
+@given(
+    product=st.sampled_from([PRO, HALF, THIRD, ZERO]),
+    allocated=st.integers(1, 40),
+    devices=st.integers(0, 130),
+)
+@example(PRO, 10, 20)
+@example(PRO, 10, 21)
+@example(PRO, 10, 23)
+@example(HALF, 10, 15)
+@example(HALF, 10, 16)
+@example(THIRD, 3, 4)
+@example(THIRD, 3, 5)
+@example(ZERO, 7, 8)
+def test_r5_growth_threshold_matches_the_oracle(
+    m: Manager, clock: ManualClock, product: str, allocated: int, devices: int
+) -> None:
+    o = Org(m, clock)
+    sid = o.system(product, {"core": allocated})
+    o.start(PRO, date(2026, 1, 1))
+    if product != PRO:
+        o.start(product, date(2026, 1, 1))
+    o.redeem(product, {"core": allocated})
+    o.on(date(2026, 1, 5))
+    m.allocate(o.org, product, {"core": allocated}, actor="alice")
+    assert m.status(o.org, product).locked
+    o.on(date(2026, 2, 5))
+    m.report_devices(o.org, sid, devices={"core": devices} if devices else {}, actor="alice")
+    exceeded, required = growth(allocated, devices, GROWTH[product])
+    s = m.status(o.org, product)
+    assert s.state == ProductState.LICENSED
+    assert s.locked
+    assert s.growth_exceeded is exceeded
+    assert dict(s.required_now) == ({"core": required} if required else {})
+    # R4: the locked current period needs allocated + required_now; the next ones the devices.
+    need = m.need(o.org, product, horizon=1)
+    assert dict(need.periods[0].need) == {"core": allocated + required}
+    assert dict(need.periods[0].shortfall) == ({"core": required} if required else {})
+    assert dict(need.periods[1].need) == ({"core": devices} if devices else {})
+    grown = m.history(o.org, product=product, actions=["growth_exceeded"])
+    assert len(grown) == (1 if exceeded else 0)
+    if exceeded:
+        assert grown[0].actor == "system"
+        # A second report beyond the allowance in the same period records nothing new.
+        o.on(date(2026, 3, 5))
+        m.report_devices(o.org, sid, devices={"core": devices + 1}, actor="alice")
+        assert len(m.history(o.org, product=product, actions=["growth_exceeded"])) == 1
+
+
+def test_r5_worked_example_10_allocated_23_devices(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    sid = o.system(PRO, {"core": 10})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 10})
+    m.allocate(o.org, PRO, {"core": 10}, actor="alice")
+    m.report_devices(o.org, sid, devices={"core": 23}, actor="alice")
+    s = m.status(o.org, PRO)
+    assert (s.state, s.growth_exceeded, dict(s.required_now)) == (
+        ProductState.LICENSED,
+        True,
+        {"core": 2},
+    )
+
+
+def test_r5_worked_example_unlocked_shortfall_core_2_universal_2(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 5, "universal": 2})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 3})
+    m.allocate(o.org, PRO, {"core": 3}, actor="alice")
+    s = m.status(o.org, PRO)
+    assert not s.locked
+    assert s.state == ProductState.TRIAL
+    assert dict(s.required_now) == {"core": 2, "universal": 2}
+    assert dict(m.need(o.org, PRO, horizon=0).periods[0].shortfall) == {"core": 2, "universal": 2}
+
+
+def test_r5_worked_example_locked_smallest_shortfall(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    sid = o.system(PRO, {"core": 3, "universal": 8})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 3, "universal": 8})
+    m.allocate(o.org, PRO, {"core": 3, "universal": 8}, actor="alice")
+    assert m.status(o.org, PRO).locked
+    m.report_devices(o.org, sid, devices={"core": 17, "universal": 19}, actor="alice")
+    s = m.status(o.org, PRO)
+    assert dict(s.required_now) == {"universal": 2, "core": 5}
+    assert s.growth_exceeded
+
+
+def test_r5_zero_devices_zero_licenses_is_licensed_after_the_window(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.start(PRO, date(2026, 1, 1))
+    assert o.state(PRO, date(2026, 1, 30)) == ProductState.TRIAL
+    s = m.status(o.org, PRO, at=o.at(date(2026, 1, 31), time(0, 0)))
+    assert s.state == ProductState.LICENSED
+    assert not s.locked  # no license allocated: never locks
+
+
+def test_r5_licensed_through_counts_advance_allocations(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 4})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 16})
+    m.allocate(o.org, PRO, {"core": 4}, period=0, actor="alice")
+    m.allocate(o.org, PRO, {"core": 4}, period=1, actor="alice")
+    m.allocate(o.org, PRO, {"core": 3}, period=2, actor="alice")  # does not cover 4 devices
+    m.allocate(o.org, PRO, {"core": 4}, period=3, actor="alice")  # after a gap: not counted
+    assert m.status(o.org, PRO).licensed_through == date(2028, 1, 1)
+    # In period 1 (locked at its start by the advance allocation), through the same end.
+    s = m.status(o.org, PRO, at=o.at(date(2027, 1, 1), time(0, 0)))
+    assert (s.state, s.locked, s.period.index) == (ProductState.LICENSED, True, 1)
+    assert s.licensed_through == date(2028, 1, 1)
+    # Period 2 is not covered and not locked: grace, and licensed_through is None.
+    s = m.status(o.org, PRO, at=o.at(date(2028, 1, 15)))
+    assert (s.state, s.licensed_through) == (ProductState.GRACE, None)
+
+
+# --------------------------------------------------------------------------- R6 lots
+@SHARED
+@given(acquired=st.one_of(hard_days, dates), tz=st.sampled_from(ZONES))
+@example(date(2028, 2, 29), "UTC")
+@example(date(2028, 2, 29), "Pacific/Auckland")
+def test_r6_lot_expires_on_the_exact_day(
+    m: Manager, clock: ManualClock, acquired: date, tz: str
+) -> None:
+    o = Org(m, clock, tz)
+    o.on(acquired, time(0, 0))
+    o.redeem(PRO, {"core": 3, "door": 2})
+    expires = add_years(acquired, 5)
+    w = m.wallet(o.org, PRO, at=o.at(acquired))
+    assert sorted(
+        (lot.license_type, lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots
+    ) == [
+        ("core", 3, acquired, expires),
+        ("door", 2, acquired, expires),
+    ]
+    last = m.wallet(o.org, PRO, at=o.at(expires - timedelta(days=1), time(23, 59, 59)))
+    assert dict(last.balance()) == {"core": 3, "door": 2}
+    gone = m.wallet(o.org, PRO, at=o.at(expires, time(0, 0)))
+    assert gone.lots == ()
+    assert dict(gone.balance()) == {}
+    # The expiry is in the history, dated expires_on, once a later command ran.
+    o.on(expires + timedelta(days=2))
+    o.redeem(PRO, {"door": 1})
+    expired = m.history(o.org, actions=["licenses_expired"])
+    assert [(a.on, a.actor) for a in expired] in (
+        [(expires, "system")],
+        [(expires, "system"), (expires, "system")],
+    )
+    assert m.history(o.org, actions=["licenses_expired"], since=expires, until=expires) == expired
+
+
+def test_r6_worked_example_29_february_2028(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.on(date(2028, 2, 29))
+    key = m.vendor.issue_key(PRO, quantities={"core": 2, "universal": 1})
+    r = m.redeem_key(o.org, key, actor="alice")
+    assert sorted(
+        (lot.license_type, lot.quantity, lot.acquired_on, lot.expires_on) for lot in r.lots
+    ) == [
+        ("core", 2, date(2028, 2, 29), date(2033, 2, 28)),
+        ("universal", 1, date(2028, 2, 29), date(2033, 2, 28)),
+    ]
+
+
+def test_r6_expiry_shows_in_history_without_a_later_command(m: Manager, clock: ManualClock) -> None:
+    """'This holds even when no command ran in between, so queries at date d must show it.'"""
+    o = Org(m, clock)
+    o.on(date(2026, 5, 4))
+    o.redeem(PRO, {"core": 3})
+    clock.set(o.at(date(2031, 6, 1)))
+    expired = m.history(o.org, actions=["licenses_expired"])
+    assert [(a.on, a.actor, a.product) for a in expired] == [(date(2031, 5, 4), "system", PRO)]
+
+
+def test_r6_earliest_expiry_first_then_oldest_acquired(m: Manager, clock: ManualClock) -> None:
+    """Lots acquired on 28 and 29 February 2028 both expire on 28 February 2033: tie on expiry."""
+    o = Org(m, clock)
+    o.on(date(2028, 2, 28))
+    o.redeem(PRO, {"core": 5})
+    o.on(date(2028, 2, 29))
+    o.redeem(PRO, {"core": 5})
+    o.redeem(PRO, {"core": 5})
+    o.on(date(2028, 3, 1))
+    o.redeem(PRO, {"core": 5})
+    o.system(PRO, {"core": 1})
+    o.start(PRO, date(2028, 3, 2))
+    m.allocate(o.org, PRO, {"core": 8}, actor="alice")
+    w = m.wallet(o.org, PRO)
+    assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == [
+        (2, date(2028, 2, 29), date(2033, 2, 28)),
+        (5, date(2028, 2, 29), date(2033, 2, 28)),
+        (5, date(2028, 3, 1), date(2033, 3, 1)),
+    ]
+    ids = [lot.lot_id for lot in w.lots]
+    assert ids[0] < ids[1]  # ties on both dates: the lower lot id is used first
+    m.allocate(o.org, PRO, {"core": 3}, actor="alice")
+    assert [lot.quantity for lot in m.wallet(o.org, PRO).lots] == [4, 5]
+
+
+# --------------------------------------------------------------------------- R7 window
+@SHARED
+@given(
+    anchor=anchors,
+    after=st.integers(0, 4 * 366),
+    term=st.sampled_from([1, 5]),
+    tz=st.sampled_from(ZONES),
+)
+@example(date(2024, 2, 29), 1461, 1, "UTC")  # on 2028-02-29: offset 5 starts on 2033-02-28
+@example(date(2026, 1, 1), 0, 1, "UTC")
+@example(date(2026, 1, 1), 0, 5, "UTC")
+def test_r7_allocation_window_edge_matches_the_oracle(
+    m: Manager, clock: ManualClock, anchor: date, after: int, term: int, tz: str
+) -> None:
+    o = Org(m, clock, tz)
+    product = FIVE if term == 5 else PRO
+    o.start(PRO, anchor)
+    if product != PRO:
+        o.start(product, anchor)
+    d = anchor + timedelta(days=after)
+    o.on(d, time(0, 1))
+    o.redeem(product, {"core": 10})
+    k, _, _ = period_of(anchor, term, d)
+    limit = add_years(d, 5)
+    best = max(j for j in range(0, 7) if add_years(anchor, (k + j) * term) <= limit)
+    a = m.allocate(o.org, product, {"core": 1}, period=best, actor="alice")
+    assert [(p.period.index, p.period.start) for p in a.periods] == [
+        (k + best, add_years(anchor, (k + best) * term))
+    ]
+    with pytest.raises(OutsideAllocationWindow):
+        m.allocate(o.org, product, {"core": 1}, period=best + 1, actor="alice")
+    with pytest.raises(OutsideAllocationWindow):
+        m.allocate(o.org, product, {"core": 1}, period=-1, actor="alice")
+    with pytest.raises(OutsideAllocationWindow):
+        m.allocate_need(o.org, product, through=best + 1, actor="alice")
+    assert dict(m.wallet(o.org, product).balance()) == {"core": 9}
+
+
+def test_r7_insufficient_changes_nothing_and_gives_the_shortfall(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 5, "door": 2})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 3, "door": 2})
+    with pytest.raises(InsufficientLicenses) as err:
+        m.allocate(o.org, PRO, {"core": 5, "door": 2, "universal": 1}, actor="alice")
+    assert dict(err.value.shortfall) == {"core": 2, "universal": 1}
+    assert dict(m.wallet(o.org, PRO).balance()) == {"core": 3, "door": 2}
+    assert m.history(o.org, actions=["licenses_allocated"]) == []
+    with pytest.raises(InsufficientLicenses) as err:
+        m.allocate_need(o.org, PRO, through=1, actor="alice")
+    assert dict(err.value.shortfall) == {"core": 7, "door": 2}
+    o.redeem(PRO, {"core": 7, "door": 2})
+    a = m.allocate_need(o.org, PRO, through=1, actor="alice")
+    assert [(p.period.index, dict(p.quantities)) for p in a.periods] == [
+        (0, {"core": 5, "door": 2}),
+        (1, {"core": 5, "door": 2}),
+    ]
+    assert dict(m.wallet(o.org, PRO).balance()) == {}
+    before = len(m.history(o.org))
+    empty = m.allocate_need(o.org, PRO, through=1, actor="alice")
+    assert (empty.periods, dict(empty.compensation)) == ((), {})
+    assert len(m.history(o.org)) == before
+
+
+def test_r6_r7_allocation_needs_a_started_subscription(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.redeem(B, {"core": 2})  # redeeming needs no subscription
+    with pytest.raises(SubscriptionNotStarted):
+        m.allocate(o.org, B, {"core": 1}, actor="alice")
+    with pytest.raises(SubscriptionNotStarted):
+        m.allocate_need(o.org, B, actor="alice")
+    with pytest.raises(SubscriptionNotStarted):
+        m.need(o.org, B)
+
+
+# --------------------------------------------------------------------------- R8 compensation
+@SHARED
+@given(
+    tz=st.sampled_from(ZONES),
+    anchor=anchors,
+    start_after=st.integers(0, 3 * 366),
+    first=st.integers(0, 400),
+    second=st.integers(0, 400),
+    q1=st.integers(1, 50),
+    q2=st.integers(1, 50),
+)
+@example("UTC", date(2026, 1, 1), 182, 8, 300, 10, 10)  # the SPEC's two examples in a row
+@example("UTC", date(2024, 2, 29), 100, 0, 30, 7, 3)
+@example("Europe/Paris", date(2027, 3, 1), 30, 29, 1, 13, 11)
+def test_r8_compensation_and_carried_credit_match_the_oracle(
+    m: Manager,
+    clock: ManualClock,
+    tz: str,
+    anchor: date,
+    start_after: int,
+    first: int,
+    second: int,
+    q1: int,
+    q2: int,
+) -> None:
+    o = Org(m, clock, tz)
+    o.start(PRO, anchor, time(0, 5))
+    started = anchor + timedelta(days=start_after)
+    o.system(B, {"core": 1})
+    o.start(B, started, time(23, 55))
+    credit = Fraction(0)
+    # The wallet model: [quantity, acquired_on, expires_on] in lot id order.
+    lots: list[list[int | date]] = []
+    credited_on: list[date] = []
+    d = started
+    for gap, q in ((first, q1), (second, q2)):
+        d = d + timedelta(days=gap)
+        o.on(d, time(0, 0) if gap % 2 else time(23, 59))
+        o.redeem(B, {"core": q})
+        lots.append([q, d, add_years(d, 5)])
+        take = q
+        for lot in sorted(lots, key=lambda lot: (lot[2], lot[1])):  # stable: lot id breaks ties
+            used = min(take, int(lot[0]))  # type: ignore[call-overload]
+            lot[0] = int(lot[0]) - used  # type: ignore[call-overload]
+            take -= used
+        a = m.allocate(o.org, B, {"core": q}, actor="alice")
+        credit += compensation(anchor, 1, started, d, q)
+        whole = int(credit)
+        credit -= whole
+        assert dict(a.compensation) == ({"core": whole} if whole else {}), d
+        assert a.credit == ({"core": credit} if credit else {})
+        assert all(isinstance(v, Fraction) for v in a.credit.values())
+        assert m.wallet(o.org, B).credit == a.credit
+        if whole:
+            lots.append([whole, d, add_years(d, 5)])
+            credited_on.append(d)
+    w = m.wallet(o.org, B)
+    assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == sorted(
+        (tuple(lot) for lot in lots if lot[0]), key=lambda lot: (lot[2], lot[1])
+    )
+    credited = m.history(o.org, actions=["compensation_credited"])
+    assert [(c.on, c.actor, c.product) for c in credited] == [
+        (on, "system", B) for on in credited_on
+    ]
+
+
+def test_r8_worked_example_1_new_product_mid_period(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.start(PRO, date(2026, 1, 1))
+    o.system(B, {"core": 10})
+    o.start(B, date(2026, 7, 2))
+    o.on(date(2026, 7, 10))
+    o.redeem(B, {"core": 10})
+    a = m.allocate(o.org, B, {"core": 10}, actor="alice")
+    assert Fraction(10 * 182, 365) == 4 + Fraction(72, 73)
+    assert dict(a.compensation) == {"core": 4}
+    assert a.credit == {"core": Fraction(72, 73)}
+    assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in m.wallet(o.org, B).lots] == [
+        (4, date(2026, 7, 10), date(2031, 7, 10))
+    ]
+    # The period dates never move.
+    s = m.status(o.org, B)
+    assert (s.period.start, s.period.end) == (date(2026, 1, 1), date(2027, 1, 1))
+    (credited,) = m.history(o.org, actions=["compensation_credited"])
+    assert (credited.on, credited.actor) == (date(2026, 7, 10), "system")
+    # Then the second example on the same product and type, with the earlier credit 72/73:
+    # 72/73 + 120/73 = 2 + 46/73.
+    o.on(date(2027, 3, 2))
+    o.redeem(B, {"core": 10})
+    a = m.allocate(o.org, B, {"core": 10}, actor="alice")
+    assert dict(a.compensation) == {"core": 2}
+    assert a.credit == {"core": Fraction(46, 73)}
+
+
+def test_r8_worked_example_2_after_the_grace(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 10})
+    o.start(PRO, date(2026, 1, 1))
+    s = m.status(o.org, PRO, at=o.at(date(2027, 1, 1)))
+    assert (s.state, s.window_ends_on) == (ProductState.GRACE, date(2027, 1, 31))
+    o.on(date(2027, 3, 2))
+    o.redeem(PRO, {"core": 10})
+    a = m.allocate(o.org, PRO, {"core": 10}, actor="alice")
+    assert dict(a.compensation) == {"core": 1}
+    assert a.credit == {"core": Fraction(47, 73)}
+    assert m.wallet(o.org, PRO).credit == {"core": Fraction(47, 73)}
+
+
+def test_r8_no_compensation_for_future_periods_and_no_activity_without_a_whole_license(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.start(PRO, date(2026, 1, 1))
+    o.system(B, {"core": 1})
+    o.start(B, date(2026, 1, 2))  # overlap 1 day of 365
+    o.redeem(B, {"core": 12})
+    a = m.allocate(o.org, B, {"core": 2}, period=1, actor="alice")
+    assert (dict(a.compensation), a.credit) == ({}, {})
+    a = m.allocate(o.org, B, {"core": 10}, actor="alice")
+    assert (dict(a.compensation), a.credit) == ({}, {"core": Fraction(2, 73)})
+    assert m.history(o.org, actions=["compensation_credited"]) == []
+
+
+# --------------------------------------------------------------------------- R9 hardware
+def test_r9_hardware_covers_its_own_system_first(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    serial = f"SER-{o.n}"
+    m.vendor.ship_hardware(serial, PRO, preloaded={"universal": 3})
+    sid = o.system(PRO, {"core": 2, "universal": 2, "door": 1})
+    m.register_hardware(o.org, sid, serial, actor="alice")
+    s = m.system_status(o.org, sid)
+    assert dict(s.hardware_capacity) == {"universal": 3}
+    assert dict(s.hardware_covered) == {"universal": 2, "core": 1}
+    assert dict(s.subscription_devices) == {"core": 1, "door": 1}
+    assert not s.licensed
+    # An extension key adds hardware lots, kept apart from subscription lots, with 5-year expiry.
+    o.on(date(2028, 2, 29))
+    o.redeem(PRO, {"core": 1, "door": 1}, kind=LicenseKind.HARDWARE)
+    w = m.wallet(o.org, PRO)
+    assert dict(w.balance()) == {}
+    assert dict(w.balance(kind=LicenseKind.HARDWARE)) == {"core": 1, "door": 1}
+    assert {lot.expires_on for lot in w.lots} == {date(2033, 2, 28)}
+    m.allocate_to_hardware(o.org, serial, {"core": 1, "door": 1}, actor="alice")
+    s = m.system_status(o.org, sid)
+    assert dict(s.subscription_devices) == {}
+    assert s.licensed
+    assert dict(m.wallet(o.org, PRO).balance(kind=LicenseKind.HARDWARE)) == {}
+    # The product has no subscription devices left: started, it needs nothing.
+    o.start(PRO, date(2028, 3, 1))
+    assert dict(m.status(o.org, PRO).devices) == {}
+    assert dict(m.need(o.org, PRO, horizon=0).periods[0].need) == {}
+
+
+def test_r9_hardware_errors(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    other = Org(m, clock)
+    serial = f"SER-{o.n}"
+    m.vendor.ship_hardware(serial, B, preloaded={"core": 1})
+    sid = o.system(PRO, {"core": 1})
+    with pytest.raises(InvalidInput):
+        m.register_hardware(o.org, sid, serial, actor="alice")
+    with pytest.raises(UnknownHardware):
+        m.register_hardware(o.org, sid, f"NEVER-{o.n}", actor="alice")
+    sid_b = o.system(B, {"core": 1})
+    sid_b2 = o.system(B, {"core": 1})
+    m.register_hardware(o.org, sid_b, serial, actor="alice")
+    with pytest.raises(AlreadyRegistered):
+        m.register_hardware(o.org, sid_b2, serial, actor="alice")
+    other_sid = other.system(B, {"core": 1})
+    with pytest.raises(AlreadyRegistered) as err:
+        m.register_hardware(other.org, other_sid, serial, actor="alice")
+    assert o.org not in str(err.value)
+
+
+# --------------------------------------------------------------------------- R10 keys
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def test_r10_key_shape_typos_normalisation_and_outcomes(
+    m: Manager, clock: ManualClock, backend_url: str
+) -> None:
+    o = Org(m, clock)
+    other = Org(m, clock)
+    key = m.vendor.issue_key(PRO, quantities={"core": 1})
+    assert len(key) <= 40
+    groups = key.split("-")
+    assert len(groups) >= 2 and all(groups)
+    symbols = "".join(groups)
+    assert set(symbols) <= set(CROCKFORD)
+    assert len(symbols) * 5 >= 100
+    # Every single-symbol substitution and every neighbour transposition is a typo.
+    for i, ch in enumerate(symbols):
+        for sub in CROCKFORD:
+            if sub != ch:
+                with pytest.raises(KeyTypo):
+                    m.redeem_key(o.org, symbols[:i] + sub + symbols[i + 1 :], actor="alice")
+    for i in range(len(symbols) - 1):
+        if symbols[i] != symbols[i + 1]:
+            swapped = symbols[:i] + symbols[i + 1] + symbols[i] + symbols[i + 2 :]
+            with pytest.raises(KeyTypo):
+                m.redeem_key(o.org, swapped, actor="alice")
+    # Normalised input: lower case, spaces instead of dashes, O for 0 and I/L for 1.
+    typed = " ".join(groups).lower().replace("0", "o").replace("1", "l")
+    r = m.redeem_key(o.org, "  " + typed + " ", actor="alice")
+    assert r.key_tail == symbols[-4:]
+    with pytest.raises(KeyAlreadyRedeemed) as err:
+        m.redeem_key(other.org, key, actor="alice")
+    assert o.org not in str(err.value)
+    # A well-formed key issued by another store was never issued here.
+    with Manager.open("memory://", catalog=CATALOG, clock=clock) as elsewhere:
+        foreign = elsewhere.vendor.issue_key(PRO, quantities={"core": 1})
+    with pytest.raises(UnknownKey):
+        m.redeem_key(o.org, foreign, actor="alice")
+    assert dict(m.wallet(other.org, PRO).balance()) == {}
