@@ -48,6 +48,7 @@ FIVE = "acs-five"  # term 5 years
 HALF = "acs-half"  # growth_rate 1/2
 THIRD = "acs-third"  # growth_rate 1/3
 ZERO = "acs-zero"  # growth_rate 0
+DAYS = "acs-days"  # trial_days 14, grace_days 7
 
 CATALOG = Catalog(
     products=[
@@ -64,6 +65,9 @@ CATALOG = Catalog(
         ),
         ProductSpec(
             ZERO, "No growth", growth_rate=Fraction(0), license_types=[LicenseType("core")]
+        ),
+        ProductSpec(
+            DAYS, "Short windows", trial_days=14, grace_days=7, license_types=[LicenseType("core")]
         ),
     ]
 )
@@ -242,7 +246,7 @@ def test_r2_r3_periods_and_windows_match_the_oracle(
     for probe in probes:
         d = started + timedelta(days=probe)
         k, ps, pe = period_of(anchor, term, d)
-        w, e = window_of(ps, started)
+        _, e = window_of(ps, started)
         for t in (time(0, 0), time(23, 59)):
             s = m.status(o.org, product, at=o.at(d, t))
             if d == started and t < time(23, 59):
@@ -320,7 +324,8 @@ def test_r3_worked_example_trial_through_8_april(m: Manager, clock: ManualClock)
         ("America/Los_Angeles", datetime(2026, 3, 10, 6, 30, tzinfo=UTC), date(2026, 3, 9)),
         # 00:30 on 29 March in Paris (still CET) is 23:30 UTC on 28 March.
         ("Europe/Paris", datetime(2026, 3, 28, 23, 30, tzinfo=UTC), date(2026, 3, 29)),
-        # Auckland leaves daylight time on 5 April 2026; 00:10 local on 6 April is 12:10 UTC on 5 April.
+        # Auckland leaves daylight time on 5 April 2026:
+        # 00:10 local on 6 April is 12:10 UTC on 5 April.
         ("Pacific/Auckland", datetime(2026, 4, 5, 12, 10, tzinfo=UTC), date(2026, 4, 6)),
     ],
 )
@@ -817,7 +822,8 @@ def test_r10_key_shape_typos_normalisation_and_outcomes(
     key = m.vendor.issue_key(PRO, quantities={"core": 1})
     assert len(key) <= 40
     groups = key.split("-")
-    assert len(groups) >= 2 and all(groups)
+    assert len(groups) >= 2
+    assert all(groups)
     symbols = "".join(groups)
     assert set(symbols) <= set(CROCKFORD)
     assert len(symbols) * 5 >= 100
@@ -845,3 +851,224 @@ def test_r10_key_shape_typos_normalisation_and_outcomes(
     with pytest.raises(UnknownKey):
         m.redeem_key(o.org, foreign, actor="alice")
     assert dict(m.wallet(other.org, PRO).balance()) == {}
+
+
+# --------------------------------------------------------------------------- second pass
+TYPES = ("core", "universal", "door")  # PRO's catalog order; universal covers core
+
+
+def covers_pro(cap: dict[str, Fraction], dev: dict[str, int]) -> bool:
+    """The exact covers test of PRO's relation (universal covers core; not transitive)."""
+    c, u, d = (cap.get(t, Fraction(0)) for t in TYPES)
+    dc, du, dd = (dev.get(t, 0) for t in TYPES)
+    return dd <= d and du <= u and dc + du <= c + u
+
+
+def uncovered_pro(alloc: dict[str, int], dev: dict[str, int]) -> dict[str, int]:
+    """U_t after assigning plain licenses, hardest device types first (universal, door, core)."""
+    ac, au, ad = (alloc.get(t, 0) for t in TYPES)
+    dc, du, dd = (dev.get(t, 0) for t in TYPES)
+    spare_u = max(0, au - du)
+    out = {"universal": max(0, du - au), "door": max(0, dd - ad), "core": max(0, dc - ac - spare_u)}
+    return {t: n for t, n in out.items() if n}
+
+
+def smallest_extra_pro(alloc: dict[str, int], dev: dict[str, int]) -> dict[str, int]:
+    """R5 locked shortfall by brute force: fewest extra licenses of needed types with
+    2 × (allocated + extra) covering the devices; ties: most core, then universal, then door."""
+    needed = uncovered_pro(alloc, dev)
+    if not needed:
+        return {}
+    # Devices are at most 12 per type, so no type ever needs more than 13 extra.
+    ranges = [range(0, 14) if t in needed else range(0, 1) for t in TYPES]
+    best: tuple[int, int, int, int] | None = None
+    for xc in ranges[0]:
+        for xu in ranges[1]:
+            for xd in ranges[2]:
+                extra = {"core": xc, "universal": xu, "door": xd}
+                cap = {t: 2 * Fraction(alloc.get(t, 0) + extra[t]) for t in TYPES}
+                if covers_pro(cap, dev):
+                    rank = (xc + xu + xd, -xc, -xu, -xd)
+                    if best is None or rank < best:
+                        best = rank
+    assert best is not None
+    got = {"core": -best[1], "universal": -best[2], "door": -best[3]}
+    return {t: n for t, n in got.items() if n}
+
+
+counts = st.fixed_dictionaries({t: st.integers(0, 12) for t in TYPES})
+
+
+@SHARED
+@given(alloc=counts, grown=counts)
+@example({"core": 3, "universal": 8, "door": 0}, {"core": 17, "universal": 19, "door": 0})
+@example({"core": 0, "universal": 5, "door": 1}, {"core": 9, "universal": 2, "door": 3})
+@example({"core": 4, "universal": 1, "door": 0}, {"core": 0, "universal": 3, "door": 0})
+def test_r5_locked_multi_type_growth_matches_the_brute_force_oracle(
+    m: Manager, clock: ManualClock, alloc: dict[str, int], grown: dict[str, int]
+) -> None:
+    alloc = {t: n for t, n in alloc.items() if n}
+    if not alloc:
+        alloc = {"core": 1}
+    devices = {t: n for t, n in grown.items() if n}
+    o = Org(m, clock)
+    sid = o.system(PRO, alloc)
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, alloc)
+    m.allocate(o.org, PRO, alloc, actor="alice")
+    assert m.status(o.org, PRO).locked
+    o.on(date(2026, 6, 1))
+    m.report_devices(o.org, sid, devices=devices, actor="alice")
+    s = m.status(o.org, PRO)
+    cap = {t: 2 * Fraction(n) for t, n in alloc.items()}
+    exceeded = not covers_pro(cap, devices)
+    assert (s.state, s.growth_exceeded) == (ProductState.LICENSED, exceeded)
+    assert dict(s.required_now) == smallest_extra_pro(alloc, devices)
+    # The unlocked next period's shortfall is the plain uncovered count of its (zero) allocation.
+    need = m.need(o.org, PRO, horizon=1)
+    assert dict(need.periods[1].shortfall) == devices
+    assert dict(need.to_buy) == {
+        t: n for t in TYPES if (n := dict(s.required_now).get(t, 0) + devices.get(t, 0)) > 0
+    }
+
+
+@SHARED
+@given(alloc=counts, devices=counts)
+def test_r5_unlocked_shortfall_is_the_uncovered_count(
+    m: Manager, clock: ManualClock, alloc: dict[str, int], devices: dict[str, int]
+) -> None:
+    alloc = {t: n for t, n in alloc.items() if n}
+    devices = {t: n for t, n in devices.items() if n}
+    o = Org(m, clock)
+    o.system(PRO, devices)
+    o.start(PRO, date(2026, 1, 1))
+    if alloc:
+        o.redeem(PRO, alloc)
+        m.allocate(o.org, PRO, alloc, actor="alice")
+    cap = {t: Fraction(n) for t, n in alloc.items()}
+    locks = bool(alloc) and covers_pro(cap, devices)
+    s = m.status(o.org, PRO)
+    assert s.locked is locks
+    if not locks:
+        assert s.state == ProductState.TRIAL
+        assert dict(s.required_now) == uncovered_pro(alloc, devices)
+        assert dict(m.need(o.org, PRO, horizon=0).periods[0].shortfall) == uncovered_pro(
+            alloc, devices
+        )
+        after = m.status(o.org, PRO, at=o.at(date(2026, 1, 31), time(0, 0)))
+        assert after.state == (ProductState.UNLICENSED if devices else ProductState.LICENSED)
+
+
+def test_r3_trial_and_grace_days_of_the_product_spec(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.system(DAYS, {"core": 2})
+    o.start(PRO, date(2026, 1, 1))
+    o.start(DAYS, date(2026, 3, 1))
+    s = m.status(o.org, DAYS, at=o.at(date(2026, 3, 14), time(23, 59)))
+    assert (s.state, s.window_ends_on) == (ProductState.TRIAL, date(2026, 3, 15))
+    assert o.state(DAYS, date(2026, 3, 15), time(0, 0)) == ProductState.UNLICENSED
+    s = m.status(o.org, DAYS, at=o.at(date(2027, 1, 7), time(23, 59)))
+    assert (s.state, s.window_ends_on) == (ProductState.GRACE, date(2027, 1, 8))
+    assert o.state(DAYS, date(2027, 1, 8), time(0, 0)) == ProductState.UNLICENSED
+    # R8 uses the same window: on 14 March coverage starts at w (59 days of 365) ...
+    o.on(date(2026, 3, 14))
+    o.redeem(DAYS, {"core": 20})
+    a = m.allocate(o.org, DAYS, {"core": 10}, actor="alice")
+    assert (dict(a.compensation), a.credit) == ({"core": 1}, {"core": Fraction(45, 73)})
+    # ... on 20 March, after the trial, at d (78 days): 45/73 + 156/73 = 2 + 55/73.
+    o.on(date(2026, 3, 20))
+    a = m.allocate(o.org, DAYS, {"core": 10}, actor="alice")
+    assert (dict(a.compensation), a.credit) == ({"core": 2}, {"core": Fraction(55, 73)})
+
+
+def test_r8_five_year_term_per_type_credits_and_allocate_need(
+    m: Manager, clock: ManualClock
+) -> None:
+    """A 5-year period [2024-02-29, 2029-02-28) has 1826 days; credits are per type."""
+    o = Org(m, clock)
+    o.start(PRO, date(2024, 2, 29))
+    # Two types in one allocation: each type has its own credit.
+    o.system(B, {"core": 1})
+    o.start(B, date(2024, 8, 29))  # 182 days into [2024-02-29, 2025-02-28), 365 days long
+    o.redeem(B, {"core": 3, "universal": 5})
+    a = m.allocate(o.org, B, {"core": 3, "universal": 5}, actor="alice")
+    # core 3 × 182/365 = 546/365 = 1 + 181/365; universal 5 × 182/365 = 182/73 = 2 + 36/73
+    assert dict(a.compensation) == {"core": 1, "universal": 2}
+    assert a.credit == {"core": Fraction(181, 365), "universal": Fraction(36, 73)}
+    o.system(FIVE, {"core": 7})
+    o.start(FIVE, date(2025, 3, 1))  # 366 days after the anchor
+    o.redeem(FIVE, {"core": 7})
+    a = m.allocate_need(o.org, FIVE, actor="alice")
+    # 7 × 366 / 1826 = 2562/1826 = 1 + 368/913
+    assert [(p.period.index, p.period.start, p.period.end) for p in a.periods] == [
+        (0, date(2024, 2, 29), date(2029, 2, 28))
+    ]
+    assert (dict(a.compensation), a.credit) == ({"core": 1}, {"core": Fraction(368, 913)})
+    assert m.wallet(o.org, B).credit == {"core": Fraction(181, 365), "universal": Fraction(36, 73)}
+
+
+def test_r6_a_lot_cannot_be_allocated_on_its_expiry_day(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 1})
+    o.on(date(2024, 2, 29))
+    o.redeem(PRO, {"core": 5})
+    o.start(PRO, date(2029, 2, 27))
+    o.on(date(2029, 2, 27), time(23, 59))
+    m.allocate(o.org, PRO, {"core": 2}, actor="alice")  # the last usable day
+    o.on(date(2029, 2, 28), time(0, 0))
+    with pytest.raises(InsufficientLicenses) as err:
+        m.allocate(o.org, PRO, {"core": 1}, actor="alice")
+    assert dict(err.value.shortfall) == {"core": 1}
+    o.redeem(PRO, {"door": 1})
+    (expired,) = m.history(o.org, actions=["licenses_expired"])
+    assert (expired.on, expired.actor) == (date(2029, 2, 28), "system")
+    assert 3 in expired.details.values() or any(
+        v == {"core": 3} or v == 3 for v in expired.details.values()
+    ), expired.details
+
+
+@pytest.mark.parametrize("t", [time(0, 0), time(23, 59)])
+def test_r7_window_edge_uses_the_local_date_of_the_command(
+    m: Manager, clock: ManualClock, t: time
+) -> None:
+    """Auckland (UTC+13 in January): the command's local date decides the five years."""
+    o = Org(m, clock, "Pacific/Auckland")
+    o.start(PRO, date(2026, 1, 1), time(0, 0))
+    o.redeem(PRO, {"core": 2})
+    o.on(date(2026, 12, 31), t)  # period 0; period 5 starts 2031-01-01 > 2031-12-31? no: allowed
+    m.allocate(o.org, PRO, {"core": 1}, period=5, actor="alice")
+    with pytest.raises(OutsideAllocationWindow):
+        m.allocate(o.org, PRO, {"core": 1}, period=6, actor="alice")  # 2032-01-01 > 2031-12-31
+    # In UTC this is still 31 December (or 30): the next local day opens period 6.
+    o.on(date(2027, 1, 1), time(0, 0))
+    a = m.allocate(o.org, PRO, {"core": 1}, period=5, actor="alice")
+    assert [p.period.index for p in a.periods] == [6]
+
+
+def test_r5_growth_exceeded_is_recorded_once_per_period(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    sid = o.system(PRO, {"core": 2})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 4})
+    m.allocate(o.org, PRO, {"core": 2}, period=0, actor="alice")
+    m.allocate(o.org, PRO, {"core": 2}, period=1, actor="alice")
+    o.on(date(2026, 5, 1))
+    m.report_devices(o.org, sid, devices={"core": 5}, actor="alice")
+    o.on(date(2026, 6, 1))
+    m.report_devices(o.org, sid, devices={"core": 6}, actor="alice")
+    assert [a.on for a in m.history(o.org, actions=["growth_exceeded"])] == [date(2026, 5, 1)]
+    # Period 1 does not lock at its start: 2 licenses do not cover 6 devices.
+    s = m.status(o.org, PRO, at=o.at(date(2027, 1, 1)))
+    assert (s.state, s.locked, dict(s.required_now)) == (ProductState.GRACE, False, {"core": 4})
+    # Fewer devices lock it (covered, at least one license); more growth is then recorded again.
+    o.on(date(2027, 1, 10))
+    m.report_devices(o.org, sid, devices={"core": 2}, actor="alice")
+    assert m.status(o.org, PRO).locked
+    o.on(date(2027, 2, 10))
+    m.report_devices(o.org, sid, devices={"core": 4}, actor="alice")
+    assert not m.status(o.org, PRO).growth_exceeded
+    m.report_devices(o.org, sid, devices={"core": 5}, actor="alice")
+    assert [a.on for a in m.history(o.org, actions=["growth_exceeded"])] == [
+        date(2026, 5, 1),
+        date(2027, 2, 10),
+    ]
