@@ -1072,3 +1072,160 @@ def test_r5_growth_exceeded_is_recorded_once_per_period(m: Manager, clock: Manua
         date(2026, 5, 1),
         date(2027, 2, 10),
     ]
+
+
+# --------------------------------------------------------------------------- third pass
+small = st.fixed_dictionaries({t: st.integers(0, 6) for t in TYPES})
+
+
+def nonzero(c: dict[str, int]) -> dict[str, int]:
+    return {t: n for t, n in c.items() if n}
+
+
+@SHARED
+@given(
+    d0=small,
+    d1=small,
+    pre=st.lists(small, min_size=3, max_size=3),
+    through=st.integers(0, 2),
+)
+@example(
+    {"core": 2, "universal": 0, "door": 0},
+    {"core": 6, "universal": 1, "door": 0},
+    [{"core": 2, "universal": 0, "door": 0}, {"core": 0, "universal": 0, "door": 0}] * 1
+    + [{"core": 1, "universal": 1, "door": 0}],
+    2,
+)
+def test_r7_allocate_need_is_the_exact_shortfall_with_compensation(
+    m: Manager,
+    clock: ManualClock,
+    d0: dict[str, int],
+    d1: dict[str, int],
+    pre: list[dict[str, int]],
+    through: int,
+) -> None:
+    """allocate_need on 2026-03-01 (after the trial, 59 of 365 days in) over periods 0..n."""
+    d0, d1 = nonzero(d0), nonzero(d1)
+    pre = [nonzero(p) for p in pre]
+    o = Org(m, clock)
+    sid = o.system(PRO, d0)
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {t: 100 for t in TYPES})
+    for k, q in enumerate(pre):
+        if q:
+            a = m.allocate(o.org, PRO, q, period=k, actor="alice")
+            assert (dict(a.compensation), a.credit) == ({}, {})  # overlap 0 in the trial at w
+    o.on(date(2026, 3, 1))
+    m.report_devices(o.org, sid, devices=d1, actor="alice")
+    one = {t: Fraction(n) for t, n in pre[0].items()}
+    locked = bool(pre[0]) and (covers_pro(one, d0) or covers_pro(one, d1))
+    assert m.status(o.org, PRO).locked is locked
+    want = [smallest_extra_pro(pre[0], d1) if locked else uncovered_pro(pre[0], d1)]
+    want += [uncovered_pro(pre[k], d1) for k in (1, 2)]
+    report = m.need(o.org, PRO, horizon=2)
+    assert [dict(p.shortfall) for p in report.periods] == want
+    balance = {t: 100 - sum(p.get(t, 0) for p in pre) for t in TYPES}
+    assert dict(report.wallet) == nonzero(balance)
+    assert dict(report.to_buy) == {}
+    a = m.allocate_need(o.org, PRO, through=through, actor="alice")
+    assert [(p.period.index, dict(p.quantities)) for p in a.periods] == [
+        (k, want[k]) for k in range(through + 1) if want[k]
+    ]
+    credit = {t: Fraction(n * 59, 365) for t, n in want[0].items()}
+    assert dict(a.compensation) == nonzero({t: int(c) for t, c in credit.items()})
+    assert a.credit == {t: c - int(c) for t, c in credit.items() if c - int(c)}
+    left = {
+        t: balance[t] - sum(w.get(t, 0) for w in want[: through + 1]) + int(credit.get(t, 0))
+        for t in TYPES
+    }
+    assert dict(m.wallet(o.org, PRO).balance()) == nonzero(left)
+    assert [dict(p.shortfall) for p in m.need(o.org, PRO, horizon=through).periods] == [
+        {} for _ in range(through + 1)
+    ]
+
+
+def test_r7_need_to_buy_is_the_total_shortfall_less_the_wallet(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 4, "door": 1})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 9, "universal": 3})
+    report = m.need(o.org, PRO, horizon=2)
+    assert [dict(p.need) for p in report.periods] == [{"core": 4, "door": 1}] * 3
+    assert dict(report.wallet) == {"core": 9, "universal": 3}
+    assert dict(report.to_buy) == {"core": 3, "door": 3}
+
+
+def test_r6_used_lots_do_not_expire_and_past_queries_see_the_past(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.system(PRO, {"core": 3})
+    o.start(PRO, date(2026, 1, 1))
+    o.on(date(2026, 2, 1))
+    o.redeem(PRO, {"core": 3})
+    o.on(date(2026, 3, 1))
+    o.redeem(PRO, {"door": 2})
+    o.on(date(2026, 4, 1))
+    a = m.allocate(o.org, PRO, {"core": 3}, actor="alice")
+    # 3 × 90/365 = 54/73: no whole license, no activity.
+    assert (dict(a.compensation), a.credit) == ({}, {"core": Fraction(54, 73)})
+    assert m.history(o.org, actions=["compensation_credited"]) == []
+    before = m.wallet(o.org, PRO, at=o.at(date(2026, 3, 31)))
+    assert (dict(before.balance()), before.credit) == ({"core": 3, "door": 2}, {})
+    # 2031-02-01: the used core lot leaves nothing to expire; the door lot expires 2031-03-01.
+    o.on(date(2031, 3, 2))
+    o.redeem(PRO, {"core": 1})
+    expired = m.history(o.org, actions=["licenses_expired"])
+    assert [(a.on, a.actor) for a in expired] == [(date(2031, 3, 1), "system")]
+    assert dict(m.wallet(o.org, PRO).balance()) == {"core": 1}
+    assert m.wallet(o.org, PRO).credit == {"core": Fraction(54, 73)}
+
+
+def test_r9_hardware_covers_only_its_own_system_and_outlives_the_lot_limit(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    s1 = o.system(PRO, {"core": 3, "door": 1})
+    s2 = o.system(PRO, {"core": 2})
+    o.on(date(2026, 1, 1))
+    for i, preloaded in enumerate(({"core": 1}, {"universal": 1, "door": 1})):
+        serial = f"HW-{o.n}-{i}"
+        m.vendor.ship_hardware(serial, PRO, preloaded=preloaded)
+        m.register_hardware(o.org, s1, serial, actor="alice")
+    st1 = m.system_status(o.org, s1)
+    assert dict(st1.hardware_capacity) == {"core": 1, "universal": 1, "door": 1}
+    assert dict(st1.hardware_covered) == {"core": 2, "door": 1}
+    assert dict(st1.subscription_devices) == {"core": 1}
+    assert dict(m.system_status(o.org, s2).subscription_devices) == {"core": 2}
+    o.start(PRO, date(2026, 1, 1))
+    assert dict(m.status(o.org, PRO).devices) == {"core": 3}
+    # An extension onto the first unit, then the system grows: the unit keeps it for life.
+    o.redeem(PRO, {"core": 1}, kind=LicenseKind.HARDWARE)
+    m.allocate_to_hardware(o.org, f"HW-{o.n}-0", {"core": 1}, actor="alice")
+    assert dict(m.status(o.org, PRO).devices) == {"core": 2}
+    later = m.system_status(o.org, s1, at=o.at(date(2033, 1, 1)))
+    assert dict(later.hardware_capacity) == {"core": 2, "universal": 1, "door": 1}
+    assert later.licensed
+    # report_devices replaces the whole mapping: door left out becomes 0.
+    m.report_devices(o.org, s1, devices={"core": 1}, actor="alice")
+    st1 = m.system_status(o.org, s1)
+    assert (dict(st1.devices), dict(st1.subscription_devices)) == ({"core": 1}, {})
+    assert dict(m.status(o.org, PRO).devices) == {"core": 2}
+
+
+def test_r9_an_expired_extension_lot_cannot_go_onto_hardware(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    sid = o.system(PRO, {"core": 2})
+    serial = f"HW-{o.n}"
+    m.vendor.ship_hardware(serial, PRO, preloaded={"core": 1})
+    m.register_hardware(o.org, sid, serial, actor="alice")
+    o.on(date(2026, 5, 31))
+    o.redeem(PRO, {"core": 1}, kind=LicenseKind.HARDWARE)
+    o.on(date(2031, 5, 31), time(0, 0))
+    with pytest.raises(InsufficientLicenses):
+        m.allocate_to_hardware(o.org, serial, {"core": 1}, actor="alice")
+    assert dict(m.system_status(o.org, sid).hardware_capacity) == {"core": 1}
