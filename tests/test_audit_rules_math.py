@@ -1229,3 +1229,202 @@ def test_r9_an_expired_extension_lot_cannot_go_onto_hardware(
     with pytest.raises(InsufficientLicenses):
         m.allocate_to_hardware(o.org, serial, {"core": 1}, actor="alice")
     assert dict(m.system_status(o.org, sid).hardware_capacity) == {"core": 1}
+
+
+# --------------------------------------------------------------------------- a ledger model
+class Ledger:
+    """A plain model of one organization with PRO (core only) started at the anchor.
+
+    R2 periods, R3 windows, R5 locking, growth and licensed_through, R6 lots, R7 the
+    window and all-or-nothing allocation, R8 compensation; written from the SPEC alone.
+    """
+
+    def __init__(self, anchor: date) -> None:
+        self.anchor = anchor
+        self.today = anchor
+        self.devices = 0
+        self.lots: list[list[int | date]] = []  # [quantity, acquired_on, expires_on], id order
+        self.alloc: dict[int, int] = {}
+        self.locked: set[int] = set()
+        self.credit = Fraction(0)
+        self.credited: list[tuple[date, int]] = []
+        self.grown: list[date] = []
+        self.grown_in: set[int] = set()
+
+    def period(self, d: date | None = None) -> tuple[int, date, date]:
+        return period_of(self.anchor, 1, self.today if d is None else d)
+
+    def balance(self) -> int:
+        return sum(int(q) for q, _, e in self.lots if self.today < e)  # type: ignore[operator]
+
+    def try_lock(self) -> None:
+        k = self.period()[0]
+        if k not in self.locked and self.alloc.get(k, 0) >= 1 and self.alloc[k] >= self.devices:
+            self.locked.add(k)
+
+    def advance(self, days: int) -> None:
+        for _ in range(days):  # each period start passed may lock that period
+            before = self.period()[0]
+            self.today += timedelta(days=1)
+            if self.period()[0] != before:
+                self.try_lock()
+
+    def report(self, n: int) -> None:
+        self.devices = n
+        self.try_lock()
+        k = self.period()[0]
+        if k in self.locked and n > 2 * self.alloc[k] and k not in self.grown_in:
+            self.grown_in.add(k)
+            self.grown.append(self.today)
+
+    def redeem(self, q: int) -> None:
+        self.lots.append([q, self.today, add_years(self.today, 5)])
+
+    def allocate(self, q: int, offset: int) -> str | None:
+        k, ps, pe = self.period()
+        if add_years(self.anchor, k + offset) > add_years(self.today, 5):
+            return "window"
+        if self.balance() < q:
+            return "insufficient"
+        take = q
+        live = [lot for lot in self.lots if self.today < lot[2]]  # type: ignore[operator]
+        for lot in sorted(live, key=lambda lot: (lot[2], lot[1])):  # type: ignore[arg-type, return-value]
+            used = min(take, int(lot[0]))  # type: ignore[call-overload]
+            lot[0] = int(lot[0]) - used  # type: ignore[call-overload]
+            take -= used
+        self.alloc[k + offset] = self.alloc.get(k + offset, 0) + q
+        if offset == 0:
+            e = ps + timedelta(days=WINDOW_DAYS)
+            c = ps if self.today < e else self.today
+            self.credit += Fraction(q * (c - ps).days, (pe - ps).days)
+            whole = int(self.credit)
+            if whole:
+                self.credit -= whole
+                self.lots.append([whole, self.today, add_years(self.today, 5)])
+                self.credited.append((self.today, whole))
+        self.try_lock()
+        return None
+
+    def state(self) -> tuple[ProductState, bool, int, date | None]:
+        """(state, growth_exceeded, required_now, licensed_through)."""
+        k, ps, _ = self.period()
+        a = self.alloc.get(k, 0)
+        if k in self.locked:
+            exceeded = self.devices > 2 * a
+            required = max(0, ceil(Fraction(self.devices, 2)) - a)
+            state = ProductState.LICENSED
+        else:
+            exceeded, required = False, max(0, self.devices - a)
+            if self.today < ps + timedelta(days=WINDOW_DAYS):
+                state = ProductState.TRIAL if k == 0 else ProductState.GRACE
+            elif a >= self.devices:
+                state = ProductState.LICENSED
+            else:
+                state = ProductState.UNLICENSED
+        through = None
+        if state == ProductState.LICENSED:
+            j = k + 1
+            while self.alloc.get(j, 0) >= 1 and self.alloc[j] >= self.devices:
+                j += 1
+            through = add_years(self.anchor, j)
+        return state, exceeded, required, through
+
+
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("advance"), st.integers(1, 200)),
+        st.tuples(st.just("advance"), st.integers(300, 700)),
+        st.tuples(st.just("redeem"), st.integers(1, 12)),
+        st.tuples(st.just("report"), st.integers(0, 12)),
+        st.tuples(st.just("allocate"), st.integers(1, 8), st.integers(0, 6)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@SHARED
+@given(anchor=anchors, tz=st.sampled_from(ZONES), hour=st.sampled_from([0, 12, 23]), todo=steps)
+@example(
+    date(2026, 1, 1),
+    "UTC",
+    12,
+    [("redeem", 10), ("report", 4), ("allocate", 4, 1), ("advance", 365), ("report", 9)],
+)
+@example(  # allocations on the trial's last day (30) and the first day after it (31)
+    date(2026, 1, 1),
+    "Pacific/Auckland",
+    0,
+    [("redeem", 12), ("advance", 29), ("allocate", 5, 0), ("advance", 1), ("allocate", 5, 0)],
+)
+@example(  # the same around the grace of period 1 of a 29 February anchor
+    date(2024, 2, 29),
+    "America/Los_Angeles",
+    23,
+    [("advance", 394), ("redeem", 12), ("allocate", 6, 0), ("advance", 1), ("allocate", 6, 0)],
+)
+def test_r2_to_r8_command_sequences_match_the_ledger_model(
+    m: Manager,
+    clock: ManualClock,
+    anchor: date,
+    tz: str,
+    hour: int,
+    todo: list[tuple[object, ...]],
+) -> None:
+    o = Org(m, clock, tz)
+    sid = o.system(PRO, {})
+    o.start(PRO, anchor, time(hour))
+    model = Ledger(anchor)
+    seen: dict[datetime, tuple[object, ...]] = {}  # the last answer at each instant
+    for step in todo:
+        kind = step[0]
+        if kind == "advance":
+            model.advance(int(step[1]))  # type: ignore[call-overload]
+            o.on(model.today, time(hour))
+        elif kind == "redeem":
+            o.redeem(PRO, {"core": int(step[1])})  # type: ignore[call-overload]
+            model.redeem(int(step[1]))  # type: ignore[call-overload]
+        elif kind == "report":
+            n = int(step[1])  # type: ignore[call-overload]
+            m.report_devices(o.org, sid, devices={"core": n} if n else {}, actor="alice")
+            model.report(n)
+        else:
+            q, offset = int(step[1]), int(step[2])  # type: ignore[call-overload]
+            expected = model.allocate(q, offset)
+            if expected == "window":
+                with pytest.raises(OutsideAllocationWindow):
+                    m.allocate(o.org, PRO, {"core": q}, period=offset, actor="alice")
+            elif expected == "insufficient":
+                with pytest.raises(InsufficientLicenses):
+                    m.allocate(o.org, PRO, {"core": q}, period=offset, actor="alice")
+            else:
+                m.allocate(o.org, PRO, {"core": q}, period=offset, actor="alice")
+        s = m.status(o.org, PRO)
+        k, ps, pe = model.period()
+        state, exceeded, required, through = model.state()
+        assert (s.period.index, s.period.start, s.period.end) == (k, ps, pe), step
+        assert (s.state, s.locked, s.growth_exceeded) == (state, k in model.locked, exceeded), step
+        assert dict(s.required_now) == ({"core": required} if required else {}), step
+        assert dict(s.allocated) == ({"core": model.alloc[k]} if model.alloc.get(k) else {})
+        assert s.licensed_through == through, step
+        w = m.wallet(o.org, PRO)
+        assert dict(w.balance()) == ({"core": model.balance()} if model.balance() else {}), step
+        assert w.credit == ({"core": model.credit} if model.credit else {}), step
+        live = [(q, a, e) for q, a, e in model.lots if q and model.today < e]  # type: ignore[operator]
+        assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == sorted(
+            live,
+            key=lambda lot: (lot[2], lot[1]),  # type: ignore[arg-type, return-value]
+        ), step
+        seen[clock.now()] = (s.state, s.period, s.locked, s.licensed_through, w.lots, w.credit)
+    # Queries at each past instant answer from the facts recorded up to it (SPEC §1).
+    for instant, answer in seen.items():
+        s = m.status(o.org, PRO, at=instant)
+        w = m.wallet(o.org, PRO, at=instant)
+        assert (s.state, s.period, s.locked, s.licensed_through, w.lots, w.credit) == answer
+    credited = m.history(o.org, actions=["compensation_credited"])
+    assert [a.on for a in credited] == [on for on, _ in model.credited]
+    # R11 with R6: oldest first, and every activity's date is its instant's local date.
+    everything = m.history(o.org)
+    assert [a.at for a in everything] == sorted(a.at for a in everything)
+    assert [a.on for a in everything] == [a.at.astimezone(o.tz).date() for a in everything]
+    assert [a.on for a in m.history(o.org, actions=["growth_exceeded"])] == model.grown
