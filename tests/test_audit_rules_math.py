@@ -11,6 +11,7 @@ SQLite and PostgreSQL (``backend_url``).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,6 +36,7 @@ from axis_licensing import (
     Manager,
     ManualClock,
     OutsideAllocationWindow,
+    Period,
     ProductSpec,
     ProductState,
     SubscriptionNotStarted,
@@ -49,6 +51,7 @@ HALF = "acs-half"  # growth_rate 1/2
 THIRD = "acs-third"  # growth_rate 1/3
 ZERO = "acs-zero"  # growth_rate 0
 DAYS = "acs-days"  # trial_days 14, grace_days 7
+HALF3 = "acs-half3"  # growth_rate 1/2 with PRO's three types
 
 CATALOG = Catalog(
     products=[
@@ -68,6 +71,16 @@ CATALOG = Catalog(
         ),
         ProductSpec(
             DAYS, "Short windows", trial_days=14, grace_days=7, license_types=[LicenseType("core")]
+        ),
+        ProductSpec(
+            HALF3,
+            "Half growth, three types",
+            growth_rate=Fraction(1, 2),
+            license_types=[
+                LicenseType("core"),
+                LicenseType("universal", covers=("core",)),
+                LicenseType("door"),
+            ],
         ),
     ]
 )
@@ -160,6 +173,36 @@ def test_oracle_add_years_and_periods_on_29_february() -> None:
 
 
 # --------------------------------------------------------------------------- helpers
+def per(period: Period | None) -> Period:
+    """A status's period, which a started product always has."""
+    assert period is not None
+    return period
+
+
+@dataclasses.dataclass
+class ModelLot:
+    """A lot of the models below: what is left, and its dates (R6)."""
+
+    quantity: int
+    acquired_on: date
+    expires_on: date
+
+    def key(self) -> tuple[date, date]:
+        """Allocation order: earliest expiry, then oldest; a stable sort keeps lot id order."""
+        return self.expires_on, self.acquired_on
+
+    def row(self) -> tuple[int, date, date]:
+        return self.quantity, self.acquired_on, self.expires_on
+
+
+def take(lots: list[ModelLot], q: int, today: date) -> None:
+    """Take ``q`` licenses from the live lots, earliest expiry first (R6)."""
+    for lot in sorted((lot for lot in lots if today < lot.expires_on), key=ModelLot.key):
+        used = min(q, lot.quantity)
+        lot.quantity -= used
+        q -= used
+
+
 class Org:
     """One organization on a shared Manager, with its own zone and a clock to move."""
 
@@ -253,7 +296,10 @@ def test_r2_r3_periods_and_windows_match_the_oracle(
                 # Before the start command's instant: what was true then (SPEC §1).
                 assert (s.state, s.period) == (ProductState.NOT_STARTED, None)
                 continue
-            assert (s.period.index, s.period.start, s.period.end) == (k, ps, pe), (d, t)
+            assert (per(s.period).index, per(s.period).start, per(s.period).end) == (k, ps, pe), (
+                d,
+                t,
+            )
             assert s.window_ends_on == e
             assert s.renews_on == pe
             assert s.state == expected_state(anchor, term, started, d), (d, t)
@@ -262,8 +308,8 @@ def test_r2_r3_periods_and_windows_match_the_oracle(
     ps0 = period_of(anchor, term, started)[1]
     assert o.state(product, started - timedelta(days=1), time(23, 59)) == ProductState.NOT_STARTED
     assert o.state(product, started, time(23, 59)) == ProductState.TRIAL
-    assert m.status(o.org, product, at=o.at(started, time(23, 59))).period.index == first_k
-    assert m.status(o.org, product, at=o.at(started, time(23, 59))).period.start == ps0
+    assert per(m.status(o.org, product, at=o.at(started, time(23, 59))).period).index == first_k
+    assert per(m.status(o.org, product, at=o.at(started, time(23, 59))).period).start == ps0
     assert {org.org_id: org.anchor for org in m.organizations()}[o.org] == anchor
 
 
@@ -273,9 +319,8 @@ def test_r2_29_february_anchor_gives_28_february_in_common_years(
     o = Org(m, clock)
     o.system(PRO, {"core": 1})
     o.start(PRO, date(2024, 2, 29))
-    got = [
-        m.status(o.org, PRO, at=o.at(date(2024 + k, 3, 1))).period for k in range(5)
-    ]  # one probe per period
+    # One probe per period, on 1 March.
+    got = [per(m.status(o.org, PRO, at=o.at(date(2024 + k, 3, 1))).period) for k in range(5)]
     assert [(p.index, p.start, p.end) for p in got] == [
         (0, date(2024, 2, 29), date(2025, 2, 28)),
         (1, date(2025, 2, 28), date(2026, 2, 28)),
@@ -284,8 +329,8 @@ def test_r2_29_february_anchor_gives_28_february_in_common_years(
         (4, date(2028, 2, 29), date(2029, 2, 28)),
     ]
     # The last day of period 3 is 28 February 2028; 29 February 2028 starts period 4.
-    assert m.status(o.org, PRO, at=o.at(date(2028, 2, 28), time(23, 59))).period.index == 3
-    assert m.status(o.org, PRO, at=o.at(date(2028, 2, 29), time(0, 0))).period.index == 4
+    assert per(m.status(o.org, PRO, at=o.at(date(2028, 2, 28), time(23, 59))).period).index == 3
+    assert per(m.status(o.org, PRO, at=o.at(date(2028, 2, 29), time(0, 0))).period).index == 4
 
 
 def test_r2_period_index_counts_from_the_organization_anchor(
@@ -297,7 +342,11 @@ def test_r2_period_index_counts_from_the_organization_anchor(
     o.start(PRO, date(2026, 1, 1))
     o.start(B, date(2028, 7, 2))
     s = m.status(o.org, B, at=o.at(date(2028, 7, 2)))
-    assert (s.period.index, s.period.start, s.period.end) == (2, date(2028, 1, 1), date(2029, 1, 1))
+    assert (per(s.period).index, per(s.period).start, per(s.period).end) == (
+        2,
+        date(2028, 1, 1),
+        date(2029, 1, 1),
+    )
     assert s.state == ProductState.TRIAL
     assert s.window_ends_on == date(2028, 8, 1)
     # The anchor never changes.
@@ -337,7 +386,7 @@ def test_r3_trial_days_in_the_organization_zone_around_midnight_and_dst(
     clock.set(start_utc)
     m.start_subscription(o.org, PRO, actor="alice")
     s = m.status(o.org, PRO)
-    assert s.period.start == local_start
+    assert per(s.period).start == local_start
     assert s.started_on == local_start
     end = local_start + timedelta(days=30)
     assert s.window_ends_on == end
@@ -469,7 +518,7 @@ def test_r5_licensed_through_counts_advance_allocations(m: Manager, clock: Manua
     assert m.status(o.org, PRO).licensed_through == date(2028, 1, 1)
     # In period 1 (locked at its start by the advance allocation), through the same end.
     s = m.status(o.org, PRO, at=o.at(date(2027, 1, 1), time(0, 0)))
-    assert (s.state, s.locked, s.period.index) == (ProductState.LICENSED, True, 1)
+    assert (s.state, s.locked, per(s.period).index) == (ProductState.LICENSED, True, 1)
     assert s.licensed_through == date(2028, 1, 1)
     # Period 2 is not covered and not locked: grace, and licensed_through is None.
     s = m.status(o.org, PRO, at=o.at(date(2028, 1, 15)))
@@ -667,20 +716,15 @@ def test_r8_compensation_and_carried_credit_match_the_oracle(
     o.system(B, {"core": 1})
     o.start(B, started, time(23, 55))
     credit = Fraction(0)
-    # The wallet model: [quantity, acquired_on, expires_on] in lot id order.
-    lots: list[list[int | date]] = []
+    lots: list[ModelLot] = []  # the wallet model, in lot id order
     credited_on: list[date] = []
     d = started
     for gap, q in ((first, q1), (second, q2)):
         d = d + timedelta(days=gap)
         o.on(d, time(0, 0) if gap % 2 else time(23, 59))
         o.redeem(B, {"core": q})
-        lots.append([q, d, add_years(d, 5)])
-        take = q
-        for lot in sorted(lots, key=lambda lot: (lot[2], lot[1])):  # stable: lot id breaks ties
-            used = min(take, int(lot[0]))  # type: ignore[call-overload]
-            lot[0] = int(lot[0]) - used  # type: ignore[call-overload]
-            take -= used
+        lots.append(ModelLot(q, d, add_years(d, 5)))
+        take(lots, q, d)
         a = m.allocate(o.org, B, {"core": q}, actor="alice")
         credit += compensation(anchor, 1, started, d, q)
         whole = int(credit)
@@ -690,12 +734,12 @@ def test_r8_compensation_and_carried_credit_match_the_oracle(
         assert all(isinstance(v, Fraction) for v in a.credit.values())
         assert m.wallet(o.org, B).credit == a.credit
         if whole:
-            lots.append([whole, d, add_years(d, 5)])
+            lots.append(ModelLot(whole, d, add_years(d, 5)))
             credited_on.append(d)
     w = m.wallet(o.org, B)
-    assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == sorted(
-        (tuple(lot) for lot in lots if lot[0]), key=lambda lot: (lot[2], lot[1])
-    )
+    assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == [
+        lot.row() for lot in sorted(lots, key=ModelLot.key) if lot.quantity
+    ]
     credited = m.history(o.org, actions=["compensation_credited"])
     assert [(c.on, c.actor, c.product) for c in credited] == [
         (on, "system", B) for on in credited_on
@@ -718,7 +762,7 @@ def test_r8_worked_example_1_new_product_mid_period(m: Manager, clock: ManualClo
     ]
     # The period dates never move.
     s = m.status(o.org, B)
-    assert (s.period.start, s.period.end) == (date(2026, 1, 1), date(2027, 1, 1))
+    assert (per(s.period).start, per(s.period).end) == (date(2026, 1, 1), date(2027, 1, 1))
     (credited,) = m.history(o.org, actions=["compensation_credited"])
     assert (credited.on, credited.actor) == (date(2026, 7, 10), "system")
     # Then the second example on the same product and type, with the earlier credit 72/73:
@@ -873,9 +917,12 @@ def uncovered_pro(alloc: dict[str, int], dev: dict[str, int]) -> dict[str, int]:
     return {t: n for t, n in out.items() if n}
 
 
-def smallest_extra_pro(alloc: dict[str, int], dev: dict[str, int]) -> dict[str, int]:
+def smallest_extra_pro(
+    alloc: dict[str, int], dev: dict[str, int], rate: Fraction = Fraction(1)
+) -> dict[str, int]:
     """R5 locked shortfall by brute force: fewest extra licenses of needed types with
-    2 × (allocated + extra) covering the devices; ties: most core, then universal, then door."""
+    (1 + rate) × (allocated + extra) covering the devices; ties: most core, then universal,
+    then door."""
     needed = uncovered_pro(alloc, dev)
     if not needed:
         return {}
@@ -886,7 +933,7 @@ def smallest_extra_pro(alloc: dict[str, int], dev: dict[str, int]) -> dict[str, 
         for xu in ranges[1]:
             for xd in ranges[2]:
                 extra = {"core": xc, "universal": xu, "door": xd}
-                cap = {t: 2 * Fraction(alloc.get(t, 0) + extra[t]) for t in TYPES}
+                cap = {t: (1 + rate) * (alloc.get(t, 0) + extra[t]) for t in TYPES}
                 if covers_pro(cap, dev):
                     rank = (xc + xu + xd, -xc, -xu, -xd)
                     if best is None or rank < best:
@@ -1243,7 +1290,7 @@ class Ledger:
         self.anchor = anchor
         self.today = anchor
         self.devices = 0
-        self.lots: list[list[int | date]] = []  # [quantity, acquired_on, expires_on], id order
+        self.lots: list[ModelLot] = []  # in lot id order
         self.alloc: dict[int, int] = {}
         self.locked: set[int] = set()
         self.credit = Fraction(0)
@@ -1255,7 +1302,7 @@ class Ledger:
         return period_of(self.anchor, 1, self.today if d is None else d)
 
     def balance(self) -> int:
-        return sum(int(q) for q, _, e in self.lots if self.today < e)  # type: ignore[operator]
+        return sum(lot.quantity for lot in self.lots if self.today < lot.expires_on)
 
     def try_lock(self) -> None:
         k = self.period()[0]
@@ -1278,7 +1325,7 @@ class Ledger:
             self.grown.append(self.today)
 
     def redeem(self, q: int) -> None:
-        self.lots.append([q, self.today, add_years(self.today, 5)])
+        self.lots.append(ModelLot(q, self.today, add_years(self.today, 5)))
 
     def allocate(self, q: int, offset: int) -> str | None:
         k, ps, pe = self.period()
@@ -1286,12 +1333,7 @@ class Ledger:
             return "window"
         if self.balance() < q:
             return "insufficient"
-        take = q
-        live = [lot for lot in self.lots if self.today < lot[2]]  # type: ignore[operator]
-        for lot in sorted(live, key=lambda lot: (lot[2], lot[1])):  # type: ignore[arg-type, return-value]
-            used = min(take, int(lot[0]))  # type: ignore[call-overload]
-            lot[0] = int(lot[0]) - used  # type: ignore[call-overload]
-            take -= used
+        take(self.lots, q, self.today)
         self.alloc[k + offset] = self.alloc.get(k + offset, 0) + q
         if offset == 0:
             e = ps + timedelta(days=WINDOW_DAYS)
@@ -1300,7 +1342,7 @@ class Ledger:
             whole = int(self.credit)
             if whole:
                 self.credit -= whole
-                self.lots.append([whole, self.today, add_years(self.today, 5)])
+                self.lots.append(ModelLot(whole, self.today, add_years(self.today, 5)))
                 self.credited.append((self.today, whole))
         self.try_lock()
         return None
@@ -1332,10 +1374,10 @@ class Ledger:
 
 steps = st.lists(
     st.one_of(
-        st.tuples(st.just("advance"), st.integers(1, 200)),
-        st.tuples(st.just("advance"), st.integers(300, 700)),
-        st.tuples(st.just("redeem"), st.integers(1, 12)),
-        st.tuples(st.just("report"), st.integers(0, 12)),
+        st.tuples(st.just("advance"), st.integers(1, 200), st.just(0)),
+        st.tuples(st.just("advance"), st.integers(300, 700), st.just(0)),
+        st.tuples(st.just("redeem"), st.integers(1, 12), st.just(0)),
+        st.tuples(st.just("report"), st.integers(0, 12), st.just(0)),
         st.tuples(st.just("allocate"), st.integers(1, 8), st.integers(0, 6)),
     ),
     min_size=1,
@@ -1349,19 +1391,37 @@ steps = st.lists(
     date(2026, 1, 1),
     "UTC",
     12,
-    [("redeem", 10), ("report", 4), ("allocate", 4, 1), ("advance", 365), ("report", 9)],
+    [
+        ("redeem", 10, 0),
+        ("report", 4, 0),
+        ("allocate", 4, 1),
+        ("advance", 365, 0),
+        ("report", 9, 0),
+    ],
 )
 @example(  # allocations on the trial's last day (30) and the first day after it (31)
     date(2026, 1, 1),
     "Pacific/Auckland",
     0,
-    [("redeem", 12), ("advance", 29), ("allocate", 5, 0), ("advance", 1), ("allocate", 5, 0)],
+    [
+        ("redeem", 12, 0),
+        ("advance", 29, 0),
+        ("allocate", 5, 0),
+        ("advance", 1, 0),
+        ("allocate", 5, 0),
+    ],
 )
 @example(  # the same around the grace of period 1 of a 29 February anchor
     date(2024, 2, 29),
     "America/Los_Angeles",
     23,
-    [("advance", 394), ("redeem", 12), ("allocate", 6, 0), ("advance", 1), ("allocate", 6, 0)],
+    [
+        ("advance", 394, 0),
+        ("redeem", 12, 0),
+        ("allocate", 6, 0),
+        ("advance", 1, 0),
+        ("allocate", 6, 0),
+    ],
 )
 def test_r2_to_r8_command_sequences_match_the_ledger_model(
     m: Manager,
@@ -1369,7 +1429,7 @@ def test_r2_to_r8_command_sequences_match_the_ledger_model(
     anchor: date,
     tz: str,
     hour: int,
-    todo: list[tuple[object, ...]],
+    todo: list[tuple[str, int, int]],
 ) -> None:
     o = Org(m, clock, tz)
     sid = o.system(PRO, {})
@@ -1377,19 +1437,18 @@ def test_r2_to_r8_command_sequences_match_the_ledger_model(
     model = Ledger(anchor)
     seen: dict[datetime, tuple[object, ...]] = {}  # the last answer at each instant
     for step in todo:
-        kind = step[0]
+        kind, n, offset = step
         if kind == "advance":
-            model.advance(int(step[1]))  # type: ignore[call-overload]
+            model.advance(n)
             o.on(model.today, time(hour))
         elif kind == "redeem":
-            o.redeem(PRO, {"core": int(step[1])})  # type: ignore[call-overload]
-            model.redeem(int(step[1]))  # type: ignore[call-overload]
+            o.redeem(PRO, {"core": n})
+            model.redeem(n)
         elif kind == "report":
-            n = int(step[1])  # type: ignore[call-overload]
             m.report_devices(o.org, sid, devices={"core": n} if n else {}, actor="alice")
             model.report(n)
         else:
-            q, offset = int(step[1]), int(step[2])  # type: ignore[call-overload]
+            q = n
             expected = model.allocate(q, offset)
             if expected == "window":
                 with pytest.raises(OutsideAllocationWindow):
@@ -1402,7 +1461,7 @@ def test_r2_to_r8_command_sequences_match_the_ledger_model(
         s = m.status(o.org, PRO)
         k, ps, pe = model.period()
         state, exceeded, required, through = model.state()
-        assert (s.period.index, s.period.start, s.period.end) == (k, ps, pe), step
+        assert (per(s.period).index, per(s.period).start, per(s.period).end) == (k, ps, pe), step
         assert (s.state, s.locked, s.growth_exceeded) == (state, k in model.locked, exceeded), step
         assert dict(s.required_now) == ({"core": required} if required else {}), step
         assert dict(s.allocated) == ({"core": model.alloc[k]} if model.alloc.get(k) else {})
@@ -1410,11 +1469,10 @@ def test_r2_to_r8_command_sequences_match_the_ledger_model(
         w = m.wallet(o.org, PRO)
         assert dict(w.balance()) == ({"core": model.balance()} if model.balance() else {}), step
         assert w.credit == ({"core": model.credit} if model.credit else {}), step
-        live = [(q, a, e) for q, a, e in model.lots if q and model.today < e]  # type: ignore[operator]
-        assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == sorted(
-            live,
-            key=lambda lot: (lot[2], lot[1]),  # type: ignore[arg-type, return-value]
-        ), step
+        live = [lot for lot in model.lots if lot.quantity and model.today < lot.expires_on]
+        assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == [
+            lot.row() for lot in sorted(live, key=ModelLot.key)
+        ], step
         seen[clock.now()] = (s.state, s.period, s.locked, s.licensed_through, w.lots, w.credit)
     # Queries at each past instant answer from the facts recorded up to it (SPEC §1).
     for instant, answer in seen.items():
@@ -1428,3 +1486,27 @@ def test_r2_to_r8_command_sequences_match_the_ledger_model(
     assert [a.at for a in everything] == sorted(a.at for a in everything)
     assert [a.on for a in everything] == [a.at.astimezone(o.tz).date() for a in everything]
     assert [a.on for a in m.history(o.org, actions=["growth_exceeded"])] == model.grown
+
+
+@SHARED
+@given(alloc=counts, grown=counts)
+@example({"core": 1, "universal": 1, "door": 0}, {"core": 3, "universal": 0, "door": 0})
+@example({"core": 1, "universal": 1, "door": 0}, {"core": 2, "universal": 1, "door": 0})
+@example({"core": 1, "universal": 3, "door": 0}, {"core": 1, "universal": 5, "door": 0})
+def test_r5_fractional_capacity_with_the_covers_relation(
+    m: Manager, clock: ManualClock, alloc: dict[str, int], grown: dict[str, int]
+) -> None:
+    """growth_rate 1/2: capacities are halves; the covers test is exact (SPEC R5)."""
+    alloc = nonzero(alloc) or {"universal": 1}
+    devices = nonzero(grown)
+    o = Org(m, clock)
+    sid = o.system(HALF3, alloc)
+    o.start(HALF3, date(2026, 1, 1))
+    o.redeem(HALF3, alloc)
+    m.allocate(o.org, HALF3, alloc, actor="alice")
+    assert m.status(o.org, HALF3).locked
+    m.report_devices(o.org, sid, devices=devices, actor="alice")
+    s = m.status(o.org, HALF3)
+    cap = {t: Fraction(3, 2) * n for t, n in alloc.items()}
+    assert s.growth_exceeded is (not covers_pro(cap, devices))
+    assert dict(s.required_now) == smallest_extra_pro(alloc, devices, Fraction(1, 2))
