@@ -87,7 +87,15 @@ CATALOG = Catalog(
 GROWTH = {PRO: Fraction(1), HALF: Fraction(1, 2), THIRD: Fraction(1, 3), ZERO: Fraction(0)}
 TERM = {PRO: 1, B: 1, FIVE: 5}
 WINDOW_DAYS = 30
-ZONES = ("UTC", "Europe/Paris", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata")
+ZONES = (
+    "UTC",
+    "Europe/Paris",
+    "America/Los_Angeles",
+    "Pacific/Auckland",
+    "Asia/Kolkata",
+    "Pacific/Kiritimati",  # UTC+14
+    "Pacific/Pago_Pago",  # UTC-11
+)
 
 # Hypothesis shares one Manager per backend over its examples: each example gets
 # organizations, systems and serials of its own, so nothing leaks between them.
@@ -643,6 +651,8 @@ def test_r7_allocation_window_edge_matches_the_oracle(
         m.allocate(o.org, product, {"core": 1}, period=-1, actor="alice")
     with pytest.raises(OutsideAllocationWindow):
         m.allocate_need(o.org, product, through=best + 1, actor="alice")
+    empty = m.allocate_need(o.org, product, through=best, actor="alice")  # no devices: no need
+    assert (empty.periods, dict(empty.compensation)) == ((), {})
     assert dict(m.wallet(o.org, product).balance()) == {"core": 9}
 
 
@@ -695,10 +705,12 @@ def test_r6_r7_allocation_needs_a_started_subscription(m: Manager, clock: Manual
     second=st.integers(0, 400),
     q1=st.integers(1, 50),
     q2=st.integers(1, 50),
+    product=st.sampled_from([B, FIVE]),
 )
-@example("UTC", date(2026, 1, 1), 182, 8, 300, 10, 10)  # the SPEC's two examples in a row
-@example("UTC", date(2024, 2, 29), 100, 0, 30, 7, 3)
-@example("Europe/Paris", date(2027, 3, 1), 30, 29, 1, 13, 11)
+@example("UTC", date(2026, 1, 1), 182, 8, 300, 10, 10, B)  # the SPEC's two examples in a row
+@example("UTC", date(2024, 2, 29), 100, 0, 30, 7, 3, FIVE)
+@example("Europe/Paris", date(2027, 3, 1), 30, 29, 1, 13, 11, B)
+@example("Pacific/Kiritimati", date(2028, 2, 29), 1460, 31, 0, 50, 50, FIVE)
 def test_r8_compensation_and_carried_credit_match_the_oracle(
     m: Manager,
     clock: ManualClock,
@@ -709,12 +721,13 @@ def test_r8_compensation_and_carried_credit_match_the_oracle(
     second: int,
     q1: int,
     q2: int,
+    product: str,
 ) -> None:
     o = Org(m, clock, tz)
     o.start(PRO, anchor, time(0, 5))
     started = anchor + timedelta(days=start_after)
-    o.system(B, {"core": 1})
-    o.start(B, started, time(23, 55))
+    o.system(product, {"core": 1})
+    o.start(product, started, time(23, 55))
     credit = Fraction(0)
     lots: list[ModelLot] = []  # the wallet model, in lot id order
     credited_on: list[date] = []
@@ -722,27 +735,27 @@ def test_r8_compensation_and_carried_credit_match_the_oracle(
     for gap, q in ((first, q1), (second, q2)):
         d = d + timedelta(days=gap)
         o.on(d, time(0, 0) if gap % 2 else time(23, 59))
-        o.redeem(B, {"core": q})
+        o.redeem(product, {"core": q})
         lots.append(ModelLot(q, d, add_years(d, 5)))
         take(lots, q, d)
-        a = m.allocate(o.org, B, {"core": q}, actor="alice")
-        credit += compensation(anchor, 1, started, d, q)
+        a = m.allocate(o.org, product, {"core": q}, actor="alice")
+        credit += compensation(anchor, TERM[product], started, d, q)
         whole = int(credit)
         credit -= whole
         assert dict(a.compensation) == ({"core": whole} if whole else {}), d
         assert a.credit == ({"core": credit} if credit else {})
         assert all(isinstance(v, Fraction) for v in a.credit.values())
-        assert m.wallet(o.org, B).credit == a.credit
+        assert m.wallet(o.org, product).credit == a.credit
         if whole:
             lots.append(ModelLot(whole, d, add_years(d, 5)))
             credited_on.append(d)
-    w = m.wallet(o.org, B)
+    w = m.wallet(o.org, product)
     assert [(lot.quantity, lot.acquired_on, lot.expires_on) for lot in w.lots] == [
         lot.row() for lot in sorted(lots, key=ModelLot.key) if lot.quantity
     ]
     credited = m.history(o.org, actions=["compensation_credited"])
     assert [(c.on, c.actor, c.product) for c in credited] == [
-        (on, "system", B) for on in credited_on
+        (on, "system", product) for on in credited_on
     ]
 
 
@@ -892,8 +905,14 @@ def test_r10_key_shape_typos_normalisation_and_outcomes(
     # A well-formed key issued by another store was never issued here.
     with Manager.open("memory://", catalog=CATALOG, clock=clock) as elsewhere:
         foreign = elsewhere.vendor.issue_key(PRO, quantities={"core": 1})
-    with pytest.raises(UnknownKey):
+    with pytest.raises(UnknownKey) as unknown:
         m.redeem_key(o.org, foreign, actor="alice")
+    assert "".join(foreign.split("-"))[-5:] not in str(unknown.value)
+    # History and messages show at most the last 4 symbols.
+    (redeemed,) = m.history(o.org, actions=["key_redeemed"])
+    assert symbols[-5:] not in repr(redeemed.details)
+    assert symbols[-4:] in repr(redeemed.details)
+    assert symbols[-5:] not in str(err.value)
     assert dict(m.wallet(other.org, PRO).balance()) == {}
 
 
@@ -1510,3 +1529,23 @@ def test_r5_fractional_capacity_with_the_covers_relation(
     cap = {t: Fraction(3, 2) * n for t, n in alloc.items()}
     assert s.growth_exceeded is (not covers_pro(cap, devices))
     assert dict(s.required_now) == smallest_extra_pro(alloc, devices, Fraction(1, 2))
+
+
+def test_r9_system_licensed_by_hardware_alone_or_by_the_product(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    serial = f"HW-{o.n}"
+    m.vendor.ship_hardware(serial, PRO, preloaded={"door": 2})
+    full = o.system(PRO, {"door": 2})
+    part = o.system(PRO, {"door": 1, "core": 2})
+    m.register_hardware(o.org, full, serial, actor="alice")
+    o.start(PRO, date(2026, 1, 1))
+    assert m.system_status(o.org, full).licensed  # hardware alone
+    trial = m.system_status(o.org, part)
+    assert (trial.licensed, trial.product_state) == (False, ProductState.TRIAL)
+    assert dict(trial.subscription_devices) == {"door": 1, "core": 2}
+    o.redeem(PRO, {"door": 1, "core": 2})
+    m.allocate(o.org, PRO, {"door": 1, "core": 2}, actor="alice")
+    licensed = m.system_status(o.org, part)
+    assert (licensed.licensed, licensed.product_state) == (True, ProductState.LICENSED)
