@@ -1549,3 +1549,69 @@ def test_r9_system_licensed_by_hardware_alone_or_by_the_product(
     m.allocate(o.org, PRO, {"door": 1, "core": 2}, actor="alice")
     licensed = m.system_status(o.org, part)
     assert (licensed.licensed, licensed.product_state) == (True, ProductState.LICENSED)
+
+
+def test_r3_a_trial_that_runs_past_its_period_end_gives_way_to_the_grace(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    o.start(PRO, date(2026, 1, 1))
+    o.system(B, {"core": 1})
+    o.start(B, date(2026, 12, 20))
+    s = m.status(o.org, B, at=o.at(date(2026, 12, 31), time(23, 59)))
+    assert (s.state, per(s.period).index, s.window_ends_on) == (
+        ProductState.TRIAL,
+        0,
+        date(2027, 1, 19),
+    )
+    s = m.status(o.org, B, at=o.at(date(2027, 1, 1), time(0, 0)))
+    assert (s.state, per(s.period).index, s.window_ends_on) == (
+        ProductState.GRACE,
+        1,
+        date(2027, 1, 31),
+    )
+    assert o.state(B, date(2027, 1, 31), time(0, 0)) == ProductState.UNLICENSED
+
+
+def test_r8_day_counts_are_local_dates_across_a_dst_change(m: Manager, clock: ManualClock) -> None:
+    """Paris: the anchor's instant is still 31 December in UTC, the start is 28 March in UTC,
+    and a 23-hour day lies between; the overlap is 87 local days of 365."""
+    o = Org(m, clock, "Europe/Paris")
+    clock.set(datetime(2025, 12, 31, 23, 5, tzinfo=UTC))
+    m.start_subscription(o.org, PRO, actor="alice")
+    o.system(B, {"core": 10})
+    clock.set(datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
+    m.start_subscription(o.org, B, actor="alice")
+    assert {org.org_id: org.anchor for org in m.organizations()}[o.org] == date(2026, 1, 1)
+    clock.set(datetime(2026, 4, 1, 22, 10, tzinfo=UTC))  # 2 April, 00:10 in Paris (CEST)
+    o.redeem(B, {"core": 10})
+    a = m.allocate(o.org, B, {"core": 10}, actor="alice")
+    assert (dict(a.compensation), a.credit) == ({"core": 2}, {"core": Fraction(28, 73)})
+    (lot,) = m.wallet(o.org, B).lots
+    assert (lot.quantity, lot.acquired_on, lot.expires_on) == (
+        2,
+        date(2026, 4, 2),
+        date(2031, 4, 2),
+    )
+    s = m.status(o.org, B)
+    assert (s.started_on, s.window_ends_on) == (date(2026, 3, 29), date(2026, 4, 28))
+
+
+def test_r6_lots_are_taken_only_of_the_right_kind_and_type(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    sid = o.system(PRO, {"core": 1})
+    serial = f"HW-{o.n}"
+    m.vendor.ship_hardware(serial, PRO, preloaded={})
+    m.register_hardware(o.org, sid, serial, actor="alice")
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 2}, kind=LicenseKind.HARDWARE)
+    o.redeem(PRO, {"universal": 2})
+    with pytest.raises(InsufficientLicenses) as err:
+        m.allocate(o.org, PRO, {"core": 1}, actor="alice")  # neither a hardware nor a universal lot
+    assert dict(err.value.shortfall) == {"core": 1}
+    with pytest.raises(InsufficientLicenses) as err:
+        m.allocate_to_hardware(o.org, serial, {"universal": 1}, actor="alice")
+    assert dict(err.value.shortfall) == {"universal": 1}
+    w = m.wallet(o.org, PRO)
+    assert dict(w.balance()) == {"universal": 2}
+    assert dict(w.balance(kind=LicenseKind.HARDWARE)) == {"core": 2}
