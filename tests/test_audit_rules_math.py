@@ -52,6 +52,7 @@ THIRD = "acs-third"  # growth_rate 1/3
 ZERO = "acs-zero"  # growth_rate 0
 DAYS = "acs-days"  # trial_days 14, grace_days 7
 HALF3 = "acs-half3"  # growth_rate 1/2 with PRO's three types
+CHAIN = "acs-chain"  # a covers b, b covers c (not transitive)
 
 CATALOG = Catalog(
     products=[
@@ -71,6 +72,15 @@ CATALOG = Catalog(
         ),
         ProductSpec(
             DAYS, "Short windows", trial_days=14, grace_days=7, license_types=[LicenseType("core")]
+        ),
+        ProductSpec(
+            CHAIN,
+            "A chain of covers",
+            license_types=[
+                LicenseType("c"),
+                LicenseType("b", covers=("c",)),
+                LicenseType("a", covers=("b",)),
+            ],
         ),
         ProductSpec(
             HALF3,
@@ -1615,3 +1625,58 @@ def test_r6_lots_are_taken_only_of_the_right_kind_and_type(m: Manager, clock: Ma
     w = m.wallet(o.org, PRO)
     assert dict(w.balance()) == {"universal": 2}
     assert dict(w.balance(kind=LicenseKind.HARDWARE)) == {"core": 2}
+
+
+def test_r5_hardware_that_lowers_the_devices_locks_and_a_new_system_exceeds_growth(
+    m: Manager, clock: ManualClock
+) -> None:
+    o = Org(m, clock)
+    sid = o.system(PRO, {"core": 3})
+    o.start(PRO, date(2026, 1, 1))
+    o.redeem(PRO, {"core": 2})
+    m.allocate(o.org, PRO, {"core": 2}, actor="alice")
+    assert not m.status(o.org, PRO).locked  # 2 licenses, 3 devices
+    serial = f"HW-{o.n}"
+    m.vendor.ship_hardware(serial, PRO, preloaded={"core": 1})
+    o.on(date(2026, 2, 10))  # after the trial: unlicensed until the hardware comes
+    assert m.status(o.org, PRO).state == ProductState.UNLICENSED
+    m.register_hardware(o.org, sid, serial, actor="alice")
+    s = m.status(o.org, PRO)
+    assert (s.state, s.locked, dict(s.devices)) == (ProductState.LICENSED, True, {"core": 2})
+    # A new system brings 3 more devices: 5 > 2 × 2.
+    o.on(date(2026, 3, 10))
+    o.system(PRO, {"core": 3})
+    s = m.status(o.org, PRO)
+    assert (s.state, s.growth_exceeded, dict(s.required_now)) == (
+        ProductState.LICENSED,
+        True,
+        {"core": 1},
+    )
+    grown = m.history(o.org, actions=["growth_exceeded"])
+    assert [(a.on, a.actor) for a in grown] == [(date(2026, 3, 10), "system")]
+
+
+def test_r5_the_covers_relation_is_not_transitive(m: Manager, clock: ManualClock) -> None:
+    o = Org(m, clock)
+    sid = o.system(CHAIN, {"c": 1})
+    o.start(CHAIN, date(2026, 1, 1))
+    o.redeem(CHAIN, {"a": 2, "b": 1})
+    m.allocate(o.org, CHAIN, {"a": 1}, actor="alice")
+    s = m.status(o.org, CHAIN)
+    assert (s.locked, dict(s.required_now)) == (False, {"c": 1})  # a does not cover c
+    m.report_devices(o.org, sid, devices={"b": 1, "c": 1}, actor="alice")
+    assert dict(m.status(o.org, CHAIN).required_now) == {"c": 1}
+    m.allocate(o.org, CHAIN, {"b": 1}, actor="alice")  # a -> b, b -> c
+    s = m.status(o.org, CHAIN)
+    assert (s.locked, dict(s.required_now)) == (True, {})
+    # Locked (growth 1): a 1 and b 1 give 2 places each.
+    m.report_devices(o.org, sid, devices={"a": 2, "b": 2}, actor="alice")
+    s = m.status(o.org, CHAIN)
+    assert (s.growth_exceeded, dict(s.required_now)) == (False, {})
+    m.report_devices(o.org, sid, devices={"a": 3, "b": 1}, actor="alice")
+    s = m.status(o.org, CHAIN)
+    assert (s.growth_exceeded, dict(s.required_now)) == (True, {"a": 1})
+    # 3 c-devices: only b (2 places) and c cover them, never a; one more c is enough.
+    m.report_devices(o.org, sid, devices={"c": 3}, actor="alice")
+    s = m.status(o.org, CHAIN)
+    assert (s.growth_exceeded, dict(s.required_now)) == (True, {"c": 1})
