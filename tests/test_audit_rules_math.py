@@ -1680,3 +1680,139 @@ def test_r5_the_covers_relation_is_not_transitive(m: Manager, clock: ManualClock
     m.report_devices(o.org, sid, devices={"c": 3}, actor="alice")
     s = m.status(o.org, CHAIN)
     assert (s.growth_exceeded, dict(s.required_now)) == (True, {"c": 1})
+
+
+# --------------------------------------------------------------------------- a general R5 oracle
+#: CHAIN's relation: which device types each license type covers (itself included).
+CHAIN_COVERS = {"c": {"c"}, "b": {"b", "c"}, "a": {"a", "b"}}
+CHAIN_TYPES = ("c", "b", "a")  # catalog order
+
+
+def _subsets(types: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [
+        tuple(t for i, t in enumerate(types) if mask >> i & 1) for mask in range(1 << len(types))
+    ]
+
+
+def _coverers(group: tuple[str, ...]) -> set[str]:
+    """The license types that cover at least one device type of ``group``."""
+    return {lic for lic, covered in CHAIN_COVERS.items() if covered & set(group)}
+
+
+def chain_rank(cap: dict[str, Fraction], dev: dict[str, int], types: tuple[str, ...]) -> Fraction:
+    """How many devices of ``types`` the capacities can cover at most (the matching's rank):
+    min over S ⊆ types of devices(types - S) + capacity(N(S))."""
+    return min(
+        sum((Fraction(dev.get(t, 0)) for t in types if t not in group), Fraction(0))
+        + sum((cap.get(lic, Fraction(0)) for lic in _coverers(group)), Fraction(0))
+        for group in _subsets(types)
+    )
+
+
+def chain_covers(cap: dict[str, Fraction], dev: dict[str, int]) -> bool:
+    return chain_rank(cap, dev, CHAIN_TYPES) >= sum(dev.values())
+
+
+def chain_uncovered(
+    alloc: dict[str, int], dev: dict[str, int], multiplier: Fraction = Fraction(1)
+) -> dict[str, Fraction]:
+    """U_t: cover the hardest device types first (fewest coverers: a; then c, b by catalog),
+    each license counting ``multiplier`` times."""
+    cap = {t: multiplier * n for t, n in alloc.items()}
+    order = ("a", "c", "b")
+    out: dict[str, Fraction] = {}
+    before = Fraction(0)
+    for i, t in enumerate(order):
+        upto = chain_rank(cap, dev, order[: i + 1])
+        out[t] = dev.get(t, 0) - (upto - before)
+        before = upto
+    return {t: n for t, n in out.items() if n}
+
+
+def chain_smallest_extra(alloc: dict[str, int], dev: dict[str, int]) -> dict[str, int]:
+    """Fewest extra licenses of needed types so that 2 × (allocated + extra) covers the devices;
+    ties: most of the narrowest types (most coverers: c and b, catalog order; then a).
+
+    The needed types are those left uncovered when each license counts twice: the reading
+    the library takes of R5 ("in a locked period each license counts (1 + growth_rate)
+    times", "types with no uncovered devices do not appear"); see the test of the ambiguity.
+    """
+    needed = chain_uncovered(alloc, dev, Fraction(2))
+    if not needed:
+        return {}
+    best: tuple[int, int, int, int] | None = None
+    ranges = [range(0, 14) if t in needed else range(0, 1) for t in CHAIN_TYPES]
+    for xc in ranges[0]:
+        for xb in ranges[1]:
+            for xa in ranges[2]:
+                extra = {"c": xc, "b": xb, "a": xa}
+                cap = {t: 2 * Fraction(alloc.get(t, 0) + extra[t]) for t in CHAIN_TYPES}
+                if chain_covers(cap, dev):
+                    rank = (xc + xb + xa, -xc, -xb, -xa)
+                    best = rank if best is None or rank < best else best
+    assert best is not None
+    return {t: n for t, n in zip(CHAIN_TYPES, (-best[1], -best[2], -best[3]), strict=True) if n}
+
+
+def test_oracle_chain_by_hand() -> None:
+    assert chain_uncovered({"a": 1}, {"c": 1}) == {"c": 1}
+    assert chain_uncovered({"a": 1, "b": 1}, {"b": 1, "c": 1}) == {}
+    # c and b both have 2 coverers; c comes first in catalog order and takes the b license.
+    assert chain_uncovered({"b": 1}, {"b": 1, "c": 1}) == {"b": 1}
+    assert chain_smallest_extra({"a": 1, "b": 1}, {"c": 3}) == {"c": 1}
+    assert chain_smallest_extra({"a": 1, "b": 1}, {"a": 3, "b": 1}) == {"a": 1}
+
+
+chain_counts = st.fixed_dictionaries({t: st.integers(0, 6) for t in CHAIN_TYPES})
+
+
+@SHARED
+@given(alloc=chain_counts, first=chain_counts, grown=chain_counts)
+def test_r5_general_relation_matches_the_hall_oracle(
+    m: Manager,
+    clock: ManualClock,
+    alloc: dict[str, int],
+    first: dict[str, int],
+    grown: dict[str, int],
+) -> None:
+    alloc, first, grown = nonzero(alloc), nonzero(first), nonzero(grown)
+    o = Org(m, clock)
+    sid = o.system(CHAIN, first)
+    o.start(CHAIN, date(2026, 1, 1))
+    if alloc:
+        o.redeem(CHAIN, alloc)
+        m.allocate(o.org, CHAIN, alloc, actor="alice")
+    plain = {t: Fraction(n) for t, n in alloc.items()}
+    locked = bool(alloc) and chain_covers(plain, first)
+    s = m.status(o.org, CHAIN)
+    assert s.locked is locked
+    if not locked:
+        assert dict(s.required_now) == chain_uncovered(alloc, first)
+        return
+    m.report_devices(o.org, sid, devices=grown, actor="alice")
+    s = m.status(o.org, CHAIN)
+    doubled = {t: 2 * Fraction(n) for t, n in alloc.items()}
+    assert s.growth_exceeded is (not chain_covers(doubled, grown))
+    assert dict(s.required_now) == chain_smallest_extra(alloc, grown), (alloc, grown)
+
+
+def test_r5_needed_types_in_a_locked_period_are_those_uncovered_at_the_grown_capacity(
+    m: Manager, clock: ManualClock
+) -> None:
+    """SPEC ambiguity (reported): b 2 allocated and locked, growth 1; devices c 3 + b 2.
+
+    Assigned once per license, U_c = 1 and U_b = 2: both needed, and one extra license of
+    either kind covers (c and b tie on narrowness, c first in catalog order: {c: 1}).
+    Assigned at twice the capacity (the library's reading), the 4 places cover all 3 c and
+    1 b: only b is uncovered, so only b is needed: {b: 1}. Both are one license.
+    """
+    o = Org(m, clock)
+    sid = o.system(CHAIN, {"b": 2})
+    o.start(CHAIN, date(2026, 1, 1))
+    o.redeem(CHAIN, {"b": 2})
+    m.allocate(o.org, CHAIN, {"b": 2}, actor="alice")
+    m.report_devices(o.org, sid, devices={"c": 3, "b": 2}, actor="alice")
+    s = m.status(o.org, CHAIN)
+    assert (s.locked, s.growth_exceeded, dict(s.required_now)) == (True, True, {"b": 1})
+    assert chain_uncovered({"b": 2}, {"c": 3, "b": 2}) == {"c": 1, "b": 2}
+    assert chain_uncovered({"b": 2}, {"c": 3, "b": 2}, Fraction(2)) == {"b": 1}
