@@ -572,7 +572,7 @@ def _secret_schema(p: Param, doc: str) -> Schema:
 _FIELD_SCHEMAS: Mapping[Check, Callable[[Param, str], Schema]] = {
     Check.ID: lambda p, doc: id_schema(doc),
     Check.PRODUCT: lambda p, doc: id_schema(doc),
-    Check.NEW_ID: lambda p, doc: new_id_schema(doc),
+    Check.NEW_ID: lambda p, doc: new_id_schema(doc, p.reserved),
     Check.COUNTS: _counts_schema,
     Check.INT: _int_schema,
     Check.TEXT: lambda p, doc: text_schema(doc, p.max_length or MAX_NAME),

@@ -383,7 +383,8 @@ def parse_at(value: str | None, param: str = "at") -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        # RFC 3339 (the schema's date-time) allows a lower-case t and z; Python reads upper case
+        return datetime.fromisoformat(value.upper())
     except ValueError:
         raise InvalidInput(
             f"{param} must be an ISO 8601 instant such as 2027-01-10T12:00:00+00:00, got {value!r}",

@@ -22,7 +22,9 @@ accepted too. So a request valid by the schema is always accepted.
 from __future__ import annotations
 
 import copy
+import re
 import typing
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -73,13 +75,19 @@ _NEW_ID_TEXT = (
 )
 
 
-def new_id_schema(description: str) -> Schema:
-    """The schema of a new id (organization, system, serial, request id) (R14)."""
+def new_id_schema(description: str, reserved: Iterable[str] = ()) -> Schema:
+    """The schema of a new id (organization, system, serial, request id) (R14).
+
+    Args:
+        description: what the id names.
+        reserved: ids the server refuses although the rule takes them (SPEC §6.1).
+    """
+    refused = "".join(f"(?!{re.escape(word)}$)" for word in reserved)
     return Schema(
         type=OpenAPIType.STRING,
         min_length=1,
         max_length=MAX_ID,
-        pattern=NEW_ID_PATTERN,
+        pattern="^" + refused + NEW_ID_PATTERN[1:],
         description=f"{description}. {_NEW_ID_TEXT}",
     )
 

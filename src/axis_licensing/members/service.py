@@ -315,9 +315,10 @@ class Accounts:
             ConcurrencyConflict: the command kept losing races.
             StorageError: the store failed.
         """
+        declared = OPERATIONS["accounts.create"].param("account_id")
         account_id = check_new_id(account_id, "account_id")
-        if account_id == roles.SYSTEM_ACTOR:
-            raise InvalidInput("the account id 'system' is the library's own", param="account_id")
+        if account_id in declared.reserved:  # one declaration: the API's schema states it too
+            raise InvalidInput(declared.reserved[account_id], param="account_id")
         name = check_text(name, "name")
         vendor = _check_bool(vendor, "vendor")
         actor = check_id(actor, "actor")

@@ -79,6 +79,7 @@ from axis_licensing.events.model import (
     check_event_types,
 )
 from axis_licensing.members import model as members_model
+from axis_licensing.members.roles import SYSTEM_ACTOR
 from axis_licensing.model import (
     Action,
     Activity,
@@ -225,6 +226,8 @@ class Param:
         types_of: for ``COUNTS``, the parameter naming the product whose license
             types the keys must be; ``"*"`` when the product is only known from
             the store (checked in the command's transaction).
+        reserved: values the check takes that this parameter refuses, each with
+            why (the account id ``system`` is the library's own actor).
     """
 
     name: str
@@ -241,6 +244,7 @@ class Param:
     max_length: int | None = None
     choices: type[enum.Enum] | None = None
     types_of: str | None = None
+    reserved: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
     @property
     def required(self) -> bool:
@@ -266,6 +270,8 @@ class Param:
         """
         if value is None and self.optional and self.check is not Check.COUNTS:
             return None
+        if isinstance(value, str) and value in self.reserved:
+            raise InvalidInput(self.reserved[value], param=self.name)
         return _CHECKS[self.check](self, value, checked, shell)
 
 
@@ -1273,7 +1279,13 @@ _MEMBERS: tuple[Operation, ...] = (
     _member(
         "accounts.create",
         [
-            Param("account_id", str, Check.NEW_ID, "the new account's id (never 'system')"),
+            Param(
+                "account_id",
+                str,
+                Check.NEW_ID,
+                "the new account's id (never 'system')",
+                reserved={SYSTEM_ACTOR: "the account id 'system' is the library's own"},
+            ),
             Param(
                 "name",
                 str,
