@@ -25,6 +25,27 @@ def tests(session: nox.Session) -> None:
     )
 
 
+#: The test files whose properties hypothesis explores (their examples follow the profile).
+PROPERTY_TESTS = (
+    "tests/test_state_machine.py",
+    "tests/test_properties.py",
+    "tests/test_policy_rules.py",
+    "tests/test_policy_periods.py",
+    "tests/test_policy_horizon.py",
+    "tests/test_fuzz.py",
+    "tests/test_coverage.py",
+    "tests/test_query_cache.py",
+    "tests/test_keys.py",
+    "tests/test_offline.py",
+)
+
+
+@nox.session(python=PYTHON)
+def properties(session: nox.Session) -> None:
+    """The property tests at the "deep" profile: 300 examples each (CI runs 100)."""
+    _pytest(session, *PROPERTY_TESTS, env={"HYPOTHESIS_PROFILE": "deep"})
+
+
 @nox.session(python=PYTHON)
 def typing(session: nox.Session) -> None:
     """mypy --strict over src, tests, examples, bench, docs/hooks and this noxfile."""
