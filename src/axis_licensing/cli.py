@@ -1323,16 +1323,32 @@ main.add_command(cli_events.sweep)
 main.add_command(cli_accounts.set_password)
 
 
+def _output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--output/-o PATH``: where a command writes the file it makes ('-': stdout)."""
+    return click.option(
+        "--output",
+        "-o",
+        default="-",
+        show_default=True,
+        metavar="PATH",
+        help=f"Where to write the {what} ('-': stdout).",
+    )
+
+
+def _now_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--at ISO``, the library's ``now``: an instant with a UTC offset (default: now)."""
+    return click.option(
+        "--at",
+        "now",
+        callback=_parse_at,
+        metavar="ISO",
+        help=f"{what}: an instant with a UTC offset (default: now).",
+    )
+
+
 @main.command(name="upload-system-file")
 @_write_options
-@click.option(
-    "--output",
-    "-o",
-    default="-",
-    show_default=True,
-    metavar="PATH",
-    help="Where to write the signed license file ('-': stdout).",
-)
+@_output_option("signed license file")
 @json_option
 @click.argument("org")
 @click.argument("file", metavar="FILE|-")
@@ -1470,21 +1486,8 @@ def _write_output(output: str, data: bytes, as_json: bool, what: str) -> None:
     metavar="SERIAL",
     help="The serial of a hardware unit attached to the system (repeat for more).",
 )
-@click.option(
-    "--at",
-    "now",
-    callback=_parse_at,
-    metavar="ISO",
-    help="When the file is made: an instant with a UTC offset (default: now).",
-)
-@click.option(
-    "--output",
-    "-o",
-    default="-",
-    show_default=True,
-    metavar="PATH",
-    help="Where to write the system description file ('-': stdout).",
-)
+@_now_option("When the file is made")
+@_output_option("system description file")
 @json_option
 @click.argument("system_id")
 @click.argument("product")
@@ -1527,13 +1530,7 @@ def describe_system(
     help="A PEM public key to trust (repeat for more; default: the store's, from --db).",
 )
 @db_option
-@click.option(
-    "--at",
-    "now",
-    callback=_parse_at,
-    metavar="ISO",
-    help="The instant to check at: an instant with a UTC offset (default: now).",
-)
+@_now_option("The instant to check at")
 @json_option
 @click.argument("file", metavar="FILE|-")
 def verify_license_file(
