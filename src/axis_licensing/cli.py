@@ -1517,17 +1517,17 @@ def describe_system(
 
 @main.command(name="verify-license-file")
 @click.option(
-    "--system-id",
-    required=True,
-    metavar="ID",
-    help="The id of the system checking the file (the file must be issued for it).",
-)
-@click.option(
     "--key",
     "keys",
     multiple=True,
     metavar="PATH",
     help="A PEM public key to trust (repeat for more; default: the store's, from --db).",
+)
+@click.option(
+    "--system-id",
+    required=True,
+    metavar="ID",
+    help="The id of the system checking the file (the file must be issued for it).",
 )
 @db_option
 @_now_option("The instant to check at")
